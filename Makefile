@@ -1,0 +1,100 @@
+# mod_bulkio — build with apxs, run a local installation, test.
+#
+#   make            build .libs/mod_bulkio.so
+#   make run        deps, build, local PostgreSQL + httpd on 127.0.0.1:8080
+#   make test       unit tests (plain and ASan/UBSan), then Apache::Test
+#   make help       everything else
+
+APXS      ?= apxs
+CC        ?= cc
+SHELL     := /bin/bash
+
+SRC       := mod_bulkio.c $(wildcard src/*.c)
+CORE_SRC  := $(wildcard src/bulkio_*.c)
+HDRS      := $(wildcard src/*.h)
+LIBS      := -ljson-c -lpq -lcrypto -lz
+WARN      := -Wall -Wextra -Werror
+PG_INC    := $(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)
+
+APR_CFLAGS = $(shell apr-1-config --cflags --cppflags --includes) \
+             $(shell apu-1-config --includes)
+APR_LIBS   = $(shell apu-1-config --link-ld --libs) \
+             $(shell apr-1-config --link-ld --libs)
+
+UNIT_SRC  := $(wildcard t/unit/test_*.c)
+UNIT_BIN  := $(patsubst t/unit/%.c,build/unit/%,$(UNIT_SRC))
+ASAN_BIN  := $(patsubst t/unit/%.c,build/unit-asan/%,$(UNIT_SRC))
+SANITIZE  := -fsanitize=address,undefined -fno-omit-frame-pointer \
+             -fno-sanitize-recover=all
+
+RUN       := scripts/bulkio.sh
+
+.PHONY: all install deps run start stop migrate token unit unit-plain \
+        unit-asan test apache-test clean help
+
+all: .libs/mod_bulkio.so
+
+.libs/mod_bulkio.so: $(SRC) $(HDRS)
+	$(APXS) -c -o mod_bulkio.la \
+	    -Wc,-Wall -Wc,-Wextra -Wc,-Werror -Wc,-std=gnu11 -I$(PG_INC) \
+	    $(SRC) $(LIBS)
+
+install: all
+	$(APXS) -i -n bulkio mod_bulkio.la
+
+deps:
+	@$(RUN) deps
+
+run: deps all
+	@$(RUN) run
+
+start: all
+	@$(RUN) start
+
+stop:
+	@$(RUN) stop
+
+migrate:
+	@$(RUN) migrate
+
+token:
+	@$(RUN) token
+
+build/unit/%: t/unit/%.c $(CORE_SRC) $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(WARN) -g -O1 $(APR_CFLAGS) -I$(PG_INC) -Isrc -o $@ $< \
+	    $(CORE_SRC) -lcmocka $(APR_LIBS) $(LIBS)
+
+build/unit-asan/%: t/unit/%.c $(CORE_SRC) $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(WARN) -g -O1 $(SANITIZE) $(APR_CFLAGS) -I$(PG_INC) -Isrc -o $@ \
+	    $< $(CORE_SRC) -lcmocka $(APR_LIBS) $(LIBS)
+
+unit-plain: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+unit-asan: $(ASAN_BIN)
+	@set -e; for t in $(ASAN_BIN); do echo "== $$t (ASan/UBSan)"; \
+	    ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $$t; done
+
+unit: unit-plain unit-asan
+
+apache-test: all
+	@scripts/apache-test.sh
+
+test: unit apache-test
+
+clean:
+	rm -rf .libs src/.libs *.la *.lo *.slo *.o src/*.la src/*.lo src/*.slo \
+	    src/*.o build t/logs t/TEST t/conf/httpd.conf \
+	    t/conf/apache_test_config.pm t/conf/extra.conf
+
+help:
+	@echo "make            build .libs/mod_bulkio.so (apxs, -Wall -Wextra -Werror)"
+	@echo "make deps       install the Debian packages the project needs"
+	@echo "make run        local PostgreSQL + httpd on 127.0.0.1:\$$BULKIO_PORT (8080), foreground"
+	@echo "make start|stop the same, in the background"
+	@echo "make token      a development JWT (SUB=name for another subject)"
+	@echo "make migrate    apply new sql/ migrations (BULKIO_DATABASE_URL for an existing database)"
+	@echo "make test       unit tests (plain, ASan/UBSan), then the Apache::Test suite"
+	@echo "make install    install the module into the system httpd"

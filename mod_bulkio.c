@@ -1,0 +1,98 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ *
+ * mod_bulkio: bulk import and export of users, articles and comments
+ * between files and PostgreSQL. The module record, its hooks and its
+ * directives; everything else lives in src/.
+ */
+
+#include <apr_file_info.h>
+#include <apr_strings.h>
+
+#include <httpd.h>
+#include <http_config.h>
+#include <http_core.h>
+#include <http_log.h>
+#include <http_protocol.h>
+#include <unixd.h>
+
+#include <json-c/json.h>
+
+#include "src/mod_bulkio_private.h"
+#include "src/mod_bulkio_config.h"
+#include "src/mod_bulkio_handler.h"
+
+/* The spool directory must exist and belong to the user children run as. */
+static apr_status_t make_spool_dir(apr_pool_t *p, server_rec *s,
+                                   const char *dir)
+{
+    apr_status_t rv;
+
+    rv = apr_dir_make_recursive(dir, APR_FPROT_UREAD | APR_FPROT_UWRITE
+                                | APR_FPROT_UEXECUTE, p);
+    if (rv != APR_SUCCESS && !APR_STATUS_IS_EEXIST(rv)) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, BULKIO_LOGNO(20)
+                     "cannot create BulkIOSpoolDir %s", dir);
+        return rv;
+    }
+    if (!geteuid() && chown(dir, ap_unixd_config.user_id,
+                            ap_unixd_config.group_id) != 0) {
+        rv = APR_FROM_OS_ERROR(errno);
+        ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s, BULKIO_LOGNO(21)
+                     "cannot give BulkIOSpoolDir %s to the server's user",
+                     dir);
+    }
+    return APR_SUCCESS;
+}
+
+static int bulkio_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                              apr_pool_t *ptemp, server_rec *s)
+{
+    const char *msg;
+    server_rec *sv;
+
+    (void)plog;
+    (void)ptemp;
+    mod_bulkio_cfg_finalize(pconf, s);
+    /* the first, trial pass only checks the configuration */
+    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
+        return OK;
+    }
+    if ((msg = mod_bulkio_handler_init())) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, APR_ENOTIMPL, s,
+                     BULKIO_LOGNO(22) "%s", msg);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    for (sv = s; sv; sv = sv->next) {
+        mod_bulkio_cfg_t *cfg = mod_bulkio_cfg_get(sv);
+
+        if (make_spool_dir(pconf, sv, cfg->spool_dir) != APR_SUCCESS) {
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        if (!cfg->jwt_secret) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, sv, BULKIO_LOGNO(23)
+                         "BulkIOJWTSecret is not set: every API request "
+                         "will be refused");
+        }
+    }
+    return OK;
+}
+
+static void bulkio_register_hooks(apr_pool_t *p)
+{
+    (void)p;
+    ap_hook_post_config(bulkio_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(mod_bulkio_handler, NULL, NULL, APR_HOOK_MIDDLE);
+}
+
+module AP_MODULE_DECLARE_DATA bulkio_module = {
+    STANDARD20_MODULE_STUFF,
+    NULL,                   /* create per-directory config */
+    NULL,                   /* merge per-directory config */
+    mod_bulkio_cfg_create,  /* create per-server config */
+    mod_bulkio_cfg_merge,   /* merge per-server config */
+    mod_bulkio_cmds,        /* directives */
+    bulkio_register_hooks,
+#if defined(AP_MODULE_FLAG_ALWAYS_MERGE)
+    AP_MODULE_FLAG_NONE
+#endif
+};

@@ -1,0 +1,289 @@
+#!/usr/bin/env bash
+# mod_bulkio local installation: dependencies, a project-local PostgreSQL
+# cluster, schema migrations and an httpd that loads the freshly built module.
+#
+#   scripts/bulkio.sh deps|run|start|stop|migrate|token|pg-start|pg-stop|conf
+#
+# Environment:
+#   BULKIO_RUN_DIR       local installation (default: .run in the checkout)
+#   BULKIO_PORT          httpd port on 127.0.0.1 (default 8080)
+#   BULKIO_DATABASE_URL  libpq connection string of an existing database;
+#                        when set, no local cluster is created or started
+#   SUB                  token subject for "token" (default: dev)
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+run_dir=${BULKIO_RUN_DIR:-$top/.run}
+port=${BULKIO_PORT:-8080}
+pg_bin=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
+httpd_bin=${HTTPD:-$(command -v apache2 || command -v httpd || echo /usr/sbin/apache2)}
+modules_dir=$(apxs -q LIBEXECDIR 2>/dev/null || echo /usr/lib/apache2/modules)
+
+# Debian packages the project needs (build, run, test).
+packages="build-essential apache2 apache2-dev libaprutil1-dbd-pgsql libpq-dev
+libjson-c-dev libcurl4-openssl-dev libcmocka-dev libapache2-mod-perl2
+libcsv-dev zlib1g-dev libssl-dev openssl postgresql postgresql-client
+curl perl"
+
+say() { printf '%s\n' "$*"; }
+die() { printf 'bulkio: %s\n' "$*" >&2; exit 1; }
+
+# The unprivileged account that owns the PostgreSQL cluster when we are root.
+pg_user() {
+    if [ "$(id -u)" = 0 ]; then echo postgres; else id -un; fi
+}
+
+as_pg() {
+    if [ "$(id -u)" = 0 ]; then
+        runuser -u postgres -- "$@"
+    else
+        "$@"
+    fi
+}
+
+cmd_deps() {
+    local missing=""
+    for p in $packages; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' \
+            || missing="$missing $p"
+    done
+    if [ -z "$missing" ]; then
+        return 0
+    fi
+    if [ "$(id -u)" != 0 ]; then
+        say "bulkio: missing Debian packages; install them with:"
+        say "  sudo apt-get install -y$missing"
+        exit 1
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends $missing
+}
+
+pg_socket_dir() { echo "$run_dir/pg"; }
+
+# The libpq connection string httpd and psql use.
+conninfo() {
+    if [ -n "${BULKIO_DATABASE_URL:-}" ]; then
+        echo "$BULKIO_DATABASE_URL"
+    else
+        echo "host=$(pg_socket_dir) port=5432 dbname=bulkio user=bulkio"
+    fi
+}
+
+cmd_pg_start() {
+    [ -n "${BULKIO_DATABASE_URL:-}" ] && return 0
+    [ -x "$pg_bin/initdb" ] || die "PostgreSQL server binaries not found (run: make deps)"
+    local data="$run_dir/pgdata" sock
+    sock=$(pg_socket_dir)
+    mkdir -p "$run_dir" "$run_dir/logs"
+    chmod 755 "$run_dir"
+    if [ ! -f "$data/PG_VERSION" ]; then
+        mkdir -p "$data" "$sock"
+        chmod 700 "$data"
+        chmod 755 "$sock"
+        if [ "$(id -u)" = 0 ]; then
+            chown postgres: "$data" "$sock" "$run_dir/logs"
+            as_pg test -x "$run_dir" \
+                || die "user postgres cannot reach $run_dir; set BULKIO_RUN_DIR to a directory it can traverse"
+        fi
+        as_pg "$pg_bin/initdb" -D "$data" -U bulkio -A trust -E UTF8 \
+            --locale=C.UTF-8 >"$run_dir/logs/initdb.log" 2>&1 \
+            || { cat "$run_dir/logs/initdb.log" >&2; die "initdb failed"; }
+    fi
+    if ! as_pg "$pg_bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+        as_pg "$pg_bin/pg_ctl" -D "$data" -w -t 60 -l "$run_dir/logs/postgresql.log" \
+            -o "-c listen_addresses='' -c unix_socket_directories='$sock' -c unix_socket_permissions=0777 -p 5432" \
+            start >/dev/null \
+            || { tail -n 20 "$run_dir/logs/postgresql.log" >&2; die "PostgreSQL did not start"; }
+    fi
+    if ! psql "host=$sock port=5432 dbname=postgres user=bulkio" -Atqc \
+            "SELECT 1 FROM pg_database WHERE datname = 'bulkio'" | grep -q 1; then
+        psql "host=$sock port=5432 dbname=postgres user=bulkio" -qc "CREATE DATABASE bulkio" >/dev/null
+    fi
+}
+
+cmd_pg_stop() {
+    [ -n "${BULKIO_DATABASE_URL:-}" ] && return 0
+    local data="$run_dir/pgdata"
+    [ -f "$data/PG_VERSION" ] || return 0
+    if as_pg "$pg_bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+        as_pg "$pg_bin/pg_ctl" -D "$data" -m fast -w stop >/dev/null
+    fi
+}
+
+# Apply sql/NNN_*.sql files not yet recorded in bulkio_schema_migrations,
+# each in its own transaction, under an advisory lock.
+cmd_migrate() {
+    local db f v
+    db=$(conninfo)
+    psql "$db" -v ON_ERROR_STOP=1 -qc \
+        "CREATE TABLE IF NOT EXISTS bulkio_schema_migrations (
+             version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())" \
+        2>&1 | { grep -v 'already exists, skipping' || true; }
+    for f in "$top"/sql/[0-9][0-9][0-9]_*.sql; do
+        v=$(basename "$f" .sql)
+        psql "$db" -v ON_ERROR_STOP=1 -q -1 -v version="$v" -v file="$f" <<'EOF'
+SELECT pg_advisory_xact_lock(7011001) \gset
+SELECT count(*) = 0 AS todo FROM bulkio_schema_migrations
+ WHERE version = :'version' \gset
+\if :todo
+\echo bulkio: applying migration :version
+\i :file
+INSERT INTO bulkio_schema_migrations (version) VALUES (:'version');
+\endif
+EOF
+    done
+}
+
+secret_file() { echo "$run_dir/jwt.secret"; }
+
+ensure_secret() {
+    local f
+    f=$(secret_file)
+    mkdir -p "$run_dir"
+    if [ ! -s "$f" ]; then
+        (umask 077; openssl rand -hex 32 >"$f")
+    fi
+}
+
+b64url() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }
+
+cmd_token() {
+    ensure_secret
+    local sub=${SUB:-dev} secret header payload sig
+    case "$sub" in
+        *[!A-Za-z0-9._@-]*|"") die "SUB must match [A-Za-z0-9._@-]+" ;;
+    esac
+    secret=$(cat "$(secret_file)")
+    header=$(printf '{"alg":"HS256","typ":"JWT"}' | b64url)
+    payload=$(printf '{"sub":"%s","iat":%s}' "$sub" "$(date +%s)" | b64url)
+    sig=$(printf '%s.%s' "$header" "$payload" \
+          | openssl dgst -sha256 -mac HMAC -macopt "hexkey:$secret" -binary | b64url)
+    printf '%s.%s.%s\n' "$header" "$payload" "$sig"
+}
+
+cmd_conf() {
+    ensure_secret
+    local conf="$run_dir/httpd.conf" user_lines="" spool="$run_dir/spool"
+    mkdir -p "$run_dir/logs" "$run_dir/httpd" "$spool"
+    if [ "$(id -u)" = 0 ]; then
+        user_lines="User www-data
+Group www-data"
+        chown www-data: "$spool"
+    fi
+    chmod 700 "$spool"
+    (umask 077; cat >"$conf" <<EOF
+# Generated by scripts/bulkio.sh; edit conf/bulkio.conf instead.
+ServerRoot "$run_dir/httpd"
+ServerName 127.0.0.1
+Listen 127.0.0.1:$port
+PidFile "$run_dir/httpd.pid"
+DefaultRuntimeDir "$run_dir/httpd"
+ErrorLog "$run_dir/logs/error_log"
+LogLevel warn bulkio:info
+LogFormat "%h %l %u %t \"%r\" %>s %b %D" bulkio
+CustomLog "$run_dir/logs/access_log" bulkio
+$user_lines
+LoadModule mpm_event_module $modules_dir/mod_mpm_event.so
+LoadModule authz_core_module $modules_dir/mod_authz_core.so
+LoadModule authz_host_module $modules_dir/mod_authz_host.so
+LoadModule dbd_module $modules_dir/mod_dbd.so
+LoadModule status_module $modules_dir/mod_status.so
+LoadModule bulkio_module "$top/.libs/mod_bulkio.so"
+Define BULKIO_DBD_PARAMS "$(conninfo)"
+Define BULKIO_SPOOL_DIR "$spool"
+Define BULKIO_JWT_SECRET "$(cat "$(secret_file)")"
+Include "$top/conf/bulkio.conf"
+EOF
+    )
+}
+
+httpd_pid() {
+    [ -f "$run_dir/httpd.pid" ] && cat "$run_dir/httpd.pid" 2>/dev/null || true
+}
+
+print_banner() {
+    local token
+    token=$(cmd_token)
+    cat <<EOF
+
+mod_bulkio is running on http://127.0.0.1:$port
+  error log: $run_dir/logs/error_log
+
+Token (subject "${SUB:-dev}"; more with: make token SUB=name):
+  $token
+
+Try it:
+  curl -s http://127.0.0.1:$port/v1/health
+  curl -s -H "Authorization: Bearer $token" \\
+       -F file=@../shared/testdata/users_huge.csv \\
+       "http://127.0.0.1:$port/v1/imports?resource=users"
+
+EOF
+}
+
+prepare() {
+    [ -f "$top/.libs/mod_bulkio.so" ] || die "module not built (run: make)"
+    cmd_pg_start
+    cmd_migrate
+    cmd_conf
+}
+
+cmd_start() {
+    prepare
+    local pid
+    pid=$(httpd_pid)
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+        "$httpd_bin" -f "$run_dir/httpd.conf" -k graceful
+    else
+        "$httpd_bin" -f "$run_dir/httpd.conf" -k start
+    fi
+    for _ in $(seq 50); do
+        curl -fs "http://127.0.0.1:$port/v1/health" >/dev/null 2>&1 && break
+        sleep 0.2
+    done
+    print_banner
+}
+
+cmd_stop() {
+    local pid
+    pid=$(httpd_pid)
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+        "$httpd_bin" -f "$run_dir/httpd.conf" -k stop
+        for _ in $(seq 100); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+    fi
+    cmd_pg_stop
+}
+
+cmd_run() {
+    prepare
+    trap 'cmd_stop; exit 0' INT TERM
+    "$httpd_bin" -f "$run_dir/httpd.conf" -DFOREGROUND &
+    local pid=$!
+    for _ in $(seq 50); do
+        curl -fs "http://127.0.0.1:$port/v1/health" >/dev/null 2>&1 && break
+        sleep 0.2
+    done
+    print_banner
+    say "Press Ctrl-C to stop."
+    wait "$pid" || true
+    cmd_stop
+}
+
+case "${1:-}" in
+    deps)     cmd_deps ;;
+    run)      cmd_run ;;
+    start)    cmd_start ;;
+    stop)     cmd_stop ;;
+    migrate)  cmd_pg_start; cmd_migrate ;;
+    token)    cmd_token ;;
+    pg-start) cmd_pg_start ;;
+    pg-stop)  cmd_pg_stop ;;
+    conf)     cmd_conf ;;
+    conninfo) conninfo ;;
+    *) die "usage: $0 deps|run|start|stop|migrate|token|pg-start|pg-stop|conf|conninfo" ;;
+esac

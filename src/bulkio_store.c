@@ -1,0 +1,295 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE). */
+
+#include <stdlib.h>
+
+#include <apr_strings.h>
+
+#include "bulkio_store.h"
+
+/* Timestamps leave the database as RFC 3339 UTC with milliseconds. */
+#define TS(col) "to_char(" col " AT TIME ZONE 'UTC', " \
+                "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+
+static apr_status_t clear_result(void *res)
+{
+    PQclear(res);
+    return APR_SUCCESS;
+}
+
+apr_status_t bulkio_pq_exec(apr_pool_t *p, PGconn *conn, const char *sql,
+                            int nparams, const char *const *params,
+                            PGresult **pres)
+{
+    PGresult *res;
+    ExecStatusType st;
+
+    res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+    if (res) {
+        apr_pool_cleanup_register(p, res, clear_result,
+                                  apr_pool_cleanup_null);
+    }
+    if (pres) {
+        *pres = res;
+    }
+    st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    return (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+           ? APR_SUCCESS : APR_EGENERAL;
+}
+
+const char *bulkio_pq_error(apr_pool_t *p, PGconn *conn)
+{
+    char *msg = apr_pstrdup(p, conn ? PQerrorMessage(conn) : "no connection");
+    char *nl;
+
+    while ((nl = strchr(msg, '\n'))) {
+        *nl = nl[1] ? ' ' : '\0';
+    }
+    return msg;
+}
+
+/* Seconds as the text PostgreSQL reads into an interval. */
+static const char *secs(apr_pool_t *p, apr_interval_time_t t)
+{
+    return apr_psprintf(p, "%" APR_INT64_T_FMT " seconds",
+                        (apr_int64_t)apr_time_sec(t));
+}
+
+static apr_int64_t int64_at(const PGresult *res, int row, int col)
+{
+    return PQgetisnull(res, row, col) ? 0
+           : apr_atoi64(PQgetvalue(res, row, col));
+}
+
+static const char *str_at(apr_pool_t *p, const PGresult *res, int row, int col)
+{
+    return PQgetisnull(res, row, col) ? NULL
+           : apr_pstrdup(p, PQgetvalue(res, row, col));
+}
+
+apr_status_t bulkio_store_ping(apr_pool_t *p, PGconn *conn)
+{
+    return bulkio_pq_exec(p, conn, "SELECT 1", 0, NULL, NULL);
+}
+
+apr_status_t bulkio_store_idem_claim(apr_pool_t *p, PGconn *conn,
+                                     bulkio_idem_t *idem,
+                                     apr_interval_time_t lease,
+                                     apr_interval_time_t ttl)
+{
+    const char *params[5];
+    PGresult *res;
+    apr_status_t rv;
+
+    params[0] = idem->principal;
+    params[1] = idem->endpoint;
+    params[2] = idem->key;
+    params[3] = secs(p, lease);
+    params[4] = secs(p, ttl);
+    /* A key past its TTL, or a claim whose uploader vanished, is free. */
+    rv = bulkio_pq_exec(p, conn,
+        "DELETE FROM bulkio_idempotency_keys"
+        " WHERE principal = $1 AND endpoint = $2 AND idem_key = $3"
+        "   AND (expires_at < now()"
+        "        OR (state = 'receiving' AND lease_expires_at < now()))",
+        3, params, NULL);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    rv = bulkio_pq_exec(p, conn,
+        "INSERT INTO bulkio_idempotency_keys"
+        " (principal, endpoint, idem_key, state, lease_expires_at, expires_at)"
+        " VALUES ($1, $2, $3, 'receiving', now() + $4::interval,"
+        "         now() + $5::interval)"
+        " ON CONFLICT DO NOTHING", 5, params, &res);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (!strcmp(PQcmdTuples(res), "1")) {
+        idem->state = BULKIO_IDEM_CLAIMED;
+        return APR_SUCCESS;
+    }
+    rv = bulkio_pq_exec(p, conn,
+        "SELECT k.state, k.fingerprint, k.response_status, k.response_body,"
+        "       j.public_id"
+        "  FROM bulkio_idempotency_keys k"
+        "  LEFT JOIN bulkio_jobs j ON j.id = k.job_id"
+        " WHERE k.principal = $1 AND k.endpoint = $2 AND k.idem_key = $3",
+        3, params, &res);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    /* Released between our insert and this read: as good as busy. */
+    if (PQntuples(res) != 1 || strcmp(PQgetvalue(res, 0, 0), "done")) {
+        idem->state = BULKIO_IDEM_BUSY;
+        return APR_SUCCESS;
+    }
+    idem->state = BULKIO_IDEM_DONE;
+    idem->fingerprint = str_at(p, res, 0, 1);
+    idem->status = (int)int64_at(res, 0, 2);
+    idem->body = str_at(p, res, 0, 3);
+    idem->job_id = str_at(p, res, 0, 4);
+    return APR_SUCCESS;
+}
+
+apr_status_t bulkio_store_idem_renew(apr_pool_t *p, PGconn *conn,
+                                     const bulkio_idem_t *idem,
+                                     apr_interval_time_t lease)
+{
+    const char *params[4];
+
+    params[0] = idem->principal;
+    params[1] = idem->endpoint;
+    params[2] = idem->key;
+    params[3] = secs(p, lease);
+    return bulkio_pq_exec(p, conn,
+        "UPDATE bulkio_idempotency_keys"
+        "   SET lease_expires_at = now() + $4::interval"
+        " WHERE principal = $1 AND endpoint = $2 AND idem_key = $3"
+        "   AND state = 'receiving'", 4, params, NULL);
+}
+
+apr_status_t bulkio_store_idem_release(apr_pool_t *p, PGconn *conn,
+                                       const bulkio_idem_t *idem)
+{
+    const char *params[3];
+
+    params[0] = idem->principal;
+    params[1] = idem->endpoint;
+    params[2] = idem->key;
+    return bulkio_pq_exec(p, conn,
+        "DELETE FROM bulkio_idempotency_keys"
+        " WHERE principal = $1 AND endpoint = $2 AND idem_key = $3"
+        "   AND state = 'receiving'", 3, params, NULL);
+}
+
+apr_status_t bulkio_store_import_create(apr_pool_t *p, PGconn *conn,
+                                        const bulkio_new_job_t *job,
+                                        const bulkio_idem_t *idem,
+                                        const char *fingerprint,
+                                        int status, const char *body)
+{
+    const char *params[8];
+    apr_status_t rv;
+
+    if ((rv = bulkio_pq_exec(p, conn, "BEGIN", 0, NULL, NULL)) != APR_SUCCESS) {
+        goto leave;
+    }
+    params[0] = job->job_id;
+    params[1] = job->resource;
+    params[2] = job->format;
+    params[3] = job->principal;
+    params[4] = job->source_path;
+    params[5] = job->source_url;
+    params[6] = apr_off_t_toa(p, job->bytes_total);
+    rv = bulkio_pq_exec(p, conn,
+        "INSERT INTO bulkio_jobs (public_id, kind, resource, format, principal,"
+        "                         source_path, source_url, bytes_total)"
+        " VALUES ($1, 'import', $2, $3, $4, $5, $6, $7)", 7, params, NULL);
+    if (rv != APR_SUCCESS) {
+        goto leave;
+    }
+    if (idem) {
+        params[0] = idem->principal;
+        params[1] = idem->endpoint;
+        params[2] = idem->key;
+        params[3] = fingerprint;
+        params[4] = apr_itoa(p, status);
+        params[5] = body;
+        params[6] = job->job_id;
+        rv = bulkio_pq_exec(p, conn,
+            "UPDATE bulkio_idempotency_keys"
+            "   SET state = 'done', fingerprint = $4, response_status = $5,"
+            "       response_body = $6,"
+            "       job_id = (SELECT id FROM bulkio_jobs WHERE public_id = $7)"
+            " WHERE principal = $1 AND endpoint = $2 AND idem_key = $3"
+            "   AND state = 'receiving'", 7, params, NULL);
+        if (rv != APR_SUCCESS) {
+            goto leave;
+        }
+    }
+    rv = bulkio_pq_exec(p, conn, "COMMIT", 0, NULL, NULL);
+leave:
+    if (rv != APR_SUCCESS && PQtransactionStatus(conn) != PQTRANS_IDLE) {
+        PQclear(PQexec(conn, "ROLLBACK"));
+    }
+    return rv;
+}
+
+apr_status_t bulkio_store_job_get(apr_pool_t *p, PGconn *conn,
+                                  const char *kind, const char *principal,
+                                  const char *job_id, bulkio_job_t **pjob)
+{
+    const char *params[3];
+    PGresult *res;
+    bulkio_job_t *j;
+    apr_status_t rv;
+
+    params[0] = job_id;
+    params[1] = kind;
+    params[2] = principal;
+    rv = bulkio_pq_exec(p, conn,
+        "SELECT id, public_id, kind, status, resource, format, reason,"
+        "       total_records, success_count, error_count,"
+        "       checkpoint_records, checkpoint_bytes, bytes_total,"
+        "       extract(epoch FROM coalesce(completed_at, now()) - started_at),"
+        "       " TS("created_at") ", " TS("started_at") ","
+        "       " TS("completed_at")
+        "  FROM bulkio_jobs"
+        " WHERE public_id = $1::uuid AND kind = $2 AND principal = $3",
+        3, params, &res);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (PQntuples(res) != 1) {
+        return APR_NOTFOUND;
+    }
+    j = apr_pcalloc(p, sizeof(*j));
+    j->id = int64_at(res, 0, 0);
+    j->job_id = str_at(p, res, 0, 1);
+    j->kind = str_at(p, res, 0, 2);
+    j->status = str_at(p, res, 0, 3);
+    j->resource = str_at(p, res, 0, 4);
+    j->format = str_at(p, res, 0, 5);
+    j->reason = str_at(p, res, 0, 6);
+    j->total_records = int64_at(res, 0, 7);
+    j->success_count = int64_at(res, 0, 8);
+    j->error_count = int64_at(res, 0, 9);
+    j->processed_records = int64_at(res, 0, 10);
+    j->bytes_processed = int64_at(res, 0, 11);
+    j->bytes_total = int64_at(res, 0, 12);
+    j->elapsed_seconds = PQgetisnull(res, 0, 13) ? 0.0
+                         : atof(PQgetvalue(res, 0, 13));
+    j->created_at = str_at(p, res, 0, 14);
+    j->started_at = str_at(p, res, 0, 15);
+    j->completed_at = str_at(p, res, 0, 16);
+    *pjob = j;
+    return APR_SUCCESS;
+}
+
+apr_status_t bulkio_store_errors_head(apr_pool_t *p, PGconn *conn,
+                                      apr_int64_t job, int max,
+                                      PGresult **pres)
+{
+    const char *params[2];
+
+    params[0] = apr_ltoa(p, (long)job);
+    params[1] = apr_itoa(p, max);
+    return bulkio_pq_exec(p, conn,
+        "SELECT record_index, line, field, error_type, error_message,"
+        "       record_data"
+        "  FROM bulkio_job_errors WHERE job_id = $1"
+        " ORDER BY record_index LIMIT $2", 2, params, pres);
+}
+
+void bulkio_store_error_at(const PGresult *res, int i, bulkio_rec_error_t *e)
+{
+    e->record_index = int64_at(res, i, 0);
+    e->line = int64_at(res, i, 1);
+    e->field = PQgetisnull(res, i, 2) ? NULL : PQgetvalue(res, i, 2);
+    e->error_type = PQgetvalue(res, i, 3);
+    e->message = PQgetvalue(res, i, 4);
+    e->record_data = PQgetvalue(res, i, 5);
+    if (PQgetisnull(res, i, 5)) {
+        e->record_data = NULL;
+    }
+}

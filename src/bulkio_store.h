@@ -1,0 +1,132 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE). */
+
+#ifndef BULKIO_STORE_H
+#define BULKIO_STORE_H
+
+#include <apr_pools.h>
+#include <apr_time.h>
+#include <libpq-fe.h>
+
+/*
+ * The job store: every SQL statement about jobs, record errors and
+ * idempotency keys, parameterized, over a libpq connection (the native
+ * handle of a mod_dbd connection).
+ */
+
+/** Run sql with text parameters; the result is cleared with pool p.
+ * @return APR_SUCCESS when the command succeeded, else APR_EGENERAL
+ *         (*pres is then the failed result, or NULL when there is none) */
+apr_status_t bulkio_pq_exec(apr_pool_t *p, PGconn *conn, const char *sql,
+                            int nparams, const char *const *params,
+                            PGresult **pres);
+
+/** The last error of conn, one line, for logs. */
+const char *bulkio_pq_error(apr_pool_t *p, PGconn *conn);
+
+/** APR_SUCCESS when the database answers a query. */
+apr_status_t bulkio_store_ping(apr_pool_t *p, PGconn *conn);
+
+/** Where an Idempotency-Key stands after bulkio_store_idem_claim(). */
+typedef enum {
+    BULKIO_IDEM_CLAIMED,  /**< new: this request owns the key */
+    BULKIO_IDEM_BUSY,     /**< its first request is still being received */
+    BULKIO_IDEM_DONE      /**< completed: compare fingerprints, replay */
+} bulkio_idem_state_e;
+
+/** An Idempotency-Key's scope and, once done, its stored outcome. */
+typedef struct {
+    const char *principal;
+    const char *endpoint;
+    const char *key;
+    bulkio_idem_state_e state;
+    const char *fingerprint;   /**< of the request that completed */
+    int status;                /**< the response to replay */
+    const char *body;
+    const char *job_id;
+} bulkio_idem_t;
+
+/** Claim idem's key for a new request (expired keys are dropped first);
+ * fills idem->state and, for a done key, its stored outcome.
+ * @param lease how long the claim holds unless renewed
+ * @param ttl how long a completed key is kept */
+apr_status_t bulkio_store_idem_claim(apr_pool_t *p, PGconn *conn,
+                                     bulkio_idem_t *idem,
+                                     apr_interval_time_t lease,
+                                     apr_interval_time_t ttl);
+
+/** Extend the claim on a key whose request is still being received. */
+apr_status_t bulkio_store_idem_renew(apr_pool_t *p, PGconn *conn,
+                                     const bulkio_idem_t *idem,
+                                     apr_interval_time_t lease);
+
+/** Drop a claim whose request did not complete. */
+apr_status_t bulkio_store_idem_release(apr_pool_t *p, PGconn *conn,
+                                       const bulkio_idem_t *idem);
+
+/** A new import job. */
+typedef struct {
+    const char *job_id;      /**< public id (UUID) */
+    const char *principal;
+    const char *resource;
+    const char *format;
+    const char *source_path; /**< spool file, or NULL for a URL import */
+    const char *source_url;
+    apr_off_t bytes_total;
+} bulkio_new_job_t;
+
+/** Insert a pending import job and, when idem is given, complete its key
+ * with fingerprint, status and body, all in one transaction. */
+apr_status_t bulkio_store_import_create(apr_pool_t *p, PGconn *conn,
+                                        const bulkio_new_job_t *job,
+                                        const bulkio_idem_t *idem,
+                                        const char *fingerprint,
+                                        int status, const char *body);
+
+/** A job as its status document shows it. Timestamps are RFC 3339 UTC
+ * strings or NULL. */
+typedef struct {
+    apr_int64_t id;
+    const char *job_id;
+    const char *kind;
+    const char *status;
+    const char *resource;
+    const char *format;
+    const char *reason;
+    apr_int64_t total_records;
+    apr_int64_t success_count;
+    apr_int64_t error_count;
+    apr_int64_t processed_records;
+    apr_int64_t bytes_processed;
+    apr_int64_t bytes_total;
+    double elapsed_seconds;  /**< running time so far, or in all */
+    const char *created_at;
+    const char *started_at;
+    const char *completed_at;
+} bulkio_job_t;
+
+/** Look up job job_id of kind for principal.
+ * @return APR_SUCCESS, APR_NOTFOUND (also for another principal's job) */
+apr_status_t bulkio_store_job_get(apr_pool_t *p, PGconn *conn,
+                                  const char *kind, const char *principal,
+                                  const char *job_id, bulkio_job_t **pjob);
+
+/** One failed record of an import job. */
+typedef struct {
+    apr_int64_t record_index;
+    apr_int64_t line;
+    const char *field;       /**< may be NULL */
+    const char *error_type;
+    const char *message;
+    const char *record_data; /**< may be NULL */
+} bulkio_rec_error_t;
+
+/** The first max errors of a job in record order.
+ * @param pres receives the result; row i is read with bulkio_store_error_at */
+apr_status_t bulkio_store_errors_head(apr_pool_t *p, PGconn *conn,
+                                      apr_int64_t job, int max,
+                                      PGresult **pres);
+
+/** Row i of an errors result. */
+void bulkio_store_error_at(const PGresult *res, int i, bulkio_rec_error_t *e);
+
+#endif /* BULKIO_STORE_H */

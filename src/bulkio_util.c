@@ -1,0 +1,145 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE). */
+
+#include <apr_lib.h>
+#include <apr_strings.h>
+
+#include <openssl/rand.h>
+
+#include "bulkio_util.h"
+
+/* Parse leading decimal digits of s into *pv; *pend points past them. */
+static apr_status_t parse_digits(const char *s, apr_int64_t *pv, const char **pend)
+{
+    apr_int64_t v = 0;
+
+    if (!s || !apr_isdigit(*s)) {
+        return APR_EINVAL;
+    }
+    for (; apr_isdigit(*s); ++s) {
+        if (v > (APR_INT64_MAX - 9) / 10) {
+            return APR_EINVAL;
+        }
+        v = v * 10 + (*s - '0');
+    }
+    *pv = v;
+    *pend = s;
+    return APR_SUCCESS;
+}
+
+/* *pv *= mult, refusing overflow. */
+static apr_status_t scale(apr_int64_t *pv, apr_int64_t mult)
+{
+    if (*pv > APR_INT64_MAX / mult) {
+        return APR_EINVAL;
+    }
+    *pv *= mult;
+    return APR_SUCCESS;
+}
+
+apr_status_t bulkio_parse_size(const char *s, apr_off_t *psize)
+{
+    apr_int64_t v, mult = 1;
+    const char *end;
+
+    if (parse_digits(s, &v, &end) != APR_SUCCESS) {
+        return APR_EINVAL;
+    }
+    switch (apr_toupper(*end)) {
+    case 'T': mult <<= 10; /* fall through */
+    case 'G': mult <<= 10; /* fall through */
+    case 'M': mult <<= 10; /* fall through */
+    case 'K': mult <<= 10; ++end; break;
+    default: break;
+    }
+    if (apr_toupper(*end) == 'B') {
+        ++end;
+    }
+    if (*end || scale(&v, mult) != APR_SUCCESS) {
+        return APR_EINVAL;
+    }
+    *psize = (apr_off_t)v;
+    return APR_SUCCESS;
+}
+
+apr_status_t bulkio_parse_interval(const char *s, apr_interval_time_t *pt)
+{
+    apr_int64_t v, mult;
+    const char *end;
+
+    if (parse_digits(s, &v, &end) != APR_SUCCESS) {
+        return APR_EINVAL;
+    }
+    if (!*end || !strcasecmp(end, "s")) {
+        mult = APR_USEC_PER_SEC;
+    }
+    else if (!strcasecmp(end, "ms")) {
+        mult = 1000;
+    }
+    else if (!strcasecmp(end, "m")) {
+        mult = APR_USEC_PER_SEC * 60;
+    }
+    else if (!strcasecmp(end, "h")) {
+        mult = APR_USEC_PER_SEC * 3600;
+    }
+    else if (!strcasecmp(end, "d")) {
+        mult = APR_USEC_PER_SEC * 86400;
+    }
+    else {
+        return APR_EINVAL;
+    }
+    if (scale(&v, mult) != APR_SUCCESS) {
+        return APR_EINVAL;
+    }
+    *pt = v;
+    return APR_SUCCESS;
+}
+
+int bulkio_is_uuid(const char *s)
+{
+    int i;
+
+    if (!s) {
+        return 0;
+    }
+    for (i = 0; i < 36; ++i) {
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (s[i] != '-') {
+                return 0;
+            }
+        }
+        else if (!apr_isxdigit(s[i])) {
+            return 0;
+        }
+    }
+    return s[36] == '\0';
+}
+
+const char *bulkio_hex(apr_pool_t *p, const unsigned char *buf, apr_size_t len)
+{
+    static const char digits[] = "0123456789abcdef";
+    char *out = apr_palloc(p, len * 2 + 1);
+    apr_size_t i;
+
+    for (i = 0; i < len; ++i) {
+        out[2 * i] = digits[buf[i] >> 4];
+        out[2 * i + 1] = digits[buf[i] & 0x0f];
+    }
+    out[len * 2] = '\0';
+    return out;
+}
+
+const char *bulkio_uuid_new(apr_pool_t *p)
+{
+    unsigned char b[16];
+    const char *h;
+
+    if (RAND_bytes(b, sizeof(b)) != 1) {
+        /* the CSPRNG failing is not something to carry on from */
+        abort();
+    }
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+    h = bulkio_hex(p, b, sizeof(b));
+    return apr_psprintf(p, "%.8s-%.4s-%.4s-%.4s-%.12s",
+                        h, h + 8, h + 12, h + 16, h + 20);
+}

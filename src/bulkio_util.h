@@ -1,0 +1,31 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE). */
+
+#ifndef BULKIO_UTIL_H
+#define BULKIO_UTIL_H
+
+#include <apr_pools.h>
+#include <apr_time.h>
+
+/**
+ * Parse a byte size: digits with an optional K, M, G or T suffix (powers of
+ * 1024, any case, an optional trailing "B").
+ * @return APR_SUCCESS, or APR_EINVAL on a malformed or overflowing value
+ */
+apr_status_t bulkio_parse_size(const char *s, apr_off_t *psize);
+
+/**
+ * Parse a duration: digits with a unit ms, s, m, h or d ("s" when absent).
+ * @return APR_SUCCESS, or APR_EINVAL on a malformed or overflowing value
+ */
+apr_status_t bulkio_parse_interval(const char *s, apr_interval_time_t *pt);
+
+/** Non-zero when s is a UUID in canonical 8-4-4-4-12 hex form (any case). */
+int bulkio_is_uuid(const char *s);
+
+/** Lower-case hex of len bytes, allocated from p. */
+const char *bulkio_hex(apr_pool_t *p, const unsigned char *buf, apr_size_t len);
+
+/** A new random (version 4) UUID in lower-case canonical form. */
+const char *bulkio_uuid_new(apr_pool_t *p);
+
+#endif /* BULKIO_UTIL_H */

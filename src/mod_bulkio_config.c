@@ -1,0 +1,184 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE). */
+
+#include <apr_strings.h>
+
+#include <httpd.h>
+#include <http_config.h>
+#include <http_log.h>
+
+#include "bulkio_util.h"
+#include "mod_bulkio_private.h"
+#include "mod_bulkio_config.h"
+
+#define DEF_MAX_UPLOAD      ((apr_off_t)10 << 30)
+#define DEF_MAX_RECORD      ((apr_off_t)1 << 20)
+#define DEF_BATCH_SIZE      1000
+#define DEF_MAX_JOBS        3
+#define DEF_POLL_INTERVAL   apr_time_from_sec(1)
+#define DEF_LEASE_TIME      apr_time_from_sec(30)
+#define DEF_IDEMPOTENCY_TTL apr_time_from_sec(24 * 3600)
+#define DEF_EXPORT_TTL      apr_time_from_sec(24 * 3600)
+#define DEF_JOB_RETENTION   apr_time_from_sec(7 * 24 * 3600)
+
+/* A value set in the virtual host wins over the one it inherits. */
+#define MERGE(f) (add->f != BULKIO_UNSET ? add->f : base->f)
+#define MERGE_STR(f) (add->f ? add->f : base->f)
+#define DEF_VAL(f, d) if (c->f == BULKIO_UNSET) c->f = (d)
+
+void *mod_bulkio_cfg_create(apr_pool_t *p, server_rec *s)
+{
+    mod_bulkio_cfg_t *c = apr_pcalloc(p, sizeof(*c));
+
+    (void)s;
+    c->max_upload = BULKIO_UNSET;
+    c->max_record = BULKIO_UNSET;
+    c->batch_size = BULKIO_UNSET;
+    c->max_jobs = BULKIO_UNSET;
+    c->poll_interval = BULKIO_UNSET;
+    c->lease_time = BULKIO_UNSET;
+    c->idempotency_ttl = BULKIO_UNSET;
+    c->export_ttl = BULKIO_UNSET;
+    c->job_retention = BULKIO_UNSET;
+    return c;
+}
+
+void *mod_bulkio_cfg_merge(apr_pool_t *p, void *basev, void *addv)
+{
+    mod_bulkio_cfg_t *base = basev, *add = addv;
+    mod_bulkio_cfg_t *c = apr_pcalloc(p, sizeof(*c));
+
+    c->spool_dir = MERGE_STR(spool_dir);
+    c->jwt_secret = MERGE_STR(jwt_secret);
+    c->max_upload = MERGE(max_upload);
+    c->max_record = MERGE(max_record);
+    c->batch_size = MERGE(batch_size);
+    c->max_jobs = MERGE(max_jobs);
+    c->poll_interval = MERGE(poll_interval);
+    c->lease_time = MERGE(lease_time);
+    c->idempotency_ttl = MERGE(idempotency_ttl);
+    c->export_ttl = MERGE(export_ttl);
+    c->job_retention = MERGE(job_retention);
+    return c;
+}
+
+void mod_bulkio_cfg_finalize(apr_pool_t *p, server_rec *s)
+{
+    for (; s; s = s->next) {
+        mod_bulkio_cfg_t *c = mod_bulkio_cfg_get(s);
+
+        if (!c->spool_dir) {
+            c->spool_dir = ap_runtime_dir_relative(p, "bulkio-spool");
+        }
+        DEF_VAL(max_upload, DEF_MAX_UPLOAD);
+        DEF_VAL(max_record, DEF_MAX_RECORD);
+        DEF_VAL(batch_size, DEF_BATCH_SIZE);
+        DEF_VAL(max_jobs, DEF_MAX_JOBS);
+        DEF_VAL(poll_interval, DEF_POLL_INTERVAL);
+        DEF_VAL(lease_time, DEF_LEASE_TIME);
+        DEF_VAL(idempotency_ttl, DEF_IDEMPOTENCY_TTL);
+        DEF_VAL(export_ttl, DEF_EXPORT_TTL);
+        DEF_VAL(job_retention, DEF_JOB_RETENTION);
+    }
+}
+
+mod_bulkio_cfg_t *mod_bulkio_cfg_get(server_rec *s)
+{
+    return ap_get_module_config(s->module_config, &bulkio_module);
+}
+
+static mod_bulkio_cfg_t *cmd_cfg(cmd_parms *cmd)
+{
+    return mod_bulkio_cfg_get(cmd->server);
+}
+
+static const char *set_spool_dir(cmd_parms *cmd, void *dc, const char *arg)
+{
+    (void)dc;
+    cmd_cfg(cmd)->spool_dir = ap_server_root_relative(cmd->pool, arg);
+    return cmd_cfg(cmd)->spool_dir ? NULL : "BulkIOSpoolDir: invalid path";
+}
+
+static const char *set_jwt_secret(cmd_parms *cmd, void *dc, const char *arg)
+{
+    (void)dc;
+    if (strlen(arg) < 32) {
+        return "BulkIOJWTSecret must be at least 32 characters long";
+    }
+    cmd_cfg(cmd)->jwt_secret = arg;
+    return NULL;
+}
+
+/* A size directive; cmd->info is the offset of the field. */
+static const char *set_size(cmd_parms *cmd, void *dc, const char *arg)
+{
+    apr_off_t v;
+
+    (void)dc;
+    if (bulkio_parse_size(arg, &v) != APR_SUCCESS || v <= 0) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a size "
+                            "(a number with an optional K, M, G or T)",
+                            cmd->cmd->name, arg);
+    }
+    *(apr_off_t *)((char *)cmd_cfg(cmd) + (apr_size_t)cmd->info) = v;
+    return NULL;
+}
+
+/* A duration directive; cmd->info is the offset of the field. */
+static const char *set_interval(cmd_parms *cmd, void *dc, const char *arg)
+{
+    apr_interval_time_t v;
+
+    (void)dc;
+    if (bulkio_parse_interval(arg, &v) != APR_SUCCESS || v <= 0) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a duration "
+                            "(a number with ms, s, m, h or d)",
+                            cmd->cmd->name, arg);
+    }
+    *(apr_interval_time_t *)((char *)cmd_cfg(cmd) + (apr_size_t)cmd->info) = v;
+    return NULL;
+}
+
+/* A positive integer directive; cmd->info is the offset of the field. */
+static const char *set_count(cmd_parms *cmd, void *dc, const char *arg)
+{
+    char *end;
+    apr_int64_t v;
+
+    (void)dc;
+    v = apr_strtoi64(arg, &end, 10);
+    if (*end || v < 1 || v > 1000000) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a number between "
+                            "1 and 1000000", cmd->cmd->name, arg);
+    }
+    *(int *)((char *)cmd_cfg(cmd) + (apr_size_t)cmd->info) = (int)v;
+    return NULL;
+}
+
+#define OFF(f) ((void *)APR_OFFSETOF(mod_bulkio_cfg_t, f))
+
+const command_rec mod_bulkio_cmds[] = {
+    AP_INIT_TAKE1("BulkIOSpoolDir", set_spool_dir, NULL, RSRC_CONF,
+                  "directory for uploads and export files "
+                  "(default: bulkio-spool in DefaultRuntimeDir)"),
+    AP_INIT_TAKE1("BulkIOJWTSecret", set_jwt_secret, NULL, RSRC_CONF,
+                  "HS256 secret that client tokens are signed with"),
+    AP_INIT_TAKE1("BulkIOMaxUploadSize", set_size, OFF(max_upload), RSRC_CONF,
+                  "largest accepted upload (default 10G)"),
+    AP_INIT_TAKE1("BulkIOMaxRecordSize", set_size, OFF(max_record), RSRC_CONF,
+                  "largest accepted record (default 1M)"),
+    AP_INIT_TAKE1("BulkIOBatchSize", set_count, OFF(batch_size), RSRC_CONF,
+                  "records per batch transaction (default 1000)"),
+    AP_INIT_TAKE1("BulkIOMaxJobs", set_count, OFF(max_jobs), RSRC_CONF,
+                  "jobs running at once in this server (default 3)"),
+    AP_INIT_TAKE1("BulkIOPollInterval", set_interval, OFF(poll_interval),
+                  RSRC_CONF, "how often the worker looks for jobs (default 1s)"),
+    AP_INIT_TAKE1("BulkIOLeaseTime", set_interval, OFF(lease_time), RSRC_CONF,
+                  "lease on a claimed job, renewed while it runs (default 30s)"),
+    AP_INIT_TAKE1("BulkIOIdempotencyTTL", set_interval, OFF(idempotency_ttl),
+                  RSRC_CONF, "how long an Idempotency-Key is kept (default 24h)"),
+    AP_INIT_TAKE1("BulkIOExportTTL", set_interval, OFF(export_ttl), RSRC_CONF,
+                  "how long an export file can be downloaded (default 24h)"),
+    AP_INIT_TAKE1("BulkIOJobRetention", set_interval, OFF(job_retention),
+                  RSRC_CONF, "how long finished jobs are kept (default 7d)"),
+    { NULL }
+};

@@ -1,0 +1,42 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE). */
+
+#ifndef MOD_BULKIO_CONFIG_H
+#define MOD_BULKIO_CONFIG_H
+
+#include <httpd.h>
+#include <http_config.h>
+
+/** Per-server configuration. Unset values hold BULKIO_UNSET (or NULL) until
+ * mod_bulkio_cfg_finalize() gives them their defaults. */
+typedef struct {
+    const char *spool_dir;
+    const char *jwt_secret;
+    apr_off_t max_upload;
+    apr_off_t max_record;
+    int batch_size;
+    int max_jobs;
+    apr_interval_time_t poll_interval;
+    apr_interval_time_t lease_time;
+    apr_interval_time_t idempotency_ttl;
+    apr_interval_time_t export_ttl;
+    apr_interval_time_t job_retention;
+} mod_bulkio_cfg_t;
+
+#define BULKIO_UNSET (-1)
+
+/** The directive table. */
+extern const command_rec mod_bulkio_cmds[];
+
+/** create_server_config hook. */
+void *mod_bulkio_cfg_create(apr_pool_t *p, server_rec *s);
+
+/** merge_server_config hook: a virtual host inherits what it does not set. */
+void *mod_bulkio_cfg_merge(apr_pool_t *p, void *basev, void *addv);
+
+/** Fill unset values of every server's configuration with the defaults. */
+void mod_bulkio_cfg_finalize(apr_pool_t *p, server_rec *s);
+
+/** The configuration of server s. */
+mod_bulkio_cfg_t *mod_bulkio_cfg_get(server_rec *s);
+
+#endif /* MOD_BULKIO_CONFIG_H */

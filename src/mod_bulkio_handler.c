@@ -1,0 +1,227 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE). */
+
+#include <apr_dbd.h>
+#include <apr_optional.h>
+#include <apr_strings.h>
+
+#include <httpd.h>
+#include <http_config.h>
+#include <http_log.h>
+#include <http_protocol.h>
+#include <http_request.h>
+#include <mod_dbd.h>
+
+#include "bulkio_jwt.h"
+#include "bulkio_store.h"
+#include "mod_bulkio_private.h"
+#include "mod_bulkio_config.h"
+#include "mod_bulkio_handler.h"
+
+#define PROBLEM_TYPE "about:blank"
+#define AUTH_REALM "Bearer realm=\"bulkio\""
+
+static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *dbd_acquire;
+
+const char *mod_bulkio_handler_init(void)
+{
+    dbd_acquire = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
+    if (!dbd_acquire) {
+        return "mod_bulkio needs mod_dbd: load it (LoadModule dbd_module) "
+               "and configure DBDriver pgsql and DBDParams";
+    }
+    return NULL;
+}
+
+PGconn *mod_bulkio_db(request_rec *r)
+{
+    ap_dbd_t *dbd = dbd_acquire(r);
+
+    if (!dbd) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, APR_EGENERAL, r, BULKIO_LOGNO(1)
+                      "no database connection from mod_dbd");
+        return NULL;
+    }
+    if (strcmp(apr_dbd_name(dbd->driver), "pgsql")) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, APR_ENOTIMPL, r, BULKIO_LOGNO(2)
+                      "DBDriver must be pgsql");
+        return NULL;
+    }
+    return apr_dbd_native_handle(dbd->driver, dbd->handle);
+}
+
+static apr_status_t json_release(void *obj)
+{
+    json_object_put(obj);
+    return APR_SUCCESS;
+}
+
+int mod_bulkio_send_json(request_rec *r, int status, json_object *doc)
+{
+    const char *text;
+    apr_size_t len;
+
+    apr_pool_cleanup_register(r->pool, doc, json_release,
+                              apr_pool_cleanup_null);
+    text = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN
+                                          | JSON_C_TO_STRING_NOSLASHESCAPE);
+    len = strlen(text);
+    r->status = status;
+    if (!r->content_type) {
+        ap_set_content_type(r, "application/json");
+    }
+    ap_set_content_length(r, (apr_off_t)len + 1);
+    if (!r->header_only) {
+        ap_rwrite(text, (int)len, r);
+        ap_rputc('\n', r);
+    }
+    return OK;
+}
+
+int mod_bulkio_problem(request_rec *r, int status, const char *detail)
+{
+    json_object *doc = json_object_new_object();
+    const char *line = ap_get_status_line(status);
+
+    /* an unread request body is not worth draining after an error */
+    if (r->method_number == M_POST || r->method_number == M_PUT) {
+        r->connection->keepalive = AP_CONN_CLOSE;
+    }
+    json_object_object_add(doc, "type", json_object_new_string(PROBLEM_TYPE));
+    json_object_object_add(doc, "title",
+                           json_object_new_string(strlen(line) > 4 ? line + 4
+                                                  : line));
+    json_object_object_add(doc, "status", json_object_new_int(status));
+    json_object_object_add(doc, "detail", json_object_new_string(detail));
+    r->content_type = "application/problem+json";
+    return mod_bulkio_send_json(r, status, doc);
+}
+
+static int unauthorized(request_rec *r, const char *detail, int bad_token)
+{
+    apr_table_setn(r->err_headers_out, "WWW-Authenticate",
+                   bad_token ? apr_pstrcat(r->pool, AUTH_REALM
+                                           ", error=\"invalid_token\"", NULL)
+                             : AUTH_REALM);
+    return mod_bulkio_problem(r, HTTP_UNAUTHORIZED, detail);
+}
+
+/* Authenticate the request's token; on success the principal is r->user.
+ * @return OK, or the (written) 401/500 answer */
+static int authenticate(mod_bulkio_req_t *req)
+{
+    request_rec *r = req->r;
+    const char *hdr = apr_table_get(r->headers_in, "Authorization");
+    const char *token, *sub;
+    bulkio_jwt_result_e rc;
+    apr_size_t n;
+
+    if (!hdr) {
+        return unauthorized(r, "an Authorization header with a "
+                            "Bearer token is required", 0);
+    }
+    n = strcspn(hdr, " ");
+    if (!((n == 6 && !strncasecmp(hdr, "Bearer", 6))
+          || (n == 5 && !strncasecmp(hdr, "Token", 5)))) {
+        return unauthorized(r, "the Authorization scheme must be Bearer "
+                            "or Token", 0);
+    }
+    token = hdr + n;
+    while (*token == ' ') {
+        ++token;
+    }
+    if (!req->cfg->jwt_secret) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, APR_EINVAL, r, BULKIO_LOGNO(3)
+                      "BulkIOJWTSecret is not set: every token is refused");
+        return unauthorized(r, "token verification is not configured", 1);
+    }
+    rc = bulkio_jwt_verify(r->pool, token,
+                           (const unsigned char *)req->cfg->jwt_secret,
+                           strlen(req->cfg->jwt_secret), apr_time_now(), &sub);
+    if (rc != BULKIO_JWT_OK) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, APR_EACCES, r, BULKIO_LOGNO(4)
+                      "token refused: %s", bulkio_jwt_strerror(rc));
+        return unauthorized(r, apr_pstrcat(r->pool, "invalid token: ",
+                                           bulkio_jwt_strerror(rc), NULL), 1);
+    }
+    req->principal = r->user = (char *)sub;
+    r->ap_auth_type = "Bearer";
+    return OK;
+}
+
+static int method_not_allowed(request_rec *r, const char *allow)
+{
+    apr_table_setn(r->err_headers_out, "Allow", allow);
+    return mod_bulkio_problem(r, HTTP_METHOD_NOT_ALLOWED,
+                              apr_pstrcat(r->pool, "allowed methods: ",
+                                          allow, NULL));
+}
+
+static int health(request_rec *r)
+{
+    PGconn *conn = mod_bulkio_db(r);
+    json_object *doc;
+
+    if (!conn || bulkio_store_ping(r->pool, conn) != APR_SUCCESS) {
+        return mod_bulkio_problem(r, HTTP_SERVICE_UNAVAILABLE,
+                                  "the database does not answer");
+    }
+    doc = json_object_new_object();
+    json_object_object_add(doc, "status", json_object_new_string("ok"));
+    json_object_object_add(doc, "database", json_object_new_string("ok"));
+    return mod_bulkio_send_json(r, HTTP_OK, doc);
+}
+
+/* The target of the ErrorDocument directives: errors httpd raises itself
+ * leave as problem+json too. */
+static int error_document(request_rec *r)
+{
+    int status = r->prev ? r->prev->status : HTTP_NOT_FOUND;
+
+    if (!ap_is_HTTP_ERROR(status)) {
+        status = HTTP_NOT_FOUND;
+    }
+    return mod_bulkio_problem(r, status, ap_get_status_line(status) + 4);
+}
+
+int mod_bulkio_handler(request_rec *r)
+{
+    mod_bulkio_req_t req;
+    const char *path;
+    int rc;
+
+    if (strcmp(r->handler, "bulkio")) {
+        return DECLINED;
+    }
+    req.r = r;
+    req.cfg = mod_bulkio_cfg_get(r->server);
+    req.principal = NULL;
+
+    path = r->uri;
+    if (strncmp(path, "/v1", 3) || (path[3] && path[3] != '/')) {
+        return mod_bulkio_problem(r, HTTP_NOT_FOUND, "no such resource");
+    }
+    path += 3;
+    if (!strcmp(path, "/_error")) {
+        return error_document(r);
+    }
+    if (!strcmp(path, "/health")) {
+        return r->method_number == M_GET ? health(r)
+               : method_not_allowed(r, "GET, HEAD");
+    }
+    if (strcmp(path, "/imports") && strncmp(path, "/imports/", 9)) {
+        return mod_bulkio_problem(r, HTTP_NOT_FOUND, "no such resource");
+    }
+    if ((rc = authenticate(&req)) != OK) {
+        return rc;
+    }
+    if (!strcmp(path, "/imports")) {
+        return r->method_number == M_POST ? mod_bulkio_imports_post(&req)
+               : method_not_allowed(r, "POST");
+    }
+    path += 9;
+    if (!strchr(path, '/')) {
+        return r->method_number == M_GET ? mod_bulkio_imports_get(&req, path)
+               : method_not_allowed(r, "GET, HEAD");
+    }
+    return mod_bulkio_problem(r, HTTP_NOT_FOUND, "no such resource");
+}

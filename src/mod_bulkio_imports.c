@@ -1,0 +1,690 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE). */
+
+#include <apr_lib.h>
+#include <apr_strings.h>
+#include <apr_uri.h>
+
+#include <httpd.h>
+#include <http_config.h>
+#include <http_log.h>
+#include <http_protocol.h>
+#include <http_request.h>
+#include <util_script.h>
+
+#include <openssl/evp.h>
+
+#include "bulkio_format.h"
+#include "bulkio_multipart.h"
+#include "bulkio_spool.h"
+#include "bulkio_store.h"
+#include "bulkio_util.h"
+#include "mod_bulkio_private.h"
+#include "mod_bulkio_handler.h"
+
+#define ENDPOINT_IMPORTS  "POST /v1/imports"
+#define IDEM_KEY_MAX      255
+#define IDEM_LEASE        apr_time_from_sec(120)
+#define IDEM_RENEW_EVERY  apr_time_from_sec(30)
+#define URL_BODY_MAX      65536
+#define URL_MAX           2048
+#define READ_CHUNK        65536
+#define ERRORS_IN_STATUS  100
+
+typedef enum {
+    BODY_RAW,        /* the file itself */
+    BODY_MULTIPART,  /* multipart/form-data with a part "file" */
+    BODY_JSON,       /* application/json: an array file or a {"url"} */
+    BODY_URL         /* application/json that turned out to be {"url"} */
+} body_mode_e;
+
+/* One upload in progress. */
+typedef struct {
+    mod_bulkio_req_t *req;
+    PGconn *conn;
+    bulkio_idem_t *idem;       /* the key this request claimed, or NULL */
+    body_mode_e mode;
+    bulkio_spool_t *spool;
+    bulkio_mp_t *mp;
+    int file_parts;            /* parts named "file" seen */
+    int in_file;               /* the current part is the file */
+    const char *filename;
+    const char *file_type;     /* Content-Type of the file (part) */
+    apr_off_t received;        /* request body bytes */
+    char *json;                /* a {"url"} body, up to URL_BODY_MAX */
+    apr_size_t json_len;
+    int status;                /* an error found while receiving */
+    const char *detail;
+} upload_t;
+
+static int fail(upload_t *up, int status, const char *detail)
+{
+    up->status = status;
+    up->detail = detail;
+    return status;
+}
+
+/* Map a spool write error to an answer. */
+static int spool_failed(upload_t *up, apr_status_t rv)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, up->req->r, BULKIO_LOGNO(10)
+                  "cannot write to the spool directory %s",
+                  up->req->cfg->spool_dir);
+    if (APR_STATUS_IS_ENOSPC(rv)) {
+        return fail(up, HTTP_INSUFFICIENT_STORAGE,
+                    "the server has no room left for this upload");
+    }
+    return fail(up, HTTP_INTERNAL_SERVER_ERROR,
+                "the upload could not be stored");
+}
+
+static apr_status_t store_file_data(upload_t *up, const char *data,
+                                    apr_size_t len)
+{
+    apr_status_t rv = bulkio_spool_write(up->spool, data, len);
+
+    if (rv != APR_SUCCESS) {
+        spool_failed(up, rv);
+    }
+    return rv;
+}
+
+static apr_status_t part_begin(void *baton, const char *name,
+                               const char *filename, const char *ctype,
+                               int *want_data)
+{
+    upload_t *up = baton;
+    apr_pool_t *p = up->req->r->pool;
+
+    if (!name || strcmp(name, "file")) {
+        *want_data = 0;
+        return APR_SUCCESS;
+    }
+    if (up->file_parts++) {
+        fail(up, HTTP_BAD_REQUEST, "only one part named \"file\" is allowed");
+        return APR_EINVAL;
+    }
+    up->in_file = 1;
+    up->filename = filename ? apr_pstrdup(p, filename) : NULL;
+    up->file_type = ctype ? apr_pstrdup(p, ctype) : NULL;
+    *want_data = 1;
+    return APR_SUCCESS;
+}
+
+static apr_status_t part_data(void *baton, const char *data, apr_size_t len)
+{
+    upload_t *up = baton;
+
+    return up->in_file ? store_file_data(up, data, len) : APR_SUCCESS;
+}
+
+static apr_status_t part_end(void *baton)
+{
+    ((upload_t *)baton)->in_file = 0;
+    return APR_SUCCESS;
+}
+
+static const bulkio_mp_cb_t mp_callbacks = { part_begin, part_data, part_end };
+
+/* application/json: an object is a URL request kept in memory (bounded),
+ * anything else is a JSON array file streamed to the spool. */
+static int consume_json(upload_t *up, const char *data, apr_size_t len)
+{
+    apr_size_t i;
+
+    if (up->mode == BODY_JSON) {
+        for (i = 0; i < len && apr_isspace(data[i]); ++i) {
+        }
+        if (i < len) {
+            up->mode = data[i] == '{' ? BODY_URL : BODY_RAW;
+        }
+        if (up->mode == BODY_RAW) {
+            if (store_file_data(up, up->json, up->json_len) != APR_SUCCESS) {
+                return up->status;
+            }
+            return store_file_data(up, data, len) == APR_SUCCESS
+                   ? OK : up->status;
+        }
+    }
+    if (up->json_len + len > URL_BODY_MAX) {
+        return fail(up, HTTP_REQUEST_ENTITY_TOO_LARGE,
+                    "a JSON request body (not a file) is limited to 64 KiB");
+    }
+    memcpy(up->json + up->json_len, data, len);
+    up->json_len += len;
+    return OK;
+}
+
+static int consume(upload_t *up, const char *data, apr_size_t len)
+{
+    apr_status_t rv;
+
+    switch (up->mode) {
+    case BODY_MULTIPART:
+        rv = bulkio_mp_feed(up->mp, data, len);
+        if (rv != APR_SUCCESS && !up->status) {
+            fail(up, HTTP_BAD_REQUEST, "the multipart/form-data body is "
+                 "malformed");
+        }
+        return rv == APR_SUCCESS ? OK : up->status;
+    case BODY_JSON:
+    case BODY_URL:
+        return consume_json(up, data, len);
+    default:
+        return store_file_data(up, data, len) == APR_SUCCESS
+               ? OK : up->status;
+    }
+}
+
+/* Stream the request body through consume(); memory stays flat. */
+static int receive_body(upload_t *up)
+{
+    request_rec *r = up->req->r;
+    apr_bucket_brigade *bb;
+    apr_bucket *b;
+    apr_time_t renew_at = apr_time_now() + IDEM_RENEW_EVERY;
+    const char *data;
+    apr_size_t len;
+    apr_status_t rv;
+    int seen_eos = 0;
+
+    bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    do {
+        rv = ap_get_brigade(r->input_filters, bb, AP_MODE_READBYTES,
+                            APR_BLOCK_READ, READ_CHUNK);
+        if (rv != APR_SUCCESS) {
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, rv, r, BULKIO_LOGNO(11)
+                          "upload aborted after %" APR_OFF_T_FMT " bytes",
+                          up->received);
+            return fail(up, ap_map_http_request_error(rv, HTTP_BAD_REQUEST),
+                        "the request body could not be read completely");
+        }
+        for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb);
+             b = APR_BUCKET_NEXT(b)) {
+            if (APR_BUCKET_IS_EOS(b)) {
+                seen_eos = 1;
+                break;
+            }
+            if (APR_BUCKET_IS_METADATA(b)) {
+                continue;
+            }
+            if ((rv = apr_bucket_read(b, &data, &len, APR_BLOCK_READ))
+                != APR_SUCCESS) {
+                return fail(up, HTTP_BAD_REQUEST,
+                            "the request body could not be read");
+            }
+            up->received += (apr_off_t)len;
+            if (up->received > up->req->cfg->max_upload) {
+                return fail(up, HTTP_REQUEST_ENTITY_TOO_LARGE, apr_psprintf(
+                            r->pool, "the upload exceeds the limit of %"
+                            APR_OFF_T_FMT " bytes", up->req->cfg->max_upload));
+            }
+            if (consume(up, data, len) != OK) {
+                return up->status;
+            }
+        }
+        apr_brigade_cleanup(bb);
+        if (up->idem && apr_time_now() > renew_at) {
+            bulkio_store_idem_renew(r->pool, up->conn, up->idem, IDEM_LEASE);
+            renew_at = apr_time_now() + IDEM_RENEW_EVERY;
+        }
+    } while (!seen_eos);
+    apr_brigade_destroy(bb);
+    return OK;
+}
+
+/* The URL of a {"url": "..."} body, or NULL with up->status set. */
+static const char *parse_url_request(upload_t *up)
+{
+    apr_pool_t *p = up->req->r->pool;
+    json_tokener *tok = json_tokener_new();
+    json_object *doc, *v;
+    const char *url = NULL;
+    apr_uri_t uri;
+    int ok;
+
+    doc = json_tokener_parse_ex(tok, up->json, (int)up->json_len);
+    ok = doc && json_tokener_get_error(tok) == json_tokener_success
+         && tok->char_offset == (int)up->json_len;
+    json_tokener_free(tok);
+    if (!ok || !json_object_object_get_ex(doc, "url", &v)
+        || !json_object_is_type(v, json_type_string)) {
+        fail(up, HTTP_BAD_REQUEST, "a JSON object body must be "
+             "{\"url\": \"https://...\"}; send files as a JSON array");
+    }
+    else if (json_object_get_string_len(v) > URL_MAX) {
+        fail(up, HTTP_BAD_REQUEST, "the URL is longer than 2048 characters");
+    }
+    else if (apr_uri_parse(p, json_object_get_string(v), &uri) != APR_SUCCESS
+             || !uri.scheme || !uri.hostname || !*uri.hostname
+             || (strcasecmp(uri.scheme, "http")
+                 && strcasecmp(uri.scheme, "https"))) {
+        fail(up, HTTP_BAD_REQUEST, "the URL must be an absolute http or "
+             "https URL");
+    }
+    else {
+        url = apr_pstrdup(p, json_object_get_string(v));
+    }
+    json_object_put(doc);
+    return url;
+}
+
+/* A fingerprint of what makes two requests "the same" for idempotency. */
+static const char *fingerprint(apr_pool_t *p, const char *resource,
+                               const char *format, const char *source)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    const char *text = apr_pstrcat(p, resource, "\n", format ? format : "",
+                                   "\n", source, NULL);
+
+    EVP_Digest(text, strlen(text), md, &len, EVP_sha256(), NULL);
+    return bulkio_hex(p, md, len);
+}
+
+static int send_accepted(request_rec *r, int status, const char *body,
+                         const char *job_id)
+{
+    apr_table_setn(r->headers_out, "Location",
+                   apr_pstrcat(r->pool, "/v1/imports/", job_id, NULL));
+    ap_set_content_type(r, "application/json");
+    ap_set_content_length(r, (apr_off_t)strlen(body));
+    r->status = status;
+    ap_rputs(body, r);
+    return OK;
+}
+
+static int valid_idem_key(const char *key)
+{
+    apr_size_t n = 0;
+
+    for (; key[n]; ++n) {
+        if (key[n] < 0x20 || key[n] > 0x7e || n >= IDEM_KEY_MAX) {
+            return 0;
+        }
+    }
+    return n > 0;
+}
+
+/* Decide the upload's format: the parameter, the (part's) media type, the
+ * file name, the content. */
+static bulkio_format_e resolve_format(upload_t *up, bulkio_format_e param)
+{
+    bulkio_format_e fmt = param;
+
+    if (!fmt) {
+        bulkio_format_from_type(up->file_type, &fmt);
+    }
+    if (!fmt) {
+        fmt = bulkio_format_from_filename(up->filename);
+    }
+    if (!fmt) {
+        fmt = bulkio_format_sniff_file(up->req->r->pool,
+                                       bulkio_spool_path(up->spool));
+    }
+    return fmt;
+}
+
+/* Check the request line and headers, and set up the body's reader.
+ * @return OK or an error status (up->detail says why) */
+static int check_request(upload_t *up, const char **presource,
+                         bulkio_format_e *pformat)
+{
+    request_rec *r = up->req->r;
+    const char *ctype = apr_table_get(r->headers_in, "Content-Type");
+    const char *clen = apr_table_get(r->headers_in, "Content-Length");
+    const char *resource, *format, *boundary;
+    apr_table_t *args;
+    apr_off_t len;
+    apr_status_t rv;
+    bulkio_format_e fmt;
+    char *end;
+
+    ap_args_to_table(r, &args);
+    resource = apr_table_get(args, "resource");
+    format = apr_table_get(args, "format");
+    if (!bulkio_is_resource(resource)) {
+        return fail(up, HTTP_BAD_REQUEST, resource
+                    ? "unknown resource; allowed: users, articles, comments"
+                    : "the resource parameter is required "
+                      "(users, articles or comments)");
+    }
+    *pformat = bulkio_format_from_name(format);
+    if (format && !*pformat) {
+        return fail(up, HTTP_BAD_REQUEST,
+                    "unknown format; allowed: ndjson, json, csv");
+    }
+    *presource = resource;
+    if (clen) {
+        if (apr_strtoff(&len, clen, &end, 10) != APR_SUCCESS || *end
+            || len < 0) {
+            return fail(up, HTTP_BAD_REQUEST, "invalid Content-Length");
+        }
+        if (len > up->req->cfg->max_upload) {
+            return fail(up, HTTP_REQUEST_ENTITY_TOO_LARGE, apr_psprintf(
+                        r->pool, "the upload exceeds the limit of %"
+                        APR_OFF_T_FMT " bytes", up->req->cfg->max_upload));
+        }
+    }
+    else if (!r->read_chunked && !apr_table_get(r->headers_in,
+                                                "Transfer-Encoding")) {
+        return fail(up, HTTP_BAD_REQUEST, "no file: the request has no body");
+    }
+    if (ctype && !strncasecmp(ctype, "multipart/", 10)) {
+        if (bulkio_mp_boundary(r->pool, ctype, &boundary) != APR_SUCCESS) {
+            return fail(up, HTTP_BAD_REQUEST, "multipart/form-data needs a "
+                        "valid boundary parameter");
+        }
+        up->mode = BODY_MULTIPART;
+        up->mp = bulkio_mp_create(r->pool, boundary, &mp_callbacks, up);
+        return OK;
+    }
+    if (bulkio_format_from_type(ctype, &fmt) == BULKIO_CT_UNSUPPORTED) {
+        return fail(up, HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported "
+                    "Content-Type; send multipart/form-data, "
+                    "application/x-ndjson, application/json or text/csv");
+    }
+    up->file_type = ctype;
+    up->file_parts = 1;
+    if (fmt == BULKIO_FMT_JSON) {
+        up->mode = BODY_JSON;
+        up->json = apr_palloc(r->pool, URL_BODY_MAX);
+    }
+    return OK;
+}
+
+/* Receive the upload into the spool and describe the job it makes.
+ * @return OK, or an error status (up->detail says why) */
+static int receive_import(upload_t *up, bulkio_new_job_t *job,
+                          const char **pfingerprint)
+{
+    request_rec *r = up->req->r;
+    unsigned char digest[BULKIO_SHA256_LEN];
+    bulkio_format_e fmt, part_fmt;
+    const char *source;
+    apr_status_t rv;
+
+    if (check_request(up, &job->resource, &fmt) != OK) {
+        return up->status;
+    }
+    if ((rv = bulkio_spool_create(&up->spool, r->pool,
+                                  up->req->cfg->spool_dir)) != APR_SUCCESS) {
+        return spool_failed(up, rv);
+    }
+    if (receive_body(up) != OK) {
+        return up->status;
+    }
+    if ((rv = bulkio_spool_close(up->spool, digest)) != APR_SUCCESS) {
+        return spool_failed(up, rv);
+    }
+    if (up->mode == BODY_MULTIPART) {
+        if (bulkio_mp_finish(up->mp) != APR_SUCCESS) {
+            return fail(up, HTTP_BAD_REQUEST, "the multipart/form-data body "
+                        "ends before its closing boundary");
+        }
+        if (!up->file_parts) {
+            return fail(up, HTTP_BAD_REQUEST, "no file: send it as the part "
+                        "\"file\" of a multipart/form-data body");
+        }
+        if (bulkio_format_from_type(up->file_type, &part_fmt)
+            == BULKIO_CT_UNSUPPORTED) {
+            return fail(up, HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported "
+                        "Content-Type of the part \"file\"");
+        }
+    }
+    if (up->mode == BODY_URL) {
+        if (!(job->source_url = parse_url_request(up))) {
+            return up->status;
+        }
+        source = apr_pstrcat(r->pool, "url:", job->source_url, NULL);
+    }
+    else {
+        if (!(fmt = resolve_format(up, fmt))) {
+            return fail(up, HTTP_BAD_REQUEST, "cannot tell the file's "
+                        "format; give format=ndjson, json or csv");
+        }
+        job->bytes_total = bulkio_spool_size(up->spool);
+        source = apr_pstrcat(r->pool, "sha256:",
+                             bulkio_hex(r->pool, digest, sizeof(digest)),
+                             NULL);
+    }
+    job->format = bulkio_format_name(fmt);
+    *pfingerprint = fingerprint(r->pool, job->resource, job->format, source);
+    return OK;
+}
+
+/* Keep the upload under the job's name and create the job (completing the
+ * Idempotency-Key in the same transaction); then answer 202. */
+static int create_import(upload_t *up, bulkio_new_job_t *job,
+                         const char *fp)
+{
+    request_rec *r = up->req->r;
+    json_object *doc;
+    const char *body;
+    apr_status_t rv;
+
+    job->job_id = bulkio_uuid_new(r->pool);
+    job->principal = up->req->principal;
+    if (!job->source_url) {
+        rv = bulkio_spool_keep(up->spool, apr_pstrcat(
+                 r->pool, up->req->cfg->spool_dir, "/import-", job->job_id,
+                 NULL));
+        if (rv != APR_SUCCESS) {
+            return spool_failed(up, rv);
+        }
+        job->source_path = bulkio_spool_path(up->spool);
+    }
+    doc = json_object_new_object();
+    json_object_object_add(doc, "job_id", json_object_new_string(job->job_id));
+    json_object_object_add(doc, "status", json_object_new_string("accepted"));
+    body = apr_pstrcat(r->pool, json_object_to_json_string_ext(
+                           doc, JSON_C_TO_STRING_PLAIN), "\n", NULL);
+    json_object_put(doc);
+    rv = bulkio_store_import_create(r->pool, up->conn, job, up->idem, fp,
+                                    HTTP_ACCEPTED, body);
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, BULKIO_LOGNO(12)
+                      "cannot create the import job: %s",
+                      bulkio_pq_error(r->pool, up->conn));
+        if (job->source_path) {
+            apr_file_remove(job->source_path, r->pool);
+        }
+        return fail(up, HTTP_SERVICE_UNAVAILABLE,
+                    "the job could not be created; try again");
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, BULKIO_LOGNO(13)
+                  "import job %s created: %s, %s, %" APR_OFF_T_FMT " bytes",
+                  job->job_id, job->resource, job->format, job->bytes_total);
+    apr_table_setn(r->notes, "bulkio-job-id", job->job_id);
+    return send_accepted(r, HTTP_ACCEPTED, body, job->job_id);
+}
+
+int mod_bulkio_imports_post(mod_bulkio_req_t *req)
+{
+    request_rec *r = req->r;
+    const char *key = apr_table_get(r->headers_in, "Idempotency-Key");
+    const char *fp = NULL;
+    bulkio_idem_t idem;
+    bulkio_new_job_t job;
+    upload_t up;
+    int rc;
+
+    memset(&up, 0, sizeof(up));
+    memset(&job, 0, sizeof(job));
+    memset(&idem, 0, sizeof(idem));
+    up.req = req;
+    if (key && !valid_idem_key(key)) {
+        return mod_bulkio_problem(r, HTTP_BAD_REQUEST, "Idempotency-Key must "
+                                  "be 1 to 255 printable ASCII characters");
+    }
+    if (!(up.conn = mod_bulkio_db(r))) {
+        return mod_bulkio_problem(r, HTTP_SERVICE_UNAVAILABLE,
+                                  "the database is unavailable");
+    }
+    if (key) {
+        idem.principal = req->principal;
+        idem.endpoint = ENDPOINT_IMPORTS;
+        idem.key = key;
+        if (bulkio_store_idem_claim(r->pool, up.conn, &idem, IDEM_LEASE,
+                                    req->cfg->idempotency_ttl)
+            != APR_SUCCESS) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, APR_EGENERAL, r,
+                          BULKIO_LOGNO(14) "Idempotency-Key lookup failed: %s",
+                          bulkio_pq_error(r->pool, up.conn));
+            return mod_bulkio_problem(r, HTTP_SERVICE_UNAVAILABLE,
+                                      "the database is unavailable");
+        }
+        if (idem.state == BULKIO_IDEM_BUSY) {
+            return mod_bulkio_problem(r, HTTP_CONFLICT, "a request with this "
+                                      "Idempotency-Key is still in progress");
+        }
+        if (idem.state == BULKIO_IDEM_CLAIMED) {
+            up.idem = &idem;
+        }
+    }
+    rc = receive_import(&up, &job, &fp);
+    if (key && idem.state == BULKIO_IDEM_DONE) {
+        /* a key already used: the same request gets the same answer */
+        if (rc == OK && idem.fingerprint && !strcmp(fp, idem.fingerprint)
+            && idem.body && idem.job_id) {
+            return send_accepted(r, idem.status, idem.body, idem.job_id);
+        }
+        if (rc == OK || ap_is_HTTP_CLIENT_ERROR(rc)) {
+            return mod_bulkio_problem(r, HTTP_UNPROCESSABLE_ENTITY,
+                                      "this Idempotency-Key was used for a "
+                                      "different request");
+        }
+    }
+    else if (rc == OK && (rc = create_import(&up, &job, fp)) == OK) {
+        return OK;
+    }
+    if (up.idem) {
+        bulkio_store_idem_release(r->pool, up.conn, up.idem);
+    }
+    if (r->connection->aborted) {
+        return DONE;
+    }
+    return mod_bulkio_problem(r, rc, up.detail);
+}
+
+static json_object *json_str_or_null(const char *s)
+{
+    return s ? json_object_new_string(s) : NULL;
+}
+
+static json_object *error_to_json(const bulkio_rec_error_t *e)
+{
+    json_object *o = json_object_new_object();
+
+    json_object_object_add(o, "recordIndex",
+                           json_object_new_int64(e->record_index));
+    json_object_object_add(o, "line", json_object_new_int64(e->line));
+    json_object_object_add(o, "field", json_str_or_null(e->field));
+    json_object_object_add(o, "errorType",
+                           json_object_new_string(e->error_type));
+    json_object_object_add(o, "errorMessage",
+                           json_object_new_string(e->message));
+    json_object_object_add(o, "recordData", json_str_or_null(e->record_data));
+    return o;
+}
+
+static json_object *progress_to_json(const bulkio_job_t *j)
+{
+    json_object *o = json_object_new_object();
+    double rate = 0.0, percent = 0.0, eta = 0.0;
+
+    if (j->elapsed_seconds > 0.0) {
+        rate = (double)j->processed_records / j->elapsed_seconds;
+        if (j->bytes_processed > 0 && j->bytes_total > j->bytes_processed) {
+            eta = (double)(j->bytes_total - j->bytes_processed)
+                  * j->elapsed_seconds / (double)j->bytes_processed;
+        }
+    }
+    if (!strcmp(j->status, "completed")) {
+        percent = 100.0;
+    }
+    else if (j->bytes_total > 0) {
+        percent = 100.0 * (double)j->bytes_processed / (double)j->bytes_total;
+    }
+    json_object_object_add(o, "processedRecords",
+                           json_object_new_int64(j->processed_records));
+    json_object_object_add(o, "bytesProcessed",
+                           json_object_new_int64(j->bytes_processed));
+    json_object_object_add(o, "bytesTotal",
+                           json_object_new_int64(j->bytes_total));
+    json_object_object_add(o, "percent",
+                           json_object_new_double((double)(apr_int64_t)
+                                                  (percent * 100) / 100));
+    json_object_object_add(o, "rowsPerSecond",
+                           json_object_new_int64((apr_int64_t)rate));
+    json_object_object_add(o, "etaSeconds",
+                           json_object_new_int64((apr_int64_t)(eta + 0.5)));
+    return o;
+}
+
+int mod_bulkio_imports_get(mod_bulkio_req_t *req, const char *job_id)
+{
+    request_rec *r = req->r;
+    PGconn *conn;
+    PGresult *res;
+    bulkio_job_t *j;
+    bulkio_rec_error_t e;
+    json_object *doc, *errors;
+    apr_status_t rv;
+    int i;
+
+    if (!bulkio_is_uuid(job_id)) {
+        return mod_bulkio_problem(r, HTTP_NOT_FOUND, "no such import job");
+    }
+    if (!(conn = mod_bulkio_db(r))) {
+        return mod_bulkio_problem(r, HTTP_SERVICE_UNAVAILABLE,
+                                  "the database is unavailable");
+    }
+    rv = bulkio_store_job_get(r->pool, conn, "import", req->principal,
+                              job_id, &j);
+    if (rv == APR_SUCCESS) {
+        rv = bulkio_store_errors_head(r->pool, conn, j->id, ERRORS_IN_STATUS,
+                                      &res);
+    }
+    if (APR_STATUS_IS_NOTFOUND(rv)) {
+        return mod_bulkio_problem(r, HTTP_NOT_FOUND, "no such import job");
+    }
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, BULKIO_LOGNO(15)
+                      "cannot read job %s: %s", job_id,
+                      bulkio_pq_error(r->pool, conn));
+        return mod_bulkio_problem(r, HTTP_SERVICE_UNAVAILABLE,
+                                  "the database is unavailable");
+    }
+    apr_table_setn(r->notes, "bulkio-job-id", j->job_id);
+    doc = json_object_new_object();
+    json_object_object_add(doc, "job_id", json_object_new_string(j->job_id));
+    json_object_object_add(doc, "status", json_object_new_string(j->status));
+    json_object_object_add(doc, "resource",
+                           json_object_new_string(j->resource));
+    json_object_object_add(doc, "format", json_str_or_null(j->format));
+    if (j->reason) {
+        json_object_object_add(doc, "reason",
+                               json_object_new_string(j->reason));
+    }
+    json_object_object_add(doc, "totalRecords",
+                           json_object_new_int64(j->total_records));
+    json_object_object_add(doc, "successCount",
+                           json_object_new_int64(j->success_count));
+    json_object_object_add(doc, "errorCount",
+                           json_object_new_int64(j->error_count));
+    errors = json_object_new_array();
+    for (i = 0; i < PQntuples(res); ++i) {
+        bulkio_store_error_at(res, i, &e);
+        json_object_array_add(errors, error_to_json(&e));
+    }
+    json_object_object_add(doc, "errors", errors);
+    json_object_object_add(doc, "progress", progress_to_json(j));
+    json_object_object_add(doc, "createdAt", json_str_or_null(j->created_at));
+    json_object_object_add(doc, "startedAt", json_str_or_null(j->started_at));
+    json_object_object_add(doc, "completedAt",
+                           json_str_or_null(j->completed_at));
+    json_object_object_add(doc, "errorsUrl", json_object_new_string(
+                               apr_pstrcat(r->pool, "/v1/imports/", j->job_id,
+                                           "/errors", NULL)));
+    return mod_bulkio_send_json(r, HTTP_OK, doc);
+}

@@ -1,0 +1,147 @@
+use strict;
+use warnings FATAL => 'all';
+
+use Apache::Test;
+use Apache::TestRequest qw(GET POST);
+use Apache::TestUtil qw(t_cmp);
+use HTTP::Request::Common ();
+use Time::HiRes qw(sleep);
+use lib 't/lib';
+use BulkIO::Test;
+
+plan tests => 58;
+
+my $spool = Apache::Test::vars('serverroot') . '/spool';
+my @alice = auth('alice');
+my $ndjson = qq({"email":"a\@example.com","name":"A"}\n{"email":"b\@example.com"}\n);
+my $csv = "email,name\r\nc\@example.com,C\r\n";
+my $json = qq([{"email":"d\@example.com"}]);
+
+sub jobs { sql_value('SELECT count(*) FROM bulkio_jobs') }
+sub spool_files { my @f = glob("$spool/*"); scalar @f }
+
+sub post_raw {
+    my ($query, $ctype, $body, @hdr) = @_;
+    return POST "/v1/imports$query", @alice, @hdr,
+        ($ctype ? ('Content-Type' => $ctype) : ()), content => $body;
+}
+
+sub accepted {
+    my ($res, $name) = @_;
+    my $doc = json_decode($res->content) // {};
+    ok t_cmp($res->code, 202, "$name: 202");
+    ok t_cmp($doc->{status}, 'accepted', "$name: accepted");
+    ok t_cmp($res->header('Location'), "/v1/imports/$doc->{job_id}",
+             "$name: Location");
+    return $doc->{job_id};
+}
+
+# raw bodies: the format comes from the parameter or the Content-Type
+my $id = accepted(post_raw('?resource=users', 'application/x-ndjson', $ndjson),
+                  'raw ndjson');
+my @row = split /\|/, sql_value("SELECT status, resource, format, principal,"
+    . " bytes_total, source_path FROM bulkio_jobs WHERE public_id = '$id'");
+ok t_cmp("@row[0..4]", "pending users ndjson alice " . length($ndjson),
+         'job row is pending with the upload size');
+open my $fh, '<', $row[5] or die "$row[5]: $!";
+my $stored = do { local $/; <$fh> };
+ok t_cmp($stored, $ndjson, 'the spool file holds the upload byte for byte');
+
+my $res = GET "/v1/imports/$id", @alice;
+ok t_cmp($res->code, 200, 'status document');
+my $doc = json_decode($res->content);
+ok t_cmp(join(',', map { $doc->{$_} } qw(job_id status resource format
+                                         totalRecords successCount errorCount)),
+         "$id,pending,users,ndjson,0,0,0", 'pending job with zero counters');
+ok t_cmp(scalar @{$doc->{errors}}, 0, 'no errors yet');
+ok t_cmp($doc->{progress}{bytesTotal}, length($ndjson), 'bytesTotal');
+ok t_cmp($doc->{createdAt}, qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/,
+         'createdAt is RFC 3339 UTC');
+ok t_cmp($doc->{errorsUrl}, "/v1/imports/$id/errors", 'errorsUrl');
+
+$id = accepted(post_raw('?resource=users', 'text/csv', $csv), 'raw csv');
+ok t_cmp(sql_value("SELECT format FROM bulkio_jobs WHERE public_id = '$id'"),
+         'csv', 'csv by Content-Type');
+$id = accepted(post_raw('?resource=articles', 'application/json', $json),
+               'raw json array');
+ok t_cmp(sql_value("SELECT format FROM bulkio_jobs WHERE public_id = '$id'"),
+         'json', 'json by Content-Type');
+$id = accepted(post_raw('?resource=users', 'application/octet-stream', $csv),
+               'generic type, sniffed');
+ok t_cmp(sql_value("SELECT format FROM bulkio_jobs WHERE public_id = '$id'"),
+         'csv', 'csv by sniffing');
+$id = accepted(post_raw('?resource=users&format=ndjson', 'text/plain', $ndjson),
+               'format parameter');
+
+# multipart: the part's type, else the file name
+$res = POST '/v1/imports?resource=comments', @alice,
+    Content_Type => 'form-data',
+    Content => [ note => 'ignored',
+                 file => [ undef, 'comments.ndjson', Content => $ndjson,
+                           'Content-Type' => 'application/octet-stream' ] ];
+$id = accepted($res, 'multipart');
+@row = split /\|/, sql_value("SELECT resource, format, bytes_total"
+    . " FROM bulkio_jobs WHERE public_id = '$id'");
+ok t_cmp("@row", 'comments ndjson ' . length($ndjson),
+         'multipart: format from the file name, only the file part stored');
+
+# URL imports store the URL for the worker
+$res = post_raw('?resource=users', 'application/json',
+                '{"url": "https://example.com/users.csv"}');
+$id = accepted($res, 'url');
+ok t_cmp(sql_value("SELECT source_url FROM bulkio_jobs WHERE public_id = '$id'"),
+         'https://example.com/users.csv', 'url stored on the job');
+
+# 400, 413, 415 — and nothing created
+my $before = jobs();
+my $files = spool_files();
+my @bad = (
+    [ 400, 'no resource', post_raw('', 'text/csv', $csv) ],
+    [ 400, 'unknown resource', post_raw('?resource=posts', 'text/csv', $csv) ],
+    [ 400, 'unknown format', post_raw('?resource=users&format=xml', 'text/csv', $csv) ],
+    [ 400, 'ftp URL', post_raw('?resource=users', 'application/json',
+                               '{"url": "ftp://example.com/x.csv"}') ],
+    [ 400, 'relative URL', post_raw('?resource=users', 'application/json',
+                                    '{"url": "/etc/passwd"}') ],
+    [ 400, 'object without url', post_raw('?resource=users', 'application/json',
+                                          '{"file": 1}') ],
+    [ 400, 'no file part', POST('/v1/imports?resource=users', @alice,
+                                Content_Type => 'form-data',
+                                Content => [ other => 'x' ]) ],
+    [ 400, 'multipart without boundary',
+      post_raw('?resource=users', 'multipart/form-data', "--x\r\n") ],
+    [ 400, 'undetectable format', post_raw('?resource=users', undef, "\x01\x02") ],
+    [ 415, 'unsupported type', post_raw('?resource=users', 'image/png', $csv) ],
+    [ 415, 'unsupported part type', POST('/v1/imports?resource=users', @alice,
+        Content_Type => 'form-data',
+        Content => [ file => [ undef, 'x.csv', Content => $csv,
+                               'Content-Type' => 'application/pdf' ] ]) ],
+    [ 413, 'Content-Length over the limit',
+      post_raw('?resource=users', 'text/csv', $csv,
+               'Content-Length' => 64 * 1024 * 1024 + 1) ],
+);
+for my $b (@bad) {
+    my ($code, $name, $r) = @$b;
+    ok t_cmp($r->code, $code, "$name: $code");
+    ok t_cmp($r->header('Content-Type'), 'application/problem+json',
+             "$name: problem+json");
+}
+ok t_cmp(jobs(), $before, 'refused uploads create no job');
+ok t_cmp(spool_files(), $files, 'refused uploads leave no spool file');
+
+# a chunked upload that grows past BulkIOMaxUploadSize (64M here)
+my $chunk = ('x' x 65535) . "\n";
+my ($st) = raw_request(
+    "POST /v1/imports?resource=users&format=csv HTTP/1.1\r\n"
+    . "Host: localhost\r\nAuthorization: Bearer " . token() . "\r\n"
+    . "Content-Type: text/csv\r\nTransfer-Encoding: chunked\r\n\r\n",
+    sub {
+        my $s = shift;
+        local $SIG{PIPE} = 'IGNORE';
+        for (1 .. 1100) {
+            print $s sprintf("%x\r\n", length $chunk), $chunk, "\r\n" or last;
+        }
+        print $s "0\r\n\r\n";
+    });
+ok t_cmp($st, 413, 'chunked upload over the limit: 413');
+ok t_cmp(spool_files(), $files, 'and its spool file is gone');
