@@ -23,6 +23,7 @@ scripts/bulkio.sh pg-start
 scripts/bulkio.sh migrate >/dev/null
 export BULKIO_TEST_DBD_PARAMS=$(scripts/bulkio.sh conninfo)
 export BULKIO_TEST_SECRET=$(openssl rand -hex 32)
+export BULKIO_TEST_LIBEXECDIR=$(apxs -q LIBEXECDIR)
 
 rm -rf t/logs t/spool
 mkdir -p t/htdocs

@@ -159,7 +159,7 @@ cmd_token() {
     header=$(printf '{"alg":"HS256","typ":"JWT"}' | b64url)
     payload=$(printf '{"sub":"%s","iat":%s}' "$sub" "$(date +%s)" | b64url)
     sig=$(printf '%s.%s' "$header" "$payload" \
-          | openssl dgst -sha256 -mac HMAC -macopt "hexkey:$secret" -binary | b64url)
+          | openssl dgst -sha256 -mac HMAC -macopt "key:$secret" -binary | b64url)
     printf '%s.%s.%s\n' "$header" "$payload" "$sig"
 }
 

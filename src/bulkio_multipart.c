@@ -420,6 +420,7 @@ static apr_status_t scan_data(bulkio_mp_t *mp, const char *data,
     apr_size_t i = *pi, run = i;
     const char *cr;
     apr_status_t rv;
+    int in_part;
 
     while (i < len) {
         if (mp->matched == 0) {
@@ -433,17 +434,16 @@ static apr_status_t scan_data(bulkio_mp_t *mp, const char *data,
         else if (data[i] == mp->delim[mp->matched]) {
             ++i;
             if (++mp->matched == mp->delim_len) {
+                in_part = (mp->state == MP_DATA);
                 rv = emit(mp, data + run,
                           i - (mp->delim_len - mp->held) - run);
                 mp->matched = mp->held = 0;
-                *pi = i;
-                if (rv != APR_SUCCESS || mp->state != MP_DATA) {
-                    mp->state = MP_AFTER_DELIM;
-                    return rv;
-                }
                 mp->state = MP_AFTER_DELIM;
-                return mp->cb.part_end ? mp->cb.part_end(mp->baton)
-                                       : APR_SUCCESS;
+                *pi = i;
+                if (rv == APR_SUCCESS && in_part && mp->cb.part_end) {
+                    rv = mp->cb.part_end(mp->baton);
+                }
+                return rv;
             }
         }
         else {

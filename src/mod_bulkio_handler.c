@@ -96,17 +96,18 @@ int mod_bulkio_problem(request_rec *r, int status, const char *detail)
     return mod_bulkio_send_json(r, status, doc);
 }
 
+/* Answer 401; DONE tells the caller the response is written. */
 static int unauthorized(request_rec *r, const char *detail, int bad_token)
 {
     apr_table_setn(r->err_headers_out, "WWW-Authenticate",
-                   bad_token ? apr_pstrcat(r->pool, AUTH_REALM
-                                           ", error=\"invalid_token\"", NULL)
+                   bad_token ? AUTH_REALM ", error=\"invalid_token\""
                              : AUTH_REALM);
-    return mod_bulkio_problem(r, HTTP_UNAUTHORIZED, detail);
+    mod_bulkio_problem(r, HTTP_UNAUTHORIZED, detail);
+    return DONE;
 }
 
 /* Authenticate the request's token; on success the principal is r->user.
- * @return OK, or the (written) 401/500 answer */
+ * @return OK, or DONE when the 401 answer is written */
 static int authenticate(mod_bulkio_req_t *req)
 {
     request_rec *r = req->r;

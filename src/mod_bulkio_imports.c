@@ -335,7 +335,6 @@ static int check_request(upload_t *up, const char **presource,
     const char *resource, *format, *boundary;
     apr_table_t *args;
     apr_off_t len;
-    apr_status_t rv;
     bulkio_format_e fmt;
     char *end;
 
@@ -438,6 +437,9 @@ static int receive_import(upload_t *up, bulkio_new_job_t *job,
         source = apr_pstrcat(r->pool, "url:", job->source_url, NULL);
     }
     else {
+        if (!bulkio_spool_size(up->spool)) {
+            return fail(up, HTTP_BAD_REQUEST, "no file: the upload is empty");
+        }
         if (!(fmt = resolve_format(up, fmt))) {
             return fail(up, HTTP_BAD_REQUEST, "cannot tell the file's "
                         "format; give format=ndjson, json or csv");

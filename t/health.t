@@ -3,6 +3,7 @@ use warnings FATAL => 'all';
 
 use Apache::Test;
 use Apache::TestRequest qw(GET);
+use Apache::TestUtil qw(t_cmp);
 use lib 't/lib';
 use BulkIO::Test;
 

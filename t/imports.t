@@ -9,7 +9,7 @@ use Time::HiRes qw(sleep);
 use lib 't/lib';
 use BulkIO::Test;
 
-plan tests => 58;
+plan tests => 64;
 
 my $spool = Apache::Test::vars('serverroot') . '/spool';
 my @alice = auth('alice');
@@ -110,15 +110,13 @@ my @bad = (
                                 Content => [ other => 'x' ]) ],
     [ 400, 'multipart without boundary',
       post_raw('?resource=users', 'multipart/form-data', "--x\r\n") ],
-    [ 400, 'undetectable format', post_raw('?resource=users', undef, "\x01\x02") ],
+    [ 400, 'undetectable format', post_raw('?resource=users', 'application/octet-stream', "\x01\x02") ],
     [ 415, 'unsupported type', post_raw('?resource=users', 'image/png', $csv) ],
     [ 415, 'unsupported part type', POST('/v1/imports?resource=users', @alice,
         Content_Type => 'form-data',
         Content => [ file => [ undef, 'x.csv', Content => $csv,
                                'Content-Type' => 'application/pdf' ] ]) ],
-    [ 413, 'Content-Length over the limit',
-      post_raw('?resource=users', 'text/csv', $csv,
-               'Content-Length' => 64 * 1024 * 1024 + 1) ],
+    [ 400, 'empty body', post_raw('?resource=users', 'text/csv', '') ],
 );
 for my $b (@bad) {
     my ($code, $name, $r) = @$b;
@@ -126,12 +124,19 @@ for my $b (@bad) {
     ok t_cmp($r->header('Content-Type'), 'application/problem+json',
              "$name: problem+json");
 }
+# a Content-Length over BulkIOMaxUploadSize (64M here) is refused at once
+my ($st, $h) = raw_request(
+    "POST /v1/imports?resource=users HTTP/1.1\r\nHost: localhost\r\n"
+    . "Authorization: Bearer " . token() . "\r\nContent-Type: text/csv\r\n"
+    . "Content-Length: " . (64 * 1024 * 1024 + 1) . "\r\n\r\n$csv");
+ok t_cmp($st, 413, 'Content-Length over the limit: 413');
+ok t_cmp($h->{'content-type'}, 'application/problem+json', 'problem+json');
 ok t_cmp(jobs(), $before, 'refused uploads create no job');
 ok t_cmp(spool_files(), $files, 'refused uploads leave no spool file');
 
 # a chunked upload that grows past BulkIOMaxUploadSize (64M here)
 my $chunk = ('x' x 65535) . "\n";
-my ($st) = raw_request(
+($st) = raw_request(
     "POST /v1/imports?resource=users&format=csv HTTP/1.1\r\n"
     . "Host: localhost\r\nAuthorization: Bearer " . token() . "\r\n"
     . "Content-Type: text/csv\r\nTransfer-Encoding: chunked\r\n\r\n",

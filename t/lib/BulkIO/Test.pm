@@ -51,8 +51,9 @@ sub json_decode {
     return $doc;
 }
 
-# Send bytes (a string, or a list of strings sent with pauses between
-# them) and read the whole response. Returns (status, headers, body).
+# Send bytes: a list of strings and code refs called with the socket in
+# between (to pause, or to close it: then nothing is read). Reads the whole
+# response; returns (status, headers, body).
 sub raw_request {
     my (@chunks) = @_;
     my ($host, $port) = split /:/, hostport();
@@ -63,6 +64,7 @@ sub raw_request {
     for my $c (@chunks) {
         if (ref $c eq 'CODE') {
             $c->($sock);
+            return (0, {}, '') unless $sock->opened;
             next;
         }
         print $sock $c;
