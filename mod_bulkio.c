@@ -13,6 +13,8 @@
 #include <http_core.h>
 #include <http_log.h>
 #include <http_protocol.h>
+#include <ap_mpm.h>
+#include <mpm_common.h>
 #include <unixd.h>
 
 #include <json-c/json.h>
@@ -20,6 +22,7 @@
 #include "src/mod_bulkio_private.h"
 #include "src/mod_bulkio_config.h"
 #include "src/mod_bulkio_handler.h"
+#include "src/mod_bulkio_worker.h"
 
 /* The spool directory must exist and belong to the user children run as. */
 static apr_status_t make_spool_dir(apr_pool_t *p, server_rec *s,
@@ -57,7 +60,8 @@ static int bulkio_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
         return OK;
     }
-    if ((msg = mod_bulkio_handler_init())) {
+    if ((msg = mod_bulkio_handler_init())
+        || (msg = mod_bulkio_worker_post_config(pconf, s))) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, APR_ENOTIMPL, s,
                      BULKIO_LOGNO(22) "%s", msg);
         return HTTP_INTERNAL_SERVER_ERROR;
@@ -77,10 +81,25 @@ static int bulkio_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     return OK;
 }
 
+static void bulkio_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    mod_bulkio_worker_child_init(pchild, s);
+}
+
 static void bulkio_register_hooks(apr_pool_t *p)
 {
+    /* the job worker registers with mod_watchdog before it starts */
+    static const char *const before_watchdog[] = { "mod_watchdog.c", NULL };
+
     (void)p;
-    ap_hook_post_config(bulkio_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(bulkio_post_config, NULL, before_watchdog,
+                        APR_HOOK_MIDDLE);
+    ap_hook_child_init(bulkio_child_init, NULL, before_watchdog,
+                       APR_HOOK_MIDDLE);
+#if AP_MODULE_MAGIC_AT_LEAST(20120211, 110)
+    ap_hook_child_stopping(mod_bulkio_worker_child_stopping, NULL, NULL,
+                           APR_HOOK_MIDDLE);
+#endif
     ap_hook_handler(mod_bulkio_handler, NULL, NULL, APR_HOOK_MIDDLE);
 }
 

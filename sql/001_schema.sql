@@ -66,7 +66,8 @@ CREATE TABLE bulkio_jobs (
     checkpoint_bytes  bigint      NOT NULL DEFAULT 0,  -- input bytes consumed by committed batches
     file_size         bigint,
     cancel_requested  boolean     NOT NULL DEFAULT false,
-    lease_owner       text,
+    lease_server      text,                 -- the server (BulkIOServerName) running it
+    lease_owner       text,                 -- that server's process and thread
     lease_expires_at  timestamptz,
     attempts          integer     NOT NULL DEFAULT 0,
     created_at        timestamptz NOT NULL DEFAULT now(),

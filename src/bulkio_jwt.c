@@ -148,7 +148,8 @@ static json_object *parse_object(const unsigned char *buf, apr_size_t len)
     if (!tok) {
         return NULL;
     }
-    json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT
+                                | JSON_TOKENER_VALIDATE_UTF8);
     obj = json_tokener_parse_ex(tok, (const char *)buf, (int)len);
     if (obj && (json_tokener_get_error(tok) != json_tokener_success
                 || json_tokener_get_parse_end(tok) != len

@@ -14,7 +14,8 @@
 
 typedef enum {
     BULKIO_JWT_OK = 0,
-    BULKIO_JWT_MALFORMED,       /* not three base64url parts, bad JSON, too long */
+    BULKIO_JWT_MALFORMED,       /* not three base64url parts, bad JSON,
+                                 * not objects, too long */
     BULKIO_JWT_BAD_ALG,         /* alg missing or not exactly "HS256" */
     BULKIO_JWT_BAD_SIGNATURE,   /* HMAC mismatch, signature not 32 bytes */
     BULKIO_JWT_EXPIRED,         /* "exp" present and <= now */

@@ -342,21 +342,20 @@ static apr_status_t header_line(bulkio_mp_t *mp)
 {
     char *line = mp->line, *end;
     const char *value;
-    apr_size_t i, n;
+    apr_size_t i, n, len = mp->line_len;
 
-    if (mp->line_len && line[mp->line_len - 1] == '\r') {
-        --mp->line_len;
-    }
-    end = line + mp->line_len;
-    *end = '\0';
     mp->line_len = 0;
-    if (end == line) {
+    if (len && line[len - 1] == '\r') {
+        --len;
+    }
+    line[len] = '\0';
+    if (!len) {
         return begin_data(mp);
     }
     if (++mp->hdr_lines > BULKIO_MP_MAX_HEADERS) {
         return APR_EINVAL;
     }
-    for (i = 0; line + i < end; ++i) {
+    for (i = 0; i < len; ++i) {
         if (is_ctl((unsigned char)line[i])) {
             return APR_EINVAL;
         }
@@ -367,6 +366,7 @@ static apr_status_t header_line(bulkio_mp_t *mp)
         return APR_EINVAL;
     }
     value = skip_ows(line + n + 1);
+    end = line + len;
     while (end > value && (end[-1] == ' ' || end[-1] == '\t')) {
         *--end = '\0';
     }

@@ -274,11 +274,8 @@ apr_status_t bulkio_store_errors_head(apr_pool_t *p, PGconn *conn,
 
     params[0] = apr_ltoa(p, (long)job);
     params[1] = apr_itoa(p, max);
-    return bulkio_pq_exec(p, conn,
-        "SELECT record_index, line, field, error_type, error_message,"
-        "       record_data"
-        "  FROM bulkio_job_errors WHERE job_id = $1"
-        " ORDER BY record_index LIMIT $2", 2, params, pres);
+    return bulkio_pq_exec(p, conn, BULKIO_STORE_ERRORS_SQL " LIMIT $2", 2,
+                          params, pres);
 }
 
 void bulkio_store_error_at(const PGresult *res, int i, bulkio_rec_error_t *e)
@@ -292,4 +289,161 @@ void bulkio_store_error_at(const PGresult *res, int i, bulkio_rec_error_t *e)
     if (PQgetisnull(res, i, 5)) {
         e->record_data = NULL;
     }
+}
+
+apr_status_t bulkio_store_claim(apr_pool_t *p, PGconn *conn,
+                                const char *server, const char *owner,
+                                int max_jobs, apr_interval_time_t lease,
+                                bulkio_claim_t **pclaim)
+{
+    const char *params[4];
+    PGresult *res;
+    bulkio_claim_t *c;
+    apr_status_t rv;
+
+    params[0] = server;
+    params[1] = owner;
+    params[2] = secs(p, lease);
+    params[3] = apr_itoa(p, max_jobs);
+    if ((rv = bulkio_pq_exec(p, conn, "BEGIN", 0, NULL, NULL)) != APR_SUCCESS) {
+        goto leave;
+    }
+    /* one claimer per server at a time, so the limit holds across
+     * processes (and a graceful restart's overlapping schedulers) */
+    rv = bulkio_pq_exec(p, conn, "SELECT pg_advisory_xact_lock("
+                        "hashtext('bulkio-claim:' || $1))", 1, params, NULL);
+    if (rv != APR_SUCCESS) {
+        goto leave;
+    }
+    rv = bulkio_pq_exec(p, conn,
+        "UPDATE bulkio_jobs j"
+        "   SET status = 'running', lease_server = $1, lease_owner = $2,"
+        "       lease_expires_at = now() + $3::interval,"
+        "       started_at = coalesce(started_at, now()),"
+        "       attempts = attempts + 1"
+        " WHERE j.id = (SELECT id FROM bulkio_jobs"
+        "                WHERE status = 'pending'"
+        "                   OR (status = 'running' AND lease_expires_at < now())"
+        "                ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)"
+        "   AND (SELECT count(*) FROM bulkio_jobs"
+        "         WHERE status = 'running' AND lease_server = $1"
+        "           AND lease_expires_at >= now()) < $4::int"
+        " RETURNING id, public_id, kind, resource, format, source_path,"
+        "           source_url, reason, checkpoint_records, checkpoint_bytes,"
+        "           total_records, success_count, error_count, attempts",
+        4, params, &res);
+    if (rv != APR_SUCCESS) {
+        goto leave;
+    }
+    if ((rv = bulkio_pq_exec(p, conn, "COMMIT", 0, NULL, NULL)) != APR_SUCCESS) {
+        goto leave;
+    }
+    if (PQntuples(res) != 1) {
+        return APR_NOTFOUND;
+    }
+    c = apr_pcalloc(p, sizeof(*c));
+    c->id = int64_at(res, 0, 0);
+    c->job_id = str_at(p, res, 0, 1);
+    c->kind = str_at(p, res, 0, 2);
+    c->resource = str_at(p, res, 0, 3);
+    c->format = str_at(p, res, 0, 4);
+    c->source_path = str_at(p, res, 0, 5);
+    c->source_url = str_at(p, res, 0, 6);
+    c->reason = str_at(p, res, 0, 7);
+    c->checkpoint_records = int64_at(res, 0, 8);
+    c->checkpoint_bytes = int64_at(res, 0, 9);
+    c->total_records = int64_at(res, 0, 10);
+    c->success_count = int64_at(res, 0, 11);
+    c->error_count = int64_at(res, 0, 12);
+    c->attempts = (int)int64_at(res, 0, 13);
+    *pclaim = c;
+    return APR_SUCCESS;
+leave:
+    if (PQtransactionStatus(conn) != PQTRANS_IDLE) {
+        PQclear(PQexec(conn, "ROLLBACK"));
+    }
+    return rv;
+}
+
+apr_status_t bulkio_store_checkpoint(apr_pool_t *p, PGconn *conn,
+                                     apr_int64_t job, const char *owner,
+                                     apr_interval_time_t lease,
+                                     const bulkio_progress_t *prog,
+                                     int *pcancel)
+{
+    const char *params[7];
+    PGresult *res;
+    apr_status_t rv;
+
+    params[0] = apr_psprintf(p, "%" APR_INT64_T_FMT, job);
+    params[1] = owner;
+    params[2] = secs(p, lease);
+    params[3] = apr_psprintf(p, "%" APR_INT64_T_FMT, prog->records);
+    params[4] = apr_psprintf(p, "%" APR_INT64_T_FMT, prog->bytes);
+    params[5] = apr_psprintf(p, "%" APR_INT64_T_FMT, prog->success);
+    params[6] = apr_psprintf(p, "%" APR_INT64_T_FMT, prog->errors);
+    rv = bulkio_pq_exec(p, conn,
+        "UPDATE bulkio_jobs"
+        "   SET checkpoint_records = $4, checkpoint_bytes = $5,"
+        "       total_records = $4, success_count = $6, error_count = $7,"
+        "       lease_expires_at = now() + $3::interval"
+        " WHERE id = $1 AND lease_owner = $2 AND status = 'running'"
+        " RETURNING cancel_requested", 7, params, &res);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (PQntuples(res) != 1) {
+        return APR_NOTFOUND;
+    }
+    *pcancel = PQgetvalue(res, 0, 0)[0] == 't';
+    return APR_SUCCESS;
+}
+
+apr_status_t bulkio_store_finish(apr_pool_t *p, PGconn *conn,
+                                 apr_int64_t job, const char *owner,
+                                 const char *status, const char *reason)
+{
+    const char *params[4];
+
+    params[0] = apr_psprintf(p, "%" APR_INT64_T_FMT, job);
+    params[1] = owner;
+    params[2] = status;
+    params[3] = reason;
+    return bulkio_pq_exec(p, conn,
+        "UPDATE bulkio_jobs"
+        "   SET status = $3, reason = $4, lease_owner = NULL,"
+        "       lease_server = NULL, lease_expires_at = NULL,"
+        "       completed_at = CASE WHEN $3 = 'pending' THEN NULL"
+        "                           ELSE now() END"
+        " WHERE id = $1 AND lease_owner = $2", 4, params, NULL);
+}
+
+apr_status_t bulkio_store_cancel(apr_pool_t *p, PGconn *conn,
+                                 const char *kind, const char *principal,
+                                 const char *job_id, const char **pstatus)
+{
+    const char *params[3];
+    PGresult *res;
+    apr_status_t rv;
+
+    params[0] = job_id;
+    params[1] = kind;
+    params[2] = principal;
+    rv = bulkio_pq_exec(p, conn,
+        "UPDATE bulkio_jobs"
+        "   SET cancel_requested = status IN ('pending', 'running'),"
+        "       status = CASE WHEN status = 'pending' THEN 'canceled'"
+        "                     ELSE status END,"
+        "       completed_at = CASE WHEN status = 'pending' THEN now()"
+        "                           ELSE completed_at END"
+        " WHERE public_id = $1::uuid AND kind = $2 AND principal = $3"
+        " RETURNING status", 3, params, &res);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (PQntuples(res) != 1) {
+        return APR_NOTFOUND;
+    }
+    *pstatus = str_at(p, res, 0, 0);
+    return APR_SUCCESS;
 }

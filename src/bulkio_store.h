@@ -120,6 +120,13 @@ typedef struct {
     const char *record_data; /**< may be NULL */
 } bulkio_rec_error_t;
 
+/** The errors of job $1 in record order, rows as bulkio_store_error_at()
+ * reads them. */
+#define BULKIO_STORE_ERRORS_SQL \
+    "SELECT record_index, line, field, error_type, error_message," \
+    "       record_data" \
+    "  FROM bulkio_job_errors WHERE job_id = $1 ORDER BY record_index"
+
 /** The first max errors of a job in record order.
  * @param pres receives the result; row i is read with bulkio_store_error_at */
 apr_status_t bulkio_store_errors_head(apr_pool_t *p, PGconn *conn,
@@ -128,5 +135,63 @@ apr_status_t bulkio_store_errors_head(apr_pool_t *p, PGconn *conn,
 
 /** Row i of an errors result. */
 void bulkio_store_error_at(const PGresult *res, int i, bulkio_rec_error_t *e);
+
+/** A job a worker claimed. */
+typedef struct {
+    apr_int64_t id;
+    const char *job_id;
+    const char *kind;
+    const char *resource;
+    const char *format;
+    const char *source_path;
+    const char *source_url;
+    const char *reason;           /**< the last attempt's error, if any */
+    apr_int64_t checkpoint_records;
+    apr_int64_t checkpoint_bytes;
+    apr_int64_t total_records;
+    apr_int64_t success_count;
+    apr_int64_t error_count;
+    int attempts;                 /**< claims so far, this one included */
+} bulkio_claim_t;
+
+/** Claim the oldest pending job, or a running one whose lease expired,
+ * unless server already runs max_jobs jobs with live leases.
+ * @return APR_SUCCESS, or APR_NOTFOUND when there is nothing to claim */
+apr_status_t bulkio_store_claim(apr_pool_t *p, PGconn *conn,
+                                const char *server, const char *owner,
+                                int max_jobs, apr_interval_time_t lease,
+                                bulkio_claim_t **pclaim);
+
+/** A job's counters at a batch boundary. */
+typedef struct {
+    apr_int64_t records;    /**< records consumed (checkpoint) */
+    apr_int64_t bytes;      /**< input bytes consumed */
+    apr_int64_t success;
+    apr_int64_t errors;
+} bulkio_progress_t;
+
+/** Record a checkpoint inside the batch's transaction and renew the lease.
+ * @param pcancel set when the job was asked to stop
+ * @return APR_SUCCESS, or APR_NOTFOUND when owner no longer holds the job */
+apr_status_t bulkio_store_checkpoint(apr_pool_t *p, PGconn *conn,
+                                     apr_int64_t job, const char *owner,
+                                     apr_interval_time_t lease,
+                                     const bulkio_progress_t *prog,
+                                     int *pcancel);
+
+/** End owner's hold on a job: status "completed", "failed" or "canceled"
+ * (with completed_at), or "pending" to hand it back to the queue. reason
+ * is kept for failed jobs and as the last error of a released one. */
+apr_status_t bulkio_store_finish(apr_pool_t *p, PGconn *conn,
+                                 apr_int64_t job, const char *owner,
+                                 const char *status, const char *reason);
+
+/** Ask a job of principal to stop: a pending job is canceled at once, a
+ * running one at its next batch boundary.
+ * @param pstatus the job's status afterwards
+ * @return APR_SUCCESS, APR_NOTFOUND */
+apr_status_t bulkio_store_cancel(apr_pool_t *p, PGconn *conn,
+                                 const char *kind, const char *principal,
+                                 const char *job_id, const char **pstatus);
 
 #endif /* BULKIO_STORE_H */

@@ -143,3 +143,63 @@ const char *bulkio_uuid_new(apr_pool_t *p)
     return apr_psprintf(p, "%.8s-%.4s-%.4s-%.4s-%.12s",
                         h, h + 8, h + 12, h + 16, h + 20);
 }
+
+void bulkio_buf_init(bulkio_buf_t *b, apr_pool_t *p, apr_size_t cap)
+{
+    b->pool = p;
+    b->cap = cap ? cap : 64;
+    b->data = apr_palloc(p, b->cap);
+    b->len = 0;
+}
+
+static void buf_grow(bulkio_buf_t *b, apr_size_t need)
+{
+    char *data;
+
+    while (b->cap < b->len + need) {
+        b->cap *= 2;
+    }
+    data = apr_palloc(b->pool, b->cap);
+    memcpy(data, b->data, b->len);
+    b->data = data;
+}
+
+void bulkio_buf_add(bulkio_buf_t *b, const char *s, apr_size_t n)
+{
+    if (b->len + n > b->cap) {
+        buf_grow(b, n);
+    }
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
+}
+
+void bulkio_buf_addc(bulkio_buf_t *b, char c)
+{
+    if (b->len == b->cap) {
+        buf_grow(b, 1);
+    }
+    b->data[b->len++] = c;
+}
+
+void bulkio_csv_field(bulkio_buf_t *b, const char *s)
+{
+    apr_size_t n;
+    const char *q;
+
+    if (!s) {
+        return;
+    }
+    n = strlen(s);
+    if (!n || (!strpbrk(s, ",\"\r\n") && s[0] != ' ' && s[n - 1] != ' ')) {
+        bulkio_buf_add(b, s, n);
+        return;
+    }
+    bulkio_buf_addc(b, '"');
+    while ((q = strchr(s, '"'))) {
+        bulkio_buf_add(b, s, (apr_size_t)(q - s) + 1);
+        bulkio_buf_addc(b, '"');
+        s = q + 1;
+    }
+    bulkio_buf_add(b, s, strlen(s));
+    bulkio_buf_addc(b, '"');
+}

@@ -28,4 +28,26 @@ const char *bulkio_hex(apr_pool_t *p, const unsigned char *buf, apr_size_t len);
 /** A new random (version 4) UUID in lower-case canonical form. */
 const char *bulkio_uuid_new(apr_pool_t *p);
 
+
+/** A growable byte buffer in a pool (memory returns with the pool). */
+typedef struct {
+    apr_pool_t *pool;
+    char *data;
+    apr_size_t len;
+    apr_size_t cap;
+} bulkio_buf_t;
+
+/** An empty buffer with room for cap bytes. */
+void bulkio_buf_init(bulkio_buf_t *b, apr_pool_t *p, apr_size_t cap);
+
+/** Append n bytes. */
+void bulkio_buf_add(bulkio_buf_t *b, const char *s, apr_size_t n);
+
+/** Append one byte. */
+void bulkio_buf_addc(bulkio_buf_t *b, char c);
+
+/** Append s as a CSV field (RFC 4180: quoted when it holds a comma, quote,
+ * CR or LF, or starts or ends with a space); NULL as an empty field. */
+void bulkio_csv_field(bulkio_buf_t *b, const char *s);
+
 #endif /* BULKIO_UTIL_H */

@@ -187,7 +187,7 @@ static int error_document(request_rec *r)
 int mod_bulkio_handler(request_rec *r)
 {
     mod_bulkio_req_t req;
-    const char *path;
+    const char *path, *slash;
     int rc;
 
     if (strcmp(r->handler, "bulkio")) {
@@ -220,8 +220,17 @@ int mod_bulkio_handler(request_rec *r)
                : method_not_allowed(r, "POST");
     }
     path += 9;
-    if (!strchr(path, '/')) {
-        return r->method_number == M_GET ? mod_bulkio_imports_get(&req, path)
+    if (!(slash = strchr(path, '/'))) {
+        switch (r->method_number) {
+        case M_GET: return mod_bulkio_imports_get(&req, path);
+        case M_DELETE: return mod_bulkio_imports_delete(&req, path);
+        default: return method_not_allowed(r, "GET, HEAD, DELETE");
+        }
+    }
+    if (!strcmp(slash, "/errors")) {
+        return r->method_number == M_GET
+               ? mod_bulkio_imports_errors(&req, apr_pstrmemdup(
+                     r->pool, path, (apr_size_t)(slash - path)))
                : method_not_allowed(r, "GET, HEAD");
     }
     return mod_bulkio_problem(r, HTTP_NOT_FOUND, "no such resource");

@@ -41,4 +41,10 @@ int mod_bulkio_imports_post(mod_bulkio_req_t *req);
 /** GET /v1/imports/{job_id} */
 int mod_bulkio_imports_get(mod_bulkio_req_t *req, const char *job_id);
 
+/** DELETE /v1/imports/{job_id} */
+int mod_bulkio_imports_delete(mod_bulkio_req_t *req, const char *job_id);
+
+/** GET /v1/imports/{job_id}/errors */
+int mod_bulkio_imports_errors(mod_bulkio_req_t *req, const char *job_id);
+
 #endif /* MOD_BULKIO_HANDLER_H */

@@ -20,6 +20,7 @@
 #include "bulkio_util.h"
 #include "mod_bulkio_private.h"
 #include "mod_bulkio_handler.h"
+#include "mod_bulkio_stream.h"
 
 #define ENDPOINT_IMPORTS  "POST /v1/imports"
 #define IDEM_KEY_MAX      255
@@ -623,10 +624,11 @@ static json_object *progress_to_json(const bulkio_job_t *j)
     return o;
 }
 
-int mod_bulkio_imports_get(mod_bulkio_req_t *req, const char *job_id)
+/* Answer with the status document of a job, or 404. */
+static int send_job(mod_bulkio_req_t *req, PGconn *conn, const char *job_id,
+                    int status)
 {
     request_rec *r = req->r;
-    PGconn *conn;
     PGresult *res;
     bulkio_job_t *j;
     bulkio_rec_error_t e;
@@ -634,13 +636,6 @@ int mod_bulkio_imports_get(mod_bulkio_req_t *req, const char *job_id)
     apr_status_t rv;
     int i;
 
-    if (!bulkio_is_uuid(job_id)) {
-        return mod_bulkio_problem(r, HTTP_NOT_FOUND, "no such import job");
-    }
-    if (!(conn = mod_bulkio_db(r))) {
-        return mod_bulkio_problem(r, HTTP_SERVICE_UNAVAILABLE,
-                                  "the database is unavailable");
-    }
     rv = bulkio_store_job_get(r->pool, conn, "import", req->principal,
                               job_id, &j);
     if (rv == APR_SUCCESS) {
@@ -688,5 +683,144 @@ int mod_bulkio_imports_get(mod_bulkio_req_t *req, const char *job_id)
     json_object_object_add(doc, "errorsUrl", json_object_new_string(
                                apr_pstrcat(r->pool, "/v1/imports/", j->job_id,
                                            "/errors", NULL)));
-    return mod_bulkio_send_json(r, HTTP_OK, doc);
+    return mod_bulkio_send_json(r, status, doc);
+}
+
+/* The database connection for a request about job job_id, or NULL when the
+ * answer (404, 503) is written. */
+static PGconn *job_conn(mod_bulkio_req_t *req, const char *job_id)
+{
+    PGconn *conn;
+
+    if (!bulkio_is_uuid(job_id)) {
+        mod_bulkio_problem(req->r, HTTP_NOT_FOUND, "no such import job");
+        return NULL;
+    }
+    if (!(conn = mod_bulkio_db(req->r))) {
+        mod_bulkio_problem(req->r, HTTP_SERVICE_UNAVAILABLE,
+                           "the database is unavailable");
+    }
+    return conn;
+}
+
+int mod_bulkio_imports_get(mod_bulkio_req_t *req, const char *job_id)
+{
+    PGconn *conn = job_conn(req, job_id);
+
+    return conn ? send_job(req, conn, job_id, HTTP_OK) : OK;
+}
+
+int mod_bulkio_imports_delete(mod_bulkio_req_t *req, const char *job_id)
+{
+    request_rec *r = req->r;
+    PGconn *conn = job_conn(req, job_id);
+    const char *status;
+    apr_status_t rv;
+
+    if (!conn) {
+        return OK;
+    }
+    rv = bulkio_store_cancel(r->pool, conn, "import", req->principal, job_id,
+                             &status);
+    if (APR_STATUS_IS_NOTFOUND(rv)) {
+        return mod_bulkio_problem(r, HTTP_NOT_FOUND, "no such import job");
+    }
+    if (rv != APR_SUCCESS) {
+        return mod_bulkio_problem(r, HTTP_SERVICE_UNAVAILABLE,
+                                  "the database is unavailable");
+    }
+    if (!strcmp(status, "completed") || !strcmp(status, "failed")) {
+        return mod_bulkio_problem(r, HTTP_CONFLICT, apr_pstrcat(
+                                  r->pool, "the job has already ", status,
+                                  NULL));
+    }
+    /* a running job stops at its next batch boundary */
+    return send_job(req, conn, job_id, strcmp(status, "running")
+                                       ? HTTP_OK : HTTP_ACCEPTED);
+}
+
+static void error_ndjson(void *baton, const PGresult *res, int i,
+                         bulkio_buf_t *out)
+{
+    bulkio_rec_error_t e;
+    json_object *o;
+    const char *text;
+
+    (void)baton;
+    bulkio_store_error_at(res, i, &e);
+    o = error_to_json(&e);
+    text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN
+                                          | JSON_C_TO_STRING_NOSLASHESCAPE);
+    bulkio_buf_add(out, text, strlen(text));
+    bulkio_buf_addc(out, '\n');
+    json_object_put(o);
+}
+
+static void error_csv(void *baton, const PGresult *res, int i,
+                      bulkio_buf_t *out)
+{
+    bulkio_rec_error_t e;
+    char num[64];
+
+    (void)baton;
+    bulkio_store_error_at(res, i, &e);
+    apr_snprintf(num, sizeof(num), "%" APR_INT64_T_FMT ",%" APR_INT64_T_FMT
+                 ",", e.record_index, e.line);
+    bulkio_buf_add(out, num, strlen(num));
+    bulkio_csv_field(out, e.field);
+    bulkio_buf_addc(out, ',');
+    bulkio_csv_field(out, e.error_type);
+    bulkio_buf_addc(out, ',');
+    bulkio_csv_field(out, e.message);
+    bulkio_buf_addc(out, ',');
+    bulkio_csv_field(out, e.record_data);
+    bulkio_buf_add(out, "\r\n", 2);
+}
+
+int mod_bulkio_imports_errors(mod_bulkio_req_t *req, const char *job_id)
+{
+    static const mod_bulkio_frame_t ndjson = { "", "", "" };
+    static const mod_bulkio_frame_t csv = {
+        "recordIndex,line,field,errorType,errorMessage,recordData\r\n", "", ""
+    };
+    request_rec *r = req->r;
+    PGconn *conn = job_conn(req, job_id);
+    const char *format, *params[1];
+    apr_table_t *args;
+    bulkio_job_t *j;
+    apr_status_t rv;
+    int is_csv;
+
+    if (!conn) {
+        return OK;
+    }
+    ap_args_to_table(r, &args);
+    format = apr_table_get(args, "format");
+    if (format && strcmp(format, "ndjson") && strcmp(format, "csv")) {
+        return mod_bulkio_problem(r, HTTP_BAD_REQUEST,
+                                  "unknown format; allowed: ndjson, csv");
+    }
+    is_csv = format && !strcmp(format, "csv");
+    rv = bulkio_store_job_get(r->pool, conn, "import", req->principal,
+                              job_id, &j);
+    if (APR_STATUS_IS_NOTFOUND(rv)) {
+        return mod_bulkio_problem(r, HTTP_NOT_FOUND, "no such import job");
+    }
+    if (rv != APR_SUCCESS) {
+        return mod_bulkio_problem(r, HTTP_SERVICE_UNAVAILABLE,
+                                  "the database is unavailable");
+    }
+    apr_table_setn(r->notes, "bulkio-job-id", j->job_id);
+    ap_set_content_type(r, is_csv ? "text/csv; charset=utf-8"
+                                  : "application/x-ndjson");
+    apr_table_setn(r->headers_out, "Content-Disposition", apr_psprintf(
+                   r->pool, "attachment; filename=\"import-%s-errors.%s\"",
+                   j->job_id, is_csv ? "csv" : "ndjson"));
+    if (r->header_only) {
+        return OK;
+    }
+    params[0] = apr_psprintf(r->pool, "%" APR_INT64_T_FMT, j->id);
+    return mod_bulkio_stream(r, conn, BULKIO_STORE_ERRORS_SQL, 1, params,
+                             is_csv ? &csv : &ndjson,
+                             is_csv ? error_csv : error_ndjson, NULL);
 }

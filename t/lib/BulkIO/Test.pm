@@ -10,8 +10,9 @@ use JSON::PP;
 use MIME::Base64 qw(encode_base64);
 use Apache::TestRequest ();
 
-our @EXPORT = qw(token token_raw b64url http raw_request sql sql_value
-                 json_decode hostport auth);
+our @EXPORT = qw(token token_raw b64url raw_request sql sql_value
+                 json_decode hostport auth upload wait_job wait_idle
+                 reset_data gendata);
 
 sub b64url {
     my $s = encode_base64(shift, '');
@@ -97,6 +98,63 @@ sub sql {
 sub sql_value {
     my @rows = sql(shift);
     return $rows[0];
+}
+
+# POST a file as the raw body; returns the job id (dies unless 202).
+sub upload {
+    my ($path, $query, $ctype, $sub) = @_;
+    open my $fh, '<', $path or die "$path: $!";
+    binmode $fh;
+    my $body = do { local $/; <$fh> };
+    my $res = Apache::TestRequest::POST("/v1/imports?$query", auth($sub),
+        'Content-Type' => $ctype // 'application/octet-stream',
+        content => $body);
+    die "upload of $path: " . $res->code . ' ' . $res->content
+        unless $res->code == 202;
+    return json_decode($res->content)->{job_id};
+}
+
+# Poll a job until it ends; returns its status document.
+sub wait_job {
+    my ($id, $sub, $timeout) = @_;
+    my $until = time + ($timeout // 120);
+    while (time < $until) {
+        my $res = Apache::TestRequest::GET("/v1/imports/$id", auth($sub));
+        my $doc = json_decode($res->content) // {};
+        return $doc if ($doc->{status} // '') =~ /^(completed|failed|canceled)$/;
+        select undef, undef, undef, 0.2;
+    }
+    die "job $id did not finish within the time allowed\n";
+}
+
+# Wait until no job is pending or running.
+sub wait_idle {
+    my $until = time + 120;
+    while (time < $until) {
+        return if !sql_value("SELECT count(*) FROM bulkio_jobs"
+                             . " WHERE status IN ('pending', 'running')");
+        select undef, undef, undef, 0.2;
+    }
+    die "jobs still running\n";
+}
+
+# Empty the data set (once the queue is idle).
+sub reset_data {
+    wait_idle();
+    sql('TRUNCATE users, articles, comments RESTART IDENTITY CASCADE');
+}
+
+# Generate a data file with scripts/gendata.pl; returns its expected
+# outcome (decoded) when the profile is rules.
+sub gendata {
+    my ($out, %a) = @_;
+    my $top = Apache::Test::vars('top_dir');
+    my $expect = "$out.expect";
+    my @args = map { ("--$_", $a{$_}) } sort keys %a;
+    system("perl $top/scripts/gendata.pl @args --expect $expect > $out") == 0
+        or die "gendata failed\n";
+    open my $fh, '<', $expect or die "$expect: $!";
+    return json_decode(scalar <$fh>);
 }
 
 1;

@@ -1,0 +1,438 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE). */
+
+#include <apr_hash.h>
+#include <apr_lib.h>
+#include <apr_strings.h>
+#include <apr_tables.h>
+
+#include "bulkio_batch.h"
+#include "bulkio_store.h"
+#include "bulkio_util.h"
+#include "bulkio_validate.h"
+
+#define COPY_CHUNK 65536
+
+/* An outcome the apply statement reports, by its code. */
+typedef struct {
+    bulkio_errtype_e type;
+    const char *field;
+    const char *message;
+} outcome_t;
+
+/* Per resource: the staging table, the key columns that decide the
+ * generation of a row, and the statement that applies one generation and
+ * returns (idx, code) of the rows it refused. */
+typedef struct {
+    const char *stage;
+    const char *ddl;
+    int key_cols[2];          /* column indexes, -1 for none */
+    const char *apply;
+    outcome_t outcomes[3];    /* by code - 1 */
+} resource_sql_t;
+
+static const resource_sql_t sql[] = {
+    {   "bulkio_stage_users",
+        "CREATE TEMP TABLE IF NOT EXISTS bulkio_stage_users ("
+        " idx bigint, gen int, external_id text, email text, name text,"
+        " role text, active boolean, created_at timestamptz,"
+        " updated_at timestamptz) ON COMMIT DELETE ROWS",
+        { 0, 1 },
+        "WITH s AS ("
+        "  SELECT st.*, coalesce(u1.id, u2.id) AS target"
+        "    FROM bulkio_stage_users st"
+        "    LEFT JOIN users u1 ON u1.external_id = st.external_id"
+        "    LEFT JOIN users u2 ON st.external_id IS NULL"
+        "                      AND lower(u2.email) = lower(st.email)"
+        "   WHERE st.gen = $1"
+        "), c AS ("
+        "  SELECT s.*, CASE WHEN EXISTS (SELECT 1 FROM users o"
+        "                    WHERE lower(o.email) = lower(s.email)"
+        "                      AND o.id IS DISTINCT FROM s.target)"
+        "              THEN 1 ELSE 0 END AS err"
+        "    FROM s"
+        "), upd AS ("
+        "  UPDATE users u SET email = c.email, name = c.name, role = c.role,"
+        "         active = c.active,"
+        "         created_at = coalesce(c.created_at, u.created_at),"
+        "         updated_at = coalesce(c.updated_at, now())"
+        "    FROM c WHERE c.err = 0 AND u.id = c.target"
+        "), ins AS ("
+        "  INSERT INTO users (external_id, email, name, role, active,"
+        "                     created_at, updated_at)"
+        "  SELECT coalesce(c.external_id, gen_random_uuid()::text), c.email,"
+        "         c.name, c.role, c.active, coalesce(c.created_at, now()),"
+        "         coalesce(c.updated_at, now())"
+        "    FROM c WHERE c.err = 0 AND c.target IS NULL ORDER BY c.idx"
+        ") SELECT idx, err FROM c WHERE err <> 0",
+        { { BULKIO_ERR_DUPLICATE, "email",
+            "email already belongs to another user" } }
+    },
+    {   "bulkio_stage_articles",
+        "CREATE TEMP TABLE IF NOT EXISTS bulkio_stage_articles ("
+        " idx bigint, gen int, external_id text, slug text, title text,"
+        " body text, author_id text, tags text[], published_at timestamptz,"
+        " status text) ON COMMIT DELETE ROWS",
+        { 0, 1 },
+        "WITH s AS ("
+        "  SELECT st.*, coalesce(a1.id, a2.id) AS target, au.id AS author"
+        "    FROM bulkio_stage_articles st"
+        "    LEFT JOIN articles a1 ON a1.external_id = st.external_id"
+        "    LEFT JOIN articles a2 ON st.external_id IS NULL"
+        "                         AND a2.slug = st.slug"
+        "    LEFT JOIN users au ON au.external_id = lower(st.author_id)"
+        "   WHERE st.gen = $1"
+        "), c AS ("
+        "  SELECT s.*, CASE WHEN s.author IS NULL THEN 1"
+        "                   WHEN EXISTS (SELECT 1 FROM articles o"
+        "                                 WHERE o.slug = s.slug"
+        "                                   AND o.id IS DISTINCT FROM s.target)"
+        "                   THEN 2 ELSE 0 END AS err"
+        "    FROM s"
+        "), upd AS ("
+        "  UPDATE articles a SET slug = c.slug, title = c.title, body = c.body,"
+        "         author_id = c.author, tags = c.tags,"
+        "         published_at = c.published_at, status = c.status,"
+        "         updated_at = now()"
+        "    FROM c WHERE c.err = 0 AND a.id = c.target"
+        "), ins AS ("
+        "  INSERT INTO articles (external_id, slug, title, body, author_id,"
+        "                        tags, published_at, status)"
+        "  SELECT coalesce(c.external_id, gen_random_uuid()::text), c.slug,"
+        "         c.title, c.body, c.author, c.tags, c.published_at, c.status"
+        "    FROM c WHERE c.err = 0 AND c.target IS NULL ORDER BY c.idx"
+        ") SELECT idx, err FROM c WHERE err <> 0",
+        { { BULKIO_ERR_FOREIGN_KEY, "author_id",
+            "author_id does not name an existing user" },
+          { BULKIO_ERR_DUPLICATE, "slug",
+            "slug already belongs to another article" } }
+    },
+    {   "bulkio_stage_comments",
+        "CREATE TEMP TABLE IF NOT EXISTS bulkio_stage_comments ("
+        " idx bigint, gen int, external_id text, article_id text,"
+        " user_id text, body text, created_at timestamptz)"
+        " ON COMMIT DELETE ROWS",
+        { 0, -1 },
+        "WITH s AS ("
+        "  SELECT st.*, c1.id AS target, a.id AS article, u.id AS author"
+        "    FROM bulkio_stage_comments st"
+        "    LEFT JOIN comments c1 ON c1.external_id = st.external_id"
+        "    LEFT JOIN articles a ON a.external_id = lower(st.article_id)"
+        "    LEFT JOIN users u ON u.external_id = lower(st.user_id)"
+        "   WHERE st.gen = $1"
+        "), c AS ("
+        "  SELECT s.*, CASE WHEN s.article IS NULL THEN 1"
+        "                   WHEN s.author IS NULL THEN 2 ELSE 0 END AS err"
+        "    FROM s"
+        "), upd AS ("
+        "  UPDATE comments x SET article_id = c.article, user_id = c.author,"
+        "         body = c.body,"
+        "         created_at = coalesce(c.created_at, x.created_at),"
+        "         updated_at = now()"
+        "    FROM c WHERE c.err = 0 AND x.id = c.target"
+        "), ins AS ("
+        "  INSERT INTO comments (external_id, article_id, user_id, body,"
+        "                        created_at)"
+        "  SELECT coalesce(c.external_id, gen_random_uuid()::text), c.article,"
+        "         c.author, c.body, coalesce(c.created_at, now())"
+        "    FROM c WHERE c.err = 0 AND c.target IS NULL ORDER BY c.idx"
+        ") SELECT idx, err FROM c WHERE err <> 0",
+        { { BULKIO_ERR_FOREIGN_KEY, "article_id",
+            "article_id does not name an existing article" },
+          { BULKIO_ERR_FOREIGN_KEY, "user_id",
+            "user_id does not name an existing user" } }
+    },
+};
+
+/* A record the batch keeps: enough to report an error on it. */
+typedef struct {
+    apr_int64_t index;
+    apr_int64_t line;
+    const char *raw;
+    bulkio_verdict_t verdict;   /* type NONE while it is a valid row */
+} entry_t;
+
+struct bulkio_batch_t {
+    apr_pool_t *pool;            /* cleared per batch */
+    const resource_sql_t *sql;
+    bulkio_resource_e res;
+    int ncols;
+    apr_array_header_t *entries; /* entry_t, in record order */
+    bulkio_buf_t copy;           /* COPY text of the valid rows */
+    apr_hash_t *gens;            /* key value -> generation + 1 */
+    int max_gen;
+};
+
+void bulkio_copy_field(bulkio_buf_t *buf, const char *s)
+{
+    const char *run = s;
+    char esc;
+
+    if (!s) {
+        bulkio_buf_add(buf, "\\N", 2);
+        return;
+    }
+    for (;; ++s) {
+        switch (*s) {
+        case '\\': esc = '\\'; break;
+        case '\n': esc = 'n'; break;
+        case '\r': esc = 'r'; break;
+        case '\t': esc = 't'; break;
+        case '\0': esc = 0; break;
+        default: continue;
+        }
+        bulkio_buf_add(buf, run, (apr_size_t)(s - run));
+        if (!esc) {
+            return;
+        }
+        bulkio_buf_addc(buf, '\\');
+        bulkio_buf_addc(buf, esc);
+        run = s + 1;
+    }
+}
+
+/* One COPY row: fields separated by tabs, ended by a newline. */
+static void copy_row(bulkio_buf_t *buf, int n, const char *const *fields)
+{
+    int i;
+
+    for (i = 0; i < n; ++i) {
+        if (i) {
+            bulkio_buf_addc(buf, '\t');
+        }
+        bulkio_copy_field(buf, fields[i]);
+    }
+    bulkio_buf_addc(buf, '\n');
+}
+
+apr_status_t bulkio_batch_setup(apr_pool_t *p, PGconn *conn,
+                                bulkio_resource_e res)
+{
+    return bulkio_pq_exec(p, conn, sql[res].ddl, 0, NULL, NULL);
+}
+
+static void batch_init(bulkio_batch_t *b)
+{
+    b->entries = apr_array_make(b->pool, 1024, sizeof(entry_t));
+    bulkio_buf_init(&b->copy, b->pool, 256 * 1024);
+    b->gens = apr_hash_make(b->pool);
+    b->max_gen = 0;
+}
+
+bulkio_batch_t *bulkio_batch_create(apr_pool_t *p, bulkio_resource_e res)
+{
+    bulkio_batch_t *b = apr_pcalloc(p, sizeof(*b));
+
+    apr_pool_create(&b->pool, p);
+    b->res = res;
+    b->sql = &sql[res];
+    b->ncols = bulkio_validate_ncols(res);
+    batch_init(b);
+    return b;
+}
+
+void bulkio_batch_reset(bulkio_batch_t *b)
+{
+    apr_pool_clear(b->pool);
+    batch_init(b);
+}
+
+int bulkio_batch_size(const bulkio_batch_t *b)
+{
+    return b->entries->nelts;
+}
+
+static entry_t *add_entry(bulkio_batch_t *b, const bulkio_record_t *rec)
+{
+    entry_t *e = apr_array_push(b->entries);
+
+    e->index = rec->index;
+    e->line = rec->line;
+    e->raw = rec->raw ? apr_pstrdup(b->pool, rec->raw) : NULL;
+    memset(&e->verdict, 0, sizeof(e->verdict));
+    return e;
+}
+
+/* The generation of a row: one past the latest generation of any earlier
+ * row in the batch that shares one of its key values. Keys compare
+ * case-insensitively (ids are lower-case already; emails are not). */
+static int generation(bulkio_batch_t *b, const char *const *cols)
+{
+    const char *keys[2];
+    int i, gen = 0;
+    void *seen;
+
+    for (i = 0; i < 2; ++i) {
+        keys[i] = NULL;
+        if (b->sql->key_cols[i] >= 0 && cols[b->sql->key_cols[i]]) {
+            char *k = apr_pstrcat(b->pool, i ? "k:" : "i:",
+                                  cols[b->sql->key_cols[i]], NULL);
+
+            for (keys[i] = k; *k; ++k) {
+                *k = (char)apr_tolower(*k);
+            }
+            if ((seen = apr_hash_get(b->gens, keys[i], APR_HASH_KEY_STRING))
+                && (int)(apr_uintptr_t)seen > gen) {
+                gen = (int)(apr_uintptr_t)seen;
+            }
+        }
+    }
+    for (i = 0; i < 2; ++i) {
+        if (keys[i]) {
+            apr_hash_set(b->gens, keys[i], APR_HASH_KEY_STRING,
+                         (void *)(apr_uintptr_t)(gen + 1));
+        }
+    }
+    if (gen > b->max_gen) {
+        b->max_gen = gen;
+    }
+    return gen;
+}
+
+void bulkio_batch_add_row(bulkio_batch_t *b, const bulkio_record_t *rec,
+                          const char *const *cols)
+{
+    const char *fields[2 + BULKIO_MAX_COLS];
+
+    add_entry(b, rec);
+    fields[0] = apr_psprintf(b->pool, "%" APR_INT64_T_FMT, rec->index);
+    fields[1] = apr_itoa(b->pool, generation(b, cols));
+    memcpy(fields + 2, cols, sizeof(*cols) * (apr_size_t)b->ncols);
+    copy_row(&b->copy, 2 + b->ncols, fields);
+}
+
+void bulkio_batch_add_error(bulkio_batch_t *b, const bulkio_record_t *rec,
+                            const bulkio_verdict_t *v)
+{
+    entry_t *e = add_entry(b, rec);
+
+    e->verdict.type = v->type;
+    e->verdict.field = v->field ? apr_pstrdup(b->pool, v->field) : NULL;
+    e->verdict.message = apr_pstrdup(b->pool, v->message);
+}
+
+/* COPY len bytes of text-format data with the statement copy_sql. */
+static apr_status_t copy_in(apr_pool_t *p, PGconn *conn, const char *copy_sql,
+                            const char *data, apr_size_t len)
+{
+    PGresult *res;
+    apr_status_t rv = APR_SUCCESS;
+    apr_size_t off, n;
+
+    if (bulkio_pq_exec(p, conn, copy_sql, 0, NULL, &res) != APR_SUCCESS
+        && PQresultStatus(res) != PGRES_COPY_IN) {
+        return APR_EGENERAL;
+    }
+    for (off = 0; off < len; off += n) {
+        n = len - off > COPY_CHUNK ? COPY_CHUNK : len - off;
+        if (PQputCopyData(conn, data + off, (int)n) != 1) {
+            rv = APR_EGENERAL;
+            break;
+        }
+    }
+    if (PQputCopyEnd(conn, rv == APR_SUCCESS ? NULL : "aborted") != 1) {
+        rv = APR_EGENERAL;
+    }
+    while ((res = PQgetResult(conn))) {
+        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+            rv = APR_EGENERAL;
+        }
+        PQclear(res);
+    }
+    return rv;
+}
+
+static const char *copy_columns(apr_pool_t *p, const bulkio_batch_t *b)
+{
+    const char *const *names = bulkio_validate_colnames(b->res);
+    const char *cols = "idx, gen";
+    int i;
+
+    for (i = 0; i < b->ncols; ++i) {
+        cols = apr_pstrcat(p, cols, ", ", names[i], NULL);
+    }
+    return apr_pstrcat(p, "COPY ", b->sql->stage, " (", cols,
+                       ") FROM STDIN", NULL);
+}
+
+/* Binary search of the entry with record index idx. */
+static entry_t *find_entry(bulkio_batch_t *b, apr_int64_t idx)
+{
+    entry_t *e = (entry_t *)b->entries->elts;
+    int lo = 0, hi = b->entries->nelts - 1;
+
+    while (lo <= hi) {
+        int mid = lo + (hi - lo) / 2;
+
+        if (e[mid].index == idx) {
+            return &e[mid];
+        }
+        if (e[mid].index < idx) {
+            lo = mid + 1;
+        }
+        else {
+            hi = mid - 1;
+        }
+    }
+    return NULL;
+}
+
+apr_status_t bulkio_batch_flush(bulkio_batch_t *b, PGconn *conn,
+                                apr_int64_t job,
+                                bulkio_batch_result_t *result)
+{
+    apr_pool_t *p = b->pool;
+    bulkio_buf_t errs;
+    const char *params[1], *fields[7];
+    entry_t *e;
+    PGresult *res;
+    apr_status_t rv;
+    int gen, i, code;
+
+    result->applied = result->failed = 0;
+    if (b->copy.len) {
+        rv = copy_in(p, conn, copy_columns(p, b), b->copy.data, b->copy.len);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+        for (gen = 0; gen <= b->max_gen; ++gen) {
+            params[0] = apr_itoa(p, gen);
+            rv = bulkio_pq_exec(p, conn, b->sql->apply, 1, params, &res);
+            if (rv != APR_SUCCESS) {
+                return rv;
+            }
+            for (i = 0; i < PQntuples(res); ++i) {
+                code = atoi(PQgetvalue(res, i, 1));
+                e = find_entry(b, apr_atoi64(PQgetvalue(res, i, 0)));
+                if (!e || code < 1 || code > 3) {
+                    return APR_EGENERAL;
+                }
+                e->verdict.type = b->sql->outcomes[code - 1].type;
+                e->verdict.field = b->sql->outcomes[code - 1].field;
+                e->verdict.message = b->sql->outcomes[code - 1].message;
+            }
+        }
+    }
+    bulkio_buf_init(&errs, p, 4096);
+    fields[0] = apr_psprintf(p, "%" APR_INT64_T_FMT, job);
+    for (i = 0; i < b->entries->nelts; ++i) {
+        e = &APR_ARRAY_IDX(b->entries, i, entry_t);
+        if (e->verdict.type == BULKIO_ERR_NONE) {
+            result->applied++;
+            continue;
+        }
+        result->failed++;
+        fields[1] = apr_psprintf(p, "%" APR_INT64_T_FMT, e->index);
+        fields[2] = apr_psprintf(p, "%" APR_INT64_T_FMT, e->line);
+        fields[3] = e->verdict.field;
+        fields[4] = bulkio_errtype_name(e->verdict.type);
+        fields[5] = e->verdict.message;
+        fields[6] = e->raw;
+        copy_row(&errs, 7, fields);
+    }
+    if (!errs.len) {
+        return APR_SUCCESS;
+    }
+    return copy_in(p, conn, "COPY bulkio_job_errors (job_id, record_index,"
+                   " line, field, error_type, error_message, record_data)"
+                   " FROM STDIN", errs.data, errs.len);
+}

@@ -1,0 +1,63 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE). */
+
+#ifndef BULKIO_BATCH_H
+#define BULKIO_BATCH_H
+
+#include <apr_pools.h>
+#include <libpq-fe.h>
+
+#include "bulkio_record.h"
+#include "bulkio_util.h"
+
+/** The most columns a resource has. */
+#define BULKIO_MAX_COLS 8
+
+/*
+ * The batch writer: collects a batch of validated rows and failed records,
+ * then writes them set-based inside the caller's transaction: COPY into a
+ * temporary staging table, one upsert statement per generation of rows
+ * (rows of one generation share no key, so file order is kept even when a
+ * batch updates the same record twice), then COPY of the error entries.
+ */
+typedef struct bulkio_batch_t bulkio_batch_t;
+
+/** What a flushed batch did. */
+typedef struct {
+    apr_int64_t applied;   /**< rows inserted or updated */
+    apr_int64_t failed;    /**< records with an error entry */
+} bulkio_batch_result_t;
+
+/** Create the staging table for res on conn (once per connection; outside
+ * a transaction is fine). */
+apr_status_t bulkio_batch_setup(apr_pool_t *p, PGconn *conn,
+                                bulkio_resource_e res);
+
+/** A new, empty batch; its memory comes from a subpool of p, cleared on
+ * each bulkio_batch_reset(). */
+bulkio_batch_t *bulkio_batch_create(apr_pool_t *p, bulkio_resource_e res);
+
+/** Add a valid record with its normalized columns (as the validator gave
+ * them). */
+void bulkio_batch_add_row(bulkio_batch_t *b, const bulkio_record_t *rec,
+                          const char *const *cols);
+
+/** Add a record that failed (parse or validation). */
+void bulkio_batch_add_error(bulkio_batch_t *b, const bulkio_record_t *rec,
+                            const bulkio_verdict_t *v);
+
+/** Records in the batch, valid or not. */
+int bulkio_batch_size(const bulkio_batch_t *b);
+
+/** Write the batch for import job job inside the caller's open
+ * transaction. On failure the caller rolls back. */
+apr_status_t bulkio_batch_flush(bulkio_batch_t *b, PGconn *conn,
+                                apr_int64_t job,
+                                bulkio_batch_result_t *result);
+
+/** Empty the batch and release its memory. */
+void bulkio_batch_reset(bulkio_batch_t *b);
+
+/** Append s to buf as a COPY text-format field (NULL as \N). */
+void bulkio_copy_field(bulkio_buf_t *buf, const char *s);
+
+#endif /* BULKIO_BATCH_H */

@@ -1,0 +1,938 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE). */
+
+/*
+ * Streaming import parsers. Three layers:
+ *
+ * - input: file blocks, gunzipped when the file starts with the gzip magic,
+ *   handed out a byte at a time (bulkio_getc), counting lines;
+ * - framing: each format cuts the byte stream into records (an NDJSON line,
+ *   a JSON array element found by a small scanner, a CSV row found by a
+ *   state machine), keeping at most max_record + 1 bytes of a record's text
+ *   in rbuf while counting its full length in rtotal;
+ * - records: a common check (size, NUL, UTF-8), then json-c (NDJSON, JSON)
+ *   or the CSV fields make the json object.
+ */
+
+#include <string.h>
+
+#include <apr_file_io.h>
+#include <apr_hash.h>
+#include <apr_lib.h>
+#include <apr_strings.h>
+#include <apr_tables.h>
+
+#include <json-c/json.h>
+#include <zlib.h>
+
+#include "bulkio_parse.h"
+
+#define BULKIO_BLOCK (64 * 1024)
+
+/* A byte buffer growing in the parser's pool (at most twice its final size
+ * is ever allocated, and its final size is bounded by max_record). */
+typedef struct {
+    char *data;
+    apr_size_t len;
+    apr_size_t cap;
+} bulkio_pbuf_t;
+
+/* Where the JSON array scanner stands. */
+typedef enum {
+    BULKIO_JS_START,            /* before the '[' */
+    BULKIO_JS_FIRST,            /* after '[': an element or ']' */
+    BULKIO_JS_NEXT,             /* after ',': an element */
+    BULKIO_JS_AFTER             /* after the closing ']' */
+} bulkio_jstate_e;
+
+/* Where the CSV row reader stands. */
+typedef enum {
+    BULKIO_CSV_FIELD,           /* at the start of a field */
+    BULKIO_CSV_PLAIN,           /* in an unquoted field */
+    BULKIO_CSV_QUOTED,          /* in a quoted field */
+    BULKIO_CSV_QUOTE,           /* after a '"' in a quoted field */
+    BULKIO_CSV_SKIP             /* the row failed: skip to the line end */
+} bulkio_csv_e;
+
+struct bulkio_parser_t {
+    apr_pool_t *pool;
+    apr_pool_t *rp;             /* the current record's, cleared per record */
+    apr_file_t *fd;
+    bulkio_format_e fmt;
+    apr_size_t max_record;
+
+    /* input */
+    unsigned char *ibuf;        /* a file block (gzip: compressed input) */
+    unsigned char *dbuf;        /* data (plain files: same as ibuf) */
+    apr_size_t dpos;            /* next byte in dbuf */
+    apr_size_t dlen;            /* bytes in dbuf */
+    apr_off_t nread;            /* file bytes read */
+    int gzip;
+    int zinit;                  /* zs needs inflateEnd */
+    int zopen;                  /* inside a gzip member */
+    int file_eof;
+    z_stream zs;
+    apr_status_t status;        /* sticky APR_EOF or fatal error */
+    const char *reason;         /* why fatal */
+    int done;                   /* no records remain */
+
+    /* framing */
+    apr_int64_t line;           /* line of the next byte */
+    apr_int64_t index;          /* index of the next record */
+    bulkio_pbuf_t rbuf;         /* the record's text, max_record + 1 kept */
+    apr_size_t rtotal;          /* the record's full length */
+    apr_size_t rtail;           /* trailing whitespace bytes in it */
+
+    /* NDJSON, JSON */
+    json_tokener *tok;
+    bulkio_jstate_e jstate;
+
+    /* CSV */
+    bulkio_pbuf_t fbuf;         /* unquoted field contents, end to end */
+    apr_array_header_t *fends;  /* end offset in fbuf of each field */
+    const char **cols;          /* column names; NULL: column ignored */
+    int ncols;                  /* -1 until the header is read */
+};
+
+static void bulkio_pbuf_init(bulkio_pbuf_t *b, apr_pool_t *p, apr_size_t cap)
+{
+    b->data = apr_palloc(p, cap);
+    b->len = 0;
+    b->cap = cap;
+}
+
+static void bulkio_pbuf_addc(bulkio_pbuf_t *b, apr_pool_t *p, char c)
+{
+    char *d;
+
+    if (b->len + 1 >= b->cap) {     /* room for a terminating NUL too */
+        d = apr_palloc(p, b->cap * 2);
+        memcpy(d, b->data, b->len);
+        b->data = d;
+        b->cap *= 2;
+    }
+    b->data[b->len++] = c;
+}
+
+static int bulkio_is_ws(int c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* ---- input ------------------------------------------------------------ */
+
+static apr_status_t bulkio_fatal(bulkio_parser_t *ps, apr_status_t rv,
+                                 const char *why)
+{
+    char err[120];
+
+    if (rv == APR_EGENERAL || rv == APR_EINCOMPLETE) {
+        ps->reason = why;
+    }
+    else {
+        ps->reason = apr_pstrcat(ps->pool, why, ": ",
+                                 apr_strerror(rv, err, sizeof(err)), NULL);
+    }
+    ps->status = rv;
+    return rv;
+}
+
+static apr_status_t bulkio_zcleanup(void *data)
+{
+    inflateEnd(data);
+    return APR_SUCCESS;
+}
+
+static apr_status_t bulkio_tokcleanup(void *data)
+{
+    json_tokener_free(data);
+    return APR_SUCCESS;
+}
+
+static apr_status_t bulkio_objcleanup(void *data)
+{
+    json_object_put(data);
+    return APR_SUCCESS;
+}
+
+/* Read more data, keeping the unconsumed bytes (fewer than a block).
+ * APR_SUCCESS when at least one more byte came, APR_EOF, or fatal. */
+static apr_status_t bulkio_fill(bulkio_parser_t *ps)
+{
+    apr_size_t keep = ps->dlen - ps->dpos, n;
+    apr_status_t rv;
+    int zrv;
+
+    if (ps->status != APR_SUCCESS) {
+        return ps->status;
+    }
+    memmove(ps->dbuf, ps->dbuf + ps->dpos, keep);
+    ps->dpos = 0;
+    ps->dlen = keep;
+    if (!ps->gzip) {
+        n = BULKIO_BLOCK - keep;
+        rv = apr_file_read(ps->fd, ps->dbuf + keep, &n);
+        if (rv == APR_EOF || (rv == APR_SUCCESS && n == 0)) {
+            return APR_EOF;
+        }
+        if (rv != APR_SUCCESS) {
+            return bulkio_fatal(ps, rv, "read error");
+        }
+        ps->nread += n;
+        ps->dlen += n;
+        return APR_SUCCESS;
+    }
+    while (ps->dlen == keep) {
+        if (ps->zs.avail_in == 0) {
+            if (ps->file_eof) {
+                if (ps->zopen) {
+                    return bulkio_fatal(ps, APR_EINCOMPLETE,
+                                        "truncated gzip stream");
+                }
+                return APR_EOF;
+            }
+            n = BULKIO_BLOCK;
+            rv = apr_file_read(ps->fd, ps->ibuf, &n);
+            if (rv == APR_EOF || (rv == APR_SUCCESS && n == 0)) {
+                ps->file_eof = 1;
+                continue;
+            }
+            if (rv != APR_SUCCESS) {
+                return bulkio_fatal(ps, rv, "read error");
+            }
+            ps->nread += n;
+            ps->zs.next_in = ps->ibuf;
+            ps->zs.avail_in = (uInt)n;
+        }
+        if (!ps->zopen) {           /* a new member starts */
+            inflateReset(&ps->zs);
+            ps->zopen = 1;
+        }
+        ps->zs.next_out = ps->dbuf + ps->dlen;
+        ps->zs.avail_out = (uInt)(BULKIO_BLOCK - ps->dlen);
+        zrv = inflate(&ps->zs, Z_NO_FLUSH);
+        ps->dlen = BULKIO_BLOCK - ps->zs.avail_out;
+        if (zrv == Z_STREAM_END) {
+            ps->zopen = 0;
+        }
+        else if (zrv != Z_OK && (zrv != Z_BUF_ERROR || ps->zs.avail_in)) {
+            return bulkio_fatal(ps, APR_EGENERAL,
+                    apr_pstrcat(ps->pool, "corrupt gzip stream: ",
+                                ps->zs.msg ? ps->zs.msg : "inflate failed",
+                                NULL));
+        }
+    }
+    return APR_SUCCESS;
+}
+
+/* The next byte, or -1 at the end of the data (or on a fatal error,
+ * which ps->status then holds). */
+static int bulkio_getc(bulkio_parser_t *ps)
+{
+    int c;
+
+    if (ps->dpos == ps->dlen && bulkio_fill(ps) != APR_SUCCESS) {
+        return -1;
+    }
+    c = ps->dbuf[ps->dpos++];
+    if (c == '\n') {
+        ps->line++;
+    }
+    return c;
+}
+
+/* The next byte without consuming it, or -1. */
+static int bulkio_peekc(bulkio_parser_t *ps)
+{
+    if (ps->dpos == ps->dlen && bulkio_fill(ps) != APR_SUCCESS) {
+        return -1;
+    }
+    return ps->dbuf[ps->dpos];
+}
+
+/* Skip JSON whitespace; the next byte (not consumed), or -1. */
+static int bulkio_skip_ws(bulkio_parser_t *ps)
+{
+    int c;
+
+    while ((c = bulkio_peekc(ps)) >= 0 && bulkio_is_ws(c)) {
+        bulkio_getc(ps);
+    }
+    return c;
+}
+
+/* ---- records ---------------------------------------------------------- */
+
+/* The length of the valid UTF-8 character at s (n > 0 bytes there), or 0.
+ * Overlong forms, surrogates and code points over U+10FFFF are invalid. */
+static apr_size_t bulkio_utf8_char(const unsigned char *s, apr_size_t n)
+{
+    unsigned char lo = 0x80, hi = 0xbf;
+    apr_size_t len, i;
+
+    if (s[0] < 0x80) {
+        return 1;
+    }
+    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+        len = 2;
+    }
+    else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+        len = 3;
+        lo = s[0] == 0xe0 ? 0xa0 : 0x80;        /* overlong */
+        hi = s[0] == 0xed ? 0x9f : 0xbf;        /* surrogates */
+    }
+    else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+        len = 4;
+        lo = s[0] == 0xf0 ? 0x90 : 0x80;        /* overlong */
+        hi = s[0] == 0xf4 ? 0x8f : 0xbf;        /* over U+10FFFF */
+    }
+    else {
+        return 0;
+    }
+    if (n < len || s[1] < lo || s[1] > hi) {
+        return 0;
+    }
+    for (i = 2; i < len; i++) {
+        if (s[i] < 0x80 || s[i] > 0xbf) {
+            return 0;
+        }
+    }
+    return len;
+}
+
+/* What is wrong with the encoding of s, or NULL. */
+static const char *bulkio_utf8_check(const char *s, apr_size_t n)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    apr_size_t i = 0, k;
+
+    while (i < n) {
+        if (u[i] == 0) {
+            return "NUL byte";
+        }
+        if ((k = bulkio_utf8_char(u + i, n - i)) == 0) {
+            return "invalid UTF-8";
+        }
+        i += k;
+    }
+    return NULL;
+}
+
+/* At most BULKIO_RAW_MAX bytes of s as valid UTF-8 without NUL: whole
+ * characters only, each bad byte replaced with U+FFFD. */
+static const char *bulkio_raw(apr_pool_t *p, const char *s, apr_size_t n)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    char *out = apr_palloc(p, BULKIO_RAW_MAX + 1);
+    apr_size_t i = 0, o = 0, k;
+
+    while (i < n) {
+        k = u[i] ? bulkio_utf8_char(u + i, n - i) : 0;
+        if (o + (k ? k : 3) > BULKIO_RAW_MAX) {
+            break;
+        }
+        if (k) {
+            memcpy(out + o, s + i, k);
+            o += k;
+            i += k;
+        }
+        else {
+            memcpy(out + o, "\xef\xbf\xbd", 3);
+            o += 3;
+            i++;
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
+static void bulkio_rec_reset(bulkio_parser_t *ps)
+{
+    ps->rbuf.len = 0;
+    ps->rtotal = 0;
+    ps->rtail = 0;
+}
+
+/* Append a byte of the record's text; past max_record + 1 bytes it is
+ * counted only. */
+static void bulkio_rec_addc(bulkio_parser_t *ps, int c)
+{
+    if (ps->rbuf.len <= ps->max_record) {
+        bulkio_pbuf_addc(&ps->rbuf, ps->pool, (char)c);
+    }
+    ps->rtotal++;
+    ps->rtail = bulkio_is_ws(c) ? ps->rtail + 1 : 0;
+}
+
+/* Drop the record's trailing whitespace. */
+static void bulkio_rec_rtrim(bulkio_parser_t *ps)
+{
+    ps->rtotal -= ps->rtail;
+    ps->rtail = 0;
+    if (ps->rbuf.len > ps->rtotal) {
+        ps->rbuf.len = ps->rtotal;
+    }
+}
+
+/* The first fault of the record: too long, err (the framing's verdict),
+ * bad encoding; NULL when none. */
+static const char *bulkio_rec_check(bulkio_parser_t *ps, const char *err)
+{
+    if (ps->rtotal > ps->max_record) {
+        return apr_psprintf(ps->rp, "record exceeds %" APR_SIZE_T_FMT
+                            " bytes", ps->max_record);
+    }
+    return err ? err : bulkio_utf8_check(ps->rbuf.data, ps->rbuf.len);
+}
+
+/* Number the record in rbuf and set its raw text and error. */
+static apr_status_t bulkio_rec_set(bulkio_parser_t *ps, bulkio_record_t *rec,
+                                   apr_int64_t line, const char *error)
+{
+    rec->index = ps->index++;
+    rec->line = line;
+    rec->strings_only = ps->fmt == BULKIO_FMT_CSV;
+    rec->raw = bulkio_raw(ps->rp, ps->rbuf.data, ps->rbuf.len);
+    rec->error = error;
+    if (error) {
+        rec->obj = NULL;
+    }
+    return APR_SUCCESS;
+}
+
+/* Own obj until the record's pool is cleared. */
+static json_object *bulkio_rec_own(bulkio_parser_t *ps, json_object *obj)
+{
+    if (obj) {
+        apr_pool_cleanup_register(ps->rp, obj, bulkio_objcleanup,
+                                  apr_pool_cleanup_null);
+    }
+    return obj;
+}
+
+/* Non-zero when a string in o holds a NUL (from a \u0000 escape). The
+ * tokener bounds the recursion depth. */
+static int bulkio_json_has_nul(json_object *o)
+{
+    apr_size_t i, n;
+
+    switch (json_object_get_type(o)) {
+    case json_type_string:
+        return strlen(json_object_get_string(o))
+               != (apr_size_t)json_object_get_string_len(o);
+    case json_type_array:
+        n = json_object_array_length(o);
+        for (i = 0; i < n; i++) {
+            if (bulkio_json_has_nul(json_object_array_get_idx(o, i))) {
+                return 1;
+            }
+        }
+        return 0;
+    case json_type_object:
+        {
+            json_object_object_foreach(o, key, val) {
+                (void)key;
+                if (bulkio_json_has_nul(val)) {
+                    return 1;
+                }
+            }
+        }
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+/* Parse the JSON text in rbuf into *pobj; NULL, or what is wrong. */
+static const char *bulkio_json_object(bulkio_parser_t *ps, json_object **pobj)
+{
+    const char *s = ps->rbuf.data;
+    apr_size_t n = ps->rbuf.len, end;
+    enum json_tokener_error jerr;
+    json_object *obj;
+
+    ps->rbuf.data[n] = '\0';
+    json_tokener_reset(ps->tok);
+    /* the terminating NUL goes in too: it ends a top-level number (rbuf
+     * holds no other NUL: bulkio_rec_check saw to that) */
+    obj = bulkio_rec_own(ps, json_tokener_parse_ex(ps->tok, s, (int)n + 1));
+    jerr = json_tokener_get_error(ps->tok);
+    if (jerr != json_tokener_success) {
+        return apr_pstrcat(ps->rp, "invalid JSON: ",
+                           json_tokener_error_desc(jerr), NULL);
+    }
+    for (end = json_tokener_get_parse_end(ps->tok);
+         end < n && bulkio_is_ws(s[end]); end++) {
+    }
+    if (end < n) {
+        return "invalid JSON: trailing characters";
+    }
+    if (!json_object_is_type(obj, json_type_object)) {
+        return "not a JSON object";
+    }
+    if (strstr(s, "\\u0000") && bulkio_json_has_nul(obj)) {
+        return "NUL byte";
+    }
+    *pobj = obj;
+    return NULL;
+}
+
+/* Finish a record whose text is in rbuf: check it, make its object. */
+static apr_status_t bulkio_rec_emit(bulkio_parser_t *ps, bulkio_record_t *rec,
+                                    apr_int64_t line, const char *err);
+
+/* ---- NDJSON ----------------------------------------------------------- */
+
+static apr_status_t bulkio_ndjson_next(bulkio_parser_t *ps,
+                                       bulkio_record_t *rec)
+{
+    apr_int64_t line;
+    int c, blank;
+
+    for (;;) {
+        line = ps->line;
+        blank = 1;
+        bulkio_rec_reset(ps);
+        while ((c = bulkio_getc(ps)) >= 0 && c != '\n') {
+            bulkio_rec_addc(ps, c);
+            blank = blank && bulkio_is_ws(c);
+        }
+        if (c < 0 && ps->rtotal == 0) {
+            return APR_EOF;
+        }
+        if (!blank) {
+            bulkio_rec_rtrim(ps);
+            return bulkio_rec_emit(ps, rec, line, NULL);
+        }
+    }
+}
+
+/* ---- JSON array --------------------------------------------------------- */
+
+/* A record for a fault outside the array's elements: its text is the rest
+ * of the current line (up to BULKIO_RAW_MAX bytes). No record follows. */
+static apr_status_t bulkio_json_fail(bulkio_parser_t *ps, bulkio_record_t *rec,
+                                     const char *error)
+{
+    apr_int64_t line = ps->line;
+    int c;
+
+    ps->done = 1;
+    bulkio_rec_reset(ps);
+    while (ps->rbuf.len < BULKIO_RAW_MAX && ps->rbuf.len <= ps->max_record
+           && (c = bulkio_getc(ps)) >= 0 && c != '\n') {
+        bulkio_rec_addc(ps, c);
+    }
+    bulkio_rec_rtrim(ps);
+    return bulkio_rec_set(ps, rec, line, error);
+}
+
+/* Scan one element up to the ',' or ']' that ends it at depth 0, outside
+ * strings. The scanner keeps only a depth counter (no stack), so any depth
+ * is safe here; json-c enforces BULKIO_JSON_MAX_DEPTH on the element. */
+static apr_status_t bulkio_json_element(bulkio_parser_t *ps,
+                                        bulkio_record_t *rec)
+{
+    apr_int64_t line = ps->line;
+    apr_size_t depth = 0;
+    int c, instr = 0, esc = 0;
+
+    bulkio_rec_reset(ps);
+    for (;;) {
+        if ((c = bulkio_getc(ps)) < 0) {
+            ps->done = 1;
+            bulkio_rec_rtrim(ps);
+            return bulkio_rec_emit(ps, rec, line, depth || instr
+                                   ? "invalid JSON: unexpected end of data"
+                                   : "truncated JSON array: missing ']'");
+        }
+        if (instr) {
+            if (esc) {
+                esc = 0;
+            }
+            else if (c == '\\') {
+                esc = 1;
+            }
+            else if (c == '"') {
+                instr = 0;
+            }
+        }
+        else if (c == '"') {
+            instr = 1;
+        }
+        else if (c == '{' || c == '[') {
+            depth++;
+        }
+        else if ((c == '}' || c == ']') && depth > 0) {
+            depth--;
+        }
+        else if (depth == 0 && (c == ',' || c == ']')) {
+            ps->jstate = c == ',' ? BULKIO_JS_NEXT : BULKIO_JS_AFTER;
+            break;
+        }
+        bulkio_rec_addc(ps, c);
+    }
+    bulkio_rec_rtrim(ps);
+    return bulkio_rec_emit(ps, rec, line, ps->rtotal ? NULL
+                           : "invalid JSON: missing array element");
+}
+
+static apr_status_t bulkio_json_next(bulkio_parser_t *ps,
+                                     bulkio_record_t *rec)
+{
+    int c;
+
+    if (ps->jstate == BULKIO_JS_START) {
+        if (bulkio_skip_ws(ps) < 0) {
+            return APR_EOF;
+        }
+        if (bulkio_peekc(ps) != '[') {
+            return bulkio_json_fail(ps, rec, "expected a JSON array");
+        }
+        bulkio_getc(ps);
+        ps->jstate = BULKIO_JS_FIRST;
+    }
+    if (ps->jstate != BULKIO_JS_AFTER) {
+        c = bulkio_skip_ws(ps);
+        if (c < 0) {
+            ps->done = 1;
+            bulkio_rec_reset(ps);
+            return bulkio_rec_set(ps, rec, ps->line,
+                                  "truncated JSON array: missing ']'");
+        }
+        if (c != ']' || ps->jstate != BULKIO_JS_FIRST) {
+            return bulkio_json_element(ps, rec);
+        }
+        bulkio_getc(ps);            /* an empty array */
+        ps->jstate = BULKIO_JS_AFTER;
+    }
+    ps->done = 1;
+    if (bulkio_skip_ws(ps) < 0) {
+        return APR_EOF;
+    }
+    return bulkio_json_fail(ps, rec, "trailing data after the JSON array");
+}
+
+/* ---- CSV -------------------------------------------------------------- */
+
+static void bulkio_csv_endfield(bulkio_parser_t *ps)
+{
+    APR_ARRAY_PUSH(ps->fends, apr_size_t) = ps->fbuf.len;
+}
+
+/* Field i of the row just read. */
+static const char *bulkio_csv_field(bulkio_parser_t *ps, int i,
+                                    apr_size_t *plen)
+{
+    apr_size_t start = i ? APR_ARRAY_IDX(ps->fends, i - 1, apr_size_t) : 0;
+
+    *plen = APR_ARRAY_IDX(ps->fends, i, apr_size_t) - start;
+    return ps->fbuf.data + start;
+}
+
+/* Read one row (RFC 4180): its text without the line end into rbuf, its
+ * fields into fbuf and fends. A quoted field runs on over line ends. A row
+ * that fails (stray quote, too long) is skipped to the next line end,
+ * quotes no longer counting. APR_EOF when no byte was left, else
+ * APR_SUCCESS with *perr the row's fault or NULL. */
+static apr_status_t bulkio_csv_row(bulkio_parser_t *ps, const char **perr)
+{
+    bulkio_csv_e st = BULKIO_CSV_FIELD;
+    int c;
+
+    *perr = NULL;
+    bulkio_rec_reset(ps);
+    ps->fbuf.len = 0;
+    ps->fends->nelts = 0;
+    for (;;) {
+        if ((c = bulkio_getc(ps)) < 0) {
+            if (ps->rtotal == 0) {
+                return APR_EOF;
+            }
+            if (st == BULKIO_CSV_QUOTED) {
+                *perr = "unterminated quoted field";
+            }
+            break;
+        }
+        if (st != BULKIO_CSV_QUOTED) {
+            if (c == '\n') {
+                break;
+            }
+            if (c == '\r' && bulkio_peekc(ps) == '\n') {
+                bulkio_getc(ps);
+                break;
+            }
+        }
+        bulkio_rec_addc(ps, c);
+        if (ps->rtotal > ps->max_record) {
+            st = BULKIO_CSV_SKIP;       /* bulkio_rec_check reports it */
+        }
+        switch (st) {
+        case BULKIO_CSV_FIELD:
+            if (c == '"') {
+                st = BULKIO_CSV_QUOTED;
+                break;
+            }
+            st = BULKIO_CSV_PLAIN;
+            /* fall through */
+        case BULKIO_CSV_PLAIN:
+            if (c == ',') {
+                bulkio_csv_endfield(ps);
+                st = BULKIO_CSV_FIELD;
+            }
+            else if (c == '"') {
+                *perr = "stray quote in an unquoted field";
+                st = BULKIO_CSV_SKIP;
+            }
+            else {
+                bulkio_pbuf_addc(&ps->fbuf, ps->pool, (char)c);
+            }
+            break;
+        case BULKIO_CSV_QUOTED:
+            if (c == '"') {
+                st = BULKIO_CSV_QUOTE;
+            }
+            else {
+                bulkio_pbuf_addc(&ps->fbuf, ps->pool, (char)c);
+            }
+            break;
+        case BULKIO_CSV_QUOTE:
+            if (c == '"') {
+                bulkio_pbuf_addc(&ps->fbuf, ps->pool, '"');
+                st = BULKIO_CSV_QUOTED;
+            }
+            else if (c == ',') {
+                bulkio_csv_endfield(ps);
+                st = BULKIO_CSV_FIELD;
+            }
+            else {
+                *perr = "unexpected character after a closing quote";
+                st = BULKIO_CSV_SKIP;
+            }
+            break;
+        case BULKIO_CSV_SKIP:
+            break;
+        }
+    }
+    bulkio_csv_endfield(ps);
+    return APR_SUCCESS;
+}
+
+/* Take the row just read as the header: names trimmed of ASCII whitespace;
+ * an empty name, and every column but the last of those sharing a name,
+ * are ignored (a later duplicate wins). */
+static void bulkio_csv_header(bulkio_parser_t *ps)
+{
+    apr_hash_t *seen = apr_hash_make(ps->rp);
+    const char *s;
+    apr_size_t len;
+    int i, *prev;
+
+    ps->ncols = ps->fends->nelts;
+    ps->cols = apr_pcalloc(ps->pool, ps->ncols * sizeof(*ps->cols));
+    for (i = 0; i < ps->ncols; i++) {
+        s = bulkio_csv_field(ps, i, &len);
+        while (len && apr_isspace(*s)) {
+            s++;
+            len--;
+        }
+        while (len && apr_isspace(s[len - 1])) {
+            len--;
+        }
+        if (len == 0) {
+            continue;
+        }
+        ps->cols[i] = apr_pstrmemdup(ps->pool, s, len);
+        if ((prev = apr_hash_get(seen, ps->cols[i], len)) != NULL) {
+            ps->cols[*prev] = NULL;
+        }
+        prev = apr_palloc(ps->rp, sizeof(*prev));
+        *prev = i;
+        apr_hash_set(seen, ps->cols[i], len, prev);
+    }
+}
+
+/* The object of the row just read: column name -> string, empty cells
+ * left out. NULL, or what is wrong. */
+static const char *bulkio_csv_object(bulkio_parser_t *ps, json_object **pobj)
+{
+    json_object *obj;
+    const char *s;
+    apr_size_t len;
+    int i;
+
+    if (ps->fends->nelts != ps->ncols) {
+        return apr_psprintf(ps->rp, "row has %d fields, header has %d",
+                            ps->fends->nelts, ps->ncols);
+    }
+    obj = bulkio_rec_own(ps, json_object_new_object());
+    for (i = 0; i < ps->ncols; i++) {
+        s = bulkio_csv_field(ps, i, &len);
+        if (ps->cols[i] && len) {
+            json_object_object_add(obj, ps->cols[i],
+                                   json_object_new_string_len(s, (int)len));
+        }
+    }
+    *pobj = obj;
+    return NULL;
+}
+
+static apr_status_t bulkio_csv_next(bulkio_parser_t *ps, bulkio_record_t *rec)
+{
+    const char *err;
+    apr_int64_t line;
+
+    for (;;) {
+        line = ps->line;
+        if (bulkio_csv_row(ps, &err) == APR_EOF) {
+            return APR_EOF;
+        }
+        if (ps->rtotal == 0) {
+            continue;                   /* an empty line */
+        }
+        if (ps->ncols >= 0) {
+            return bulkio_rec_emit(ps, rec, line, err);
+        }
+        if ((err = bulkio_rec_check(ps, err)) != NULL) {
+            ps->done = 1;
+            return bulkio_rec_set(ps, rec, line,
+                                  apr_pstrcat(ps->rp, "invalid CSV header: ",
+                                              err, NULL));
+        }
+        bulkio_csv_header(ps);
+    }
+}
+
+/* ---- API -------------------------------------------------------------- */
+
+static apr_status_t bulkio_rec_emit(bulkio_parser_t *ps, bulkio_record_t *rec,
+                                    apr_int64_t line, const char *err)
+{
+    err = bulkio_rec_check(ps, err);
+    if (!err) {
+        err = ps->fmt == BULKIO_FMT_CSV ? bulkio_csv_object(ps, &rec->obj)
+                                        : bulkio_json_object(ps, &rec->obj);
+    }
+    return bulkio_rec_set(ps, rec, line, err);
+}
+
+apr_status_t bulkio_parser_open(bulkio_parser_t **pps, apr_pool_t *p,
+                                const char *path, bulkio_format_e fmt,
+                                apr_size_t max_record)
+{
+    bulkio_parser_t *ps;
+    apr_size_t n;
+    apr_status_t rv;
+
+    *pps = NULL;
+    if ((fmt != BULKIO_FMT_NDJSON && fmt != BULKIO_FMT_JSON
+         && fmt != BULKIO_FMT_CSV)
+        || max_record == 0 || max_record > BULKIO_MAX_RECORD_LIMIT) {
+        return APR_EINVAL;
+    }
+    ps = apr_pcalloc(p, sizeof(*ps));
+    ps->pool = p;
+    ps->fmt = fmt;
+    ps->max_record = max_record;
+    ps->line = 1;
+    ps->ncols = -1;
+    rv = apr_file_open(&ps->fd, path, APR_FOPEN_READ, APR_OS_DEFAULT, p);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if ((rv = apr_pool_create(&ps->rp, p)) != APR_SUCCESS) {
+        return rv;
+    }
+    bulkio_pbuf_init(&ps->rbuf, p, 1024);
+    bulkio_pbuf_init(&ps->fbuf, p, 1024);
+    ps->fends = apr_array_make(p, 16, sizeof(apr_size_t));
+    ps->tok = json_tokener_new_ex(BULKIO_JSON_MAX_DEPTH);
+    if (!ps->tok) {
+        return APR_ENOMEM;
+    }
+    apr_pool_cleanup_register(p, ps->tok, bulkio_tokcleanup,
+                              apr_pool_cleanup_null);
+    json_tokener_set_flags(ps->tok, JSON_TOKENER_STRICT);
+
+    ps->ibuf = apr_palloc(p, BULKIO_BLOCK);
+    rv = apr_file_read_full(ps->fd, ps->ibuf, BULKIO_BLOCK, &n);
+    if (rv != APR_SUCCESS && rv != APR_EOF) {
+        return rv;
+    }
+    ps->nread = n;
+    if (n >= 2 && ps->ibuf[0] == 0x1f && ps->ibuf[1] == 0x8b) {
+        ps->gzip = 1;
+        ps->dbuf = apr_palloc(p, BULKIO_BLOCK);
+        if (inflateInit2(&ps->zs, 15 + 16) != Z_OK) {
+            return APR_ENOMEM;
+        }
+        apr_pool_cleanup_register(p, &ps->zs, bulkio_zcleanup,
+                                  apr_pool_cleanup_null);
+        ps->zs.next_in = ps->ibuf;
+        ps->zs.avail_in = (uInt)n;
+    }
+    else {
+        ps->dbuf = ps->ibuf;
+        ps->dlen = n;
+    }
+
+    /* skip a UTF-8 BOM */
+    while (ps->dlen - ps->dpos < 3 && bulkio_fill(ps) == APR_SUCCESS) {
+    }
+    if (ps->status != APR_SUCCESS) {
+        return ps->status;
+    }
+    if (ps->dlen - ps->dpos >= 3
+        && !memcmp(ps->dbuf + ps->dpos, "\xef\xbb\xbf", 3)) {
+        ps->dpos += 3;
+    }
+    *pps = ps;
+    return APR_SUCCESS;
+}
+
+apr_status_t bulkio_parser_next(bulkio_parser_t *ps, bulkio_record_t *rec)
+{
+    apr_status_t rv;
+
+    apr_pool_clear(ps->rp);
+    memset(rec, 0, sizeof(*rec));
+    if (ps->status != APR_SUCCESS) {
+        return ps->status;
+    }
+    if (ps->done) {
+        ps->status = APR_EOF;
+        return APR_EOF;
+    }
+    switch (ps->fmt) {
+    case BULKIO_FMT_NDJSON:
+        rv = bulkio_ndjson_next(ps, rec);
+        break;
+    case BULKIO_FMT_JSON:
+        rv = bulkio_json_next(ps, rec);
+        break;
+    default:
+        rv = bulkio_csv_next(ps, rec);
+        break;
+    }
+    if (ps->status != APR_SUCCESS) {    /* a fatal error while reading */
+        apr_pool_clear(ps->rp);
+        memset(rec, 0, sizeof(*rec));
+        return ps->status;
+    }
+    if (rv == APR_EOF) {
+        ps->status = APR_EOF;
+    }
+    return rv;
+}
+
+apr_off_t bulkio_parser_offset(const bulkio_parser_t *ps)
+{
+    if (ps->gzip) {
+        return ps->nread - ps->zs.avail_in;
+    }
+    return ps->nread - (apr_off_t)(ps->dlen - ps->dpos);
+}
+
+const char *bulkio_parser_error(const bulkio_parser_t *ps)
+{
+    return ps->reason;
+}

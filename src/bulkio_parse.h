@@ -1,0 +1,62 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE). */
+
+#ifndef BULKIO_PARSE_H
+#define BULKIO_PARSE_H
+
+#include <apr_pools.h>
+
+#include "bulkio_format.h"
+#include "bulkio_record.h"
+
+/*
+ * Streaming readers for import files: NDJSON, one JSON array of objects,
+ * or CSV with a header line; each optionally gzip-compressed (recognised
+ * by its magic bytes, concatenated members allowed). The file is read in
+ * 64 KiB blocks; memory is bounded by max_record, whatever the file size.
+ *
+ * A record that cannot be parsed comes out with obj NULL and error set
+ * (a PARSE_ERROR); the next call carries on with the next record.
+ */
+
+/** An open import file. */
+typedef struct bulkio_parser_t bulkio_parser_t;
+
+/** The longest rec->raw, in bytes (valid UTF-8, cut at a character). */
+#define BULKIO_RAW_MAX 4096
+
+/** JSON nesting deeper than this is a PARSE_ERROR. */
+#define BULKIO_JSON_MAX_DEPTH 64
+
+/** The largest max_record accepted by bulkio_parser_open(). */
+#define BULKIO_MAX_RECORD_LIMIT ((apr_size_t)1 << 30)
+
+/**
+ * Open path for reading records of format fmt.
+ * @param pps the new parser; everything it holds is released with p
+ * @param fmt BULKIO_FMT_NDJSON, BULKIO_FMT_JSON or BULKIO_FMT_CSV
+ * @param max_record the largest record in bytes; a longer one is a
+ *        PARSE_ERROR and is skipped without being buffered
+ * @return APR_SUCCESS; APR_EINVAL for a bad fmt or a max_record of 0 or
+ *         over BULKIO_MAX_RECORD_LIMIT; an I/O or gzip error
+ */
+apr_status_t bulkio_parser_open(bulkio_parser_t **pps, apr_pool_t *p,
+                                const char *path, bulkio_format_e fmt,
+                                apr_size_t max_record);
+
+/**
+ * Read the next record. rec->obj, rec->raw and rec->error stay valid
+ * until the next call (or until the parser's pool goes).
+ * @return APR_SUCCESS with *rec filled (rec->obj NULL and rec->error set
+ *         for a PARSE_ERROR); APR_EOF at the end; any other status is fatal
+ *         (I/O error, corrupt or truncated gzip stream, see
+ *         bulkio_parser_error()) and is returned again by later calls
+ */
+apr_status_t bulkio_parser_next(bulkio_parser_t *ps, bulkio_record_t *rec);
+
+/** Bytes of the file as stored (compressed bytes for gzip) consumed so far. */
+apr_off_t bulkio_parser_offset(const bulkio_parser_t *ps);
+
+/** Why the parser failed fatally ("corrupt gzip stream: ..."), or NULL. */
+const char *bulkio_parser_error(const bulkio_parser_t *ps);
+
+#endif /* BULKIO_PARSE_H */

@@ -1,0 +1,60 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE). */
+
+#ifndef BULKIO_RECORD_H
+#define BULKIO_RECORD_H
+
+#include <apr_pools.h>
+#include <json-c/json.h>
+
+/*
+ * The types the import stages share: a record as a parser hands it on,
+ * and the verdict on a record. Parsers, the validator and the batch writer
+ * know each other only through these.
+ */
+
+/** The three resources. */
+typedef enum {
+    BULKIO_RES_USERS = 0,
+    BULKIO_RES_ARTICLES,
+    BULKIO_RES_COMMENTS
+} bulkio_resource_e;
+
+/** Why a record failed; BULKIO_ERR_NONE for a record that applies. */
+typedef enum {
+    BULKIO_ERR_NONE = 0,
+    BULKIO_ERR_PARSE,
+    BULKIO_ERR_VALIDATION,
+    BULKIO_ERR_FOREIGN_KEY,
+    BULKIO_ERR_DUPLICATE
+} bulkio_errtype_e;
+
+/** One record out of a parser. */
+typedef struct {
+    apr_int64_t index;     /**< 0-based position in the file */
+    apr_int64_t line;      /**< 1-based line where the record starts */
+    json_object *obj;      /**< the record, or NULL when it failed to parse;
+                                owned by the parser, valid until the next
+                                call to it */
+    int strings_only;      /**< CSV: every value is a string to interpret */
+    const char *raw;       /**< the record's text (at most a few KiB, for
+                                error reports), valid like obj */
+    const char *error;     /**< why it failed to parse, when obj is NULL */
+} bulkio_record_t;
+
+/** The verdict on one record. */
+typedef struct {
+    bulkio_errtype_e type;
+    const char *field;     /**< the field at fault, or NULL */
+    const char *message;
+} bulkio_verdict_t;
+
+/** "PARSE_ERROR" etc.; NULL for BULKIO_ERR_NONE. */
+const char *bulkio_errtype_name(bulkio_errtype_e type);
+
+/** The resource named name, or -1. */
+int bulkio_resource_from_name(const char *name);
+
+/** "users", "articles" or "comments". */
+const char *bulkio_resource_name(bulkio_resource_e res);
+
+#endif /* BULKIO_RECORD_H */
