@@ -19,16 +19,57 @@ typedef struct {
     const char *message;
 } outcome_t;
 
-/* Per resource: the staging table, the key columns that decide the
- * generation of a row, and the statement that applies one generation and
- * returns (idx, code) of the rows it refused. */
+/* Per resource: the staging table, the key columns that split a batch into
+ * segments, and the statements over segment $1: "conflict" finds the first
+ * row that touches an existing row an earlier row of the segment touches
+ * too (as its target, or as the holder of its email or slug), "apply"
+ * writes the segment and returns (idx, code) of the rows it refused.
+ * Both start from the same resolution of targets and references. */
 typedef struct {
     const char *stage;
     const char *ddl;
     int key_cols[2];          /* column indexes, -1 for none */
+    const char *conflict;     /* NULL when keys alone decide */
     const char *apply;
     outcome_t outcomes[3];    /* by code - 1 */
 } resource_sql_t;
+
+/* The first row of the segment that touches a row an earlier one does. */
+#define FIRST_CONFLICT(RESOLVE) \
+    "WITH s AS (" RESOLVE "), t AS (" \
+    "  SELECT DISTINCT idx, r FROM (SELECT idx, target AS r FROM s" \
+    "                               UNION ALL SELECT idx, holder FROM s) x" \
+    "   WHERE r IS NOT NULL" \
+    ") SELECT min(idx) FROM (" \
+    "  SELECT idx, rank() OVER (PARTITION BY r ORDER BY idx) AS rk FROM t" \
+    ") y WHERE rk > 1"
+
+#define USERS_RESOLVE \
+    "SELECT st.*, coalesce(u1.id, u2.id) AS target, h.id AS holder" \
+    "  FROM bulkio_stage_users st" \
+    "  LEFT JOIN users u1 ON u1.external_id = st.external_id" \
+    "  LEFT JOIN users u2 ON st.external_id IS NULL" \
+    "                    AND lower(u2.email) = lower(st.email)" \
+    "  LEFT JOIN users h ON lower(h.email) = lower(st.email)" \
+    " WHERE st.gen = $1"
+
+#define ARTICLES_RESOLVE \
+    "SELECT st.*, coalesce(a1.id, a2.id) AS target, h.id AS holder," \
+    "       au.id AS author" \
+    "  FROM bulkio_stage_articles st" \
+    "  LEFT JOIN articles a1 ON a1.external_id = st.external_id" \
+    "  LEFT JOIN articles a2 ON st.external_id IS NULL AND a2.slug = st.slug" \
+    "  LEFT JOIN articles h ON h.slug = st.slug" \
+    "  LEFT JOIN users au ON au.external_id = lower(st.author_id)" \
+    " WHERE st.gen = $1"
+
+#define COMMENTS_RESOLVE \
+    "SELECT st.*, c1.id AS target, a.id AS article, u.id AS author" \
+    "  FROM bulkio_stage_comments st" \
+    "  LEFT JOIN comments c1 ON c1.external_id = st.external_id" \
+    "  LEFT JOIN articles a ON a.external_id = lower(st.article_id)" \
+    "  LEFT JOIN users u ON u.external_id = lower(st.user_id)" \
+    " WHERE st.gen = $1"
 
 static const resource_sql_t sql[] = {
     {   "bulkio_stage_users",
@@ -37,18 +78,10 @@ static const resource_sql_t sql[] = {
         " role text, active boolean, created_at timestamptz,"
         " updated_at timestamptz) ON COMMIT DELETE ROWS",
         { 0, 1 },
-        "WITH s AS ("
-        "  SELECT st.*, coalesce(u1.id, u2.id) AS target"
-        "    FROM bulkio_stage_users st"
-        "    LEFT JOIN users u1 ON u1.external_id = st.external_id"
-        "    LEFT JOIN users u2 ON st.external_id IS NULL"
-        "                      AND lower(u2.email) = lower(st.email)"
-        "   WHERE st.gen = $1"
-        "), c AS ("
-        "  SELECT s.*, CASE WHEN EXISTS (SELECT 1 FROM users o"
-        "                    WHERE lower(o.email) = lower(s.email)"
-        "                      AND o.id IS DISTINCT FROM s.target)"
-        "              THEN 1 ELSE 0 END AS err"
+        FIRST_CONFLICT(USERS_RESOLVE),
+        "WITH s AS (" USERS_RESOLVE "), c AS ("
+        "  SELECT s.*, CASE WHEN s.holder IS DISTINCT FROM s.target"
+        "                    AND s.holder IS NOT NULL THEN 1 ELSE 0 END AS err"
         "    FROM s"
         "), upd AS ("
         "  UPDATE users u SET email = c.email, name = c.name, role = c.role,"
@@ -73,20 +106,12 @@ static const resource_sql_t sql[] = {
         " body text, author_id text, tags text[], published_at timestamptz,"
         " status text) ON COMMIT DELETE ROWS",
         { 0, 1 },
-        "WITH s AS ("
-        "  SELECT st.*, coalesce(a1.id, a2.id) AS target, au.id AS author"
-        "    FROM bulkio_stage_articles st"
-        "    LEFT JOIN articles a1 ON a1.external_id = st.external_id"
-        "    LEFT JOIN articles a2 ON st.external_id IS NULL"
-        "                         AND a2.slug = st.slug"
-        "    LEFT JOIN users au ON au.external_id = lower(st.author_id)"
-        "   WHERE st.gen = $1"
-        "), c AS ("
+        FIRST_CONFLICT(ARTICLES_RESOLVE),
+        "WITH s AS (" ARTICLES_RESOLVE "), c AS ("
         "  SELECT s.*, CASE WHEN s.author IS NULL THEN 1"
-        "                   WHEN EXISTS (SELECT 1 FROM articles o"
-        "                                 WHERE o.slug = s.slug"
-        "                                   AND o.id IS DISTINCT FROM s.target)"
-        "                   THEN 2 ELSE 0 END AS err"
+        "                   WHEN s.holder IS DISTINCT FROM s.target"
+        "                    AND s.holder IS NOT NULL THEN 2"
+        "                   ELSE 0 END AS err"
         "    FROM s"
         "), upd AS ("
         "  UPDATE articles a SET slug = c.slug, title = c.title, body = c.body,"
@@ -112,14 +137,8 @@ static const resource_sql_t sql[] = {
         " user_id text, body text, created_at timestamptz)"
         " ON COMMIT DELETE ROWS",
         { 0, -1 },
-        "WITH s AS ("
-        "  SELECT st.*, c1.id AS target, a.id AS article, u.id AS author"
-        "    FROM bulkio_stage_comments st"
-        "    LEFT JOIN comments c1 ON c1.external_id = st.external_id"
-        "    LEFT JOIN articles a ON a.external_id = lower(st.article_id)"
-        "    LEFT JOIN users u ON u.external_id = lower(st.user_id)"
-        "   WHERE st.gen = $1"
-        "), c AS ("
+        NULL,   /* a comment's only key is its id */
+        "WITH s AS (" COMMENTS_RESOLVE "), c AS ("
         "  SELECT s.*, CASE WHEN s.article IS NULL THEN 1"
         "                   WHEN s.author IS NULL THEN 2 ELSE 0 END AS err"
         "    FROM s"
@@ -158,8 +177,8 @@ struct bulkio_batch_t {
     int ncols;
     apr_array_header_t *entries; /* entry_t, in record order */
     bulkio_buf_t copy;           /* COPY text of the valid rows */
-    apr_hash_t *gens;            /* key value -> generation + 1 */
-    int max_gen;
+    apr_hash_t *keys;            /* key values of the current segment */
+    int segments;                /* index of the last segment */
 };
 
 void bulkio_copy_field(bulkio_buf_t *buf, const char *s)
@@ -214,8 +233,8 @@ static void batch_init(bulkio_batch_t *b)
 {
     b->entries = apr_array_make(b->pool, 1024, sizeof(entry_t));
     bulkio_buf_init(&b->copy, b->pool, 256 * 1024);
-    b->gens = apr_hash_make(b->pool);
-    b->max_gen = 0;
+    b->keys = apr_hash_make(b->pool);
+    b->segments = 0;
 }
 
 bulkio_batch_t *bulkio_batch_create(apr_pool_t *p, bulkio_resource_e res)
@@ -252,40 +271,38 @@ static entry_t *add_entry(bulkio_batch_t *b, const bulkio_record_t *rec)
     return e;
 }
 
-/* The generation of a row: one past the latest generation of any earlier
- * row in the batch that shares one of its key values. Keys compare
- * case-insensitively (ids are lower-case already; emails are not). */
-static int generation(bulkio_batch_t *b, const char *const *cols)
+/* The segment of a row: rows are applied a segment at a time, in file
+ * order; a row that shares a key value (id, email, slug; compared
+ * case-insensitively) with a row of the current segment starts the next.
+ * Rows that collide only through the database are split later, in SQL. */
+static int segment(bulkio_batch_t *b, const char *const *cols)
 {
     const char *keys[2];
-    int i, gen = 0;
-    void *seen;
+    int i, cut = 0;
 
     for (i = 0; i < 2; ++i) {
         keys[i] = NULL;
         if (b->sql->key_cols[i] >= 0 && cols[b->sql->key_cols[i]]) {
             char *k = apr_pstrcat(b->pool, i ? "k:" : "i:",
-                                  cols[b->sql->key_cols[i]], NULL);
+                                  cols[b->sql->key_cols[i]], NULL), *c;
 
-            for (keys[i] = k; *k; ++k) {
-                *k = (char)apr_tolower(*k);
+            for (c = k; *c; ++c) {
+                *c = (char)apr_tolower(*c);
             }
-            if ((seen = apr_hash_get(b->gens, keys[i], APR_HASH_KEY_STRING))
-                && (int)(apr_uintptr_t)seen > gen) {
-                gen = (int)(apr_uintptr_t)seen;
-            }
+            keys[i] = k;
+            cut |= apr_hash_get(b->keys, k, APR_HASH_KEY_STRING) != NULL;
         }
+    }
+    if (cut) {
+        apr_hash_clear(b->keys);
+        b->segments++;
     }
     for (i = 0; i < 2; ++i) {
         if (keys[i]) {
-            apr_hash_set(b->gens, keys[i], APR_HASH_KEY_STRING,
-                         (void *)(apr_uintptr_t)(gen + 1));
+            apr_hash_set(b->keys, keys[i], APR_HASH_KEY_STRING, "");
         }
     }
-    if (gen > b->max_gen) {
-        b->max_gen = gen;
-    }
-    return gen;
+    return b->segments;
 }
 
 void bulkio_batch_add_row(bulkio_batch_t *b, const bulkio_record_t *rec,
@@ -295,7 +312,7 @@ void bulkio_batch_add_row(bulkio_batch_t *b, const bulkio_record_t *rec,
 
     add_entry(b, rec);
     fields[0] = apr_psprintf(b->pool, "%" APR_INT64_T_FMT, rec->index);
-    fields[1] = apr_itoa(b->pool, generation(b, cols));
+    fields[1] = apr_itoa(b->pool, segment(b, cols));
     memcpy(fields + 2, cols, sizeof(*cols) * (apr_size_t)b->ncols);
     copy_row(&b->copy, 2 + b->ncols, fields);
 }
@@ -376,6 +393,31 @@ static entry_t *find_entry(bulkio_batch_t *b, apr_int64_t idx)
     return NULL;
 }
 
+/* Where rows of segment params[0] touch the same existing row, move the
+ * later ones (and every later segment) one segment on. */
+static apr_status_t split_segment(bulkio_batch_t *b, PGconn *conn,
+                                  const char *const *params)
+{
+    const char *move[2];
+    PGresult *res;
+    apr_status_t rv;
+
+    if (!b->sql->conflict) {
+        return APR_SUCCESS;
+    }
+    rv = bulkio_pq_exec(b->pool, conn, b->sql->conflict, 1, params, &res);
+    if (rv != APR_SUCCESS || PQgetisnull(res, 0, 0)) {
+        return rv;
+    }
+    move[0] = params[0];
+    move[1] = PQgetvalue(res, 0, 0);
+    b->segments++;
+    return bulkio_pq_exec(b->pool, conn, apr_pstrcat(b->pool,
+                          "UPDATE ", b->sql->stage, " SET gen = gen + 1"
+                          " WHERE gen > $1 OR (gen = $1 AND idx >= $2)",
+                          NULL), 2, move, NULL);
+}
+
 apr_status_t bulkio_batch_flush(bulkio_batch_t *b, PGconn *conn,
                                 apr_int64_t job,
                                 bulkio_batch_result_t *result)
@@ -386,7 +428,7 @@ apr_status_t bulkio_batch_flush(bulkio_batch_t *b, PGconn *conn,
     entry_t *e;
     PGresult *res;
     apr_status_t rv;
-    int gen, i, code;
+    int seg, i, code;
 
     result->applied = result->failed = 0;
     if (b->copy.len) {
@@ -394,10 +436,11 @@ apr_status_t bulkio_batch_flush(bulkio_batch_t *b, PGconn *conn,
         if (rv != APR_SUCCESS) {
             return rv;
         }
-        for (gen = 0; gen <= b->max_gen; ++gen) {
-            params[0] = apr_itoa(p, gen);
-            rv = bulkio_pq_exec(p, conn, b->sql->apply, 1, params, &res);
-            if (rv != APR_SUCCESS) {
+        for (seg = 0; seg <= b->segments; ++seg) {
+            params[0] = apr_itoa(p, seg);
+            if ((rv = split_segment(b, conn, params)) != APR_SUCCESS
+                || (rv = bulkio_pq_exec(p, conn, b->sql->apply, 1, params,
+                                        &res)) != APR_SUCCESS) {
                 return rv;
             }
             for (i = 0; i < PQntuples(res); ++i) {

@@ -150,6 +150,10 @@ bulkio_run_e bulkio_import_run(apr_pool_t *p, bulkio_import_t *job,
     run.prog.errors = c->error_count;
     run.started = run.last_log = apr_time_now();
 
+    if (!c->source_path) {
+        *preason = "imports from a URL are not supported by this server";
+        return BULKIO_RUN_FAILED;
+    }
     rv = bulkio_parser_open(&parser, p, c->source_path,
                             bulkio_format_from_name(c->format),
                             job->max_record);
@@ -211,6 +215,9 @@ bulkio_run_e bulkio_import_run(apr_pool_t *p, bulkio_import_t *job,
         }
         rc = commit_batch(&run, batch, consumed,
                           bulkio_parser_offset(parser));
+        if (rc == BULKIO_RUN_STOPPED) {
+            rc = BULKIO_RUN_COMPLETED;   /* nothing is left to hand back */
+        }
     }
     *preason = run.reason;
     log_progress(&run);

@@ -826,8 +826,11 @@ apr_status_t bulkio_parser_open(bulkio_parser_t **pps, apr_pool_t *p,
     *pps = NULL;
     if ((fmt != BULKIO_FMT_NDJSON && fmt != BULKIO_FMT_JSON
          && fmt != BULKIO_FMT_CSV)
-        || max_record == 0 || max_record > BULKIO_MAX_RECORD_LIMIT) {
+        || max_record == 0) {
         return APR_EINVAL;
+    }
+    if (max_record > BULKIO_MAX_RECORD_LIMIT) {
+        max_record = BULKIO_MAX_RECORD_LIMIT;   /* json-c takes int lengths */
     }
     ps = apr_pcalloc(p, sizeof(*ps));
     ps->pool = p;

@@ -27,17 +27,18 @@ typedef struct bulkio_parser_t bulkio_parser_t;
 /** JSON nesting deeper than this is a PARSE_ERROR. */
 #define BULKIO_JSON_MAX_DEPTH 64
 
-/** The largest max_record accepted by bulkio_parser_open(). */
+/** bulkio_parser_open() lowers a larger max_record to this. */
 #define BULKIO_MAX_RECORD_LIMIT ((apr_size_t)1 << 30)
 
 /**
  * Open path for reading records of format fmt.
  * @param pps the new parser; everything it holds is released with p
  * @param fmt BULKIO_FMT_NDJSON, BULKIO_FMT_JSON or BULKIO_FMT_CSV
- * @param max_record the largest record in bytes; a longer one is a
- *        PARSE_ERROR and is skipped without being buffered
- * @return APR_SUCCESS; APR_EINVAL for a bad fmt or a max_record of 0 or
- *         over BULKIO_MAX_RECORD_LIMIT; an I/O or gzip error
+ * @param max_record the largest record in bytes (at most
+ *        BULKIO_MAX_RECORD_LIMIT); a longer one is a PARSE_ERROR and is
+ *        skipped without being buffered
+ * @return APR_SUCCESS; APR_EINVAL for a bad fmt or a max_record of 0; an
+ *         I/O or gzip error
  */
 apr_status_t bulkio_parser_open(bulkio_parser_t **pps, apr_pool_t *p,
                                 const char *path, bulkio_format_e fmt,

@@ -9,7 +9,7 @@ use Time::HiRes qw(sleep);
 use lib 't/lib';
 use BulkIO::Test;
 
-plan tests => 64;
+plan tests => 65;
 
 my $spool = Apache::Test::vars('serverroot') . '/spool';
 my @alice = auth('alice');
@@ -41,8 +41,8 @@ my $id = accepted(post_raw('?resource=users', 'application/x-ndjson', $ndjson),
                   'raw ndjson');
 my @row = split /\|/, sql_value("SELECT status, resource, format, principal,"
     . " bytes_total, source_path FROM bulkio_jobs WHERE public_id = '$id'");
-ok t_cmp("@row[0..4]", "pending users ndjson alice " . length($ndjson),
-         'job row is pending with the upload size');
+ok t_cmp("@row[0..4]", qr/^(pending|running|completed) users ndjson alice \Q@{[length $ndjson]}\E$/,
+         'job row (pending until the worker takes it) with the upload size');
 open my $fh, '<', $row[5] or die "$row[5]: $!";
 my $stored = do { local $/; <$fh> };
 ok t_cmp($stored, $ndjson, 'the spool file holds the upload byte for byte');
@@ -50,10 +50,12 @@ ok t_cmp($stored, $ndjson, 'the spool file holds the upload byte for byte');
 my $res = GET "/v1/imports/$id", @alice;
 ok t_cmp($res->code, 200, 'status document');
 my $doc = json_decode($res->content);
+ok t_cmp($doc->{status}, qr/^(pending|running|completed)$/, 'a live status');
+$doc = wait_job($id, 'alice');
 ok t_cmp(join(',', map { $doc->{$_} } qw(job_id status resource format
                                          totalRecords successCount errorCount)),
-         "$id,pending,users,ndjson,0,0,0", 'pending job with zero counters');
-ok t_cmp(scalar @{$doc->{errors}}, 0, 'no errors yet');
+         "$id,completed,users,ndjson,2,2,0", 'processed: counters');
+ok t_cmp(scalar @{$doc->{errors}}, 0, 'no errors');
 ok t_cmp($doc->{progress}{bytesTotal}, length($ndjson), 'bytesTotal');
 ok t_cmp($doc->{createdAt}, qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/,
          'createdAt is RFC 3339 UTC');

