@@ -22,7 +22,7 @@ modules_dir=$(apxs -q LIBEXECDIR 2>/dev/null || echo /usr/lib/apache2/modules)
 # Debian packages the project needs (build, run, test).
 packages="build-essential apache2 apache2-dev libaprutil1-dbd-pgsql libpq-dev
 libjson-c-dev libcurl4-openssl-dev libcmocka-dev libapache2-mod-perl2
-libcsv-dev zlib1g-dev libssl-dev openssl postgresql postgresql-client
+zlib1g-dev libssl-dev openssl postgresql postgresql-client
 curl perl libwww-perl gzip"
 
 say() { printf '%s\n' "$*"; }

@@ -69,7 +69,7 @@ sub user {
              role => (qw(admin author reader))[$i % 3],
              active => ($i % 4 ? 'true' : 'false'),
              created_at => ts($i), updated_at => ts($i + 5));
-    if (invalid5($i)) { $r{email} = "user$i\@invalid" }
+    if (invalid5($i)) { $r{email} = "user$i\@invalid"; return (\%r, 'VALIDATION_ERROR') }
     return (\%r, undef, 1) unless $rules;
     my $k = $i % 50;
     if ($k == 1) { $r{email} = "user$i\@invalid"; return (\%r, 'VALIDATION_ERROR') }
@@ -101,7 +101,7 @@ sub article {
              author_id => user_ref($i * 7), tags => [ "t$i", 'bulk io' ],
              status => $pub ? 'published' : 'draft');
     $r{published_at} = ts($i) if $pub;
-    if (invalid5($i)) { $r{slug} = "Article $i" }
+    if (invalid5($i)) { $r{slug} = "Article $i"; return (\%r, 'VALIDATION_ERROR') }
     return (\%r, undef, 1) unless $rules;
     my $k = $i % 25;
     if ($k == 1) { $r{slug} = "Hello World $i"; return (\%r, 'VALIDATION_ERROR') }
@@ -128,7 +128,7 @@ sub comment {
     my %r = (id => cid($i), article_id => article_ref($i * 3),
              user_id => user_ref($i * 11), body => "Comment $i: nice,\tright?",
              created_at => ts($i));
-    if (invalid5($i)) { $r{article_id} = "a-missing-$i" }
+    if (invalid5($i)) { $r{article_id} = "a-missing-$i"; return (\%r, 'FOREIGN_KEY_ERROR') }
     return (\%r, undef, 1) unless $rules;
     my $k = $i % 20;
     if ($k == 1) { $r{id} = 'cm_' . cid($i); return (\%r, undef, 1) }

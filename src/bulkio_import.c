@@ -177,8 +177,8 @@ bulkio_run_e bulkio_import_run(apr_pool_t *p, bulkio_import_t *job,
             break;
         }
         if (rv != APR_SUCCESS) {
-            *preason = "the file is corrupt or unreadable past record "
-                       "boundaries (e.g. a damaged gzip stream)";
+            *preason = apr_pstrcat(p, "the file cannot be read on: ",
+                                   bulkio_parser_error(parser), NULL);
             return BULKIO_RUN_FAILED;
         }
         consumed = rec.index + 1;
