@@ -101,6 +101,9 @@ static void bulkio_register_hooks(apr_pool_t *p)
                            APR_HOOK_MIDDLE);
 #endif
     ap_hook_handler(mod_bulkio_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_insert_error_filter(mod_bulkio_insert_error_filter, NULL, NULL,
+                                APR_HOOK_MIDDLE);
+    mod_bulkio_handler_register();
 }
 
 module AP_MODULE_DECLARE_DATA bulkio_module = {

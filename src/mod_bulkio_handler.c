@@ -10,6 +10,7 @@
 #include <http_protocol.h>
 #include <http_request.h>
 #include <mod_dbd.h>
+#include <util_filter.h>
 
 #include "bulkio_jwt.h"
 #include "bulkio_store.h"
@@ -18,6 +19,7 @@
 #include "mod_bulkio_handler.h"
 
 #define PROBLEM_TYPE "about:blank"
+#define PROBLEM_CTYPE "application/problem+json"
 #define AUTH_REALM "Bearer realm=\"bulkio\""
 
 static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *dbd_acquire;
@@ -77,23 +79,80 @@ int mod_bulkio_send_json(request_rec *r, int status, json_object *doc)
     return OK;
 }
 
-int mod_bulkio_problem(request_rec *r, int status, const char *detail)
+static json_object *problem_doc(int status, const char *detail)
 {
     json_object *doc = json_object_new_object();
     const char *line = ap_get_status_line(status);
 
+    line = strlen(line) > 4 ? line + 4 : line;
+    json_object_object_add(doc, "type", json_object_new_string(PROBLEM_TYPE));
+    json_object_object_add(doc, "title", json_object_new_string(line));
+    json_object_object_add(doc, "status", json_object_new_int(status));
+    json_object_object_add(doc, "detail",
+                           json_object_new_string(detail ? detail : line));
+    return doc;
+}
+
+int mod_bulkio_problem(request_rec *r, int status, const char *detail)
+{
     /* an unread request body is not worth draining after an error */
     if (r->method_number == M_POST || r->method_number == M_PUT) {
         r->connection->keepalive = AP_CONN_CLOSE;
     }
-    json_object_object_add(doc, "type", json_object_new_string(PROBLEM_TYPE));
-    json_object_object_add(doc, "title",
-                           json_object_new_string(strlen(line) > 4 ? line + 4
-                                                  : line));
-    json_object_object_add(doc, "status", json_object_new_int(status));
-    json_object_object_add(doc, "detail", json_object_new_string(detail));
-    r->content_type = "application/problem+json";
-    return mod_bulkio_send_json(r, status, doc);
+    r->content_type = PROBLEM_CTYPE;
+    return mod_bulkio_send_json(r, status, problem_doc(status, detail));
+}
+
+static int under_v1(const char *uri)
+{
+    return uri && !strncmp(uri, "/v1", 3) && (!uri[3] || uri[3] == '/');
+}
+
+/* Errors httpd answers itself for a request under /v1 (a bad %-escape, a
+ * malformed header, a refused method) leave as problem+json: this filter
+ * replaces the HTML body httpd writes. */
+static apr_status_t problem_filter(ap_filter_t *f, apr_bucket_brigade *bb)
+{
+    request_rec *r = f->r;
+    apr_bucket *b, *next;
+    json_object *doc;
+    const char *text;
+
+    if (!f->ctx) {
+        f->ctx = f;
+        doc = problem_doc(r->status, NULL);
+        text = apr_pstrcat(r->pool, json_object_to_json_string_ext(
+                               doc, JSON_C_TO_STRING_PLAIN), "\n", NULL);
+        json_object_put(doc);
+        ap_set_content_type(r, PROBLEM_CTYPE);
+        apr_table_unset(r->headers_out, "Content-Length");
+        APR_BRIGADE_INSERT_HEAD(bb, apr_bucket_pool_create(
+            text, strlen(text), r->pool, f->c->bucket_alloc));
+        b = APR_BUCKET_NEXT(APR_BRIGADE_FIRST(bb));
+    }
+    else {
+        b = APR_BRIGADE_FIRST(bb);
+    }
+    for (; b != APR_BRIGADE_SENTINEL(bb); b = next) {
+        next = APR_BUCKET_NEXT(b);
+        if (!APR_BUCKET_IS_METADATA(b)) {
+            apr_bucket_delete(b);
+        }
+    }
+    return ap_pass_brigade(f->next, bb);
+}
+
+void mod_bulkio_insert_error_filter(request_rec *r)
+{
+    if (under_v1(r->uri) && ap_is_HTTP_ERROR(r->status)) {
+        ap_add_output_filter("BULKIO_PROBLEM", NULL, r, r->connection);
+    }
+}
+
+void mod_bulkio_handler_register(void)
+{
+    ap_register_output_filter("BULKIO_PROBLEM", problem_filter, NULL,
+                              AP_FTYPE_CONTENT_SET);
 }
 
 /* Answer 401; DONE tells the caller the response is written. */
@@ -172,18 +231,6 @@ static int health(request_rec *r)
     return mod_bulkio_send_json(r, HTTP_OK, doc);
 }
 
-/* The target of the ErrorDocument directives: errors httpd raises itself
- * leave as problem+json too. */
-static int error_document(request_rec *r)
-{
-    int status = r->prev ? r->prev->status : HTTP_NOT_FOUND;
-
-    if (!ap_is_HTTP_ERROR(status)) {
-        status = HTTP_NOT_FOUND;
-    }
-    return mod_bulkio_problem(r, status, ap_get_status_line(status) + 4);
-}
-
 int mod_bulkio_handler(request_rec *r)
 {
     mod_bulkio_req_t req;
@@ -197,14 +244,10 @@ int mod_bulkio_handler(request_rec *r)
     req.cfg = mod_bulkio_cfg_get(r->server);
     req.principal = NULL;
 
-    path = r->uri;
-    if (strncmp(path, "/v1", 3) || (path[3] && path[3] != '/')) {
+    if (!under_v1(r->uri)) {
         return mod_bulkio_problem(r, HTTP_NOT_FOUND, "no such resource");
     }
-    path += 3;
-    if (!strcmp(path, "/_error")) {
-        return error_document(r);
-    }
+    path = r->uri + 3;
     if (!strcmp(path, "/health")) {
         return r->method_number == M_GET ? health(r)
                : method_not_allowed(r, "GET, HEAD");

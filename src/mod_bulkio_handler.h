@@ -20,6 +20,13 @@ typedef struct {
 /** The "bulkio" handler. */
 int mod_bulkio_handler(request_rec *r);
 
+/** Register the handler's output filter. */
+void mod_bulkio_handler_register(void);
+
+/** insert_error_filter: errors httpd raises itself for a request under
+ * /v1 leave as problem+json, never as an HTML page. */
+void mod_bulkio_insert_error_filter(request_rec *r);
+
 /** Check that mod_dbd is loaded; NULL, or a message saying what is wrong. */
 const char *mod_bulkio_handler_init(void);
 

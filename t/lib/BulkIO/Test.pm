@@ -12,7 +12,7 @@ use Apache::TestRequest ();
 
 our @EXPORT = qw(token token_raw b64url raw_request sql sql_value
                  json_decode hostport auth upload wait_job wait_idle
-                 reset_data gendata);
+                 reset_data gendata http_delete);
 
 sub b64url {
     my $s = encode_base64(shift, '');
@@ -98,6 +98,15 @@ sub sql {
 sub sql_value {
     my @rows = sql(shift);
     return $rows[0];
+}
+
+# DELETE, which Apache::TestRequest does not export.
+sub http_delete {
+    my ($path, @headers) = @_;
+    require HTTP::Request;
+    my $url = Apache::TestRequest::resolve_url($path);
+    return Apache::TestRequest::user_agent()->request(
+        HTTP::Request->new(DELETE => $url, [ @headers ]));
 }
 
 # POST a file as the raw body; returns the job id (dies unless 202).
