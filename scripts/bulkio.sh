@@ -217,7 +217,7 @@ Token (subject "${SUB:-dev}"; more with: make token SUB=name):
 Try it:
   curl -s http://127.0.0.1:$port/v1/health
   curl -s -H "Authorization: Bearer $token" \\
-       -F file=@../shared/testdata/users_huge.csv \\
+       -F file=@examples/users.csv \\
        "http://127.0.0.1:$port/v1/imports?resource=users"
 
 EOF
