@@ -15,7 +15,8 @@
 /* The state of one run. */
 typedef struct {
     bulkio_import_t *job;
-    apr_pool_t *pool;
+    apr_pool_t *pool;          /* the run's */
+    apr_pool_t *tx;            /* a batch transaction's, cleared per batch */
     bulkio_progress_t prog;
     apr_int64_t run_records;   /* records processed by this run */
     apr_time_t started;
@@ -50,7 +51,7 @@ static void job_log(run_t *run, int level, const char *fmt, ...)
         return;
     }
     va_start(ap, fmt);
-    msg = apr_pvsprintf(run->pool, fmt, ap);
+    msg = apr_pvsprintf(run->tx, fmt, ap);
     va_end(ap);
     run->job->log(run->job->log_baton, level, msg);
 }
@@ -87,7 +88,8 @@ static bulkio_run_e commit_batch(run_t *run, bulkio_batch_t *batch,
     apr_status_t rv;
     int cancel = 0;
 
-    rv = bulkio_pq_exec(run->pool, conn, "BEGIN", 0, NULL, NULL);
+    apr_pool_clear(run->tx);
+    rv = bulkio_pq_exec(run->tx, conn, "BEGIN", 0, NULL, NULL);
     if (rv == APR_SUCCESS) {
         rv = bulkio_batch_flush(batch, conn, job->claim->id, &done);
     }
@@ -96,11 +98,11 @@ static bulkio_run_e commit_batch(run_t *run, bulkio_batch_t *batch,
         next.bytes = bytes;
         next.success += done.applied;
         next.errors += done.failed;
-        rv = bulkio_store_checkpoint(run->pool, conn, job->claim->id,
+        rv = bulkio_store_checkpoint(run->tx, conn, job->claim->id,
                                      job->owner, job->lease, &next, &cancel);
     }
     if (rv == APR_SUCCESS) {
-        rv = bulkio_pq_exec(run->pool, conn, "COMMIT", 0, NULL, NULL);
+        rv = bulkio_pq_exec(run->tx, conn, "COMMIT", 0, NULL, NULL);
     }
     if (rv != APR_SUCCESS) {
         run->reason = apr_pstrcat(run->pool, "database error: ",
@@ -149,6 +151,7 @@ bulkio_run_e bulkio_import_run(apr_pool_t *p, bulkio_import_t *job,
     run.prog.success = c->success_count;
     run.prog.errors = c->error_count;
     run.started = run.last_log = apr_time_now();
+    apr_pool_create(&run.tx, p);
 
     if (!c->source_path) {
         *preason = "imports from a URL are not supported by this server";

@@ -590,7 +590,7 @@ static json_object *error_to_json(const bulkio_rec_error_t *e)
     return o;
 }
 
-static json_object *progress_to_json(const bulkio_job_t *j)
+static json_object *progress_to_json(apr_pool_t *p, const bulkio_job_t *j)
 {
     json_object *o = json_object_new_object();
     double rate = 0.0, percent = 0.0, eta = 0.0;
@@ -614,9 +614,8 @@ static json_object *progress_to_json(const bulkio_job_t *j)
                            json_object_new_int64(j->bytes_processed));
     json_object_object_add(o, "bytesTotal",
                            json_object_new_int64(j->bytes_total));
-    json_object_object_add(o, "percent",
-                           json_object_new_double((double)(apr_int64_t)
-                                                  (percent * 100) / 100));
+    json_object_object_add(o, "percent", json_object_new_double_s(
+                               percent, apr_psprintf(p, "%.2f", percent)));
     json_object_object_add(o, "rowsPerSecond",
                            json_object_new_int64((apr_int64_t)rate));
     json_object_object_add(o, "etaSeconds",
@@ -675,7 +674,7 @@ static int send_job(mod_bulkio_req_t *req, PGconn *conn, const char *job_id,
         json_object_array_add(errors, error_to_json(&e));
     }
     json_object_object_add(doc, "errors", errors);
-    json_object_object_add(doc, "progress", progress_to_json(j));
+    json_object_object_add(doc, "progress", progress_to_json(r->pool, j));
     json_object_object_add(doc, "createdAt", json_str_or_null(j->created_at));
     json_object_object_add(doc, "startedAt", json_str_or_null(j->started_at));
     json_object_object_add(doc, "completedAt",
