@@ -250,6 +250,8 @@ static apr_status_t worker_cleanup(void *data)
 
     (void)data;
     apr_atomic_set32(&worker->stop, 1);
+    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, worker->s, BULKIO_LOGNO(36)
+                 "child exit: waiting for job threads");
     for (;;) {
         apr_thread_mutex_lock(worker->mutex);
         running = reap();
@@ -305,8 +307,9 @@ void mod_bulkio_worker_child_init(apr_pool_t *pchild, server_rec *s)
     worker->server_id = apr_psprintf(pchild, "%s:%u", s->server_hostname,
                                      ap_listeners ? ap_listeners->bind_addr->port
                                                   : 0);
-    apr_pool_cleanup_register(pchild, NULL, worker_cleanup,
-                              apr_pool_cleanup_null);
+    /* a pre-cleanup: the threads must be gone before mod_dbd's connection
+     * pool (a subpool of pchild) is destroyed */
+    apr_pool_pre_cleanup_register(pchild, NULL, worker_cleanup);
 }
 
 void mod_bulkio_worker_child_stopping(apr_pool_t *pchild, int graceful)
