@@ -162,13 +162,13 @@ apr_status_t bulkio_store_idem_release(apr_pool_t *p, PGconn *conn,
         "   AND state = 'receiving'", 3, params, NULL);
 }
 
-apr_status_t bulkio_store_import_create(apr_pool_t *p, PGconn *conn,
-                                        const bulkio_new_job_t *job,
-                                        const bulkio_idem_t *idem,
-                                        const char *fingerprint,
-                                        int status, const char *body)
+apr_status_t bulkio_store_job_create(apr_pool_t *p, PGconn *conn,
+                                     const bulkio_new_job_t *job,
+                                     const bulkio_idem_t *idem,
+                                     const char *fingerprint,
+                                     int status, const char *body)
 {
-    const char *params[8];
+    const char *params[9];
     apr_status_t rv;
 
     if ((rv = bulkio_pq_exec(p, conn, "BEGIN", 0, NULL, NULL)) != APR_SUCCESS) {
@@ -181,10 +181,12 @@ apr_status_t bulkio_store_import_create(apr_pool_t *p, PGconn *conn,
     params[4] = job->source_path;
     params[5] = job->source_url;
     params[6] = apr_off_t_toa(p, job->bytes_total);
+    params[7] = job->kind;
+    params[8] = job->params ? job->params : "{}";
     rv = bulkio_pq_exec(p, conn,
         "INSERT INTO bulkio_jobs (public_id, kind, resource, format, principal,"
-        "                         source_path, source_url, bytes_total)"
-        " VALUES ($1, 'import', $2, $3, $4, $5, $6, $7)", 7, params, NULL);
+        "                         source_path, source_url, bytes_total, params)"
+        " VALUES ($1, $8, $2, $3, $4, $5, $6, $7, $9)", 9, params, NULL);
     if (rv != APR_SUCCESS) {
         goto leave;
     }

@@ -63,24 +63,26 @@ apr_status_t bulkio_store_idem_renew(apr_pool_t *p, PGconn *conn,
 apr_status_t bulkio_store_idem_release(apr_pool_t *p, PGconn *conn,
                                        const bulkio_idem_t *idem);
 
-/** A new import job. */
+/** A new job. */
 typedef struct {
     const char *job_id;      /**< public id (UUID) */
+    const char *kind;        /**< "import" or "export" */
     const char *principal;
     const char *resource;
     const char *format;
     const char *source_path; /**< spool file, or NULL for a URL import */
     const char *source_url;
+    const char *params;      /**< an export's parameters (JSON), or NULL */
     apr_off_t bytes_total;
 } bulkio_new_job_t;
 
-/** Insert a pending import job and, when idem is given, complete its key
- * with fingerprint, status and body, all in one transaction. */
-apr_status_t bulkio_store_import_create(apr_pool_t *p, PGconn *conn,
-                                        const bulkio_new_job_t *job,
-                                        const bulkio_idem_t *idem,
-                                        const char *fingerprint,
-                                        int status, const char *body);
+/** Insert a pending job and, when idem is given, complete its key with
+ * fingerprint, status and body, all in one transaction. */
+apr_status_t bulkio_store_job_create(apr_pool_t *p, PGconn *conn,
+                                     const bulkio_new_job_t *job,
+                                     const bulkio_idem_t *idem,
+                                     const char *fingerprint,
+                                     int status, const char *body);
 
 /** A job as its status document shows it. Timestamps are RFC 3339 UTC
  * strings or NULL. */

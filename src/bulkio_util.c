@@ -3,6 +3,7 @@
 #include <apr_lib.h>
 #include <apr_strings.h>
 
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include "bulkio_util.h"
@@ -126,6 +127,15 @@ const char *bulkio_hex(apr_pool_t *p, const unsigned char *buf, apr_size_t len)
     }
     out[len * 2] = '\0';
     return out;
+}
+
+const char *bulkio_sha256_hex(apr_pool_t *p, const char *s)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+
+    EVP_Digest(s, strlen(s), md, &len, EVP_sha256(), NULL);
+    return bulkio_hex(p, md, len);
 }
 
 const char *bulkio_uuid_new(apr_pool_t *p)

@@ -25,6 +25,9 @@ int bulkio_is_uuid(const char *s);
 /** Lower-case hex of len bytes, allocated from p. */
 const char *bulkio_hex(apr_pool_t *p, const unsigned char *buf, apr_size_t len);
 
+/** Lower-case hex SHA-256 of the string s. */
+const char *bulkio_sha256_hex(apr_pool_t *p, const char *s);
+
 /** A new random (version 4) UUID in lower-case canonical form. */
 const char *bulkio_uuid_new(apr_pool_t *p);
 

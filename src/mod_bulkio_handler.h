@@ -7,6 +7,7 @@
 #include <json-c/json.h>
 #include <libpq-fe.h>
 
+#include "bulkio_store.h"
 #include "mod_bulkio_config.h"
 
 /** One API request: its server's configuration and the authenticated
@@ -41,6 +42,41 @@ int mod_bulkio_send_json(request_rec *r, int status, json_object *doc);
 /** The request's database connection from mod_dbd, or NULL (logged) when
  * the database is unavailable. */
 PGconn *mod_bulkio_db(request_rec *r);
+
+/** How long a claim on an Idempotency-Key holds unless renewed, and how
+ * often a request that is still uploading renews it. */
+#define MOD_BULKIO_IDEM_LEASE apr_time_from_sec(120)
+#define MOD_BULKIO_IDEM_RENEW apr_time_from_sec(30)
+
+/** What creating a job of one kind needs from its endpoint. */
+typedef struct {
+    const char *kind;   /**< "import" or "export" */
+    /** Read and check the request (claimed: the Idempotency-Key it owns,
+     * or NULL). @return OK with *pfp (what makes two requests the same),
+     * or an HTTP status with *pdetail */
+    int (*receive)(void *baton, PGconn *conn, const bulkio_idem_t *claimed,
+                   const char **pfp, const char **pdetail);
+    /** Create job job_id, completing claimed (if any) with fp and the
+     * answer body in the same transaction.
+     * @return OK, or an HTTP status with *pdetail */
+    int (*create)(void *baton, PGconn *conn, const bulkio_idem_t *claimed,
+                  const char *fp, const char *job_id, const char *body,
+                  const char **pdetail);
+} mod_bulkio_poster_t;
+
+/** POST of a new job: Idempotency-Key first (replay, 409, 422), then the
+ * poster's receive and create, then 202 with Location. */
+int mod_bulkio_post_job(mod_bulkio_req_t *req,
+                        const mod_bulkio_poster_t *poster, void *baton);
+
+/** The connection for a request about job job_id, or NULL when the answer
+ * (404 for a malformed id, 503) is written. */
+PGconn *mod_bulkio_job_conn(mod_bulkio_req_t *req, const char *job_id);
+
+/** Look up job job_id of kind for the request's principal.
+ * @return OK, or DONE when the answer (404, 503) is written */
+int mod_bulkio_job_get(mod_bulkio_req_t *req, PGconn *conn, const char *kind,
+                       const char *job_id, bulkio_job_t **pjob);
 
 /** POST /v1/imports */
 int mod_bulkio_imports_post(mod_bulkio_req_t *req);

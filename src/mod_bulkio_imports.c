@@ -11,8 +11,6 @@
 #include <http_request.h>
 #include <util_script.h>
 
-#include <openssl/evp.h>
-
 #include "bulkio_format.h"
 #include "bulkio_multipart.h"
 #include "bulkio_spool.h"
@@ -22,10 +20,6 @@
 #include "mod_bulkio_handler.h"
 #include "mod_bulkio_stream.h"
 
-#define ENDPOINT_IMPORTS  "POST /v1/imports"
-#define IDEM_KEY_MAX      255
-#define IDEM_LEASE        apr_time_from_sec(120)
-#define IDEM_RENEW_EVERY  apr_time_from_sec(30)
 #define URL_BODY_MAX      65536
 #define URL_MAX           2048
 #define READ_CHUNK        65536
@@ -42,7 +36,8 @@ typedef enum {
 typedef struct {
     mod_bulkio_req_t *req;
     PGconn *conn;
-    bulkio_idem_t *idem;       /* the key this request claimed, or NULL */
+    const bulkio_idem_t *idem; /* the key this request claimed, or NULL */
+    bulkio_new_job_t job;      /* what the upload makes */
     body_mode_e mode;
     bulkio_spool_t *spool;
     bulkio_mp_t *mp;
@@ -182,7 +177,7 @@ static int receive_body(upload_t *up)
     request_rec *r = up->req->r;
     apr_bucket_brigade *bb;
     apr_bucket *b;
-    apr_time_t renew_at = apr_time_now() + IDEM_RENEW_EVERY;
+    apr_time_t renew_at = apr_time_now() + MOD_BULKIO_IDEM_RENEW;
     const char *data;
     apr_size_t len;
     apr_status_t rv;
@@ -225,8 +220,9 @@ static int receive_body(upload_t *up)
         }
         apr_brigade_cleanup(bb);
         if (up->idem && apr_time_now() > renew_at) {
-            bulkio_store_idem_renew(r->pool, up->conn, up->idem, IDEM_LEASE);
-            renew_at = apr_time_now() + IDEM_RENEW_EVERY;
+            bulkio_store_idem_renew(r->pool, up->conn, up->idem,
+                                    MOD_BULKIO_IDEM_LEASE);
+            renew_at = apr_time_now() + MOD_BULKIO_IDEM_RENEW;
         }
     } while (!seen_eos);
     apr_brigade_destroy(bb);
@@ -267,43 +263,6 @@ static const char *parse_url_request(upload_t *up)
     }
     json_object_put(doc);
     return url;
-}
-
-/* A fingerprint of what makes two requests "the same" for idempotency. */
-static const char *fingerprint(apr_pool_t *p, const char *resource,
-                               const char *format, const char *source)
-{
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    const char *text = apr_pstrcat(p, resource, "\n", format ? format : "",
-                                   "\n", source, NULL);
-
-    EVP_Digest(text, strlen(text), md, &len, EVP_sha256(), NULL);
-    return bulkio_hex(p, md, len);
-}
-
-static int send_accepted(request_rec *r, int status, const char *body,
-                         const char *job_id)
-{
-    apr_table_setn(r->headers_out, "Location",
-                   apr_pstrcat(r->pool, "/v1/imports/", job_id, NULL));
-    ap_set_content_type(r, "application/json");
-    ap_set_content_length(r, (apr_off_t)strlen(body));
-    r->status = status;
-    ap_rputs(body, r);
-    return OK;
-}
-
-static int valid_idem_key(const char *key)
-{
-    apr_size_t n = 0;
-
-    for (; key[n]; ++n) {
-        if (key[n] < 0x20 || key[n] > 0x7e || n >= IDEM_KEY_MAX) {
-            return 0;
-        }
-    }
-    return n > 0;
 }
 
 /* Decide the upload's format: the parameter, the (part's) media type, the
@@ -451,122 +410,77 @@ static int receive_import(upload_t *up, bulkio_new_job_t *job,
                              NULL);
     }
     job->format = bulkio_format_name(fmt);
-    *pfingerprint = fingerprint(r->pool, job->resource, job->format, source);
+    /* what makes two uploads "the same request" for Idempotency-Key */
+    *pfingerprint = bulkio_sha256_hex(r->pool, apr_pstrcat(
+                        r->pool, "import\n", job->resource, "\n",
+                        job->format ? job->format : "", "\n", source, NULL));
     return OK;
 }
 
-/* Keep the upload under the job's name and create the job (completing the
- * Idempotency-Key in the same transaction); then answer 202. */
-static int create_import(upload_t *up, bulkio_new_job_t *job,
-                         const char *fp)
+static int receive(void *baton, PGconn *conn, const bulkio_idem_t *claimed,
+                   const char **pfp, const char **pdetail)
 {
+    upload_t *up = baton;
+    int rc;
+
+    up->conn = conn;
+    up->idem = claimed;
+    rc = receive_import(up, &up->job, pfp);
+    *pdetail = up->detail;
+    return rc;
+}
+
+/* Keep the upload under the job's name and create the job (completing the
+ * Idempotency-Key in the same transaction). */
+static int create(void *baton, PGconn *conn, const bulkio_idem_t *claimed,
+                  const char *fp, const char *job_id, const char *body,
+                  const char **pdetail)
+{
+    upload_t *up = baton;
     request_rec *r = up->req->r;
-    json_object *doc;
-    const char *body;
+    bulkio_new_job_t *job = &up->job;
     apr_status_t rv;
 
-    job->job_id = bulkio_uuid_new(r->pool);
+    job->job_id = job_id;
+    job->kind = "import";
     job->principal = up->req->principal;
     if (!job->source_url) {
         rv = bulkio_spool_keep(up->spool, apr_pstrcat(
-                 r->pool, up->req->cfg->spool_dir, "/import-", job->job_id,
-                 NULL));
+                 r->pool, up->req->cfg->spool_dir, "/import-", job_id, NULL));
         if (rv != APR_SUCCESS) {
+            *pdetail = up->detail;
             return spool_failed(up, rv);
         }
         job->source_path = bulkio_spool_path(up->spool);
     }
-    doc = json_object_new_object();
-    json_object_object_add(doc, "job_id", json_object_new_string(job->job_id));
-    json_object_object_add(doc, "status", json_object_new_string("accepted"));
-    body = apr_pstrcat(r->pool, json_object_to_json_string_ext(
-                           doc, JSON_C_TO_STRING_PLAIN), "\n", NULL);
-    json_object_put(doc);
-    rv = bulkio_store_import_create(r->pool, up->conn, job, up->idem, fp,
-                                    HTTP_ACCEPTED, body);
+    rv = bulkio_store_job_create(r->pool, conn, job, claimed, fp,
+                                 HTTP_ACCEPTED, body);
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, BULKIO_LOGNO(12)
                       "cannot create the import job: %s",
-                      bulkio_pq_error(r->pool, up->conn));
+                      bulkio_pq_error(r->pool, conn));
         if (job->source_path) {
             apr_file_remove(job->source_path, r->pool);
         }
-        return fail(up, HTTP_SERVICE_UNAVAILABLE,
-                    "the job could not be created; try again");
+        *pdetail = "the job could not be created; try again";
+        return HTTP_SERVICE_UNAVAILABLE;
     }
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, BULKIO_LOGNO(13)
                   "import job %s created: %s, %s, %" APR_OFF_T_FMT " bytes",
-                  job->job_id, job->resource, job->format, job->bytes_total);
-    apr_table_setn(r->notes, "bulkio-job-id", job->job_id);
-    return send_accepted(r, HTTP_ACCEPTED, body, job->job_id);
+                  job_id, job->resource, job->format ? job->format : "-",
+                  job->bytes_total);
+    return OK;
 }
+
+static const mod_bulkio_poster_t poster = { "import", receive, create };
 
 int mod_bulkio_imports_post(mod_bulkio_req_t *req)
 {
-    request_rec *r = req->r;
-    const char *key = apr_table_get(r->headers_in, "Idempotency-Key");
-    const char *fp = NULL;
-    bulkio_idem_t idem;
-    bulkio_new_job_t job;
     upload_t up;
-    int rc;
 
     memset(&up, 0, sizeof(up));
-    memset(&job, 0, sizeof(job));
-    memset(&idem, 0, sizeof(idem));
     up.req = req;
-    if (key && !valid_idem_key(key)) {
-        return mod_bulkio_problem(r, HTTP_BAD_REQUEST, "Idempotency-Key must "
-                                  "be 1 to 255 printable ASCII characters");
-    }
-    if (!(up.conn = mod_bulkio_db(r))) {
-        return mod_bulkio_problem(r, HTTP_SERVICE_UNAVAILABLE,
-                                  "the database is unavailable");
-    }
-    if (key) {
-        idem.principal = req->principal;
-        idem.endpoint = ENDPOINT_IMPORTS;
-        idem.key = key;
-        if (bulkio_store_idem_claim(r->pool, up.conn, &idem, IDEM_LEASE,
-                                    req->cfg->idempotency_ttl)
-            != APR_SUCCESS) {
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, APR_EGENERAL, r,
-                          BULKIO_LOGNO(14) "Idempotency-Key lookup failed: %s",
-                          bulkio_pq_error(r->pool, up.conn));
-            return mod_bulkio_problem(r, HTTP_SERVICE_UNAVAILABLE,
-                                      "the database is unavailable");
-        }
-        if (idem.state == BULKIO_IDEM_BUSY) {
-            return mod_bulkio_problem(r, HTTP_CONFLICT, "a request with this "
-                                      "Idempotency-Key is still in progress");
-        }
-        if (idem.state == BULKIO_IDEM_CLAIMED) {
-            up.idem = &idem;
-        }
-    }
-    rc = receive_import(&up, &job, &fp);
-    if (key && idem.state == BULKIO_IDEM_DONE) {
-        /* a key already used: the same request gets the same answer */
-        if (rc == OK && idem.fingerprint && !strcmp(fp, idem.fingerprint)
-            && idem.body && idem.job_id) {
-            return send_accepted(r, idem.status, idem.body, idem.job_id);
-        }
-        if (rc == OK || ap_is_HTTP_CLIENT_ERROR(rc)) {
-            return mod_bulkio_problem(r, HTTP_UNPROCESSABLE_ENTITY,
-                                      "this Idempotency-Key was used for a "
-                                      "different request");
-        }
-    }
-    else if (rc == OK && (rc = create_import(&up, &job, fp)) == OK) {
-        return OK;
-    }
-    if (up.idem) {
-        bulkio_store_idem_release(r->pool, up.conn, up.idem);
-    }
-    if (r->connection->aborted) {
-        return DONE;
-    }
-    return mod_bulkio_problem(r, rc, up.detail);
+    return mod_bulkio_post_job(req, &poster, &up);
 }
 
 static json_object *json_str_or_null(const char *s)
@@ -635,15 +549,11 @@ static int send_job(mod_bulkio_req_t *req, PGconn *conn, const char *job_id,
     apr_status_t rv;
     int i;
 
-    rv = bulkio_store_job_get(r->pool, conn, "import", req->principal,
-                              job_id, &j);
-    if (rv == APR_SUCCESS) {
-        rv = bulkio_store_errors_head(r->pool, conn, j->id, ERRORS_IN_STATUS,
-                                      &res);
+    if (mod_bulkio_job_get(req, conn, "import", job_id, &j) != OK) {
+        return OK;
     }
-    if (APR_STATUS_IS_NOTFOUND(rv)) {
-        return mod_bulkio_problem(r, HTTP_NOT_FOUND, "no such import job");
-    }
+    rv = bulkio_store_errors_head(r->pool, conn, j->id, ERRORS_IN_STATUS,
+                                  &res);
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, BULKIO_LOGNO(15)
                       "cannot read job %s: %s", job_id,
@@ -651,7 +561,6 @@ static int send_job(mod_bulkio_req_t *req, PGconn *conn, const char *job_id,
         return mod_bulkio_problem(r, HTTP_SERVICE_UNAVAILABLE,
                                   "the database is unavailable");
     }
-    apr_table_setn(r->notes, "bulkio-job-id", j->job_id);
     doc = json_object_new_object();
     json_object_object_add(doc, "job_id", json_object_new_string(j->job_id));
     json_object_object_add(doc, "status", json_object_new_string(j->status));
@@ -685,26 +594,9 @@ static int send_job(mod_bulkio_req_t *req, PGconn *conn, const char *job_id,
     return mod_bulkio_send_json(r, status, doc);
 }
 
-/* The database connection for a request about job job_id, or NULL when the
- * answer (404, 503) is written. */
-static PGconn *job_conn(mod_bulkio_req_t *req, const char *job_id)
-{
-    PGconn *conn;
-
-    if (!bulkio_is_uuid(job_id)) {
-        mod_bulkio_problem(req->r, HTTP_NOT_FOUND, "no such import job");
-        return NULL;
-    }
-    if (!(conn = mod_bulkio_db(req->r))) {
-        mod_bulkio_problem(req->r, HTTP_SERVICE_UNAVAILABLE,
-                           "the database is unavailable");
-    }
-    return conn;
-}
-
 int mod_bulkio_imports_get(mod_bulkio_req_t *req, const char *job_id)
 {
-    PGconn *conn = job_conn(req, job_id);
+    PGconn *conn = mod_bulkio_job_conn(req, job_id);
 
     return conn ? send_job(req, conn, job_id, HTTP_OK) : OK;
 }
@@ -712,7 +604,7 @@ int mod_bulkio_imports_get(mod_bulkio_req_t *req, const char *job_id)
 int mod_bulkio_imports_delete(mod_bulkio_req_t *req, const char *job_id)
 {
     request_rec *r = req->r;
-    PGconn *conn = job_conn(req, job_id);
+    PGconn *conn = mod_bulkio_job_conn(req, job_id);
     const char *status;
     apr_status_t rv;
 
@@ -722,7 +614,7 @@ int mod_bulkio_imports_delete(mod_bulkio_req_t *req, const char *job_id)
     rv = bulkio_store_cancel(r->pool, conn, "import", req->principal, job_id,
                              &status);
     if (APR_STATUS_IS_NOTFOUND(rv)) {
-        return mod_bulkio_problem(r, HTTP_NOT_FOUND, "no such import job");
+        return mod_bulkio_problem(r, HTTP_NOT_FOUND, "no such job");
     }
     if (rv != APR_SUCCESS) {
         return mod_bulkio_problem(r, HTTP_SERVICE_UNAVAILABLE,
@@ -783,11 +675,10 @@ int mod_bulkio_imports_errors(mod_bulkio_req_t *req, const char *job_id)
         "recordIndex,line,field,errorType,errorMessage,recordData\r\n", "", ""
     };
     request_rec *r = req->r;
-    PGconn *conn = job_conn(req, job_id);
+    PGconn *conn = mod_bulkio_job_conn(req, job_id);
     const char *format, *params[1];
     apr_table_t *args;
     bulkio_job_t *j;
-    apr_status_t rv;
     int is_csv;
 
     if (!conn) {
@@ -800,16 +691,9 @@ int mod_bulkio_imports_errors(mod_bulkio_req_t *req, const char *job_id)
                                   "unknown format; allowed: ndjson, csv");
     }
     is_csv = format && !strcmp(format, "csv");
-    rv = bulkio_store_job_get(r->pool, conn, "import", req->principal,
-                              job_id, &j);
-    if (APR_STATUS_IS_NOTFOUND(rv)) {
-        return mod_bulkio_problem(r, HTTP_NOT_FOUND, "no such import job");
+    if (mod_bulkio_job_get(req, conn, "import", job_id, &j) != OK) {
+        return OK;
     }
-    if (rv != APR_SUCCESS) {
-        return mod_bulkio_problem(r, HTTP_SERVICE_UNAVAILABLE,
-                                  "the database is unavailable");
-    }
-    apr_table_setn(r->notes, "bulkio-job-id", j->job_id);
     ap_set_content_type(r, is_csv ? "text/csv; charset=utf-8"
                                   : "application/x-ndjson");
     apr_table_setn(r->headers_out, "Content-Disposition", apr_psprintf(

@@ -1,0 +1,157 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ *
+ * What creating an import or an export job has in common: the
+ * Idempotency-Key (looked up before anything else), the 202 answer, and
+ * the lookup of a job for its status requests.
+ */
+
+#include <apr_strings.h>
+
+#include <httpd.h>
+#include <http_log.h>
+#include <http_protocol.h>
+
+#include "bulkio_store.h"
+#include "bulkio_util.h"
+#include "mod_bulkio_private.h"
+#include "mod_bulkio_handler.h"
+
+#define IDEM_KEY_MAX 255
+
+static int send_accepted(request_rec *r, const char *kind, int status,
+                         const char *body, const char *job_id)
+{
+    apr_table_setn(r->headers_out, "Location", apr_pstrcat(
+                   r->pool, "/v1/", kind, "s/", job_id, NULL));
+    apr_table_setn(r->notes, "bulkio-job-id", job_id);
+    ap_set_content_type(r, "application/json");
+    ap_set_content_length(r, (apr_off_t)strlen(body));
+    r->status = status;
+    ap_rputs(body, r);
+    return OK;
+}
+
+static int valid_idem_key(const char *key)
+{
+    apr_size_t n = 0;
+
+    for (; key[n]; ++n) {
+        if (key[n] < 0x20 || key[n] > 0x7e || n >= IDEM_KEY_MAX) {
+            return 0;
+        }
+    }
+    return n > 0;
+}
+
+int mod_bulkio_post_job(mod_bulkio_req_t *req,
+                        const mod_bulkio_poster_t *poster, void *baton)
+{
+    request_rec *r = req->r;
+    const char *key = apr_table_get(r->headers_in, "Idempotency-Key");
+    const char *fp = NULL, *detail = NULL, *job_id, *body;
+    bulkio_idem_t idem, *claimed = NULL;
+    PGconn *conn;
+    int rc;
+
+    if (key && !valid_idem_key(key)) {
+        return mod_bulkio_problem(r, HTTP_BAD_REQUEST, "Idempotency-Key must "
+                                  "be 1 to 255 printable ASCII characters");
+    }
+    if (!(conn = mod_bulkio_db(r))) {
+        return mod_bulkio_problem(r, HTTP_SERVICE_UNAVAILABLE,
+                                  "the database is unavailable");
+    }
+    memset(&idem, 0, sizeof(idem));
+    if (key) {
+        idem.principal = req->principal;
+        idem.endpoint = apr_pstrcat(r->pool, "POST /v1/", poster->kind, "s",
+                                    NULL);
+        idem.key = key;
+        if (bulkio_store_idem_claim(r->pool, conn, &idem,
+                                    MOD_BULKIO_IDEM_LEASE,
+                                    req->cfg->idempotency_ttl)
+            != APR_SUCCESS) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, APR_EGENERAL, r,
+                          BULKIO_LOGNO(14) "Idempotency-Key lookup failed: %s",
+                          bulkio_pq_error(r->pool, conn));
+            return mod_bulkio_problem(r, HTTP_SERVICE_UNAVAILABLE,
+                                      "the database is unavailable");
+        }
+        if (idem.state == BULKIO_IDEM_BUSY) {
+            return mod_bulkio_problem(r, HTTP_CONFLICT, "a request with this "
+                                      "Idempotency-Key is still in progress");
+        }
+        if (idem.state == BULKIO_IDEM_CLAIMED) {
+            claimed = &idem;
+        }
+    }
+    rc = poster->receive(baton, conn, claimed, &fp, &detail);
+    if (key && idem.state == BULKIO_IDEM_DONE) {
+        /* a key already used: the same request gets the same answer */
+        if (rc == OK && idem.fingerprint && !strcmp(fp, idem.fingerprint)
+            && idem.body && idem.job_id) {
+            return send_accepted(r, poster->kind, idem.status, idem.body,
+                                 idem.job_id);
+        }
+        if (rc == OK || ap_is_HTTP_CLIENT_ERROR(rc)) {
+            return mod_bulkio_problem(r, HTTP_UNPROCESSABLE_ENTITY,
+                                      "this Idempotency-Key was used for a "
+                                      "different request");
+        }
+    }
+    else if (rc == OK) {
+        job_id = bulkio_uuid_new(r->pool);
+        body = apr_pstrcat(r->pool, "{\"job_id\":\"", job_id,
+                           "\",\"status\":\"accepted\"}\n", NULL);
+        rc = poster->create(baton, conn, claimed, fp, job_id, body, &detail);
+        if (rc == OK) {
+            return send_accepted(r, poster->kind, HTTP_ACCEPTED, body, job_id);
+        }
+    }
+    if (claimed) {
+        bulkio_store_idem_release(r->pool, conn, claimed);
+    }
+    if (r->connection->aborted) {
+        return DONE;
+    }
+    return mod_bulkio_problem(r, rc, detail);
+}
+
+PGconn *mod_bulkio_job_conn(mod_bulkio_req_t *req, const char *job_id)
+{
+    PGconn *conn;
+
+    if (!bulkio_is_uuid(job_id)) {
+        mod_bulkio_problem(req->r, HTTP_NOT_FOUND, "no such job");
+        return NULL;
+    }
+    if (!(conn = mod_bulkio_db(req->r))) {
+        mod_bulkio_problem(req->r, HTTP_SERVICE_UNAVAILABLE,
+                           "the database is unavailable");
+    }
+    return conn;
+}
+
+int mod_bulkio_job_get(mod_bulkio_req_t *req, PGconn *conn, const char *kind,
+                       const char *job_id, bulkio_job_t **pjob)
+{
+    request_rec *r = req->r;
+    apr_status_t rv;
+
+    rv = bulkio_store_job_get(r->pool, conn, kind, req->principal, job_id,
+                              pjob);
+    if (APR_STATUS_IS_NOTFOUND(rv)) {
+        mod_bulkio_problem(r, HTTP_NOT_FOUND, "no such job");
+        return DONE;
+    }
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, BULKIO_LOGNO(15)
+                      "cannot read job %s: %s", job_id,
+                      bulkio_pq_error(r->pool, conn));
+        mod_bulkio_problem(r, HTTP_SERVICE_UNAVAILABLE,
+                           "the database is unavailable");
+        return DONE;
+    }
+    apr_table_setn(r->notes, "bulkio-job-id", (*pjob)->job_id);
+    return OK;
+}
