@@ -1,12 +1,9 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE). */
 
-#include <stdio.h>
-#include <unistd.h>
-
 #include <apr_strings.h>
 
 #include "bulkio_batch.h"
-#include "bulkio_import.h"
+#include "bulkio_job.h"
 #include "bulkio_parse.h"
 #include "bulkio_validate.h"
 
@@ -14,7 +11,7 @@
 
 /* The state of one run. */
 typedef struct {
-    bulkio_import_t *job;
+    bulkio_job_ctx_t *job;
     apr_pool_t *pool;          /* the run's */
     apr_pool_t *tx;            /* a batch transaction's, cleared per batch */
     bulkio_progress_t prog;
@@ -24,56 +21,13 @@ typedef struct {
     const char *reason;
 } run_t;
 
-apr_int64_t bulkio_rss_bytes(void)
-{
-    long pages = 0, resident = 0;
-    FILE *f = fopen("/proc/self/statm", "r");
-
-    if (!f) {
-        return 0;
-    }
-    if (fscanf(f, "%ld %ld", &pages, &resident) != 2) {
-        resident = 0;
-    }
-    fclose(f);
-    return (apr_int64_t)resident * sysconf(_SC_PAGESIZE);
-}
-
-static void job_log(run_t *run, int level, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void job_log(run_t *run, int level, const char *fmt, ...)
-{
-    va_list ap;
-    const char *msg;
-
-    if (!run->job->log) {
-        return;
-    }
-    va_start(ap, fmt);
-    msg = apr_pvsprintf(run->tx, fmt, ap);
-    va_end(ap);
-    run->job->log(run->job->log_baton, level, msg);
-}
-
-static apr_int64_t rows_per_sec(const run_t *run)
-{
-    apr_time_t t = apr_time_now() - run->started;
-
-    return t > 0 ? run->run_records * APR_USEC_PER_SEC / t : 0;
-}
+#define job_log(run, level, ...) \
+    bulkio_job_log((run)->job, (run)->tx, level, __VA_ARGS__)
 
 static void log_progress(run_t *run)
 {
-    const bulkio_progress_t *pr = &run->prog;
-
-    job_log(run, BULKIO_LOG_NOTICE, "Job %s progress: %" APR_INT64_T_FMT
-         " records, %" APR_INT64_T_FMT " success, %" APR_INT64_T_FMT
-         " errors, error_rate: %.2f%%, %" APR_INT64_T_FMT " rows/sec, %"
-         APR_INT64_T_FMT "MB heap", run->job->claim->job_id, pr->records,
-         pr->success, pr->errors,
-         pr->records ? 100.0 * (double)pr->errors / (double)pr->records : 0.0,
-         rows_per_sec(run), bulkio_rss_bytes() >> 20);
+    bulkio_job_progress(run->job, run->tx, &run->prog, run->run_records,
+                        run->started);
     run->last_log = apr_time_now();
 }
 
@@ -81,7 +35,7 @@ static void log_progress(run_t *run)
 static bulkio_run_e commit_batch(run_t *run, bulkio_batch_t *batch,
                                  apr_int64_t records, apr_off_t bytes)
 {
-    bulkio_import_t *job = run->job;
+    bulkio_job_ctx_t *job = run->job;
     PGconn *conn = job->conn;
     bulkio_batch_result_t done;
     bulkio_progress_t next = run->prog;
@@ -126,7 +80,7 @@ static bulkio_run_e commit_batch(run_t *run, bulkio_batch_t *batch,
     return BULKIO_RUN_COMPLETED;
 }
 
-bulkio_run_e bulkio_import_run(apr_pool_t *p, bulkio_import_t *job,
+bulkio_run_e bulkio_import_run(apr_pool_t *p, bulkio_job_ctx_t *job,
                                const char **preason)
 {
     const bulkio_claim_t *c = job->claim;
@@ -233,6 +187,6 @@ bulkio_run_e bulkio_import_run(apr_pool_t *p, bulkio_import_t *job,
          : rc == BULKIO_RUN_LOST ? "lost its lease" : "interrupted",
          (double)(apr_time_now() - run.started) / APR_USEC_PER_SEC,
          run.prog.records, run.prog.success, run.prog.errors,
-         rows_per_sec(&run));
+         bulkio_rows_per_sec(run.run_records, run.started));
     return rc;
 }

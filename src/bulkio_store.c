@@ -235,7 +235,8 @@ apr_status_t bulkio_store_job_get(apr_pool_t *p, PGconn *conn,
         "       checkpoint_records, checkpoint_bytes, bytes_total,"
         "       extract(epoch FROM coalesce(completed_at, now()) - started_at),"
         "       " TS("created_at") ", " TS("started_at") ","
-        "       " TS("completed_at")
+        "       " TS("completed_at") ", source_path, coalesce(file_size, -1),"
+        "       expires_at < now(), " TS("expires_at") ", params::text"
         "  FROM bulkio_jobs"
         " WHERE public_id = $1::uuid AND kind = $2 AND principal = $3",
         3, params, &res);
@@ -264,6 +265,11 @@ apr_status_t bulkio_store_job_get(apr_pool_t *p, PGconn *conn,
     j->created_at = str_at(p, res, 0, 14);
     j->started_at = str_at(p, res, 0, 15);
     j->completed_at = str_at(p, res, 0, 16);
+    j->source_path = str_at(p, res, 0, 17);
+    j->file_size = int64_at(res, 0, 18);
+    j->expired = !PQgetisnull(res, 0, 19) && PQgetvalue(res, 0, 19)[0] == 't';
+    j->expires_at = str_at(p, res, 0, 20);
+    j->params = str_at(p, res, 0, 21);
     *pjob = j;
     return APR_SUCCESS;
 }
@@ -332,7 +338,8 @@ apr_status_t bulkio_store_claim(apr_pool_t *p, PGconn *conn,
         "           AND lease_expires_at >= now()) < $4::int"
         " RETURNING id, public_id, kind, resource, format, source_path,"
         "           source_url, reason, checkpoint_records, checkpoint_bytes,"
-        "           total_records, success_count, error_count, attempts",
+        "           total_records, success_count, error_count, attempts,"
+        "           params::text",
         4, params, &res);
     if (rv != APR_SUCCESS) {
         goto leave;
@@ -358,6 +365,7 @@ apr_status_t bulkio_store_claim(apr_pool_t *p, PGconn *conn,
     c->success_count = int64_at(res, 0, 11);
     c->error_count = int64_at(res, 0, 12);
     c->attempts = (int)int64_at(res, 0, 13);
+    c->params = str_at(p, res, 0, 14);
     *pclaim = c;
     return APR_SUCCESS;
 leave:
@@ -448,4 +456,45 @@ apr_status_t bulkio_store_cancel(apr_pool_t *p, PGconn *conn,
     }
     *pstatus = str_at(p, res, 0, 0);
     return APR_SUCCESS;
+}
+
+apr_status_t bulkio_store_export_file(apr_pool_t *p, PGconn *conn,
+                                      apr_int64_t job, const char *owner,
+                                      const char *path, apr_off_t size,
+                                      apr_int64_t records,
+                                      apr_interval_time_t ttl)
+{
+    const char *params[6];
+    PGresult *res;
+    apr_status_t rv;
+
+    params[0] = apr_psprintf(p, "%" APR_INT64_T_FMT, job);
+    params[1] = owner;
+    params[2] = path;
+    params[3] = apr_off_t_toa(p, size);
+    params[4] = apr_psprintf(p, "%" APR_INT64_T_FMT, records);
+    params[5] = secs(p, ttl);
+    rv = bulkio_pq_exec(p, conn,
+        "UPDATE bulkio_jobs"
+        "   SET source_path = $3, file_size = $4,"
+        "       total_records = $5, success_count = $5,"
+        "       checkpoint_records = $5, checkpoint_bytes = $4,"
+        "       expires_at = now() + $6::interval"
+        " WHERE id = $1 AND lease_owner = $2", 6, params, &res);
+    if (rv == APR_SUCCESS && strcmp(PQcmdTuples(res), "1")) {
+        rv = APR_NOTFOUND;
+    }
+    return rv;
+}
+
+apr_status_t bulkio_store_expire_exports(apr_pool_t *p, PGconn *conn,
+                                         PGresult **pres)
+{
+    return bulkio_pq_exec(p, conn,
+        "WITH old AS ("
+        "  SELECT id, source_path FROM bulkio_jobs"
+        "   WHERE kind = 'export' AND expires_at < now()"
+        "     AND source_path IS NOT NULL FOR UPDATE SKIP LOCKED"
+        ") UPDATE bulkio_jobs j SET source_path = NULL FROM old"
+        "   WHERE j.id = old.id RETURNING old.source_path", 0, NULL, pres);
 }

@@ -101,6 +101,11 @@ typedef struct {
     apr_int64_t bytes_processed;
     apr_int64_t bytes_total;
     double elapsed_seconds;  /**< running time so far, or in all */
+    const char *params;      /**< an export's parameters (JSON) */
+    const char *source_path; /**< an export's file once completed */
+    apr_int64_t file_size;   /**< an export's file size, -1 before */
+    int expired;             /**< an export whose file is past its TTL */
+    const char *expires_at;
     const char *created_at;
     const char *started_at;
     const char *completed_at;
@@ -147,6 +152,7 @@ typedef struct {
     const char *format;
     const char *source_path;
     const char *source_url;
+    const char *params;           /**< an export's parameters (JSON) */
     const char *reason;           /**< the last attempt's error, if any */
     apr_int64_t checkpoint_records;
     apr_int64_t checkpoint_bytes;
@@ -195,5 +201,19 @@ apr_status_t bulkio_store_finish(apr_pool_t *p, PGconn *conn,
 apr_status_t bulkio_store_cancel(apr_pool_t *p, PGconn *conn,
                                  const char *kind, const char *principal,
                                  const char *job_id, const char **pstatus);
+
+/** Record an export job's file: at path, size bytes with records records,
+ * downloadable for ttl once the job is completed.
+ * @return APR_SUCCESS, or APR_NOTFOUND when owner no longer holds the job */
+apr_status_t bulkio_store_export_file(apr_pool_t *p, PGconn *conn,
+                                      apr_int64_t job, const char *owner,
+                                      const char *path, apr_off_t size,
+                                      apr_int64_t records,
+                                      apr_interval_time_t ttl);
+
+/** Forget the files of exports past their TTL; *pres lists their paths
+ * (column 0) for the caller to remove. */
+apr_status_t bulkio_store_expire_exports(apr_pool_t *p, PGconn *conn,
+                                         PGresult **pres);
 
 #endif /* BULKIO_STORE_H */

@@ -234,8 +234,8 @@ static int health(request_rec *r)
 int mod_bulkio_handler(request_rec *r)
 {
     mod_bulkio_req_t req;
-    const char *path, *slash;
-    int rc;
+    const char *path, *slash, *id;
+    int rc, is_import;
 
     if (strcmp(r->handler, "bulkio")) {
         return DECLINED;
@@ -252,29 +252,57 @@ int mod_bulkio_handler(request_rec *r)
         return r->method_number == M_GET ? health(r)
                : method_not_allowed(r, "GET, HEAD");
     }
-    if (strcmp(path, "/imports") && strncmp(path, "/imports/", 9)) {
+    if (!strncmp(path, "/imports", 8)) {
+        is_import = 1;
+        path += 8;
+    }
+    else if (!strncmp(path, "/exports", 8)) {
+        is_import = 0;
+        path += 8;
+    }
+    else {
+        return mod_bulkio_problem(r, HTTP_NOT_FOUND, "no such resource");
+    }
+    if (*path && *path != '/') {
         return mod_bulkio_problem(r, HTTP_NOT_FOUND, "no such resource");
     }
     if ((rc = authenticate(&req)) != OK) {
         return rc;
     }
-    if (!strcmp(path, "/imports")) {
-        return r->method_number == M_POST ? mod_bulkio_imports_post(&req)
-               : method_not_allowed(r, "POST");
-    }
-    path += 9;
-    if (!(slash = strchr(path, '/'))) {
+    if (!*path) {
+        if (is_import) {
+            return r->method_number == M_POST ? mod_bulkio_imports_post(&req)
+                   : method_not_allowed(r, "POST");
+        }
         switch (r->method_number) {
-        case M_GET: return mod_bulkio_imports_get(&req, path);
-        case M_DELETE: return mod_bulkio_imports_delete(&req, path);
-        default: return method_not_allowed(r, "GET, HEAD, DELETE");
+        case M_GET: return mod_bulkio_exports_stream(&req);
+        case M_POST: return mod_bulkio_exports_post(&req);
+        default: return method_not_allowed(r, "GET, HEAD, POST");
         }
     }
-    if (!strcmp(slash, "/errors")) {
-        return r->method_number == M_GET
-               ? mod_bulkio_imports_errors(&req, apr_pstrmemdup(
-                     r->pool, path, (apr_size_t)(slash - path)))
-               : method_not_allowed(r, "GET, HEAD");
+    id = ++path;
+    if (!(slash = strchr(path, '/'))) {
+        switch (r->method_number) {
+        case M_GET:
+            return is_import ? mod_bulkio_imports_get(&req, id)
+                             : mod_bulkio_exports_get(&req, id);
+        case M_DELETE:
+            if (is_import) {
+                return mod_bulkio_imports_delete(&req, id);
+            }
+            /* fall through */
+        default:
+            return method_not_allowed(r, is_import ? "GET, HEAD, DELETE"
+                                                   : "GET, HEAD");
+        }
+    }
+    id = apr_pstrmemdup(r->pool, path, (apr_size_t)(slash - path));
+    if (!strcmp(slash, is_import ? "/errors" : "/download")) {
+        if (r->method_number != M_GET) {
+            return method_not_allowed(r, "GET, HEAD");
+        }
+        return is_import ? mod_bulkio_imports_errors(&req, id)
+                         : mod_bulkio_exports_download(&req, id);
     }
     return mod_bulkio_problem(r, HTTP_NOT_FOUND, "no such resource");
 }

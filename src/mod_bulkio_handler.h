@@ -78,6 +78,11 @@ PGconn *mod_bulkio_job_conn(mod_bulkio_req_t *req, const char *job_id);
 int mod_bulkio_job_get(mod_bulkio_req_t *req, PGconn *conn, const char *kind,
                        const char *job_id, bulkio_job_t **pjob);
 
+/** A status document with what every job has: job_id, status, resource,
+ * format, reason (when there is one), totalRecords, createdAt,
+ * completedAt. */
+json_object *mod_bulkio_job_doc(const bulkio_job_t *j);
+
 /** POST /v1/imports */
 int mod_bulkio_imports_post(mod_bulkio_req_t *req);
 
@@ -89,5 +94,17 @@ int mod_bulkio_imports_delete(mod_bulkio_req_t *req, const char *job_id);
 
 /** GET /v1/imports/{job_id}/errors */
 int mod_bulkio_imports_errors(mod_bulkio_req_t *req, const char *job_id);
+
+/** GET /v1/exports: a streamed export */
+int mod_bulkio_exports_stream(mod_bulkio_req_t *req);
+
+/** POST /v1/exports: an export job */
+int mod_bulkio_exports_post(mod_bulkio_req_t *req);
+
+/** GET /v1/exports/{job_id} */
+int mod_bulkio_exports_get(mod_bulkio_req_t *req, const char *job_id);
+
+/** GET /v1/exports/{job_id}/download */
+int mod_bulkio_exports_download(mod_bulkio_req_t *req, const char *job_id);
 
 #endif /* MOD_BULKIO_HANDLER_H */

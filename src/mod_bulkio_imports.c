@@ -555,24 +555,13 @@ static int send_job(mod_bulkio_req_t *req, PGconn *conn, const char *job_id,
     rv = bulkio_store_errors_head(r->pool, conn, j->id, ERRORS_IN_STATUS,
                                   &res);
     if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, BULKIO_LOGNO(15)
-                      "cannot read job %s: %s", job_id,
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, BULKIO_LOGNO(16)
+                      "cannot read the errors of job %s: %s", job_id,
                       bulkio_pq_error(r->pool, conn));
         return mod_bulkio_problem(r, HTTP_SERVICE_UNAVAILABLE,
                                   "the database is unavailable");
     }
-    doc = json_object_new_object();
-    json_object_object_add(doc, "job_id", json_object_new_string(j->job_id));
-    json_object_object_add(doc, "status", json_object_new_string(j->status));
-    json_object_object_add(doc, "resource",
-                           json_object_new_string(j->resource));
-    json_object_object_add(doc, "format", json_str_or_null(j->format));
-    if (j->reason) {
-        json_object_object_add(doc, "reason",
-                               json_object_new_string(j->reason));
-    }
-    json_object_object_add(doc, "totalRecords",
-                           json_object_new_int64(j->total_records));
+    doc = mod_bulkio_job_doc(j);
     json_object_object_add(doc, "successCount",
                            json_object_new_int64(j->success_count));
     json_object_object_add(doc, "errorCount",
@@ -584,10 +573,7 @@ static int send_job(mod_bulkio_req_t *req, PGconn *conn, const char *job_id,
     }
     json_object_object_add(doc, "errors", errors);
     json_object_object_add(doc, "progress", progress_to_json(r->pool, j));
-    json_object_object_add(doc, "createdAt", json_str_or_null(j->created_at));
     json_object_object_add(doc, "startedAt", json_str_or_null(j->started_at));
-    json_object_object_add(doc, "completedAt",
-                           json_str_or_null(j->completed_at));
     json_object_object_add(doc, "errorsUrl", json_object_new_string(
                                apr_pstrcat(r->pool, "/v1/imports/", j->job_id,
                                            "/errors", NULL)));

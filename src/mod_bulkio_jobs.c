@@ -155,3 +155,28 @@ int mod_bulkio_job_get(mod_bulkio_req_t *req, PGconn *conn, const char *kind,
     apr_table_setn(r->notes, "bulkio-job-id", (*pjob)->job_id);
     return OK;
 }
+
+static json_object *str_or_null(const char *s)
+{
+    return s ? json_object_new_string(s) : NULL;
+}
+
+json_object *mod_bulkio_job_doc(const bulkio_job_t *j)
+{
+    json_object *doc = json_object_new_object();
+
+    json_object_object_add(doc, "job_id", json_object_new_string(j->job_id));
+    json_object_object_add(doc, "status", json_object_new_string(j->status));
+    json_object_object_add(doc, "resource",
+                           json_object_new_string(j->resource));
+    json_object_object_add(doc, "format", str_or_null(j->format));
+    if (j->reason) {
+        json_object_object_add(doc, "reason",
+                               json_object_new_string(j->reason));
+    }
+    json_object_object_add(doc, "totalRecords",
+                           json_object_new_int64(j->total_records));
+    json_object_object_add(doc, "createdAt", str_or_null(j->created_at));
+    json_object_object_add(doc, "completedAt", str_or_null(j->completed_at));
+    return doc;
+}

@@ -18,7 +18,7 @@
 #include <mod_dbd.h>
 #include <mod_watchdog.h>
 
-#include "bulkio_import.h"
+#include "bulkio_job.h"
 #include "bulkio_store.h"
 #include "mod_bulkio_private.h"
 #include "mod_bulkio_config.h"
@@ -27,6 +27,7 @@
 #define WATCHDOG_NAME   "_bulkio_"
 #define MAX_ATTEMPTS    5
 #define STOP_PATIENCE   apr_time_from_sec(8)
+#define SWEEP_EVERY     apr_time_from_sec(60)
 
 /* One job thread. */
 typedef struct {
@@ -44,6 +45,7 @@ typedef struct {
     const char *server_id;      /* this server among those sharing the DB */
     slot_t *slots;              /* cfg->max_jobs of them */
     apr_thread_mutex_t *mutex;  /* scheduler tick against child exit */
+    apr_time_t next_sweep;      /* of expired export files */
     volatile apr_uint32_t stop;
 } worker_t;
 
@@ -68,12 +70,14 @@ static void *APR_THREAD_FUNC job_thread(apr_thread_t *t, void *data)
     slot_t *slot = data;
     server_rec *s = worker->s;
     bulkio_claim_t *c = slot->claim;
-    bulkio_import_t job;
+    bulkio_job_ctx_t job;
     const char *reason = NULL, *status = NULL;
-    ap_dbd_t *dbd;
+    int is_export = !strcmp(c->kind, "export");
+    ap_dbd_t *dbd, *ctl = NULL;
     bulkio_run_e rc;
 
-    if (!(dbd = dbd_open(slot->pool, s))) {
+    if (!(dbd = dbd_open(slot->pool, s))
+        || (is_export && !(ctl = dbd_open(slot->pool, s)))) {
         ap_log_error(APLOG_MARK, APLOG_ERR, APR_EGENERAL, s, BULKIO_LOGNO(31)
                      "job %s: no database connection; it resumes once its "
                      "lease expires", c->job_id);
@@ -86,10 +90,14 @@ static void *APR_THREAD_FUNC job_thread(apr_thread_t *t, void *data)
     job.lease = worker->cfg->lease_time;
     job.batch_size = worker->cfg->batch_size;
     job.max_record = (apr_size_t)worker->cfg->max_record;
+    job.spool_dir = worker->cfg->spool_dir;
+    job.ttl = worker->cfg->export_ttl;
+    job.ctl = ctl ? native(ctl) : job.conn;
     job.stop = (volatile int *)&worker->stop;
     job.log = log_core;
     job.log_baton = s;
-    rc = bulkio_import_run(slot->pool, &job, &reason);
+    rc = is_export ? bulkio_export_run(slot->pool, &job, &reason)
+                   : bulkio_import_run(slot->pool, &job, &reason);
     switch (rc) {
     case BULKIO_RUN_COMPLETED: status = "completed"; break;
     case BULKIO_RUN_CANCELED:  status = "canceled"; break;
@@ -103,16 +111,21 @@ static void *APR_THREAD_FUNC job_thread(apr_thread_t *t, void *data)
                      : APLOG_WARNING, APR_EGENERAL, s, BULKIO_LOGNO(32)
                      "job %s: %s", c->job_id, reason);
     }
-    if (status && bulkio_store_finish(slot->pool, job.conn, c->id,
+    if (status && bulkio_store_finish(slot->pool, job.ctl, c->id,
                                       slot->owner, status, reason)
                   != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, APR_EGENERAL, s,
                      BULKIO_LOGNO(33) "job %s: cannot record its end (%s); "
                      "its lease will expire", c->job_id,
-                     bulkio_pq_error(slot->pool, job.conn));
+                     bulkio_pq_error(slot->pool, job.ctl));
     }
-    dbd_close(s, dbd);
 leave:
+    if (ctl) {
+        dbd_close(s, ctl);
+    }
+    if (dbd) {
+        dbd_close(s, dbd);
+    }
     apr_atomic_set32(&slot->done, 1);
     apr_thread_exit(t, APR_SUCCESS);
     return NULL;
@@ -162,6 +175,7 @@ static apr_status_t start_job(slot_t *slot, int n, const bulkio_claim_t *c)
     copy->source_path = apr_pstrdup(slot->pool, c->source_path);
     copy->source_url = apr_pstrdup(slot->pool, c->source_url);
     copy->reason = apr_pstrdup(slot->pool, c->reason);
+    copy->params = apr_pstrdup(slot->pool, c->params);
     slot->claim = copy;
     slot->owner = apr_psprintf(slot->pool, "%s/%" APR_PID_T_FMT "/%d",
                                worker->server_id, getpid(), n);
@@ -176,6 +190,20 @@ static apr_status_t start_job(slot_t *slot, int n, const bulkio_claim_t *c)
     return rv;
 }
 
+/* Remove the files of exports past their TTL (any server may). */
+static void sweep_exports(apr_pool_t *p, PGconn *conn)
+{
+    PGresult *res;
+    int i;
+
+    if (bulkio_store_expire_exports(p, conn, &res) != APR_SUCCESS) {
+        return;
+    }
+    for (i = 0; i < PQntuples(res); ++i) {
+        apr_file_remove(PQgetvalue(res, i, 0), p);
+    }
+}
+
 /* Claim jobs while this server has room for them. */
 static void schedule(apr_pool_t *p)
 {
@@ -185,7 +213,7 @@ static void schedule(apr_pool_t *p)
     PGconn *conn;
     int i, running = reap();
 
-    if (apr_atomic_read32(&worker->stop) || running >= worker->cfg->max_jobs) {
+    if (apr_atomic_read32(&worker->stop)) {
         return;
     }
     if (!(dbd = dbd_open(p, s))) {
@@ -194,7 +222,8 @@ static void schedule(apr_pool_t *p)
         return;
     }
     conn = native(dbd);
-    for (i = 0; i < worker->cfg->max_jobs; ++i) {
+    for (i = 0; running < worker->cfg->max_jobs && i < worker->cfg->max_jobs;
+         ++i) {
         slot_t *slot = &worker->slots[i];
         const char *owner;
 
@@ -214,15 +243,14 @@ static void schedule(apr_pool_t *p)
                 MAX_ATTEMPTS, c->reason ? c->reason : "the worker died"));
             continue;
         }
-        if (strcmp(c->kind, "import")) {
-            bulkio_store_finish(p, conn, c->id, owner, "failed",
-                                "this server cannot run export jobs");
-            continue;
-        }
         if (start_job(slot, i, c) != APR_SUCCESS) {
             bulkio_store_finish(p, conn, c->id, owner, "pending", NULL);
             break;
         }
+    }
+    if (apr_time_now() >= worker->next_sweep) {
+        sweep_exports(p, conn);
+        worker->next_sweep = apr_time_now() + SWEEP_EVERY;
     }
     dbd_close(s, dbd);
 }

@@ -1,7 +1,7 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE). */
 
-#ifndef BULKIO_IMPORT_H
-#define BULKIO_IMPORT_H
+#ifndef BULKIO_JOB_H
+#define BULKIO_JOB_H
 
 #include <apr_pools.h>
 #include <libpq-fe.h>
@@ -18,18 +18,22 @@
 /** Where the core's log lines go; the glue installs one. */
 typedef void bulkio_log_fn(void *baton, int level, const char *msg);
 
-/** An import job as its worker runs it. */
+/** A job as its worker runs it. */
 typedef struct {
     PGconn *conn;
+    PGconn *ctl;                   /**< exports: a second connection for the
+                                        job's row while conn reads */
     const bulkio_claim_t *claim;
     const char *owner;             /**< lease owner */
     apr_interval_time_t lease;
     int batch_size;
     apr_size_t max_record;
+    const char *spool_dir;         /**< exports: where the file goes */
+    apr_interval_time_t ttl;       /**< exports: how long it stays */
     volatile int *stop;            /**< raised when the server stops */
     bulkio_log_fn *log;
     void *log_baton;
-} bulkio_import_t;
+} bulkio_job_ctx_t;
 
 /** How a run of a job ended. */
 typedef enum {
@@ -48,10 +52,32 @@ typedef enum {
  * committed batch.
  * @param preason why, for FAILED and RETRY
  */
-bulkio_run_e bulkio_import_run(apr_pool_t *p, bulkio_import_t *job,
+bulkio_run_e bulkio_import_run(apr_pool_t *p, bulkio_job_ctx_t *job,
                                const char **preason);
+
+/**
+ * Run an export job: stream the query's rows through a cursor on conn into
+ * a temporary file in the spool directory, renamed when complete; progress
+ * and the lease go through ctl. A job taken over starts its file again.
+ * @param preason why, for FAILED and RETRY
+ */
+bulkio_run_e bulkio_export_run(apr_pool_t *p, bulkio_job_ctx_t *job,
+                               const char **preason);
+
+/** Log a line about job (a printf format). */
+void bulkio_job_log(bulkio_job_ctx_t *job, apr_pool_t *p, int level,
+                    const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/** Records per second since started. */
+apr_int64_t bulkio_rows_per_sec(apr_int64_t records, apr_time_t started);
+
+/** Log a job's progress line (the form SPEC §4 gives). */
+void bulkio_job_progress(bulkio_job_ctx_t *job, apr_pool_t *p,
+                         const bulkio_progress_t *prog,
+                         apr_int64_t run_records, apr_time_t started);
 
 /** The process's resident memory in bytes, 0 when unknown. */
 apr_int64_t bulkio_rss_bytes(void);
 
-#endif /* BULKIO_IMPORT_H */
+#endif /* BULKIO_JOB_H */

@@ -1,0 +1,700 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE). */
+
+#include <apr_lib.h>
+#include <apr_strings.h>
+
+#include "bulkio_export.h"
+
+#define MAX_FIELDS  8
+#define MAX_FILTERS 8
+
+/* UTC RFC 3339 with only the fractional digits needed. */
+#define TS(col) "rtrim(rtrim(to_char(" col " AT TIME ZONE 'UTC', " \
+                "'YYYY-MM-DD\"T\"HH24:MI:SS.US'), '0'), '.') || 'Z'"
+
+typedef enum { V_TEXT, V_BOOL, V_JSON } value_e;
+
+/* A field on the wire and the SQL that gives it as text. */
+typedef struct {
+    const char *name;
+    const char *camel;
+    const char *expr;
+    value_e type;
+} field_t;
+
+typedef enum { F_ENUM, F_BOOL, F_UUID, F_TIME } filter_e;
+
+/* A filter and the condition it adds ("%d" is its parameter's number). */
+typedef struct {
+    const char *name;
+    const char *camel;
+    filter_e type;
+    const char *values;      /* F_ENUM: "a, b, c" */
+    const char *cond;
+} filter_t;
+
+typedef struct {
+    const char *name;
+    const char *from;
+    const char *order;
+    field_t fields[MAX_FIELDS];
+    filter_t filters[MAX_FILTERS];
+} resource_t;
+
+#define TIME_FILTERS(t) \
+    { "created_after", "createdAfter", F_TIME, NULL, \
+      t ".created_at > $%d::timestamptz" }, \
+    { "created_before", "createdBefore", F_TIME, NULL, \
+      t ".created_at < $%d::timestamptz" }, \
+    { "updated_after", "updatedAfter", F_TIME, NULL, \
+      t ".updated_at > $%d::timestamptz" }
+
+static const resource_t resources[] = {
+    { "users", "users u", "u.id", {
+        { "id", NULL, "u.external_id", V_TEXT },
+        { "email", NULL, "u.email", V_TEXT },
+        { "name", NULL, "u.name", V_TEXT },
+        { "role", NULL, "u.role", V_TEXT },
+        { "active", NULL, "CASE WHEN u.active THEN 't' ELSE 'f' END", V_BOOL },
+        { "created_at", "createdAt", TS("u.created_at"), V_TEXT },
+        { "updated_at", "updatedAt", TS("u.updated_at"), V_TEXT },
+      }, {
+        { "role", NULL, F_ENUM, "admin, author, reader", "u.role = $%d" },
+        { "active", NULL, F_BOOL, NULL, "u.active = $%d::boolean" },
+        TIME_FILTERS("u"),
+      } },
+    { "articles", "articles a JOIN users au ON au.id = a.author_id", "a.id", {
+        { "id", NULL, "a.external_id", V_TEXT },
+        { "slug", NULL, "a.slug", V_TEXT },
+        { "title", NULL, "a.title", V_TEXT },
+        { "body", NULL, "a.body", V_TEXT },
+        { "author_id", "authorId", "au.external_id", V_TEXT },
+        { "tags", NULL, "array_to_json(a.tags)::text", V_JSON },
+        { "published_at", "publishedAt", TS("a.published_at"), V_TEXT },
+        { "status", NULL, "a.status", V_TEXT },
+      }, {
+        { "status", NULL, F_ENUM, "draft, published", "a.status = $%d" },
+        { "author_id", "authorId", F_UUID, NULL, "au.external_id = $%d" },
+        TIME_FILTERS("a"),
+      } },
+    { "comments", "comments c JOIN articles ca ON ca.id = c.article_id"
+                  " JOIN users cu ON cu.id = c.user_id", "c.id", {
+        { "id", NULL, "c.external_id", V_TEXT },
+        { "article_id", "articleId", "ca.external_id", V_TEXT },
+        { "user_id", "userId", "cu.external_id", V_TEXT },
+        { "body", NULL, "c.body", V_TEXT },
+        { "created_at", "createdAt", TS("c.created_at"), V_TEXT },
+      }, {
+        { "article_id", "articleId", F_UUID, NULL, "ca.external_id = $%d" },
+        { "user_id", "userId", F_UUID, NULL, "cu.external_id = $%d" },
+        TIME_FILTERS("c"),
+      } },
+};
+
+struct bulkio_export_t {
+    const resource_t *res;
+    bulkio_format_e format;
+    int nfields;
+    const field_t *fields[MAX_FIELDS];
+    const char *values[MAX_FILTERS];   /* by filter index, NULL: unused */
+};
+
+static int nfields_of(const resource_t *res)
+{
+    int n = 0;
+
+    while (n < MAX_FIELDS && res->fields[n].name) {
+        ++n;
+    }
+    return n;
+}
+
+static int nfilters_of(const resource_t *res)
+{
+    int n = 0;
+
+    while (n < MAX_FILTERS && res->filters[n].name) {
+        ++n;
+    }
+    return n;
+}
+
+static int name_is(const char *name, const char *snake, const char *camel)
+{
+    return !strcmp(name, snake) || (camel && !strcmp(name, camel));
+}
+
+/* "a, b, c" of the names in a resource's fields or filters. */
+static const char *allowed_fields(apr_pool_t *p, const resource_t *res)
+{
+    const char *s = NULL;
+    int i;
+
+    for (i = 0; i < nfields_of(res); ++i) {
+        s = s ? apr_pstrcat(p, s, ", ", res->fields[i].name, NULL)
+              : res->fields[i].name;
+    }
+    return s;
+}
+
+static const char *allowed_filters(apr_pool_t *p, const resource_t *res)
+{
+    const char *s = NULL;
+    int i;
+
+    for (i = 0; i < nfilters_of(res); ++i) {
+        s = s ? apr_pstrcat(p, s, ", ", res->filters[i].name, NULL)
+              : res->filters[i].name;
+    }
+    return s;
+}
+
+static apr_status_t fail(const char **perror, const char *msg)
+{
+    *perror = msg;
+    return APR_EINVAL;
+}
+
+static bulkio_export_t *export_new(apr_pool_t *p, const char *resource,
+                                   const char *format, const char **perror)
+{
+    bulkio_export_t *exp;
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(resources) / sizeof(resources[0]); ++i) {
+        if (resource && !strcmp(resource, resources[i].name)) {
+            break;
+        }
+    }
+    if (i == sizeof(resources) / sizeof(resources[0])) {
+        *perror = resource ? "unknown resource; allowed: users, articles, "
+                             "comments"
+                           : "the resource parameter is required (users, "
+                             "articles or comments)";
+        return NULL;
+    }
+    exp = apr_pcalloc(p, sizeof(*exp));
+    exp->res = &resources[i];
+    exp->format = format ? bulkio_format_from_name(format) : BULKIO_FMT_NDJSON;
+    if (!exp->format) {
+        *perror = "unknown format; allowed: ndjson, json, csv";
+        return NULL;
+    }
+    return exp;
+}
+
+/* Select field name (or its alias); fields come out in the order added. */
+static apr_status_t add_field(apr_pool_t *p, bulkio_export_t *exp,
+                              const char *name, const char **perror)
+{
+    int i, j;
+
+    for (i = 0; i < nfields_of(exp->res); ++i) {
+        if (name_is(name, exp->res->fields[i].name,
+                    exp->res->fields[i].camel)) {
+            for (j = 0; j < exp->nfields; ++j) {
+                if (exp->fields[j] == &exp->res->fields[i]) {
+                    return fail(perror, apr_psprintf(
+                                p, "field '%s' is listed twice", name));
+                }
+            }
+            exp->fields[exp->nfields++] = &exp->res->fields[i];
+            return APR_SUCCESS;
+        }
+    }
+    return fail(perror, apr_psprintf(p, "unknown field '%s'; allowed: %s",
+                                     name, allowed_fields(p, exp->res)));
+}
+
+static void all_fields(bulkio_export_t *exp)
+{
+    if (!exp->nfields) {
+        for (exp->nfields = 0; exp->nfields < nfields_of(exp->res);
+             ++exp->nfields) {
+            exp->fields[exp->nfields] = &exp->res->fields[exp->nfields];
+        }
+    }
+}
+
+static int digits(const char *s, int n)
+{
+    while (n--) {
+        if (!apr_isdigit(*s++)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int num(const char *s, int n)
+{
+    int v = 0;
+
+    while (n--) {
+        v = v * 10 + (*s++ - '0');
+    }
+    return v;
+}
+
+/* An RFC 3339 timestamp with an offset, checked on the calendar. */
+static int valid_time(const char *s)
+{
+    static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30,
+                                 31 };
+    int y, m, d;
+
+    if (strlen(s) < 20 || !digits(s, 4) || s[4] != '-' || !digits(s + 5, 2)
+        || s[7] != '-' || !digits(s + 8, 2) || (s[10] != 'T' && s[10] != 't')
+        || !digits(s + 11, 2) || s[13] != ':' || !digits(s + 14, 2)
+        || s[16] != ':' || !digits(s + 17, 2)) {
+        return 0;
+    }
+    y = num(s, 4);
+    m = num(s + 5, 2);
+    d = num(s + 8, 2);
+    if (y < 1 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1]
+        || (m == 2 && d == 29 && (y % 4 || (!(y % 100) && y % 400)))
+        || num(s + 11, 2) > 23 || num(s + 14, 2) > 59
+        || num(s + 17, 2) > 59) {
+        return 0;
+    }
+    s += 19;
+    if (*s == '.') {
+        if (!apr_isdigit(*++s)) {
+            return 0;
+        }
+        while (apr_isdigit(*s)) {
+            ++s;
+        }
+    }
+    if ((*s == 'Z' || *s == 'z') && !s[1]) {
+        return 1;
+    }
+    return (*s == '+' || *s == '-') && digits(s + 1, 2) && s[3] == ':'
+           && digits(s + 4, 2) && !s[6] && num(s + 1, 2) < 24
+           && num(s + 4, 2) < 60;
+}
+
+/* Check a filter's value and keep it in its canonical form. */
+static apr_status_t set_filter(apr_pool_t *p, bulkio_export_t *exp, int i,
+                               const char *value, const char **perror)
+{
+    const filter_t *f = &exp->res->filters[i];
+    const char *v = value, *opt;
+    char *lower;
+    apr_size_t n;
+
+    if (exp->values[i]) {
+        return fail(perror, apr_psprintf(p, "filter '%s' is given twice",
+                                         f->name));
+    }
+    switch (f->type) {
+    case F_ENUM:
+        for (opt = f->values; *opt; opt += n + (opt[n] ? 2 : 0)) {
+            n = strcspn(opt, ",");
+            if (strlen(value) == n && !strncmp(value, opt, n)) {
+                break;
+            }
+        }
+        if (!*opt) {
+            return fail(perror, apr_psprintf(
+                        p, "filter '%s' must be one of %s", f->name,
+                        f->values));
+        }
+        break;
+    case F_BOOL:
+        if (!strcasecmp(value, "true") || !strcasecmp(value, "false")) {
+            v = apr_tolower(*value) == 't' ? "true" : "false";
+        }
+        else {
+            return fail(perror, apr_psprintf(p, "filter '%s' must be true "
+                                             "or false", f->name));
+        }
+        break;
+    case F_UUID:
+        if (!bulkio_is_uuid(value)) {
+            return fail(perror, apr_psprintf(p, "filter '%s' must be a "
+                                             "UUID", f->name));
+        }
+        v = lower = apr_pstrdup(p, value);
+        for (; *lower; ++lower) {
+            *lower = (char)apr_tolower(*lower);
+        }
+        break;
+    case F_TIME:
+        if (!valid_time(value)) {
+            return fail(perror, apr_psprintf(
+                        p, "filter '%s' must be an RFC 3339 timestamp with an "
+                        "offset, e.g. 2024-01-01T00:00:00Z", f->name));
+        }
+        break;
+    }
+    exp->values[i] = v;
+    return APR_SUCCESS;
+}
+
+static int find_filter(const bulkio_export_t *exp, const char *name)
+{
+    int i;
+
+    for (i = 0; i < nfilters_of(exp->res); ++i) {
+        if (name_is(name, exp->res->filters[i].name,
+                    exp->res->filters[i].camel)) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+static apr_status_t unknown_filter(apr_pool_t *p, const bulkio_export_t *exp,
+                                   const char *name, const char **perror)
+{
+    return fail(perror, apr_psprintf(p, "unknown filter '%s'; allowed for %s:"
+                                     " %s", name, exp->res->name,
+                                     allowed_filters(p, exp->res)));
+}
+
+apr_status_t bulkio_export_from_args(apr_pool_t *p, const apr_table_t *args,
+                                     bulkio_export_t **pexp,
+                                     const char **perror)
+{
+    const apr_array_header_t *arr = apr_table_elts(args);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
+    bulkio_export_t *exp;
+    const char *fields = NULL;
+    char *list, *name, *state;
+    int i, f, seen_resource = 0, seen_format = 0;
+
+    exp = export_new(p, apr_table_get(args, "resource"),
+                     apr_table_get(args, "format"), perror);
+    if (!exp) {
+        return APR_EINVAL;
+    }
+    for (i = 0; i < arr->nelts; ++i) {
+        if (!strcmp(e[i].key, "resource") || !strcmp(e[i].key, "format")) {
+            if ((*e[i].key == 'r' ? seen_resource++ : seen_format++)) {
+                return fail(perror, apr_psprintf(p, "'%s' is given twice",
+                                                 e[i].key));
+            }
+        }
+        else if (!strcmp(e[i].key, "fields")) {
+            if (fields) {
+                return fail(perror, "'fields' is given twice");
+            }
+            fields = e[i].val;
+        }
+        else if ((f = find_filter(exp, e[i].key)) < 0) {
+            return unknown_filter(p, exp, e[i].key, perror);
+        }
+        else if (set_filter(p, exp, f, e[i].val, perror) != APR_SUCCESS) {
+            return APR_EINVAL;
+        }
+    }
+    if (fields) {
+        list = apr_pstrdup(p, fields);
+        for (name = apr_strtok(list, ",", &state); name;
+             name = apr_strtok(NULL, ",", &state)) {
+            apr_collapse_spaces(name, name);
+            if (add_field(p, exp, name, perror) != APR_SUCCESS) {
+                return APR_EINVAL;
+            }
+        }
+        if (!exp->nfields) {
+            return fail(perror, "fields must name at least one field");
+        }
+    }
+    all_fields(exp);
+    *pexp = exp;
+    return APR_SUCCESS;
+}
+
+static const char *json_str(json_object *o, const char *key, int *pbad)
+{
+    json_object *v;
+
+    if (!json_object_object_get_ex(o, key, &v) || !v) {
+        return NULL;
+    }
+    if (!json_object_is_type(v, json_type_string)) {
+        *pbad = 1;
+        return NULL;
+    }
+    return json_object_get_string(v);
+}
+
+apr_status_t bulkio_export_from_json(apr_pool_t *p, json_object *body,
+                                     bulkio_export_t **pexp,
+                                     const char **perror)
+{
+    json_object *filters = NULL, *fields = NULL, *v;
+    const char *resource, *format;
+    bulkio_export_t *exp;
+    int bad = 0, f;
+    apr_size_t i;
+
+    if (!json_object_is_type(body, json_type_object)) {
+        return fail(perror, "the body must be a JSON object");
+    }
+    json_object_object_foreach(body, key, val) {
+        if (strcmp(key, "resource") && strcmp(key, "format")
+            && strcmp(key, "filters") && strcmp(key, "fields")) {
+            return fail(perror, apr_psprintf(p, "unknown member '%s'; "
+                                             "allowed: resource, format, "
+                                             "filters, fields", key));
+        }
+        (void)val;
+    }
+    resource = json_str(body, "resource", &bad);
+    format = json_str(body, "format", &bad);
+    if (bad) {
+        return fail(perror, "resource and format must be strings");
+    }
+    if (!(exp = export_new(p, resource, format, perror))) {
+        return APR_EINVAL;
+    }
+    if (json_object_object_get_ex(body, "filters", &filters) && filters) {
+        if (!json_object_is_type(filters, json_type_object)) {
+            return fail(perror, "filters must be an object");
+        }
+        json_object_object_foreach(filters, key, val) {
+            if ((f = find_filter(exp, key)) < 0) {
+                return unknown_filter(p, exp, key, perror);
+            }
+            if (val && json_object_is_type(val, json_type_boolean)
+                && exp->res->filters[f].type == F_BOOL) {
+                v = val;
+            }
+            else if (!val || !json_object_is_type(val, json_type_string)) {
+                return fail(perror, apr_psprintf(p, "filter '%s' must be a "
+                                                 "string", key));
+            }
+            else {
+                v = val;
+            }
+            if (set_filter(p, exp, f, json_object_get_string(v), perror)
+                != APR_SUCCESS) {
+                return APR_EINVAL;
+            }
+        }
+    }
+    if (json_object_object_get_ex(body, "fields", &fields) && fields) {
+        if (!json_object_is_type(fields, json_type_array)
+            || !json_object_array_length(fields)) {
+            return fail(perror, "fields must be a non-empty array of names");
+        }
+        for (i = 0; i < json_object_array_length(fields); ++i) {
+            v = json_object_array_get_idx(fields, i);
+            if (!v || !json_object_is_type(v, json_type_string)) {
+                return fail(perror, "fields must be an array of names");
+            }
+            if (add_field(p, exp, json_object_get_string(v), perror)
+                != APR_SUCCESS) {
+                return APR_EINVAL;
+            }
+        }
+    }
+    all_fields(exp);
+    *pexp = exp;
+    return APR_SUCCESS;
+}
+
+const char *bulkio_export_params_json(apr_pool_t *p,
+                                      const bulkio_export_t *exp)
+{
+    /* keys in sorted order, filters in the table's: the same export gives
+     * the same text */
+    json_object *doc = json_object_new_object(), *fields, *filters;
+    const char *text;
+    int i;
+
+    fields = json_object_new_array();
+    for (i = 0; i < exp->nfields; ++i) {
+        json_object_array_add(fields,
+                              json_object_new_string(exp->fields[i]->name));
+    }
+    filters = json_object_new_object();
+    for (i = 0; i < nfilters_of(exp->res); ++i) {
+        if (exp->values[i]) {
+            json_object_object_add(filters, exp->res->filters[i].name,
+                                   json_object_new_string(exp->values[i]));
+        }
+    }
+    json_object_object_add(doc, "fields", fields);
+    json_object_object_add(doc, "filters", filters);
+    json_object_object_add(doc, "format",
+                           json_object_new_string(bulkio_export_ext(exp)));
+    json_object_object_add(doc, "resource",
+                           json_object_new_string(exp->res->name));
+    text = apr_pstrdup(p, json_object_to_json_string_ext(
+                              doc, JSON_C_TO_STRING_PLAIN));
+    json_object_put(doc);
+    return text;
+}
+
+bulkio_format_e bulkio_export_format(const bulkio_export_t *exp)
+{
+    return exp->format;
+}
+
+bulkio_resource_e bulkio_export_resource(const bulkio_export_t *exp)
+{
+    return (bulkio_resource_e)(exp->res - resources);
+}
+
+const char *bulkio_export_sql(apr_pool_t *p, const bulkio_export_t *exp,
+                              int *pnparams, const char *const **pparams)
+{
+    const char **params = apr_pcalloc(p, sizeof(*params) * MAX_FILTERS);
+    const char *sql = "SELECT ", *where = " WHERE ";
+    int i, n = 0;
+
+    for (i = 0; i < exp->nfields; ++i) {
+        sql = apr_pstrcat(p, sql, i ? ", " : "", exp->fields[i]->expr, NULL);
+    }
+    sql = apr_pstrcat(p, sql, " FROM ", exp->res->from, NULL);
+    for (i = 0; i < nfilters_of(exp->res); ++i) {
+        if (exp->values[i]) {
+            params[n++] = exp->values[i];
+            sql = apr_pstrcat(p, sql, where, apr_psprintf(
+                              p, exp->res->filters[i].cond, n), NULL);
+            where = " AND ";
+        }
+    }
+    *pnparams = n;
+    *pparams = params;
+    return apr_pstrcat(p, sql, " ORDER BY ", exp->res->order, NULL);
+}
+
+const char *bulkio_export_head(apr_pool_t *p, const bulkio_export_t *exp)
+{
+    const char *head = "";
+    int i;
+
+    if (exp->format == BULKIO_FMT_JSON) {
+        return "[";
+    }
+    if (exp->format != BULKIO_FMT_CSV) {
+        return "";
+    }
+    for (i = 0; i < exp->nfields; ++i) {
+        head = apr_pstrcat(p, head, i ? "," : "", exp->fields[i]->name, NULL);
+    }
+    return apr_pstrcat(p, head, "\r\n", NULL);
+}
+
+const char *bulkio_export_sep(const bulkio_export_t *exp)
+{
+    return exp->format == BULKIO_FMT_JSON ? ",\n" : "";
+}
+
+const char *bulkio_export_tail(const bulkio_export_t *exp)
+{
+    return exp->format == BULKIO_FMT_JSON ? "]\n" : "";
+}
+
+/* s as a JSON string: quotes, backslashes and control characters escaped;
+ * UTF-8 as it is. */
+static void json_string(bulkio_buf_t *out, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    const char *run = s;
+    char esc[6];
+
+    bulkio_buf_addc(out, '"');
+    for (; *s; ++s) {
+        unsigned char c = (unsigned char)*s;
+
+        if (c >= 0x20 && c != '"' && c != '\\') {
+            continue;
+        }
+        bulkio_buf_add(out, run, (apr_size_t)(s - run));
+        run = s + 1;
+        esc[0] = '\\';
+        switch (c) {
+        case '"': case '\\': esc[1] = (char)c; break;
+        case '\b': esc[1] = 'b'; break;
+        case '\f': esc[1] = 'f'; break;
+        case '\n': esc[1] = 'n'; break;
+        case '\r': esc[1] = 'r'; break;
+        case '\t': esc[1] = 't'; break;
+        default:
+            memcpy(esc + 1, "u00", 3);
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 0xf];
+            bulkio_buf_add(out, esc, 6);
+            continue;
+        }
+        bulkio_buf_add(out, esc, 2);
+    }
+    bulkio_buf_add(out, run, (apr_size_t)(s - run));
+    bulkio_buf_addc(out, '"');
+}
+
+static const char *bool_text(const char *v)
+{
+    return *v == 't' ? "true" : "false";
+}
+
+void bulkio_export_row(const bulkio_export_t *exp, const PGresult *res, int i,
+                       bulkio_buf_t *out)
+{
+    const field_t *f;
+    const char *v;
+    int c;
+
+    if (exp->format == BULKIO_FMT_CSV) {
+        for (c = 0; c < exp->nfields; ++c) {
+            if (c) {
+                bulkio_buf_addc(out, ',');
+            }
+            if (!PQgetisnull(res, i, c)) {
+                v = PQgetvalue(res, i, c);
+                bulkio_csv_field(out, exp->fields[c]->type == V_BOOL
+                                      ? bool_text(v) : v);
+            }
+        }
+        bulkio_buf_add(out, "\r\n", 2);
+        return;
+    }
+    bulkio_buf_addc(out, '{');
+    for (c = 0; c < exp->nfields; ++c) {
+        f = exp->fields[c];
+        if (c) {
+            bulkio_buf_addc(out, ',');
+        }
+        bulkio_buf_addc(out, '"');
+        bulkio_buf_add(out, f->name, strlen(f->name));
+        bulkio_buf_add(out, "\":", 2);
+        v = PQgetvalue(res, i, c);
+        if (PQgetisnull(res, i, c)) {
+            bulkio_buf_add(out, "null", 4);
+        }
+        else if (f->type == V_BOOL) {
+            bulkio_buf_add(out, bool_text(v), strlen(bool_text(v)));
+        }
+        else if (f->type == V_JSON) {
+            bulkio_buf_add(out, v, (apr_size_t)PQgetlength(res, i, c));
+        }
+        else {
+            json_string(out, v);
+        }
+    }
+    bulkio_buf_addc(out, '}');
+    if (exp->format == BULKIO_FMT_NDJSON) {
+        bulkio_buf_addc(out, '\n');
+    }
+}
+
+const char *bulkio_export_ctype(const bulkio_export_t *exp)
+{
+    switch (exp->format) {
+    case BULKIO_FMT_JSON: return "application/json";
+    case BULKIO_FMT_CSV: return "text/csv; charset=utf-8";
+    default: return "application/x-ndjson";
+    }
+}
+
+const char *bulkio_export_ext(const bulkio_export_t *exp)
+{
+    return bulkio_format_name(exp->format);
+}

@@ -1,0 +1,71 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE). */
+
+#ifndef BULKIO_EXPORT_H
+#define BULKIO_EXPORT_H
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include <json-c/json.h>
+#include <libpq-fe.h>
+
+#include "bulkio_format.h"
+#include "bulkio_record.h"
+#include "bulkio_util.h"
+
+/*
+ * What to export: resource, format, fields and filters, checked against
+ * fixed allow-lists; the SELECT that produces the rows (parameterized,
+ * ordered by internal id, values already formatted as text); and the
+ * encoders that turn its rows into NDJSON, a JSON array or CSV.
+ */
+typedef struct bulkio_export_t bulkio_export_t;
+
+/** From the query arguments of GET /v1/exports (resource, format, fields
+ * and the resource's filters, snake_case or camelCase).
+ * @param perror on APR_EINVAL, what is wrong and what is allowed */
+apr_status_t bulkio_export_from_args(apr_pool_t *p, const apr_table_t *args,
+                                     bulkio_export_t **pexp,
+                                     const char **perror);
+
+/** From the body of POST /v1/exports: {"resource", "format", "filters":
+ * {...}, "fields": [...]}.
+ * @param perror on APR_EINVAL, what is wrong and what is allowed */
+apr_status_t bulkio_export_from_json(apr_pool_t *p, json_object *body,
+                                     bulkio_export_t **pexp,
+                                     const char **perror);
+
+/** The canonical JSON of the export's parameters (sorted, snake_case);
+ * bulkio_export_from_json() reads it back to the same export. */
+const char *bulkio_export_params_json(apr_pool_t *p,
+                                      const bulkio_export_t *exp);
+
+/** The export's format. */
+bulkio_format_e bulkio_export_format(const bulkio_export_t *exp);
+
+/** The export's resource. */
+bulkio_resource_e bulkio_export_resource(const bulkio_export_t *exp);
+
+/** The SELECT of the rows and its text parameters. */
+const char *bulkio_export_sql(apr_pool_t *p, const bulkio_export_t *exp,
+                              int *pnparams, const char *const **pparams);
+
+/** Text before the first row (a CSV header, "[" for JSON). */
+const char *bulkio_export_head(apr_pool_t *p, const bulkio_export_t *exp);
+
+/** Text between two rows. */
+const char *bulkio_export_sep(const bulkio_export_t *exp);
+
+/** Text after the last row. */
+const char *bulkio_export_tail(const bulkio_export_t *exp);
+
+/** Append row i of res, a result of bulkio_export_sql()'s query, encoded. */
+void bulkio_export_row(const bulkio_export_t *exp, const PGresult *res, int i,
+                       bulkio_buf_t *out);
+
+/** The media type of the export's format. */
+const char *bulkio_export_ctype(const bulkio_export_t *exp);
+
+/** The file extension of the export's format. */
+const char *bulkio_export_ext(const bulkio_export_t *exp);
+
+#endif /* BULKIO_EXPORT_H */

@@ -1,0 +1,269 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE). */
+
+#include <apr_file_io.h>
+#include <apr_strings.h>
+
+#include <httpd.h>
+#include <http_core.h>
+#include <http_log.h>
+#include <http_protocol.h>
+#include <http_request.h>
+#include <util_script.h>
+
+#include "bulkio_export.h"
+#include "bulkio_store.h"
+#include "bulkio_util.h"
+#include "mod_bulkio_private.h"
+#include "mod_bulkio_handler.h"
+#include "mod_bulkio_stream.h"
+
+#define BODY_MAX 65536
+
+static void export_row(void *baton, const PGresult *res, int i,
+                       bulkio_buf_t *out)
+{
+    bulkio_export_row(baton, res, i, out);
+}
+
+static void set_attachment(request_rec *r, const bulkio_export_t *exp,
+                           const char *name)
+{
+    ap_set_content_type(r, bulkio_export_ctype(exp));
+    apr_table_setn(r->headers_out, "Content-Disposition", apr_psprintf(
+                   r->pool, "attachment; filename=\"%s.%s\"", name,
+                   bulkio_export_ext(exp)));
+}
+
+int mod_bulkio_exports_stream(mod_bulkio_req_t *req)
+{
+    request_rec *r = req->r;
+    const char *error, *sql, *const *params;
+    mod_bulkio_frame_t frame;
+    bulkio_export_t *exp;
+    apr_table_t *args;
+    PGconn *conn;
+    char stamp[32];
+    apr_size_t len;
+    apr_time_exp_t t;
+    int nparams;
+
+    ap_args_to_table(r, &args);
+    if (bulkio_export_from_args(r->pool, args, &exp, &error) != APR_SUCCESS) {
+        return mod_bulkio_problem(r, HTTP_BAD_REQUEST, error);
+    }
+    if (!(conn = mod_bulkio_db(r))) {
+        return mod_bulkio_problem(r, HTTP_SERVICE_UNAVAILABLE,
+                                  "the database is unavailable");
+    }
+    apr_time_exp_gmt(&t, r->request_time);
+    apr_strftime(stamp, &len, sizeof(stamp), "%Y%m%dT%H%M%SZ", &t);
+    set_attachment(r, exp, apr_pstrcat(
+                   r->pool, bulkio_resource_name(bulkio_export_resource(exp)),
+                   "-", stamp, NULL));
+    if (r->header_only) {
+        return OK;
+    }
+    sql = bulkio_export_sql(r->pool, exp, &nparams, &params);
+    frame.head = bulkio_export_head(r->pool, exp);
+    frame.sep = bulkio_export_sep(exp);
+    frame.tail = bulkio_export_tail(exp);
+    return mod_bulkio_stream(r, conn, sql, nparams, params, &frame,
+                             export_row, exp);
+}
+
+/* One POST /v1/exports. */
+typedef struct {
+    mod_bulkio_req_t *req;
+    bulkio_export_t *exp;
+    const char *params;
+} post_t;
+
+/* Read a small request body whole (at most BODY_MAX bytes). */
+static int read_body(request_rec *r, char **pbody, const char **pdetail)
+{
+    bulkio_buf_t buf;
+    char chunk[8192];
+    long n;
+    int rc;
+
+    if ((rc = ap_setup_client_block(r, REQUEST_CHUNKED_DECHUNK)) != OK) {
+        *pdetail = "the request body cannot be read";
+        return rc;
+    }
+    bulkio_buf_init(&buf, r->pool, 4096);
+    while ((n = ap_get_client_block(r, chunk, sizeof(chunk))) > 0) {
+        if (buf.len + (apr_size_t)n > BODY_MAX) {
+            *pdetail = "the request body is limited to 64 KiB";
+            return HTTP_REQUEST_ENTITY_TOO_LARGE;
+        }
+        bulkio_buf_add(&buf, chunk, (apr_size_t)n);
+    }
+    if (n < 0) {
+        *pdetail = "the request body could not be read completely";
+        return HTTP_BAD_REQUEST;
+    }
+    bulkio_buf_addc(&buf, '\0');
+    *pbody = buf.data;
+    return OK;
+}
+
+static int receive(void *baton, PGconn *conn, const bulkio_idem_t *claimed,
+                   const char **pfp, const char **pdetail)
+{
+    post_t *post = baton;
+    request_rec *r = post->req->r;
+    json_object *doc;
+    char *body;
+    apr_status_t rv;
+    int rc;
+
+    (void)conn;
+    (void)claimed;
+    if ((rc = read_body(r, &body, pdetail)) != OK) {
+        return rc;
+    }
+    if (!(doc = json_tokener_parse(body))) {
+        *pdetail = "the body must be a JSON object: {\"resource\", "
+                   "\"format\", \"filters\", \"fields\"}";
+        return HTTP_BAD_REQUEST;
+    }
+    rv = bulkio_export_from_json(r->pool, doc, &post->exp, pdetail);
+    json_object_put(doc);
+    if (rv != APR_SUCCESS) {
+        return HTTP_BAD_REQUEST;
+    }
+    post->params = bulkio_export_params_json(r->pool, post->exp);
+    *pfp = bulkio_sha256_hex(r->pool, apr_pstrcat(r->pool, "export\n",
+                                                  post->params, NULL));
+    return OK;
+}
+
+static int create(void *baton, PGconn *conn, const bulkio_idem_t *claimed,
+                  const char *fp, const char *job_id, const char *body,
+                  const char **pdetail)
+{
+    post_t *post = baton;
+    request_rec *r = post->req->r;
+    bulkio_new_job_t job;
+
+    memset(&job, 0, sizeof(job));
+    job.job_id = job_id;
+    job.kind = "export";
+    job.principal = post->req->principal;
+    job.resource = bulkio_resource_name(bulkio_export_resource(post->exp));
+    job.format = bulkio_format_name(bulkio_export_format(post->exp));
+    job.params = post->params;
+    if (bulkio_store_job_create(r->pool, conn, &job, claimed, fp,
+                                HTTP_ACCEPTED, body) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, APR_EGENERAL, r, BULKIO_LOGNO(50)
+                      "cannot create the export job: %s",
+                      bulkio_pq_error(r->pool, conn));
+        *pdetail = "the job could not be created; try again";
+        return HTTP_SERVICE_UNAVAILABLE;
+    }
+    return OK;
+}
+
+static const mod_bulkio_poster_t poster = { "export", receive, create };
+
+int mod_bulkio_exports_post(mod_bulkio_req_t *req)
+{
+    post_t post;
+
+    memset(&post, 0, sizeof(post));
+    post.req = req;
+    return mod_bulkio_post_job(req, &poster, &post);
+}
+
+int mod_bulkio_exports_get(mod_bulkio_req_t *req, const char *job_id)
+{
+    request_rec *r = req->r;
+    PGconn *conn = mod_bulkio_job_conn(req, job_id);
+    json_object *doc;
+    bulkio_job_t *j;
+    int done;
+
+    if (!conn || mod_bulkio_job_get(req, conn, "export", job_id, &j) != OK) {
+        return OK;
+    }
+    done = !strcmp(j->status, "completed");
+    doc = mod_bulkio_job_doc(j);
+    json_object_object_add(doc, "downloadUrl", done && !j->expired
+                           ? json_object_new_string(apr_pstrcat(
+                                 r->pool, "/v1/exports/", j->job_id,
+                                 "/download", NULL)) : NULL);
+    json_object_object_add(doc, "fileSize", done
+                           ? json_object_new_int64(j->file_size) : NULL);
+    json_object_object_add(doc, "expiresAt", done && j->expires_at
+                           ? json_object_new_string(j->expires_at) : NULL);
+    return mod_bulkio_send_json(r, HTTP_OK, doc);
+}
+
+int mod_bulkio_exports_download(mod_bulkio_req_t *req, const char *job_id)
+{
+    request_rec *r = req->r;
+    PGconn *conn = mod_bulkio_job_conn(req, job_id);
+    apr_bucket_brigade *bb;
+    bulkio_export_t *exp;
+    json_object *doc;
+    apr_file_t *f;
+    bulkio_job_t *j;
+    const char *error;
+    apr_status_t rv;
+    int rc;
+
+    if (!conn || mod_bulkio_job_get(req, conn, "export", job_id, &j) != OK) {
+        return OK;
+    }
+    if (strcmp(j->status, "completed")) {
+        return mod_bulkio_problem(r, HTTP_CONFLICT, apr_pstrcat(
+                                  r->pool, "the export is ", j->status,
+                                  "; its file is not ready", NULL));
+    }
+    if (j->expired || !j->source_path) {
+        if (j->source_path) {
+            apr_file_remove(j->source_path, r->pool);
+        }
+        return mod_bulkio_problem(r, HTTP_GONE, "the export has expired");
+    }
+    rv = apr_file_open(&f, j->source_path, APR_FOPEN_READ
+                       | APR_FOPEN_SENDFILE_ENABLED, 0, r->pool);
+    if (rv == APR_SUCCESS) {
+        rv = apr_file_info_get(&r->finfo, APR_FINFO_NORM, f);
+    }
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, BULKIO_LOGNO(51)
+                      "export file %s of job %s cannot be read",
+                      j->source_path, j->job_id);
+        return mod_bulkio_problem(r, HTTP_GONE, "the export's file is gone");
+    }
+    /* the file's type: from the parameters the job was created with */
+    doc = json_tokener_parse(j->params);
+    if (!doc || bulkio_export_from_json(r->pool, doc, &exp, &error)
+                != APR_SUCCESS) {
+        json_object_put(doc);
+        return mod_bulkio_problem(r, HTTP_INTERNAL_SERVER_ERROR,
+                                  "the export's parameters are damaged");
+    }
+    json_object_put(doc);
+    set_attachment(r, exp, apr_pstrcat(r->pool, "export-", j->job_id, NULL));
+    ap_update_mtime(r, r->finfo.mtime);
+    ap_set_last_modified(r);
+    ap_set_etag(r);
+    ap_set_accept_ranges(r);
+    if ((rc = ap_meets_conditions(r)) != OK) {
+        return rc;
+    }
+    ap_set_content_length(r, r->finfo.size);
+    if (r->header_only) {
+        return OK;
+    }
+    /* a file bucket: sendfile, and the byterange filter serves Range */
+    bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    apr_brigade_insert_file(bb, f, 0, r->finfo.size, r->pool);
+    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(
+                                r->connection->bucket_alloc));
+    rv = ap_pass_brigade(r->output_filters, bb);
+    return rv == APR_SUCCESS || r->connection->aborted ? OK
+                                                       : AP_FILTER_ERROR;
+}
