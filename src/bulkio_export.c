@@ -329,7 +329,7 @@ static apr_status_t set_filter(apr_pool_t *p, bulkio_export_t *exp, int i,
         }
         break;
     }
-    exp->values[i] = v;
+    exp->values[i] = apr_pstrdup(p, v);
     return APR_SUCCESS;
 }
 

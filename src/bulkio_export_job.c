@@ -44,7 +44,8 @@ bulkio_run_e bulkio_export_run(apr_pool_t *p, bulkio_job_ctx_t *job,
     rv = doc ? bulkio_export_from_json(p, doc, &exp, &error) : APR_EINVAL;
     json_object_put(doc);
     if (rv != APR_SUCCESS) {
-        *preason = "the export's parameters are invalid";
+        *preason = apr_pstrcat(p, "the export's parameters are invalid: ",
+                               doc ? error : "not JSON", NULL);
         return BULKIO_RUN_FAILED;
     }
     tmp = apr_pstrcat(p, job->spool_dir, "/export-", c->job_id, ".tmp", NULL);

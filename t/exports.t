@@ -10,7 +10,7 @@ use Time::HiRes qw(sleep);
 use lib 't/lib';
 use BulkIO::Test;
 
-plan tests => 73;
+plan tests => 96;
 
 my $dir = Apache::Test::vars('t_dir') . '/logs';
 my @res = qw(users articles comments);

@@ -1,0 +1,233 @@
+/* Unit tests of the export core: parameters, SQL, encoders. */
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <apr_general.h>
+#include <apr_strings.h>
+
+#include "bulkio_export.h"
+
+static int setup(void **state)
+{
+    apr_pool_t *p;
+
+    apr_pool_create(&p, NULL);
+    *state = p;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    apr_pool_destroy(*state);
+    return 0;
+}
+
+static apr_status_t from_json(apr_pool_t *p, const char *text,
+                              bulkio_export_t **pexp, const char **perror)
+{
+    json_object *doc = json_tokener_parse(text);
+    apr_status_t rv;
+
+    assert_non_null(doc);
+    rv = bulkio_export_from_json(p, doc, pexp, perror);
+    json_object_put(doc);
+    return rv;
+}
+
+static void test_json_params(void **state)
+{
+    apr_pool_t *p = *state;
+    bulkio_export_t *exp, *again;
+    const char *error, *canon;
+
+    assert_int_equal(from_json(p, "{\"resource\": \"articles\", \"format\": "
+                               "\"csv\", \"filters\": {\"status\": "
+                               "\"published\"}, \"fields\": [\"id\", "
+                               "\"title\", \"slug\"]}", &exp, &error),
+                     APR_SUCCESS);
+    canon = bulkio_export_params_json(p, exp);
+    assert_string_equal(canon, "{\"fields\":[\"id\",\"title\",\"slug\"],"
+                        "\"filters\":{\"status\":\"published\"},\"format\":"
+                        "\"csv\",\"resource\":\"articles\"}");
+    /* as PostgreSQL's jsonb gives it back */
+    assert_int_equal(from_json(p, "{\"fields\": [\"id\", \"title\", \"slug\"],"
+                               " \"format\": \"csv\", \"filters\": "
+                               "{\"status\": \"published\"}, \"resource\": "
+                               "\"articles\"}", &again, &error), APR_SUCCESS);
+    assert_string_equal(bulkio_export_params_json(p, again), canon);
+    assert_int_equal(from_json(p, "{\"resource\": \"users\", \"filters\": "
+                               "{\"active\": false, \"role\": \"admin\"}}",
+                               &exp, &error), APR_SUCCESS);
+    assert_string_equal(bulkio_export_params_json(p, exp),
+                        "{\"fields\":[\"id\",\"email\",\"name\",\"role\","
+                        "\"active\",\"created_at\",\"updated_at\"],"
+                        "\"filters\":{\"role\":\"admin\",\"active\":"
+                        "\"false\"},\"format\":\"ndjson\",\"resource\":"
+                        "\"users\"}");
+}
+
+static void test_json_errors(void **state)
+{
+    apr_pool_t *p = *state;
+    bulkio_export_t *exp;
+    const char *error;
+
+    assert_int_equal(from_json(p, "{\"resource\": \"posts\"}", &exp, &error),
+                     APR_EINVAL);
+    assert_non_null(strstr(error, "users, articles, comments"));
+    assert_int_equal(from_json(p, "{\"resource\": \"users\", \"x\": 1}", &exp,
+                               &error), APR_EINVAL);
+    assert_int_equal(from_json(p, "{\"resource\": \"users\", \"filters\": "
+                               "{\"status\": \"draft\"}}", &exp, &error),
+                     APR_EINVAL);
+    assert_non_null(strstr(error, "role, active, created_after"));
+    assert_int_equal(from_json(p, "{\"resource\": \"users\", \"fields\": []}",
+                               &exp, &error), APR_EINVAL);
+    assert_int_equal(from_json(p, "{\"resource\": \"users\", \"fields\": "
+                               "[\"id\", \"id\"]}", &exp, &error), APR_EINVAL);
+    assert_int_equal(from_json(p, "{\"resource\": \"users\", \"filters\": "
+                               "{\"role\": \"boss\"}}", &exp, &error),
+                     APR_EINVAL);
+    assert_string_equal(error, "filter 'role' must be one of admin, author, "
+                        "reader");
+    assert_int_equal(from_json(p, "[1]", &exp, &error), APR_EINVAL);
+}
+
+static void test_args(void **state)
+{
+    apr_pool_t *p = *state;
+    apr_table_t *args = apr_table_make(p, 4);
+    const char *error, *sql, *const *params;
+    bulkio_export_t *exp;
+    int n;
+
+    apr_table_add(args, "resource", "articles");
+    apr_table_add(args, "fields", "slug, authorId");
+    apr_table_add(args, "authorId", "A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11");
+    apr_table_add(args, "status", "draft");
+    apr_table_add(args, "created_after", "2024-02-29T10:00:00.5+01:00");
+    assert_int_equal(bulkio_export_from_args(p, args, &exp, &error),
+                     APR_SUCCESS);
+    sql = bulkio_export_sql(p, exp, &n, &params);
+    assert_int_equal(n, 3);
+    assert_string_equal(params[0], "draft");
+    assert_string_equal(params[1], "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11");
+    assert_non_null(strstr(sql, "a.status = $1 AND au.external_id = $2 AND "
+                           "a.created_at > $3::timestamptz ORDER BY a.id"));
+    assert_null(strstr(sql, "draft"));
+    assert_string_equal(bulkio_export_head(p, exp), "");
+
+    /* hostile values only ever travel as parameters, or are refused */
+    apr_table_clear(args);
+    apr_table_add(args, "resource", "users");
+    apr_table_add(args, "role", "admin' OR '1'='1");
+    assert_int_equal(bulkio_export_from_args(p, args, &exp, &error),
+                     APR_EINVAL);
+    apr_table_clear(args);
+    apr_table_add(args, "resource", "users");
+    apr_table_add(args, "created_before", "2024-02-30T00:00:00Z");
+    assert_int_equal(bulkio_export_from_args(p, args, &exp, &error),
+                     APR_EINVAL);
+    apr_table_set(args, "created_before", "2024-01-01 00:00:00Z");
+    assert_int_equal(bulkio_export_from_args(p, args, &exp, &error),
+                     APR_EINVAL);
+    apr_table_set(args, "created_before", "2023-02-28T23:59:59-05:00");
+    assert_int_equal(bulkio_export_from_args(p, args, &exp, &error),
+                     APR_SUCCESS);
+    apr_table_add(args, "role", "admin");
+    apr_table_add(args, "role", "reader");
+    assert_int_equal(bulkio_export_from_args(p, args, &exp, &error),
+                     APR_EINVAL);
+    assert_non_null(strstr(error, "twice"));
+    apr_table_clear(args);
+    apr_table_add(args, "resource", "users");
+    apr_table_add(args, "fields", "id,password");
+    assert_int_equal(bulkio_export_from_args(p, args, &exp, &error),
+                     APR_EINVAL);
+    assert_string_equal(error, "unknown field 'password'; allowed: id, email,"
+                        " name, role, active, created_at, updated_at");
+}
+
+/* A result of the users query, with tricky values. */
+static PGresult *users_result(void)
+{
+    static const char *const names[] = { "id", "email", "name", "role",
+                                         "active", "created_at",
+                                         "updated_at" };
+    PGresAttDesc attrs[7];
+    PGresult *res = PQmakeEmptyPGresult(NULL, PGRES_TUPLES_OK);
+    const char *row[7] = {
+        "u1", "a@b.io", "Q \"x\" \\ y,\n\x01z é", "admin", "t",
+        "2024-01-01T00:01:00Z", NULL
+    };
+    int i;
+
+    memset(attrs, 0, sizeof(attrs));
+    for (i = 0; i < 7; ++i) {
+        attrs[i].name = (char *)names[i];
+        attrs[i].typid = 25;
+        attrs[i].typlen = -1;
+        attrs[i].atttypmod = -1;
+    }
+    assert_true(PQsetResultAttrs(res, 7, attrs));
+    for (i = 0; i < 7; ++i) {
+        assert_true(PQsetvalue(res, 0, i, (char *)row[i],
+                               row[i] ? (int)strlen(row[i]) : -1));
+    }
+    return res;
+}
+
+static void check_row(apr_pool_t *p, const char *format, const char *want)
+{
+    apr_table_t *args = apr_table_make(p, 2);
+    bulkio_export_t *exp;
+    const char *error;
+    bulkio_buf_t buf;
+    PGresult *res = users_result();
+
+    apr_table_add(args, "resource", "users");
+    apr_table_add(args, "format", format);
+    assert_int_equal(bulkio_export_from_args(p, args, &exp, &error),
+                     APR_SUCCESS);
+    bulkio_buf_init(&buf, p, 16);
+    bulkio_export_row(exp, res, 0, &buf);
+    bulkio_buf_addc(&buf, '\0');
+    assert_string_equal(buf.data, want);
+    PQclear(res);
+}
+
+static void test_rows(void **state)
+{
+    apr_pool_t *p = *state;
+
+    check_row(p, "ndjson", "{\"id\":\"u1\",\"email\":\"a@b.io\",\"name\":"
+              "\"Q \\\"x\\\" \\\\ y,\\n\\u0001z \xc3\xa9\",\"role\":\"admin\","
+              "\"active\":true,\"created_at\":\"2024-01-01T00:01:00Z\","
+              "\"updated_at\":null}\n");
+    check_row(p, "json", "{\"id\":\"u1\",\"email\":\"a@b.io\",\"name\":"
+              "\"Q \\\"x\\\" \\\\ y,\\n\\u0001z \xc3\xa9\",\"role\":\"admin\","
+              "\"active\":true,\"created_at\":\"2024-01-01T00:01:00Z\","
+              "\"updated_at\":null}");
+    check_row(p, "csv", "u1,a@b.io,\"Q \"\"x\"\" \\ y,\n\x01z \xc3\xa9\","
+              "admin,true,2024-01-01T00:01:00Z,\r\n");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_json_params, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_json_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_args, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rows, setup, teardown),
+    };
+    int rc;
+
+    apr_initialize();
+    rc = cmocka_run_group_tests(tests, NULL, NULL);
+    apr_terminate();
+    return rc;
+}
