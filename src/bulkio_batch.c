@@ -431,6 +431,14 @@ apr_status_t bulkio_batch_flush(bulkio_batch_t *b, PGconn *conn,
     int seg, i, code;
 
     result->applied = result->failed = 0;
+    /* batches of one resource take turns: jobs that upsert the same keys
+     * at once would otherwise meet in unique indexes and deadlocks */
+    params[0] = b->sql->stage;
+    rv = bulkio_pq_exec(p, conn, "SELECT pg_advisory_xact_lock(hashtext($1))",
+                        1, params, NULL);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
     if (b->copy.len) {
         rv = copy_in(p, conn, copy_columns(p, b), b->copy.data, b->copy.len);
         if (rv != APR_SUCCESS) {
