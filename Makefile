@@ -12,7 +12,7 @@ SHELL     := /bin/bash
 SRC       := mod_bulkio.c $(wildcard src/*.c)
 CORE_SRC  := $(wildcard src/bulkio_*.c)
 HDRS      := $(wildcard src/*.h)
-LIBS      := -ljson-c -lpq -lcrypto -lz
+LIBS      := -ljson-c -lpq -lcrypto -lz -lcurl
 WARN      := -Wall -Wextra -Werror
 PG_INC    := $(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)
 

@@ -2,7 +2,10 @@
 
 #include <apr_strings.h>
 
+#include <apr_uri.h>
+
 #include "bulkio_batch.h"
+#include "bulkio_url.h"
 #include "bulkio_job.h"
 #include "bulkio_parse.h"
 #include "bulkio_validate.h"
@@ -18,8 +21,11 @@ typedef struct {
     apr_int64_t run_records;   /* records processed by this run */
     apr_time_t started;
     apr_time_t last_log;
+    apr_time_t last_renew;     /* of the lease, while fetching */
     const char *reason;
 } run_t;
+
+#define FETCH_TRIES 3
 
 #define job_log(run, level, ...) \
     bulkio_job_log((run)->job, (run)->tx, level, __VA_ARGS__)
@@ -80,6 +86,109 @@ static bulkio_run_e commit_batch(run_t *run, bulkio_batch_t *batch,
     return BULKIO_RUN_COMPLETED;
 }
 
+/* Keep the lease while a fetch runs or waits; non-zero once the job is
+ * lost or the server stops. */
+static int fetch_tick(void *baton)
+{
+    run_t *run = baton;
+    bulkio_job_ctx_t *job = run->job;
+    apr_time_t now = apr_time_now();
+
+    if (*job->stop) {
+        return 1;
+    }
+    if (now - run->last_renew < job->lease / 3) {
+        return 0;
+    }
+    run->last_renew = now;
+    apr_pool_clear(run->tx);
+    return bulkio_store_renew(run->tx, job->conn, job->claim->id, job->owner,
+                              job->lease) != APR_SUCCESS;
+}
+
+/* Download a URL import's file into the spool (transient failures are
+ * tried again, with backoff), decide its format and record both on the
+ * job. */
+static bulkio_run_e fetch_source(run_t *run, const char **ppath,
+                                 const char **pformat, const char **preason)
+{
+    bulkio_job_ctx_t *job = run->job;
+    const bulkio_claim_t *c = job->claim;
+    apr_pool_t *p = run->pool;
+    const char *tmp, *path;
+    bulkio_fetch_opts_t opts = *job->fetch;
+    bulkio_fetch_result_t res;
+    bulkio_format_e fmt;
+    apr_time_t until;
+    apr_uri_t uri;
+    apr_status_t rv;
+    int try;
+
+    opts.tick = fetch_tick;
+    opts.tick_baton = run;
+    run->last_renew = apr_time_now();
+
+    tmp = apr_pstrcat(p, job->spool_dir, "/import-", c->job_id, ".part",
+                      NULL);
+    path = apr_pstrcat(p, job->spool_dir, "/import-", c->job_id, NULL);
+    for (try = 1; ; ++try) {
+        job_log(run, BULKIO_LOG_INFO, "Job %s: fetching its URL, try %d",
+                c->job_id, try);
+        rv = bulkio_fetch(p, c->source_url, tmp, &opts, &res);
+        if (rv == APR_SUCCESS) {
+            break;
+        }
+        apr_file_remove(tmp, p);
+        if (*job->stop) {
+            return BULKIO_RUN_STOPPED;
+        }
+        if (!res.transient || try == FETCH_TRIES) {
+            *preason = apr_pstrcat(p, "cannot fetch the URL: ", res.error,
+                                   NULL);
+            return BULKIO_RUN_FAILED;
+        }
+        for (until = apr_time_now() + apr_time_from_sec(1 << try);
+             apr_time_now() < until; apr_sleep(apr_time_from_msec(100))) {
+            if (fetch_tick(run)) {
+                *preason = "interrupted while waiting to fetch again";
+                return *job->stop ? BULKIO_RUN_STOPPED : BULKIO_RUN_LOST;
+            }
+        }
+    }
+    fmt = bulkio_format_from_name(c->format);
+    if (!fmt) {
+        bulkio_format_from_type(res.content_type, &fmt);
+    }
+    if (!fmt && apr_uri_parse(p, c->source_url, &uri) == APR_SUCCESS) {
+        fmt = bulkio_format_from_filename(uri.path);
+    }
+    if (!fmt) {
+        fmt = bulkio_format_sniff_file(p, tmp);
+    }
+    if (!fmt) {
+        apr_file_remove(tmp, p);
+        *preason = "cannot tell the fetched file's format; give format="
+                   "ndjson, json or csv";
+        return BULKIO_RUN_FAILED;
+    }
+    if (apr_file_rename(tmp, path, p) != APR_SUCCESS) {
+        apr_file_remove(tmp, p);
+        *preason = "cannot store the fetched file in the spool directory";
+        return BULKIO_RUN_FAILED;
+    }
+    rv = bulkio_store_import_source(p, job->conn, c->id, job->owner, path,
+                                    bulkio_format_name(fmt), res.size);
+    if (rv != APR_SUCCESS) {
+        apr_file_remove(path, p);
+        *preason = "database error while recording the download";
+        return APR_STATUS_IS_NOTFOUND(rv) ? BULKIO_RUN_LOST
+                                          : BULKIO_RUN_RETRY;
+    }
+    *ppath = path;
+    *pformat = bulkio_format_name(fmt);
+    return BULKIO_RUN_COMPLETED;
+}
+
 bulkio_run_e bulkio_import_run(apr_pool_t *p, bulkio_job_ctx_t *job,
                                const char **preason)
 {
@@ -94,6 +203,7 @@ bulkio_run_e bulkio_import_run(apr_pool_t *p, bulkio_job_ctx_t *job,
     apr_pool_t *vpool;
     bulkio_run_e rc = BULKIO_RUN_COMPLETED;
     apr_int64_t consumed = 0;
+    const char *path, *format;
     apr_status_t rv;
     run_t run;
 
@@ -107,12 +217,13 @@ bulkio_run_e bulkio_import_run(apr_pool_t *p, bulkio_job_ctx_t *job,
     run.started = run.last_log = apr_time_now();
     apr_pool_create(&run.tx, p);
 
-    if (!c->source_path) {
-        *preason = "imports from a URL are not supported by this server";
-        return BULKIO_RUN_FAILED;
+    path = c->source_path;
+    format = c->format;
+    if (!path && (rc = fetch_source(&run, &path, &format, preason))
+                 != BULKIO_RUN_COMPLETED) {
+        return rc;
     }
-    rv = bulkio_parser_open(&parser, p, c->source_path,
-                            bulkio_format_from_name(c->format),
+    rv = bulkio_parser_open(&parser, p, path, bulkio_format_from_name(format),
                             job->max_record);
     if (rv != APR_SUCCESS) {
         *preason = "the uploaded file cannot be read";
@@ -125,7 +236,7 @@ bulkio_run_e bulkio_import_run(apr_pool_t *p, bulkio_job_ctx_t *job,
     }
     job_log(&run, BULKIO_LOG_INFO, "Job %s started: %s %s, resuming after "
          "record %" APR_INT64_T_FMT ", attempt %d", c->job_id, c->resource,
-         c->format, c->checkpoint_records, c->attempts);
+         format, c->checkpoint_records, c->attempts);
     batch = bulkio_batch_create(p, res);
     apr_pool_create(&vpool, p);
     while (rc == BULKIO_RUN_COMPLETED) {

@@ -28,7 +28,8 @@ typedef struct {
     apr_interval_time_t lease;
     int batch_size;
     apr_size_t max_record;
-    const char *spool_dir;         /**< exports: where the file goes */
+    const char *spool_dir;         /**< where downloads and exports go */
+    const struct bulkio_fetch_opts_t *fetch; /**< URL imports' limits */
     apr_interval_time_t ttl;       /**< exports: how long it stays */
     volatile int *stop;            /**< raised when the server stops */
     bulkio_log_fn *log;

@@ -498,3 +498,47 @@ apr_status_t bulkio_store_expire_exports(apr_pool_t *p, PGconn *conn,
         ") UPDATE bulkio_jobs j SET source_path = NULL FROM old"
         "   WHERE j.id = old.id RETURNING old.source_path", 0, NULL, pres);
 }
+
+apr_status_t bulkio_store_import_source(apr_pool_t *p, PGconn *conn,
+                                        apr_int64_t job, const char *owner,
+                                        const char *path, const char *format,
+                                        apr_off_t size)
+{
+    const char *params[5];
+    PGresult *res;
+    apr_status_t rv;
+
+    params[0] = apr_psprintf(p, "%" APR_INT64_T_FMT, job);
+    params[1] = owner;
+    params[2] = path;
+    params[3] = format;
+    params[4] = apr_off_t_toa(p, size);
+    rv = bulkio_pq_exec(p, conn,
+        "UPDATE bulkio_jobs SET source_path = $3, format = $4,"
+        "       bytes_total = $5"
+        " WHERE id = $1 AND lease_owner = $2", 5, params, &res);
+    if (rv == APR_SUCCESS && strcmp(PQcmdTuples(res), "1")) {
+        rv = APR_NOTFOUND;
+    }
+    return rv;
+}
+
+apr_status_t bulkio_store_renew(apr_pool_t *p, PGconn *conn, apr_int64_t job,
+                                const char *owner, apr_interval_time_t lease)
+{
+    const char *params[3];
+    PGresult *res;
+    apr_status_t rv;
+
+    params[0] = apr_psprintf(p, "%" APR_INT64_T_FMT, job);
+    params[1] = owner;
+    params[2] = secs(p, lease);
+    rv = bulkio_pq_exec(p, conn,
+        "UPDATE bulkio_jobs SET lease_expires_at = now() + $3::interval"
+        " WHERE id = $1 AND lease_owner = $2 AND status = 'running'",
+        3, params, &res);
+    if (rv == APR_SUCCESS && strcmp(PQcmdTuples(res), "1")) {
+        rv = APR_NOTFOUND;
+    }
+    return rv;
+}

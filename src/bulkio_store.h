@@ -187,6 +187,11 @@ apr_status_t bulkio_store_checkpoint(apr_pool_t *p, PGconn *conn,
                                      const bulkio_progress_t *prog,
                                      int *pcancel);
 
+/** Renew owner's lease on a job outside a batch.
+ * @return APR_SUCCESS, or APR_NOTFOUND when owner no longer holds it */
+apr_status_t bulkio_store_renew(apr_pool_t *p, PGconn *conn, apr_int64_t job,
+                                const char *owner, apr_interval_time_t lease);
+
 /** End owner's hold on a job: status "completed", "failed" or "canceled"
  * (with completed_at), or "pending" to hand it back to the queue. reason
  * is kept for failed jobs and as the last error of a released one. */
@@ -201,6 +206,13 @@ apr_status_t bulkio_store_finish(apr_pool_t *p, PGconn *conn,
 apr_status_t bulkio_store_cancel(apr_pool_t *p, PGconn *conn,
                                  const char *kind, const char *principal,
                                  const char *job_id, const char **pstatus);
+
+/** Record where a URL import's download went, its format and size.
+ * @return APR_SUCCESS, or APR_NOTFOUND when owner no longer holds the job */
+apr_status_t bulkio_store_import_source(apr_pool_t *p, PGconn *conn,
+                                        apr_int64_t job, const char *owner,
+                                        const char *path, const char *format,
+                                        apr_off_t size);
 
 /** Record an export job's file: at path, size bytes with records records,
  * downloadable for ttl once the job is completed.

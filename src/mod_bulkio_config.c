@@ -6,6 +6,7 @@
 #include <http_config.h>
 #include <http_log.h>
 
+#include "bulkio_url.h"
 #include "bulkio_util.h"
 #include "mod_bulkio_private.h"
 #include "mod_bulkio_config.h"
@@ -19,6 +20,10 @@
 #define DEF_IDEMPOTENCY_TTL apr_time_from_sec(24 * 3600)
 #define DEF_EXPORT_TTL      apr_time_from_sec(24 * 3600)
 #define DEF_JOB_RETENTION   apr_time_from_sec(7 * 24 * 3600)
+#define DEF_FETCH_MAX_SIZE  ((apr_off_t)10 << 30)
+#define DEF_FETCH_CONNECT   apr_time_from_sec(10)
+#define DEF_FETCH_TIMEOUT   apr_time_from_sec(3600)
+#define DEF_FETCH_STALL     apr_time_from_sec(60)
 
 /* A value set in the virtual host wins over the one it inherits. */
 #define MERGE(f) (add->f != BULKIO_UNSET ? add->f : base->f)
@@ -39,6 +44,10 @@ void *mod_bulkio_cfg_create(apr_pool_t *p, server_rec *s)
     c->idempotency_ttl = BULKIO_UNSET;
     c->export_ttl = BULKIO_UNSET;
     c->job_retention = BULKIO_UNSET;
+    c->fetch_max_size = BULKIO_UNSET;
+    c->fetch_connect_timeout = BULKIO_UNSET;
+    c->fetch_timeout = BULKIO_UNSET;
+    c->fetch_stall_timeout = BULKIO_UNSET;
     return c;
 }
 
@@ -58,6 +67,11 @@ void *mod_bulkio_cfg_merge(apr_pool_t *p, void *basev, void *addv)
     c->idempotency_ttl = MERGE(idempotency_ttl);
     c->export_ttl = MERGE(export_ttl);
     c->job_retention = MERGE(job_retention);
+    c->url_allow = MERGE_STR(url_allow);
+    c->fetch_max_size = MERGE(fetch_max_size);
+    c->fetch_connect_timeout = MERGE(fetch_connect_timeout);
+    c->fetch_timeout = MERGE(fetch_timeout);
+    c->fetch_stall_timeout = MERGE(fetch_stall_timeout);
     return c;
 }
 
@@ -78,6 +92,10 @@ void mod_bulkio_cfg_finalize(apr_pool_t *p, server_rec *s)
         DEF_VAL(idempotency_ttl, DEF_IDEMPOTENCY_TTL);
         DEF_VAL(export_ttl, DEF_EXPORT_TTL);
         DEF_VAL(job_retention, DEF_JOB_RETENTION);
+        DEF_VAL(fetch_max_size, DEF_FETCH_MAX_SIZE);
+        DEF_VAL(fetch_connect_timeout, DEF_FETCH_CONNECT);
+        DEF_VAL(fetch_timeout, DEF_FETCH_TIMEOUT);
+        DEF_VAL(fetch_stall_timeout, DEF_FETCH_STALL);
     }
 }
 
@@ -154,6 +172,22 @@ static const char *set_count(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
+static const char *set_url_allow(cmd_parms *cmd, void *dc, const char *arg)
+{
+    mod_bulkio_cfg_t *c = cmd_cfg(cmd);
+    apr_array_header_t *more;
+
+    (void)dc;
+    if (bulkio_cidr_parse(cmd->pool, arg, &more) != APR_SUCCESS) {
+        return apr_psprintf(cmd->pool, "BulkIOURLAllow: '%s' is not an "
+                            "address or network (a.b.c.d/n, ::1/128)", arg);
+    }
+    c->url_allow = c->url_allow ? apr_array_append(cmd->pool, c->url_allow,
+                                                   more)
+                                : more;
+    return NULL;
+}
+
 #define OFF(f) ((void *)APR_OFFSETOF(mod_bulkio_cfg_t, f))
 
 const command_rec mod_bulkio_cmds[] = {
@@ -180,5 +214,19 @@ const command_rec mod_bulkio_cmds[] = {
                   "how long an export file can be downloaded (default 24h)"),
     AP_INIT_TAKE1("BulkIOJobRetention", set_interval, OFF(job_retention),
                   RSRC_CONF, "how long finished jobs are kept (default 7d)"),
+    AP_INIT_ITERATE("BulkIOURLAllow", set_url_allow, NULL, RSRC_CONF,
+                    "networks URL imports may reach although they are "
+                    "loopback, private, link-local... (default: none)"),
+    AP_INIT_TAKE1("BulkIOFetchMaxSize", set_size, OFF(fetch_max_size),
+                  RSRC_CONF, "largest file a URL import fetches (default 10G)"),
+    AP_INIT_TAKE1("BulkIOFetchConnectTimeout", set_interval,
+                  OFF(fetch_connect_timeout), RSRC_CONF,
+                  "connect timeout of URL imports (default 10s)"),
+    AP_INIT_TAKE1("BulkIOFetchTimeout", set_interval, OFF(fetch_timeout),
+                  RSRC_CONF, "total time a URL import's fetch may take "
+                  "(default 1h)"),
+    AP_INIT_TAKE1("BulkIOFetchStallTimeout", set_interval,
+                  OFF(fetch_stall_timeout), RSRC_CONF,
+                  "a fetch with no data for this long fails (default 60s)"),
     { NULL }
 };

@@ -20,6 +20,11 @@ typedef struct {
     apr_interval_time_t idempotency_ttl;
     apr_interval_time_t export_ttl;
     apr_interval_time_t job_retention;
+    apr_array_header_t *url_allow;      /* of bulkio_cidr_t, or NULL */
+    apr_off_t fetch_max_size;
+    apr_interval_time_t fetch_connect_timeout;
+    apr_interval_time_t fetch_timeout;
+    apr_interval_time_t fetch_stall_timeout;
 } mod_bulkio_cfg_t;
 
 #define BULKIO_UNSET (-1)

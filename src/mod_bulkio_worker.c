@@ -20,6 +20,7 @@
 
 #include "bulkio_job.h"
 #include "bulkio_store.h"
+#include "bulkio_url.h"
 #include "mod_bulkio_private.h"
 #include "mod_bulkio_config.h"
 #include "mod_bulkio_worker.h"
@@ -46,6 +47,7 @@ typedef struct {
     slot_t *slots;              /* cfg->max_jobs of them */
     apr_thread_mutex_t *mutex;  /* scheduler tick against child exit */
     apr_time_t next_sweep;      /* of expired export files */
+    bulkio_fetch_opts_t fetch;  /* URL imports' limits */
     volatile apr_uint32_t stop;
 } worker_t;
 
@@ -91,6 +93,7 @@ static void *APR_THREAD_FUNC job_thread(apr_thread_t *t, void *data)
     job.batch_size = worker->cfg->batch_size;
     job.max_record = (apr_size_t)worker->cfg->max_record;
     job.spool_dir = worker->cfg->spool_dir;
+    job.fetch = &worker->fetch;
     job.ttl = worker->cfg->export_ttl;
     job.ctl = ctl ? native(ctl) : job.conn;
     job.stop = (volatile int *)&worker->stop;
@@ -312,6 +315,9 @@ const char *mod_bulkio_worker_post_config(apr_pool_t *pconf, server_rec *s)
     if (!dbd_open || !dbd_close) {
         return "mod_bulkio needs mod_dbd";
     }
+    if (bulkio_fetch_global_init() != APR_SUCCESS) {
+        return "cannot initialise libcurl";
+    }
     if (!get_instance || !register_callback) {
         return "mod_bulkio needs mod_watchdog for its job worker";
     }
@@ -332,6 +338,12 @@ void mod_bulkio_worker_child_init(apr_pool_t *pchild, server_rec *s)
     worker->slots = apr_pcalloc(pchild, sizeof(slot_t)
                                 * (apr_size_t)worker->cfg->max_jobs);
     apr_thread_mutex_create(&worker->mutex, APR_THREAD_MUTEX_DEFAULT, pchild);
+    worker->fetch.allow = worker->cfg->url_allow;
+    worker->fetch.max_size = worker->cfg->fetch_max_size;
+    worker->fetch.connect_timeout = worker->cfg->fetch_connect_timeout;
+    worker->fetch.timeout = worker->cfg->fetch_timeout;
+    worker->fetch.stall_timeout = worker->cfg->fetch_stall_timeout;
+    worker->fetch.max_redirects = 5;
     worker->server_id = apr_psprintf(pchild, "%s:%u", s->server_hostname,
                                      ap_listeners ? ap_listeners->bind_addr->port
                                                   : 0);

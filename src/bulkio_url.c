@@ -1,0 +1,366 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE). */
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+
+#include <apr_file_io.h>
+#include <apr_strings.h>
+
+#include <curl/curl.h>
+
+#include "bulkio_url.h"
+
+/* A refused IPv4 network: address (host order), prefix length, class. */
+static const struct {
+    apr_uint32_t net;
+    int bits;
+    const char *what;
+} refused4[] = {
+    { 0x00000000, 8, "unspecified" },
+    { 0x0a000000, 8, "private" },
+    { 0x64400000, 10, "shared (carrier-grade NAT)" },
+    { 0x7f000000, 8, "loopback" },
+    { 0xa9fe0000, 16, "link-local" },
+    { 0xac100000, 12, "private" },
+    { 0xc0000000, 24, "reserved" },
+    { 0xc0000200, 24, "documentation" },
+    { 0xc0586300, 24, "reserved (6to4 relay)" },
+    { 0xc0a80000, 16, "private" },
+    { 0xc6120000, 15, "reserved (benchmarking)" },
+    { 0xc6336400, 24, "documentation" },
+    { 0xcb007100, 24, "documentation" },
+    { 0xe0000000, 4, "multicast" },
+    { 0xf0000000, 4, "reserved" },
+};
+
+/* A refused IPv6 network. */
+static const struct {
+    unsigned char net[16];
+    int bits;
+    const char *what;
+} refused6[] = {
+    { { 0 }, 128, "unspecified" },
+    { { [15] = 1 }, 128, "loopback" },
+    { { 0x00, 0x64, 0xff, 0x9b, 0, 1 }, 48, "NAT64 (local)" },
+    { { 0x01, 0x00 }, 64, "discard" },
+    { { 0x20, 0x01, 0x00, 0x00 }, 32, "Teredo" },
+    { { 0x20, 0x01, 0x00, 0x10 }, 28, "reserved (ORCHID)" },
+    { { 0x20, 0x01, 0x00, 0x20 }, 28, "reserved (ORCHID)" },
+    { { 0x20, 0x01, 0x0d, 0xb8 }, 32, "documentation" },
+    { { 0xfc }, 7, "unique local (private)" },
+    { { 0xfe, 0x80 }, 10, "link-local" },
+    { { 0xfe, 0xc0 }, 10, "site-local" },
+    { { 0xff }, 8, "multicast" },
+};
+
+/* Do the first bits bits of a and b agree? */
+static int prefix_match(const unsigned char *a, const unsigned char *b,
+                        int bits)
+{
+    int full = bits / 8, rest = bits % 8;
+
+    if (memcmp(a, b, (apr_size_t)full)) {
+        return 0;
+    }
+    return !rest || !((a[full] ^ b[full]) & (0xff << (8 - rest)));
+}
+
+static int allowed(int family, const unsigned char *addr,
+                   const apr_array_header_t *allow)
+{
+    int i;
+
+    for (i = 0; allow && i < allow->nelts; ++i) {
+        const bulkio_cidr_t *c = &APR_ARRAY_IDX(allow, i, bulkio_cidr_t);
+
+        if (c->family == family && prefix_match(addr, c->addr, c->bits)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static const char *refused_v4(const unsigned char *b)
+{
+    apr_uint32_t a = ((apr_uint32_t)b[0] << 24) | ((apr_uint32_t)b[1] << 16)
+                     | ((apr_uint32_t)b[2] << 8) | b[3];
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(refused4) / sizeof(refused4[0]); ++i) {
+        if (((a ^ refused4[i].net) >> (32 - refused4[i].bits)) == 0) {
+            return refused4[i].what;
+        }
+    }
+    return NULL;
+}
+
+const char *bulkio_addr_refused(const struct sockaddr *sa,
+                                const apr_array_header_t *allow)
+{
+    static const unsigned char mapped[12] = { [10] = 0xff, [11] = 0xff };
+    static const unsigned char nat64[12] = { 0x00, 0x64, 0xff, 0x9b };
+    static const unsigned char zero[12] = { 0 };
+    const unsigned char *b;
+    apr_size_t i;
+
+    if (sa->sa_family == AF_INET) {
+        b = (const unsigned char *)&((const struct sockaddr_in *)sa)->sin_addr;
+        return allowed(AF_INET, b, allow) ? NULL : refused_v4(b);
+    }
+    if (sa->sa_family != AF_INET6) {
+        return "not an IP address";
+    }
+    b = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
+    if (allowed(AF_INET6, b, allow)) {
+        return NULL;
+    }
+    for (i = 0; i < sizeof(refused6) / sizeof(refused6[0]); ++i) {
+        if (prefix_match(b, refused6[i].net, refused6[i].bits)) {
+            return refused6[i].what;
+        }
+    }
+    /* an IPv4 address in IPv6 clothing is judged as itself */
+    if (!memcmp(b, mapped, 12) || !memcmp(b, nat64, 12)
+        || !memcmp(b, zero, 12)) {
+        return allowed(AF_INET, b + 12, allow) ? NULL : refused_v4(b + 12);
+    }
+    if (b[0] == 0x20 && b[1] == 0x02) {
+        return allowed(AF_INET, b + 2, allow) ? NULL : refused_v4(b + 2);
+    }
+    return NULL;
+}
+
+apr_status_t bulkio_cidr_parse(apr_pool_t *p, const char *list,
+                               apr_array_header_t **pallow)
+{
+    apr_array_header_t *allow = apr_array_make(p, 4, sizeof(bulkio_cidr_t));
+    char *copy = apr_pstrdup(p, list), *tok, *state, *slash, *end;
+    bulkio_cidr_t *c;
+    long bits;
+
+    for (tok = apr_strtok(copy, ", \t", &state); tok;
+         tok = apr_strtok(NULL, ", \t", &state)) {
+        c = apr_array_push(allow);
+        memset(c, 0, sizeof(*c));
+        if ((slash = strchr(tok, '/'))) {
+            *slash++ = '\0';
+        }
+        if (inet_pton(AF_INET, tok, c->addr) == 1) {
+            c->family = AF_INET;
+            c->bits = 32;
+        }
+        else if (inet_pton(AF_INET6, tok, c->addr) == 1) {
+            c->family = AF_INET6;
+            c->bits = 128;
+        }
+        else {
+            return APR_EINVAL;
+        }
+        if (slash) {
+            bits = strtol(slash, &end, 10);
+            if (!*slash || *end || bits < 0 || bits > c->bits) {
+                return APR_EINVAL;
+            }
+            c->bits = (int)bits;
+        }
+    }
+    *pallow = allow;
+    return APR_SUCCESS;
+}
+
+/* One transfer. */
+typedef struct {
+    apr_pool_t *pool;
+    const bulkio_fetch_opts_t *opts;
+    apr_file_t *file;
+    apr_off_t size;
+    int oversize;
+    int write_failed;
+    int aborted;                /* by the tick callback */
+    const char *refused;        /* "address (class)" refused at connect */
+} fetch_t;
+
+static curl_socket_t open_socket(void *baton, curlsocktype purpose,
+                                 struct curl_sockaddr *a)
+{
+    fetch_t *f = baton;
+    const char *why;
+    char host[INET6_ADDRSTRLEN] = "?";
+
+    (void)purpose;
+    if ((why = bulkio_addr_refused(&a->addr, f->opts->allow))) {
+        if (a->family == AF_INET) {
+            inet_ntop(AF_INET, &((struct sockaddr_in *)&a->addr)->sin_addr,
+                      host, sizeof(host));
+        }
+        else if (a->family == AF_INET6) {
+            inet_ntop(AF_INET6,
+                      &((struct sockaddr_in6 *)&a->addr)->sin6_addr, host,
+                      sizeof(host));
+        }
+        f->refused = apr_psprintf(f->pool, "refused address %s (%s)", host,
+                                  why);
+        return CURL_SOCKET_BAD;
+    }
+    return socket(a->family, a->socktype, a->protocol);
+}
+
+static size_t write_data(char *data, size_t size, size_t n, void *baton)
+{
+    fetch_t *f = baton;
+    apr_size_t len = size * n;
+
+    if (f->size + (apr_off_t)len > f->opts->max_size) {
+        f->oversize = 1;
+        return 0;
+    }
+    if (apr_file_write_full(f->file, data, len, NULL) != APR_SUCCESS) {
+        f->write_failed = 1;
+        return 0;
+    }
+    f->size += (apr_off_t)len;
+    return len;
+}
+
+static int xfer_info(void *baton, curl_off_t dltotal, curl_off_t dlnow,
+                     curl_off_t ultotal, curl_off_t ulnow)
+{
+    fetch_t *f = baton;
+
+    (void)dltotal;
+    (void)dlnow;
+    (void)ultotal;
+    (void)ulnow;
+    if (f->opts->tick && f->opts->tick(f->opts->tick_baton)) {
+        f->aborted = 1;
+        return 1;
+    }
+    return 0;
+}
+
+static apr_status_t curl_cleanup(void *h)
+{
+    curl_easy_cleanup(h);
+    return APR_SUCCESS;
+}
+
+static long msecs(apr_interval_time_t t)
+{
+    return (long)apr_time_as_msec(t);
+}
+
+apr_status_t bulkio_fetch(apr_pool_t *p, const char *url, const char *path,
+                          const bulkio_fetch_opts_t *opts,
+                          bulkio_fetch_result_t *res)
+{
+    char errbuf[CURL_ERROR_SIZE] = "";
+    const char *ctype = NULL;
+    long status = 0;
+    CURLcode cc;
+    CURL *h;
+    fetch_t f;
+
+    memset(res, 0, sizeof(*res));
+    memset(&f, 0, sizeof(f));
+    f.pool = p;
+    f.opts = opts;
+    if (apr_file_open(&f.file, path, APR_FOPEN_CREATE | APR_FOPEN_WRITE
+                      | APR_FOPEN_TRUNCATE | APR_FOPEN_BUFFERED,
+                      APR_FPROT_UREAD | APR_FPROT_UWRITE, p) != APR_SUCCESS) {
+        res->error = "cannot write into the spool directory";
+        return APR_EGENERAL;
+    }
+    if (!(h = curl_easy_init())) {
+        apr_file_close(f.file);
+        res->error = "cannot start a transfer";
+        res->transient = 1;
+        return APR_EGENERAL;
+    }
+    apr_pool_cleanup_register(p, h, curl_cleanup, apr_pool_cleanup_null);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(h, CURLOPT_MAXREDIRS, (long)opts->max_redirects);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_PROXY, "");
+    curl_easy_setopt(h, CURLOPT_NETRC, (long)CURL_NETRC_IGNORED);
+    curl_easy_setopt(h, CURLOPT_USERAGENT, "mod_bulkio");
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, msecs(opts->connect_timeout));
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, msecs(opts->timeout));
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME,
+                     (long)apr_time_sec(opts->stall_timeout));
+    curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE,
+                     (curl_off_t)opts->max_size);
+    curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+    curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, &f);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_data);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &f);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, xfer_info);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, &f);
+    cc = curl_easy_perform(h);
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ctype);
+    res->http_status = (int)status;
+    res->content_type = ctype ? apr_pstrdup(p, ctype) : NULL;
+    res->size = f.size;
+    if (apr_file_close(f.file) != APR_SUCCESS && cc == CURLE_OK) {
+        f.write_failed = 1;
+        cc = CURLE_WRITE_ERROR;
+    }
+    if (f.refused) {
+        res->error = f.refused;
+    }
+    else if (f.aborted) {
+        res->error = "interrupted";
+        res->transient = 1;
+    }
+    else if (f.oversize || cc == CURLE_FILESIZE_EXCEEDED) {
+        res->error = apr_psprintf(p, "the file exceeds the %" APR_OFF_T_FMT
+                                  "-byte limit", opts->max_size);
+    }
+    else if (f.write_failed) {
+        res->error = "cannot write into the spool directory";
+    }
+    else if (cc == CURLE_TOO_MANY_REDIRECTS) {
+        res->error = apr_psprintf(p, "too many redirects (more than %d)",
+                                  opts->max_redirects);
+    }
+    else if (cc == CURLE_UNSUPPORTED_PROTOCOL) {
+        res->error = "only http and https URLs can be fetched";
+    }
+    else if (cc == CURLE_OPERATION_TIMEDOUT) {
+        res->transient = 1;
+        res->error = strstr(errbuf, "too slow")
+                     ? apr_psprintf(p, "no data for %d s",
+                                    (int)apr_time_sec(opts->stall_timeout))
+                     : apr_psprintf(p, "timed out (%s)", errbuf);
+    }
+    else if (cc != CURLE_OK) {
+        res->transient = cc == CURLE_COULDNT_CONNECT
+                         || cc == CURLE_COULDNT_RESOLVE_HOST
+                         || cc == CURLE_RECV_ERROR || cc == CURLE_SEND_ERROR
+                         || cc == CURLE_GOT_NOTHING
+                         || cc == CURLE_PARTIAL_FILE;
+        res->error = apr_psprintf(p, "transfer failed: %s",
+                                  *errbuf ? errbuf : curl_easy_strerror(cc));
+    }
+    else if (status >= 400) {
+        res->transient = status >= 500 || status == 429;
+        res->error = apr_psprintf(p, "HTTP %ld from the server", status);
+    }
+    else {
+        return APR_SUCCESS;
+    }
+    return APR_EGENERAL;
+}
+
+apr_status_t bulkio_fetch_global_init(void)
+{
+    return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? APR_SUCCESS
+                                                             : APR_EGENERAL;
+}

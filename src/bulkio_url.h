@@ -1,0 +1,73 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE). */
+
+#ifndef BULKIO_URL_H
+#define BULKIO_URL_H
+
+#include <sys/socket.h>
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include <apr_time.h>
+
+/*
+ * Fetching a URL import's file with libcurl, safe against server-side
+ * request forgery: every address the fetcher is about to connect to (each
+ * redirect hop, each address a name resolves to) is checked first, at
+ * connect time, so DNS rebinding cannot slip past the check.
+ */
+
+/** A network in an allow-list. */
+typedef struct {
+    int family;                 /**< AF_INET or AF_INET6 */
+    unsigned char addr[16];
+    int bits;
+} bulkio_cidr_t;
+
+/** Parse a list of networks ("127.0.0.0/8 ::1 10.1.2.3"; a bare address
+ * is a host) into *pallow, an array of bulkio_cidr_t.
+ * @return APR_SUCCESS, or APR_EINVAL on a malformed entry */
+apr_status_t bulkio_cidr_parse(apr_pool_t *p, const char *list,
+                               apr_array_header_t **pallow);
+
+/** Why the fetcher may not connect to addr ("loopback", "private", ...), or
+ * NULL when it may: a public address, or one allow lists. IPv4-mapped,
+ * IPv4-compatible, NAT64 and 6to4 addresses are judged by the IPv4
+ * address they carry. */
+const char *bulkio_addr_refused(const struct sockaddr *addr,
+                                const apr_array_header_t *allow);
+
+/** Limits of a fetch. */
+typedef struct bulkio_fetch_opts_t {
+    const apr_array_header_t *allow;     /**< BulkIOURLAllow, or NULL */
+    apr_off_t max_size;                  /**< bytes */
+    apr_interval_time_t connect_timeout;
+    apr_interval_time_t timeout;         /**< in all */
+    apr_interval_time_t stall_timeout;   /**< without a byte */
+    int max_redirects;
+    /** Called now and then while the fetch runs (may be NULL); a non-zero
+     * return aborts it. */
+    int (*tick)(void *baton);
+    void *tick_baton;
+} bulkio_fetch_opts_t;
+
+/** How a fetch went. */
+typedef struct {
+    int http_status;             /**< of the last response, 0 if none */
+    const char *content_type;    /**< of the last response, or NULL */
+    apr_off_t size;              /**< bytes written */
+    int transient;               /**< trying again may succeed */
+    const char *error;           /**< the cause, when it failed */
+} bulkio_fetch_result_t;
+
+/** Download url (http or https, also on every redirect) into the file at
+ * path, streaming. Content-Encoding is kept as sent.
+ * @return APR_SUCCESS, or APR_EGENERAL with res->error set */
+apr_status_t bulkio_fetch(apr_pool_t *p, const char *url, const char *path,
+                          const bulkio_fetch_opts_t *opts,
+                          bulkio_fetch_result_t *res);
+
+/** libcurl's global initialisation: once, in the parent, before any
+ * thread. */
+apr_status_t bulkio_fetch_global_init(void);
+
+#endif /* BULKIO_URL_H */

@@ -1,0 +1,191 @@
+/* Unit tests of the URL fetcher's guard: the address classifier without
+ * any network, and refusals that reach no server. Nothing here sends a
+ * packet beyond the loopback interface. */
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <apr_general.h>
+#include <apr_network_io.h>
+#include <apr_strings.h>
+
+#include "bulkio_url.h"
+
+static int setup(void **state)
+{
+    apr_pool_t *p;
+
+    apr_pool_create(&p, NULL);
+    *state = p;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    apr_pool_destroy(*state);
+    return 0;
+}
+
+/* The class of a textual address, or NULL when allowed. */
+static const char *judge(const char *text, const apr_array_header_t *allow)
+{
+    struct sockaddr_storage ss;
+
+    memset(&ss, 0, sizeof(ss));
+    if (inet_pton(AF_INET, text, &((struct sockaddr_in *)&ss)->sin_addr)) {
+        ss.ss_family = AF_INET;
+    }
+    else {
+        assert_int_equal(inet_pton(AF_INET6, text,
+                                   &((struct sockaddr_in6 *)&ss)->sin6_addr),
+                         1);
+        ss.ss_family = AF_INET6;
+    }
+    return bulkio_addr_refused((struct sockaddr *)&ss, allow);
+}
+
+static void test_refused(void **state)
+{
+    static const char *const refused[] = {
+        "169.254.169.254", "10.0.0.1", "172.16.0.1", "172.31.255.255",
+        "192.168.1.1", "100.64.0.1", "127.0.0.1", "127.1.2.3", "224.0.0.1",
+        "0.0.0.0", "255.255.255.255", "240.0.0.1", "192.0.2.1",
+        "198.18.0.1", "::1", "::", "fe80::1", "fc00::1", "fd12::1", "ff02::1",
+        "::ffff:10.0.0.1", "::ffff:127.0.0.1", "::ffff:169.254.169.254",
+        "64:ff9b::a00:1", "2002:a00:1::1", "2001:db8::1", "2001::1",
+        "fec0::1", "100::1", "::127.0.0.1"
+    };
+    apr_size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(refused) / sizeof(refused[0]); ++i) {
+        if (!judge(refused[i], NULL)) {
+            fail_msg("%s was allowed", refused[i]);
+        }
+    }
+    assert_string_equal(judge("127.0.0.1", NULL), "loopback");
+    assert_string_equal(judge("169.254.169.254", NULL), "link-local");
+    assert_string_equal(judge("::ffff:10.0.0.1", NULL), "private");
+}
+
+static void test_public(void **state)
+{
+    static const char *const ok[] = {
+        "8.8.8.8", "1.1.1.1", "93.184.216.34", "172.32.0.1", "100.128.0.1",
+        "11.0.0.1", "2606:4700:4700::1111", "::ffff:8.8.8.8",
+        "2002:808:808::1", "64:ff9b::808:808"
+    };
+    apr_size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(ok) / sizeof(ok[0]); ++i) {
+        if (judge(ok[i], NULL)) {
+            fail_msg("%s was refused", ok[i]);
+        }
+    }
+}
+
+static void test_allow_list(void **state)
+{
+    apr_pool_t *p = *state;
+    apr_array_header_t *allow;
+
+    assert_int_equal(bulkio_cidr_parse(p, "127.0.0.0/8, ::1", &allow),
+                     APR_SUCCESS);
+    assert_null(judge("127.0.0.1", allow));
+    assert_null(judge("127.200.0.9", allow));
+    assert_null(judge("::1", allow));
+    assert_null(judge("::ffff:127.0.0.1", allow));
+    assert_non_null(judge("10.0.0.1", allow));
+    assert_non_null(judge("169.254.169.254", allow));
+    assert_int_equal(bulkio_cidr_parse(p, "10.1.2.3", &allow), APR_SUCCESS);
+    assert_null(judge("10.1.2.3", allow));
+    assert_non_null(judge("10.1.2.4", allow));
+    assert_int_equal(bulkio_cidr_parse(p, "10.0.0.0/33", &allow), APR_EINVAL);
+    assert_int_equal(bulkio_cidr_parse(p, "example", &allow), APR_EINVAL);
+    assert_int_equal(bulkio_cidr_parse(p, "10.0.0.0/", &allow), APR_EINVAL);
+    assert_int_equal(bulkio_cidr_parse(p, "::1/129", &allow), APR_EINVAL);
+}
+
+/* A listening socket on 127.0.0.1 that nobody should reach. */
+static apr_socket_t *listener(apr_pool_t *p, apr_port_t *pport)
+{
+    apr_sockaddr_t *sa;
+    apr_socket_t *s;
+
+    assert_int_equal(apr_sockaddr_info_get(&sa, "127.0.0.1", APR_INET, 0, 0,
+                                           p), APR_SUCCESS);
+    assert_int_equal(apr_socket_create(&s, APR_INET, SOCK_STREAM,
+                                       APR_PROTO_TCP, p), APR_SUCCESS);
+    assert_int_equal(apr_socket_bind(s, sa), APR_SUCCESS);
+    assert_int_equal(apr_socket_listen(s, 8), APR_SUCCESS);
+    assert_int_equal(apr_socket_addr_get(&sa, APR_LOCAL, s), APR_SUCCESS);
+    *pport = sa->port;
+    apr_socket_opt_set(s, APR_SO_NONBLOCK, 1);
+    return s;
+}
+
+static void test_loopback_refused(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *hosts[] = { "127.0.0.1", "localhost", "[::ffff:127.0.0.1]",
+                            "[::1]" };
+    bulkio_fetch_opts_t opts;
+    bulkio_fetch_result_t res;
+    apr_socket_t *s, *c;
+    const char *dir;
+    apr_port_t port;
+    apr_size_t i;
+
+    assert_int_equal(apr_temp_dir_get(&dir, p), APR_SUCCESS);
+    memset(&opts, 0, sizeof(opts));
+    opts.max_size = 1 << 20;
+    opts.connect_timeout = apr_time_from_sec(2);
+    opts.timeout = apr_time_from_sec(5);
+    opts.stall_timeout = apr_time_from_sec(2);
+    opts.max_redirects = 5;
+    s = listener(p, &port);
+    for (i = 0; i < sizeof(hosts) / sizeof(hosts[0]); ++i) {
+        const char *url = apr_psprintf(p, "http://%s:%u/x.csv", hosts[i],
+                                       port);
+
+        assert_int_equal(bulkio_fetch(p, url, apr_pstrcat(p, dir,
+                                      "/bulkio-test-fetch", NULL), &opts,
+                                      &res), APR_EGENERAL);
+        if (!strstr(res.error, "refused address")) {
+            fail_msg("%s: %s", url, res.error);
+        }
+        assert_false(res.transient);
+    }
+    /* no connection ever reached the listener */
+    assert_true(APR_STATUS_IS_EAGAIN(apr_socket_accept(&c, s, p)));
+    assert_int_equal(bulkio_fetch(p, "ftp://127.0.0.1/x", apr_pstrcat(
+                                  p, dir, "/bulkio-test-fetch", NULL),
+                                  &opts, &res), APR_EGENERAL);
+    assert_string_equal(res.error, "only http and https URLs can be fetched");
+    apr_file_remove(apr_pstrcat(p, dir, "/bulkio-test-fetch", NULL), p);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_public, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_allow_list, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_loopback_refused, setup,
+                                        teardown),
+    };
+    int rc;
+
+    apr_initialize();
+    bulkio_fetch_global_init();
+    rc = cmocka_run_group_tests(tests, NULL, NULL);
+    apr_terminate();
+    return rc;
+}
