@@ -30,7 +30,7 @@ SANITIZE  := -fsanitize=address,undefined -fno-omit-frame-pointer \
 RUN       := scripts/bulkio.sh
 
 .PHONY: all install deps run start stop migrate token unit unit-plain \
-        unit-asan test apache-test clean help
+        unit-asan test apache-test bench clean help
 
 all: .libs/mod_bulkio.so
 
@@ -84,6 +84,21 @@ apache-test: all
 
 test: unit apache-test
 
+# make bench [BENCH_ROWS=100000]: a dedicated installation in .bench on
+# BENCH_PORT; the table goes to bench/results.md.
+BENCH_ROWS ?= 1000000
+BENCH_PORT ?= 8090
+
+build/bench/export_sql: bench/export_sql.c $(CORE_SRC) $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(WARN) -O2 $(APR_CFLAGS) -I$(PG_INC) -Isrc -o $@ $< \
+	    $(CORE_SRC) $(APR_LIBS) $(LIBS)
+
+bench: all build/bench/export_sql
+	@export BULKIO_RUN_DIR=$(CURDIR)/.bench BULKIO_PORT=$(BENCH_PORT); \
+	    trap '$(RUN) stop' EXIT; $(RUN) start >/dev/null && \
+	    bench/bench.py --rows $(BENCH_ROWS) --port $(BENCH_PORT)
+
 clean:
 	rm -rf .libs src/.libs *.la *.lo *.slo *.o src/*.la src/*.lo src/*.slo \
 	    src/*.o build t/logs t/TEST t/conf/httpd.conf \
@@ -98,3 +113,4 @@ help:
 	@echo "make migrate    apply new sql/ migrations (BULKIO_DATABASE_URL for an existing database)"
 	@echo "make test       unit tests (plain, ASan/UBSan), then the Apache::Test suite"
 	@echo "make install    install the module into the system httpd"
+	@echo "make bench      benchmark against COPY (BENCH_ROWS=100000 for a quick run)"

@@ -51,4 +51,5 @@ def main():
     sys.exit(proc.returncode)
 
 
-main()
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,285 @@
+#!/usr/bin/env python3
+"""mod_bulkio's benchmark: imports and exports through the HTTP API against
+PostgreSQL's own COPY on the same data, in one run. Run by `make bench`,
+which starts a dedicated local installation (BULKIO_RUN_DIR=.bench).
+
+    bench/bench.py [--rows N] [--big N] [--out bench/results.md]
+
+For each resource (users, articles, comments): N valid records and a
+variant with 5% invalid ones are imported end to end (upload until the job
+is completed); the rows the import left are loaded again with `psql \\copy`
+into an identical scratch schema (same indexes and foreign keys) as the
+baseline. Each resource is exported with GET /v1/exports (ndjson, csv)
+against `COPY (the same SELECT) TO STDOUT`. httpd's peak resident memory
+is sampled during every run; a --big users import (5N by default) shows it
+does not grow with the input. Last, ab measures GET /v1/imports/{id} while
+three imports run.
+"""
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import rss  # noqa: E402
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DATA = os.path.join(TOP, 'bench', 'data')
+MB = 1024.0 * 1024.0
+RESOURCES = ('users', 'articles', 'comments')
+TARGET = {('users', 'valid'): 1.5, ('articles', 'valid'): 2.0,
+          ('comments', 'valid'): 2.0, ('users', 'invalid5'): 2.0,
+          ('articles', 'invalid5'): 2.5, ('comments', 'invalid5'): 2.5}
+FORMAT = {'users': 'csv', 'articles': 'ndjson', 'comments': 'ndjson'}
+CTYPE = {'csv': 'text/csv', 'ndjson': 'application/x-ndjson'}
+
+
+def bulkio(*args):
+    return subprocess.run([os.path.join(TOP, 'scripts', 'bulkio.sh')]
+                          + list(args), check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+class Bench:
+    def __init__(self, rows, port):
+        self.rows = rows
+        self.base = 'http://127.0.0.1:%d' % port
+        self.db = bulkio('conninfo')
+        os.environ['PGOPTIONS'] = '-c client_min_messages=warning'
+        self.token = bulkio('token')
+        self.pidfile = os.path.join(os.environ['BULKIO_RUN_DIR'], 'httpd.pid')
+        self.spool = os.path.join(os.environ['BULKIO_RUN_DIR'], 'spool')
+        self.table = []
+
+    def psql(self, sql, out=None):
+        return subprocess.run(['psql', self.db, '-v', 'ON_ERROR_STOP=1',
+                               '-Atqc', sql], check=True, text=True,
+                              stdout=out or subprocess.PIPE).stdout
+
+    def api(self, path):
+        req = urllib.request.Request(self.base + path, headers={
+            'Authorization': 'Bearer ' + self.token})
+        with urllib.request.urlopen(req) as resp:
+            return json.load(resp)
+
+    def measure(self, fn):
+        """Seconds fn took and httpd's peak RSS growth (MB) meanwhile."""
+        parent = int(open(self.pidfile).read())
+        base = rss.rss(rss.children(parent))
+        peak = [base]
+        done = threading.Event()
+
+        def sample():
+            while not done.is_set():
+                peak[0] = max(peak[0], rss.rss(rss.children(parent)))
+                time.sleep(0.05)
+        t = threading.Thread(target=sample)
+        t.start()
+        start = time.monotonic()
+        try:
+            result = fn()
+        finally:
+            secs = time.monotonic() - start
+            done.set()
+            t.join()
+        return secs, (peak[0] - base) / MB, result
+
+    def datafile(self, resource, profile, count):
+        path = os.path.join(DATA, '%s-%s-%d.%s' % (resource, profile, count,
+                                                    FORMAT[resource]))
+        if not os.path.exists(path):
+            os.makedirs(DATA, exist_ok=True)
+            with open(path + '.tmp', 'w') as f:
+                subprocess.run(['perl', os.path.join(TOP, 'scripts',
+                                                     'gendata.pl'),
+                                '--resource', resource,
+                                '--format', FORMAT[resource],
+                                '--count', str(count), '--users', str(count),
+                                '--articles', str(count),
+                                '--profile', profile], check=True, stdout=f)
+            os.rename(path + '.tmp', path)
+        return path
+
+    def upload(self, resource, path):
+        out = subprocess.run(
+            ['curl', '-sS', '--fail-with-body', '-X', 'POST', '-T', path,
+             '-H', 'Authorization: Bearer ' + self.token,
+             '-H', 'Content-Type: ' + CTYPE[FORMAT[resource]],
+             '%s/v1/imports?resource=%s' % (self.base, resource)],
+            check=True, capture_output=True, text=True).stdout
+        return json.loads(out)['job_id']
+
+    def wait(self, job):
+        while True:
+            doc = self.api('/v1/imports/' + job)
+            if doc['status'] in ('completed', 'failed', 'canceled'):
+                if doc['status'] != 'completed':
+                    sys.exit('bench: job %s ended %s: %s'
+                             % (job, doc['status'], doc.get('reason')))
+                return doc
+            time.sleep(0.1)
+
+    def reset(self):
+        self.psql('TRUNCATE comments, articles, users, bulkio_jobs,'
+                  ' bulkio_idempotency_keys RESTART IDENTITY CASCADE;'
+                  ' DROP SCHEMA IF EXISTS bench_copy CASCADE;'
+                  ' CREATE SCHEMA bench_copy;')
+        for res in RESOURCES:
+            self.psql('CREATE TABLE bench_copy.%s (LIKE public.%s'
+                      ' INCLUDING ALL)' % (res, res))
+        fks = self.psql("SELECT conrelid::regclass, conname,"
+                        " pg_get_constraintdef(oid) FROM pg_constraint"
+                        " WHERE contype = 'f' AND connamespace ="
+                        " 'public'::regnamespace"
+                        " AND conrelid::regclass::text IN"
+                        " ('articles', 'comments')")
+        for line in fks.splitlines():
+            table, name, cdef = line.split('|')
+            self.psql('SET search_path = bench_copy; ALTER TABLE %s'
+                      ' ADD CONSTRAINT %s %s' % (table, name, cdef))
+        self.clean_spool()
+
+    def clean_spool(self):
+        for name in os.listdir(self.spool):
+            path = os.path.join(self.spool, name)
+            if os.path.isfile(path):
+                os.unlink(path)
+
+    def add(self, what, rows, secs, base_secs, target, rss_mb):
+        ratio = secs / base_secs if base_secs else None
+        self.table.append((what, rows, secs, rows / secs if secs else 0,
+                           base_secs, ratio, target, rss_mb))
+        print('%-32s %9d rows %8.2f s %9.0f rows/s  baseline %s  ratio %s'
+              '  RSS +%.1f MB' % (what, rows, secs, rows / secs, '%.2f s'
+                                  % base_secs if base_secs else '-',
+                                  '%.2f' % ratio if ratio else '-', rss_mb),
+              flush=True)
+
+    def imports(self, profile):
+        self.reset()
+        for res in RESOURCES:
+            path = self.datafile(res, profile, self.rows)
+            secs, grow, doc = self.measure(
+                lambda: self.wait(self.upload(res, path)))
+            self.clean_spool()
+            rows = int(self.psql('SELECT count(*) FROM ' + res))
+            # the baseline: the same rows, by psql's \copy
+            dump = os.path.join(DATA, 'copy-%s.csv' % res)
+            self.psql('\\copy public.%s TO %s (FORMAT csv)' % (res, dump))
+            start = time.monotonic()
+            self.psql('\\copy bench_copy.%s FROM %s (FORMAT csv)'
+                      % (res, dump))
+            base = time.monotonic() - start
+            os.unlink(dump)
+            if doc['totalRecords'] != self.rows or (
+                    profile == 'valid' and doc['errorCount']):
+                sys.exit('bench: %s import gave %s' % (res, doc))
+            self.add('import %s %s (%s)' % (res, profile, FORMAT[res]),
+                     doc['totalRecords'], secs, base,
+                     TARGET[(res, profile)], grow)
+            print('    %d rows, %d failed records' % (rows,
+                                                       doc['errorCount']))
+
+    def exports(self):
+        for res in RESOURCES:
+            rows = int(self.psql('SELECT count(*) FROM ' + res))
+            sql = subprocess.run([os.path.join(TOP, 'build', 'bench',
+                                               'export_sql'), res],
+                                 check=True, capture_output=True,
+                                 text=True).stdout.strip()
+            for fmt in ('ndjson', 'csv'):
+                url = '%s/v1/exports?resource=%s&format=%s' % (self.base,
+                                                               res, fmt)
+                secs, grow, _ = self.measure(lambda: subprocess.run(
+                    ['curl', '-sS', '--fail', '-o', '/dev/null', '-H',
+                     'Authorization: Bearer ' + self.token, url],
+                    check=True))
+                start = time.monotonic()
+                with open(os.devnull, 'w') as null:
+                    self.psql('COPY (%s) TO STDOUT (FORMAT csv)' % sql,
+                              out=null)
+                base = time.monotonic() - start
+                self.add('export %s %s' % (res, fmt), rows, secs, base, 1.25,
+                         grow)
+
+    def big(self, count):
+        self.reset()
+        path = self.datafile('users', 'valid', count)
+        secs, grow, doc = self.measure(
+            lambda: self.wait(self.upload('users', path)))
+        self.clean_spool()
+        self.add('import users valid (csv), big', doc['totalRecords'], secs,
+                 None, None, grow)
+
+    def latency(self):
+        self.reset()
+        path = self.datafile('users', 'valid', self.rows)
+        jobs = [self.upload('users', path)]
+        for res in ('articles', 'comments'):
+            jobs.append(self.upload(res, self.datafile(res, 'valid',
+                                                       self.rows)))
+        out = subprocess.run(
+            ['ab', '-q', '-n', '2000', '-c', '4', '-H',
+             'Authorization: Bearer ' + self.token,
+             '%s/v1/imports/%s' % (self.base, jobs[0])],
+            check=True, capture_output=True, text=True).stdout
+        running = self.api('/v1/imports/' + jobs[2])['status']
+        for job in jobs:
+            self.wait(job)
+        self.clean_spool()
+        pct = dict(re.findall(r'^\s+(\d+)%\s+(\d+)', out, re.M))
+        failed = re.search(r'Non-2xx responses:\s+(\d+)', out)
+        return int(pct['50']), int(pct['99']), running, \
+            int(failed.group(1)) if failed else 0
+
+    def report(self, p50, p99, running, failed, out):
+        head = ('| run | rows | seconds | rows/s | COPY baseline s | ratio'
+                ' | target | peak httpd RSS growth |\n'
+                '|---|---:|---:|---:|---:|---:|---:|---:|\n')
+        lines = []
+        for what, rows, secs, rate, base, ratio, target, grow in self.table:
+            lines.append('| %s | %d | %.2f | %.0f | %s | %s | %s | %.1f MB |'
+                         % (what, rows, secs, rate,
+                            '%.2f' % base if base else '-',
+                            '%.2f×' % ratio if ratio else '-',
+                            '≤ %.2f×' % target if target else '-', grow))
+        lat = ('GET /v1/imports/{id} while three imports run (ab -n 2000'
+               ' -c 4): p50 %d ms, p99 %d ms (target p99 ≤ 50 ms); %d'
+               ' non-2xx; the third import was %s when ab finished.'
+               % (p50, p99, failed, running))
+        cpu = subprocess.run(['nproc'], capture_output=True,
+                             text=True).stdout.strip()
+        text = ('# mod_bulkio benchmark\n\n%s, %s cores, %d rows per'
+                ' resource. Ratios are ours against PostgreSQL\'s COPY on'
+                ' the same rows in the same run.\n\n%s%s\n\n%s\n'
+                % (time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()), cpu,
+                   self.rows, head, '\n'.join(lines), lat))
+        print('\n' + text)
+        with open(out, 'w') as f:
+            f.write(text)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--rows', type=int, default=1000000)
+    ap.add_argument('--big', type=int, default=0,
+                    help='users for the memory run (default 5 × rows)')
+    ap.add_argument('--port', type=int, default=8090)
+    ap.add_argument('--out', default=os.path.join(TOP, 'bench',
+                                                  'results.md'))
+    a = ap.parse_args()
+    b = Bench(a.rows, a.port)
+    b.imports('valid')
+    b.exports()
+    b.imports('invalid5')
+    b.big(a.big or 5 * a.rows)
+    b.report(*b.latency(), a.out)
+
+
+if __name__ == '__main__':
+    main()
