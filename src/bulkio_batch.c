@@ -20,45 +20,54 @@ typedef struct {
 } outcome_t;
 
 /* Per resource: the staging table, the key columns that split a batch into
- * segments, and the statements over segment $1: "conflict" finds the first
- * row that touches an existing row an earlier row of the segment touches
- * too (as its target, or as the holder of its email or slug), "apply"
- * writes the segment and returns (idx, code) of the rows it refused.
- * Both start from the same resolution of targets and references. */
+ * segments, and "apply", a statement prepared once per connection that
+ * writes segment $1 and returns (idx, code) of the rows it refused. Where
+ * rows of the segment touch one existing row (as its target, or as the
+ * holder of its email or slug), it writes nothing and returns the first
+ * such row with code 0: the segment is split there and applied again. */
 typedef struct {
     const char *stage;
     const char *ddl;
     int key_cols[2];          /* column indexes, -1 for none */
-    const char *conflict;     /* NULL when keys alone decide */
+    const char *name;         /* of the prepared apply statement */
     const char *apply;
     outcome_t outcomes[3];    /* by code - 1 */
 } resource_sql_t;
 
-/* The first row of the segment that touches a row an earlier one does. */
-#define FIRST_CONFLICT(RESOLVE) \
-    "WITH s AS (" RESOLVE "), t AS (" \
-    "  SELECT DISTINCT idx, r FROM (SELECT idx, target AS r FROM s" \
-    "                               UNION ALL SELECT idx, holder FROM s) x" \
-    "   WHERE r IS NOT NULL" \
-    ") SELECT min(idx) FROM (" \
-    "  SELECT idx, rank() OVER (PARTITION BY r ORDER BY idx) AS rk FROM t" \
-    ") y WHERE rk > 1"
+/* k.cut: the first row of the segment that touches a row an earlier one
+ * does; c: the resolved rows, none when there is a cut. */
+#define CUT_AND_CHECK(ERR) \
+    "), k AS (" \
+    "  SELECT min(idx) AS cut FROM (" \
+    "    SELECT idx, rank() OVER (PARTITION BY r ORDER BY idx) AS rk" \
+    "      FROM (SELECT DISTINCT idx, r FROM (" \
+    "              SELECT idx, target AS r FROM s" \
+    "              UNION ALL SELECT idx, holder FROM s) x" \
+    "             WHERE r IS NOT NULL) t" \
+    "  ) y WHERE rk > 1" \
+    "), c AS (" \
+    "  SELECT s.*, " ERR " AS err FROM s WHERE (SELECT cut FROM k) IS NULL"
 
+#define CUT_RESULT \
+    " SELECT idx, err FROM c WHERE err <> 0" \
+    " UNION ALL SELECT cut, 0 FROM k WHERE cut IS NOT NULL"
+
+/* A row without an id is matched by its email (slug): its holder. */
 #define USERS_RESOLVE \
-    "SELECT st.*, coalesce(u1.id, u2.id) AS target, h.id AS holder" \
+    "SELECT st.*, coalesce(u1.id, CASE WHEN st.external_id IS NULL" \
+    "                                  THEN h.id END) AS target," \
+    "       h.id AS holder" \
     "  FROM bulkio_stage_users st" \
     "  LEFT JOIN users u1 ON u1.external_id = st.external_id" \
-    "  LEFT JOIN users u2 ON st.external_id IS NULL" \
-    "                    AND lower(u2.email) = lower(st.email)" \
     "  LEFT JOIN users h ON lower(h.email) = lower(st.email)" \
     " WHERE st.gen = $1"
 
 #define ARTICLES_RESOLVE \
-    "SELECT st.*, coalesce(a1.id, a2.id) AS target, h.id AS holder," \
-    "       au.id AS author" \
+    "SELECT st.*, coalesce(a1.id, CASE WHEN st.external_id IS NULL" \
+    "                                  THEN h.id END) AS target," \
+    "       h.id AS holder, au.id AS author" \
     "  FROM bulkio_stage_articles st" \
     "  LEFT JOIN articles a1 ON a1.external_id = st.external_id" \
-    "  LEFT JOIN articles a2 ON st.external_id IS NULL AND a2.slug = st.slug" \
     "  LEFT JOIN articles h ON h.slug = st.slug" \
     "  LEFT JOIN users au ON au.external_id = lower(st.author_id)" \
     " WHERE st.gen = $1"
@@ -78,11 +87,10 @@ static const resource_sql_t sql[] = {
         " role text, active boolean, created_at timestamptz,"
         " updated_at timestamptz) ON COMMIT DELETE ROWS",
         { 0, 1 },
-        FIRST_CONFLICT(USERS_RESOLVE),
-        "WITH s AS (" USERS_RESOLVE "), c AS ("
-        "  SELECT s.*, CASE WHEN s.holder IS DISTINCT FROM s.target"
-        "                    AND s.holder IS NOT NULL THEN 1 ELSE 0 END AS err"
-        "    FROM s"
+        "bulkio_apply_users",
+        "WITH s AS MATERIALIZED (" USERS_RESOLVE
+        CUT_AND_CHECK("CASE WHEN s.holder IS DISTINCT FROM s.target"
+                      "      AND s.holder IS NOT NULL THEN 1 ELSE 0 END")
         "), upd AS ("
         "  UPDATE users u SET email = c.email, name = c.name, role = c.role,"
         "         active = c.active,"
@@ -96,7 +104,7 @@ static const resource_sql_t sql[] = {
         "         c.name, c.role, c.active, coalesce(c.created_at, now()),"
         "         coalesce(c.updated_at, now())"
         "    FROM c WHERE c.err = 0 AND c.target IS NULL ORDER BY c.idx"
-        ") SELECT idx, err FROM c WHERE err <> 0",
+        ")" CUT_RESULT,
         { { BULKIO_ERR_DUPLICATE, "email",
             "email already belongs to another user" } }
     },
@@ -106,13 +114,12 @@ static const resource_sql_t sql[] = {
         " body text, author_id text, tags text[], published_at timestamptz,"
         " status text) ON COMMIT DELETE ROWS",
         { 0, 1 },
-        FIRST_CONFLICT(ARTICLES_RESOLVE),
-        "WITH s AS (" ARTICLES_RESOLVE "), c AS ("
-        "  SELECT s.*, CASE WHEN s.author IS NULL THEN 1"
-        "                   WHEN s.holder IS DISTINCT FROM s.target"
-        "                    AND s.holder IS NOT NULL THEN 2"
-        "                   ELSE 0 END AS err"
-        "    FROM s"
+        "bulkio_apply_articles",
+        "WITH s AS MATERIALIZED (" ARTICLES_RESOLVE
+        CUT_AND_CHECK("CASE WHEN s.author IS NULL THEN 1"
+                      "     WHEN s.holder IS DISTINCT FROM s.target"
+                      "      AND s.holder IS NOT NULL THEN 2"
+                      "     ELSE 0 END")
         "), upd AS ("
         "  UPDATE articles a SET slug = c.slug, title = c.title, body = c.body,"
         "         author_id = c.author, tags = c.tags,"
@@ -125,7 +132,7 @@ static const resource_sql_t sql[] = {
         "  SELECT coalesce(c.external_id, gen_random_uuid()::text), c.slug,"
         "         c.title, c.body, c.author, c.tags, c.published_at, c.status"
         "    FROM c WHERE c.err = 0 AND c.target IS NULL ORDER BY c.idx"
-        ") SELECT idx, err FROM c WHERE err <> 0",
+        ")" CUT_RESULT,
         { { BULKIO_ERR_FOREIGN_KEY, "author_id",
             "author_id does not name an existing user" },
           { BULKIO_ERR_DUPLICATE, "slug",
@@ -136,8 +143,8 @@ static const resource_sql_t sql[] = {
         " idx bigint, gen int, external_id text, article_id text,"
         " user_id text, body text, created_at timestamptz)"
         " ON COMMIT DELETE ROWS",
-        { 0, -1 },
-        NULL,   /* a comment's only key is its id */
+        { 0, -1 },   /* a comment's only key is its id */
+        "bulkio_apply_comments",
         "WITH s AS (" COMMENTS_RESOLVE "), c AS ("
         "  SELECT s.*, CASE WHEN s.article IS NULL THEN 1"
         "                   WHEN s.author IS NULL THEN 2 ELSE 0 END AS err"
@@ -226,7 +233,10 @@ static void copy_row(bulkio_buf_t *buf, int n, const char *const *fields)
 apr_status_t bulkio_batch_setup(apr_pool_t *p, PGconn *conn,
                                 bulkio_resource_e res)
 {
-    return bulkio_pq_exec(p, conn, sql[res].ddl, 0, NULL, NULL);
+    apr_status_t rv = bulkio_pq_exec(p, conn, sql[res].ddl, 0, NULL, NULL);
+
+    return rv != APR_SUCCESS ? rv : bulkio_pq_prepare(p, conn, sql[res].name,
+                                                      sql[res].apply, 1);
 }
 
 static void batch_init(bulkio_batch_t *b)
@@ -393,24 +403,15 @@ static entry_t *find_entry(bulkio_batch_t *b, apr_int64_t idx)
     return NULL;
 }
 
-/* Where rows of segment params[0] touch the same existing row, move the
- * later ones (and every later segment) one segment on. */
+/* Rows of segment seg from record index cut on move one segment on, and
+ * so does every later segment. */
 static apr_status_t split_segment(bulkio_batch_t *b, PGconn *conn,
-                                  const char *const *params)
+                                  const char *seg, const char *cut)
 {
     const char *move[2];
-    PGresult *res;
-    apr_status_t rv;
 
-    if (!b->sql->conflict) {
-        return APR_SUCCESS;
-    }
-    rv = bulkio_pq_exec(b->pool, conn, b->sql->conflict, 1, params, &res);
-    if (rv != APR_SUCCESS || PQgetisnull(res, 0, 0)) {
-        return rv;
-    }
-    move[0] = params[0];
-    move[1] = PQgetvalue(res, 0, 0);
+    move[0] = seg;
+    move[1] = cut;
     b->segments++;
     return bulkio_pq_exec(b->pool, conn, apr_pstrcat(b->pool,
                           "UPDATE ", b->sql->stage, " SET gen = gen + 1"
@@ -446,15 +447,25 @@ apr_status_t bulkio_batch_flush(bulkio_batch_t *b, PGconn *conn,
         }
         for (seg = 0; seg <= b->segments; ++seg) {
             params[0] = apr_itoa(p, seg);
-            if ((rv = split_segment(b, conn, params)) != APR_SUCCESS
-                || (rv = bulkio_pq_exec(p, conn, b->sql->apply, 1, params,
-                                        &res)) != APR_SUCCESS) {
+            rv = bulkio_pq_exec_prepared(p, conn, b->sql->name, 1, params,
+                                         &res);
+            if (rv != APR_SUCCESS) {
                 return rv;
             }
             for (i = 0; i < PQntuples(res); ++i) {
                 code = atoi(PQgetvalue(res, i, 1));
+                if (code == 0) {
+                    /* nothing was written: split, and this segment again */
+                    rv = split_segment(b, conn, params[0],
+                                       PQgetvalue(res, i, 0));
+                    if (rv != APR_SUCCESS) {
+                        return rv;
+                    }
+                    --seg;
+                    break;
+                }
                 e = find_entry(b, apr_atoi64(PQgetvalue(res, i, 0)));
-                if (!e || code < 1 || code > 3) {
+                if (!e || code > 3) {
                     return APR_EGENERAL;
                 }
                 e->verdict.type = b->sql->outcomes[code - 1].type;
