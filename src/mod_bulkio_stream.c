@@ -12,7 +12,6 @@
 #include "mod_bulkio_private.h"
 #include "mod_bulkio_stream.h"
 
-#define FETCH_ROWS  "1000"
 #define CHUNK_HINT  (128 * 1024)
 
 /* Pass buf down and empty it. */
@@ -35,6 +34,23 @@ static apr_status_t pass(request_rec *r, apr_bucket_brigade *bb,
     return rv;
 }
 
+/* Stop the query conn runs and read what is left of it, so that the
+ * connection goes back to the pool idle. */
+static void cancel_query(PGconn *conn)
+{
+    PGcancel *cancel = PQgetCancel(conn);
+    PGresult *res;
+    char err[256];
+
+    if (cancel) {
+        PQcancel(cancel, err, sizeof(err));
+        PQfreeCancel(cancel);
+    }
+    while ((res = PQgetResult(conn))) {
+        PQclear(res);
+    }
+}
+
 int mod_bulkio_stream(request_rec *r, PGconn *conn, const char *sql,
                       int nparams, const char *const *params,
                       const mod_bulkio_frame_t *frame,
@@ -45,17 +61,16 @@ int mod_bulkio_stream(request_rec *r, PGconn *conn, const char *sql,
     bulkio_buf_t buf;
     PGresult *res;
     apr_status_t rv;
-    int i, n, first = 1;
+    int done = 0, first = 1;
 
-    if (bulkio_pq_exec(r->pool, conn, "BEGIN READ ONLY", 0, NULL, NULL)
-        != APR_SUCCESS
-        || bulkio_pq_exec(r->pool, conn, apr_pstrcat(
-               r->pool, "DECLARE bulkio_stream NO SCROLL CURSOR FOR ", sql,
-               NULL), nparams, params, NULL) != APR_SUCCESS) {
+    /* single-row mode: the server sends rows as it finds them, and works
+     * on the next ones while this thread encodes */
+    if (!PQsendQueryParams(conn, sql, nparams, NULL, params, NULL, NULL, 0)
+        || !PQsetSingleRowMode(conn)) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, APR_EGENERAL, r, BULKIO_LOGNO(40)
-                      "cannot open the cursor: %s",
+                      "cannot start the query: %s",
                       bulkio_pq_error(r->pool, conn));
-        PQclear(PQexec(conn, "ROLLBACK"));
+        cancel_query(conn);
         return HTTP_SERVICE_UNAVAILABLE;
     }
     bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
@@ -64,37 +79,41 @@ int mod_bulkio_stream(request_rec *r, PGconn *conn, const char *sql,
     bulkio_buf_add(&buf, frame->head, strlen(frame->head));
     /* the first bytes go out before the query has run to its end */
     rv = pass(r, bb, &buf, 1);
-    while (rv == APR_SUCCESS && !r->connection->aborted) {
-        apr_pool_clear(chunk);
-        bulkio_buf_init(&buf, chunk, CHUNK_HINT);
-        res = PQexec(conn, "FETCH " FETCH_ROWS " FROM bulkio_stream");
-        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, APR_EGENERAL, r,
-                          BULKIO_LOGNO(41) "streaming stopped: %s",
-                          bulkio_pq_error(r->pool, conn));
-            PQclear(res);
-            rv = APR_EGENERAL;
-            break;
-        }
-        n = PQntuples(res);
-        for (i = 0; i < n; ++i) {
+    while (rv == APR_SUCCESS && !done && !r->connection->aborted) {
+        res = PQgetResult(conn);
+        switch (res ? PQresultStatus(res) : PGRES_FATAL_ERROR) {
+        case PGRES_SINGLE_TUPLE:
             if (!first) {
                 bulkio_buf_add(&buf, frame->sep, strlen(frame->sep));
             }
             first = 0;
-            row(baton, res, i, &buf);
-        }
-        PQclear(res);
-        if (!n) {
+            row(baton, res, 0, &buf);
+            break;
+        case PGRES_TUPLES_OK:
             bulkio_buf_add(&buf, frame->tail, strlen(frame->tail));
-            rv = pass(r, bb, &buf, 0);
+            done = 1;
+            break;
+        default:
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, APR_EGENERAL, r,
+                          BULKIO_LOGNO(41) "streaming stopped: %s",
+                          bulkio_pq_error(r->pool, conn));
+            rv = APR_EGENERAL;
             break;
         }
-        rv = pass(r, bb, &buf, 0);
+        PQclear(res);
+        if (rv == APR_SUCCESS && (done || buf.len >= CHUNK_HINT)) {
+            rv = pass(r, bb, &buf, 0);
+            apr_pool_clear(chunk);
+            bulkio_buf_init(&buf, chunk, CHUNK_HINT);
+        }
     }
-    PQclear(PQexec(conn, rv == APR_SUCCESS && !r->connection->aborted
-                         ? "COMMIT" : "ROLLBACK"));
     apr_pool_destroy(chunk);
+    if (!done) {
+        cancel_query(conn);
+    }
+    while ((res = PQgetResult(conn))) {
+        PQclear(res);
+    }
     if (rv != APR_SUCCESS || r->connection->aborted) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, rv, r, BULKIO_LOGNO(42)
                       "stream ended early (client gone or database error)");

@@ -21,9 +21,10 @@ typedef struct {
 } mod_bulkio_frame_t;
 
 /**
- * Stream the rows of query sql to the client through a server-side cursor,
- * a chunk of rows at a time, each chunk encoded in a subpool and passed
- * down the filter chain. A client that goes away stops the query at once.
+ * Stream the rows of query sql to the client as the database sends them
+ * (libpq's single-row mode), encoded into chunks in a subpool and passed
+ * down the filter chain. A client that goes away cancels the query at
+ * once.
  * Content-Type and other headers are the caller's.
  * @return OK, or an HTTP status when nothing could be sent
  */
