@@ -91,7 +91,7 @@ apache-test: all
 	@scripts/apache-test.sh
 
 # tests that need no server: docs and packaging in step with the code
-test-static:
+test-static: all
 	prove t/directives.t t/docker.t
 
 # installs into the system apache2 and removes it again (root, Debian)
