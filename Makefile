@@ -30,7 +30,7 @@ SANITIZE  := -fsanitize=address,undefined -fno-omit-frame-pointer \
 RUN       := scripts/bulkio.sh
 
 .PHONY: all install deps run start stop migrate token unit unit-plain \
-        unit-asan test apache-test bench clean help
+        unit-asan test apache-test test-static test-system bench clean help
 
 all: .libs/mod_bulkio.so
 
@@ -39,8 +39,16 @@ all: .libs/mod_bulkio.so
 	    -Wc,-Wall -Wc,-Wextra -Wc,-Werror -Wc,-std=gnu11 -I$(PG_INC) \
 	    $(SRC) $(LIBS)
 
+# Debian layout: the .load/.conf pair for a2enmod bulkio
+MODS_AVAILABLE ?= /etc/apache2/mods-available
+
 install: all
 	$(APXS) -i -n bulkio mod_bulkio.la
+	@if [ -d $(DESTDIR)$(MODS_AVAILABLE) ]; then \
+	    install -m 644 conf/bulkio.load conf/bulkio.conf \
+	        $(DESTDIR)$(MODS_AVAILABLE)/ \
+	    && echo "installed bulkio.load, bulkio.conf into $(MODS_AVAILABLE) (a2enmod bulkio)"; \
+	fi
 
 deps:
 	@$(RUN) deps
@@ -82,12 +90,20 @@ unit: unit-plain unit-asan
 apache-test: all
 	@scripts/apache-test.sh
 
-test: unit apache-test
+# tests that need no server: docs and packaging in step with the code
+test-static: all
+	prove t/directives.t t/docker.t
+
+# installs into the system apache2 and removes it again (root, Debian)
+test-system: all
+	@scripts/system-test.sh
+
+test: unit test-static apache-test test-system
 
 # make bench [BENCH_ROWS=100000]: a dedicated installation in .bench on
 # BENCH_PORT; the table goes to bench/results.md.
 BENCH_ROWS ?= 1000000
-BENCH_PORT ?= 8090
+BENCH_PORT ?= 8095
 
 build/bench/export_sql: bench/export_sql.c $(CORE_SRC) $(HDRS)
 	@mkdir -p $(@D)
@@ -111,6 +127,8 @@ help:
 	@echo "make start|stop the same, in the background"
 	@echo "make token      a development JWT (SUB=name for another subject)"
 	@echo "make migrate    apply new sql/ migrations (BULKIO_DATABASE_URL for an existing database)"
-	@echo "make test       unit tests (plain, ASan/UBSan), then the Apache::Test suite"
-	@echo "make install    install the module into the system httpd"
+	@echo "make test       unit tests (plain, ASan/UBSan), static checks, the Apache::Test suite, test-system"
+	@echo "make test-static  docs/directives.md, README and docker/ in step with the code"
+	@echo "make test-system  install into the system apache2 (a2enmod), /v1/health, uninstall (root)"
+	@echo "make install    install the module into the system httpd (and bulkio.load/.conf into $(MODS_AVAILABLE))"
 	@echo "make bench      benchmark against COPY (BENCH_ROWS=100000 for a quick run)"

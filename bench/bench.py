@@ -269,7 +269,7 @@ def main():
     ap.add_argument('--rows', type=int, default=1000000)
     ap.add_argument('--big', type=int, default=0,
                     help='users for the memory run (default 5 × rows)')
-    ap.add_argument('--port', type=int, default=8090)
+    ap.add_argument('--port', type=int, default=8095)
     ap.add_argument('--out', default=os.path.join(TOP, 'bench',
                                                   'results.md'))
     a = ap.parse_args()
