@@ -11,9 +11,9 @@ is completed); the rows the import left are loaded again with `psql \\copy`
 into an identical scratch schema (same indexes and foreign keys) as the
 baseline. Each resource is exported with GET /v1/exports (ndjson, csv)
 against `COPY (the same SELECT) TO STDOUT`. httpd's peak resident memory
-is sampled during every run; a --big users import (5N by default) shows it
-does not grow with the input. Last, ab measures GET /v1/imports/{id} while
-three imports run.
+is sampled during every run; last, a warm server imports N users, then
+--big (5N by default), to show it does not grow with the input. ab
+measures GET /v1/imports/{id} while three imports run.
 """
 import argparse
 import json
@@ -68,7 +68,8 @@ class Bench:
             return json.load(resp)
 
     def measure(self, fn):
-        """Seconds fn took and httpd's peak RSS growth (MB) meanwhile."""
+        """Seconds fn took, and httpd's peak RSS meanwhile (MB) with its
+        growth over the RSS before."""
         parent = int(open(self.pidfile).read())
         base = rss.rss(rss.children(parent))
         peak = [base]
@@ -87,7 +88,7 @@ class Bench:
             secs = time.monotonic() - start
             done.set()
             t.join()
-        return secs, (peak[0] - base) / MB, result
+        return secs, (peak[0] / MB, (peak[0] - base) / MB), result
 
     def datafile(self, resource, profile, count):
         path = os.path.join(DATA, '%s-%s-%d.%s' % (resource, profile, count,
@@ -150,21 +151,22 @@ class Bench:
             if os.path.isfile(path):
                 os.unlink(path)
 
-    def add(self, what, rows, secs, base_secs, target, rss_mb):
+    def add(self, what, rows, secs, base_secs, target, mem):
         ratio = secs / base_secs if base_secs else None
-        self.table.append((what, rows, secs, rows / secs if secs else 0,
-                           base_secs, ratio, target, rss_mb))
-        print('%-32s %9d rows %8.2f s %9.0f rows/s  baseline %s  ratio %s'
-              '  RSS +%.1f MB' % (what, rows, secs, rows / secs, '%.2f s'
-                                  % base_secs if base_secs else '-',
-                                  '%.2f' % ratio if ratio else '-', rss_mb),
-              flush=True)
+        self.table.append((what, rows, secs, rows / secs, base_secs, ratio,
+                           target, mem))
+        print('%-34s %8d rows %7.2f s %8.0f rows/s  baseline %s  ratio %s'
+              '  RSS %.1f MB (+%.1f)' % (what, rows, secs, rows / secs,
+                                         '%.2f s' % base_secs
+                                         if base_secs else '-',
+                                         '%.2f' % ratio if ratio else '-',
+                                         mem[0], mem[1]), flush=True)
 
     def imports(self, profile):
         self.reset()
         for res in RESOURCES:
             path = self.datafile(res, profile, self.rows)
-            secs, grow, doc = self.measure(
+            secs, mem, doc = self.measure(
                 lambda: self.wait(self.upload(res, path)))
             self.clean_spool()
             rows = int(self.psql('SELECT count(*) FROM ' + res))
@@ -181,7 +183,7 @@ class Bench:
                 sys.exit('bench: %s import gave %s' % (res, doc))
             self.add('import %s %s (%s)' % (res, profile, FORMAT[res]),
                      doc['totalRecords'], secs, base,
-                     TARGET[(res, profile)], grow)
+                     TARGET[(res, profile)], mem)
             print('    %d rows, %d failed records' % (rows,
                                                        doc['errorCount']))
 
@@ -195,7 +197,7 @@ class Bench:
             for fmt in ('ndjson', 'csv'):
                 url = '%s/v1/exports?resource=%s&format=%s' % (self.base,
                                                                res, fmt)
-                secs, grow, _ = self.measure(lambda: subprocess.run(
+                secs, mem, _ = self.measure(lambda: subprocess.run(
                     ['curl', '-sS', '--fail', '-o', '/dev/null', '-H',
                      'Authorization: Bearer ' + self.token, url],
                     check=True))
@@ -205,16 +207,21 @@ class Bench:
                               out=null)
                 base = time.monotonic() - start
                 self.add('export %s %s' % (res, fmt), rows, secs, base, 1.25,
-                         grow)
+                         mem)
 
-    def big(self, count):
-        self.reset()
-        path = self.datafile('users', 'valid', count)
-        secs, grow, doc = self.measure(
-            lambda: self.wait(self.upload('users', path)))
-        self.clean_spool()
-        self.add('import users valid (csv), big', doc['totalRecords'], secs,
-                 None, None, grow)
+    def memory(self, count):
+        """Peak RSS of a warm server importing N users, then 5N users."""
+        self.big_rows = count
+        self.mem = []
+        for n in (self.rows, count):
+            self.reset()
+            path = self.datafile('users', 'valid', n)
+            secs, mem, doc = self.measure(
+                lambda: self.wait(self.upload('users', path)))
+            self.clean_spool()
+            self.add('import users valid (csv), memory run',
+                     doc['totalRecords'], secs, None, None, mem)
+            self.mem.append(mem)
 
     def latency(self):
         self.reset()
@@ -239,15 +246,22 @@ class Bench:
 
     def report(self, p50, p99, running, failed, out):
         head = ('| run | rows | seconds | rows/s | COPY baseline s | ratio'
-                ' | target | peak httpd RSS growth |\n'
-                '|---|---:|---:|---:|---:|---:|---:|---:|\n')
+                ' | target | peak httpd RSS | growth |\n'
+                '|---|---:|---:|---:|---:|---:|---:|---:|---:|\n')
         lines = []
-        for what, rows, secs, rate, base, ratio, target, grow in self.table:
-            lines.append('| %s | %d | %.2f | %.0f | %s | %s | %s | %.1f MB |'
+        for what, rows, secs, rate, base, ratio, target, m in self.table:
+            lines.append('| %s | %d | %.2f | %.0f | %s | %s | %s | %.1f MB'
+                         ' | %.1f MB |'
                          % (what, rows, secs, rate,
                             '%.2f' % base if base else '-',
                             '%.2f×' % ratio if ratio else '-',
-                            '≤ %.2f×' % target if target else '-', grow))
+                            '≤ %.2f×' % target if target else '-', *m))
+        small, big = self.mem
+        flat = ('Peak httpd RSS importing %d users: %.1f MB (growth %.1f MB);'
+                ' %d users: %.1f MB (growth %.1f MB), %+.1f%% (target'
+                ' within 10%%, growth ≤ 64 MB).'
+                % (self.rows, small[0], small[1], self.big_rows, big[0],
+                   big[1], 100.0 * (big[0] - small[0]) / small[0]))
         lat = ('GET /v1/imports/{id} while three imports run (ab -n 2000'
                ' -c 4): p50 %d ms, p99 %d ms (target p99 ≤ 50 ms); %d'
                ' non-2xx; the third import was %s when ab finished.'
@@ -256,9 +270,9 @@ class Bench:
                              text=True).stdout.strip()
         text = ('# mod_bulkio benchmark\n\n%s, %s cores, %d rows per'
                 ' resource. Ratios are ours against PostgreSQL\'s COPY on'
-                ' the same rows in the same run.\n\n%s%s\n\n%s\n'
+                ' the same rows in the same run.\n\n%s%s\n\n%s\n\n%s\n'
                 % (time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()), cpu,
-                   self.rows, head, '\n'.join(lines), lat))
+                   self.rows, head, '\n'.join(lines), flat, lat))
         print('\n' + text)
         with open(out, 'w') as f:
             f.write(text)
@@ -277,7 +291,7 @@ def main():
     b.imports('valid')
     b.exports()
     b.imports('invalid5')
-    b.big(a.big or 5 * a.rows)
+    b.memory(a.big or 5 * a.rows)
     b.report(*b.latency(), a.out)
 
 

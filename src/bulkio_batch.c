@@ -20,8 +20,7 @@ typedef struct {
 } outcome_t;
 
 /* Per resource: the staging table, the key columns that split a batch into
- * segments, and "apply", a statement prepared once per connection that
- * writes segment $1 and returns (idx, code) of the rows it refused. Where
+ * segments, and "apply", the statement that writes segment $1 and returns (idx, code) of the rows it refused. Where
  * rows of the segment touch one existing row (as its target, or as the
  * holder of its email or slug), it writes nothing and returns the first
  * such row with code 0: the segment is split there and applied again. */
@@ -29,7 +28,6 @@ typedef struct {
     const char *stage;
     const char *ddl;
     int key_cols[2];          /* column indexes, -1 for none */
-    const char *name;         /* of the prepared apply statement */
     const char *apply;
     outcome_t outcomes[3];    /* by code - 1 */
 } resource_sql_t;
@@ -87,7 +85,6 @@ static const resource_sql_t sql[] = {
         " role text, active boolean, created_at timestamptz,"
         " updated_at timestamptz) ON COMMIT DELETE ROWS",
         { 0, 1 },
-        "bulkio_apply_users",
         "WITH s AS MATERIALIZED (" USERS_RESOLVE
         CUT_AND_CHECK("CASE WHEN s.holder IS DISTINCT FROM s.target"
                       "      AND s.holder IS NOT NULL THEN 1 ELSE 0 END")
@@ -114,7 +111,6 @@ static const resource_sql_t sql[] = {
         " body text, author_id text, tags text[], published_at timestamptz,"
         " status text) ON COMMIT DELETE ROWS",
         { 0, 1 },
-        "bulkio_apply_articles",
         "WITH s AS MATERIALIZED (" ARTICLES_RESOLVE
         CUT_AND_CHECK("CASE WHEN s.author IS NULL THEN 1"
                       "     WHEN s.holder IS DISTINCT FROM s.target"
@@ -144,7 +140,6 @@ static const resource_sql_t sql[] = {
         " user_id text, body text, created_at timestamptz)"
         " ON COMMIT DELETE ROWS",
         { 0, -1 },   /* a comment's only key is its id */
-        "bulkio_apply_comments",
         "WITH s AS (" COMMENTS_RESOLVE "), c AS ("
         "  SELECT s.*, CASE WHEN s.article IS NULL THEN 1"
         "                   WHEN s.author IS NULL THEN 2 ELSE 0 END AS err"
@@ -233,10 +228,7 @@ static void copy_row(bulkio_buf_t *buf, int n, const char *const *fields)
 apr_status_t bulkio_batch_setup(apr_pool_t *p, PGconn *conn,
                                 bulkio_resource_e res)
 {
-    apr_status_t rv = bulkio_pq_exec(p, conn, sql[res].ddl, 0, NULL, NULL);
-
-    return rv != APR_SUCCESS ? rv : bulkio_pq_prepare(p, conn, sql[res].name,
-                                                      sql[res].apply, 1);
+    return bulkio_pq_exec(p, conn, sql[res].ddl, 0, NULL, NULL);
 }
 
 static void batch_init(bulkio_batch_t *b)
@@ -447,8 +439,9 @@ apr_status_t bulkio_batch_flush(bulkio_batch_t *b, PGconn *conn,
         }
         for (seg = 0; seg <= b->segments; ++seg) {
             params[0] = apr_itoa(p, seg);
-            rv = bulkio_pq_exec_prepared(p, conn, b->sql->name, 1, params,
-                                         &res);
+            /* planned each time: a plan cached while a table was small
+             * would probe it by sequential scans once it has grown */
+            rv = bulkio_pq_exec(p, conn, b->sql->apply, 1, params, &res);
             if (rv != APR_SUCCESS) {
                 return rv;
             }

@@ -16,12 +16,14 @@ static apr_status_t clear_result(void *res)
     return APR_SUCCESS;
 }
 
-/* Keep res until p goes; APR_SUCCESS when it reports success. */
-static apr_status_t keep_result(apr_pool_t *p, PGresult *res,
-                                PGresult **pres)
+apr_status_t bulkio_pq_exec(apr_pool_t *p, PGconn *conn, const char *sql,
+                            int nparams, const char *const *params,
+                            PGresult **pres)
 {
+    PGresult *res;
     ExecStatusType st;
 
+    res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
     if (res) {
         apr_pool_cleanup_register(p, res, clear_result,
                                   apr_pool_cleanup_null);
@@ -32,39 +34,6 @@ static apr_status_t keep_result(apr_pool_t *p, PGresult *res,
     st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     return (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
            ? APR_SUCCESS : APR_EGENERAL;
-}
-
-apr_status_t bulkio_pq_exec(apr_pool_t *p, PGconn *conn, const char *sql,
-                            int nparams, const char *const *params,
-                            PGresult **pres)
-{
-    return keep_result(p, PQexecParams(conn, sql, nparams, NULL, params,
-                                       NULL, NULL, 0), pres);
-}
-
-apr_status_t bulkio_pq_prepare(apr_pool_t *p, PGconn *conn, const char *name,
-                               const char *sql, int nparams)
-{
-    const char *args[1];
-    PGresult *res;
-    apr_status_t rv;
-
-    args[0] = name;
-    rv = bulkio_pq_exec(p, conn, "SELECT 1 FROM pg_prepared_statements"
-                        " WHERE name = $1", 1, args, &res);
-    if (rv != APR_SUCCESS || PQntuples(res)) {
-        return rv;
-    }
-    return keep_result(p, PQprepare(conn, name, sql, nparams, NULL), NULL);
-}
-
-apr_status_t bulkio_pq_exec_prepared(apr_pool_t *p, PGconn *conn,
-                                     const char *name, int nparams,
-                                     const char *const *params,
-                                     PGresult **pres)
-{
-    return keep_result(p, PQexecPrepared(conn, name, nparams, params, NULL,
-                                         NULL, 0), pres);
 }
 
 const char *bulkio_pq_error(apr_pool_t *p, PGconn *conn)

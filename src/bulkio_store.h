@@ -20,17 +20,6 @@ apr_status_t bulkio_pq_exec(apr_pool_t *p, PGconn *conn, const char *sql,
                             int nparams, const char *const *params,
                             PGresult **pres);
 
-/** Prepare sql as the statement name of conn's session, unless the
- * session has it already. */
-apr_status_t bulkio_pq_prepare(apr_pool_t *p, PGconn *conn, const char *name,
-                               const char *sql, int nparams);
-
-/** Like bulkio_pq_exec(), with the statement prepared as name. */
-apr_status_t bulkio_pq_exec_prepared(apr_pool_t *p, PGconn *conn,
-                                     const char *name, int nparams,
-                                     const char *const *params,
-                                     PGresult **pres);
-
 /** The last error of conn, one line, for logs. */
 const char *bulkio_pq_error(apr_pool_t *p, PGconn *conn);
 
