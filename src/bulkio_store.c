@@ -735,7 +735,7 @@ static apr_status_t metrics_read(apr_pool_t *p, PGconn *conn,
 
 apr_status_t bulkio_store_metrics(apr_pool_t *p, PGconn *conn,
                                   const double *buckets, int nbuckets,
-                                  bulkio_metrics_t **pm)
+                                  bulkio_metrics_t **pm, const char **perror)
 {
     bulkio_metrics_t *m = apr_pcalloc(p, sizeof(*m));
     apr_status_t rv;
@@ -751,6 +751,8 @@ apr_status_t bulkio_store_metrics(apr_pool_t *p, PGconn *conn,
         rv = bulkio_pq_exec(p, conn, "COMMIT", 0, NULL, NULL);
     }
     if (rv != APR_SUCCESS) {
+        /* the error is gone once rolled back */
+        *perror = bulkio_pq_error(p, conn);
         if (PQtransactionStatus(conn) != PQTRANS_IDLE) {
             PQclear(PQexec(conn, "ROLLBACK"));
         }

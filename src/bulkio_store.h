@@ -294,10 +294,11 @@ typedef struct {
 
 /** Read the figures of every job of every server, in one read-only
  * repeatable-read transaction.
- * @param buckets the duration histogram's upper bounds, ascending */
+ * @param buckets the duration histogram's upper bounds, ascending
+ * @param perror on failure, the database's message (for the log) */
 apr_status_t bulkio_store_metrics(apr_pool_t *p, PGconn *conn,
                                   const double *buckets, int nbuckets,
-                                  bulkio_metrics_t **pm);
+                                  bulkio_metrics_t **pm, const char **perror);
 
 /** The jobs running under server's leases, oldest first.
  * @param pjobs receives an array of bulkio_m_running_t */

@@ -19,16 +19,17 @@ int mod_bulkio_metrics(request_rec *r)
     PGconn *conn = mod_bulkio_db(r);
     bulkio_metrics_t *m;
     bulkio_buf_t out;
+    const char *error = NULL;
 
     if (!conn) {
         return mod_bulkio_problem(r, HTTP_SERVICE_UNAVAILABLE,
                                   "the database is unavailable");
     }
     if (bulkio_store_metrics(r->pool, conn, bulkio_metrics_buckets,
-                             bulkio_metrics_nbuckets, &m) != APR_SUCCESS) {
+                             bulkio_metrics_nbuckets, &m, &error)
+        != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, APR_EGENERAL, r,
-                      BULKIO_LOGNO(700) "cannot read the metrics: %s",
-                      bulkio_pq_error(r->pool, conn));
+                      BULKIO_LOGNO(700) "cannot read the metrics: %s", error);
         return mod_bulkio_problem(r, HTTP_SERVICE_UNAVAILABLE,
                                   "the database is unavailable");
     }
