@@ -22,6 +22,7 @@
 #include "src/mod_bulkio_private.h"
 #include "src/mod_bulkio_config.h"
 #include "src/mod_bulkio_handler.h"
+#include "src/mod_bulkio_status.h"
 #include "src/mod_bulkio_worker.h"
 
 /* The spool directory must exist and belong to the user children run as. */
@@ -66,6 +67,7 @@ static int bulkio_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                      BULKIO_LOGNO(22) "%s", msg);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
+    mod_bulkio_status_post_config(pconf, s);
     for (sv = s; sv; sv = sv->next) {
         mod_bulkio_cfg_t *cfg = mod_bulkio_cfg_get(sv);
 
@@ -104,6 +106,7 @@ static void bulkio_register_hooks(apr_pool_t *p)
     ap_hook_insert_error_filter(mod_bulkio_insert_error_filter, NULL, NULL,
                                 APR_HOOK_MIDDLE);
     mod_bulkio_handler_register();
+    mod_bulkio_status_register();
 }
 
 module AP_MODULE_DECLARE_DATA bulkio_module = {

@@ -542,3 +542,241 @@ apr_status_t bulkio_store_renew(apr_pool_t *p, PGconn *conn, apr_int64_t job,
     }
     return rv;
 }
+
+/* The fixed label sets of the metrics, in the order they are shown. */
+#define M_KINDS "(VALUES (1, 'import'), (2, 'export')) AS k(o, kind)"
+#define M_RESOURCES "(VALUES (1, 'users'), (2, 'articles'), " \
+                    "(3, 'comments')) AS r(o, resource)"
+
+static double double_at(const PGresult *res, int row, int col)
+{
+    return PQgetisnull(res, row, col) ? 0.0 : atof(PQgetvalue(res, row, col));
+}
+
+/* The running-job columns both readers select, in bulkio_m_running_t's
+ * order. */
+#define RUNNING_COLS \
+    "public_id, kind, resource, format, lease_server, lease_owner, " \
+    TS("started_at") ", checkpoint_records, success_count, error_count," \
+    " checkpoint_bytes, bytes_total," \
+    " extract(epoch FROM now() - started_at)::float8," \
+    " extract(epoch FROM lease_expires_at - now())::float8"
+
+static apr_array_header_t *running_rows(apr_pool_t *p, const PGresult *res)
+{
+    apr_array_header_t *a = apr_array_make(p, PQntuples(res) + 1,
+                                           sizeof(bulkio_m_running_t));
+    int i;
+
+    for (i = 0; i < PQntuples(res); ++i) {
+        bulkio_m_running_t *j = apr_array_push(a);
+
+        j->job_id = str_at(p, res, i, 0);
+        j->kind = str_at(p, res, i, 1);
+        j->resource = str_at(p, res, i, 2);
+        j->format = str_at(p, res, i, 3);
+        j->server = str_at(p, res, i, 4);
+        j->owner = str_at(p, res, i, 5);
+        j->started_at = str_at(p, res, i, 6);
+        j->records = int64_at(res, i, 7);
+        j->success = int64_at(res, i, 8);
+        j->errors = int64_at(res, i, 9);
+        j->bytes = int64_at(res, i, 10);
+        j->bytes_total = int64_at(res, i, 11);
+        j->elapsed = double_at(res, i, 12);
+        j->lease_left = double_at(res, i, 13);
+    }
+    return a;
+}
+
+/* The metrics' queries, run in one snapshot. */
+static apr_status_t metrics_read(apr_pool_t *p, PGconn *conn,
+                                 bulkio_metrics_t *m)
+{
+    const char *params[1];
+    PGresult *res;
+    apr_status_t rv;
+    int i, k;
+
+    rv = bulkio_pq_exec(p, conn,
+        "SELECT k.kind, s.status, count(j.id)"
+        "  FROM " M_KINDS
+        " CROSS JOIN (VALUES (1, 'pending'), (2, 'running'), (3, 'completed'),"
+        "                    (4, 'failed'), (5, 'canceled')) AS s(o, status)"
+        "  LEFT JOIN bulkio_jobs j ON j.kind = k.kind AND j.status = s.status"
+        " GROUP BY k.o, k.kind, s.o, s.status ORDER BY k.o, s.o",
+        0, NULL, &res);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    m->jobs = apr_array_make(p, PQntuples(res) + 1, sizeof(bulkio_m_jobs_t));
+    for (i = 0; i < PQntuples(res); ++i) {
+        bulkio_m_jobs_t *e = apr_array_push(m->jobs);
+
+        e->kind = str_at(p, res, i, 0);
+        e->status = str_at(p, res, i, 1);
+        e->count = int64_at(res, i, 2);
+    }
+
+    rv = bulkio_pq_exec(p, conn,
+        "SELECT k.kind, r.resource, coalesce(sum(j.total_records), 0),"
+        "       coalesce(sum(j.success_count), 0),"
+        "       coalesce(sum(j.error_count), 0)"
+        "  FROM " M_KINDS " CROSS JOIN " M_RESOURCES
+        "  LEFT JOIN bulkio_jobs j"
+        "         ON j.kind = k.kind AND j.resource = r.resource"
+        " GROUP BY k.o, k.kind, r.o, r.resource ORDER BY k.o, r.o",
+        0, NULL, &res);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    m->records = apr_array_make(p, PQntuples(res) + 1,
+                                sizeof(bulkio_m_records_t));
+    for (i = 0; i < PQntuples(res); ++i) {
+        bulkio_m_records_t *e = apr_array_push(m->records);
+
+        e->kind = str_at(p, res, i, 0);
+        e->resource = str_at(p, res, i, 1);
+        e->processed = int64_at(res, i, 2);
+        e->succeeded = int64_at(res, i, 3);
+        e->failed = int64_at(res, i, 4);
+    }
+
+    rv = bulkio_pq_exec(p, conn,
+        "WITH e AS ("
+        "  SELECT j.resource, e.error_type, count(*) AS n"
+        "    FROM bulkio_job_errors e JOIN bulkio_jobs j ON j.id = e.job_id"
+        "   GROUP BY j.resource, e.error_type)"
+        "SELECT r.resource, t.error_type, coalesce(e.n, 0)"
+        "  FROM " M_RESOURCES
+        " CROSS JOIN (VALUES (1, 'PARSE_ERROR'), (2, 'VALIDATION_ERROR'),"
+        "                    (3, 'FOREIGN_KEY_ERROR'), (4, 'DUPLICATE_ERROR'))"
+        "       AS t(o, error_type)"
+        "  LEFT JOIN e ON e.resource = r.resource"
+        "             AND e.error_type = t.error_type"
+        " ORDER BY r.o, t.o", 0, NULL, &res);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    m->errors = apr_array_make(p, PQntuples(res) + 1,
+                               sizeof(bulkio_m_errors_t));
+    for (i = 0; i < PQntuples(res); ++i) {
+        bulkio_m_errors_t *e = apr_array_push(m->errors);
+
+        e->resource = str_at(p, res, i, 0);
+        e->error_type = str_at(p, res, i, 1);
+        e->count = int64_at(res, i, 2);
+    }
+
+    rv = bulkio_pq_exec(p, conn,
+        "SELECT " RUNNING_COLS " FROM bulkio_jobs"
+        " WHERE status = 'running' ORDER BY id", 0, NULL, &res);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    m->running = running_rows(p, res);
+
+    /* per kind and bucket (the number of bounds below the duration, so
+     * the first bound at or above it), the count and sum of durations */
+    params[0] = "{";
+    for (i = 0; i < m->nbuckets; ++i) {
+        params[0] = apr_psprintf(p, "%s%s%.17g", params[0], i ? "," : "",
+                                 m->buckets[i]);
+    }
+    params[0] = apr_pstrcat(p, params[0], "}", NULL);
+    rv = bulkio_pq_exec(p, conn,
+        "SELECT k.o, (SELECT count(*) FROM unnest($1::float8[]) AS b(le)"
+        "              WHERE b.le < d.s),"
+        "       count(*), sum(d.s)"
+        "  FROM (SELECT kind,"
+        "               extract(epoch FROM completed_at - started_at)::float8"
+        "               AS s"
+        "          FROM bulkio_jobs"
+        "         WHERE status IN ('completed', 'failed', 'canceled')"
+        "           AND started_at IS NOT NULL"
+        "           AND completed_at IS NOT NULL) AS d"
+        "  JOIN " M_KINDS " ON k.kind = d.kind"
+        " GROUP BY 1, 2", 1, params, &res);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    m->durations = apr_array_make(p, 2, sizeof(bulkio_m_durations_t));
+    for (k = 0; k < 2; ++k) {
+        bulkio_m_durations_t *d = apr_array_push(m->durations);
+
+        d->kind = k ? "export" : "import";
+        d->counts = apr_pcalloc(p, sizeof(apr_int64_t)
+                                   * (apr_size_t)(m->nbuckets + 1));
+    }
+    for (i = 0; i < PQntuples(res); ++i) {
+        apr_int64_t kind = int64_at(res, i, 0), b = int64_at(res, i, 1);
+        bulkio_m_durations_t *d;
+
+        if (kind < 1 || kind > 2 || b < 0 || b > m->nbuckets) {
+            continue;
+        }
+        d = &APR_ARRAY_IDX(m->durations, kind - 1, bulkio_m_durations_t);
+        d->counts[b] += int64_at(res, i, 2);
+        d->count += int64_at(res, i, 2);
+        d->sum += double_at(res, i, 3);
+    }
+
+    rv = bulkio_pq_exec(p, conn,
+        "SELECT count(*),"
+        "       coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8"
+        "  FROM bulkio_jobs WHERE status = 'pending'", 0, NULL, &res);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    m->queue_depth = int64_at(res, 0, 0);
+    m->oldest_pending = double_at(res, 0, 1);
+    return APR_SUCCESS;
+}
+
+apr_status_t bulkio_store_metrics(apr_pool_t *p, PGconn *conn,
+                                  const double *buckets, int nbuckets,
+                                  bulkio_metrics_t **pm, const char **perror)
+{
+    bulkio_metrics_t *m = apr_pcalloc(p, sizeof(*m));
+    apr_status_t rv;
+
+    m->buckets = buckets;
+    m->nbuckets = nbuckets;
+    rv = bulkio_pq_exec(p, conn, "BEGIN ISOLATION LEVEL REPEATABLE READ,"
+                        " READ ONLY", 0, NULL, NULL);
+    if (rv == APR_SUCCESS) {
+        rv = metrics_read(p, conn, m);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = bulkio_pq_exec(p, conn, "COMMIT", 0, NULL, NULL);
+    }
+    if (rv != APR_SUCCESS) {
+        /* the error is gone once rolled back */
+        *perror = bulkio_pq_error(p, conn);
+        if (PQtransactionStatus(conn) != PQTRANS_IDLE) {
+            PQclear(PQexec(conn, "ROLLBACK"));
+        }
+        return rv;
+    }
+    *pm = m;
+    return APR_SUCCESS;
+}
+
+apr_status_t bulkio_store_server_jobs(apr_pool_t *p, PGconn *conn,
+                                      const char *server,
+                                      apr_array_header_t **pjobs)
+{
+    const char *params[1];
+    PGresult *res;
+    apr_status_t rv;
+
+    params[0] = server;
+    rv = bulkio_pq_exec(p, conn,
+        "SELECT " RUNNING_COLS " FROM bulkio_jobs"
+        " WHERE status = 'running' AND lease_server = $1 ORDER BY id",
+        1, params, &res);
+    if (rv == APR_SUCCESS) {
+        *pjobs = running_rows(p, res);
+    }
+    return rv;
+}

@@ -17,6 +17,7 @@
 #include "mod_bulkio_private.h"
 #include "mod_bulkio_config.h"
 #include "mod_bulkio_handler.h"
+#include "mod_bulkio_metrics.h"
 
 #define PROBLEM_TYPE "about:blank"
 #define PROBLEM_CTYPE "application/problem+json"
@@ -250,6 +251,10 @@ int mod_bulkio_handler(request_rec *r)
     path = r->uri + 3;
     if (!strcmp(path, "/health")) {
         return r->method_number == M_GET ? health(r)
+               : method_not_allowed(r, "GET, HEAD");
+    }
+    if (!strcmp(path, "/metrics")) {
+        return r->method_number == M_GET ? mod_bulkio_metrics(r)
                : method_not_allowed(r, "GET, HEAD");
     }
     if (!strncmp(path, "/imports", 8)) {

@@ -18,12 +18,20 @@
 
 #define IDEM_KEY_MAX 255
 
+/* The job a request is about, for LogFormat: %{bulkio-job-id}n or
+ * %{BULKIO_JOB_ID}e. */
+static void note_job(request_rec *r, const char *job_id)
+{
+    apr_table_setn(r->notes, "bulkio-job-id", job_id);
+    apr_table_setn(r->subprocess_env, "BULKIO_JOB_ID", job_id);
+}
+
 static int send_accepted(request_rec *r, const char *kind, int status,
                          const char *body, const char *job_id)
 {
     apr_table_setn(r->headers_out, "Location", apr_pstrcat(
                    r->pool, "/v1/", kind, "s/", job_id, NULL));
-    apr_table_setn(r->notes, "bulkio-job-id", job_id);
+    note_job(r, job_id);
     ap_set_content_type(r, "application/json");
     ap_set_content_length(r, (apr_off_t)strlen(body));
     r->status = status;
@@ -120,11 +128,16 @@ int mod_bulkio_post_job(mod_bulkio_req_t *req,
 PGconn *mod_bulkio_job_conn(mod_bulkio_req_t *req, const char *job_id)
 {
     PGconn *conn;
+    char *id;
 
     if (!bulkio_is_uuid(job_id)) {
         mod_bulkio_problem(req->r, HTTP_NOT_FOUND, "no such job");
         return NULL;
     }
+    /* logged with whatever answer follows (404, 409, 503 too) */
+    id = apr_pstrdup(req->r->pool, job_id);
+    ap_str_tolower(id);
+    note_job(req->r, id);
     if (!(conn = mod_bulkio_db(req->r))) {
         mod_bulkio_problem(req->r, HTTP_SERVICE_UNAVAILABLE,
                            "the database is unavailable");
@@ -152,7 +165,7 @@ int mod_bulkio_job_get(mod_bulkio_req_t *req, PGconn *conn, const char *kind,
                            "the database is unavailable");
         return DONE;
     }
-    apr_table_setn(r->notes, "bulkio-job-id", (*pjob)->job_id);
+    note_job(r, (*pjob)->job_id);
     return OK;
 }
 

@@ -23,6 +23,7 @@
 #include "bulkio_url.h"
 #include "mod_bulkio_private.h"
 #include "mod_bulkio_config.h"
+#include "mod_bulkio_status.h"
 #include "mod_bulkio_worker.h"
 
 #define WATCHDOG_NAME   "_bulkio_"
@@ -265,7 +266,13 @@ static apr_status_t watchdog_callback(int state, void *data, apr_pool_t *p)
     (void)data;
     if (state == AP_WATCHDOG_STATE_RUNNING && w
         && apr_thread_mutex_lock(w->mutex) == APR_SUCCESS) {
+        int i, threads = 0;
+
         schedule(p);
+        for (i = 0; i < w->cfg->max_jobs; ++i) {
+            threads += w->slots[i].thread != NULL;
+        }
+        mod_bulkio_status_poll(threads);
         apr_thread_mutex_unlock(w->mutex);
     }
     return APR_SUCCESS;
@@ -359,4 +366,9 @@ void mod_bulkio_worker_child_stopping(apr_pool_t *pchild, int graceful)
     if (worker) {
         apr_atomic_set32(&worker->stop, 1);
     }
+}
+
+const char *mod_bulkio_worker_server_id(void)
+{
+    return worker ? worker->server_id : NULL;
 }

@@ -15,4 +15,8 @@ void mod_bulkio_worker_child_init(apr_pool_t *pchild, server_rec *s);
 /** child_stopping: running jobs hand back at their next batch boundary. */
 void mod_bulkio_worker_child_stopping(apr_pool_t *pchild, int graceful);
 
+/** This server's id among those sharing the database (the jobs' lease
+ * server), or NULL before child_init. */
+const char *mod_bulkio_worker_server_id(void);
+
 #endif /* MOD_BULKIO_WORKER_H */

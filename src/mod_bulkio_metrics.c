@@ -1,0 +1,45 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ *
+ * GET /v1/metrics. The figures come from PostgreSQL, so whichever server
+ * of those sharing the database answers, it reports for all of them.
+ */
+
+#include <httpd.h>
+#include <http_log.h>
+#include <http_protocol.h>
+
+#include "bulkio_metrics.h"
+#include "bulkio_store.h"
+#include "mod_bulkio_private.h"
+#include "mod_bulkio_handler.h"
+#include "mod_bulkio_metrics.h"
+
+int mod_bulkio_metrics(request_rec *r)
+{
+    PGconn *conn = mod_bulkio_db(r);
+    bulkio_metrics_t *m;
+    bulkio_buf_t out;
+    const char *error = NULL;
+
+    if (!conn) {
+        return mod_bulkio_problem(r, HTTP_SERVICE_UNAVAILABLE,
+                                  "the database is unavailable");
+    }
+    if (bulkio_store_metrics(r->pool, conn, bulkio_metrics_buckets,
+                             bulkio_metrics_nbuckets, &m, &error)
+        != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, APR_EGENERAL, r,
+                      BULKIO_LOGNO(700) "cannot read the metrics: %s", error);
+        return mod_bulkio_problem(r, HTTP_SERVICE_UNAVAILABLE,
+                                  "the database is unavailable");
+    }
+    bulkio_buf_init(&out, r->pool, 8192);
+    bulkio_metrics_render(&out, m);
+    ap_set_content_type(r, BULKIO_METRICS_CTYPE);
+    ap_set_content_length(r, (apr_off_t)out.len);
+    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+    if (!r->header_only) {
+        ap_rwrite(out.data, (int)out.len, r);
+    }
+    return OK;
+}

@@ -1,0 +1,18 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE). */
+
+#ifndef MOD_BULKIO_STATUS_H
+#define MOD_BULKIO_STATUS_H
+
+#include <httpd.h>
+
+/** post_config: the shared memory where this server's scheduler leaves
+ * its heartbeat for mod_status (any child may serve /server-status). */
+void mod_bulkio_status_post_config(apr_pool_t *pconf, server_rec *s);
+
+/** The scheduler ticked in this process; threads job threads run here. */
+void mod_bulkio_status_poll(int threads);
+
+/** Register with mod_status's status_hook (when mod_status is loaded). */
+void mod_bulkio_status_register(void);
+
+#endif /* MOD_BULKIO_STATUS_H */
