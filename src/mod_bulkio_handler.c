@@ -165,6 +165,17 @@ void mod_bulkio_insert_error_filter(request_rec *r)
     }
 }
 
+int mod_bulkio_refuse_trace(request_rec *r)
+{
+    if (r->method_number != M_TRACE || !targets_v1(r)) {
+        return DECLINED;
+    }
+    apr_table_setn(r->err_headers_out, "Allow", "GET, HEAD, POST, DELETE");
+    mod_bulkio_problem(r, HTTP_METHOD_NOT_ALLOWED,
+                       "TRACE is not served under /v1");
+    return DONE;
+}
+
 void mod_bulkio_handler_register(void)
 {
     ap_register_output_filter("BULKIO_PROBLEM", problem_filter, NULL,
