@@ -8,7 +8,7 @@ use Apache::Test;
 use Apache::TestUtil qw(t_cmp);
 use Time::HiRes qw(time sleep);
 use lib 't/lib';
-use BulkIO::Test;
+use BulkIO::Test qw(:DEFAULT raw_request_at vhost_hostport spool_listing job_total);
 
 my $main = Apache::TestRequest::hostport();
 my $vhost = vhost_hostport('bulkio_hostile');   # Timeout 3, 160M uploads
@@ -352,21 +352,21 @@ my @accepted = (
 plan tests => 5 * @catalogue + 5 * @accepted + 15;
 
 reset_data();
-my $jobs0 = job_count();
+my $jobs0 = job_total();
 
 sub settle_spool {
     my $want = shift;
     for (1 .. 20) {
-        my $now = join ' ', spool_files();
+        my $now = join ' ', spool_listing();
         return $now if $now eq $want;
         sleep 0.1;
     }
-    return join ' ', spool_files();
+    return join ' ', spool_listing();
 }
 
 for my $c (@catalogue) {
     my ($id, $name, $request, $status, $detail, $at) = @$c;
-    my $spool = join ' ', spool_files();
+    my $spool = join ' ', spool_listing();
     my $t0 = time;
     my ($st, $h, $body) = raw_request_at($at // $main,
                                          ref $request ? @$request : $request);
@@ -385,7 +385,7 @@ for my $c (@catalogue) {
     print "# $id took ${\ sprintf '%.1f', $took} s\n" if $took > 1;
 }
 
-ok t_cmp(job_count(), $jobs0, 'the refused requests made no job');
+ok t_cmp(job_total(), $jobs0, 'the refused requests made no job');
 
 for my $c (@accepted) {
     my ($id, $name, $request, $format) = @$c;
@@ -446,11 +446,11 @@ ok t_cmp($retry[0], 202, 'H89 the retry with the same key is accepted, not 409')
 # after the catalogue
 wait_idle();
 my $accepted_jobs = @accepted + 3;      # H81-H85, H86, H87, H89
-ok t_cmp(job_count() - $jobs0, $accepted_jobs, 'only accepted requests made jobs');
-my @stray = grep { !/^(import|export)-[0-9a-f-]{36}/ } spool_files();
+ok t_cmp(job_total() - $jobs0, $accepted_jobs, 'only accepted requests made jobs');
+my @stray = grep { !/^(import|export)-[0-9a-f-]{36}/ } spool_listing();
 ok t_cmp("@stray", '', 'no upload-* leftovers in the spool directory');
 my %known = map { $_ => 1 } sql("SELECT public_id FROM bulkio_jobs");
-my @orphans = grep { /^(?:import|export)-([0-9a-f-]{36})/ && !$known{$1} } spool_files();
+my @orphans = grep { /^(?:import|export)-([0-9a-f-]{36})/ && !$known{$1} } spool_listing();
 ok t_cmp("@orphans", '', 'every spool file belongs to a job');
 ok t_cmp(sql_value("SELECT count(*) FROM users WHERE email LIKE '%\@http.hostile.test'"),
          2, 'the accepted uploads imported their rows');

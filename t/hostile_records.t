@@ -9,7 +9,7 @@ use Apache::Test;
 use Apache::TestRequest qw(GET);
 use Apache::TestUtil qw(t_cmp);
 use lib 't/lib';
-use BulkIO::Test;
+use BulkIO::Test qw(:DEFAULT raw_request_at vhost_hostport spool_listing job_total);
 
 my $DEEP = 100_000;
 my $max_record = 1024 * 1024;   # BulkIOMaxRecordSize in t/conf/extra.conf.in

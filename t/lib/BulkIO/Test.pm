@@ -168,7 +168,8 @@ sub gendata {
 
 # ---- helpers of the hostile-input catalogue (t/hostile*.t) ----
 
-push @EXPORT, qw(raw_request_at vhost_hostport spool_files job_count);
+# opt-in: use BulkIO::Test qw(:DEFAULT raw_request_at ...)
+push our @EXPORT_OK, qw(raw_request_at vhost_hostport spool_listing job_total);
 
 # host:port of an Apache::Test virtual host of t/conf/extra.conf.in.
 sub vhost_hostport {
@@ -211,13 +212,13 @@ sub raw_request_at {
 }
 
 # Files in the spool directory (uploads in progress and kept job files).
-sub spool_files {
+sub spool_listing {
     my $dir = Apache::Test::vars('serverroot') . '/spool';
     opendir my $dh, $dir or return ();
     return sort grep { !/^\.\.?$/ } readdir $dh;
 }
 
-sub job_count {
+sub job_total {
     return sql_value('SELECT count(*) FROM bulkio_jobs');
 }
 
