@@ -1,7 +1,7 @@
 use strict;
 use warnings FATAL => 'all';
 
-# The hostile-input catalogue, request level (docs/hostile.md, H1-H89):
+# The hostile-input catalogue, request level (docs/hostile.md, H1-H144):
 # each hostile request gets its documented answer over a raw socket, and
 # a refused request leaves no job and no spool file behind.
 use Apache::Test;
@@ -325,6 +325,46 @@ my @catalogue = (
           'text/csv', $csv1, headers => [ 'Idempotency-Key:' ]),
       400, 'Idempotency-Key must be 1 to 255 printable ASCII characters' ],
 );
+
+# H90-: SQL metacharacters in every filter of every resource, by its name
+# and its camelCase alias, as a query parameter and in an export job
+my $sqlv = "x' OR '1'='1";
+my %time = map { $_ => 'time' } qw(created_after created_before updated_after);
+my @filters = (
+    [ users => role => 'enum', undef, 'admin, author, reader' ],
+    [ users => active => 'bool' ],
+    [ articles => status => 'enum', undef, 'draft, published' ],
+    [ articles => author_id => 'uuid', 'authorId' ],
+    [ comments => article_id => 'uuid', 'articleId' ],
+    [ comments => user_id => 'uuid', 'userId' ],
+    map { my $r = $_; map { [ $r => $_ => 'time',
+                              lcfirst join '', map { ucfirst } split /_/ ] }
+                          sort keys %time } qw(users articles comments),
+);
+my %says = (
+    enum => sub { "filter '$_[0]' must be one of $_[1]" },
+    bool => sub { "filter '$_[0]' must be true or false" },
+    uuid => sub { "filter '$_[0]' must be a UUID" },
+    time => sub { "filter '$_[0]' must be an RFC 3339 timestamp with an offset, "
+                  . 'e.g. 2024-01-01T00:00:00Z' },
+);
+my $n = 90;
+(my $sqlq = $sqlv) =~ s/([^A-Za-z0-9_.-])/sprintf '%%%02X', ord $1/ge;
+for my $f (@filters) {
+    my ($res, $name, $type, $alias, $values) = @$f;
+    my $detail = $says{$type}->($name, $values);
+    for my $param (grep { defined } $name, $alias) {
+        push @catalogue,
+            [ 'H' . $n++, "SQL in filter $param of $res",
+              get("/v1/exports?resource=$res&$param=$sqlq"), 400, $detail ],
+            [ 'H' . $n++, "SQL in filter $param of an export job of $res",
+              post_export(qq({"resource":"$res","filters":{"$param":"$sqlv"}})),
+              400, $detail ];
+    }
+}
+push @catalogue, [ 'H' . $n++, 'SQL in the export format',
+                   get("/v1/exports?resource=users&format=csv'--"),
+                   400, 'unknown format; allowed: ndjson, json, csv' ];
 
 # accepted hostile requests, checked one by one below
 my $tmpname = "hostile-$$-" . int(rand 1e9);
