@@ -1,7 +1,7 @@
 use strict;
 use warnings FATAL => 'all';
 
-# The hostile-input catalogue, record level (docs/hostile.md, R1-R24):
+# The hostile-input catalogue, record level (docs/hostile.md, R1-R30):
 # hostile records fail alone with the documented error entry, and the
 # valid records of the same file are imported. Request-level cases are in
 # t/hostile_http.t.
@@ -119,7 +119,55 @@ push @cases, {
     users => [ qw(ok1 ok2) ],
 };
 
-plan tests => 4 * @cases + 9;
+# R25-R30: SQL metacharacters in every text field and reference of articles
+# and comments (the author is imported first, by the users case below)
+my $sql = q~'); DROP TABLE articles;--~;
+sub lit { my $v = shift; $v =~ s/'/''/g; return "'$v'" }
+my $uid = '11111111-2222-4333-8444-555555555555';
+my $aid = '66666666-7777-4888-8999-aaaaaaaaaaaa';
+my @more = ({
+    name => 'users for the SQL cases',
+    resource => 'users',
+    ctype => 'application/x-ndjson',
+    body => qq({"id":"$uid","email":"author\@r25.hostile.test"}\n),
+    errors => [],
+    domain => 'r25.hostile.test',
+    users => [ 'author' ],
+}, {
+    name => 'articles with SQL in every field',
+    resource => 'articles',
+    ctype => 'application/x-ndjson',
+    body => join("\n",
+        qq({"id":"$aid","slug":"sql-everywhere","title":"t$sql","body":"b$sql",)
+            . qq("author_id":"$uid","tags":["$sql","x\\"y"]}),                 # 1
+        qq({"slug":"bad$sql","title":"t","body":"b","author_id":"$uid"}),        # 2
+        qq({"slug":"fk-sql","title":"t","body":"b","author_id":"' OR 1=1 --"}), # 3
+    ) . "\n",
+    errors => [
+        [ 1, 2, 'VALIDATION_ERROR', 'slug must be kebab-case (lower-case letters '
+                                    . 'and digits in groups joined by single hyphens)' ],
+        [ 2, 3, 'FOREIGN_KEY_ERROR', 'author_id does not name an existing user' ],
+    ],
+    count => [ 'SELECT count(*) FROM articles WHERE title = ' . lit("t$sql")
+               . ' AND body = ' . lit("b$sql") . ' AND tags = ARRAY['
+               . lit($sql) . ', ' . lit('x"y') . ']', 1 ],
+}, {
+    name => 'comments with SQL in every field',
+    resource => 'comments',
+    ctype => 'text/csv',
+    body => "article_id,user_id,body\r\n"
+        . qq($aid,$uid,"c$sql, ""quoted"" and ;"\r\n)                         # 2
+        . qq("' OR 1=1 --",$uid,x\r\n)                                        # 3
+        . qq($aid,"$uid' --",x\r\n),                                          # 4
+    errors => [
+        [ 1, 3, 'FOREIGN_KEY_ERROR', 'article_id does not name an existing article' ],
+        [ 2, 4, 'FOREIGN_KEY_ERROR', 'user_id does not name an existing user' ],
+    ],
+    count => [ 'SELECT count(*) FROM comments WHERE body = '
+               . lit(qq(c$sql, "quoted" and ;)), 1 ],
+});
+
+plan tests => 4 * @cases + 9 + 4 * @more;
 
 reset_data();
 
@@ -148,6 +196,29 @@ for my $c (@cases) {
         unless $res->code == 202;
     push @jobs, json_decode($res->content)->{job_id};
     check_job($c, $jobs[-1]);
+}
+
+for my $c (@more) {
+    my $res = Apache::TestRequest::POST("/v1/imports?resource=$c->{resource}",
+        auth(), 'Content-Type' => $c->{ctype}, content => $c->{body});
+    die "$c->{name}: " . $res->code . ' ' . $res->content
+        unless $res->code == 202;
+    my $doc = wait_job(json_decode($res->content)->{job_id});
+    my @got = map { [ @$_{qw(recordIndex line errorType errorMessage)} ] }
+              @{ $doc->{errors} // [] };
+    ok t_cmp($doc->{status}, 'completed', "$c->{name}: completed");
+    ok t_cmp(join("\n", map { join '|', @$_ } @got),
+             join("\n", map { join '|', @$_ } @{ $c->{errors} }),
+             "$c->{name}: exactly the documented error entries");
+    ok t_cmp($doc->{successCount}, 1, "$c->{name}: successCount");
+    if ($c->{count}) {
+        ok t_cmp(sql_value($c->{count}[0]), $c->{count}[1],
+                 "$c->{name}: the values are stored verbatim");
+    }
+    else {
+        ok t_cmp(sql_value("SELECT count(*) FROM users WHERE external_id = '$uid'"),
+                 1, "$c->{name}: imported");
+    }
 }
 
 # the errors of hostile records stream as valid NDJSON and CSV
