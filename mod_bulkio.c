@@ -13,6 +13,7 @@
 #include <http_core.h>
 #include <http_log.h>
 #include <http_protocol.h>
+#include <http_request.h>
 #include <ap_mpm.h>
 #include <mpm_common.h>
 #include <unixd.h>
@@ -105,6 +106,8 @@ static void bulkio_register_hooks(apr_pool_t *p)
     ap_hook_handler(mod_bulkio_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_insert_error_filter(mod_bulkio_insert_error_filter, NULL, NULL,
                                 APR_HOOK_MIDDLE);
+    ap_hook_map_to_storage(mod_bulkio_refuse_trace, NULL, NULL,
+                           APR_HOOK_FIRST);
     mod_bulkio_handler_register();
     mod_bulkio_status_register();
 }

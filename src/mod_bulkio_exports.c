@@ -1,6 +1,7 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE). */
 
 #include <apr_file_io.h>
+#include <apr_lib.h>
 #include <apr_strings.h>
 
 #include <httpd.h>
@@ -79,7 +80,8 @@ typedef struct {
 } post_t;
 
 /* Read a small request body whole (at most BODY_MAX bytes). */
-static int read_body(request_rec *r, char **pbody, const char **pdetail)
+static int read_body(request_rec *r, char **pbody, apr_size_t *plen,
+                     const char **pdetail)
 {
     bulkio_buf_t buf;
     char chunk[8192];
@@ -102,6 +104,7 @@ static int read_body(request_rec *r, char **pbody, const char **pdetail)
         *pdetail = "the request body could not be read completely";
         return HTTP_BAD_REQUEST;
     }
+    *plen = buf.len;
     bulkio_buf_addc(&buf, '\0');
     *pbody = buf.data;
     return OK;
@@ -113,16 +116,41 @@ static int receive(void *baton, PGconn *conn, const bulkio_idem_t *claimed,
     post_t *post = baton;
     request_rec *r = post->req->r;
     json_object *doc;
+    json_tokener *tok;
     char *body;
+    apr_size_t len, end;
     apr_status_t rv;
     int rc;
 
     (void)conn;
     (void)claimed;
-    if ((rc = read_body(r, &body, pdetail)) != OK) {
+    if ((rc = read_body(r, &body, &len, pdetail)) != OK) {
         return rc;
     }
-    if (!(doc = json_tokener_parse(body))) {
+    /* json-c strings and member names end at a NUL: "users\u0000x" would
+     * pass for "users" */
+    if (strlen(body) != len || strstr(body, "\\u0000")) {
+        *pdetail = "the body must not contain NUL characters";
+        return HTTP_BAD_REQUEST;
+    }
+    if (!(tok = json_tokener_new())) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    doc = json_tokener_parse_ex(tok, body, (int)len);
+    end = json_tokener_get_parse_end(tok);
+    if (json_tokener_get_error(tok) != json_tokener_success) {
+        json_object_put(doc);
+        doc = NULL;
+    }
+    json_tokener_free(tok);
+    while (doc && end < len && apr_isspace(body[end])) {
+        ++end;
+    }
+    if (doc && end < len) {
+        json_object_put(doc);
+        doc = NULL;
+    }
+    if (!doc) {
         *pdetail = "the body must be a JSON object: {\"resource\", "
                    "\"format\", \"filters\", \"fields\"}";
         return HTTP_BAD_REQUEST;

@@ -143,11 +143,38 @@ static apr_status_t problem_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     return ap_pass_brigade(f->next, bb);
 }
 
+/* Whether an error answers a request for /v1: httpd may fail a request
+ * before r->uri is usable (a path climbing above the root is mangled in
+ * place; a request line over LimitRequestLine is never parsed), so the
+ * target as sent, or the start of the request line, decides then. */
+static int targets_v1(request_rec *r)
+{
+    const char *t;
+
+    if (r->uri && *r->uri == '/') {
+        return under_v1(r->uri) || (r->unparsed_uri
+                                    && !strncmp(r->unparsed_uri, "/v1/", 4));
+    }
+    t = r->the_request ? strchr(r->the_request, ' ') : NULL;
+    return t && !strncmp(t + 1, "/v1", 3) && t[4] && strchr("/? ", t[4]);
+}
+
 void mod_bulkio_insert_error_filter(request_rec *r)
 {
-    if (under_v1(r->uri) && ap_is_HTTP_ERROR(r->status)) {
+    if (ap_is_HTTP_ERROR(r->status) && targets_v1(r)) {
         ap_add_output_filter("BULKIO_PROBLEM", NULL, r, r->connection);
     }
+}
+
+int mod_bulkio_refuse_trace(request_rec *r)
+{
+    if (r->method_number != M_TRACE || !targets_v1(r)) {
+        return DECLINED;
+    }
+    apr_table_setn(r->err_headers_out, "Allow", "GET, HEAD, POST, DELETE");
+    mod_bulkio_problem(r, HTTP_METHOD_NOT_ALLOWED,
+                       "TRACE is not served under /v1");
+    return DONE;
 }
 
 void mod_bulkio_handler_register(void)
@@ -273,6 +300,11 @@ int mod_bulkio_handler(request_rec *r)
     }
     if ((rc = authenticate(&req)) != OK) {
         return rc;
+    }
+    /* a decoded value would end at the NUL and pass for its prefix */
+    if (r->args && strstr(r->args, "%00")) {
+        return mod_bulkio_problem(r, HTTP_BAD_REQUEST,
+                                  "a query parameter holds a NUL byte");
     }
     if (!*path) {
         if (is_import) {

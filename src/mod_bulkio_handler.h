@@ -28,6 +28,10 @@ void mod_bulkio_handler_register(void);
  * /v1 leave as problem+json, never as an HTML page. */
 void mod_bulkio_insert_error_filter(request_rec *r);
 
+/** map_to_storage, before httpd's own TRACE answer: TRACE under /v1 is 405
+ * (it would echo the request's Authorization header back). */
+int mod_bulkio_refuse_trace(request_rec *r);
+
 /** Check that mod_dbd is loaded; NULL, or a message saying what is wrong. */
 const char *mod_bulkio_handler_init(void);
 

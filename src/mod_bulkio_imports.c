@@ -251,7 +251,9 @@ static const char *parse_url_request(upload_t *up)
     else if (json_object_get_string_len(v) > URL_MAX) {
         fail(up, HTTP_BAD_REQUEST, "the URL is longer than 2048 characters");
     }
-    else if (apr_uri_parse(p, json_object_get_string(v), &uri) != APR_SUCCESS
+    else if (strlen(json_object_get_string(v))
+                 != (apr_size_t)json_object_get_string_len(v)
+             || apr_uri_parse(p, json_object_get_string(v), &uri) != APR_SUCCESS
              || !uri.scheme || !uri.hostname || !*uri.hostname
              || (strcasecmp(uri.scheme, "http")
                  && strcasecmp(uri.scheme, "https"))) {

@@ -166,4 +166,60 @@ sub gendata {
     return json_decode(scalar <$fh>);
 }
 
+# ---- helpers of the hostile-input catalogue (t/hostile*.t) ----
+
+# opt-in: use BulkIO::Test qw(:DEFAULT raw_request_at ...)
+push our @EXPORT_OK, qw(raw_request_at vhost_hostport spool_listing job_total);
+
+# host:port of an Apache::Test virtual host of t/conf/extra.conf.in.
+sub vhost_hostport {
+    my $name = shift;
+    my $cfg = Apache::Test::config();
+    my $port = $cfg->{vhosts}{$name}{port} or die "no virtual host $name";
+    return "127.0.0.1:$port";
+}
+
+# raw_request() to host:port; a code ref may return 'stop' to end sending
+# and read the answer at once. Also returns the time the answer took.
+sub raw_request_at {
+    my ($hostport, @chunks) = @_;
+    my ($host, $port) = split /:/, $hostport;
+    my $sock = IO::Socket::INET->new(PeerAddr => $host, PeerPort => $port,
+                                     Proto => 'tcp', Timeout => 60)
+        or die "connect: $!";
+    binmode $sock;
+    local $SIG{PIPE} = 'IGNORE';
+    for my $c (@chunks) {
+        if (ref $c eq 'CODE') {
+            my $r = $c->($sock) // '';
+            return (0, {}, '') unless $sock->opened;
+            last if $r eq 'stop';
+            next;
+        }
+        print $sock $c or last;
+    }
+    local $/;
+    my $resp = <$sock> // '';
+    close $sock;
+    my ($head, $body) = split /\r\n\r\n/, $resp, 2;
+    $head //= '';
+    my ($status) = $head =~ m{^HTTP/1\.\d (\d{3})};
+    my %h;
+    for (split /\r\n/, $head) {
+        $h{lc $1} = $2 if /^([^:]+):\s*(.*)$/;
+    }
+    return ($status // 0, \%h, $body // '');
+}
+
+# Files in the spool directory (uploads in progress and kept job files).
+sub spool_listing {
+    my $dir = Apache::Test::vars('serverroot') . '/spool';
+    opendir my $dh, $dir or return ();
+    return sort grep { !/^\.\.?$/ } readdir $dh;
+}
+
+sub job_total {
+    return sql_value('SELECT count(*) FROM bulkio_jobs');
+}
+
 1;
