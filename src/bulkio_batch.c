@@ -181,6 +181,7 @@ struct bulkio_batch_t {
     bulkio_buf_t copy;           /* COPY text of the valid rows */
     apr_hash_t *keys;            /* key values of the current segment */
     int segments;                /* index of the last segment */
+    int sent;                    /* segment 0's statement is running */
 };
 
 void bulkio_copy_field(bulkio_buf_t *buf, const char *s)
@@ -237,6 +238,7 @@ static void batch_init(bulkio_batch_t *b)
     bulkio_buf_init(&b->copy, b->pool, 256 * 1024);
     b->keys = apr_hash_make(b->pool);
     b->segments = 0;
+    b->sent = 0;
 }
 
 bulkio_batch_t *bulkio_batch_create(apr_pool_t *p, bulkio_resource_e res)
@@ -411,9 +413,92 @@ static apr_status_t split_segment(bulkio_batch_t *b, PGconn *conn,
                           NULL), 2, move, NULL);
 }
 
-apr_status_t bulkio_batch_flush(bulkio_batch_t *b, PGconn *conn,
-                                apr_int64_t job,
-                                bulkio_batch_result_t *result)
+/* Take in the outcome of segment seg: mark the rows it refused, or, when
+ * it wrote nothing because two of its rows touch one existing row, split
+ * it there (*again: run the segment again). */
+static apr_status_t apply_result(bulkio_batch_t *b, PGconn *conn,
+                                 const char *seg, PGresult *res, int *again)
+{
+    entry_t *e;
+    int i, code;
+
+    *again = 0;
+    for (i = 0; i < PQntuples(res); ++i) {
+        code = atoi(PQgetvalue(res, i, 1));
+        if (code == 0) {
+            *again = 1;
+            return split_segment(b, conn, seg, PQgetvalue(res, i, 0));
+        }
+        e = find_entry(b, apr_atoi64(PQgetvalue(res, i, 0)));
+        if (!e || code > 3) {
+            return APR_EGENERAL;
+        }
+        e->verdict.type = b->sql->outcomes[code - 1].type;
+        e->verdict.field = b->sql->outcomes[code - 1].field;
+        e->verdict.message = b->sql->outcomes[code - 1].message;
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t bulkio_batch_send(bulkio_batch_t *b, PGconn *conn)
+{
+    apr_pool_t *p = b->pool;
+    const char *params[1];
+    apr_status_t rv;
+
+    /* batches of one resource take turns: jobs that upsert the same keys
+     * at once would otherwise meet in unique indexes and deadlocks */
+    params[0] = b->sql->stage;
+    rv = bulkio_pq_exec(p, conn, "SELECT pg_advisory_xact_lock(hashtext($1))",
+                        1, params, NULL);
+    if (rv != APR_SUCCESS || !b->copy.len) {
+        return rv;
+    }
+    rv = copy_in(p, conn, copy_columns(p, b), b->copy.data, b->copy.len);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    /* planned at each execution: a plan cached while a table was small
+     * would probe it by sequential scans once it has grown */
+    params[0] = "0";
+    if (!PQsendQueryParams(conn, b->sql->apply, 1, NULL, params, NULL, NULL,
+                           0)) {
+        return APR_EGENERAL;
+    }
+    b->sent = 1;
+    return APR_SUCCESS;
+}
+
+static apr_status_t clear_result(void *res)
+{
+    PQclear(res);
+    return APR_SUCCESS;
+}
+
+/* The result of the statement bulkio_batch_send() left running. */
+static apr_status_t sent_result(bulkio_batch_t *b, PGconn *conn,
+                                PGresult **pres)
+{
+    PGresult *res, *first = NULL;
+
+    b->sent = 0;
+    while ((res = PQgetResult(conn))) {
+        if (first) {
+            PQclear(res);
+            continue;
+        }
+        first = res;
+        apr_pool_cleanup_register(b->pool, res, clear_result,
+                                  apr_pool_cleanup_null);
+    }
+    *pres = first;
+    return first && PQresultStatus(first) == PGRES_TUPLES_OK
+           ? APR_SUCCESS : APR_EGENERAL;
+}
+
+apr_status_t bulkio_batch_finish(bulkio_batch_t *b, PGconn *conn,
+                                 apr_int64_t job,
+                                 bulkio_batch_result_t *result)
 {
     apr_pool_t *p = b->pool;
     bulkio_buf_t errs;
@@ -421,49 +506,19 @@ apr_status_t bulkio_batch_flush(bulkio_batch_t *b, PGconn *conn,
     entry_t *e;
     PGresult *res;
     apr_status_t rv;
-    int seg, i, code;
+    int seg, i, again;
 
     result->applied = result->failed = 0;
-    /* batches of one resource take turns: jobs that upsert the same keys
-     * at once would otherwise meet in unique indexes and deadlocks */
-    params[0] = b->sql->stage;
-    rv = bulkio_pq_exec(p, conn, "SELECT pg_advisory_xact_lock(hashtext($1))",
-                        1, params, NULL);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
     if (b->copy.len) {
-        rv = copy_in(p, conn, copy_columns(p, b), b->copy.data, b->copy.len);
-        if (rv != APR_SUCCESS) {
-            return rv;
-        }
-        for (seg = 0; seg <= b->segments; ++seg) {
+        for (seg = 0; seg <= b->segments; seg += !again) {
             params[0] = apr_itoa(p, seg);
-            /* planned each time: a plan cached while a table was small
-             * would probe it by sequential scans once it has grown */
-            rv = bulkio_pq_exec(p, conn, b->sql->apply, 1, params, &res);
-            if (rv != APR_SUCCESS) {
+            rv = b->sent ? sent_result(b, conn, &res)
+                         : bulkio_pq_exec(p, conn, b->sql->apply, 1, params,
+                                          &res);
+            if (rv != APR_SUCCESS
+                || (rv = apply_result(b, conn, params[0], res, &again))
+                   != APR_SUCCESS) {
                 return rv;
-            }
-            for (i = 0; i < PQntuples(res); ++i) {
-                code = atoi(PQgetvalue(res, i, 1));
-                if (code == 0) {
-                    /* nothing was written: split, and this segment again */
-                    rv = split_segment(b, conn, params[0],
-                                       PQgetvalue(res, i, 0));
-                    if (rv != APR_SUCCESS) {
-                        return rv;
-                    }
-                    --seg;
-                    break;
-                }
-                e = find_entry(b, apr_atoi64(PQgetvalue(res, i, 0)));
-                if (!e || code > 3) {
-                    return APR_EGENERAL;
-                }
-                e->verdict.type = b->sql->outcomes[code - 1].type;
-                e->verdict.field = b->sql->outcomes[code - 1].field;
-                e->verdict.message = b->sql->outcomes[code - 1].message;
             }
         }
     }

@@ -49,11 +49,17 @@ void bulkio_batch_add_error(bulkio_batch_t *b, const bulkio_record_t *rec,
 /** Records in the batch, valid or not. */
 int bulkio_batch_size(const bulkio_batch_t *b);
 
-/** Write the batch for import job job inside the caller's open
- * transaction. On failure the caller rolls back. */
-apr_status_t bulkio_batch_flush(bulkio_batch_t *b, PGconn *conn,
-                                apr_int64_t job,
-                                bulkio_batch_result_t *result);
+/** Start writing the batch inside the caller's open transaction: stage
+ * its rows and leave the first statement running, so that the caller can
+ * parse the next batch meanwhile. Then bulkio_batch_finish(), before any
+ * other use of conn. On failure the caller rolls back. */
+apr_status_t bulkio_batch_send(bulkio_batch_t *b, PGconn *conn);
+
+/** Finish writing the batch for import job job (and its error entries).
+ * On failure the caller reads what is left of results and rolls back. */
+apr_status_t bulkio_batch_finish(bulkio_batch_t *b, PGconn *conn,
+                                 apr_int64_t job,
+                                 bulkio_batch_result_t *result);
 
 /** Empty the batch and release its memory. */
 void bulkio_batch_reset(bulkio_batch_t *b);

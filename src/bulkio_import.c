@@ -37,16 +37,31 @@ static void log_progress(run_t *run)
     run->last_log = apr_time_now();
 }
 
-/* Write the batch and the checkpoint in one transaction. */
-static bulkio_run_e commit_batch(run_t *run, bulkio_batch_t *batch,
-                                 apr_int64_t records, apr_off_t bytes)
+/* A batch transaction went wrong: roll it back. */
+static bulkio_run_e drop_batch(run_t *run, bulkio_batch_t *batch,
+                               apr_status_t rv)
 {
-    bulkio_job_ctx_t *job = run->job;
-    PGconn *conn = job->conn;
-    bulkio_batch_result_t done;
-    bulkio_progress_t next = run->prog;
+    PGconn *conn = run->job->conn;
+    PGresult *res;
+
+    run->reason = apr_pstrcat(run->pool, "database error: ",
+                              bulkio_pq_error(run->pool, conn), NULL);
+    while ((res = PQgetResult(conn))) {
+        PQclear(res);
+    }
+    if (PQtransactionStatus(conn) != PQTRANS_IDLE) {
+        PQclear(PQexec(conn, "ROLLBACK"));
+    }
+    bulkio_batch_reset(batch);
+    return APR_STATUS_IS_NOTFOUND(rv) ? BULKIO_RUN_LOST : BULKIO_RUN_RETRY;
+}
+
+/* Open the batch's transaction and start writing it; the database works
+ * on it while the next batch is parsed. */
+static bulkio_run_e start_batch(run_t *run, bulkio_batch_t *batch)
+{
+    PGconn *conn = run->job->conn;
     apr_status_t rv;
-    int cancel = 0;
 
     apr_pool_clear(run->tx);
     rv = bulkio_pq_exec(run->tx, conn, "BEGIN", 0, NULL, NULL);
@@ -58,8 +73,25 @@ static bulkio_run_e commit_batch(run_t *run, bulkio_batch_t *batch,
                             " TO off", 0, NULL, NULL);
     }
     if (rv == APR_SUCCESS) {
-        rv = bulkio_batch_flush(batch, conn, job->claim->id, &done);
+        rv = bulkio_batch_send(batch, conn);
     }
+    return rv == APR_SUCCESS ? BULKIO_RUN_COMPLETED
+                             : drop_batch(run, batch, rv);
+}
+
+/* Finish the batch and commit it with the checkpoint: records consumed
+ * and bytes of input read once it is written. */
+static bulkio_run_e end_batch(run_t *run, bulkio_batch_t *batch,
+                              apr_int64_t records, apr_off_t bytes)
+{
+    bulkio_job_ctx_t *job = run->job;
+    PGconn *conn = job->conn;
+    bulkio_batch_result_t done;
+    bulkio_progress_t next = run->prog;
+    apr_status_t rv;
+    int cancel = 0;
+
+    rv = bulkio_batch_finish(batch, conn, job->claim->id, &done);
     if (rv == APR_SUCCESS) {
         next.records = records;
         next.bytes = bytes;
@@ -72,18 +104,14 @@ static bulkio_run_e commit_batch(run_t *run, bulkio_batch_t *batch,
         rv = bulkio_pq_exec(run->tx, conn, "COMMIT", 0, NULL, NULL);
     }
     if (rv != APR_SUCCESS) {
-        run->reason = apr_pstrcat(run->pool, "database error: ",
-                                  bulkio_pq_error(run->pool, conn), NULL);
-        if (PQtransactionStatus(conn) != PQTRANS_IDLE) {
-            PQclear(PQexec(conn, "ROLLBACK"));
-        }
-        bulkio_batch_reset(batch);
-        return APR_STATUS_IS_NOTFOUND(rv) ? BULKIO_RUN_LOST
-                                          : BULKIO_RUN_RETRY;
+        return drop_batch(run, batch, rv);
     }
     run->run_records += next.records - run->prog.records;
     run->prog = next;
     bulkio_batch_reset(batch);
+    if (apr_time_now() - run->last_log >= PROGRESS_EVERY) {
+        log_progress(run);
+    }
     if (cancel) {
         return BULKIO_RUN_CANCELED;
     }
@@ -204,13 +232,14 @@ bulkio_run_e bulkio_import_run(apr_pool_t *p, bulkio_job_ctx_t *job,
                                 c->resource);
     const char *cols[BULKIO_MAX_COLS];
     bulkio_parser_t *parser;
-    bulkio_batch_t *batch;
+    bulkio_batch_t *batch, *spare, *sent = NULL;
     bulkio_record_t rec;
     bulkio_verdict_t v;
     apr_pool_t *vpool;
     bulkio_run_e rc = BULKIO_RUN_COMPLETED;
-    apr_int64_t consumed = 0;
-    const char *path, *format;
+    apr_int64_t consumed = 0, sent_records = 0;
+    apr_off_t sent_bytes = 0;
+    const char *path, *format, *unreadable = NULL;
     apr_status_t rv;
     run_t run;
 
@@ -244,7 +273,9 @@ bulkio_run_e bulkio_import_run(apr_pool_t *p, bulkio_job_ctx_t *job,
     job_log(&run, BULKIO_LOG_INFO, "Job %s started: %s %s, resuming after "
          "record %" APR_INT64_T_FMT ", attempt %d", c->job_id, c->resource,
          format, c->checkpoint_records, c->attempts);
+    /* two batches: one is filled while the database writes the other */
     batch = bulkio_batch_create(p, res);
+    spare = bulkio_batch_create(p, res);
     apr_pool_create(&vpool, p);
     while (rc == BULKIO_RUN_COMPLETED) {
         rv = bulkio_parser_next(parser, &rec);
@@ -252,9 +283,9 @@ bulkio_run_e bulkio_import_run(apr_pool_t *p, bulkio_job_ctx_t *job,
             break;
         }
         if (rv != APR_SUCCESS) {
-            *preason = apr_pstrcat(p, "the file cannot be read on: ",
-                                   bulkio_parser_error(parser), NULL);
-            return BULKIO_RUN_FAILED;
+            unreadable = apr_pstrcat(p, "the file cannot be read on: ",
+                                     bulkio_parser_error(parser), NULL);
+            break;
         }
         consumed = rec.index + 1;
         if (rec.index < c->checkpoint_records) {
@@ -277,19 +308,38 @@ bulkio_run_e bulkio_import_run(apr_pool_t *p, bulkio_job_ctx_t *job,
             apr_pool_clear(vpool);
         }
         if (bulkio_batch_size(batch) >= job->batch_size) {
-            rc = commit_batch(&run, batch, consumed,
-                              bulkio_parser_offset(parser));
-            if (apr_time_now() - run.last_log >= PROGRESS_EVERY) {
-                log_progress(&run);
+            if (sent) {
+                rc = end_batch(&run, sent, sent_records, sent_bytes);
+                spare = sent;
+                sent = NULL;
+            }
+            if (rc == BULKIO_RUN_COMPLETED) {
+                rc = start_batch(&run, batch);
+            }
+            if (rc == BULKIO_RUN_COMPLETED) {
+                sent = batch;
+                sent_records = consumed;
+                sent_bytes = bulkio_parser_offset(parser);
+                batch = spare;
             }
         }
+    }
+    if (sent) {
+        rc = end_batch(&run, sent, sent_records, sent_bytes);
+    }
+    if (unreadable && rc == BULKIO_RUN_COMPLETED) {
+        *preason = unreadable;
+        return BULKIO_RUN_FAILED;
     }
     if (rc == BULKIO_RUN_COMPLETED) {
         if (consumed < run.prog.records) {
             consumed = run.prog.records;
         }
-        rc = commit_batch(&run, batch, consumed,
-                          bulkio_parser_offset(parser));
+        rc = start_batch(&run, batch);
+        if (rc == BULKIO_RUN_COMPLETED) {
+            rc = end_batch(&run, batch, consumed,
+                           bulkio_parser_offset(parser));
+        }
         if (rc == BULKIO_RUN_STOPPED) {
             rc = BULKIO_RUN_COMPLETED;   /* nothing is left to hand back */
         }
