@@ -107,6 +107,12 @@ bulkio_run_e bulkio_export_run(apr_pool_t *p, bulkio_job_ctx_t *job,
         if (!n) {
             break;
         }
+        if (*job->stop) {
+            /* the server stops: hand the job back now (it starts its file
+             * again when claimed), its temporary file goes */
+            rc = BULKIO_RUN_STOPPED;
+            goto leave;
+        }
         if (apr_time_now() - last_log >= PROGRESS_EVERY) {
             apr_file_info_get(&fi, APR_FINFO_SIZE, f);
             prog.bytes = fi.size;
