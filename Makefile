@@ -30,7 +30,7 @@ SANITIZE  := -fsanitize=address,undefined -fno-omit-frame-pointer \
 RUN       := scripts/bulkio.sh
 
 .PHONY: all install deps run start stop migrate token unit unit-plain \
-        unit-asan test apache-test clean help
+        unit-asan test apache-test test-faults test-cluster clean help
 
 all: .libs/mod_bulkio.so
 
@@ -82,7 +82,15 @@ unit: unit-plain unit-asan
 apache-test: all
 	@scripts/apache-test.sh
 
-test: unit apache-test
+# fault tests alone (they are part of apache-test too)
+test-faults: all
+	@scripts/apache-test.sh t/faults.t t/takeover.t t/spool.t t/retention.t
+
+# two servers on one database and one spool directory
+test-cluster: all
+	@scripts/cluster-test.sh
+
+test: unit apache-test test-cluster
 
 clean:
 	rm -rf .libs src/.libs *.la *.lo *.slo *.o src/*.la src/*.lo src/*.slo \
@@ -96,5 +104,7 @@ help:
 	@echo "make start|stop the same, in the background"
 	@echo "make token      a development JWT (SUB=name for another subject)"
 	@echo "make migrate    apply new sql/ migrations (BULKIO_DATABASE_URL for an existing database)"
-	@echo "make test       unit tests (plain, ASan/UBSan), then the Apache::Test suite"
+	@echo "make test       unit tests (plain, ASan/UBSan), the Apache::Test suite, the cluster test"
+	@echo "make test-faults  the fault, spool and retention tests alone"
+	@echo "make test-cluster two servers on one database and spool (BULKIO_PORT, +1)"
 	@echo "make install    install the module into the system httpd"

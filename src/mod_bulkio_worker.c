@@ -200,11 +200,19 @@ static bulkio_run_e await_database(slot_t *slot, const char **preason)
 static void drop_import_file(apr_pool_t *p, const bulkio_claim_t *c)
 {
     const char *file;
+    apr_status_t rv;
 
     if (!strcmp(c->kind, "import")) {
         file = apr_pstrcat(p, worker->cfg->spool_dir, "/import-", c->job_id,
                            NULL);
-        apr_file_remove(file, p);
+        rv = apr_file_remove(file, p);
+        if (rv != APR_SUCCESS && !APR_STATUS_IS_ENOENT(rv)) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, rv, worker->s,
+                         BULKIO_LOGNO(44) "cannot remove %s", file);
+        }
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, rv, worker->s,
+                     BULKIO_LOGNO(45) "job %s ended: removed its file %s",
+                     c->job_id, file);
         apr_file_remove(apr_pstrcat(p, file, ".part", NULL), p);
     }
 }

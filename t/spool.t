@@ -19,7 +19,7 @@ my $docs = $vars->{documentroot};
 my $spool_uid = (stat $spool)[4];
 
 # chmod cannot stop root: the children must run as another user
-plan tests => 20, need { 'httpd children that do not run as root'
+plan tests => 22, need { 'httpd children that do not run as root'
                          => defined $spool_uid && $spool_uid != 0 };
 
 sub jobs { sql_value('SELECT count(*) FROM bulkio_jobs') }
@@ -57,6 +57,8 @@ sub export_job {
 reset_data();
 gendata("$docs/spool-users.ndjson", resource => 'users', format => 'ndjson',
         count => 20000, profile => 'valid');
+gendata("$docs/spool-small.ndjson", resource => 'users', format => 'ndjson',
+        count => 4000, profile => 'valid');
 my $small = join '', map {
     qq({"email": "spool$_\@example.com", "name": "Spool $_"}\n) } 1 .. 10;
 my $doc = wait_job(json_decode(post_raw($small)->content)->{job_id});
@@ -67,6 +69,11 @@ my $users = sql_value('SELECT count(*) FROM users');
 
 # --- unwritable -------------------------------------------------------------
 wait_idle();
+for (1 .. 50) {
+    last unless leftovers();
+    sleep 0.1;
+}
+ok t_cmp(leftovers(), 0, 'finished imports left no file in the spool');
 my $before = jobs();
 chmod 0000, $spool or die "chmod: $!";
 my $res = post_raw($small);
@@ -82,13 +89,13 @@ ok t_cmp($doc->{status}, 'failed', 'an export job that cannot write fails');
 ok t_cmp($doc->{reason} // '', qr/cannot write the export file/,
          'with the reason');
 
-$res = POST '/v1/imports?resource=users&format=ndjson', auth(),
-    'Content-Type' => 'application/json',
-    content => qq({"url": "http://127.0.0.1:$vars->{port}/spool-users.ndjson"});
-$doc = wait_status('import', json_decode($res->content)->{job_id});
-ok t_cmp($doc->{status}, 'failed', 'a URL import that cannot store fails');
-ok t_cmp($doc->{reason} // '', qr/cannot write into the spool directory/,
-         'with the reason');
+sub url_import {
+    return POST '/v1/imports?resource=users&format=ndjson', auth(),
+        'Content-Type' => 'application/json',
+        content => qq({"url": "http://127.0.0.1:$vars->{port}/$_[0]"});
+}
+ok t_cmp(url_import('spool-users.ndjson')->code, 500,
+         'a URL import request answers 500 as well');
 chmod 0700, $spool or die "chmod: $!";
 ok t_cmp(leftovers(), 0, 'nothing left in the spool');
 
@@ -98,7 +105,7 @@ my $mounted = system('mount', '-t', 'tmpfs', '-o',
                      "size=1m,mode=0700,uid=$spool_uid", 'bulkio-full',
                      $spool) == 0;
 SKIP: {
-    skip 'cannot mount a small tmpfs over the spool here', 9 unless $mounted;
+    skip 'cannot mount a small tmpfs over the spool here', 11 unless $mounted;
     $before = jobs();
     my $big = '';
     open my $fh, '<', "$docs/spool-users.ndjson" or die;
@@ -122,7 +129,21 @@ SKIP: {
     ok t_cmp($doc->{reason} // '', qr/spool full/, 'with the reason');
     ok t_cmp(leftovers(), 0, 'and leaves no file');
     wait_idle();
+
+    # a URL download that finds no room: 600 KB into the 400 KB left
+    open my $out, '>', "$spool/filler" or die "filler: $!";
+    print $out 'x' x (600 * 1024);
+    close $out;
+    $res = url_import('spool-small.ndjson');
+    $doc = wait_status('import', (json_decode($res->content) // {})->{job_id}
+                                 // 'none');
+    ok t_cmp($doc->{status}, 'failed', 'a URL import that cannot store its '
+             . 'download fails');
+    ok t_cmp($doc->{reason} // '', qr/cannot write into the spool directory/,
+             'with the reason');
+    unlink "$spool/filler";
+    wait_idle();
     system('umount', $spool) == 0 or die "umount $spool failed\n";
 }
 ok t_cmp(GET('/v1/health')->code, 200, 'the server serves on');
-unlink "$docs/spool-users.ndjson";
+unlink "$docs/spool-users.ndjson", "$docs/spool-small.ndjson";
