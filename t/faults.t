@@ -12,7 +12,7 @@ use Time::HiRes qw(sleep time);
 use lib 't/lib';
 use BulkIO::Test;
 
-plan tests => 24, need { 'the throwaway PostgreSQL of scripts/apache-test.sh'
+plan tests => 23, need { 'the throwaway PostgreSQL of scripts/apache-test.sh'
                          => defined $ENV{BULKIO_RUN_DIR} };
 
 my $vars = Apache::Test::vars();
