@@ -619,6 +619,15 @@ int mod_bulkio_imports_delete(mod_bulkio_req_t *req, const char *job_id)
                                   r->pool, "the job has already ", status,
                                   NULL));
     }
+    if (!strcmp(status, "canceled")) {
+        /* canceled before it ran: its upload is needed no more (a running
+         * job's worker removes it when it stops) */
+        char *id = apr_pstrdup(r->pool, job_id);
+
+        ap_str_tolower(id);
+        apr_file_remove(apr_pstrcat(r->pool, req->cfg->spool_dir, "/import-",
+                                    id, NULL), r->pool);
+    }
     /* a running job stops at its next batch boundary */
     return send_job(req, conn, job_id, strcmp(status, "running")
                                        ? HTTP_OK : HTTP_ACCEPTED);

@@ -476,24 +476,42 @@ static const char *spool_job_id(apr_pool_t *p, const char *name)
     return strspn(id, "0123456789abcdef-") == 36 ? id : NULL;
 }
 
+/* path as an element of a PostgreSQL array literal: double-quoted, with
+ * backslashes and double quotes escaped */
+static const char *array_elem(apr_pool_t *p, const char *path)
+{
+    char *out = apr_palloc(p, 2 * strlen(path) + 3), *o = out;
+
+    *o++ = '"';
+    for (; *path; ++path) {
+        if (*path == '"' || *path == '\\') {
+            *o++ = '\\';
+        }
+        *o++ = *path;
+    }
+    *o++ = '"';
+    *o = '\0';
+    return out;
+}
+
 /* Remove those of the candidate files no job wants. */
 static void remove_orphans(apr_pool_t *p, PGconn *conn,
-                           apr_array_header_t *paths,
+                           apr_array_header_t *files,
                            apr_array_header_t *ids)
 {
+    apr_array_header_t *paths = apr_array_copy(p, files);
     apr_hash_t *wanted = apr_hash_make(p);
     const char *paths_lit, *ids_lit, *path, *id;
     PGresult *res;
     int i;
 
-    if (!paths->nelts) {
+    if (!files->nelts) {
         return;
     }
-    /* spool paths and job ids are plain (checked) names: no quoting needed
-     * beyond the double quotes of the array literal */
+    /* job ids are checked uuids; paths are quoted as array elements */
     for (i = 0; i < paths->nelts; ++i) {
-        APR_ARRAY_IDX(paths, i, const char *) = apr_pstrcat(p, "\"",
-                      APR_ARRAY_IDX(paths, i, const char *), "\"", NULL);
+        APR_ARRAY_IDX(paths, i, const char *) = array_elem(p,
+                      APR_ARRAY_IDX(paths, i, const char *));
     }
     paths_lit = apr_pstrcat(p, "{", apr_array_pstrcat(p, paths, ','), "}",
                             NULL);
@@ -507,9 +525,8 @@ static void remove_orphans(apr_pool_t *p, PGconn *conn,
                      PQgetisnull(res, i, 0) ? 1 : 0)), APR_HASH_KEY_STRING,
                      "");
     }
-    for (i = 0; i < paths->nelts; ++i) {
-        path = APR_ARRAY_IDX(paths, i, const char *);
-        path = apr_pstrndup(p, path + 1, strlen(path) - 2);
+    for (i = 0; i < files->nelts; ++i) {
+        path = APR_ARRAY_IDX(files, i, const char *);
         id = APR_ARRAY_IDX(ids, i, const char *);
         if (!apr_hash_get(wanted, path, APR_HASH_KEY_STRING)
             && !apr_hash_get(wanted, id, APR_HASH_KEY_STRING)) {
@@ -519,7 +536,7 @@ static void remove_orphans(apr_pool_t *p, PGconn *conn,
             apr_file_remove(path, p);
         }
     }
-    apr_array_clear(paths);
+    apr_array_clear(files);
     apr_array_clear(ids);
 }
 
