@@ -555,19 +555,21 @@ apr_status_t bulkio_store_renew(apr_pool_t *p, PGconn *conn, apr_int64_t job,
 int bulkio_pq_revive(PGconn *conn)
 {
     struct pollfd pfd;
+    int i;
 
     if (!conn) {
         return 0;
     }
-    if (PQstatus(conn) == CONNECTION_OK
-        && PQtransactionStatus(conn) == PQTRANS_IDLE) {
-        /* an idle connection has nothing to read unless the server closed
-         * it (shutdown, restart, terminated backend) */
+    /* an idle connection has nothing to read unless the server closed it
+     * (shutdown, restart, terminated backend): then it has sent an error
+     * and the end of the stream, which libpq sees one read at a time */
+    for (i = 0; i < 4 && PQstatus(conn) == CONNECTION_OK
+                && PQtransactionStatus(conn) == PQTRANS_IDLE; ++i) {
         pfd.fd = PQsocket(conn);
         pfd.events = POLLIN;
         pfd.revents = 0;
-        if (pfd.fd >= 0 && poll(&pfd, 1, 0) > 0) {
-            PQconsumeInput(conn);
+        if (pfd.fd < 0 || poll(&pfd, 1, 0) <= 0 || !PQconsumeInput(conn)) {
+            break;
         }
     }
     if (PQstatus(conn) != CONNECTION_OK) {
@@ -685,18 +687,14 @@ apr_status_t bulkio_store_purge_idem(apr_pool_t *p, PGconn *conn,
 }
 
 apr_status_t bulkio_store_spool_refs(apr_pool_t *p, PGconn *conn,
-                                     const char *paths, const char *ids,
-                                     PGresult **pres)
+                                     const char *ids, PGresult **pres)
 {
-    const char *params[2];
+    const char *params[1];
 
-    params[0] = paths;
-    params[1] = ids;
+    params[0] = ids;
     return bulkio_pq_exec(p, conn,
-        "SELECT source_path, NULL FROM bulkio_jobs"
-        " WHERE source_path = ANY($1::text[])"
-        " UNION ALL "
-        "SELECT NULL, public_id::text FROM bulkio_jobs"
-        " WHERE public_id = ANY($2::uuid[])"
-        "   AND status IN ('pending', 'running')", 2, params, pres);
+        "SELECT public_id::text, status IN ('pending', 'running'),"
+        "       regexp_replace(coalesce(source_path, ''), '^.*/', '')"
+        "  FROM bulkio_jobs WHERE public_id = ANY($1::uuid[])",
+        1, params, pres);
 }

@@ -269,11 +269,11 @@ apr_status_t bulkio_store_purge_idem(apr_pool_t *p, PGconn *conn,
                                      apr_interval_time_t grace, int max,
                                      int *pcount);
 
-/** Which spool files are still wanted: rows (path, NULL) for each of paths
- * (a text[] literal) that a job names as its file, and (NULL, id) for each
- * of ids (a uuid[] literal) whose job is pending or running. */
+/** What the jobs of ids (a uuid[] literal) want of the spool: rows of
+ * (public id, 't' when the job is pending or running, the file name of its
+ * recorded file or ''). Names, not paths, so servers that mount a shared
+ * spool at different paths agree. */
 apr_status_t bulkio_store_spool_refs(apr_pool_t *p, PGconn *conn,
-                                     const char *paths, const char *ids,
-                                     PGresult **pres);
+                                     const char *ids, PGresult **pres);
 
 #endif /* BULKIO_STORE_H */

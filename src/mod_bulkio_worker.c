@@ -476,67 +476,48 @@ static const char *spool_job_id(apr_pool_t *p, const char *name)
     return strspn(id, "0123456789abcdef-") == 36 ? id : NULL;
 }
 
-/* path as an element of a PostgreSQL array literal: double-quoted, with
- * backslashes and double quotes escaped */
-static const char *array_elem(apr_pool_t *p, const char *path)
-{
-    char *out = apr_palloc(p, 2 * strlen(path) + 3), *o = out;
-
-    *o++ = '"';
-    for (; *path; ++path) {
-        if (*path == '"' || *path == '\\') {
-            *o++ = '\\';
-        }
-        *o++ = *path;
-    }
-    *o++ = '"';
-    *o = '\0';
-    return out;
-}
-
-/* Remove those of the candidate files no job wants. */
+/* Remove those of the candidate files (names in the spool, with their job
+ * ids) that no job wants: a file is wanted while its job is pending or
+ * running, and an export's file while its job names it. */
 static void remove_orphans(apr_pool_t *p, PGconn *conn,
-                           apr_array_header_t *files,
+                           apr_array_header_t *names,
                            apr_array_header_t *ids)
 {
-    apr_array_header_t *paths = apr_array_copy(p, files);
-    apr_hash_t *wanted = apr_hash_make(p);
-    const char *paths_lit, *ids_lit, *path, *id;
+    apr_hash_t *live = apr_hash_make(p), *named = apr_hash_make(p);
+    const char *ids_lit, *name, *id;
     PGresult *res;
     int i;
 
-    if (!files->nelts) {
+    if (!names->nelts) {
         return;
     }
-    /* job ids are checked uuids; paths are quoted as array elements */
-    for (i = 0; i < paths->nelts; ++i) {
-        APR_ARRAY_IDX(paths, i, const char *) = array_elem(p,
-                      APR_ARRAY_IDX(paths, i, const char *));
-    }
-    paths_lit = apr_pstrcat(p, "{", apr_array_pstrcat(p, paths, ','), "}",
-                            NULL);
+    /* the ids are checked uuids: no quoting needed in the literal */
     ids_lit = apr_pstrcat(p, "{", apr_array_pstrcat(p, ids, ','), "}", NULL);
-    if (bulkio_store_spool_refs(p, conn, paths_lit, ids_lit, &res)
-        != APR_SUCCESS) {
-        return;
+    if (bulkio_store_spool_refs(p, conn, ids_lit, &res) != APR_SUCCESS) {
+        goto leave;
     }
     for (i = 0; i < PQntuples(res); ++i) {
-        apr_hash_set(wanted, apr_pstrdup(p, PQgetvalue(res, i,
-                     PQgetisnull(res, i, 0) ? 1 : 0)), APR_HASH_KEY_STRING,
-                     "");
+        if (PQgetvalue(res, i, 1)[0] == 't') {
+            apr_hash_set(live, apr_pstrdup(p, PQgetvalue(res, i, 0)),
+                         APR_HASH_KEY_STRING, "");
+        }
+        apr_hash_set(named, apr_pstrdup(p, PQgetvalue(res, i, 2)),
+                     APR_HASH_KEY_STRING, "");
     }
-    for (i = 0; i < files->nelts; ++i) {
-        path = APR_ARRAY_IDX(files, i, const char *);
+    for (i = 0; i < names->nelts; ++i) {
+        name = APR_ARRAY_IDX(names, i, const char *);
         id = APR_ARRAY_IDX(ids, i, const char *);
-        if (!apr_hash_get(wanted, path, APR_HASH_KEY_STRING)
-            && !apr_hash_get(wanted, id, APR_HASH_KEY_STRING)) {
+        if (!apr_hash_get(live, id, APR_HASH_KEY_STRING)
+            && !apr_hash_get(named, name, APR_HASH_KEY_STRING)) {
             ap_log_error(APLOG_MARK, APLOG_INFO, 0, worker->s,
                          BULKIO_LOGNO(42) "removing orphaned spool file %s",
-                         path);
-            apr_file_remove(path, p);
+                         name);
+            apr_file_remove(apr_pstrcat(p, worker->cfg->spool_dir, "/", name,
+                                        NULL), p);
         }
     }
-    apr_array_clear(files);
+leave:
+    apr_array_clear(names);
     apr_array_clear(ids);
 }
 
@@ -547,8 +528,8 @@ static void sweep_spool(apr_pool_t *p, PGconn *conn)
 {
     const char *dir = worker->cfg->spool_dir;
     apr_time_t old = apr_time_now() - ORPHAN_GRACE;
-    apr_array_header_t *paths, *ids;
-    apr_pool_t *tmp;
+    apr_array_header_t *names, *ids;
+    apr_pool_t *tmp, *batch;
     apr_finfo_t fi;
     apr_dir_t *d;
     const char *id, *path;
@@ -557,32 +538,34 @@ static void sweep_spool(apr_pool_t *p, PGconn *conn)
         return;
     }
     apr_pool_create(&tmp, p);
-    paths = apr_array_make(tmp, SPOOL_BATCH, sizeof(const char *));
+    apr_pool_create(&batch, tmp);
+    names = apr_array_make(tmp, SPOOL_BATCH, sizeof(const char *));
     ids = apr_array_make(tmp, SPOOL_BATCH, sizeof(const char *));
     while (apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE
                         | APR_FINFO_MTIME, d) == APR_SUCCESS) {
         if (fi.filetype != APR_REG || fi.mtime >= old) {
             continue;
         }
-        path = apr_pstrcat(tmp, dir, "/", fi.name, NULL);
         if (!strncmp(fi.name, "upload-", 7)) {
             /* an upload that never became a job */
+            path = apr_pstrcat(batch, dir, "/", fi.name, NULL);
             ap_log_error(APLOG_MARK, APLOG_INFO, 0, worker->s,
                          BULKIO_LOGNO(43) "removing abandoned upload %s",
                          path);
-            apr_file_remove(path, tmp);
+            apr_file_remove(path, batch);
             continue;
         }
-        if (!(id = spool_job_id(tmp, fi.name))) {
+        if (!(id = spool_job_id(batch, fi.name))) {
             continue;   /* not ours */
         }
-        APR_ARRAY_PUSH(paths, const char *) = path;
+        APR_ARRAY_PUSH(names, const char *) = apr_pstrdup(batch, fi.name);
         APR_ARRAY_PUSH(ids, const char *) = id;
-        if (paths->nelts == SPOOL_BATCH) {
-            remove_orphans(tmp, conn, paths, ids);
+        if (names->nelts == SPOOL_BATCH) {
+            remove_orphans(batch, conn, names, ids);
+            apr_pool_clear(batch);
         }
     }
-    remove_orphans(tmp, conn, paths, ids);
+    remove_orphans(batch, conn, names, ids);
     apr_dir_close(d);
     apr_pool_destroy(tmp);
 }

@@ -34,13 +34,14 @@ sub head {
 # so for a job already completed only its recorded size can be compared
 sub stored {
     my ($id, $want) = @_;
-    my ($path, $status, $size) = split /\|/, sql_value("SELECT source_path,"
-        . " status, bytes_total FROM bulkio_jobs WHERE public_id = '$id'")
-        // return '';
+    my $path = sql_value("SELECT source_path FROM bulkio_jobs"
+                         . " WHERE public_id = '$id'") // return '';
     if (open my $fh, '<', $path) {
         local $/;
         return <$fh>;
     }
+    my ($status, $size) = split /\|/, sql_value("SELECT status, bytes_total"
+        . " FROM bulkio_jobs WHERE public_id = '$id'");
     return $status eq 'completed' && $size == length $want ? $want : '';
 }
 
