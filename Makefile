@@ -30,7 +30,8 @@ SANITIZE  := -fsanitize=address,undefined -fno-omit-frame-pointer \
 RUN       := scripts/bulkio.sh
 
 .PHONY: all install deps run start stop migrate token unit unit-plain \
-        unit-asan test apache-test test-static test-system bench clean help
+        unit-asan test apache-test test-static test-system test-faults \
+        test-cluster bench clean help
 
 all: .libs/mod_bulkio.so
 
@@ -90,6 +91,14 @@ unit: unit-plain unit-asan
 apache-test: all
 	@scripts/apache-test.sh
 
+# fault tests alone (they are part of apache-test too)
+test-faults: all
+	@scripts/apache-test.sh t/faults.t t/takeover.t t/spool.t t/retention.t
+
+# two servers on one database and one spool directory
+test-cluster: all
+	@scripts/cluster-test.sh
+
 # tests that need no server: docs and packaging in step with the code
 test-static: all
 	prove t/directives.t t/docker.t
@@ -98,7 +107,7 @@ test-static: all
 test-system: all
 	@scripts/system-test.sh
 
-test: unit test-static apache-test test-system
+test: unit test-static apache-test test-cluster test-system
 
 # make bench [BENCH_ROWS=100000]: a dedicated installation in .bench on
 # BENCH_PORT; the table goes to bench/results.md.
@@ -127,8 +136,10 @@ help:
 	@echo "make start|stop the same, in the background"
 	@echo "make token      a development JWT (SUB=name for another subject)"
 	@echo "make migrate    apply new sql/ migrations (BULKIO_DATABASE_URL for an existing database)"
-	@echo "make test       unit tests (plain, ASan/UBSan), static checks, the Apache::Test suite, test-system"
+	@echo "make test       unit tests (plain, ASan/UBSan), static checks, the Apache::Test suite, the cluster test, test-system"
 	@echo "make test-static  docs/directives.md, README and docker/ in step with the code"
 	@echo "make test-system  install into the system apache2 (a2enmod), /v1/health, uninstall (root)"
+	@echo "make test-faults  the fault, spool and retention tests alone"
+	@echo "make test-cluster two servers on one database and spool (BULKIO_PORT, +1)"
 	@echo "make install    install the module into the system httpd (and bulkio.load/.conf into $(MODS_AVAILABLE))"
 	@echo "make bench      benchmark against COPY (BENCH_ROWS=100000 for a quick run)"

@@ -9,6 +9,8 @@
 #   BULKIO_PORT          httpd port on 127.0.0.1 (default 8080)
 #   BULKIO_DATABASE_URL  libpq connection string of an existing database;
 #                        when set, no local cluster is created or started
+#   BULKIO_SPOOL_DIR     spool directory (default: $BULKIO_RUN_DIR/spool);
+#                        servers sharing a database share it too
 #   SUB                  token subject for "token" (default: dev)
 set -euo pipefail
 
@@ -165,7 +167,7 @@ cmd_token() {
 
 cmd_conf() {
     ensure_secret
-    local conf="$run_dir/httpd.conf" user_lines="" spool="$run_dir/spool"
+    local conf="$run_dir/httpd.conf" user_lines="" spool="${BULKIO_SPOOL_DIR:-$run_dir/spool}"
     mkdir -p "$run_dir/logs" "$run_dir/httpd" "$spool"
     if [ "$(id -u)" = 0 ]; then
         user_lines="User www-data

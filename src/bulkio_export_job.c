@@ -34,6 +34,7 @@ bulkio_run_e bulkio_export_run(apr_pool_t *p, bulkio_job_ctx_t *job,
     bulkio_buf_t buf;
     PGresult *res;
     apr_time_t started = apr_time_now(), last_log = started;
+    apr_time_t last_renew = started;
     apr_file_t *f = NULL;
     bulkio_run_e rc = BULKIO_RUN_COMPLETED;
     apr_status_t rv;
@@ -48,9 +49,12 @@ bulkio_run_e bulkio_export_run(apr_pool_t *p, bulkio_job_ctx_t *job,
                                doc ? error : "not JSON", NULL);
         return BULKIO_RUN_FAILED;
     }
-    tmp = apr_pstrcat(p, job->spool_dir, "/export-", c->job_id, ".tmp", NULL);
-    path = apr_pstrcat(p, job->spool_dir, "/export-", c->job_id, ".",
-                       bulkio_export_ext(exp), NULL);
+    /* names of this attempt's own: a run that lost its lease unknowingly
+     * never touches the files of the one that took the job over */
+    tmp = apr_psprintf(p, "%s/export-%s.%d.tmp", job->spool_dir, c->job_id,
+                       c->attempts);
+    path = apr_psprintf(p, "%s/export-%s.%d.%s", job->spool_dir, c->job_id,
+                        c->attempts, bulkio_export_ext(exp));
     rv = apr_file_open(&f, tmp, APR_FOPEN_CREATE | APR_FOPEN_WRITE
                        | APR_FOPEN_TRUNCATE | APR_FOPEN_BUFFERED,
                        APR_FPROT_UREAD | APR_FPROT_UWRITE, p);
@@ -107,7 +111,16 @@ bulkio_run_e bulkio_export_run(apr_pool_t *p, bulkio_job_ctx_t *job,
         if (!n) {
             break;
         }
-        if (apr_time_now() - last_log >= PROGRESS_EVERY) {
+        if (*job->stop) {
+            /* the server stops: hand the job back now (it starts its file
+             * again when claimed), its temporary file goes */
+            rc = BULKIO_RUN_STOPPED;
+            goto leave;
+        }
+        /* renew the lease well within its time, log less often */
+        if (apr_time_now() - last_renew >= job->lease / 3
+            || apr_time_now() - last_log >= PROGRESS_EVERY) {
+            last_renew = apr_time_now();
             apr_file_info_get(&fi, APR_FINFO_SIZE, f);
             prog.bytes = fi.size;
             rv = bulkio_store_checkpoint(chunk, job->ctl, c->id, job->owner,
@@ -117,8 +130,10 @@ bulkio_run_e bulkio_export_run(apr_pool_t *p, bulkio_job_ctx_t *job,
                                                 : BULKIO_RUN_RETRY;
                 goto leave;
             }
-            bulkio_job_progress(job, chunk, &prog, prog.records, started);
-            last_log = apr_time_now();
+            if (apr_time_now() - last_log >= PROGRESS_EVERY) {
+                bulkio_job_progress(job, chunk, &prog, prog.records, started);
+                last_log = apr_time_now();
+            }
             if (cancel || *job->stop) {
                 rc = cancel ? BULKIO_RUN_CANCELED : BULKIO_RUN_STOPPED;
                 goto leave;

@@ -1,5 +1,6 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE). */
 
+#include <poll.h>
 #include <stdlib.h>
 
 #include <apr_strings.h>
@@ -414,18 +415,24 @@ apr_status_t bulkio_store_finish(apr_pool_t *p, PGconn *conn,
                                  const char *status, const char *reason)
 {
     const char *params[4];
+    PGresult *res;
+    apr_status_t rv;
 
     params[0] = apr_psprintf(p, "%" APR_INT64_T_FMT, job);
     params[1] = owner;
     params[2] = status;
     params[3] = reason;
-    return bulkio_pq_exec(p, conn,
+    rv = bulkio_pq_exec(p, conn,
         "UPDATE bulkio_jobs"
         "   SET status = $3, reason = $4, lease_owner = NULL,"
         "       lease_server = NULL, lease_expires_at = NULL,"
         "       completed_at = CASE WHEN $3 = 'pending' THEN NULL"
         "                           ELSE now() END"
-        " WHERE id = $1 AND lease_owner = $2", 4, params, NULL);
+        " WHERE id = $1 AND lease_owner = $2", 4, params, &res);
+    if (rv == APR_SUCCESS && strcmp(PQcmdTuples(res), "1")) {
+        rv = APR_NOTFOUND;
+    }
+    return rv;
 }
 
 apr_status_t bulkio_store_cancel(apr_pool_t *p, PGconn *conn,
@@ -779,4 +786,153 @@ apr_status_t bulkio_store_server_jobs(apr_pool_t *p, PGconn *conn,
         *pjobs = running_rows(p, res);
     }
     return rv;
+}
+
+/* ---- connection health, resuming after a database outage, retention ---- */
+
+int bulkio_pq_revive(PGconn *conn)
+{
+    struct pollfd pfd;
+    int i;
+
+    if (!conn) {
+        return 0;
+    }
+    /* an idle connection has nothing to read unless the server closed it
+     * (shutdown, restart, terminated backend): then it has sent an error
+     * and the end of the stream, which libpq sees one read at a time */
+    for (i = 0; i < 4 && PQstatus(conn) == CONNECTION_OK
+                && PQtransactionStatus(conn) == PQTRANS_IDLE; ++i) {
+        pfd.fd = PQsocket(conn);
+        pfd.events = POLLIN;
+        pfd.revents = 0;
+        if (pfd.fd < 0 || poll(&pfd, 1, 0) <= 0 || !PQconsumeInput(conn)) {
+            break;
+        }
+    }
+    if (PQstatus(conn) != CONNECTION_OK) {
+        PQreset(conn);
+    }
+    return PQstatus(conn) == CONNECTION_OK;
+}
+
+int bulkio_pq_broken(PGconn *conn)
+{
+    return !conn || PQstatus(conn) != CONNECTION_OK;
+}
+
+apr_status_t bulkio_store_resume(apr_pool_t *p, PGconn *conn,
+                                 bulkio_claim_t *c, const char *owner,
+                                 apr_interval_time_t lease)
+{
+    const char *params[3];
+    PGresult *res;
+    apr_status_t rv;
+
+    params[0] = apr_psprintf(p, "%" APR_INT64_T_FMT, c->id);
+    params[1] = owner;
+    params[2] = secs(p, lease);
+    rv = bulkio_pq_exec(p, conn,
+        "UPDATE bulkio_jobs SET lease_expires_at = now() + $3::interval"
+        " WHERE id = $1 AND lease_owner = $2 AND status = 'running'"
+        " RETURNING checkpoint_records, checkpoint_bytes, total_records,"
+        "           success_count, error_count, source_path, format",
+        3, params, &res);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (PQntuples(res) != 1) {
+        return APR_NOTFOUND;
+    }
+    c->checkpoint_records = int64_at(res, 0, 0);
+    c->checkpoint_bytes = int64_at(res, 0, 1);
+    c->total_records = int64_at(res, 0, 2);
+    c->success_count = int64_at(res, 0, 3);
+    c->error_count = int64_at(res, 0, 4);
+    c->source_path = str_at(p, res, 0, 5);
+    c->format = str_at(p, res, 0, 6);
+    return APR_SUCCESS;
+}
+
+#define FINISHED_BEFORE \
+    "status IN ('completed', 'failed', 'canceled')" \
+    " AND completed_at < now() - $1::interval"
+
+apr_status_t bulkio_store_purge_errors(apr_pool_t *p, PGconn *conn,
+                                       apr_interval_time_t retention,
+                                       int max, int *pcount)
+{
+    const char *params[2];
+    PGresult *res;
+    apr_status_t rv;
+
+    params[0] = secs(p, retention);
+    params[1] = apr_itoa(p, max);
+    rv = bulkio_pq_exec(p, conn,
+        "DELETE FROM bulkio_job_errors e"
+        " USING (SELECT x.job_id, x.record_index FROM bulkio_job_errors x"
+        "         WHERE x.job_id IN (SELECT id FROM bulkio_jobs"
+        "                             WHERE " FINISHED_BEFORE ")"
+        "         LIMIT $2::int) d"
+        " WHERE e.job_id = d.job_id AND e.record_index = d.record_index",
+        2, params, &res);
+    *pcount = rv == APR_SUCCESS ? atoi(PQcmdTuples(res)) : 0;
+    return rv;
+}
+
+apr_status_t bulkio_store_purge_jobs(apr_pool_t *p, PGconn *conn,
+                                     apr_interval_time_t retention, int max,
+                                     PGresult **pres)
+{
+    const char *params[2];
+
+    params[0] = secs(p, retention);
+    params[1] = apr_itoa(p, max);
+    /* only jobs whose error rows are gone already, so one statement never
+     * deletes more than a batch */
+    return bulkio_pq_exec(p, conn,
+        "WITH old AS ("
+        "  SELECT id FROM bulkio_jobs j WHERE " FINISHED_BEFORE
+        "     AND NOT EXISTS (SELECT 1 FROM bulkio_job_errors e"
+        "                      WHERE e.job_id = j.id)"
+        "   ORDER BY id LIMIT $2::int FOR UPDATE SKIP LOCKED"
+        ") DELETE FROM bulkio_jobs j USING old WHERE j.id = old.id"
+        " RETURNING j.public_id::text, j.source_path", 2, params, pres);
+}
+
+apr_status_t bulkio_store_purge_idem(apr_pool_t *p, PGconn *conn,
+                                     apr_interval_time_t grace, int max,
+                                     int *pcount)
+{
+    const char *params[2];
+    PGresult *res;
+    apr_status_t rv;
+
+    params[0] = secs(p, grace);
+    params[1] = apr_itoa(p, max);
+    rv = bulkio_pq_exec(p, conn,
+        "DELETE FROM bulkio_idempotency_keys k"
+        " USING (SELECT principal, endpoint, idem_key"
+        "          FROM bulkio_idempotency_keys"
+        "         WHERE expires_at < now()"
+        "            OR (state = 'receiving'"
+        "                AND lease_expires_at < now() - $1::interval)"
+        "         LIMIT $2::int) d"
+        " WHERE k.principal = d.principal AND k.endpoint = d.endpoint"
+        "   AND k.idem_key = d.idem_key", 2, params, &res);
+    *pcount = rv == APR_SUCCESS ? atoi(PQcmdTuples(res)) : 0;
+    return rv;
+}
+
+apr_status_t bulkio_store_spool_refs(apr_pool_t *p, PGconn *conn,
+                                     const char *ids, PGresult **pres)
+{
+    const char *params[1];
+
+    params[0] = ids;
+    return bulkio_pq_exec(p, conn,
+        "SELECT public_id::text, status IN ('pending', 'running'),"
+        "       regexp_replace(coalesce(source_path, ''), '^.*/', '')"
+        "  FROM bulkio_jobs WHERE public_id = ANY($1::uuid[])",
+        1, params, pres);
 }

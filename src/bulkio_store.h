@@ -195,7 +195,8 @@ apr_status_t bulkio_store_renew(apr_pool_t *p, PGconn *conn, apr_int64_t job,
 
 /** End owner's hold on a job: status "completed", "failed" or "canceled"
  * (with completed_at), or "pending" to hand it back to the queue. reason
- * is kept for failed jobs and as the last error of a released one. */
+ * is kept for failed jobs and as the last error of a released one.
+ * @return APR_SUCCESS, or APR_NOTFOUND when owner no longer holds it */
 apr_status_t bulkio_store_finish(apr_pool_t *p, PGconn *conn,
                                  apr_int64_t job, const char *owner,
                                  const char *status, const char *reason);
@@ -305,5 +306,52 @@ apr_status_t bulkio_store_metrics(apr_pool_t *p, PGconn *conn,
 apr_status_t bulkio_store_server_jobs(apr_pool_t *p, PGconn *conn,
                                       const char *server,
                                       apr_array_header_t **pjobs);
+
+/* ---- connection health, resuming after a database outage, retention ---- */
+
+/** Make sure conn is usable: an idle connection the server has closed
+ * (shutdown, restart) is noticed without a round trip, and a broken one is
+ * reconnected in place (what mod_dbd's own check does).
+ * @return non-zero when conn is connected afterwards */
+int bulkio_pq_revive(PGconn *conn);
+
+/** Non-zero when conn lost its server (so an error on it was an outage,
+ * not a statement that failed). */
+int bulkio_pq_broken(PGconn *conn);
+
+/** Renew owner's lease on a running job after its connection broke and
+ * refresh c's checkpoint and counters from the database, so the run can go
+ * on after its last committed batch.
+ * @return APR_SUCCESS, or APR_NOTFOUND when owner no longer holds it */
+apr_status_t bulkio_store_resume(apr_pool_t *p, PGconn *conn,
+                                 bulkio_claim_t *c, const char *owner,
+                                 apr_interval_time_t lease);
+
+/** Delete at most max error rows of jobs finished more than retention ago.
+ * @param pcount rows deleted */
+apr_status_t bulkio_store_purge_errors(apr_pool_t *p, PGconn *conn,
+                                       apr_interval_time_t retention,
+                                       int max, int *pcount);
+
+/** Delete at most max jobs finished more than retention ago whose error
+ * rows are gone; *pres lists (public id, spool file or NULL) of each, for
+ * the caller to remove the files. */
+apr_status_t bulkio_store_purge_jobs(apr_pool_t *p, PGconn *conn,
+                                     apr_interval_time_t retention, int max,
+                                     PGresult **pres);
+
+/** Delete at most max Idempotency-Keys past their TTL, and claims whose
+ * upload vanished more than grace ago.
+ * @param pcount rows deleted */
+apr_status_t bulkio_store_purge_idem(apr_pool_t *p, PGconn *conn,
+                                     apr_interval_time_t grace, int max,
+                                     int *pcount);
+
+/** What the jobs of ids (a uuid[] literal) want of the spool: rows of
+ * (public id, 't' when the job is pending or running, the file name of its
+ * recorded file or ''). Names, not paths, so servers that mount a shared
+ * spool at different paths agree. */
+apr_status_t bulkio_store_spool_refs(apr_pool_t *p, PGconn *conn,
+                                     const char *ids, PGresult **pres);
 
 #endif /* BULKIO_STORE_H */

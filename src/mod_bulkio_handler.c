@@ -38,6 +38,7 @@ const char *mod_bulkio_handler_init(void)
 PGconn *mod_bulkio_db(request_rec *r)
 {
     ap_dbd_t *dbd = dbd_acquire(r);
+    PGconn *conn;
 
     if (!dbd) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, APR_EGENERAL, r, BULKIO_LOGNO(1)
@@ -49,7 +50,10 @@ PGconn *mod_bulkio_db(request_rec *r)
                       "DBDriver must be pgsql");
         return NULL;
     }
-    return apr_dbd_native_handle(dbd->driver, dbd->handle);
+    conn = apr_dbd_native_handle(dbd->driver, dbd->handle);
+    /* a pooled connection the database closed (restart) is reconnected
+     * rather than failing this request */
+    return bulkio_pq_revive(conn) ? conn : NULL;
 }
 
 static apr_status_t json_release(void *obj)

@@ -1,5 +1,7 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE). */
 
+#include <errno.h>
+
 #include <apr_lib.h>
 #include <apr_strings.h>
 #include <apr_uri.h>
@@ -65,12 +67,18 @@ static int spool_failed(upload_t *up, apr_status_t rv)
     ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, up->req->r, BULKIO_LOGNO(10)
                   "cannot write to the spool directory %s",
                   up->req->cfg->spool_dir);
-    if (APR_STATUS_IS_ENOSPC(rv)) {
+    if (APR_STATUS_IS_ENOSPC(rv)
+#ifdef EDQUOT
+        || rv == APR_FROM_OS_ERROR(EDQUOT)
+#endif
+        ) {
         return fail(up, HTTP_INSUFFICIENT_STORAGE,
                     "the server has no room left for this upload");
     }
-    return fail(up, HTTP_INTERNAL_SERVER_ERROR,
-                "the upload could not be stored");
+    return fail(up, HTTP_INTERNAL_SERVER_ERROR, APR_STATUS_IS_EACCES(rv)
+                ? "the upload could not be stored: the spool directory is "
+                  "not writable"
+                : "the upload could not be stored");
 }
 
 static apr_status_t store_file_data(upload_t *up, const char *data,
@@ -612,6 +620,15 @@ int mod_bulkio_imports_delete(mod_bulkio_req_t *req, const char *job_id)
         return mod_bulkio_problem(r, HTTP_CONFLICT, apr_pstrcat(
                                   r->pool, "the job has already ", status,
                                   NULL));
+    }
+    if (!strcmp(status, "canceled")) {
+        /* canceled before it ran: its upload is needed no more (a running
+         * job's worker removes it when it stops) */
+        char *id = apr_pstrdup(r->pool, job_id);
+
+        ap_str_tolower(id);
+        apr_file_remove(apr_pstrcat(r->pool, req->cfg->spool_dir, "/import-",
+                                    id, NULL), r->pool);
     }
     /* a running job stops at its next batch boundary */
     return send_job(req, conn, job_id, strcmp(status, "running")
