@@ -743,16 +743,18 @@ void mod_bulkio_worker_child_init(apr_pool_t *pchild, server_rec *s)
     worker->fetch.timeout = worker->cfg->fetch_timeout;
     worker->fetch.stall_timeout = worker->cfg->fetch_stall_timeout;
     worker->fetch.max_redirects = 5;
-    /* the host, ServerName and port tell servers apart (several on one
-     * host differ in their port; containers in their host names); the
+    /* the host, ServerName and port (ServerName's, else the first
+     * listener's) tell servers apart (several on one host differ in their
+     * port; containers in their host names); the
      * nonce tells this child from any other with the same pid */
     if (apr_gethostname(host, sizeof(host), pchild) != APR_SUCCESS) {
         apr_cpystrn(host, "localhost", sizeof(host));
     }
     worker->server_id = apr_psprintf(pchild, "%s/%s:%u", host,
                                      s->server_hostname,
-                                     ap_listeners ? ap_listeners->bind_addr->port
-                                                  : 0);
+                                     s->port ? s->port
+                                     : ap_listeners ? ap_listeners->bind_addr->port
+                                     : 0);
     if (apr_generate_random_bytes(rnd, sizeof(rnd)) != APR_SUCCESS) {
         apr_time_t now = apr_time_now();
 

@@ -6,6 +6,7 @@ use warnings FATAL => 'all';
 use Apache::Test;
 use Apache::TestRequest qw(GET POST);
 use Apache::TestUtil qw(t_cmp);
+use Sys::Hostname qw(hostname);
 use lib 't/lib';
 use BulkIO::Test;
 
@@ -179,7 +180,8 @@ ok t_cmp($d->('bulkio_job_duration_seconds_count{kind=export}'), 0,
 # (more than any BulkIOMaxJobs here, so the scheduler claims nothing), and
 # one running elsewhere whose server name needs escaping
 wait_idle();
-my $server = Apache::Test::vars('servername') . ':' . Apache::Test::vars('port');
+my $server = hostname() . '/' . Apache::Test::vars('servername') . ':'
+           . Apache::Test::vars('port');
 my $odd = qq(odd "server"\\x\nline);
 sql("INSERT INTO bulkio_jobs (kind, resource, format, status, principal,"
     . " lease_server, lease_owner, lease_expires_at, started_at,"

@@ -7,6 +7,7 @@ use Apache::Test;
 use Apache::TestRequest qw(GET);
 use Apache::TestUtil qw(t_cmp);
 use Time::HiRes qw(sleep);
+use Sys::Hostname qw(hostname);
 use lib 't/lib';
 use BulkIO::Test;
 
@@ -23,11 +24,13 @@ sub auto {
 }
 
 my $dir = Apache::Test::vars('t_dir') . '/logs';
-my $server = Apache::Test::vars('servername') . ':' . Apache::Test::vars('port');
+# the worker's server id: host/ServerName:port
+my $server = hostname() . '/' . Apache::Test::vars('servername') . ':'
+           . Apache::Test::vars('port');
 
 reset_data();
 my $idle = auto();
-ok t_cmp($idle->{BulkIOServer}, $server, 'BulkIOServer: ServerName:port');
+ok t_cmp($idle->{BulkIOServer}, $server, 'BulkIOServer: host/ServerName:port');
 ok t_cmp($idle->{BulkIODatabase}, 'ok', 'BulkIODatabase: ok');
 ok t_cmp($idle->{BulkIORunningJobs}, 0, 'no job running');
 ok t_cmp($idle->{BulkIOLastPollAge} < 2, 1,
@@ -74,7 +77,7 @@ ok t_cmp($run->{'BulkIOJob[0]BytesTotal'}, -s "$dir/status.csv",
          'bytes total is the file size');
 ok t_cmp($run->{'BulkIOJob[0]LeaseOwner'}, $owner,
          "the lease owner ($owner)");
-ok t_cmp($owner =~ m{^\Q$server\E/(\d+)/\d+$} && $1 == $run->{BulkIOSchedulerPid}
+ok t_cmp($owner =~ m{^\Q$server\E/[^/]+/(\d+)/\d+$} && $1 == $run->{BulkIOSchedulerPid}
          ? 1 : 0, 1, 'held by the scheduler process');
 ok t_cmp($run->{BulkIOJobThreads} >= 1, 1, 'BulkIOJobThreads counts it');
 
