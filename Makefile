@@ -84,6 +84,45 @@ apache-test: all
 
 test: unit apache-test
 
+# ---- fuzzing and sanitizers -------------------------------------------------
+# libFuzzer targets (t/fuzz), the Apache::Test suite against an ASan/UBSan
+# build of the module, the unit tests under valgrind.
+FUZZ_CC         ?= clang
+FUZZ_TIME       ?= 60
+FUZZ_SMOKE_TIME ?= 10
+FUZZ_TARGETS    := ndjson json csv multipart jwt
+FUZZ_BIN        := $(patsubst %,build/fuzz/fuzz_%,$(FUZZ_TARGETS))
+FUZZ_FLAGS      := -g -O1 -fsanitize=fuzzer,address,undefined \
+                   -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+.PHONY: fuzz fuzz-smoke fuzz-build test-asan unit-valgrind
+
+FUZZ_OBJ        := $(patsubst src/%.c,build/fuzz/obj/%.o,$(CORE_SRC))
+.SECONDARY: $(FUZZ_OBJ)
+
+build/fuzz/obj/%.o: src/%.c $(HDRS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(WARN) $(FUZZ_FLAGS) \
+	    $(APR_CFLAGS) -I$(PG_INC) -Isrc -c -o $@ $<
+
+build/fuzz/fuzz_%: t/fuzz/fuzz_%.c $(wildcard t/fuzz/*.h) $(FUZZ_OBJ)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(WARN) $(FUZZ_FLAGS) $(APR_CFLAGS) -I$(PG_INC) -Isrc \
+	    -o $@ $< $(FUZZ_OBJ) $(APR_LIBS) $(LIBS)
+
+fuzz-build: $(FUZZ_BIN)
+
+fuzz: fuzz-build
+	@t/fuzz/run.sh $(FUZZ_TIME) $(FUZZ_TARGETS)
+
+fuzz-smoke: fuzz-build
+	@t/fuzz/run.sh $(FUZZ_SMOKE_TIME) $(FUZZ_TARGETS)
+
+unit-valgrind: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t (valgrind)"; \
+	    valgrind -q --error-exitcode=1 --leak-check=full \
+	        --errors-for-leak-kinds=definite $$t; done
+
 clean:
 	rm -rf .libs src/.libs *.la *.lo *.slo *.o src/*.la src/*.lo src/*.slo \
 	    src/*.o build t/logs t/TEST t/conf/httpd.conf \
