@@ -118,6 +118,42 @@ fuzz: fuzz-build
 fuzz-smoke: fuzz-build
 	@t/fuzz/run.sh $(FUZZ_SMOKE_TIME) $(FUZZ_TARGETS)
 
+# The module built with ASan/UBSan from a copy of the sources (so that its
+# objects do not mix with the normal build's), and an httpd wrapper that
+# preloads the ASan runtime: httpd itself is not instrumented.
+ASAN_DIR        := build/asan
+ASAN_MOD        := $(ASAN_DIR)/.libs/mod_bulkio.so
+ASAN_HTTPD      := $(ASAN_DIR)/bin/httpd
+# No leak detection: httpd never destroys some pools before its processes
+# exit, so every pool block would be reported; memory use is checked by the
+# benchmarks instead.  Reports go to t/logs/asan/report.<pid>, which
+# scripts/apache-test.sh checks; a process with an ASan error aborts (an
+# "exit signal" line in error_log too), UBSan reports and carries on, so
+# that one run shows every report.
+ASAN_LOG        := log_path=$(CURDIR)/t/logs/asan/report
+ASAN_RUN_OPTS   := ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:abort_on_error=1:$(ASAN_LOG) \
+                   UBSAN_OPTIONS=print_stacktrace=1:$(ASAN_LOG)
+
+$(ASAN_MOD): $(SRC) $(HDRS)
+	rm -rf $(ASAN_DIR)/src $(ASAN_DIR)/.libs
+	mkdir -p $(ASAN_DIR)/src
+	cp mod_bulkio.c $(ASAN_DIR)/ && cp $(wildcard src/*.[ch]) $(ASAN_DIR)/src/
+	cd $(ASAN_DIR) && $(APXS) -c -o mod_bulkio.la \
+	    -Wc,-Wall -Wc,-Wextra -Wc,-Werror -Wc,-std=gnu11 -I$(PG_INC) \
+	    -Wc,-fsanitize=address,undefined -Wc,-fno-omit-frame-pointer \
+	    $(SRC) $(LIBS) -lasan -lubsan
+
+$(ASAN_HTTPD):
+	@mkdir -p $(@D)
+	printf '#!/bin/sh\nLD_PRELOAD=%s exec %s "$$@"\n' \
+	    "$$(readlink -f $$($(CC) -print-file-name=libasan.so))" \
+	    "$$($(APXS) -q SBINDIR)/$$($(APXS) -q TARGET)" >$@
+	chmod 755 $@
+
+test-asan: $(ASAN_MOD) $(ASAN_HTTPD)
+	@BULKIO_TEST_MODULE=$(CURDIR)/$(ASAN_MOD) $(ASAN_RUN_OPTS) \
+	    scripts/apache-test.sh -httpd $(CURDIR)/$(ASAN_HTTPD)
+
 unit-valgrind: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t (valgrind)"; \
 	    valgrind -q --error-exitcode=1 --leak-check=full \
