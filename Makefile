@@ -2,7 +2,8 @@
 #
 #   make            build .libs/mod_bulkio.so
 #   make run        deps, build, local PostgreSQL + httpd on 127.0.0.1:8080
-#   make test       unit tests (plain and ASan/UBSan), then Apache::Test
+#   make test       unit tests (plain, ASan/UBSan, valgrind), a fuzzing smoke
+#                   run, then Apache::Test (plain and ASan/UBSan)
 #   make help       everything else
 
 APXS      ?= apxs
@@ -82,7 +83,7 @@ unit: unit-plain unit-asan
 apache-test: all
 	@scripts/apache-test.sh
 
-test: unit apache-test
+test: unit fuzz-smoke unit-valgrind apache-test test-asan
 
 # ---- fuzzing and sanitizers -------------------------------------------------
 # libFuzzer targets (t/fuzz), the Apache::Test suite against an ASan/UBSan
@@ -171,5 +172,7 @@ help:
 	@echo "make start|stop the same, in the background"
 	@echo "make token      a development JWT (SUB=name for another subject)"
 	@echo "make migrate    apply new sql/ migrations (BULKIO_DATABASE_URL for an existing database)"
-	@echo "make test       unit tests (plain, ASan/UBSan), then the Apache::Test suite"
+	@echo "make test       unit tests (plain, ASan/UBSan, valgrind), fuzz-smoke, the Apache::Test suite (plain, ASan/UBSan)"
+	@echo "make fuzz       each libFuzzer target for FUZZ_TIME seconds (60)"
+	@echo "make test-asan  the Apache::Test suite against an ASan/UBSan build of the module"
 	@echo "make install    install the module into the system httpd"
