@@ -101,9 +101,10 @@ FUZZ_FLAGS      := -g -O1 -fsanitize=fuzzer,address,undefined \
 FUZZ_OBJ        := $(patsubst src/%.c,build/fuzz/obj/%.o,$(CORE_SRC))
 .SECONDARY: $(FUZZ_OBJ)
 
+# BULKIO_BLOCK: the parsers read 16-byte blocks instead of 64 KiB ones
 build/fuzz/obj/%.o: src/%.c $(HDRS)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(WARN) $(FUZZ_FLAGS) \
+	$(FUZZ_CC) $(WARN) $(FUZZ_FLAGS) -DBULKIO_BLOCK=16 \
 	    $(APR_CFLAGS) -I$(PG_INC) -Isrc -c -o $@ $<
 
 build/fuzz/fuzz_%: t/fuzz/fuzz_%.c $(wildcard t/fuzz/*.h) $(FUZZ_OBJ)
