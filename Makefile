@@ -2,7 +2,8 @@
 #
 #   make            build .libs/mod_bulkio.so
 #   make run        deps, build, local PostgreSQL + httpd on 127.0.0.1:8080
-#   make test       unit tests (plain and ASan/UBSan), then Apache::Test
+#   make test       unit tests (plain, ASan/UBSan, valgrind), a fuzzing smoke
+#                   run, then Apache::Test (plain and ASan/UBSan)
 #   make help       everything else
 
 APXS      ?= apxs
@@ -107,7 +108,8 @@ test-static: all
 test-system: all
 	@scripts/system-test.sh
 
-test: unit test-static apache-test test-cluster test-system
+test: unit fuzz-smoke unit-valgrind test-static apache-test test-asan \
+      test-cluster test-system
 
 # make bench [BENCH_ROWS=100000]: a dedicated installation in .bench on
 # BENCH_PORT; the table goes to bench/results.md.
@@ -124,6 +126,82 @@ bench: all build/bench/export_sql
 	    trap '$(RUN) stop' EXIT; $(RUN) start >/dev/null && \
 	    bench/bench.py --rows $(BENCH_ROWS) --port $(BENCH_PORT)
 
+# ---- fuzzing and sanitizers -------------------------------------------------
+# libFuzzer targets (t/fuzz), the Apache::Test suite against an ASan/UBSan
+# build of the module, the unit tests under valgrind.
+FUZZ_CC         ?= clang
+FUZZ_TIME       ?= 60
+FUZZ_SMOKE_TIME ?= 10
+FUZZ_TARGETS    := ndjson json csv multipart jwt
+FUZZ_BIN        := $(patsubst %,build/fuzz/fuzz_%,$(FUZZ_TARGETS))
+FUZZ_FLAGS      := -g -O1 -fsanitize=fuzzer,address,undefined \
+                   -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+.PHONY: fuzz fuzz-smoke fuzz-build test-asan unit-valgrind
+
+FUZZ_OBJ        := $(patsubst src/%.c,build/fuzz/obj/%.o,$(CORE_SRC))
+.SECONDARY: $(FUZZ_OBJ)
+
+# BULKIO_BLOCK: the parsers read 16-byte blocks instead of 64 KiB ones
+build/fuzz/obj/%.o: src/%.c $(HDRS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(WARN) $(FUZZ_FLAGS) -DBULKIO_BLOCK=16 \
+	    $(APR_CFLAGS) -I$(PG_INC) -Isrc -c -o $@ $<
+
+build/fuzz/fuzz_%: t/fuzz/fuzz_%.c $(wildcard t/fuzz/*.h) $(FUZZ_OBJ)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(WARN) $(FUZZ_FLAGS) $(APR_CFLAGS) -I$(PG_INC) -Isrc \
+	    -o $@ $< $(FUZZ_OBJ) $(APR_LIBS) $(LIBS)
+
+fuzz-build: $(FUZZ_BIN)
+
+fuzz: fuzz-build
+	@t/fuzz/run.sh $(FUZZ_TIME) $(FUZZ_TARGETS)
+
+fuzz-smoke: fuzz-build
+	@t/fuzz/run.sh $(FUZZ_SMOKE_TIME) $(FUZZ_TARGETS)
+
+# The module built with ASan/UBSan from a copy of the sources (so that its
+# objects do not mix with the normal build's), and an httpd wrapper that
+# preloads the ASan runtime: httpd itself is not instrumented.
+ASAN_DIR        := build/asan
+ASAN_MOD        := $(ASAN_DIR)/.libs/mod_bulkio.so
+ASAN_HTTPD      := $(ASAN_DIR)/bin/httpd
+# No leak detection: httpd never destroys some pools before its processes
+# exit, so every pool block would be reported; memory use is checked by the
+# benchmarks instead.  Reports go to t/logs/asan/report.<pid>, which
+# scripts/apache-test.sh checks; a process with an ASan error aborts (an
+# "exit signal" line in error_log too), UBSan reports and carries on, so
+# that one run shows every report.
+ASAN_LOG        := log_path=$(CURDIR)/t/logs/asan/report
+ASAN_RUN_OPTS   := ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:abort_on_error=1:$(ASAN_LOG) \
+                   UBSAN_OPTIONS=print_stacktrace=1:$(ASAN_LOG)
+
+$(ASAN_MOD): $(SRC) $(HDRS)
+	rm -rf $(ASAN_DIR)/src $(ASAN_DIR)/.libs
+	mkdir -p $(ASAN_DIR)/src
+	cp mod_bulkio.c $(ASAN_DIR)/ && cp $(wildcard src/*.[ch]) $(ASAN_DIR)/src/
+	cd $(ASAN_DIR) && $(APXS) -c -o mod_bulkio.la \
+	    -Wc,-Wall -Wc,-Wextra -Wc,-Werror -Wc,-std=gnu11 -I$(PG_INC) \
+	    -Wc,-fsanitize=address,undefined -Wc,-fno-omit-frame-pointer \
+	    $(SRC) $(LIBS) -lasan -lubsan
+
+$(ASAN_HTTPD):
+	@mkdir -p $(@D)
+	printf '#!/bin/sh\nLD_PRELOAD=%s exec %s "$$@"\n' \
+	    "$$(readlink -f $$($(CC) -print-file-name=libasan.so))" \
+	    "$$($(APXS) -q SBINDIR)/$$($(APXS) -q TARGET)" >$@
+	chmod 755 $@
+
+test-asan: $(ASAN_MOD) $(ASAN_HTTPD)
+	@BULKIO_TEST_MODULE=$(CURDIR)/$(ASAN_MOD) $(ASAN_RUN_OPTS) \
+	    scripts/apache-test.sh -httpd $(CURDIR)/$(ASAN_HTTPD)
+
+unit-valgrind: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t (valgrind)"; \
+	    valgrind -q --error-exitcode=1 --leak-check=full \
+	        --errors-for-leak-kinds=definite $$t; done
+
 clean:
 	rm -rf .libs src/.libs *.la *.lo *.slo *.o src/*.la src/*.lo src/*.slo \
 	    src/*.o build t/logs t/TEST t/conf/httpd.conf \
@@ -136,10 +214,12 @@ help:
 	@echo "make start|stop the same, in the background"
 	@echo "make token      a development JWT (SUB=name for another subject)"
 	@echo "make migrate    apply new sql/ migrations (BULKIO_DATABASE_URL for an existing database)"
-	@echo "make test       unit tests (plain, ASan/UBSan), static checks, the Apache::Test suite, the cluster test, test-system"
+	@echo "make test       unit tests (plain, ASan/UBSan, valgrind), fuzz-smoke, static checks, the Apache::Test suite (plain, ASan/UBSan), the cluster test, test-system"
 	@echo "make test-static  docs/directives.md, README and docker/ in step with the code"
 	@echo "make test-system  install into the system apache2 (a2enmod), /v1/health, uninstall (root)"
 	@echo "make test-faults  the fault, spool and retention tests alone"
 	@echo "make test-cluster two servers on one database and spool (BULKIO_PORT, +1)"
+	@echo "make fuzz       each libFuzzer target for FUZZ_TIME seconds (60)"
+	@echo "make test-asan  the Apache::Test suite against an ASan/UBSan build of the module"
 	@echo "make install    install the module into the system httpd (and bulkio.load/.conf into $(MODS_AVAILABLE))"
 	@echo "make bench      benchmark against COPY (BENCH_ROWS=100000 for a quick run)"

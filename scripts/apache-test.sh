@@ -24,9 +24,14 @@ scripts/bulkio.sh migrate >/dev/null
 export BULKIO_TEST_DBD_PARAMS=$(scripts/bulkio.sh conninfo)
 export BULKIO_TEST_SECRET=$(openssl rand -hex 32)
 export BULKIO_TEST_LIBEXECDIR=$(apxs -q LIBEXECDIR)
+# the module under test (make test-asan: an ASan/UBSan build)
+export BULKIO_TEST_MODULE=${BULKIO_TEST_MODULE:-$top/.libs/mod_bulkio.so}
 
 rm -rf t/logs t/spool
-mkdir -p t/htdocs
+mkdir -p t/htdocs t/logs
+# sanitizer reports (make test-asan: log_path=t/logs/asan/report), written
+# by httpd children that run as nobody
+mkdir -m 1777 t/logs/asan
 perl -MApache::TestMM -e 'Apache::TestMM::generate_script("t/TEST")' >/dev/null
 rc=0
 t/TEST -apxs "$(command -v apxs)" "$@" || rc=$?
@@ -41,4 +46,11 @@ if [ -f "$log" ]; then
         rc=1
     fi
 fi
+for f in t/logs/asan/*; do
+    if [ -s "$f" ]; then
+        echo "sanitizer report in $f:" >&2
+        head -n 30 "$f" >&2
+        rc=1
+    fi
+done
 exit $rc

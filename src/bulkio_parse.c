@@ -26,7 +26,11 @@
 
 #include "bulkio_parse.h"
 
+/* The file is read in blocks of this size; the fuzzing build makes it
+ * tiny, so that records, BOMs and gzip members straddle blocks. */
+#ifndef BULKIO_BLOCK
 #define BULKIO_BLOCK (64 * 1024)
+#endif
 
 /* A byte buffer growing in the parser's pool (at most twice its final size
  * is ever allocated, and its final size is bounded by max_record). */
@@ -71,6 +75,8 @@ struct bulkio_parser_t {
     int zopen;                  /* inside a gzip member */
     int file_eof;
     z_stream zs;
+    const char *zerr;           /* corrupt gzip data, reported once the
+                                 * bytes inflated before it are used */
     apr_status_t status;        /* sticky APR_EOF or fatal error */
     const char *reason;         /* why fatal */
     int done;                   /* no records remain */
@@ -165,6 +171,9 @@ static apr_status_t bulkio_fill(bulkio_parser_t *ps)
     if (ps->status != APR_SUCCESS) {
         return ps->status;
     }
+    if (ps->zerr) {
+        return bulkio_fatal(ps, APR_EGENERAL, ps->zerr);
+    }
     memmove(ps->dbuf, ps->dbuf + ps->dpos, keep);
     ps->dpos = 0;
     ps->dlen = keep;
@@ -182,27 +191,27 @@ static apr_status_t bulkio_fill(bulkio_parser_t *ps)
         return APR_SUCCESS;
     }
     while (ps->dlen == keep) {
-        if (ps->zs.avail_in == 0) {
-            if (ps->file_eof) {
-                if (ps->zopen) {
-                    return bulkio_fatal(ps, APR_EINCOMPLETE,
-                                        "truncated gzip stream");
-                }
-                return APR_EOF;
-            }
+        if (ps->zs.avail_in == 0 && !ps->file_eof) {
             n = BULKIO_BLOCK;
             rv = apr_file_read(ps->fd, ps->ibuf, &n);
             if (rv == APR_EOF || (rv == APR_SUCCESS && n == 0)) {
                 ps->file_eof = 1;
-                continue;
             }
-            if (rv != APR_SUCCESS) {
+            else if (rv != APR_SUCCESS) {
                 return bulkio_fatal(ps, rv, "read error");
             }
-            ps->nread += n;
-            ps->zs.next_in = ps->ibuf;
-            ps->zs.avail_in = (uInt)n;
+            else {
+                ps->nread += n;
+                ps->zs.next_in = ps->ibuf;
+                ps->zs.avail_in = (uInt)n;
+            }
         }
+        if (ps->zs.avail_in == 0 && ps->file_eof && !ps->zopen) {
+            return APR_EOF;
+        }
+        /* at the end of the file inside a member, inflate may still hold
+         * output that did not fit before: the stream is truncated only
+         * when none comes */
         if (!ps->zopen) {           /* a new member starts */
             inflateReset(&ps->zs);
             ps->zopen = 1;
@@ -215,10 +224,17 @@ static apr_status_t bulkio_fill(bulkio_parser_t *ps)
             ps->zopen = 0;
         }
         else if (zrv != Z_OK && (zrv != Z_BUF_ERROR || ps->zs.avail_in)) {
-            return bulkio_fatal(ps, APR_EGENERAL,
-                    apr_pstrcat(ps->pool, "corrupt gzip stream: ",
-                                ps->zs.msg ? ps->zs.msg : "inflate failed",
-                                NULL));
+            ps->zerr = apr_pstrcat(ps->pool, "corrupt gzip stream: ",
+                                   ps->zs.msg ? ps->zs.msg : "inflate failed",
+                                   NULL);
+            /* the data inflated before the fault comes out first, however
+             * the file was cut into reads */
+            if (ps->dlen == keep) {
+                return bulkio_fatal(ps, APR_EGENERAL, ps->zerr);
+            }
+        }
+        else if (ps->dlen == keep && ps->zs.avail_in == 0 && ps->file_eof) {
+            return bulkio_fatal(ps, APR_EINCOMPLETE, "truncated gzip stream");
         }
     }
     return APR_SUCCESS;

@@ -50,7 +50,8 @@ apr_status_t bulkio_parser_open(bulkio_parser_t **pps, apr_pool_t *p,
  * @return APR_SUCCESS with *rec filled (rec->obj NULL and rec->error set
  *         for a PARSE_ERROR); APR_EOF at the end; any other status is fatal
  *         (I/O error, corrupt or truncated gzip stream, see
- *         bulkio_parser_error()) and is returned again by later calls
+ *         bulkio_parser_error()) and is returned again by later calls;
+ *         every record wholly before a gzip fault comes out first
  */
 apr_status_t bulkio_parser_next(bulkio_parser_t *ps, bulkio_record_t *rec);
 

@@ -23,7 +23,7 @@ PidFile "$dir/httpd.pid"
 ErrorLog "$dir/error_log"
 LoadModule mpm_event_module $mods/mod_mpm_event.so
 LoadModule authz_core_module $mods/mod_authz_core.so
-LoadModule bulkio_module "$vars->{top_dir}/.libs/mod_bulkio.so"
+LoadModule bulkio_module "$ENV{BULKIO_TEST_MODULE}"
 BulkIOSpoolDir "$dir/spool"
 CONF
 close $fh;

@@ -778,6 +778,91 @@ static void test_gzip_corrupt(void **state)
                          APR_SUCCESS);
 }
 
+/* A gzip stream that goes bad after some good data (here a wrong CRC at
+ * the end of its only member): the records inflated before the fault all
+ * come out, then the fatal error.  They used to be dropped with the block
+ * that held the fault, so how many came out depended on how the file was
+ * cut into reads (found by fuzzing with small blocks). */
+static void test_gzip_corrupt_tail(void **state)
+{
+    apr_pool_t *p = *state;
+    apr_size_t cap = 200 * 24, len = 0, gzlen;
+    char *data = apr_palloc(p, cap), *gz;
+    bulkio_parser_t *ps;
+    bulkio_record_t r;
+    apr_status_t rv;
+    long i, n = 0;
+
+    for (i = 0; i < 200; i++) {
+        len += apr_snprintf(data + len, cap - len, "{\"id\":%ld}\n", i);
+    }
+    gz = gzip_data(p, data, len, 1, &gzlen);
+    gz[gzlen - 8] ^= 0xff;                      /* the CRC-32 */
+    ps = open_data(p, BULKIO_FMT_NDJSON, gz, gzlen, MIB);
+    while ((rv = bulkio_parser_next(ps, &r)) == APR_SUCCESS) {
+        assert_non_null(r.obj);
+        assert_int_equal(r.index, n);
+        n++;
+    }
+    assert_int_equal(n, 200);
+    assert_int_equal(rv, APR_EGENERAL);
+    assert_string_equal(bulkio_parser_error(ps),
+                        "corrupt gzip stream: incorrect data check");
+    assert_int_equal(bulkio_parser_next(ps, &r), APR_EGENERAL);
+}
+
+/* A gzip stream cut off inside a member: every complete line that the
+ * part present inflates to comes out before the "truncated" error.  The
+ * cuts tried are those whose data ends near the end of the first 64 KiB
+ * block; at one of them the last match used to straddle the block end and
+ * its tail, held back by zlib for want of room, was lost. */
+static void test_gzip_truncated_tail(void **state)
+{
+    apr_pool_t *p = *state;
+    apr_size_t cap = 700 * 100, len = 0, gzlen, cut, n, tried = 0;
+    char *data = apr_palloc(p, cap), *gz, *out = apr_palloc(p, cap);
+    bulkio_parser_t *ps;
+    bulkio_record_t r;
+    apr_status_t rv;
+    z_stream z;
+    long i, lines, recs;
+
+    for (i = 0; i < 700; i++) {
+        len += apr_snprintf(data + len, cap - len,
+                            "{\"id\":%ld,\"name\":\"%s\"}\n", i,
+                            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+    }
+    gz = gzip_data(p, data, len, 1, &gzlen);
+    for (cut = 20; cut < gzlen - 8; cut++) {
+        memset(&z, 0, sizeof(z));
+        assert_int_equal(inflateInit2(&z, 15 + 16), Z_OK);
+        z.next_in = (Bytef *)gz;
+        z.avail_in = (uInt)cut;
+        z.next_out = (Bytef *)out;
+        z.avail_out = (uInt)cap;
+        inflate(&z, Z_SYNC_FLUSH);
+        n = cap - z.avail_out;
+        inflateEnd(&z);
+        if (n + 400 < 65536 || n > 65536 + 400) {
+            continue;
+        }
+        tried++;
+        for (lines = 0, i = 0; i < (long)n; i++) {
+            lines += out[i] == '\n';
+        }
+        ps = open_data(p, BULKIO_FMT_NDJSON, gz, cut, MIB);
+        recs = 0;
+        while ((rv = bulkio_parser_next(ps, &r)) == APR_SUCCESS) {
+            assert_non_null(r.obj);
+            recs++;
+        }
+        assert_int_equal(rv, APR_EINCOMPLETE);
+        assert_int_equal(recs, lines);
+    }
+    assert_true(tried >= 10);
+}
+
 static void test_open_errors(void **state)
 {
     apr_pool_t *p = *state;
@@ -821,6 +906,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_empty_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gzip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gzip_corrupt, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gzip_corrupt_tail, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_gzip_truncated_tail, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
     };
 
