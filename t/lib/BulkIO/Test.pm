@@ -71,6 +71,12 @@ sub raw_request {
         print $sock $c;
         $sock->flush;
     }
+    return read_response($sock);
+}
+
+# Read a response to its end: (status, {lower-cased header => value}, body).
+sub read_response {
+    my $sock = shift;
     local $/;
     my $resp = <$sock> // '';
     close $sock;
@@ -198,17 +204,7 @@ sub raw_request_at {
         }
         print $sock $c or last;
     }
-    local $/;
-    my $resp = <$sock> // '';
-    close $sock;
-    my ($head, $body) = split /\r\n\r\n/, $resp, 2;
-    $head //= '';
-    my ($status) = $head =~ m{^HTTP/1\.\d (\d{3})};
-    my %h;
-    for (split /\r\n/, $head) {
-        $h{lc $1} = $2 if /^([^:]+):\s*(.*)$/;
-    }
-    return ($status // 0, \%h, $body // '');
+    return read_response($sock);
 }
 
 # Files in the spool directory (uploads in progress and kept job files).
