@@ -22,6 +22,7 @@ use warnings FATAL => 'all';
 #   paths (404, or 401 below /v1/imports/ and /v1/exports/).
 # - a connection that sent no request line at all is logged as "-" with
 #   400 or 408 by httpd: no route was asked for; it is counted and shown.
+#   So is a request whose client went away before any answer (status "-").
 # - any other line that cannot be parsed (a garbage request line) fails the
 #   test: the suite is not expected to send one, and if it does, this test
 #   is to be taught what it means.
@@ -105,13 +106,18 @@ my %template_re = map {
 } @templates;
 
 open my $fh, '<', $log_file or die "$log_file: $!";
-my (%seen, @unparsed, $api_requests, $ignored, $no_request);
+my (%seen, @unparsed, $api_requests, $ignored, $no_request, $no_response);
 while (my $line = <$fh>) {
     chomp $line;
-    my ($request, $status) = $line =~ /^\S+ \S+ \S+ \[[^\]]+\] "(.*)" (\d{3}) \S+$/
+    # the user (a token's subject) may hold spaces
+    my ($request, $status) = $line =~ /^\S+ \S+ .*? \[[^\]]+\] "(.*)" (\d{3}|-) \S+$/
         or do { push @unparsed, $line; next };
-    if ($request eq '-' && ($status == 400 || $status == 408)) {
+    if ($request eq '-' && ($status eq '400' || $status eq '408')) {
         ++$no_request;
+        next;
+    }
+    if ($status eq '-') {
+        ++$no_response;   # the client went away before an answer
         next;
     }
     my ($method, $target) = $request =~ m{^([A-Z]+) (\S+)(?: HTTP/\d\.\d)?$}
@@ -171,7 +177,8 @@ SKIP: {
        'the unknown-route requests of the suite were classified as unrouted');
     ok($ignored, "$ignored requests outside /v1 (fixtures, redirects) ignored");
     diag(scalar(keys %seen) . " (route, method, status) from $api_requests /v1 requests"
-         . ($no_request ? "; $no_request connections without a request line" : ''));
+         . ($no_request ? "; $no_request connections without a request line" : '')
+         . ($no_response ? "; $no_response requests left before an answer" : ''));
 }
 
 # the 3.1 schema check, where the Python validator is installed
