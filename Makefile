@@ -10,7 +10,8 @@ APXS      ?= apxs
 CC        ?= cc
 SHELL     := /bin/bash
 
-SRC       := mod_bulkio.c $(wildcard src/*.c)
+SRC       := mod_bulkio.c $(wildcard src/*.c) build/console_files.c
+CONSOLE   := $(sort $(wildcard console/*))
 CORE_SRC  := $(wildcard src/bulkio_*.c)
 HDRS      := $(wildcard src/*.h)
 LIBS      := -ljson-c -lpq -lcrypto -lz -lcurl
@@ -35,6 +36,10 @@ RUN       := scripts/bulkio.sh
         test-cluster bench clean help
 
 all: .libs/mod_bulkio.so
+
+# the web console, embedded into the module (nothing else to install)
+build/console_files.c: $(CONSOLE) scripts/embed-console.py
+	python3 scripts/embed-console.py $@ $(CONSOLE)
 
 .libs/mod_bulkio.so: $(SRC) $(HDRS)
 	$(APXS) -c -o mod_bulkio.la \
@@ -180,7 +185,9 @@ ASAN_RUN_OPTS   := ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:abort_on_error=1:
 $(ASAN_MOD): $(SRC) $(HDRS)
 	rm -rf $(ASAN_DIR)/src $(ASAN_DIR)/.libs
 	mkdir -p $(ASAN_DIR)/src
+	mkdir -p $(ASAN_DIR)/build
 	cp mod_bulkio.c $(ASAN_DIR)/ && cp $(wildcard src/*.[ch]) $(ASAN_DIR)/src/
+	cp build/console_files.c $(ASAN_DIR)/build/
 	cd $(ASAN_DIR) && $(APXS) -c -o mod_bulkio.la \
 	    -Wc,-Wall -Wc,-Wextra -Wc,-Werror -Wc,-std=gnu11 -I$(PG_INC) \
 	    -Wc,-fsanitize=address,undefined -Wc,-fno-omit-frame-pointer \
