@@ -33,7 +33,7 @@ RUN       := scripts/bulkio.sh
 
 .PHONY: all install deps run start stop migrate token unit unit-plain \
         unit-asan test apache-test test-static test-system test-faults \
-        test-cluster bench clean help
+        test-cluster test-browser bench clean help
 
 all: .libs/mod_bulkio.so
 
@@ -105,6 +105,11 @@ test-faults: all
 test-cluster: all
 	@scripts/cluster-test.sh
 
+# the web console in headless chromium (puppeteer-core from npm, make deps);
+# BULKIO_SCREENSHOTS=docs/img refreshes the README's screenshots
+test-browser: all
+	@BULKIO_BROWSER=1 scripts/apache-test.sh t/browser/console.t
+
 # tests that need no server: docs and packaging in step with the code
 test-static: all
 	prove t/directives.t t/docker.t
@@ -113,8 +118,8 @@ test-static: all
 test-system: all
 	@scripts/system-test.sh
 
-test: unit fuzz-smoke unit-valgrind test-static apache-test test-asan \
-      test-cluster test-system
+test: unit fuzz-smoke unit-valgrind test-static apache-test test-browser \
+      test-asan test-cluster test-system
 
 # make bench [BENCH_ROWS=100000]: a dedicated installation in .bench on
 # BENCH_PORT; the table goes to bench/results.md.
@@ -222,6 +227,7 @@ help:
 	@echo "make token      a development JWT (SUB=name for another subject)"
 	@echo "make migrate    apply new sql/ migrations (BULKIO_DATABASE_URL for an existing database)"
 	@echo "make test       unit tests (plain, ASan/UBSan, valgrind), fuzz-smoke, static checks, the Apache::Test suite (plain, ASan/UBSan), the cluster test, test-system"
+	@echo "make test-browser the web console in headless chromium (BULKIO_SCREENSHOTS=docs/img for the README's screenshots)"
 	@echo "make test-static  docs/directives.md, README and docker/ in step with the code"
 	@echo "make test-system  install into the system apache2 (a2enmod), /v1/health, uninstall (root)"
 	@echo "make test-faults  the fault, spool and retention tests alone"

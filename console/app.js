@@ -88,7 +88,10 @@
   function when(t) {
     if (!t) return '–';
     const d = new Date(t);
-    return isNaN(d) ? String(t) : d.toLocaleString('en-GB', { hour12: false });
+    if (isNaN(d)) return String(t);
+    const p = n => String(n).padStart(2, '0');
+    return d.getFullYear() + '-' + p(d.getMonth() + 1) + '-' + p(d.getDate()) + ' '
+           + p(d.getHours()) + ':' + p(d.getMinutes()) + ':' + p(d.getSeconds());
   }
 
   function duration(job) {
@@ -614,10 +617,11 @@
       else {
         c.appendChild(counter('File size', bytes(j.fileSize)));
       }
-      c.appendChild(counter('Created', when(j.createdAt)));
-      if (j.startedAt) c.appendChild(counter('Started', when(j.startedAt)));
-      c.appendChild(counter('Finished', when(j.completedAt)));
       body.appendChild(c);
+      body.appendChild(el('p', { class: 'muted times' },
+        'created ' + when(j.createdAt),
+        j.startedAt ? ' · started ' + when(j.startedAt) : '',
+        ' · finished ' + when(j.completedAt)));
 
       const actions = el('div', { class: 'actions' });
       if (active(j) && kind === 'import') {

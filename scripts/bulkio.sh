@@ -26,7 +26,8 @@ packages="build-essential apache2 apache2-dev libaprutil1-dbd-pgsql libpq-dev
 libjson-c-dev libcurl4-openssl-dev libcmocka-dev libapache2-mod-perl2
 zlib1g-dev libssl-dev openssl postgresql postgresql-client
 curl perl libwww-perl gzip python3 apache2-utils libyaml-libyaml-perl
-clang libclang-rt-14-dev valgrind"
+clang libclang-rt-14-dev valgrind
+nodejs chromium fonts-dejavu-core"
 
 say() { printf '%s\n' "$*"; }
 die() { printf 'bulkio: %s\n' "$*" >&2; exit 1; }
@@ -50,12 +51,34 @@ cmd_deps() {
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' \
             || missing="$missing $p"
     done
-    if [ -z "$missing" ]; then
+    # Debian's nodejs leaves npm to a package of its own; other builds of
+    # nodejs (NodeSource) bring it along
+    if ! command -v npm >/dev/null 2>&1 \
+       && ! dpkg-query -W -f='${Status}' npm 2>/dev/null | grep -q 'ok installed'; then
+        missing="$missing npm"
+    fi
+    if [ -n "$missing" ]; then
+        install_packages $missing
+    fi
+    npm_deps
+}
+
+# The browser tests' driver (package.json, pinned by package-lock.json);
+# PUPPETEER_SKIP_DOWNLOAD: the tests use Debian's chromium, nothing downloads
+# a browser.
+npm_deps() {
+    local stamp="$top/node_modules/.package-lock.json"
+    if [ -f "$stamp" ] && [ ! "$top/package-lock.json" -nt "$stamp" ]; then
         return 0
     fi
+    (cd "$top" && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+}
+
+install_packages() {
+    local missing="$*"
     if [ "$(id -u)" != 0 ]; then
         say "bulkio: missing Debian packages; install them with:"
-        say "  sudo apt-get install -y$missing"
+        say "  sudo apt-get install -y $missing"
         exit 1
     fi
     export DEBIAN_FRONTEND=noninteractive
