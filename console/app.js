@@ -339,8 +339,8 @@
 
   /* ---- bars --------------------------------------------------------------- */
 
-  function progressBar(pct, big) {
-    const fill = el('span', { class: 'fill' });
+  function progressBar(pct, big, done) {
+    const fill = el('span', { class: done ? 'fill done' : 'fill' });
     fill.style.width = pct.toFixed(1) + '%';
     return el('div', { class: 'bar' + (big ? ' big' : ''), role: 'progressbar',
                        'aria-valuemin': 0, 'aria-valuemax': 100,
@@ -601,11 +601,12 @@
         body.appendChild(el('div', { class: 'progress-block' },
           el('div', { class: 'label' }, el('span', null, 'Progress'),
              el('span', { id: 'job-pct' }, pct.toFixed(1) + ' %')),
-          progressBar(pct, true)));
+          progressBar(pct, true, !active(j))));
         c.appendChild(counter('Processed', num(p.processedRecords), null, 'c-processed'));
         c.appendChild(counter('Succeeded', num(j.successCount), 'good', 'c-success'));
         c.appendChild(counter('Failed', num(j.errorCount), 'bad', 'c-errors'));
-        c.appendChild(counter('Bytes', bytes(p.bytesProcessed) + ' of ' + bytes(p.bytesTotal)));
+        c.appendChild(counter('Bytes', active(j) ? bytes(p.bytesProcessed) + ' of ' + bytes(p.bytesTotal)
+                                                 : bytes(p.bytesTotal || p.bytesProcessed)));
         if (active(j)) {
           c.appendChild(counter('Speed', num(Math.round(p.rowsPerSecond || 0)) + ' records/s', null, 'c-rate'));
           c.appendChild(counter('ETA', secs(p.etaSeconds), null, 'c-eta'));

@@ -63,6 +63,13 @@ ok t_cmp(sql_value("SELECT status FROM bulkio_jobs WHERE public_id = '$id'"),
 ok t_cmp(sql_value("SELECT count(*) FROM bulkio_jobs WHERE kind = 'import'"),
          $jobs_before + 1, 'one upload, one job');
 
+# ---- an export job through the form ----------------------------------------
+$d = browser(scenario => 'export');
+ok t_cmp(sql_value("SELECT status FROM bulkio_jobs WHERE public_id = '"
+                   . ($d->{job_id} // '') . "'"), 'completed', 'the export job row is completed');
+ok t_cmp($d->{rows}, sql_value("SELECT count(*) FROM users WHERE role = 'admin'"),
+         'the file holds every admin of the users table');
+
 # ---- cancel a running job -----------------------------------------------
 reset_data();
 # a million rows, gzip-compressed: a job that runs for a while
