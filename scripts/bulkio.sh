@@ -12,6 +12,7 @@
 #   BULKIO_SPOOL_DIR     spool directory (default: $BULKIO_RUN_DIR/spool);
 #                        servers sharing a database share it too
 #   SUB                  token subject for "token" (default: dev)
+#   BULKIO_BROWSER_DEPS  0: "deps" leaves out what the browser tests need
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -26,8 +27,10 @@ packages="build-essential apache2 apache2-dev libaprutil1-dbd-pgsql libpq-dev
 libjson-c-dev libcurl4-openssl-dev libcmocka-dev libapache2-mod-perl2
 zlib1g-dev libssl-dev openssl postgresql postgresql-client
 curl perl libwww-perl gzip python3 apache2-utils libyaml-libyaml-perl
-clang libclang-rt-14-dev valgrind
-nodejs chromium fonts-dejavu-core"
+clang libclang-rt-14-dev valgrind"
+# the console's browser tests (make test-browser); BULKIO_BROWSER_DEPS=0
+# leaves them out (the Docker image)
+browser_packages="nodejs chromium fonts-dejavu-core"
 
 say() { printf '%s\n' "$*"; }
 die() { printf 'bulkio: %s\n' "$*" >&2; exit 1; }
@@ -46,21 +49,22 @@ as_pg() {
 }
 
 cmd_deps() {
-    local missing=""
-    for p in $packages; do
+    local missing="" browser=${BULKIO_BROWSER_DEPS:-1} all=$packages
+    [ "$browser" = 0 ] || all="$all $browser_packages"
+    for p in $all; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' \
             || missing="$missing $p"
     done
     # Debian's nodejs leaves npm to a package of its own; other builds of
     # nodejs (NodeSource) bring it along
-    if ! command -v npm >/dev/null 2>&1 \
+    if [ "$browser" != 0 ] && ! command -v npm >/dev/null 2>&1 \
        && ! dpkg-query -W -f='${Status}' npm 2>/dev/null | grep -q 'ok installed'; then
         missing="$missing npm"
     fi
     if [ -n "$missing" ]; then
         install_packages $missing
     fi
-    npm_deps
+    [ "$browser" = 0 ] || npm_deps
 }
 
 # The browser tests' driver (package.json, pinned by package-lock.json);
