@@ -6,12 +6,11 @@ use warnings FATAL => 'all';
 # (BULKIO_BROWSER=1); screenshots go to t/logs/browser, or to
 # $BULKIO_SCREENSHOTS (docs/img for the README).
 use Apache::Test qw(-withtestmore);
-use Apache::TestRequest qw(GET POST);
 use Apache::TestUtil qw(t_cmp);
 use JSON::PP;
 use Time::HiRes qw(sleep);
 use lib 't/lib';
-use BulkIO::Test qw(:DEFAULT raw_request_at vhost_hostport);
+use BulkIO::Test qw(:DEFAULT vhost_hostport);
 
 plan skip_all => 'browser tests run with make test-browser'
     unless $ENV{BULKIO_BROWSER};
@@ -112,38 +111,16 @@ ok t_cmp(sql_value("SELECT name FROM users WHERE email = 'img\@example.com'"), $
          'a hostile name is stored as sent');
 browser(scenario => 'xss', job => $xid);
 
-# ---- BulkIOAuth httpd behind mod_auth_basic --------------------------------
+# ---- BulkIOAuth httpd behind mod_auth_basic (t/auth_httpd.t: the raw requests)
 my $vhost = vhost_hostport('bulkio_httpd');
 my $password = join '', map { ('a' .. 'z', 0 .. 9)[rand 36] } 1 .. 20;
 open my $pw, '|-', 'htpasswd', '-ciB', "$dir/htpasswd", 'carol' or die "htpasswd: $!";
 print $pw "$password\n";
 close $pw or die "htpasswd failed\n";
-my $basic = 'Basic ' . MIME::Base64::encode_base64("carol:$password", '');
 my $small = "$dir/browser-small.csv";
 gendata($small, resource => 'users', format => 'csv', count => 10, profile => 'valid');
 
-sub post_at {
-    my (%h) = @_;
-    my $body = "email\nh$h{n}\@example.com\n";
-    my $extra = join '', map { "$_: $h{$_}\r\n" } grep { $_ ne 'n' } sort keys %h;
-    my ($st) = raw_request_at($vhost, "POST /v1/imports?resource=users HTTP/1.1\r\n"
-        . "Host: $vhost\r\nAuthorization: $basic\r\nContent-Type: text/csv\r\n$extra"
-        . "Content-Length: " . length($body) . "\r\nConnection: close\r\n\r\n$body");
-    return $st;
-}
 reset_data();
-my ($st) = raw_request_at($vhost, "GET /v1/imports/00000000-0000-4000-8000-000000000000 HTTP/1.1\r\n"
-                          . "Host: $vhost\r\nConnection: close\r\n\r\n");
-ok t_cmp($st, 401, 'httpd auth: no credentials, 401 from mod_auth_basic');
-ok t_cmp(post_at(n => 1), 202, 'a POST without Origin (curl) is accepted');
-ok t_cmp(post_at(n => 2, Origin => "http://$vhost", 'Sec-Fetch-Site' => 'same-origin'), 202,
-         'a same-origin POST is accepted');
-ok t_cmp(post_at(n => 3, Origin => 'http://evil.example'), 403,
-         'a POST from another Origin: 403');
-ok t_cmp(post_at(n => 4, 'Sec-Fetch-Site' => 'cross-site'), 403,
-         'a POST with Sec-Fetch-Site cross-site: 403');
-ok t_cmp(sql_value("SELECT count(*) FROM bulkio_jobs WHERE principal = 'carol'"), 2,
-         'only the accepted POSTs made jobs, as carol');
 # a page of another origin, without the console's CSP
 open my $other, '>', Apache::Test::vars('documentroot') . '/browser-other.html' or die $!;
 print $other "<!DOCTYPE html><title>another site</title><p>another site</p>\n";
@@ -155,24 +132,7 @@ ok t_cmp(sql_value("SELECT principal FROM bulkio_jobs WHERE public_id = '"
          "the console's upload is carol's job");
 ok t_cmp(sql_value("SELECT count(*) FROM users WHERE email = 'csrf\@example.com'"), 0,
          'the cross-origin POST imported nothing');
-
-# ---- the console's files ----------------------------------------------------
-my $res = GET '/v1/console/app.js';
-ok t_cmp($res->code, 200, 'app.js without a token: 200');
-ok t_cmp($res->header('Content-Type'), 'text/javascript; charset=utf-8', 'as JavaScript');
-ok t_cmp($res->header('Content-Security-Policy'), "default-src 'self'; frame-ancestors 'none'", 'CSP');
-ok t_cmp($res->header('X-Content-Type-Options'), 'nosniff', 'nosniff');
-ok t_cmp($res->header('Referrer-Policy'), 'no-referrer', 'no-referrer');
-my $etag = $res->header('ETag');
-$res = GET '/v1/console/app.js', 'If-None-Match' => $etag;
-ok t_cmp($res->code, 304, 'If-None-Match with its ETag: 304');
-my ($rst, $rh) = raw_request("GET /v1/console HTTP/1.1\r\nHost: " . hostport()
-                              . "\r\nConnection: close\r\n\r\n");
-ok t_cmp($rst, 301, '/v1/console redirects');
-ok t_cmp(($rh->{location} // '') =~ m{/v1/console/$} ? 1 : 0, 1, 'to /v1/console/');
-$res = GET '/v1/console/nope.js';
-ok t_cmp($res->code, 404, 'an unknown console file: 404');
-$res = POST '/v1/console/', content => 'x';
-ok t_cmp($res->code, 405, 'POST to the console: 405');
+ok t_cmp(sql_value("SELECT count(*) FROM bulkio_jobs WHERE principal = 'carol'"), 1,
+         'and made no job');
 
 done_testing();
