@@ -518,14 +518,18 @@
     if (j._kind === 'import') {
       if (active(j)) {
         const pct = percentOf(j);
-        outcome.appendChild(el('div', { class: 'row' }, progressBar(pct),
+        outcome.appendChild(el('div', { class: 'live' }, progressBar(pct),
                                el('span', { class: 'pct' }, pct.toFixed(1) + ' %')));
         const p = j.progress || {};
-        speed = num(Math.round(p.rowsPerSecond || 0)) + ' records/s, ETA ' + secs(p.etaSeconds);
+        speed = [num(Math.round(p.rowsPerSecond || 0)) + ' records/s,',
+                 el('br'), 'ETA ' + secs(p.etaSeconds)];
       }
       else {
-        const holder = el('div', null, outcomeBar(j, null));
+        const holder = el('div', null, (j.successCount || j.errorCount) ? outcomeBar(j, null) : null);
         outcome.appendChild(holder);
+        if (j.status === 'canceled') {
+          outcome.appendChild(el('div', { class: 'muted small' }, 'canceled at ' + percentOf(j).toFixed(1) + ' %'));
+        }
         if (j.errorCount && j.status !== 'pending') {
           errorTypes(j).then(t => {
             if (t) { clear(holder); holder.appendChild(outcomeBar(j, t)); }
@@ -546,15 +550,15 @@
     }
     if (j.reason) outcome.appendChild(el('div', { class: 'error' }, j.reason));
     append(tr, [
-      el('td', null, link),
+      el('td', { class: 'nowrap' }, link),
       el('td', null, j.resource),
       el('td', null, el('span', { class: 'badge ' + j.status }, j.status)),
       outcome,
       el('td', { class: 'num ok-count' }, j._kind === 'import' ? num(j.successCount) : ''),
       el('td', { class: 'num err-count' }, j._kind === 'import' ? num(j.errorCount) : ''),
       el('td', { class: 'num' }, num(j.totalRecords)),
-      el('td', { class: 'speed' }, speed),
-      el('td', null, when(j.createdAt)),
+      el('td', { class: 'speed nowrap' }, speed),
+      el('td', { class: 'nowrap' }, when(j.createdAt)),
     ]);
     return tr;
   }
