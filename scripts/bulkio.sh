@@ -244,6 +244,9 @@ mod_bulkio is running on http://127.0.0.1:$port
 Token (subject "${SUB:-dev}"; more with: make token SUB=name):
   $token
 
+Console (paste the token to sign in):
+  http://127.0.0.1:$port/v1/console/
+
 Try it:
   curl -s http://127.0.0.1:$port/v1/health
   curl -s -H "Authorization: Bearer $token" \\
