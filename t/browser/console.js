@@ -165,6 +165,13 @@ const scenarios = {
     await page.goto(cfg.url + '/v1/console/#/imports/' + cfg.job, { waitUntil: 'networkidle0' });
     await page.waitForSelector('#cancel');
     check((await textOf(page, '#job-status')) === 'running', 'the job page shows it running');
+    await page.waitForFunction(() => {
+      const e = document.querySelector('#c-rate');
+      return e && parseInt(e.textContent.replace(/,/g, ''), 10) > 0;
+    }, { timeout: 5000, polling: 100 }).catch(() => null);
+    check(/records\/s/.test(await textOf(page, '#c-rate') || '') && (await textOf(page, '#c-eta')) !== null,
+          'with its records/s and ETA');
+    await shot(page, 'console-running.png');
     await page.click('#cancel');
     await waitText(page, '#job-status', 'canceled', 60000);
     check(true, 'after Cancel the page shows it canceled');
