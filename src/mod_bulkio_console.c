@@ -12,7 +12,6 @@
 #include <http_request.h>
 
 #include "mod_bulkio_console.h"
-#include "mod_bulkio_handler.h"
 
 static const mod_bulkio_console_file_t *find_file(const char *name)
 {
@@ -36,13 +35,14 @@ static void security_headers(request_rec *r)
     apr_table_setn(h, "Referrer-Policy", "no-referrer");
 }
 
-int mod_bulkio_console(request_rec *r, const char *path)
+int mod_bulkio_console(mod_bulkio_req_t *req)
 {
+    request_rec *r = req->r;
     const mod_bulkio_console_file_t *f;
     int rc;
 
     security_headers(r);
-    if (!*path) {
+    if (!req->id) {
         /* relative links in the page need the trailing slash */
         apr_table_setn(r->headers_out, "Location",
                        apr_pstrcat(r->pool, r->uri, "/", NULL));
@@ -50,12 +50,7 @@ int mod_bulkio_console(request_rec *r, const char *path)
                                   "the console is at its path with a "
                                   "trailing slash");
     }
-    if (r->method_number != M_GET) {
-        apr_table_setn(r->err_headers_out, "Allow", "GET, HEAD");
-        return mod_bulkio_problem(r, HTTP_METHOD_NOT_ALLOWED,
-                                  "allowed methods: GET, HEAD");
-    }
-    f = find_file(!strcmp(path, "/") ? "index.html" : path + 1);
+    f = find_file(*req->id ? req->id : "index.html");
     if (!f) {
         return mod_bulkio_problem(r, HTTP_NOT_FOUND, "no such console file");
     }

@@ -5,6 +5,8 @@
 
 #include <httpd.h>
 
+#include "mod_bulkio_http.h"
+
 /** One file of the web console, embedded in the module at build time by
  * scripts/embed-console.py (build/console_files.c). */
 typedef struct {
@@ -18,10 +20,11 @@ typedef struct {
 /** The embedded files, ended by an entry whose name is NULL. */
 extern const mod_bulkio_console_file_t mod_bulkio_console_files[];
 
-/** GET or HEAD of the console: path is what follows ".../console" in the
- * URI ("", "/", "/app.js"). Needs no token: the page's script sends it
- * with each API call.
- * @return OK: the response is written */
-int mod_bulkio_console(request_rec *r, const char *path);
+/** GET or HEAD of the console: <mount>/console (req->id NULL: a redirect
+ * to the trailing slash), <mount>/console/ (index.html) or
+ * <mount>/console/{file}. Needs no token: the page's script sends it with
+ * each API call.
+ * @return OK: the response is written (or HTTP_NOT_MODIFIED) */
+int mod_bulkio_console(mod_bulkio_req_t *req);
 
 #endif /* MOD_BULKIO_CONSOLE_H */
