@@ -609,10 +609,10 @@
         c.appendChild(counter('Processed', num(p.processedRecords), null, 'c-processed'));
         c.appendChild(counter('Succeeded', num(j.successCount), 'good', 'c-success'));
         c.appendChild(counter('Failed', num(j.errorCount), 'bad', 'c-errors'));
-        c.appendChild(counter('Bytes', active(j) ? bytes(p.bytesProcessed) + ' of ' + bytes(p.bytesTotal)
-                                                 : bytes(p.bytesTotal || p.bytesProcessed)));
+        c.appendChild(active(j) ? counter('Bytes read (of ' + bytes(p.bytesTotal) + ')', bytes(p.bytesProcessed))
+                                : counter('Bytes', bytes(p.bytesTotal || p.bytesProcessed)));
         if (active(j)) {
-          c.appendChild(counter('Speed', num(Math.round(p.rowsPerSecond || 0)) + ' records/s', null, 'c-rate'));
+          c.appendChild(counter('Records/s', num(Math.round(p.rowsPerSecond || 0)), null, 'c-rate'));
           c.appendChild(counter('ETA', secs(p.etaSeconds), null, 'c-eta'));
         }
         else {

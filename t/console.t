@@ -48,6 +48,13 @@ my ($st, $h) = raw_request("GET /v1/console HTTP/1.1\r\nHost: " . hostport()
                            . "\r\nConnection: close\r\n\r\n");
 is($st, 301, '/v1/console: 301');
 like($h->{location} // '', qr{/v1/console/$}, 'to /v1/console/');
+# under another mount (t/conf/extra.conf.in: <Location /api/bulk/v1>)
+($st, $h) = raw_request("GET /api/bulk/v1/console HTTP/1.1\r\nHost: " . hostport()
+                        . "\r\nConnection: close\r\n\r\n");
+is($st, 301, '/api/bulk/v1/console: 301');
+like($h->{location} // '', qr{/api/bulk/v1/console/$}, 'to /api/bulk/v1/console/');
+is(GET('/api/bulk/v1/console/app.js')->content, $js, 'the console under /api/bulk/v1 too');
+
 my $res = GET '/v1/console/nope.js';
 is($res->code, 404, 'an unknown console file: 404');
 is($res->header('Content-Type'), 'application/problem+json', 'as problem+json');

@@ -169,7 +169,7 @@ const scenarios = {
       const e = document.querySelector('#c-rate');
       return e && parseInt(e.textContent.replace(/,/g, ''), 10) > 0;
     }, { timeout: 5000, polling: 100 }).catch(() => null);
-    check(/records\/s/.test(await textOf(page, '#c-rate') || '') && (await textOf(page, '#c-eta')) !== null,
+    check(numbers(await textOf(page, '#c-rate') || '0')[0] > 0 && (await textOf(page, '#c-eta')) !== null,
           'with its records/s and ETA');
     await shot(page, 'console-running.png');
     await page.click('#cancel');
