@@ -10,7 +10,10 @@ APXS      ?= apxs
 CC        ?= cc
 SHELL     := /bin/bash
 
-SRC       := mod_bulkio.c $(wildcard src/*.c) build/console_files.c
+# docs/openapi.yaml, embedded into the module (GET /v1/openapi.yaml)
+GEN_SRC   := src/gen_openapi.c
+SRC       := mod_bulkio.c $(filter-out $(GEN_SRC),$(wildcard src/*.c)) \
+             $(GEN_SRC) build/console_files.c
 CONSOLE   := $(sort $(wildcard console/*))
 CORE_SRC  := $(wildcard src/bulkio_*.c)
 HDRS      := $(wildcard src/*.h)
@@ -45,6 +48,10 @@ build/console_files.c: $(CONSOLE) scripts/embed-console.py
 	$(APXS) -c -o mod_bulkio.la \
 	    -Wc,-Wall -Wc,-Wextra -Wc,-Werror -Wc,-std=gnu11 -I$(PG_INC) \
 	    $(SRC) $(LIBS)
+
+$(GEN_SRC): docs/openapi.yaml scripts/embed.pl
+	perl scripts/embed.pl bulkio_openapi_yaml <docs/openapi.yaml >$@.tmp
+	mv $@.tmp $@
 
 # Debian layout: the .load/.conf pair for a2enmod bulkio
 MODS_AVAILABLE ?= /etc/apache2/mods-available
@@ -216,6 +223,7 @@ unit-valgrind: $(UNIT_BIN)
 
 clean:
 	rm -rf .libs src/.libs *.la *.lo *.slo *.o src/*.la src/*.lo src/*.slo \
+	    $(GEN_SRC) \
 	    src/*.o build t/logs t/TEST t/conf/httpd.conf \
 	    t/conf/apache_test_config.pm t/conf/extra.conf
 
