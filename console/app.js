@@ -382,10 +382,23 @@
   const typeCache = new Map();
   const TYPE_COUNT_MAX = 20000;
 
-  async function errorTypes(job) {
-    if (!job.errorCount) return {};
-    if (job.errorCount > TYPE_COUNT_MAX) return null;
-    if (typeCache.has(job.job_id)) return typeCache.get(job.job_id);
+  const typeDone = new Map();
+
+  function errorTypes(job) {
+    if (!job.errorCount) return Promise.resolve({});
+    if (job.errorCount > TYPE_COUNT_MAX) return Promise.resolve(null);
+    if (!typeCache.has(job.job_id)) {
+      const p = countTypes(job).then(t => {
+        if (t) typeDone.set(job.job_id, t);
+        else typeCache.delete(job.job_id);
+        return t;
+      }, () => { typeCache.delete(job.job_id); return null; });
+      typeCache.set(job.job_id, p);
+    }
+    return typeCache.get(job.job_id);
+  }
+
+  async function countTypes(job) {
     const res = await fetch(API + '/imports/' + encodeURIComponent(job.job_id) + '/errors',
                             { headers: authHeaders(), cache: 'no-store' });
     if (!res.ok) return null;
@@ -397,7 +410,6 @@
         counts[t] = (counts[t] || 0) + 1;
       } catch (e) { /* skip */ }
     }
-    if (!active(job)) typeCache.set(job.job_id, counts);
     return counts;
   }
 
@@ -525,12 +537,13 @@
                  el('br'), 'ETA ' + secs(p.etaSeconds)];
       }
       else {
-        const holder = el('div', null, (j.successCount || j.errorCount) ? outcomeBar(j, null) : null);
+        const holder = el('div', null, (j.successCount || j.errorCount)
+                          ? outcomeBar(j, typeDone.get(j.job_id) || null) : null);
         outcome.appendChild(holder);
         if (j.status === 'canceled') {
           outcome.appendChild(el('div', { class: 'muted small' }, 'canceled at ' + percentOf(j).toFixed(1) + ' %'));
         }
-        if (j.errorCount && j.status !== 'pending') {
+        if (j.errorCount && j.status !== 'pending' && !typeDone.has(j.job_id)) {
           errorTypes(j).then(t => {
             if (t) { clear(holder); holder.appendChild(outcomeBar(j, t)); }
           }).catch(() => {});

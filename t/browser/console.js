@@ -158,8 +158,11 @@ const scenarios = {
         const r = document.querySelector('tr[data-job="' + id + '"] .pct');
         return r && parseFloat(r.textContent) > 0;
       }, { timeout: 15000, polling: 100 }, cfg.job).catch(() => null);
-      check(/records\/s, ETA/.test(await row.$eval('.speed', e => e.textContent).catch(() => '')),
+      check(/records\/s,\s*ETA \d/.test(await row.$eval('.speed', e => e.textContent).catch(() => '')),
             'it shows records/s and ETA');
+      /* the finished 100,000-row import's failures, by error type */
+      await page.waitForFunction(() => Array.from(document.querySelectorAll('tr.completed .legend span'))
+        .some(s => /_ERROR /.test(s.textContent)), { timeout: 10000, polling: 200 }).catch(() => null);
       await shot(page, 'console-jobs.png');
     }
     await page.goto(cfg.url + '/v1/console/#/imports/' + cfg.job, { waitUntil: 'networkidle0' });
