@@ -25,6 +25,7 @@
 
 #include "mod_bulkio_private.h"
 #include "mod_bulkio_config.h"
+#include "mod_bulkio_console.h"
 #include "mod_bulkio_exports.h"
 #include "mod_bulkio_http.h"
 #include "mod_bulkio_imports.h"
@@ -57,6 +58,8 @@ static const route_t routes[] = {
     { M_GET,    "/exports/jobs",          mod_bulkio_exports_list,     1 },
     { M_GET,    "/exports/{id}",          mod_bulkio_exports_get,      1 },
     { M_GET,    "/exports/{id}/download", mod_bulkio_exports_download, 1 },
+    { M_GET,    "/console",               mod_bulkio_console,          0 },
+    { M_GET,    "/console/{id}",          mod_bulkio_console,          0 },
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
