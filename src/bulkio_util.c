@@ -213,3 +213,11 @@ void bulkio_csv_field(bulkio_buf_t *b, const char *s)
     bulkio_buf_add(b, s, strlen(s));
     bulkio_buf_addc(b, '"');
 }
+
+void bulkio_csv_field_safe(bulkio_buf_t *b, const char *s)
+{
+    if (s && *s && strchr("=+-@\t\r", *s)) {
+        s = apr_pstrcat(b->pool, "'", s, NULL);
+    }
+    bulkio_csv_field(b, s);
+}

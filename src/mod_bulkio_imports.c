@@ -663,13 +663,13 @@ static void error_csv(void *baton, const PGresult *res, int i,
     apr_snprintf(num, sizeof(num), "%" APR_INT64_T_FMT ",%" APR_INT64_T_FMT
                  ",", e.record_index, e.line);
     bulkio_buf_add(out, num, strlen(num));
-    bulkio_csv_field(out, e.field);
+    bulkio_csv_field_safe(out, e.field);
     bulkio_buf_addc(out, ',');
-    bulkio_csv_field(out, e.error_type);
+    bulkio_csv_field_safe(out, e.error_type);
     bulkio_buf_addc(out, ',');
-    bulkio_csv_field(out, e.message);
+    bulkio_csv_field_safe(out, e.message);
     bulkio_buf_addc(out, ',');
-    bulkio_csv_field(out, e.record_data);
+    bulkio_csv_field_safe(out, e.record_data);
     bulkio_buf_add(out, "\r\n", 2);
 }
 
