@@ -9,6 +9,7 @@
 #   BULKIO_PORT          httpd port on 127.0.0.1 (default 8080)
 #   BULKIO_DATABASE_URL  libpq connection string of an existing database;
 #                        when set, no local cluster is created or started
+#   BULKIO_EXTRA_CONF    a file of directives included after conf/bulkio.conf
 #   BULKIO_SPOOL_DIR     spool directory (default: $BULKIO_RUN_DIR/spool);
 #                        servers sharing a database share it too
 #   SUB                  token subject for "token" (default: dev)
@@ -198,6 +199,7 @@ Define BULKIO_DBD_PARAMS "$(conninfo)"
 Define BULKIO_SPOOL_DIR "$spool"
 Define BULKIO_JWT_SECRET "$(cat "$(secret_file)")"
 Include "$top/conf/bulkio.conf"
+$( [ -n "${BULKIO_EXTRA_CONF:-}" ] && echo "Include \"$BULKIO_EXTRA_CONF\"" )
 EOF
     )
 }
