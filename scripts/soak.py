@@ -269,6 +269,7 @@ def importer(k):
             recs, good = make_records('comments', tag,
                                       random.randint(300, 2000), refs)
             run_import(sub, 'comments', recs, good)
+            STOP.wait(2)
         except Exception as e:   # noqa: BLE001 - a soak reports and goes on
             fail('importer %d: %r' % (k, e))
             time.sleep(1)
@@ -280,8 +281,12 @@ def streamer():
         res = random.choice(['users', 'articles', 'comments'])
         fmt = random.choice(['ndjson', 'csv', 'json'])
         try:
+            # the records of the last minute: the tables grow all along
+            since = time.strftime('%Y-%m-%dT%H:%M:%SZ',
+                                  time.gmtime(time.time() - 60))
             st, _, data = request('GET', '/v1/exports?resource=%s&format=%s'
-                                  % (res, fmt), sub=sub, timeout=300)
+                                  '&created_after=%s' % (res, fmt, since),
+                                  sub=sub, timeout=300)
             if st == 200:
                 if fmt == 'ndjson':
                     for line in data.decode().splitlines():
@@ -304,8 +309,11 @@ def exporter():
     while not STOP.is_set():
         res = random.choice(['users', 'articles', 'comments'])
         try:
+            since = time.strftime('%Y-%m-%dT%H:%M:%SZ',
+                                  time.gmtime(time.time() - 120))
             st, _, data = retried('POST', '/v1/exports', json.dumps(
-                {'resource': res, 'format': 'ndjson'}).encode(),
+                {'resource': res, 'format': 'ndjson',
+                 'filters': {'created_after': since}}).encode(),
                 {'Content-Type': 'application/json',
                  'Idempotency-Key': str(uuid.uuid4())}, sub=sub, ok=(202,))
             if st != 202:
@@ -410,7 +418,10 @@ def figures():
         'database connections': int(psql_retry(
             "SELECT count(*) FROM pg_stat_activity WHERE datname ="
             " current_database() AND pid <> pg_backend_pid()")),
-        'spool files': len(os.listdir(ARGS.spool)),
+        'spool files (uploads)': len([f for f in os.listdir(ARGS.spool)
+                                      if not f.startswith('export-')]),
+        'spool files (export jobs)': len([f for f in os.listdir(ARGS.spool)
+                                          if f.startswith('export-')]),
         'rows in bulkio_job_errors': int(psql_retry(
             'SELECT count(*) FROM bulkio_job_errors')),
     }
@@ -477,7 +488,7 @@ def main():
         now = time.time()
         if now >= next_pg:
             restart_pg()
-            next_pg += pg_every
+            next_pg += pg_every if pg_every == ARGS.pg_every else 1e12
         elif now >= next_graceful:
             restart_httpd()
             next_graceful += ARGS.graceful_every

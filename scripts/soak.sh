@@ -28,6 +28,10 @@ cleanup
 rm -rf "$BULKIO_RUN_DIR"
 mkdir -p "$BULKIO_RUN_DIR/urls"
 chmod 755 "$BULKIO_RUN_DIR"
+# a copy of the module: a rebuild meanwhile does not reach the graceful
+# restarts of this run
+cp .libs/mod_bulkio.so "$BULKIO_RUN_DIR/mod_bulkio.so"
+export BULKIO_MODULE=$BULKIO_RUN_DIR/mod_bulkio.so
 export BULKIO_EXTRA_CONF=$BULKIO_RUN_DIR/soak.conf
 cat >"$BULKIO_EXTRA_CONF" <<CONF
 # URL imports fetch from the soak's own loopback file server

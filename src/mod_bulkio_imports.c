@@ -469,7 +469,10 @@ static int create(void *baton, PGconn *conn, const bulkio_idem_t *claimed,
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, BULKIO_LOGNO(12)
                       "cannot create the import job: %s",
                       bulkio_pq_error(r->pool, conn));
-        if (job->source_path) {
+        /* a connection lost on COMMIT leaves the outcome unknown: the job
+         * may exist (a retry with the Idempotency-Key gets it), so its
+         * file stays; the orphan sweep removes it if no job names it */
+        if (job->source_path && !bulkio_pq_broken(conn)) {
             apr_file_remove(job->source_path, r->pool);
         }
         *pdetail = "the job could not be created; try again";
