@@ -208,8 +208,8 @@ static int authenticate(mod_bulkio_req_t *req)
     apr_size_t n;
 
     if (!hdr) {
-        return unauthorized(r, "an Authorization header with a "
-                            "Bearer token is required", 0);
+        return unauthorized(r, "an Authorization header is required: "
+                            "\"Bearer <token>\" or \"Token <token>\"", 0);
     }
     n = strcspn(hdr, " ");
     if (!((n == 6 && !strncasecmp(hdr, "Bearer", 6))

@@ -463,8 +463,15 @@ static int create(void *baton, PGconn *conn, const bulkio_idem_t *claimed,
         }
         job->source_path = bulkio_spool_path(up->spool);
     }
+    job->max_active = up->req->cfg->max_jobs_per_principal;
     rv = bulkio_store_job_create(r->pool, conn, job, claimed, fp,
                                  HTTP_ACCEPTED, body);
+    if (APR_STATUS_IS_EAGAIN(rv)) {
+        if (job->source_path) {
+            apr_file_remove(job->source_path, r->pool);
+        }
+        return HTTP_TOO_MANY_REQUESTS;
+    }
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, BULKIO_LOGNO(12)
                       "cannot create the import job: %s",

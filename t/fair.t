@@ -8,9 +8,10 @@ use Apache::TestRequest qw(GET POST);
 use Apache::TestUtil qw(t_cmp);
 use Time::HiRes qw(sleep time);
 use lib 't/lib';
-use BulkIO::Test;
+use BulkIO::Test qw(:DEFAULT vhost_hostport);
+use HTTP::Request;
 
-plan tests => 5;
+plan tests => 13;
 
 reset_data();
 sub users_file {
@@ -60,3 +61,43 @@ ok t_cmp($wait <= 0.2 + 0.3 ? 1 : 0, 1, sprintf('B started %.3f s after a slot f
 wait_idle();
 ok t_cmp(sql_value("SELECT count(*) FROM users"), 30 * 3000 + 10,
          'every job of A ran too');
+
+# BulkIOMaxJobsPerPrincipal 2 in the virtual host bulkio_fair: C holds two
+# jobs (running under another server's live lease, so no worker here takes
+# them), a third POST of either kind answers 429 with Retry-After
+my $hp = vhost_hostport('bulkio_fair');
+sub post_at {
+    my ($path, $ctype, $body) = @_;
+    my $req = HTTP::Request->new(POST => "http://$hp$path",
+        [ 'Authorization' => 'Bearer ' . token(sub => 'fair-c'),
+          'Content-Type' => $ctype ], $body);
+    return Apache::TestRequest::user_agent()->request($req);
+}
+for (1 .. 2) {
+    sql("INSERT INTO bulkio_jobs (kind, resource, format, status, principal,"
+        . " lease_server, lease_owner, lease_expires_at, started_at)"
+        . " VALUES ('import', 'users', 'ndjson', 'running', 'fair-c',"
+        . " 'elsewhere', 'elsewhere/1/$_', now() + interval '1 hour', now())");
+}
+my $jobs = sql_value("SELECT count(*) FROM bulkio_jobs");
+my $res = post_at('/v1/imports?resource=users', 'application/x-ndjson',
+                  users_file('c', 3));
+ok t_cmp($res->code, 429, 'a third import of C: 429');
+ok t_cmp($res->header('Retry-After') // '', qr/^[1-9][0-9]*$/, 'with Retry-After');
+ok t_cmp($res->header('Content-Type'), 'application/problem+json', 'as problem+json');
+ok t_cmp(json_decode($res->content)->{detail} // '', qr/BulkIOMaxJobsPerPrincipal|2 jobs/,
+         'the detail says why');
+$res = post_at('/v1/exports', 'application/json', '{"resource": "users"}');
+ok t_cmp($res->code, 429, 'an export job of C too');
+ok t_cmp(sql_value("SELECT count(*) FROM bulkio_jobs"), $jobs, 'no job was stored');
+sql("UPDATE bulkio_jobs SET status = 'completed', completed_at = now(),"
+    . " lease_server = NULL, lease_owner = NULL, lease_expires_at = NULL"
+    . " WHERE principal = 'fair-c' AND lease_owner = 'elsewhere/1/1'");
+$res = post_at('/v1/imports?resource=users', 'application/x-ndjson',
+               users_file('c', 3));
+ok t_cmp($res->code, 202, 'once one of them ended: 202');
+my $c = json_decode($res->content)->{job_id};
+# the main server allows 100: A's 30 were all accepted above
+ok t_cmp(scalar @a, 30, "A's 30 jobs were accepted by the main server");
+sql("DELETE FROM bulkio_jobs WHERE principal = 'fair-c' AND lease_server = 'elsewhere'");
+wait_job($c, 'fair-c', 60);
