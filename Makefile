@@ -36,7 +36,7 @@ RUN       := scripts/bulkio.sh
 
 .PHONY: all install deps run start stop migrate token unit unit-plain \
         unit-asan test apache-test test-static test-system test-faults \
-        test-cluster test-browser bench clean help
+        test-cluster test-browser bench clean help soak soak-short
 
 all: .libs/mod_bulkio.so
 
@@ -126,7 +126,18 @@ test-system: all
 	@scripts/system-test.sh
 
 test: unit fuzz-smoke unit-valgrind test-static apache-test test-browser \
-      test-asan test-cluster test-system
+      test-asan test-cluster test-system soak-short
+
+# make soak [SOAK_MINUTES=30] [SOAK_PORT=9030]: mixed load against a
+# dedicated installation (.soak) with graceful restarts every 2 minutes and
+# PostgreSQL restarts every 10 (once halfway in shorter runs), then exact
+# checks and start-versus-end figures; make test runs 3 minutes of it.
+SOAK_MINUTES ?= 30
+soak: all
+	@SOAK_MINUTES=$(SOAK_MINUTES) scripts/soak.sh
+
+soak-short: all
+	@SOAK_MINUTES=3 scripts/soak.sh
 
 # make bench [BENCH_ROWS=100000]: a dedicated installation in .bench on
 # BENCH_PORT; the table goes to bench/results.md.
@@ -244,3 +255,4 @@ help:
 	@echo "make test-asan  the Apache::Test suite against an ASan/UBSan build of the module"
 	@echo "make install    install the module into the system httpd (and bulkio.load/.conf into $(MODS_AVAILABLE))"
 	@echo "make bench      benchmark against COPY (BENCH_ROWS=100000 for a quick run)"
+	@echo "make soak       mixed load with restarts, exact checks (SOAK_MINUTES=30)"

@@ -9,6 +9,8 @@
 #   BULKIO_PORT          httpd port on 127.0.0.1 (default 8080)
 #   BULKIO_DATABASE_URL  libpq connection string of an existing database;
 #                        when set, no local cluster is created or started
+#   BULKIO_EXTRA_CONF    a file of directives included after conf/bulkio.conf
+#   BULKIO_MODULE        the module to load (default: .libs/mod_bulkio.so)
 #   BULKIO_SPOOL_DIR     spool directory (default: $BULKIO_RUN_DIR/spool);
 #                        servers sharing a database share it too
 #   SUB                  token subject for "token" (default: dev)
@@ -220,11 +222,12 @@ LoadModule authz_core_module $modules_dir/mod_authz_core.so
 LoadModule authz_host_module $modules_dir/mod_authz_host.so
 LoadModule dbd_module $modules_dir/mod_dbd.so
 LoadModule status_module $modules_dir/mod_status.so
-LoadModule bulkio_module "$top/.libs/mod_bulkio.so"
+LoadModule bulkio_module "${BULKIO_MODULE:-$top/.libs/mod_bulkio.so}"
 Define BULKIO_DBD_PARAMS "$(conninfo)"
 Define BULKIO_SPOOL_DIR "$spool"
 Define BULKIO_JWT_SECRET "$(cat "$(secret_file)")"
 Include "$top/conf/bulkio.conf"
+$( [ -n "${BULKIO_EXTRA_CONF:-}" ] && echo "Include \"$BULKIO_EXTRA_CONF\"" )
 EOF
     )
 }

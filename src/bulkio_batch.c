@@ -508,7 +508,7 @@ apr_status_t bulkio_batch_finish(bulkio_batch_t *b, PGconn *conn,
     apr_status_t rv;
     int seg, i, again;
 
-    result->applied = result->failed = 0;
+    memset(result, 0, sizeof(*result));
     if (b->copy.len) {
         for (seg = 0; seg <= b->segments; seg += !again) {
             params[0] = apr_itoa(p, seg);
@@ -531,6 +531,7 @@ apr_status_t bulkio_batch_finish(bulkio_batch_t *b, PGconn *conn,
             continue;
         }
         result->failed++;
+        result->by_type[e->verdict.type]++;
         fields[1] = apr_psprintf(p, "%" APR_INT64_T_FMT, e->index);
         fields[2] = apr_psprintf(p, "%" APR_INT64_T_FMT, e->line);
         fields[3] = e->verdict.field;

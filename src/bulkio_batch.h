@@ -26,6 +26,8 @@ typedef struct bulkio_batch_t bulkio_batch_t;
 typedef struct {
     apr_int64_t applied;   /**< rows inserted or updated */
     apr_int64_t failed;    /**< records with an error entry */
+    apr_int64_t by_type[BULKIO_ERR_DUPLICATE + 1]; /**< failed, indexed by
+                                                        bulkio_errtype_e */
 } bulkio_batch_result_t;
 
 /** Create the staging table for res on conn (once per connection; outside

@@ -89,7 +89,7 @@ static bulkio_run_e end_batch(run_t *run, bulkio_batch_t *batch,
     bulkio_batch_result_t done;
     bulkio_progress_t next = run->prog;
     apr_status_t rv;
-    int cancel = 0;
+    int cancel = 0, i;
 
     rv = bulkio_batch_finish(batch, conn, job->claim->id, &done);
     if (rv == APR_SUCCESS) {
@@ -97,6 +97,9 @@ static bulkio_run_e end_batch(run_t *run, bulkio_batch_t *batch,
         next.bytes = bytes;
         next.success += done.applied;
         next.errors += done.failed;
+        for (i = 0; i < BULKIO_STORE_ERR_TYPES; ++i) {
+            next.by_type[i] += done.by_type[BULKIO_ERR_PARSE + i];
+        }
         rv = bulkio_store_checkpoint(run->tx, conn, job->claim->id,
                                      job->owner, job->lease, &next, &cancel);
     }
@@ -250,6 +253,7 @@ bulkio_run_e bulkio_import_run(apr_pool_t *p, bulkio_job_ctx_t *job,
     run.prog.bytes = c->checkpoint_bytes;
     run.prog.success = c->success_count;
     run.prog.errors = c->error_count;
+    memcpy(run.prog.by_type, c->errors_by_type, sizeof(run.prog.by_type));
     run.started = run.last_log = apr_time_now();
     apr_pool_create(&run.tx, p);
 
@@ -265,6 +269,7 @@ bulkio_run_e bulkio_import_run(apr_pool_t *p, bulkio_job_ctx_t *job,
         *preason = "the uploaded file cannot be read";
         return BULKIO_RUN_FAILED;
     }
+    bulkio_parser_limit_inflated(parser, job->max_inflated);
     if (bulkio_batch_setup(p, job->conn, res) != APR_SUCCESS) {
         *preason = apr_pstrcat(p, "database error: ",
                                bulkio_pq_error(p, job->conn), NULL);
@@ -280,6 +285,13 @@ bulkio_run_e bulkio_import_run(apr_pool_t *p, bulkio_job_ctx_t *job,
     while (rc == BULKIO_RUN_COMPLETED) {
         rv = bulkio_parser_next(parser, &rec);
         if (rv == APR_EOF) {
+            break;
+        }
+        if (APR_STATUS_IS_ENOSPC(rv)) {
+            unreadable = apr_psprintf(p, "the file inflates past "
+                                      "BulkIOMaxInflatedSize (%" APR_OFF_T_FMT
+                                      " bytes); the batches before that "
+                                      "point were applied", job->max_inflated);
             break;
         }
         if (rv != APR_SUCCESS) {

@@ -28,6 +28,8 @@ typedef struct {
     apr_interval_time_t lease;
     int batch_size;
     apr_size_t max_record;
+    apr_off_t max_inflated;        /**< imports: bytes a gzip file may
+                                        inflate to (0: no bound) */
     const char *spool_dir;         /**< where downloads and exports go */
     const struct bulkio_fetch_opts_t *fetch; /**< URL imports' limits */
     apr_interval_time_t ttl;       /**< exports: how long it stays */

@@ -77,6 +77,9 @@ struct bulkio_parser_t {
     z_stream zs;
     const char *zerr;           /* corrupt gzip data, reported once the
                                  * bytes inflated before it are used */
+    apr_status_t zerr_rv;       /* its status */
+    apr_off_t inflated;         /* bytes inflated so far */
+    apr_off_t max_inflated;     /* 0: no limit */
     apr_status_t status;        /* sticky APR_EOF or fatal error */
     const char *reason;         /* why fatal */
     int done;                   /* no records remain */
@@ -131,7 +134,7 @@ static apr_status_t bulkio_fatal(bulkio_parser_t *ps, apr_status_t rv,
 {
     char err[120];
 
-    if (rv == APR_EGENERAL || rv == APR_EINCOMPLETE) {
+    if (rv == APR_EGENERAL || rv == APR_EINCOMPLETE || rv == APR_ENOSPC) {
         ps->reason = why;
     }
     else {
@@ -172,7 +175,7 @@ static apr_status_t bulkio_fill(bulkio_parser_t *ps)
         return ps->status;
     }
     if (ps->zerr) {
-        return bulkio_fatal(ps, APR_EGENERAL, ps->zerr);
+        return bulkio_fatal(ps, ps->zerr_rv, ps->zerr);
     }
     memmove(ps->dbuf, ps->dbuf + ps->dpos, keep);
     ps->dpos = 0;
@@ -219,11 +222,29 @@ static apr_status_t bulkio_fill(bulkio_parser_t *ps)
         ps->zs.next_out = ps->dbuf + ps->dlen;
         ps->zs.avail_out = (uInt)(BULKIO_BLOCK - ps->dlen);
         zrv = inflate(&ps->zs, Z_NO_FLUSH);
+        n = BULKIO_BLOCK - ps->zs.avail_out - ps->dlen;
+        if (ps->max_inflated && ps->inflated + (apr_off_t)n
+                                > ps->max_inflated) {
+            /* the bytes up to the limit are used, then the file fails */
+            n = (apr_size_t)(ps->max_inflated - ps->inflated);
+            ps->inflated += (apr_off_t)n;
+            ps->dlen += n;
+            ps->zerr_rv = APR_ENOSPC;
+            ps->zerr = apr_psprintf(ps->pool, "the file inflates past "
+                                    "%" APR_OFF_T_FMT " bytes",
+                                    ps->max_inflated);
+            if (ps->dlen == keep) {
+                return bulkio_fatal(ps, APR_ENOSPC, ps->zerr);
+            }
+            return APR_SUCCESS;
+        }
+        ps->inflated += (apr_off_t)n;
         ps->dlen = BULKIO_BLOCK - ps->zs.avail_out;
         if (zrv == Z_STREAM_END) {
             ps->zopen = 0;
         }
         else if (zrv != Z_OK && (zrv != Z_BUF_ERROR || ps->zs.avail_in)) {
+            ps->zerr_rv = APR_EGENERAL;
             ps->zerr = apr_pstrcat(ps->pool, "corrupt gzip stream: ",
                                    ps->zs.msg ? ps->zs.msg : "inflate failed",
                                    NULL);
@@ -954,4 +975,9 @@ apr_off_t bulkio_parser_offset(const bulkio_parser_t *ps)
 const char *bulkio_parser_error(const bulkio_parser_t *ps)
 {
     return ps->reason;
+}
+
+void bulkio_parser_limit_inflated(bulkio_parser_t *ps, apr_off_t max)
+{
+    ps->max_inflated = max > 0 ? max : 0;
 }

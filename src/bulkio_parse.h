@@ -55,6 +55,12 @@ apr_status_t bulkio_parser_open(bulkio_parser_t **pps, apr_pool_t *p,
  */
 apr_status_t bulkio_parser_next(bulkio_parser_t *ps, bulkio_record_t *rec);
 
+/** Bound the bytes inflated from a gzip file to max (0: no bound). The
+ * data up to the bound is parsed; then bulkio_parser_next() fails with
+ * APR_ENOSPC ("the file inflates past N bytes"). Call it right after
+ * bulkio_parser_open() (which inflates the first block). */
+void bulkio_parser_limit_inflated(bulkio_parser_t *ps, apr_off_t max);
+
 /** Bytes of the file as stored (compressed bytes for gzip) consumed so far. */
 apr_off_t bulkio_parser_offset(const bulkio_parser_t *ps);
 

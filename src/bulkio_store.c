@@ -184,6 +184,28 @@ apr_status_t bulkio_store_job_create(apr_pool_t *p, PGconn *conn,
     params[6] = apr_off_t_toa(p, job->bytes_total);
     params[7] = job->kind;
     params[8] = job->params ? job->params : "{}";
+    if (job->max_active > 0) {
+        /* the principal's jobs are counted and added to one at a time */
+        const char *lp[2];
+        PGresult *res;
+
+        lp[0] = job->principal;
+        lp[1] = apr_itoa(p, job->max_active);
+        rv = bulkio_pq_exec(p, conn, "SELECT pg_advisory_xact_lock("
+                            "hashtext('bulkio-principal:' || $1))", 1, lp,
+                            NULL);
+        if (rv == APR_SUCCESS) {
+            rv = bulkio_pq_exec(p, conn, BULKIO_STORE_FULL_SQL, 2, lp,
+                                &res);
+        }
+        if (rv != APR_SUCCESS) {
+            goto leave;
+        }
+        if (PQgetvalue(res, 0, 0)[0] == 't') {
+            rv = APR_EAGAIN;
+            goto leave;
+        }
+    }
     rv = bulkio_pq_exec(p, conn,
         "INSERT INTO bulkio_jobs (public_id, kind, resource, format, principal,"
         "                         source_path, source_url, bytes_total, params)"
@@ -258,6 +280,23 @@ static bulkio_job_t *job_at(apr_pool_t *p, const PGresult *res, int i)
     j->params = str_at(p, res, i, 21);
     j->created_us = int64_at(res, i, 22);
     return j;
+}
+
+apr_status_t bulkio_store_principal_full(apr_pool_t *p, PGconn *conn,
+                                        const char *principal, int max,
+                                        int *pfull)
+{
+    const char *params[2];
+    PGresult *res;
+    apr_status_t rv;
+
+    params[0] = principal;
+    params[1] = apr_itoa(p, max);
+    rv = bulkio_pq_exec(p, conn, BULKIO_STORE_FULL_SQL, 2, params, &res);
+    if (rv == APR_SUCCESS) {
+        *pfull = max > 0 && PQgetvalue(res, 0, 0)[0] == 't';
+    }
+    return rv;
 }
 
 apr_status_t bulkio_store_job_get(apr_pool_t *p, PGconn *conn,
@@ -367,6 +406,7 @@ apr_status_t bulkio_store_claim(apr_pool_t *p, PGconn *conn,
     PGresult *res;
     bulkio_claim_t *c;
     apr_status_t rv;
+    int i;
 
     params[0] = server;
     params[1] = owner;
@@ -388,17 +428,29 @@ apr_status_t bulkio_store_claim(apr_pool_t *p, PGconn *conn,
         "       lease_expires_at = now() + $3::interval,"
         "       started_at = coalesce(started_at, now()),"
         "       attempts = attempts + 1"
-        " WHERE j.id = (SELECT id FROM bulkio_jobs"
-        "                WHERE status = 'pending'"
-        "                   OR (status = 'running' AND lease_expires_at < now())"
-        "                ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)"
+        /* fair sharing: the oldest job among the principals with the
+         * fewest running jobs (live leases, every server), so one client's
+         * long queue does not keep the others waiting */
+        " WHERE j.id = (SELECT c.id FROM bulkio_jobs c"
+        "                 LEFT JOIN (SELECT principal, count(*) AS n"
+        "                              FROM bulkio_jobs"
+        "                             WHERE status = 'running'"
+        "                               AND lease_expires_at >= now()"
+        "                             GROUP BY principal) r"
+        "                        ON r.principal = c.principal"
+        "                WHERE c.status = 'pending'"
+        "                   OR (c.status = 'running'"
+        "                       AND c.lease_expires_at < now())"
+        "                ORDER BY coalesce(r.n, 0), c.id"
+        "                LIMIT 1 FOR UPDATE OF c SKIP LOCKED)"
         "   AND (SELECT count(*) FROM bulkio_jobs"
         "         WHERE status = 'running' AND lease_server = $1"
         "           AND lease_expires_at >= now()) < $4::int"
         " RETURNING id, public_id, kind, resource, format, source_path,"
         "           source_url, reason, checkpoint_records, checkpoint_bytes,"
         "           total_records, success_count, error_count, attempts,"
-        "           params::text",
+        "           params::text, parse_errors, validation_errors,"
+        "           foreign_key_errors, duplicate_errors",
         4, params, &res);
     if (rv != APR_SUCCESS) {
         goto leave;
@@ -425,6 +477,9 @@ apr_status_t bulkio_store_claim(apr_pool_t *p, PGconn *conn,
     c->error_count = int64_at(res, 0, 12);
     c->attempts = (int)int64_at(res, 0, 13);
     c->params = str_at(p, res, 0, 14);
+    for (i = 0; i < BULKIO_STORE_ERR_TYPES; ++i) {
+        c->errors_by_type[i] = int64_at(res, 0, 15 + i);
+    }
     *pclaim = c;
     return APR_SUCCESS;
 leave:
@@ -440,9 +495,10 @@ apr_status_t bulkio_store_checkpoint(apr_pool_t *p, PGconn *conn,
                                      const bulkio_progress_t *prog,
                                      int *pcancel)
 {
-    const char *params[7];
+    const char *params[7 + BULKIO_STORE_ERR_TYPES];
     PGresult *res;
     apr_status_t rv;
+    int i;
 
     params[0] = apr_psprintf(p, "%" APR_INT64_T_FMT, job);
     params[1] = owner;
@@ -451,13 +507,49 @@ apr_status_t bulkio_store_checkpoint(apr_pool_t *p, PGconn *conn,
     params[4] = apr_psprintf(p, "%" APR_INT64_T_FMT, prog->bytes);
     params[5] = apr_psprintf(p, "%" APR_INT64_T_FMT, prog->success);
     params[6] = apr_psprintf(p, "%" APR_INT64_T_FMT, prog->errors);
+    for (i = 0; i < BULKIO_STORE_ERR_TYPES; ++i) {
+        params[7 + i] = apr_psprintf(p, "%" APR_INT64_T_FMT,
+                                     prog->by_type[i]);
+    }
+    /* an import's running totals grow by what this batch adds to the
+     * job's counters, in the batch's transaction: counted exactly once
+     * (an export's are counted with its file, see export_file) */
     rv = bulkio_pq_exec(p, conn,
-        "UPDATE bulkio_jobs"
-        "   SET checkpoint_records = $4, checkpoint_bytes = $5,"
-        "       total_records = $4, success_count = $6, error_count = $7,"
-        "       lease_expires_at = now() + $3::interval"
-        " WHERE id = $1 AND lease_owner = $2 AND status = 'running'"
-        " RETURNING cancel_requested", 7, params, &res);
+        "WITH o AS ("
+        "  SELECT id, kind, resource, total_records, success_count,"
+        "         parse_errors, validation_errors, foreign_key_errors,"
+        "         duplicate_errors"
+        "    FROM bulkio_jobs"
+        "   WHERE id = $1 AND lease_owner = $2 AND status = 'running'"
+        "     FOR UPDATE),"
+        " u AS ("
+        "  UPDATE bulkio_jobs j"
+        "     SET checkpoint_records = $4, checkpoint_bytes = $5,"
+        "         total_records = $4, success_count = $6, error_count = $7,"
+        "         parse_errors = $8, validation_errors = $9,"
+        "         foreign_key_errors = $10, duplicate_errors = $11,"
+        "         lease_expires_at = now() + $3::interval"
+        "    FROM o WHERE j.id = o.id"
+        "  RETURNING j.cancel_requested, o.*),"
+        " t AS ("
+        "  INSERT INTO bulkio_record_totals AS t (kind, resource, counter,"
+        "                                         value)"
+        "  SELECT u.kind, u.resource, d.counter, d.value"
+        "    FROM u, LATERAL (VALUES"
+        "           (1, 'processed', $4::bigint - u.total_records),"
+        "           (2, 'succeeded', $6::bigint - u.success_count),"
+        "           (3, 'PARSE_ERROR', $8::bigint - u.parse_errors),"
+        "           (4, 'VALIDATION_ERROR', $9::bigint - u.validation_errors),"
+        "           (5, 'FOREIGN_KEY_ERROR',"
+        "            $10::bigint - u.foreign_key_errors),"
+        "           (6, 'DUPLICATE_ERROR', $11::bigint - u.duplicate_errors))"
+        "         AS d(o, counter, value)"
+        "   WHERE u.kind = 'import' AND d.value > 0"
+        "   ORDER BY d.o"
+        "      ON CONFLICT (kind, resource, counter)"
+        "      DO UPDATE SET value = t.value + EXCLUDED.value)"
+        "SELECT cancel_requested FROM u", 7 + BULKIO_STORE_ERR_TYPES, params,
+        &res);
     if (rv != APR_SUCCESS) {
         return rv;
     }
@@ -539,14 +631,32 @@ apr_status_t bulkio_store_export_file(apr_pool_t *p, PGconn *conn,
     params[3] = apr_off_t_toa(p, size);
     params[4] = apr_psprintf(p, "%" APR_INT64_T_FMT, records);
     params[5] = secs(p, ttl);
+    /* the running totals count an export's records once, when its file
+     * is first recorded */
     rv = bulkio_pq_exec(p, conn,
-        "UPDATE bulkio_jobs"
-        "   SET source_path = $3, file_size = $4,"
-        "       total_records = $5, success_count = $5,"
-        "       checkpoint_records = $5, checkpoint_bytes = $4,"
-        "       expires_at = now() + $6::interval"
-        " WHERE id = $1 AND lease_owner = $2", 6, params, &res);
-    if (rv == APR_SUCCESS && strcmp(PQcmdTuples(res), "1")) {
+        "WITH o AS ("
+        "  SELECT id, resource, file_size FROM bulkio_jobs"
+        "   WHERE id = $1 AND lease_owner = $2 FOR UPDATE),"
+        " u AS ("
+        "  UPDATE bulkio_jobs j"
+        "     SET source_path = $3, file_size = $4,"
+        "         total_records = $5, success_count = $5,"
+        "         checkpoint_records = $5, checkpoint_bytes = $4,"
+        "         expires_at = now() + $6::interval"
+        "    FROM o WHERE j.id = o.id"
+        "  RETURNING o.resource, o.file_size AS was),"
+        " t AS ("
+        "  INSERT INTO bulkio_record_totals AS t (kind, resource, counter,"
+        "                                         value)"
+        "  SELECT 'export', u.resource, d.counter, $5::bigint"
+        "    FROM u, (VALUES (1, 'processed'), (2, 'succeeded'))"
+        "         AS d(o, counter)"
+        "   WHERE u.was IS NULL AND $5::bigint > 0"
+        "   ORDER BY d.o"
+        "      ON CONFLICT (kind, resource, counter)"
+        "      DO UPDATE SET value = t.value + EXCLUDED.value)"
+        "SELECT count(*) FROM u", 6, params, &res);
+    if (rv == APR_SUCCESS && strcmp(PQgetvalue(res, 0, 0), "1")) {
         rv = APR_NOTFOUND;
     }
     return rv;
@@ -683,15 +793,7 @@ static apr_status_t metrics_read(apr_pool_t *p, PGconn *conn,
         e->count = int64_at(res, i, 2);
     }
 
-    rv = bulkio_pq_exec(p, conn,
-        "SELECT k.kind, r.resource, coalesce(sum(j.total_records), 0),"
-        "       coalesce(sum(j.success_count), 0),"
-        "       coalesce(sum(j.error_count), 0)"
-        "  FROM " M_KINDS " CROSS JOIN " M_RESOURCES
-        "  LEFT JOIN bulkio_jobs j"
-        "         ON j.kind = k.kind AND j.resource = r.resource"
-        " GROUP BY k.o, k.kind, r.o, r.resource ORDER BY k.o, r.o",
-        0, NULL, &res);
+    rv = bulkio_pq_exec(p, conn, BULKIO_STORE_RECORDS_SQL, 0, NULL, &res);
     if (rv != APR_SUCCESS) {
         return rv;
     }
@@ -707,19 +809,7 @@ static apr_status_t metrics_read(apr_pool_t *p, PGconn *conn,
         e->failed = int64_at(res, i, 4);
     }
 
-    rv = bulkio_pq_exec(p, conn,
-        "WITH e AS ("
-        "  SELECT j.resource, e.error_type, count(*) AS n"
-        "    FROM bulkio_job_errors e JOIN bulkio_jobs j ON j.id = e.job_id"
-        "   GROUP BY j.resource, e.error_type)"
-        "SELECT r.resource, t.error_type, coalesce(e.n, 0)"
-        "  FROM " M_RESOURCES
-        " CROSS JOIN (VALUES (1, 'PARSE_ERROR'), (2, 'VALIDATION_ERROR'),"
-        "                    (3, 'FOREIGN_KEY_ERROR'), (4, 'DUPLICATE_ERROR'))"
-        "       AS t(o, error_type)"
-        "  LEFT JOIN e ON e.resource = r.resource"
-        "             AND e.error_type = t.error_type"
-        " ORDER BY r.o, t.o", 0, NULL, &res);
+    rv = bulkio_pq_exec(p, conn, BULKIO_STORE_ERRTYPES_SQL, 0, NULL, &res);
     if (rv != APR_SUCCESS) {
         return rv;
     }
@@ -886,6 +976,7 @@ apr_status_t bulkio_store_resume(apr_pool_t *p, PGconn *conn,
     const char *params[3];
     PGresult *res;
     apr_status_t rv;
+    int i;
 
     params[0] = apr_psprintf(p, "%" APR_INT64_T_FMT, c->id);
     params[1] = owner;
@@ -894,7 +985,9 @@ apr_status_t bulkio_store_resume(apr_pool_t *p, PGconn *conn,
         "UPDATE bulkio_jobs SET lease_expires_at = now() + $3::interval"
         " WHERE id = $1 AND lease_owner = $2 AND status = 'running'"
         " RETURNING checkpoint_records, checkpoint_bytes, total_records,"
-        "           success_count, error_count, source_path, format",
+        "           success_count, error_count, source_path, format,"
+        "           parse_errors, validation_errors, foreign_key_errors,"
+        "           duplicate_errors",
         3, params, &res);
     if (rv != APR_SUCCESS) {
         return rv;
@@ -909,6 +1002,9 @@ apr_status_t bulkio_store_resume(apr_pool_t *p, PGconn *conn,
     c->error_count = int64_at(res, 0, 4);
     c->source_path = str_at(p, res, 0, 5);
     c->format = str_at(p, res, 0, 6);
+    for (i = 0; i < BULKIO_STORE_ERR_TYPES; ++i) {
+        c->errors_by_type[i] = int64_at(res, 0, 7 + i);
+    }
     return APR_SUCCESS;
 }
 

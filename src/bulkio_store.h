@@ -75,15 +75,32 @@ typedef struct {
     const char *source_url;
     const char *params;      /**< an export's parameters (JSON), or NULL */
     apr_off_t bytes_total;
+    int max_active;          /**< >0: refuse the job when its principal
+                                  has this many pending or running jobs */
 } bulkio_new_job_t;
 
 /** Insert a pending job and, when idem is given, complete its key with
- * fingerprint, status and body, all in one transaction. */
+ * fingerprint, status and body, all in one transaction.
+ * @return APR_SUCCESS; APR_EAGAIN when job->max_active is set and the
+ *         principal has that many pending or running jobs (nothing is
+ *         written); a database error */
 apr_status_t bulkio_store_job_create(apr_pool_t *p, PGconn *conn,
                                      const bulkio_new_job_t *job,
                                      const bulkio_idem_t *idem,
                                      const char *fingerprint,
                                      int status, const char *body);
+
+/** Whether principal $1 has $2 or more pending and running jobs (of both
+ * kinds): one boolean. */
+#define BULKIO_STORE_FULL_SQL \
+    "SELECT count(*) >= $2::int FROM bulkio_jobs" \
+    " WHERE principal = $1 AND status IN ('pending', 'running')"
+
+/** Whether principal has max (or more) pending or running jobs already;
+ * max <= 0 means no limit (never full). */
+apr_status_t bulkio_store_principal_full(apr_pool_t *p, PGconn *conn,
+                                        const char *principal, int max,
+                                        int *pfull);
 
 /** A job as its status document shows it. Timestamps are RFC 3339 UTC
  * strings or NULL. */
@@ -166,6 +183,10 @@ apr_status_t bulkio_store_errors_head(apr_pool_t *p, PGconn *conn,
 /** Row i of an errors result. */
 void bulkio_store_error_at(const PGresult *res, int i, bulkio_rec_error_t *e);
 
+/** Error types counted per job, in the order of bulkio_errtype_e
+ * (BULKIO_ERR_PARSE first): index type - 1. */
+#define BULKIO_STORE_ERR_TYPES 4
+
 /** A job a worker claimed. */
 typedef struct {
     apr_int64_t id;
@@ -183,10 +204,12 @@ typedef struct {
     apr_int64_t success_count;
     apr_int64_t error_count;
     int attempts;                 /**< claims so far, this one included */
+    apr_int64_t errors_by_type[BULKIO_STORE_ERR_TYPES]; /**< of error_count */
 } bulkio_claim_t;
 
-/** Claim the oldest pending job, or a running one whose lease expired,
- * unless server already runs max_jobs jobs with live leases.
+/** Claim the oldest pending job (or a running one whose lease expired)
+ * of the principals with the fewest running jobs, unless server already
+ * runs max_jobs jobs with live leases.
  * @return APR_SUCCESS, or APR_NOTFOUND when there is nothing to claim */
 apr_status_t bulkio_store_claim(apr_pool_t *p, PGconn *conn,
                                 const char *server, const char *owner,
@@ -199,9 +222,12 @@ typedef struct {
     apr_int64_t bytes;      /**< input bytes consumed */
     apr_int64_t success;
     apr_int64_t errors;
+    apr_int64_t by_type[BULKIO_STORE_ERR_TYPES]; /**< errors by type */
 } bulkio_progress_t;
 
-/** Record a checkpoint inside the batch's transaction and renew the lease.
+/** Record a checkpoint inside the batch's transaction and renew the lease;
+ * an import's running totals (bulkio_record_totals) grow by what the job's
+ * counters grew, in the same transaction.
  * @param pcancel set when the job was asked to stop
  * @return APR_SUCCESS, or APR_NOTFOUND when owner no longer holds the job */
 apr_status_t bulkio_store_checkpoint(apr_pool_t *p, PGconn *conn,
@@ -239,7 +265,8 @@ apr_status_t bulkio_store_import_source(apr_pool_t *p, PGconn *conn,
                                         apr_off_t size);
 
 /** Record an export job's file: at path, size bytes with records records,
- * downloadable for ttl once the job is completed.
+ * downloadable for ttl once the job is completed. The first file recorded
+ * adds its records to the running totals.
  * @return APR_SUCCESS, or APR_NOTFOUND when owner no longer holds the job */
 apr_status_t bulkio_store_export_file(apr_pool_t *p, PGconn *conn,
                                       apr_int64_t job, const char *owner,
@@ -314,6 +341,36 @@ typedef struct {
     apr_int64_t queue_depth;        /**< pending jobs */
     double oldest_pending;          /**< age in seconds, 0 without any */
 } bulkio_metrics_t;
+
+/** The record counters of /v1/metrics, from the running totals (never
+ * from the jobs or their error rows, which retention deletes): rows of
+ * (kind, resource, processed, succeeded, failed), every pair. */
+#define BULKIO_STORE_RECORDS_SQL \
+    "SELECT k.kind, r.resource," \
+    "       coalesce(sum(t.value) FILTER (WHERE t.counter = 'processed'), 0)," \
+    "       coalesce(sum(t.value) FILTER (WHERE t.counter = 'succeeded'), 0)," \
+    "       coalesce(sum(t.value) FILTER (WHERE t.counter NOT IN" \
+    "                                     ('processed', 'succeeded')), 0)" \
+    "  FROM (VALUES (1, 'import'), (2, 'export')) AS k(o, kind)" \
+    " CROSS JOIN (VALUES (1, 'users'), (2, 'articles'), (3, 'comments'))" \
+    "       AS r(o, resource)" \
+    "  LEFT JOIN bulkio_record_totals t" \
+    "         ON t.kind = k.kind AND t.resource = r.resource" \
+    " GROUP BY k.o, k.kind, r.o, r.resource ORDER BY k.o, r.o"
+
+/** Failed import records by resource and error type, from the running
+ * totals: rows of (resource, error type, count), every pair. */
+#define BULKIO_STORE_ERRTYPES_SQL \
+    "SELECT r.resource, e.error_type, coalesce(t.value, 0)" \
+    "  FROM (VALUES (1, 'users'), (2, 'articles'), (3, 'comments'))" \
+    "       AS r(o, resource)" \
+    " CROSS JOIN (VALUES (1, 'PARSE_ERROR'), (2, 'VALIDATION_ERROR')," \
+    "                    (3, 'FOREIGN_KEY_ERROR'), (4, 'DUPLICATE_ERROR'))" \
+    "       AS e(o, error_type)" \
+    "  LEFT JOIN bulkio_record_totals t" \
+    "         ON t.kind = 'import' AND t.resource = r.resource" \
+    "        AND t.counter = e.error_type" \
+    " ORDER BY r.o, e.o"
 
 /** Read the figures of every job of every server, in one read-only
  * repeatable-read transaction.

@@ -271,3 +271,11 @@ int bulkio_is_rfc3339(const char *s)
            && digits(s + 4, 2) && !s[6] && num(s + 1, 2) < 24
            && num(s + 4, 2) < 60;
 }
+
+void bulkio_csv_field_safe(bulkio_buf_t *b, const char *s)
+{
+    if (s && *s && strchr("=+-@\t\r", *s)) {
+        s = apr_pstrcat(b->pool, "'", s, NULL);
+    }
+    bulkio_csv_field(b, s);
+}

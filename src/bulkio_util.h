@@ -57,4 +57,10 @@ void bulkio_buf_addc(bulkio_buf_t *b, char c);
  * CR or LF, or starts or ends with a space); NULL as an empty field. */
 void bulkio_csv_field(bulkio_buf_t *b, const char *s);
 
+/** Append s as a CSV field for a spreadsheet reader: a cell that begins
+ * with '=', '+', '-', '@', a tab or a carriage return gets a leading "'"
+ * (OWASP's advice against CSV injection), then as bulkio_csv_field(). For
+ * reports people open, not for data exports (those stay lossless). */
+void bulkio_csv_field_safe(bulkio_buf_t *b, const char *s);
+
 #endif /* BULKIO_UTIL_H */

@@ -15,6 +15,8 @@
 #define DEF_MAX_RECORD      ((apr_off_t)1 << 20)
 #define DEF_BATCH_SIZE      1000
 #define DEF_MAX_JOBS        3
+#define DEF_MAX_PER_PRINCIPAL 20
+#define DEF_MAX_INFLATED    ((apr_off_t)100 << 30)
 #define DEF_POLL_INTERVAL   apr_time_from_sec(1)
 #define DEF_LEASE_TIME      apr_time_from_sec(30)
 #define DEF_IDEMPOTENCY_TTL apr_time_from_sec(24 * 3600)
@@ -39,6 +41,8 @@ void *mod_bulkio_cfg_create(apr_pool_t *p, server_rec *s)
     c->max_record = BULKIO_UNSET;
     c->batch_size = BULKIO_UNSET;
     c->max_jobs = BULKIO_UNSET;
+    c->max_jobs_per_principal = BULKIO_UNSET;
+    c->max_inflated = BULKIO_UNSET;
     c->poll_interval = BULKIO_UNSET;
     c->lease_time = BULKIO_UNSET;
     c->idempotency_ttl = BULKIO_UNSET;
@@ -63,6 +67,8 @@ void *mod_bulkio_cfg_merge(apr_pool_t *p, void *basev, void *addv)
     c->max_record = MERGE(max_record);
     c->batch_size = MERGE(batch_size);
     c->max_jobs = MERGE(max_jobs);
+    c->max_jobs_per_principal = MERGE(max_jobs_per_principal);
+    c->max_inflated = MERGE(max_inflated);
     c->poll_interval = MERGE(poll_interval);
     c->lease_time = MERGE(lease_time);
     c->idempotency_ttl = MERGE(idempotency_ttl);
@@ -89,6 +95,8 @@ void mod_bulkio_cfg_finalize(apr_pool_t *p, server_rec *s)
         DEF_VAL(max_record, DEF_MAX_RECORD);
         DEF_VAL(batch_size, DEF_BATCH_SIZE);
         DEF_VAL(max_jobs, DEF_MAX_JOBS);
+        DEF_VAL(max_jobs_per_principal, DEF_MAX_PER_PRINCIPAL);
+        DEF_VAL(max_inflated, DEF_MAX_INFLATED);
         DEF_VAL(poll_interval, DEF_POLL_INTERVAL);
         DEF_VAL(lease_time, DEF_LEASE_TIME);
         DEF_VAL(idempotency_ttl, DEF_IDEMPOTENCY_TTL);
@@ -223,6 +231,13 @@ const command_rec mod_bulkio_cmds[] = {
                   "records per batch transaction (default 1000)"),
     AP_INIT_TAKE1("BulkIOMaxJobs", set_count, OFF(max_jobs), RSRC_CONF,
                   "jobs running at once in this server (default 3)"),
+    AP_INIT_TAKE1("BulkIOMaxJobsPerPrincipal", set_count,
+                  OFF(max_jobs_per_principal), RSRC_CONF,
+                  "pending and running jobs one principal may have; more "
+                  "answer 429 (default 20)"),
+    AP_INIT_TAKE1("BulkIOMaxInflatedSize", set_size, OFF(max_inflated),
+                  RSRC_CONF, "bytes a job may inflate from a gzip file; past "
+                  "them the job fails (default 100G)"),
     AP_INIT_TAKE1("BulkIOPollInterval", set_interval, OFF(poll_interval),
                   RSRC_CONF, "how often the worker looks for jobs (default 1s)"),
     AP_INIT_TAKE1("BulkIOLeaseTime", set_interval, OFF(lease_time), RSRC_CONF,

@@ -15,6 +15,8 @@ typedef struct {
     apr_off_t max_record;
     int batch_size;
     int max_jobs;
+    int max_jobs_per_principal;
+    apr_off_t max_inflated;
     apr_interval_time_t poll_interval;
     apr_interval_time_t lease_time;
     apr_interval_time_t idempotency_ttl;

@@ -176,6 +176,7 @@ static int create(void *baton, PGconn *conn, const bulkio_idem_t *claimed,
     post_t *post = baton;
     request_rec *r = post->req->r;
     bulkio_new_job_t job;
+    apr_status_t rv;
 
     memset(&job, 0, sizeof(job));
     job.job_id = job_id;
@@ -184,8 +185,13 @@ static int create(void *baton, PGconn *conn, const bulkio_idem_t *claimed,
     job.resource = bulkio_resource_name(bulkio_export_resource(post->exp));
     job.format = bulkio_format_name(bulkio_export_format(post->exp));
     job.params = post->params;
-    if (bulkio_store_job_create(r->pool, conn, &job, claimed, fp,
-                                HTTP_ACCEPTED, body) != APR_SUCCESS) {
+    job.max_active = post->req->cfg->max_jobs_per_principal;
+    rv = bulkio_store_job_create(r->pool, conn, &job, claimed, fp,
+                                 HTTP_ACCEPTED, body);
+    if (APR_STATUS_IS_EAGAIN(rv)) {
+        return HTTP_TOO_MANY_REQUESTS;
+    }
+    if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, APR_EGENERAL, r, BULKIO_LOGNO(50)
                       "cannot create the export job: %s",
                       bulkio_pq_error(r->pool, conn));

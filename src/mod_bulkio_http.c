@@ -260,8 +260,8 @@ int mod_bulkio_authenticate(mod_bulkio_req_t *req)
         return authenticate_httpd(req);
     }
     if (!hdr) {
-        return unauthorized(r, "an Authorization header with a "
-                            "Bearer token is required", 0);
+        return unauthorized(r, "an Authorization header is required: "
+                            "\"Bearer <token>\" or \"Token <token>\"", 0);
     }
     n = strcspn(hdr, " ");
     if (!((n == 6 && !strncasecmp(hdr, "Bearer", 6))

@@ -466,13 +466,23 @@ static int create(void *baton, PGconn *conn, const bulkio_idem_t *claimed,
         }
         job->source_path = bulkio_spool_path(up->spool);
     }
+    job->max_active = up->req->cfg->max_jobs_per_principal;
     rv = bulkio_store_job_create(r->pool, conn, job, claimed, fp,
                                  HTTP_ACCEPTED, body);
+    if (APR_STATUS_IS_EAGAIN(rv)) {
+        if (job->source_path) {
+            apr_file_remove(job->source_path, r->pool);
+        }
+        return HTTP_TOO_MANY_REQUESTS;
+    }
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, BULKIO_LOGNO(12)
                       "cannot create the import job: %s",
                       bulkio_pq_error(r->pool, conn));
-        if (job->source_path) {
+        /* a connection lost on COMMIT leaves the outcome unknown: the job
+         * may exist (a retry with the Idempotency-Key gets it), so its
+         * file stays; the orphan sweep removes it if no job names it */
+        if (job->source_path && !bulkio_pq_broken(conn)) {
             apr_file_remove(job->source_path, r->pool);
         }
         *pdetail = "the job could not be created; try again";
@@ -602,13 +612,13 @@ static void error_csv(void *baton, const PGresult *res, int i,
     apr_snprintf(num, sizeof(num), "%" APR_INT64_T_FMT ",%" APR_INT64_T_FMT
                  ",", e.record_index, e.line);
     bulkio_buf_add(out, num, strlen(num));
-    bulkio_csv_field(out, e.field);
+    bulkio_csv_field_safe(out, e.field);
     bulkio_buf_addc(out, ',');
-    bulkio_csv_field(out, e.error_type);
+    bulkio_csv_field_safe(out, e.error_type);
     bulkio_buf_addc(out, ',');
-    bulkio_csv_field(out, e.message);
+    bulkio_csv_field_safe(out, e.message);
     bulkio_buf_addc(out, ',');
-    bulkio_csv_field(out, e.record_data);
+    bulkio_csv_field_safe(out, e.record_data);
     bulkio_buf_add(out, "\r\n", 2);
 }
 

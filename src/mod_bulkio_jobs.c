@@ -37,6 +37,22 @@ static int send_accepted(mod_bulkio_req_t *req, const char *kind, int status,
     return OK;
 }
 
+/* Answer 429: the principal has BulkIOMaxJobsPerPrincipal jobs pending or
+ * running. Retry-After: a few polls of the worker, at least 5 s. */
+static int too_many(mod_bulkio_req_t *req)
+{
+    request_rec *r = req->r;
+    apr_int64_t secs = apr_time_sec(2 * req->cfg->poll_interval);
+
+    apr_table_setn(r->err_headers_out, "Retry-After",
+                   apr_psprintf(r->pool, "%" APR_INT64_T_FMT,
+                                secs < 5 ? 5 : secs));
+    return mod_bulkio_problem(r, HTTP_TOO_MANY_REQUESTS, apr_psprintf(
+        r->pool, "%d jobs of yours are pending or running already "
+        "(BulkIOMaxJobsPerPrincipal); retry when one has ended",
+        req->cfg->max_jobs_per_principal));
+}
+
 static int valid_idem_key(const char *key)
 {
     apr_size_t n = 0;
@@ -91,6 +107,30 @@ int mod_bulkio_post_job(mod_bulkio_req_t *req,
             claimed = &idem;
         }
     }
+    if (idem.state != BULKIO_IDEM_DONE) {
+        /* before the upload is received; the job's creation counts again
+         * under a lock (requests at the same time) */
+        int full = 0;
+
+        if (bulkio_store_principal_full(r->pool, conn, req->principal,
+                                        req->cfg->max_jobs_per_principal,
+                                        &full) != APR_SUCCESS) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, APR_EGENERAL, r,
+                          BULKIO_LOGNO(1700) "cannot count the jobs of %s: %s",
+                          req->principal, bulkio_pq_error(r->pool, conn));
+            if (claimed) {
+                bulkio_store_idem_release(r->pool, conn, claimed);
+            }
+            return mod_bulkio_problem(r, HTTP_SERVICE_UNAVAILABLE,
+                                      "the database is unavailable");
+        }
+        if (full) {
+            if (claimed) {
+                bulkio_store_idem_release(r->pool, conn, claimed);
+            }
+            return too_many(req);
+        }
+    }
     rc = poster->receive(baton, conn, claimed, &fp, &detail);
     if (key && idem.state == BULKIO_IDEM_DONE) {
         /* a key already used: the same request gets the same answer */
@@ -119,6 +159,9 @@ int mod_bulkio_post_job(mod_bulkio_req_t *req,
     }
     if (r->connection->aborted) {
         return DONE;
+    }
+    if (rc == HTTP_TOO_MANY_REQUESTS) {
+        return too_many(req);
     }
     return mod_bulkio_problem(r, rc, detail);
 }

@@ -143,6 +143,7 @@ static bulkio_run_e run_once(slot_t *slot, apr_pool_t *p, ap_dbd_t **pdbd,
     job.lease = worker->cfg->lease_time;
     job.batch_size = worker->cfg->batch_size;
     job.max_record = (apr_size_t)worker->cfg->max_record;
+    job.max_inflated = worker->cfg->max_inflated;
     job.spool_dir = worker->cfg->spool_dir;
     job.fetch = &worker->fetch;
     job.ttl = worker->cfg->export_ttl;

@@ -35,7 +35,7 @@ my @refused = (
     [ 'no sub', 'Bearer ' . token(foo => 'bar') ],
 );
 
-plan tests => 3 * @refused + 5;
+plan tests => 3 * @refused + 6;
 
 for my $case (@refused) {
     my ($name, $hdr) = @$case;
@@ -46,6 +46,11 @@ for my $case (@refused) {
     ok t_cmp($res->header('WWW-Authenticate') // '', qr/^Bearer realm="bulkio"/,
              "$name: WWW-Authenticate");
 }
+
+# the 401 for a missing token names both schemes
+my $doc = json_decode(GET($url)->content) // {};
+ok t_cmp($doc->{detail} // '', qr/Bearer.*Token|Token.*Bearer/,
+         'no token: the detail names Bearer and Token');
 
 # a valid token passes authentication (the job is unknown: 404)
 my $res = GET $url, Authorization => "Bearer $good";

@@ -246,14 +246,14 @@ ok t_cmp(scalar(grep { $_->[0] eq 'bulkio_job_rows_per_second' } @{ $e->{list} }
          0, 'no running job, no rows/s sample');
 
 # a database that fails answers 503 as problem+json, not a partial page
-sql('ALTER TABLE bulkio_job_errors RENAME TO bulkio_job_errors_away');
+sql('ALTER TABLE bulkio_record_totals RENAME TO bulkio_record_totals_away');
 $res = GET '/v1/metrics';
-sql('ALTER TABLE bulkio_job_errors_away RENAME TO bulkio_job_errors');
+sql('ALTER TABLE bulkio_record_totals_away RENAME TO bulkio_record_totals');
 ok t_cmp($res->code, 503, 'a failing query: 503');
 ok t_cmp($res->header('Content-Type'), 'application/problem+json',
          'as problem+json');
 my $errlog = Apache::Test::vars('t_dir') . '/logs/error_log';
-my ($logged) = grep { /BULKIO700: cannot read the metrics: .*bulkio_job_errors/ }
+my ($logged) = grep { /BULKIO700: cannot read the metrics: .*bulkio_record_totals/ }
                do { open my $el, '<', $errlog or die $!; <$el> };
 ok t_cmp(defined $logged ? 1 : 0, 1,
          "the cause goes to the error log with PostgreSQL's message");

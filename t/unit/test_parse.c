@@ -879,6 +879,41 @@ static void test_open_errors(void **state)
                      APR_SUCCESS);
 }
 
+/* BulkIOMaxInflatedSize: the records wholly before the bound come out,
+ * then the file fails with APR_ENOSPC; without the bound it parses. */
+static void test_gzip_inflate_limit(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *line = "{\"a\":1}\n";
+    apr_size_t n = 200000, len = strlen(line) * n, gzlen, i;
+    char *data = apr_palloc(p, len + 1);
+    const char *gz;
+    bulkio_parser_t *ps;
+    bulkio_record_t r;
+    apr_status_t rv;
+
+    for (i = 0; i < n; ++i) {
+        memcpy(data + i * strlen(line), line, strlen(line));
+    }
+    gz = gzip_data(p, data, len, 1, &gzlen);
+    assert_true(gzlen < len / 20);
+
+    ps = open_data(p, BULKIO_FMT_NDJSON, gz, gzlen, MIB);
+    bulkio_parser_limit_inflated(ps, 1 << 20);     /* 1 MiB of 1.6 MB */
+    for (i = 0; (rv = bulkio_parser_next(ps, &r)) == APR_SUCCESS; ++i) {
+        assert_non_null(r.obj);
+    }
+    assert_int_equal(rv, APR_ENOSPC);
+    assert_int_equal(i, (1 << 20) / strlen(line));
+    assert_string_equal(bulkio_parser_error(ps),
+                        "the file inflates past 1048576 bytes");
+    assert_int_equal(bulkio_parser_next(ps, &r), APR_ENOSPC);
+
+    ps = open_data(p, BULKIO_FMT_NDJSON, gz, gzlen, MIB);
+    bulkio_parser_limit_inflated(ps, (apr_off_t)len);   /* exactly fits */
+    assert_int_equal(parse_all(p, ps)->nelts, (int)n);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -905,6 +940,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_csv_header, setup, teardown),
         cmocka_unit_test_setup_teardown(test_empty_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gzip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gzip_inflate_limit, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_gzip_corrupt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gzip_corrupt_tail, setup,
                                         teardown),

@@ -208,6 +208,46 @@ static void test_spool_digest(void **state)
         "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
+/* The error report's cells: formulas are defused, other cells are as
+ * bulkio_csv_field() writes them. */
+static void test_csv_field_safe(void **state)
+{
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        { "=HYPERLINK(\"http://x\")", "\"'=HYPERLINK(\"\"http://x\"\")\"" },
+        { "+1", "'+1" },
+        { "-2+3", "'-2+3" },
+        { "@SUM(A1)", "'@SUM(A1)" },
+        { "\tx", "'\tx" },
+        { "\rx", "\"'\rx\"" },
+        { "a=b", "a=b" },
+        { "plain", "plain" },
+        { " =lead", "\" =lead\"" },
+        { "", "" },
+    };
+    apr_pool_t *p = *state;
+    bulkio_buf_t b;
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); ++i) {
+        bulkio_buf_init(&b, p, 4);
+        bulkio_csv_field_safe(&b, cases[i].in);
+        bulkio_buf_addc(&b, '\0');
+        assert_string_equal(b.data, cases[i].out);
+        /* the data exports' encoder leaves the cell as it is */
+        bulkio_buf_init(&b, p, 4);
+        bulkio_csv_field(&b, cases[i].in);
+        bulkio_buf_addc(&b, '\0');
+        if (cases[i].in[0] == '=') {
+            assert_string_equal(b.data, "\"=HYPERLINK(\"\"http://x\"\")\"");
+        }
+    }
+    bulkio_buf_init(&b, p, 4);
+    bulkio_csv_field_safe(&b, NULL);
+    assert_int_equal(b.len, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -219,6 +259,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_spool_and_sniff_gzip, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_spool_digest, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_csv_field_safe, setup, teardown),
     };
     int rc;
 

@@ -1,0 +1,546 @@
+#!/usr/bin/env python3
+"""Soak driver for mod_bulkio (make soak): mixed load against one server for
+a while, graceful restarts of httpd and restarts of PostgreSQL meanwhile,
+then exact checks and start-versus-end figures.
+
+Load, from several principals at once:
+  - import rounds: users, then articles of those users, then comments on
+    those articles, each file with 5 % invalid records, as NDJSON, JSON or
+    CSV, some gzip-compressed, some fetched by URL from a loopback server;
+  - streamed exports (GET /v1/exports), export jobs and their downloads;
+  - status polls, job lists, health and metrics.
+Every POST carries an Idempotency-Key, so one retried after a restart never
+makes a second job. At the end every job must have ended as expected with
+exact counts, and the tables must hold exactly the valid records sent.
+
+Standard library only.
+"""
+
+import argparse
+import base64
+import csv
+import gzip
+import hashlib
+import hmac
+import http.client
+import http.server
+import io
+import json
+import os
+import random
+import subprocess
+import sys
+import threading
+import time
+import uuid
+
+ARGS = None
+STOP = threading.Event()
+LOCK = threading.Lock()
+FAILURES = []
+STATS = {}
+EXPECTED = {'users': 0, 'articles': 0, 'comments': 0}
+IMPORTS = []        # (principal, job id, resource)
+EXPORTS = []        # (principal, job id)
+TERMINAL = ('completed', 'failed', 'canceled')
+
+
+def log(msg):
+    sys.stdout.write('[soak %s] %s\n' % (time.strftime('%H:%M:%S'), msg))
+    sys.stdout.flush()
+
+
+def fail(msg):
+    with LOCK:
+        FAILURES.append(msg)
+    log('FAIL: ' + msg)
+
+
+def count(name, n=1):
+    with LOCK:
+        STATS[name] = STATS.get(name, 0) + n
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b'=').decode()
+
+
+def token(sub):
+    head = b64url(b'{"alg":"HS256","typ":"JWT"}')
+    body = b64url(json.dumps({'sub': sub}).encode())
+    signing = (head + '.' + body).encode()
+    sig = hmac.new(ARGS.secret.encode(), signing, hashlib.sha256).digest()
+    return head + '.' + body + '.' + b64url(sig)
+
+
+def request(method, path, body=None, headers=None, sub=None, timeout=120):
+    """One request; (status, headers, body). Raises on network errors."""
+    conn = http.client.HTTPConnection('127.0.0.1', ARGS.port,
+                                      timeout=timeout)
+    try:
+        h = dict(headers or {})
+        if sub:
+            h['Authorization'] = 'Bearer ' + token(sub)
+        conn.request(method, path, body=body, headers=h)
+        res = conn.getresponse()
+        data = res.read()
+        return res.status, {k.lower(): v for k, v in res.getheaders()}, data
+    finally:
+        conn.close()
+
+
+def retried(method, path, body=None, headers=None, sub=None, ok=(200,),
+            patience=300):
+    """Retry through restarts: network errors, 502, 503, and 409 (an
+    Idempotency-Key whose first request is still being received)."""
+    until = time.time() + patience
+    last = None
+    while True:
+        try:
+            st, hd, data = request(method, path, body, headers, sub)
+            if st in ok:
+                return st, hd, data
+            last = '%d %s' % (st, data[:200])
+            if st not in (409, 429, 502, 503):
+                return st, hd, data
+            count('retried %d' % st)
+        except (OSError, http.client.HTTPException) as e:
+            last = repr(e)
+            count('retried network error')
+        if time.time() > until:
+            raise RuntimeError('%s %s: gave up: %s' % (method, path, last))
+        time.sleep(1)
+
+
+def psql(sql):
+    out = subprocess.run(['psql', ARGS.conninfo, '-XAtq', '-v',
+                          'ON_ERROR_STOP=1', '-c', sql],
+                         capture_output=True, text=True)
+    if out.returncode:
+        raise RuntimeError('psql: ' + out.stderr.strip())
+    return out.stdout.strip()
+
+
+def psql_retry(sql, patience=120):
+    until = time.time() + patience
+    while True:
+        try:
+            return psql(sql)
+        except RuntimeError:
+            if time.time() > until:
+                raise
+            time.sleep(1)
+
+
+# ---- files -------------------------------------------------------------
+
+FIELDS = {
+    'users': ['id', 'email', 'name', 'role', 'active'],
+    'articles': ['id', 'slug', 'title', 'body', 'author_id', 'status'],
+    'comments': ['id', 'article_id', 'user_id', 'body'],
+}
+MIME = {'ndjson': 'application/x-ndjson', 'json': 'application/json',
+        'csv': 'text/csv'}
+
+
+def encode(resource, records, fmt):
+    if fmt == 'ndjson':
+        return ''.join(json.dumps(r) + '\n' for r in records).encode()
+    if fmt == 'json':
+        return json.dumps(records).encode()
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator='\r\n')
+    w.writerow(FIELDS[resource])
+    for r in records:
+        w.writerow(['' if r.get(f) is None else
+                    ('true' if r.get(f) is True else str(r.get(f)))
+                    for f in FIELDS[resource]])
+    return buf.getvalue().encode()
+
+
+def make_records(resource, tag, n, refs):
+    """n records, 5 % of them invalid (at random places); returns
+    (records, valid ones)."""
+    bad = set(random.sample(range(n), max(1, n * 5 // 100)))
+    recs, good = [], []
+    for i in range(n):
+        rid = str(uuid.uuid4())
+        if resource == 'users':
+            r = {'id': rid, 'email': '%s-%d@example.com' % (tag, i),
+                 'name': 'Soak %s %d' % (tag, i), 'role': 'author',
+                 'active': True}
+            if i in bad:
+                r['email'] = 'not-an-address-%s-%d' % (tag, i)
+        elif resource == 'articles':
+            r = {'id': rid, 'slug': '%s-%d' % (tag, i), 'title': 'T %d' % i,
+                 'body': 'Body of %s %d' % (tag, i),
+                 'author_id': random.choice(refs['users']), 'status': 'draft'}
+            if i in bad:
+                r['slug'] = 'Not A Slug %d' % i
+        else:
+            r = {'id': 'cm_' + rid, 'article_id': random.choice(refs['articles']),
+                 'user_id': random.choice(refs['users']),
+                 'body': 'comment %s %d' % (tag, i)}
+            if i in bad:
+                r['body'] = '   '
+        recs.append(r)
+        if i not in bad:
+            good.append(r)
+    return recs, good
+
+
+# ---- load --------------------------------------------------------------
+
+def wait_import(sub, job, patience=900):
+    until = time.time() + patience
+    while time.time() < until:
+        st, _, data = retried('GET', '/v1/imports/' + job, sub=sub,
+                              ok=(200, 404))
+        if st == 200:
+            doc = json.loads(data)
+            if doc.get('status') in TERMINAL:
+                return doc
+        time.sleep(0.5)
+    raise RuntimeError('import %s did not finish' % job)
+
+
+def run_import(sub, resource, recs, good):
+    fmt = random.choice(['ndjson', 'json', 'csv'])
+    data = encode(resource, recs, fmt)
+    gz = random.random() < 0.3
+    if gz:
+        data = gzip.compress(data)
+    by_url = random.random() < 0.2
+    key = str(uuid.uuid4())
+    path = '/v1/imports?resource=%s&format=%s' % (resource, fmt)
+    if by_url:
+        name = '%s.%s%s' % (key, fmt, '.gz' if gz else '')
+        with open(os.path.join(ARGS.url_dir, name), 'wb') as f:
+            f.write(data)
+        body = json.dumps({'url': 'http://127.0.0.1:%d/%s'
+                           % (ARGS.url_port, name)}).encode()
+        ctype = 'application/json'
+    else:
+        body = data
+        ctype = 'application/octet-stream' if gz else MIME[fmt]
+    st, _, res = retried('POST', path, body, {'Content-Type': ctype,
+                                              'Idempotency-Key': key},
+                         sub=sub, ok=(202,))
+    if st != 202:
+        fail('POST %s: %d %s' % (path, st, res[:200]))
+        return False
+    job = json.loads(res)['job_id']
+    with LOCK:
+        IMPORTS.append((sub, job, resource))
+    doc = wait_import(sub, job)
+    got = (doc.get('status'), doc.get('totalRecords'), doc.get('successCount'),
+           doc.get('errorCount'))
+    want = ('completed', len(recs), len(good), len(recs) - len(good))
+    kind = '%s%s%s' % (fmt, ' gzip' if gz else '', ' url' if by_url else '')
+    if got != want:
+        fail('import %s (%s %s): %s, expected %s' % (job, resource, kind, got,
+                                                     want))
+        return False
+    with LOCK:
+        EXPECTED[resource] += len(good)
+    count('imports completed')
+    count('records sent', len(recs))
+    return True
+
+
+def importer(k):
+    sub = 'soak-importer-%d' % k
+    r = 0
+    while not STOP.is_set():
+        r += 1
+        tag = 'soak%d-%d' % (k, r)
+        try:
+            refs = {}
+            recs, good = make_records('users', tag, random.randint(300, 1500),
+                                      refs)
+            if not run_import(sub, 'users', recs, good):
+                continue
+            refs['users'] = [u['id'] for u in good]
+            recs, good = make_records('articles', tag,
+                                      random.randint(200, 1000), refs)
+            if not run_import(sub, 'articles', recs, good):
+                continue
+            refs['articles'] = [a['id'] for a in good]
+            recs, good = make_records('comments', tag,
+                                      random.randint(300, 2000), refs)
+            run_import(sub, 'comments', recs, good)
+            STOP.wait(2)
+        except Exception as e:   # noqa: BLE001 - a soak reports and goes on
+            fail('importer %d: %r' % (k, e))
+            time.sleep(1)
+
+
+def streamer():
+    sub = 'soak-reader'
+    while not STOP.is_set():
+        res = random.choice(['users', 'articles', 'comments'])
+        fmt = random.choice(['ndjson', 'csv', 'json'])
+        try:
+            # the records of the last minute: the tables grow all along
+            since = time.strftime('%Y-%m-%dT%H:%M:%SZ',
+                                  time.gmtime(time.time() - 60))
+            st, _, data = request('GET', '/v1/exports?resource=%s&format=%s'
+                                  '&created_after=%s' % (res, fmt, since),
+                                  sub=sub, timeout=300)
+            if st == 200:
+                if fmt == 'ndjson':
+                    for line in data.decode().splitlines():
+                        json.loads(line)
+                elif fmt == 'json':
+                    json.loads(data)
+                count('streamed exports ok')
+            elif st in (502, 503):
+                count('streamed exports refused (restart)')
+            else:
+                fail('streamed export %s: %d' % (res, st))
+        except (OSError, http.client.HTTPException, ValueError):
+            # a restart may cut a stream: counted, not a failure
+            count('streamed exports cut (restart)')
+        time.sleep(0.5)
+
+
+def exporter():
+    sub = 'soak-exporter'
+    while not STOP.is_set():
+        res = random.choice(['users', 'articles', 'comments'])
+        try:
+            since = time.strftime('%Y-%m-%dT%H:%M:%SZ',
+                                  time.gmtime(time.time() - 120))
+            st, _, data = retried('POST', '/v1/exports', json.dumps(
+                {'resource': res, 'format': 'ndjson',
+                 'filters': {'created_after': since}}).encode(),
+                {'Content-Type': 'application/json',
+                 'Idempotency-Key': str(uuid.uuid4())}, sub=sub, ok=(202,))
+            if st != 202:
+                fail('POST /v1/exports: %d' % st)
+                continue
+            job = json.loads(data)['job_id']
+            with LOCK:
+                EXPORTS.append((sub, job))
+            until = time.time() + 900
+            doc = {}
+            while time.time() < until:
+                _, _, d = retried('GET', '/v1/exports/' + job, sub=sub)
+                doc = json.loads(d)
+                if doc.get('status') in TERMINAL:
+                    break
+                time.sleep(0.5)
+            if doc.get('status') != 'completed':
+                fail('export job %s: %s' % (job, doc.get('status')))
+                continue
+            st, _, body = retried('GET', doc['downloadUrl'], sub=sub)
+            lines = body.decode().splitlines()
+            if st != 200 or len(lines) != doc['totalRecords'] \
+                    or len(body) != doc['fileSize']:
+                fail('export %s download: %d, %d lines of %d' % (
+                    job, st, len(lines), doc['totalRecords']))
+                continue
+            count('export jobs downloaded')
+        except Exception as e:   # noqa: BLE001
+            fail('exporter: %r' % e)
+            time.sleep(1)
+        time.sleep(1)
+
+
+def poller():
+    lists = True
+    while not STOP.is_set():
+        try:
+            with LOCK:
+                pick = random.choice(IMPORTS) if IMPORTS else None
+            if pick:
+                st, _, _ = request('GET', '/v1/imports/' + pick[1],
+                                   sub=pick[0])
+                count('status polls %d' % st)
+                if st not in (200, 502, 503):
+                    fail('status poll %s: %d' % (pick[1], st))
+                if lists:
+                    st, _, _ = request('GET', '/v1/imports?limit=20',
+                                       sub=pick[0])
+                    if st in (404, 405):
+                        lists = False
+                        log('GET /v1/imports answers %d: no job lists here,'
+                            ' skipped' % st)
+                    else:
+                        count('job lists %d' % st)
+            st, _, _ = request('GET', '/v1/health')
+            count('health %d' % st)
+            st, _, _ = request('GET', '/v1/metrics')
+            count('metrics %d' % st)
+        except (OSError, http.client.HTTPException):
+            count('polls cut (restart)')
+        time.sleep(0.3)
+
+
+class Quiet(http.server.SimpleHTTPRequestHandler):
+    def __init__(self, *a, **kw):
+        super().__init__(*a, directory=ARGS.url_dir, **kw)
+
+    def log_message(self, *a):
+        pass
+
+
+# ---- figures -----------------------------------------------------------
+
+def figures():
+    with open(ARGS.pid_file) as f:
+        parent = int(f.read().strip())
+    kids = []
+    for d in os.listdir('/proc'):
+        if not d.isdigit():
+            continue
+        try:
+            with open('/proc/%s/stat' % d) as f:
+                fields = f.read().rsplit(')', 1)[1].split()
+            if int(fields[1]) == parent:
+                kids.append(int(d))
+        except OSError:
+            pass
+    rss = fds = 0
+    for pid in kids:
+        try:
+            with open('/proc/%d/status' % pid) as f:
+                for line in f:
+                    if line.startswith('VmRSS:'):
+                        rss += int(line.split()[1])
+            fds += len(os.listdir('/proc/%d/fd' % pid))
+        except OSError:
+            pass
+    return {
+        'httpd children': len(kids),
+        'httpd children RSS (MB)': round(rss / 1024.0, 1),
+        'httpd children open fds': fds,
+        'database connections': int(psql_retry(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname ="
+            " current_database() AND pid <> pg_backend_pid()")),
+        'spool files (uploads)': len([f for f in os.listdir(ARGS.spool)
+                                      if not f.startswith('export-')]),
+        'spool files (export jobs)': len([f for f in os.listdir(ARGS.spool)
+                                          if f.startswith('export-')]),
+        'rows in bulkio_job_errors': int(psql_retry(
+            'SELECT count(*) FROM bulkio_job_errors')),
+    }
+
+
+def restart_httpd():
+    log('graceful restart of httpd')
+    subprocess.run([ARGS.httpd, '-f', ARGS.httpd_conf, '-k', 'graceful'],
+                   check=False)
+    count('graceful restarts')
+
+
+def restart_pg():
+    log('restarting PostgreSQL')
+    subprocess.run([ARGS.bulkio_sh, 'pg-stop'], check=False)
+    time.sleep(3)
+    subprocess.run([ARGS.bulkio_sh, 'pg-start'], check=False)
+    count('PostgreSQL restarts')
+
+
+def main():
+    global ARGS
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--minutes', type=float, default=30)
+    ap.add_argument('--port', type=int, required=True)
+    ap.add_argument('--url-port', type=int, required=True)
+    ap.add_argument('--url-dir', required=True)
+    ap.add_argument('--conninfo', required=True)
+    ap.add_argument('--secret-file', required=True)
+    ap.add_argument('--pid-file', required=True)
+    ap.add_argument('--spool', required=True)
+    ap.add_argument('--httpd', required=True)
+    ap.add_argument('--httpd-conf', required=True)
+    ap.add_argument('--bulkio-sh', required=True)
+    ap.add_argument('--graceful-every', type=float, default=120)
+    ap.add_argument('--pg-every', type=float, default=600)
+    ap.add_argument('--importers', type=int, default=3)
+    ARGS = ap.parse_args()
+    with open(ARGS.secret_file) as f:
+        ARGS.secret = f.read().strip()
+    random.seed(17)
+    # a run shorter than two PostgreSQL periods restarts it once, halfway
+    pg_every = ARGS.pg_every
+    if ARGS.minutes * 60 < 2 * pg_every:
+        pg_every = ARGS.minutes * 60 / 2
+
+    srv = http.server.ThreadingHTTPServer(('127.0.0.1', ARGS.url_port), Quiet)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+
+    start = figures()
+    log('start: %s' % json.dumps(start))
+    threads = [threading.Thread(target=importer, args=(k,))
+               for k in range(ARGS.importers)]
+    threads += [threading.Thread(target=f) for f in (streamer, exporter,
+                                                     poller)]
+    for t in threads:
+        t.start()
+    began = time.time()
+    end = began + ARGS.minutes * 60
+    next_graceful = began + ARGS.graceful_every
+    next_pg = began + pg_every
+    while time.time() < end:
+        time.sleep(1)
+        now = time.time()
+        if now >= next_pg:
+            restart_pg()
+            next_pg += pg_every if pg_every == ARGS.pg_every else 1e12
+        elif now >= next_graceful:
+            restart_httpd()
+            next_graceful += ARGS.graceful_every
+    log('load ends; waiting for the jobs in flight')
+    STOP.set()
+    for t in threads:
+        t.join(1200)
+
+    # every job of the run has ended, and as it should
+    until = time.time() + 600
+    while time.time() < until and int(psql_retry(
+            "SELECT count(*) FROM bulkio_jobs"
+            " WHERE status IN ('pending', 'running')")):
+        time.sleep(1)
+    rows = psql_retry("SELECT kind || ' ' || status || ' ' || count(*)"
+                      " FROM bulkio_jobs GROUP BY kind, status"
+                      " ORDER BY kind, status")
+    log('jobs by kind and status: ' + rows.replace('\n', ', '))
+    bad = psql_retry("SELECT count(*) FROM bulkio_jobs"
+                     " WHERE status <> 'completed'")
+    if bad != '0':
+        fail('%s jobs did not complete' % bad)
+    n_jobs = int(psql_retry('SELECT count(*) FROM bulkio_jobs'))
+    if n_jobs != len(IMPORTS) + len(EXPORTS):
+        fail('%d jobs in the database, %d posted (a retried POST made a'
+             ' second job?)' % (n_jobs, len(IMPORTS) + len(EXPORTS)))
+    for res in ('users', 'articles', 'comments'):
+        got = int(psql_retry('SELECT count(*) FROM %s' % res))
+        log('%s: %d rows, %d valid records sent' % (res, got, EXPECTED[res]))
+        if got != EXPECTED[res]:
+            fail('%s: %d rows in the table, %d valid records sent'
+                 % (res, got, EXPECTED[res]))
+    errs = int(psql_retry('SELECT count(*) FROM bulkio_job_errors'))
+    sent_bad = int(psql_retry("SELECT coalesce(sum(error_count), 0)"
+                              " FROM bulkio_jobs WHERE kind = 'import'"))
+    if errs != sent_bad:
+        fail('%d error rows, the jobs count %d' % (errs, sent_bad))
+    time.sleep(3)   # let finished requests release their connections
+    final = figures()
+    srv.shutdown()
+
+    log('figures          start      end')
+    for k in start:
+        log('  %-28s %10s %10s' % (k, start[k], final[k]))
+    for k in sorted(STATS):
+        log('  %-40s %d' % (k, STATS[k]))
+    log('%d import jobs, %d export jobs, %d failures'
+        % (len(IMPORTS), len(EXPORTS), len(FAILURES)))
+    for f in FAILURES[:20]:
+        log('  ' + f)
+    return 1 if FAILURES else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
