@@ -102,7 +102,7 @@ test-cluster: all
 
 # tests that need no server: docs and packaging in step with the code
 test-static: all
-	prove t/directives.t t/docker.t
+	prove t/directives.t t/docker.t t/docs.t
 
 # installs into the system apache2 and removes it again (root, Debian)
 test-system: all

@@ -22,7 +22,8 @@
 
 #include "src/mod_bulkio_private.h"
 #include "src/mod_bulkio_config.h"
-#include "src/mod_bulkio_handler.h"
+#include "src/mod_bulkio_http.h"
+#include "src/mod_bulkio_router.h"
 #include "src/mod_bulkio_status.h"
 #include "src/mod_bulkio_worker.h"
 
@@ -62,7 +63,7 @@ static int bulkio_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
         return OK;
     }
-    if ((msg = mod_bulkio_handler_init())
+    if ((msg = mod_bulkio_http_init())
         || (msg = mod_bulkio_worker_post_config(pconf, s))) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, APR_ENOTIMPL, s,
                      BULKIO_LOGNO(22) "%s", msg);
@@ -87,6 +88,7 @@ static int bulkio_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 static void bulkio_child_init(apr_pool_t *pchild, server_rec *s)
 {
     mod_bulkio_worker_child_init(pchild, s);
+    mod_bulkio_status_child_init(mod_bulkio_worker_server_id());
 }
 
 static void bulkio_register_hooks(apr_pool_t *p)
@@ -108,7 +110,7 @@ static void bulkio_register_hooks(apr_pool_t *p)
                                 APR_HOOK_MIDDLE);
     ap_hook_map_to_storage(mod_bulkio_refuse_trace, NULL, NULL,
                            APR_HOOK_FIRST);
-    mod_bulkio_handler_register();
+    mod_bulkio_http_register();
     mod_bulkio_status_register();
 }
 

@@ -6,7 +6,7 @@
 #              [--count N] [--users N] [--articles N]
 #              [--profile rules|valid|invalid5] [--expect FILE]
 #
-# profile rules (default): records that exercise every SPEC §3 rule in a
+# profile rules (default): records that exercise every rule of docs/rules.md in a
 #   fixed cycle; --expect writes the counts an import must give (JSON).
 # profile valid: only valid records; invalid5: 5% invalid ones.
 # Articles refer to users of a users file generated with the same --users

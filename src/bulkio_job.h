@@ -73,7 +73,7 @@ void bulkio_job_log(bulkio_job_ctx_t *job, apr_pool_t *p, int level,
 /** Records per second since started. */
 apr_int64_t bulkio_rows_per_sec(apr_int64_t records, apr_time_t started);
 
-/** Log a job's progress line (the form SPEC §4 gives). */
+/** Log a job's progress line (the form docs/api.md gives). */
 void bulkio_job_progress(bulkio_job_ctx_t *job, apr_pool_t *p,
                          const bulkio_progress_t *prog,
                          apr_int64_t run_records, apr_time_t started);

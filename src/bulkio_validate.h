@@ -8,7 +8,7 @@
 #include "bulkio_record.h"
 
 /*
- * The record validator: checks one record against the rules of SPEC §3
+ * The record validator: checks one record against the rules of docs/rules.md
  * (shape, type, required, range) and turns it into the normalized column
  * texts the batch writer copies into PostgreSQL. Foreign keys and
  * duplicates are left to the batch writer.

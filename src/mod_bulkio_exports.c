@@ -15,7 +15,10 @@
 #include "bulkio_store.h"
 #include "bulkio_util.h"
 #include "mod_bulkio_private.h"
-#include "mod_bulkio_handler.h"
+#include "mod_bulkio_exports.h"
+#include "mod_bulkio_http.h"
+#include "mod_bulkio_jobdoc.h"
+#include "mod_bulkio_jobs.h"
 #include "mod_bulkio_stream.h"
 
 #define BODY_MAX 65536
@@ -203,33 +206,23 @@ int mod_bulkio_exports_post(mod_bulkio_req_t *req)
     return mod_bulkio_post_job(req, &poster, &post);
 }
 
-int mod_bulkio_exports_get(mod_bulkio_req_t *req, const char *job_id)
+int mod_bulkio_exports_get(mod_bulkio_req_t *req)
 {
-    request_rec *r = req->r;
-    PGconn *conn = mod_bulkio_job_conn(req, job_id);
-    json_object *doc;
+    PGconn *conn = mod_bulkio_job_conn(req, req->id);
     bulkio_job_t *j;
-    int done;
 
-    if (!conn || mod_bulkio_job_get(req, conn, "export", job_id, &j) != OK) {
+    if (!conn || mod_bulkio_job_get(req, conn, "export", req->id, &j) != OK) {
         return OK;
     }
-    done = !strcmp(j->status, "completed");
-    doc = mod_bulkio_job_doc(j);
-    json_object_object_add(doc, "downloadUrl", done && !j->expired
-                           ? json_object_new_string(apr_pstrcat(
-                                 r->pool, "/v1/exports/", j->job_id,
-                                 "/download", NULL)) : NULL);
-    json_object_object_add(doc, "fileSize", done
-                           ? json_object_new_int64(j->file_size) : NULL);
-    json_object_object_add(doc, "expiresAt", done && j->expires_at
-                           ? json_object_new_string(j->expires_at) : NULL);
-    return mod_bulkio_send_json(r, HTTP_OK, doc);
+    return mod_bulkio_send_json(req->r, HTTP_OK,
+                                mod_bulkio_jobdoc(req->r->pool, j, req->base,
+                                                  NULL));
 }
 
-int mod_bulkio_exports_download(mod_bulkio_req_t *req, const char *job_id)
+int mod_bulkio_exports_download(mod_bulkio_req_t *req)
 {
     request_rec *r = req->r;
+    const char *job_id = req->id;
     PGconn *conn = mod_bulkio_job_conn(req, job_id);
     apr_bucket_brigade *bb;
     bulkio_export_t *exp;

@@ -19,7 +19,10 @@
 #include "bulkio_store.h"
 #include "bulkio_util.h"
 #include "mod_bulkio_private.h"
-#include "mod_bulkio_handler.h"
+#include "mod_bulkio_http.h"
+#include "mod_bulkio_imports.h"
+#include "mod_bulkio_jobdoc.h"
+#include "mod_bulkio_jobs.h"
 #include "mod_bulkio_stream.h"
 
 #define URL_BODY_MAX      65536
@@ -493,60 +496,6 @@ int mod_bulkio_imports_post(mod_bulkio_req_t *req)
     return mod_bulkio_post_job(req, &poster, &up);
 }
 
-static json_object *json_str_or_null(const char *s)
-{
-    return s ? json_object_new_string(s) : NULL;
-}
-
-static json_object *error_to_json(const bulkio_rec_error_t *e)
-{
-    json_object *o = json_object_new_object();
-
-    json_object_object_add(o, "recordIndex",
-                           json_object_new_int64(e->record_index));
-    json_object_object_add(o, "line", json_object_new_int64(e->line));
-    json_object_object_add(o, "field", json_str_or_null(e->field));
-    json_object_object_add(o, "errorType",
-                           json_object_new_string(e->error_type));
-    json_object_object_add(o, "errorMessage",
-                           json_object_new_string(e->message));
-    json_object_object_add(o, "recordData", json_str_or_null(e->record_data));
-    return o;
-}
-
-static json_object *progress_to_json(apr_pool_t *p, const bulkio_job_t *j)
-{
-    json_object *o = json_object_new_object();
-    double rate = 0.0, percent = 0.0, eta = 0.0;
-
-    if (j->elapsed_seconds > 0.0) {
-        rate = (double)j->processed_records / j->elapsed_seconds;
-        if (j->bytes_processed > 0 && j->bytes_total > j->bytes_processed) {
-            eta = (double)(j->bytes_total - j->bytes_processed)
-                  * j->elapsed_seconds / (double)j->bytes_processed;
-        }
-    }
-    if (!strcmp(j->status, "completed")) {
-        percent = 100.0;
-    }
-    else if (j->bytes_total > 0) {
-        percent = 100.0 * (double)j->bytes_processed / (double)j->bytes_total;
-    }
-    json_object_object_add(o, "processedRecords",
-                           json_object_new_int64(j->processed_records));
-    json_object_object_add(o, "bytesProcessed",
-                           json_object_new_int64(j->bytes_processed));
-    json_object_object_add(o, "bytesTotal",
-                           json_object_new_int64(j->bytes_total));
-    json_object_object_add(o, "percent", json_object_new_double_s(
-                               percent, apr_psprintf(p, "%.2f", percent)));
-    json_object_object_add(o, "rowsPerSecond",
-                           json_object_new_int64((apr_int64_t)rate));
-    json_object_object_add(o, "etaSeconds",
-                           json_object_new_int64((apr_int64_t)(eta + 0.5)));
-    return o;
-}
-
 /* Answer with the status document of a job, or 404. */
 static int send_job(mod_bulkio_req_t *req, PGconn *conn, const char *job_id,
                     int status)
@@ -554,10 +503,8 @@ static int send_job(mod_bulkio_req_t *req, PGconn *conn, const char *job_id,
     request_rec *r = req->r;
     PGresult *res;
     bulkio_job_t *j;
-    bulkio_rec_error_t e;
-    json_object *doc, *errors;
+    json_object *doc;
     apr_status_t rv;
-    int i;
 
     if (mod_bulkio_job_get(req, conn, "import", job_id, &j) != OK) {
         return OK;
@@ -571,35 +518,22 @@ static int send_job(mod_bulkio_req_t *req, PGconn *conn, const char *job_id,
         return mod_bulkio_problem(r, HTTP_SERVICE_UNAVAILABLE,
                                   "the database is unavailable");
     }
-    doc = mod_bulkio_job_doc(j);
-    json_object_object_add(doc, "successCount",
-                           json_object_new_int64(j->success_count));
-    json_object_object_add(doc, "errorCount",
-                           json_object_new_int64(j->error_count));
-    errors = json_object_new_array();
-    for (i = 0; i < PQntuples(res); ++i) {
-        bulkio_store_error_at(res, i, &e);
-        json_object_array_add(errors, error_to_json(&e));
-    }
-    json_object_object_add(doc, "errors", errors);
-    json_object_object_add(doc, "progress", progress_to_json(r->pool, j));
-    json_object_object_add(doc, "startedAt", json_str_or_null(j->started_at));
-    json_object_object_add(doc, "errorsUrl", json_object_new_string(
-                               apr_pstrcat(r->pool, "/v1/imports/", j->job_id,
-                                           "/errors", NULL)));
+    doc = mod_bulkio_jobdoc(r->pool, j, req->base, res);
     return mod_bulkio_send_json(r, status, doc);
 }
 
-int mod_bulkio_imports_get(mod_bulkio_req_t *req, const char *job_id)
+int mod_bulkio_imports_get(mod_bulkio_req_t *req)
 {
+    const char *job_id = req->id;
     PGconn *conn = mod_bulkio_job_conn(req, job_id);
 
     return conn ? send_job(req, conn, job_id, HTTP_OK) : OK;
 }
 
-int mod_bulkio_imports_delete(mod_bulkio_req_t *req, const char *job_id)
+int mod_bulkio_imports_delete(mod_bulkio_req_t *req)
 {
     request_rec *r = req->r;
+    const char *job_id = req->id;
     PGconn *conn = mod_bulkio_job_conn(req, job_id);
     const char *status;
     apr_status_t rv;
@@ -644,7 +578,7 @@ static void error_ndjson(void *baton, const PGresult *res, int i,
 
     (void)baton;
     bulkio_store_error_at(res, i, &e);
-    o = error_to_json(&e);
+    o = mod_bulkio_jobdoc_error(&e);
     text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN
                                           | JSON_C_TO_STRING_NOSLASHESCAPE);
     bulkio_buf_add(out, text, strlen(text));
@@ -673,13 +607,14 @@ static void error_csv(void *baton, const PGresult *res, int i,
     bulkio_buf_add(out, "\r\n", 2);
 }
 
-int mod_bulkio_imports_errors(mod_bulkio_req_t *req, const char *job_id)
+int mod_bulkio_imports_errors(mod_bulkio_req_t *req)
 {
     static const mod_bulkio_frame_t ndjson = { "", "", "" };
     static const mod_bulkio_frame_t csv = {
         "recordIndex,line,field,errorType,errorMessage,recordData\r\n", "", ""
     };
     request_rec *r = req->r;
+    const char *job_id = req->id;
     PGconn *conn = mod_bulkio_job_conn(req, job_id);
     const char *format, *params[1];
     apr_table_t *args;

@@ -1,8 +1,7 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  *
  * What creating an import or an export job has in common: the
- * Idempotency-Key (looked up before anything else), the 202 answer, and
- * the lookup of a job for its status requests.
+ * Idempotency-Key (looked up before anything else) and the 202 answer.
  */
 
 #include <apr_strings.h>
@@ -14,24 +13,19 @@
 #include "bulkio_store.h"
 #include "bulkio_util.h"
 #include "mod_bulkio_private.h"
-#include "mod_bulkio_handler.h"
+#include "mod_bulkio_http.h"
+#include "mod_bulkio_jobs.h"
 
 #define IDEM_KEY_MAX 255
 
-/* The job a request is about, for LogFormat: %{bulkio-job-id}n or
- * %{BULKIO_JOB_ID}e. */
-static void note_job(request_rec *r, const char *job_id)
-{
-    apr_table_setn(r->notes, "bulkio-job-id", job_id);
-    apr_table_setn(r->subprocess_env, "BULKIO_JOB_ID", job_id);
-}
-
-static int send_accepted(request_rec *r, const char *kind, int status,
+static int send_accepted(mod_bulkio_req_t *req, const char *kind, int status,
                          const char *body, const char *job_id)
 {
+    request_rec *r = req->r;
+
     apr_table_setn(r->headers_out, "Location", apr_pstrcat(
-                   r->pool, "/v1/", kind, "s/", job_id, NULL));
-    note_job(r, job_id);
+                   r->pool, req->base, "/", kind, "s/", job_id, NULL));
+    mod_bulkio_note_job(r, job_id);
     ap_set_content_type(r, "application/json");
     ap_set_content_length(r, (apr_off_t)strlen(body));
     r->status = status;
@@ -98,7 +92,7 @@ int mod_bulkio_post_job(mod_bulkio_req_t *req,
         /* a key already used: the same request gets the same answer */
         if (rc == OK && idem.fingerprint && !strcmp(fp, idem.fingerprint)
             && idem.body && idem.job_id) {
-            return send_accepted(r, poster->kind, idem.status, idem.body,
+            return send_accepted(req, poster->kind, idem.status, idem.body,
                                  idem.job_id);
         }
         if (rc == OK || ap_is_HTTP_CLIENT_ERROR(rc)) {
@@ -113,7 +107,7 @@ int mod_bulkio_post_job(mod_bulkio_req_t *req,
                            "\",\"status\":\"accepted\"}\n", NULL);
         rc = poster->create(baton, conn, claimed, fp, job_id, body, &detail);
         if (rc == OK) {
-            return send_accepted(r, poster->kind, HTTP_ACCEPTED, body, job_id);
+            return send_accepted(req, poster->kind, HTTP_ACCEPTED, body, job_id);
         }
     }
     if (claimed) {
@@ -123,73 +117,4 @@ int mod_bulkio_post_job(mod_bulkio_req_t *req,
         return DONE;
     }
     return mod_bulkio_problem(r, rc, detail);
-}
-
-PGconn *mod_bulkio_job_conn(mod_bulkio_req_t *req, const char *job_id)
-{
-    PGconn *conn;
-    char *id;
-
-    if (!bulkio_is_uuid(job_id)) {
-        mod_bulkio_problem(req->r, HTTP_NOT_FOUND, "no such job");
-        return NULL;
-    }
-    /* logged with whatever answer follows (404, 409, 503 too) */
-    id = apr_pstrdup(req->r->pool, job_id);
-    ap_str_tolower(id);
-    note_job(req->r, id);
-    if (!(conn = mod_bulkio_db(req->r))) {
-        mod_bulkio_problem(req->r, HTTP_SERVICE_UNAVAILABLE,
-                           "the database is unavailable");
-    }
-    return conn;
-}
-
-int mod_bulkio_job_get(mod_bulkio_req_t *req, PGconn *conn, const char *kind,
-                       const char *job_id, bulkio_job_t **pjob)
-{
-    request_rec *r = req->r;
-    apr_status_t rv;
-
-    rv = bulkio_store_job_get(r->pool, conn, kind, req->principal, job_id,
-                              pjob);
-    if (APR_STATUS_IS_NOTFOUND(rv)) {
-        mod_bulkio_problem(r, HTTP_NOT_FOUND, "no such job");
-        return DONE;
-    }
-    if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, BULKIO_LOGNO(15)
-                      "cannot read job %s: %s", job_id,
-                      bulkio_pq_error(r->pool, conn));
-        mod_bulkio_problem(r, HTTP_SERVICE_UNAVAILABLE,
-                           "the database is unavailable");
-        return DONE;
-    }
-    note_job(r, (*pjob)->job_id);
-    return OK;
-}
-
-static json_object *str_or_null(const char *s)
-{
-    return s ? json_object_new_string(s) : NULL;
-}
-
-json_object *mod_bulkio_job_doc(const bulkio_job_t *j)
-{
-    json_object *doc = json_object_new_object();
-
-    json_object_object_add(doc, "job_id", json_object_new_string(j->job_id));
-    json_object_object_add(doc, "status", json_object_new_string(j->status));
-    json_object_object_add(doc, "resource",
-                           json_object_new_string(j->resource));
-    json_object_object_add(doc, "format", str_or_null(j->format));
-    if (j->reason) {
-        json_object_object_add(doc, "reason",
-                               json_object_new_string(j->reason));
-    }
-    json_object_object_add(doc, "totalRecords",
-                           json_object_new_int64(j->total_records));
-    json_object_object_add(doc, "createdAt", str_or_null(j->created_at));
-    json_object_object_add(doc, "completedAt", str_or_null(j->completed_at));
-    return doc;
 }

@@ -1,7 +1,8 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  *
- * GET /v1/metrics. The figures come from PostgreSQL, so whichever server
- * of those sharing the database answers, it reports for all of them.
+ * GET /metrics and /health. The figures come from PostgreSQL, so whichever
+ * server of those sharing the database answers, it reports for all of
+ * them.
  */
 
 #include <httpd.h>
@@ -11,11 +12,12 @@
 #include "bulkio_metrics.h"
 #include "bulkio_store.h"
 #include "mod_bulkio_private.h"
-#include "mod_bulkio_handler.h"
+#include "mod_bulkio_http.h"
 #include "mod_bulkio_metrics.h"
 
-int mod_bulkio_metrics(request_rec *r)
+int mod_bulkio_metrics(mod_bulkio_req_t *req)
 {
+    request_rec *r = req->r;
     PGconn *conn = mod_bulkio_db(r);
     bulkio_metrics_t *m;
     bulkio_buf_t out;
@@ -42,4 +44,20 @@ int mod_bulkio_metrics(request_rec *r)
         ap_rwrite(out.data, (int)out.len, r);
     }
     return OK;
+}
+
+int mod_bulkio_health(mod_bulkio_req_t *req)
+{
+    request_rec *r = req->r;
+    PGconn *conn = mod_bulkio_db(r);
+    json_object *doc;
+
+    if (!conn || bulkio_store_ping(r->pool, conn) != APR_SUCCESS) {
+        return mod_bulkio_problem(r, HTTP_SERVICE_UNAVAILABLE,
+                                  "the database does not answer");
+    }
+    doc = json_object_new_object();
+    json_object_object_add(doc, "status", json_object_new_string("ok"));
+    json_object_object_add(doc, "database", json_object_new_string("ok"));
+    return mod_bulkio_send_json(r, HTTP_OK, doc);
 }

@@ -34,9 +34,8 @@
 
 #include "bulkio_store.h"
 #include "mod_bulkio_private.h"
-#include "mod_bulkio_handler.h"
+#include "mod_bulkio_http.h"
 #include "mod_bulkio_status.h"
-#include "mod_bulkio_worker.h"
 
 /* The scheduler's heartbeat, shared by the children of one generation. */
 typedef struct {
@@ -47,6 +46,9 @@ typedef struct {
 } heartbeat_t;
 
 static heartbeat_t *heartbeat;
+/* this server's id among those sharing the database (mod_bulkio.c hands
+ * it over in child_init) */
+static const char *server_id;
 
 void mod_bulkio_status_post_config(apr_pool_t *pconf, server_rec *s)
 {
@@ -63,6 +65,11 @@ void mod_bulkio_status_post_config(apr_pool_t *pconf, server_rec *s)
     }
     heartbeat = apr_shm_baseaddr_get(shm);
     memset(heartbeat, 0, sizeof(*heartbeat));
+}
+
+void mod_bulkio_status_child_init(const char *id)
+{
+    server_id = id;
 }
 
 void mod_bulkio_status_poll(int threads)
@@ -99,7 +106,7 @@ static double rate(const bulkio_m_running_t *j)
 
 static int status_hook(request_rec *r, int flags)
 {
-    const char *server = mod_bulkio_worker_server_id();
+    const char *server = server_id;
     apr_array_header_t *jobs = NULL;
     apr_time_t last = 0;
     apr_uint32_t pid = 0, threads = 0;

@@ -9,6 +9,10 @@
  * its heartbeat for mod_status (any child may serve /server-status). */
 void mod_bulkio_status_post_config(apr_pool_t *pconf, server_rec *s);
 
+/** child_init: this server's id (mod_bulkio_worker_server_id()), which
+ * the status section shows with the jobs it runs. */
+void mod_bulkio_status_child_init(const char *server_id);
+
 /** The scheduler ticked in this process; threads job threads run here. */
 void mod_bulkio_status_poll(int threads);
 

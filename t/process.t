@@ -11,7 +11,7 @@ use BulkIO::Test;
 plan tests => 19;
 
 my $top = Apache::Test::vars('top_dir');
-my $huge = "$top/../shared/testdata/users_huge.csv";
+my $huge = "$top/t/data/users_huge.csv";
 
 reset_data();
 my $id = upload($huge, 'resource=users', 'text/csv');

@@ -1,7 +1,7 @@
 use strict;
 use warnings FATAL => 'all';
 
-# Every SPEC §3 rule, through each input format: users, then articles, then
+# Every rule of docs/rules.md, through each input format: users, then articles, then
 # comments; exact counts per error type, the same in every format.
 use Apache::Test;
 use Apache::TestRequest qw(GET);

@@ -1,4 +1,9 @@
-/* Licensed under the Apache License, Version 2.0 (see LICENSE). */
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ *
+ * The bottom of the glue: problem+json, JSON answers, the request's
+ * database connection, authentication and the job a request is about.
+ * This file calls no other glue file (but the configuration's accessors).
+ */
 
 #include <apr_dbd.h>
 #include <apr_optional.h>
@@ -14,10 +19,10 @@
 
 #include "bulkio_jwt.h"
 #include "bulkio_store.h"
+#include "bulkio_util.h"
 #include "mod_bulkio_private.h"
 #include "mod_bulkio_config.h"
-#include "mod_bulkio_handler.h"
-#include "mod_bulkio_metrics.h"
+#include "mod_bulkio_http.h"
 
 #define PROBLEM_TYPE "about:blank"
 #define PROBLEM_CTYPE "application/problem+json"
@@ -25,7 +30,7 @@
 
 static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *dbd_acquire;
 
-const char *mod_bulkio_handler_init(void)
+const char *mod_bulkio_http_init(void)
 {
     dbd_acquire = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
     if (!dbd_acquire) {
@@ -151,7 +156,7 @@ static apr_status_t problem_filter(ap_filter_t *f, apr_bucket_brigade *bb)
  * before r->uri is usable (a path climbing above the root is mangled in
  * place; a request line over LimitRequestLine is never parsed), so the
  * target as sent, or the start of the request line, decides then. */
-static int targets_v1(request_rec *r)
+int mod_bulkio_targets_v1(request_rec *r)
 {
     const char *t;
 
@@ -165,23 +170,14 @@ static int targets_v1(request_rec *r)
 
 void mod_bulkio_insert_error_filter(request_rec *r)
 {
-    if (ap_is_HTTP_ERROR(r->status) && targets_v1(r)) {
+    if (ap_is_HTTP_ERROR(r->status)
+        && (mod_bulkio_targets_v1(r)
+            || (r->handler && !strcmp(r->handler, "bulkio")))) {
         ap_add_output_filter("BULKIO_PROBLEM", NULL, r, r->connection);
     }
 }
 
-int mod_bulkio_refuse_trace(request_rec *r)
-{
-    if (r->method_number != M_TRACE || !targets_v1(r)) {
-        return DECLINED;
-    }
-    apr_table_setn(r->err_headers_out, "Allow", "GET, HEAD, POST, DELETE");
-    mod_bulkio_problem(r, HTTP_METHOD_NOT_ALLOWED,
-                       "TRACE is not served under /v1");
-    return DONE;
-}
-
-void mod_bulkio_handler_register(void)
+void mod_bulkio_http_register(void)
 {
     ap_register_output_filter("BULKIO_PROBLEM", problem_filter, NULL,
                               AP_FTYPE_CONTENT_SET);
@@ -197,9 +193,7 @@ static int unauthorized(request_rec *r, const char *detail, int bad_token)
     return DONE;
 }
 
-/* Authenticate the request's token; on success the principal is r->user.
- * @return OK, or DONE when the 401 answer is written */
-static int authenticate(mod_bulkio_req_t *req)
+int mod_bulkio_authenticate(mod_bulkio_req_t *req)
 {
     request_rec *r = req->r;
     const char *hdr = apr_table_get(r->headers_in, "Authorization");
@@ -240,7 +234,7 @@ static int authenticate(mod_bulkio_req_t *req)
     return OK;
 }
 
-static int method_not_allowed(request_rec *r, const char *allow)
+int mod_bulkio_method_not_allowed(request_rec *r, const char *allow)
 {
     apr_table_setn(r->err_headers_out, "Allow", allow);
     return mod_bulkio_problem(r, HTTP_METHOD_NOT_ALLOWED,
@@ -248,102 +242,52 @@ static int method_not_allowed(request_rec *r, const char *allow)
                                           allow, NULL));
 }
 
-static int health(request_rec *r)
+void mod_bulkio_note_job(request_rec *r, const char *job_id)
 {
-    PGconn *conn = mod_bulkio_db(r);
-    json_object *doc;
-
-    if (!conn || bulkio_store_ping(r->pool, conn) != APR_SUCCESS) {
-        return mod_bulkio_problem(r, HTTP_SERVICE_UNAVAILABLE,
-                                  "the database does not answer");
-    }
-    doc = json_object_new_object();
-    json_object_object_add(doc, "status", json_object_new_string("ok"));
-    json_object_object_add(doc, "database", json_object_new_string("ok"));
-    return mod_bulkio_send_json(r, HTTP_OK, doc);
+    apr_table_setn(r->notes, "bulkio-job-id", job_id);
+    apr_table_setn(r->subprocess_env, "BULKIO_JOB_ID", job_id);
 }
 
-int mod_bulkio_handler(request_rec *r)
+PGconn *mod_bulkio_job_conn(mod_bulkio_req_t *req, const char *job_id)
 {
-    mod_bulkio_req_t req;
-    const char *path, *slash, *id;
-    int rc, is_import;
+    PGconn *conn;
+    char *id;
 
-    if (strcmp(r->handler, "bulkio")) {
-        return DECLINED;
+    if (!bulkio_is_uuid(job_id)) {
+        mod_bulkio_problem(req->r, HTTP_NOT_FOUND, "no such job");
+        return NULL;
     }
-    req.r = r;
-    req.cfg = mod_bulkio_cfg_get(r->server);
-    req.principal = NULL;
+    /* logged with whatever answer follows (404, 409, 503 too) */
+    id = apr_pstrdup(req->r->pool, job_id);
+    ap_str_tolower(id);
+    mod_bulkio_note_job(req->r, id);
+    if (!(conn = mod_bulkio_db(req->r))) {
+        mod_bulkio_problem(req->r, HTTP_SERVICE_UNAVAILABLE,
+                           "the database is unavailable");
+    }
+    return conn;
+}
 
-    if (!under_v1(r->uri)) {
-        return mod_bulkio_problem(r, HTTP_NOT_FOUND, "no such resource");
+int mod_bulkio_job_get(mod_bulkio_req_t *req, PGconn *conn, const char *kind,
+                       const char *job_id, bulkio_job_t **pjob)
+{
+    request_rec *r = req->r;
+    apr_status_t rv;
+
+    rv = bulkio_store_job_get(r->pool, conn, kind, req->principal, job_id,
+                              pjob);
+    if (APR_STATUS_IS_NOTFOUND(rv)) {
+        mod_bulkio_problem(r, HTTP_NOT_FOUND, "no such job");
+        return DONE;
     }
-    path = r->uri + 3;
-    if (!strcmp(path, "/health")) {
-        return r->method_number == M_GET ? health(r)
-               : method_not_allowed(r, "GET, HEAD");
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, BULKIO_LOGNO(15)
+                      "cannot read job %s: %s", job_id,
+                      bulkio_pq_error(r->pool, conn));
+        mod_bulkio_problem(r, HTTP_SERVICE_UNAVAILABLE,
+                           "the database is unavailable");
+        return DONE;
     }
-    if (!strcmp(path, "/metrics")) {
-        return r->method_number == M_GET ? mod_bulkio_metrics(r)
-               : method_not_allowed(r, "GET, HEAD");
-    }
-    if (!strncmp(path, "/imports", 8)) {
-        is_import = 1;
-        path += 8;
-    }
-    else if (!strncmp(path, "/exports", 8)) {
-        is_import = 0;
-        path += 8;
-    }
-    else {
-        return mod_bulkio_problem(r, HTTP_NOT_FOUND, "no such resource");
-    }
-    if (*path && *path != '/') {
-        return mod_bulkio_problem(r, HTTP_NOT_FOUND, "no such resource");
-    }
-    if ((rc = authenticate(&req)) != OK) {
-        return rc;
-    }
-    /* a decoded value would end at the NUL and pass for its prefix */
-    if (r->args && strstr(r->args, "%00")) {
-        return mod_bulkio_problem(r, HTTP_BAD_REQUEST,
-                                  "a query parameter holds a NUL byte");
-    }
-    if (!*path) {
-        if (is_import) {
-            return r->method_number == M_POST ? mod_bulkio_imports_post(&req)
-                   : method_not_allowed(r, "POST");
-        }
-        switch (r->method_number) {
-        case M_GET: return mod_bulkio_exports_stream(&req);
-        case M_POST: return mod_bulkio_exports_post(&req);
-        default: return method_not_allowed(r, "GET, HEAD, POST");
-        }
-    }
-    id = ++path;
-    if (!(slash = strchr(path, '/'))) {
-        switch (r->method_number) {
-        case M_GET:
-            return is_import ? mod_bulkio_imports_get(&req, id)
-                             : mod_bulkio_exports_get(&req, id);
-        case M_DELETE:
-            if (is_import) {
-                return mod_bulkio_imports_delete(&req, id);
-            }
-            /* fall through */
-        default:
-            return method_not_allowed(r, is_import ? "GET, HEAD, DELETE"
-                                                   : "GET, HEAD");
-        }
-    }
-    id = apr_pstrmemdup(r->pool, path, (apr_size_t)(slash - path));
-    if (!strcmp(slash, is_import ? "/errors" : "/download")) {
-        if (r->method_number != M_GET) {
-            return method_not_allowed(r, "GET, HEAD");
-        }
-        return is_import ? mod_bulkio_imports_errors(&req, id)
-                         : mod_bulkio_exports_download(&req, id);
-    }
-    return mod_bulkio_problem(r, HTTP_NOT_FOUND, "no such resource");
+    mod_bulkio_note_job(r, (*pjob)->job_id);
+    return OK;
 }

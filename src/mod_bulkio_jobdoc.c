@@ -1,0 +1,142 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ *
+ * The JSON documents of a job: status document, list item, record error.
+ */
+
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include "bulkio_store.h"
+#include "mod_bulkio_jobdoc.h"
+
+static json_object *str_or_null(const char *s)
+{
+    return s ? json_object_new_string(s) : NULL;
+}
+
+json_object *mod_bulkio_jobdoc_error(const bulkio_rec_error_t *e)
+{
+    json_object *o = json_object_new_object();
+
+    json_object_object_add(o, "recordIndex",
+                           json_object_new_int64(e->record_index));
+    json_object_object_add(o, "line", json_object_new_int64(e->line));
+    json_object_object_add(o, "field", str_or_null(e->field));
+    json_object_object_add(o, "errorType",
+                           json_object_new_string(e->error_type));
+    json_object_object_add(o, "errorMessage",
+                           json_object_new_string(e->message));
+    json_object_object_add(o, "recordData", str_or_null(e->record_data));
+    return o;
+}
+
+static json_object *progress(apr_pool_t *p, const bulkio_job_t *j)
+{
+    json_object *o = json_object_new_object();
+    double rate = 0.0, percent = 0.0, eta = 0.0;
+
+    if (j->elapsed_seconds > 0.0) {
+        rate = (double)j->processed_records / j->elapsed_seconds;
+        if (j->bytes_processed > 0 && j->bytes_total > j->bytes_processed) {
+            eta = (double)(j->bytes_total - j->bytes_processed)
+                  * j->elapsed_seconds / (double)j->bytes_processed;
+        }
+    }
+    if (!strcmp(j->status, "completed")) {
+        percent = 100.0;
+    }
+    else if (j->bytes_total > 0) {
+        percent = 100.0 * (double)j->bytes_processed / (double)j->bytes_total;
+    }
+    json_object_object_add(o, "processedRecords",
+                           json_object_new_int64(j->processed_records));
+    json_object_object_add(o, "bytesProcessed",
+                           json_object_new_int64(j->bytes_processed));
+    json_object_object_add(o, "bytesTotal",
+                           json_object_new_int64(j->bytes_total));
+    json_object_object_add(o, "percent", json_object_new_double_s(
+                               percent, apr_psprintf(p, "%.2f", percent)));
+    json_object_object_add(o, "rowsPerSecond",
+                           json_object_new_int64((apr_int64_t)rate));
+    json_object_object_add(o, "etaSeconds",
+                           json_object_new_int64((apr_int64_t)(eta + 0.5)));
+    return o;
+}
+
+/* What every job has: job_id, status, resource, format, reason (when
+ * there is one), totalRecords, createdAt, completedAt. */
+static json_object *common(const bulkio_job_t *j)
+{
+    json_object *doc = json_object_new_object();
+
+    json_object_object_add(doc, "job_id", json_object_new_string(j->job_id));
+    json_object_object_add(doc, "status", json_object_new_string(j->status));
+    json_object_object_add(doc, "resource",
+                           json_object_new_string(j->resource));
+    json_object_object_add(doc, "format", str_or_null(j->format));
+    if (j->reason) {
+        json_object_object_add(doc, "reason",
+                               json_object_new_string(j->reason));
+    }
+    json_object_object_add(doc, "totalRecords",
+                           json_object_new_int64(j->total_records));
+    json_object_object_add(doc, "createdAt", str_or_null(j->created_at));
+    json_object_object_add(doc, "completedAt", str_or_null(j->completed_at));
+    return doc;
+}
+
+static void add_import(apr_pool_t *p, json_object *doc, const bulkio_job_t *j,
+                       const char *base, const PGresult *res)
+{
+    bulkio_rec_error_t e;
+    json_object *errors;
+    int i;
+
+    json_object_object_add(doc, "successCount",
+                           json_object_new_int64(j->success_count));
+    json_object_object_add(doc, "errorCount",
+                           json_object_new_int64(j->error_count));
+    if (res) {
+        errors = json_object_new_array();
+        for (i = 0; i < PQntuples(res); ++i) {
+            bulkio_store_error_at(res, i, &e);
+            json_object_array_add(errors, mod_bulkio_jobdoc_error(&e));
+        }
+        json_object_object_add(doc, "errors", errors);
+    }
+    json_object_object_add(doc, "progress", progress(p, j));
+    json_object_object_add(doc, "startedAt", str_or_null(j->started_at));
+    json_object_object_add(doc, "errorsUrl", json_object_new_string(
+                               apr_pstrcat(p, base, "/imports/", j->job_id,
+                                           "/errors", NULL)));
+}
+
+static void add_export(apr_pool_t *p, json_object *doc, const bulkio_job_t *j,
+                       const char *base)
+{
+    int done = !strcmp(j->status, "completed");
+
+    json_object_object_add(doc, "downloadUrl", done && !j->expired
+                           ? json_object_new_string(apr_pstrcat(
+                                 p, base, "/exports/", j->job_id,
+                                 "/download", NULL)) : NULL);
+    json_object_object_add(doc, "fileSize", done
+                           ? json_object_new_int64(j->file_size) : NULL);
+    json_object_object_add(doc, "expiresAt", done && j->expires_at
+                           ? json_object_new_string(j->expires_at) : NULL);
+}
+
+json_object *mod_bulkio_jobdoc(apr_pool_t *p, const bulkio_job_t *j,
+                               const char *base, const PGresult *errors)
+{
+    json_object *doc = common(j);
+
+    if (!strcmp(j->kind, "import")) {
+        add_import(p, doc, j, base, errors);
+    }
+    else {
+        add_export(p, doc, j, base);
+    }
+    return doc;
+}

@@ -1,0 +1,30 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE). */
+
+#ifndef MOD_BULKIO_JOBDOC_H
+#define MOD_BULKIO_JOBDOC_H
+
+/*
+ * The JSON documents of a job, built in this one place: the status
+ * document of an import or an export, the item of a job list (the status
+ * document without its errors) and one record error. Calls no other glue
+ * file.
+ */
+
+#include <apr_pools.h>
+#include <json-c/json.h>
+#include <libpq-fe.h>
+
+#include "bulkio_store.h"
+
+/** The status document of job j (an import or an export).
+ * @param base where the API is mounted ("/v1"): the links start with it
+ * @param errors an import's first errors (bulkio_store_errors_head), or
+ *        NULL for a list item, which has no "errors" array */
+json_object *mod_bulkio_jobdoc(apr_pool_t *p, const bulkio_job_t *j,
+                               const char *base, const PGresult *errors);
+
+/** One record error as the status document and the NDJSON error file
+ * show it. */
+json_object *mod_bulkio_jobdoc_error(const bulkio_rec_error_t *e);
+
+#endif /* MOD_BULKIO_JOBDOC_H */

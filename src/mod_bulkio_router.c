@@ -1,0 +1,252 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ *
+ * The route table and its dispatcher.
+ *
+ * Paths are relative to the <Location> the handler is mounted at, so
+ * "<Location /api/bulk/v1> SetHandler bulkio" serves /api/bulk/v1/imports
+ * as "<Location /v1>" serves /v1/imports. httpd does not tell a handler
+ * which section set it; the mount is found from the path of the most
+ * specific section that applies to the request (core's merged "d", e.g.
+ * "/v1", or "/v1/metrics" under the nested <Location /v1/metrics>): the
+ * shortest of its leading segments after which the rest of the URI is a
+ * route. When no route fits, the mount is that section's path (or, when
+ * it does not prefix the URI, as with <LocationMatch>, the shortest
+ * leading part of the URI after which a route fits).
+ */
+
+#include <apr_strings.h>
+
+#include <httpd.h>
+#include <http_config.h>
+#include <http_core.h>
+#include <http_log.h>
+#include <http_protocol.h>
+#include <http_request.h>
+
+#include "mod_bulkio_private.h"
+#include "mod_bulkio_config.h"
+#include "mod_bulkio_exports.h"
+#include "mod_bulkio_http.h"
+#include "mod_bulkio_imports.h"
+#include "mod_bulkio_metrics.h"
+#include "mod_bulkio_router.h"
+
+typedef int route_fn(mod_bulkio_req_t *req);
+
+typedef struct {
+    int method;           /* M_GET also serves HEAD */
+    const char *path;     /* "{id}" matches one segment: req->id */
+    route_fn *handler;
+    int token;            /* needs a Bearer token */
+} route_t;
+
+/* A literal segment is listed before a {id} in the same place: the first
+ * path that matches decides. Adding an endpoint is one line here. */
+static const route_t routes[] = {
+    { M_GET,    "/health",                mod_bulkio_health,           0 },
+    { M_GET,    "/metrics",               mod_bulkio_metrics,          0 },
+    { M_POST,   "/imports",               mod_bulkio_imports_post,     1 },
+    { M_GET,    "/imports/{id}",          mod_bulkio_imports_get,      1 },
+    { M_DELETE, "/imports/{id}",          mod_bulkio_imports_delete,   1 },
+    { M_GET,    "/imports/{id}/errors",   mod_bulkio_imports_errors,   1 },
+    { M_GET,    "/exports",               mod_bulkio_exports_stream,   1 },
+    { M_POST,   "/exports",               mod_bulkio_exports_post,     1 },
+    { M_GET,    "/exports/{id}",          mod_bulkio_exports_get,      1 },
+    { M_GET,    "/exports/{id}/download", mod_bulkio_exports_download, 1 },
+};
+#define NROUTES (sizeof(routes) / sizeof(routes[0]))
+
+/* Whether path matches pattern; *pid: where its {id} starts (length
+ * *pidlen), when it has one. */
+static int path_matches(const char *pattern, const char *path,
+                        const char **pid, apr_size_t *pidlen)
+{
+    const char *p = pattern, *s = path;
+
+    while (*p) {
+        if (!strncmp(p, "{id}", 4)) {
+            apr_size_t n = strcspn(s, "/");
+
+            *pid = s;
+            *pidlen = n;
+            s += n;
+            p += 4;
+        }
+        else if (*p++ != *s++) {
+            return 0;
+        }
+    }
+    return !*s;
+}
+
+/* The first route whose path matches (any method), or -1. */
+static int find_path(const char *path, const char **pid, apr_size_t *pidlen)
+{
+    apr_size_t i;
+
+    for (i = 0; i < NROUTES; ++i) {
+        *pid = NULL;
+        *pidlen = 0;
+        if (path_matches(routes[i].path, path, pid, pidlen)) {
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+/* Whether a path with no route is still below a path that needs a token
+ * (its first segment is one of theirs): it is authenticated before its
+ * 404, so that a stranger learns nothing of the tree under it. */
+static int below_token_path(const char *path)
+{
+    apr_size_t i, n = strcspn(path + (*path == '/'), "/") + (*path == '/');
+
+    if (n < 2) {
+        return 0;
+    }
+    for (i = 0; i < NROUTES; ++i) {
+        const char *rp = routes[i].path;
+
+        if (routes[i].token && !strncmp(rp, path, n)
+            && (!rp[n] || rp[n] == '/')) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The Allow value of the routes with path pattern (all routes: NULL). */
+static const char *allow_of(apr_pool_t *p, const char *pattern)
+{
+    const char *allow = NULL, *m;
+    int seen[M_INVALID + 1];
+    apr_size_t i;
+
+    memset(seen, 0, sizeof(seen));
+    for (i = 0; i < NROUTES; ++i) {
+        if ((pattern && strcmp(routes[i].path, pattern))
+            || seen[routes[i].method]) {
+            continue;
+        }
+        seen[routes[i].method] = 1;
+        m = routes[i].method == M_GET ? "GET, HEAD"
+            : ap_method_name_of(p, routes[i].method);
+        allow = allow ? apr_pstrcat(p, allow, ", ", m, NULL) : m;
+    }
+    return allow;
+}
+
+/* Split r->uri into the mount (returned) and the route path (*ppath). */
+static const char *find_mount(request_rec *r, const char **ppath)
+{
+    core_dir_config *d = ap_get_core_module_config(r->per_dir_config);
+    const char *uri = r->uri, *sec = d ? d->d : NULL, *id;
+    apr_size_t n, seclen = 0, idlen, i;
+
+    if (sec && *sec == '/' && !d->d_is_fnmatch && !d->r) {
+        seclen = strlen(sec);
+        while (seclen > 0 && sec[seclen - 1] == '/') {
+            --seclen;
+        }
+        if (strncmp(uri, sec, seclen) || (uri[seclen] && uri[seclen] != '/')) {
+            seclen = 0;
+            sec = NULL;
+        }
+    }
+    else {
+        sec = NULL;
+    }
+    /* the candidates: the URI's leading segments (up to the section's
+     * path when there is one), shortest first */
+    for (n = 0; ; ) {
+        if (find_path(uri + n, &id, &idlen) >= 0) {
+            *ppath = uri + n;
+            return apr_pstrmemdup(r->pool, uri, n);
+        }
+        if ((sec && n >= seclen) || !uri[n]) {
+            break;
+        }
+        for (i = n + 1; uri[i] && uri[i] != '/'; ++i) {
+        }
+        n = i;
+    }
+    *ppath = uri + seclen;
+    return apr_pstrmemdup(r->pool, uri, seclen);
+}
+
+int mod_bulkio_handler(request_rec *r)
+{
+    mod_bulkio_req_t req;
+    const char *path, *id;
+    apr_size_t i, idlen;
+    int at, rc;
+
+    if (!r->handler || strcmp(r->handler, "bulkio")) {
+        return DECLINED;
+    }
+    memset(&req, 0, sizeof(req));
+    req.r = r;
+    req.cfg = mod_bulkio_cfg_get(r->server);
+    req.base = find_mount(r, &path);
+
+    at = find_path(path, &id, &idlen);
+    if (at < 0 && !below_token_path(path)) {
+        return mod_bulkio_problem(r, HTTP_NOT_FOUND, "no such resource");
+    }
+    /* the path's routes need a token: authenticate before anything else */
+    for (i = at < 0 ? 0 : (apr_size_t)at; i < NROUTES; ++i) {
+        if (at < 0 || (!strcmp(routes[i].path, routes[at].path)
+                       && routes[i].token)) {
+            if ((rc = mod_bulkio_authenticate(&req)) != OK) {
+                return rc;
+            }
+            /* a decoded value would end at the NUL and pass for its
+             * prefix */
+            if (r->args && strstr(r->args, "%00")) {
+                return mod_bulkio_problem(r, HTTP_BAD_REQUEST,
+                                          "a query parameter holds a NUL "
+                                          "byte");
+            }
+            break;
+        }
+    }
+    if (at < 0) {
+        return mod_bulkio_problem(r, HTTP_NOT_FOUND, "no such resource");
+    }
+    if (id) {
+        req.id = apr_pstrmemdup(r->pool, id, idlen);
+    }
+    for (i = (apr_size_t)at; i < NROUTES; ++i) {
+        if (!strcmp(routes[i].path, routes[at].path)
+            && routes[i].method == r->method_number) {
+            return routes[i].handler(&req);
+        }
+    }
+    return mod_bulkio_method_not_allowed(r, allow_of(r->pool,
+                                                     routes[at].path));
+}
+
+int mod_bulkio_refuse_trace(request_rec *r)
+{
+    const char *path, *id;
+    apr_size_t idlen;
+
+    if (r->method_number != M_TRACE) {
+        return DECLINED;
+    }
+    if (!mod_bulkio_targets_v1(r)) {
+        /* under another mount: the <Location> sections are walked before
+         * map_to_storage, so the mount is known if a route fits */
+        if (!r->uri || *r->uri != '/') {
+            return DECLINED;
+        }
+        find_mount(r, &path);
+        if (find_path(path, &id, &idlen) < 0) {
+            return DECLINED;
+        }
+    }
+    apr_table_setn(r->err_headers_out, "Allow", allow_of(r->pool, NULL));
+    mod_bulkio_problem(r, HTTP_METHOD_NOT_ALLOWED,
+                       "TRACE is not served under /v1");
+    return DONE;
+}
