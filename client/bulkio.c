@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -1319,8 +1320,7 @@ int main(int argc, char **argv)
     t_start = cli_now();
     cli_progress_init(&PR, stderr, 0, 1);
     if (cli_parse(argc, argv, &O, err, sizeof(err))) {
-        fprintf(stderr, "bulkio: %s\n", err);
-        cli_usage(stderr);
+        fprintf(stderr, "bulkio: %s (bulkio --help shows the usage)\n", err);
         return CLI_EXIT_ERROR;
     }
     if (O.cmd == CLI_CMD_HELP) {
@@ -1337,9 +1337,10 @@ int main(int argc, char **argv)
     }
     else {
         /* --token-file must exist; the default file may be absent */
-        token = read_token(O.token_file, O.token_file != NULL
-                           && strcmp(O.token_file + strlen(O.token_file)
-                                     - strlen("/token"), "/token"));
+        token = read_token(O.token_file, !O.token_file_default);
+        if (!token && !O.token_file_default) {
+            return CLI_EXIT_ERROR;
+        }
     }
     cli_progress_init(&PR, stderr, isatty(2), O.quiet);
     if (PR.tty && !ioctl(2, TIOCGWINSZ, &ws) && ws.ws_col) {

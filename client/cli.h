@@ -41,6 +41,7 @@ typedef struct {
     const char *url;            /* server, without /v1 */
     const char *token;          /* from --token or BULKIO_TOKEN */
     const char *token_file;     /* --token-file, else the default file */
+    int token_file_default;     /* token_file is the default (may be absent) */
     int token_from_argv;        /* --token was given (warned about) */
     const char *resource;
     const char *source;         /* import: FILE or URL */

@@ -162,6 +162,25 @@ static const char *default_token_file(void)
     return path;
 }
 
+/* BULKIO_URL, else the port of a local installation (BULKIO_PORT, as make
+ * start reads it), else the default */
+static const char *default_url(void)
+{
+    static char url[64];
+    const char *env = getenv("BULKIO_URL");
+    long port;
+
+    if (env && *env) {
+        return env;
+    }
+    env = getenv("BULKIO_PORT");
+    if (env && *env && !parse_long(env, 1, 65535, &port)) {
+        snprintf(url, sizeof(url), "http://127.0.0.1:%ld", port);
+        return url;
+    }
+    return CLI_DEFAULT_URL;
+}
+
 int cli_parse(int argc, char **argv, cli_opts_t *o, char *err, size_t errlen)
 {
     const char *env, *name;
@@ -323,8 +342,7 @@ int cli_parse(int argc, char **argv, cli_opts_t *o, char *err, size_t errlen)
                     "characters on one line");
     }
     if (!o->url) {
-        env = getenv("BULKIO_URL");
-        o->url = env && *env ? env : CLI_DEFAULT_URL;
+        o->url = default_url();
     }
     if (strncmp(o->url, "http://", 7) && strncmp(o->url, "https://", 8)) {
         return fail(err, errlen, "the server URL must start with http:// or "
@@ -337,6 +355,7 @@ int cli_parse(int argc, char **argv, cli_opts_t *o, char *err, size_t errlen)
         }
         else {
             o->token_file = default_token_file();
+            o->token_file_default = 1;
         }
     }
     if (o->poll_interval < 0) {

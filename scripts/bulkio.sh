@@ -208,6 +208,9 @@ httpd_pid() {
 
 print_banner() {
     local token
+    token=$(SUB=dev cmd_token)
+    # the client's default token (bulkio reads $BULKIO_RUN_DIR/token)
+    (umask 077; printf '%s\n' "$token" >"$run_dir/token")
     token=$(cmd_token)
     cat <<EOF
 
@@ -217,7 +220,8 @@ mod_bulkio is running on http://127.0.0.1:$port
 Token (subject "${SUB:-dev}"; more with: make token SUB=name):
   $token
 
-Try it:
+Try it (the client reads the token from $run_dir/token):
+  BULKIO_URL=http://127.0.0.1:$port client/bulkio import users examples/users.csv
   curl -s http://127.0.0.1:$port/v1/health
   curl -s -H "Authorization: Bearer $token" \\
        -F file=@examples/users.csv \\
