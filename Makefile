@@ -108,12 +108,15 @@ build/unit/%: t/unit/%.c $(CORE_SRC) $(HDRS)
 	$(CC) $(WARN) -g -O1 $(APR_CFLAGS) -I$(PG_INC) -Isrc -o $@ $< \
 	    $(CORE_SRC) -lcmocka $(APR_LIBS) $(LIBS)
 
-build/unit/test_cli%: t/unit/test_cli%.c $(CLI_LIB) $(CLI_HDRS)
+# (static pattern rules: they win over the pattern rules below)
+$(patsubst t/unit/%.c,build/unit/%,$(CLI_UNIT_SRC)): build/unit/%: \
+        t/unit/%.c $(CLI_LIB) $(CLI_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(WARN) -std=gnu11 -g -O1 -Iclient -o $@ $< $(CLI_LIB) \
 	    -lcmocka $(CLI_LIBS)
 
-build/unit-asan/test_cli%: t/unit/test_cli%.c $(CLI_LIB) $(CLI_HDRS)
+$(patsubst t/unit/%.c,build/unit-asan/%,$(CLI_UNIT_SRC)): build/unit-asan/%: \
+        t/unit/%.c $(CLI_LIB) $(CLI_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(WARN) -std=gnu11 -g -O1 $(SANITIZE) -Iclient -o $@ $< \
 	    $(CLI_LIB) -lcmocka $(CLI_LIBS)

@@ -331,7 +331,7 @@ static int upload_progress(void *baton, curl_off_t dlt, curl_off_t dln,
     if (interrupted) {
         return 1;
     }
-    if (PR.tty && now - up->last_draw < 0.1 && uln < ult) {
+    if (!uln || (PR.tty && now - up->last_draw < 0.1 && uln < ult)) {
         return 0;
     }
     up->last_draw = now;
@@ -629,7 +629,13 @@ static int cmd_import(void)
     }
     id = strdup(id);
     if (f) {
-        /* the upload's last line stays above the job's */
+        /* the upload's last line, whole, stays above the job's */
+        char line[512];
+
+        cli_fmt_upload(line, sizeof(line), base, (double)req.upload_size,
+                       (double)req.upload_size, resp.seconds > 0
+                       ? (double)req.upload_size / resp.seconds : 0.0);
+        cli_progress_show(&PR, line, cli_now(), 1);
         cli_progress_end(&PR);
     }
     if (!O.quiet && !O.no_wait && !PR.tty) {

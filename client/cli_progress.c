@@ -173,7 +173,7 @@ void cli_progress_init(cli_progress_t *pr, FILE *out, int tty, int quiet)
     pr->tty = tty;
     pr->quiet = quiet;
     pr->interval = 5.0;
-    pr->last = -1e9;
+    pr->last = cli_now();    /* plain lines: the first after interval */
 }
 
 int cli_progress_show(cli_progress_t *pr, const char *line, double now,
