@@ -22,21 +22,9 @@ APR_CFLAGS = $(shell apr-1-config --cflags --cppflags --includes) \
 APR_LIBS   = $(shell apu-1-config --link-ld --libs) \
              $(shell apr-1-config --link-ld --libs)
 
-# the client: plain C over libcurl and json-c (no APR, no httpd)
-CLI_SRC   := $(wildcard client/*.c)
-CLI_HDRS  := $(wildcard client/*.h)
-CLI_LIB   := client/cli_opts.c client/cli_progress.c
-CLI_LIBS  := -lcurl -ljson-c
-BINDIR    ?= /usr/local/bin
-
-# t/unit/test_cli*.c test the client and link its sources, the others
-# the module's core
-CLI_UNIT_SRC := $(wildcard t/unit/test_cli*.c)
-UNIT_SRC  := $(filter-out $(CLI_UNIT_SRC),$(wildcard t/unit/test_*.c))
-UNIT_BIN  := $(patsubst t/unit/%.c,build/unit/%,$(UNIT_SRC)) \
-             $(patsubst t/unit/%.c,build/unit/%,$(CLI_UNIT_SRC))
-ASAN_BIN  := $(patsubst t/unit/%.c,build/unit-asan/%,$(UNIT_SRC)) \
-             $(patsubst t/unit/%.c,build/unit-asan/%,$(CLI_UNIT_SRC))
+UNIT_SRC  := $(wildcard t/unit/test_*.c)
+UNIT_BIN  := $(patsubst t/unit/%.c,build/unit/%,$(UNIT_SRC))
+ASAN_BIN  := $(patsubst t/unit/%.c,build/unit-asan/%,$(UNIT_SRC))
 SANITIZE  := -fsanitize=address,undefined -fno-omit-frame-pointer \
              -fno-sanitize-recover=all
 
@@ -66,9 +54,9 @@ all: .libs/mod_bulkio.so client/bulkio
 	    -Wc,-Wall -Wc,-Wextra -Wc,-Werror -Wc,-std=gnu11 -I$(PG_INC) \
 	    $(SRC) $(LIBS)
 
-client/bulkio: $(CLI_SRC) $(CLI_HDRS)
-	$(CC) $(WARN) -std=gnu11 -O2 -g $(CFLAGS) -o $@ $(CLI_SRC) \
-	    $(LDFLAGS) $(CLI_LIBS)
+$(CLIENT_BIN): $(CLIENT_SRC) $(CLIENT_HDRS)
+	$(CC) $(WARN) -std=gnu11 -O2 -g $(CFLAGS) -o $@ $(CLIENT_SRC) \
+	    $(LDFLAGS) $(CLIENT_LIBS)
 
 # Debian layout: the .load/.conf pair for a2enmod bulkio
 MODS_AVAILABLE ?= /etc/apache2/mods-available
@@ -107,19 +95,6 @@ build/unit/%: t/unit/%.c $(CORE_SRC) $(HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(WARN) -g -O1 $(APR_CFLAGS) -I$(PG_INC) -Isrc -o $@ $< \
 	    $(CORE_SRC) -lcmocka $(APR_LIBS) $(LIBS)
-
-# (static pattern rules: they win over the pattern rules below)
-$(patsubst t/unit/%.c,build/unit/%,$(CLI_UNIT_SRC)): build/unit/%: \
-        t/unit/%.c $(CLI_LIB) $(CLI_HDRS)
-	@mkdir -p $(@D)
-	$(CC) $(WARN) -std=gnu11 -g -O1 -Iclient -o $@ $< $(CLI_LIB) \
-	    -lcmocka $(CLI_LIBS)
-
-$(patsubst t/unit/%.c,build/unit-asan/%,$(CLI_UNIT_SRC)): build/unit-asan/%: \
-        t/unit/%.c $(CLI_LIB) $(CLI_HDRS)
-	@mkdir -p $(@D)
-	$(CC) $(WARN) -std=gnu11 -g -O1 $(SANITIZE) -Iclient -o $@ $< \
-	    $(CLI_LIB) -lcmocka $(CLI_LIBS)
 
 build/unit-asan/%: t/unit/%.c $(CORE_SRC) $(HDRS)
 	@mkdir -p $(@D)
