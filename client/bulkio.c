@@ -1293,6 +1293,9 @@ static char *read_token(const char *path, int required)
     fclose(f);
     buf[n] = '\0';
     buf[strcspn(buf, "\r\n")] = '\0';
+    if (!buf[0] && required) {
+        say("%s: holds no token (its first line is empty)", path);
+    }
     return buf[0] ? strdup(buf) : NULL;
 }
 
