@@ -37,6 +37,7 @@ static int setup(void **state)
     unsetenv("BULKIO_URL");
     unsetenv("BULKIO_TOKEN");
     unsetenv("BULKIO_RUN_DIR");
+    unsetenv("BULKIO_PORT");
     return 0;
 }
 
@@ -100,6 +101,18 @@ static void environment(void **state)
     assert_int_equal(parse(&o, "bulkio", "--token", "tt", "cancel", "ab",
                            NULL), 0);
     assert_int_equal(o.token_from_argv, 1);
+    /* without BULKIO_URL: the port of a local installation, if valid */
+    unsetenv("BULKIO_URL");
+    setenv("BULKIO_PORT", "8820", 1);
+    assert_int_equal(parse(&o, "bulkio", "cancel", "ab", NULL), 0);
+    assert_string_equal(o.url, "http://127.0.0.1:8820");
+    setenv("BULKIO_PORT", "88x", 1);
+    assert_int_equal(parse(&o, "bulkio", "cancel", "ab", NULL), 0);
+    assert_string_equal(o.url, "http://127.0.0.1:8080");
+    setenv("BULKIO_PORT", "8820", 1);
+    setenv("BULKIO_URL", "http://u", 1);
+    assert_int_equal(parse(&o, "bulkio", "cancel", "ab", NULL), 0);
+    assert_string_equal(o.url, "http://u");
     setup(NULL);
 }
 
