@@ -10,7 +10,11 @@ APXS      ?= apxs
 CC        ?= cc
 SHELL     := /bin/bash
 
-SRC       := mod_bulkio.c $(wildcard src/*.c)
+# docs/openapi.yaml, embedded into the module (GET /v1/openapi.yaml)
+GEN_SRC   := src/gen_openapi.c
+SRC       := mod_bulkio.c $(filter-out $(GEN_SRC),$(wildcard src/*.c)) \
+             $(GEN_SRC) build/console_files.c
+CONSOLE   := $(sort $(wildcard console/*))
 CORE_SRC  := $(wildcard src/bulkio_*.c)
 HDRS      := $(wildcard src/*.h)
 LIBS      := -ljson-c -lpq -lcrypto -lz -lcurl
@@ -45,9 +49,13 @@ BINDIR      ?= /usr/local/bin
 
 .PHONY: all install install-client deps run start stop migrate token unit unit-plain \
         unit-asan test apache-test test-static test-system test-faults \
-        test-cluster bench clean help
+        test-cluster test-browser bench clean help
 
 all: .libs/mod_bulkio.so client/bulkio
+
+# the web console, embedded into the module (nothing else to install)
+build/console_files.c: $(CONSOLE) scripts/embed-console.py
+	python3 scripts/embed-console.py $@ $(CONSOLE)
 
 .libs/mod_bulkio.so: $(SRC) $(HDRS)
 	$(APXS) -c -o mod_bulkio.la \
@@ -57,6 +65,10 @@ all: .libs/mod_bulkio.so client/bulkio
 $(CLIENT_BIN): $(CLIENT_SRC) $(CLIENT_HDRS)
 	$(CC) $(WARN) -std=gnu11 -O2 -g $(CFLAGS) -o $@ $(CLIENT_SRC) \
 	    $(LDFLAGS) $(CLIENT_LIBS)
+
+$(GEN_SRC): docs/openapi.yaml scripts/embed.pl
+	perl scripts/embed.pl bulkio_openapi_yaml <docs/openapi.yaml >$@.tmp
+	mv $@.tmp $@
 
 # Debian layout: the .load/.conf pair for a2enmod bulkio
 MODS_AVAILABLE ?= /etc/apache2/mods-available
@@ -130,6 +142,11 @@ test-faults: all
 test-cluster: all
 	@scripts/cluster-test.sh
 
+# the web console in headless chromium (puppeteer-core from npm, make deps);
+# BULKIO_SCREENSHOTS=docs/img refreshes the README's screenshots
+test-browser: all
+	@BULKIO_BROWSER=1 scripts/apache-test.sh t/browser/console.t
+
 # tests that need no server: docs and packaging in step with the code
 test-static: all
 	prove t/directives.t t/docker.t t/docs.t
@@ -138,8 +155,8 @@ test-static: all
 test-system: all
 	@scripts/system-test.sh
 
-test: unit fuzz-smoke unit-valgrind test-static apache-test test-asan \
-      test-cluster test-system
+test: unit fuzz-smoke unit-valgrind test-static apache-test test-browser \
+      test-asan test-cluster test-system
 
 # make bench [BENCH_ROWS=100000]: a dedicated installation in .bench on
 # BENCH_PORT; the table goes to bench/results.md.
@@ -210,7 +227,9 @@ ASAN_RUN_OPTS   := ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:abort_on_error=1:
 $(ASAN_MOD): $(SRC) $(HDRS)
 	rm -rf $(ASAN_DIR)/src $(ASAN_DIR)/.libs
 	mkdir -p $(ASAN_DIR)/src
+	mkdir -p $(ASAN_DIR)/build
 	cp mod_bulkio.c $(ASAN_DIR)/ && cp $(wildcard src/*.[ch]) $(ASAN_DIR)/src/
+	cp build/console_files.c $(ASAN_DIR)/build/
 	cd $(ASAN_DIR) && $(APXS) -c -o mod_bulkio.la \
 	    -Wc,-Wall -Wc,-Wextra -Wc,-Werror -Wc,-std=gnu11 -I$(PG_INC) \
 	    -Wc,-fsanitize=address,undefined -Wc,-fno-omit-frame-pointer \
@@ -234,7 +253,8 @@ unit-valgrind: $(UNIT_BIN) $(CLIENT_UNIT_BIN)
 
 clean:
 	rm -rf .libs src/.libs *.la *.lo *.slo *.o src/*.la src/*.lo src/*.slo \
-	    src/*.o client/bulkio build t/logs t/TEST t/conf/httpd.conf \
+	    $(GEN_SRC) \
+	    src/*.o $(CLIENT_BIN) build t/logs t/TEST t/conf/httpd.conf \
 	    t/conf/apache_test_config.pm t/conf/extra.conf
 
 help:
@@ -245,6 +265,7 @@ help:
 	@echo "make token      a development JWT (SUB=name for another subject)"
 	@echo "make migrate    apply new sql/ migrations (BULKIO_DATABASE_URL for an existing database)"
 	@echo "make test       unit tests (plain, ASan/UBSan, valgrind), fuzz-smoke, static checks, the Apache::Test suite (plain, ASan/UBSan), the cluster test, test-system"
+	@echo "make test-browser the web console in headless chromium (BULKIO_SCREENSHOTS=docs/img for the README's screenshots)"
 	@echo "make test-static  docs/directives.md, README and docker/ in step with the code"
 	@echo "make test-system  install into the system apache2 (a2enmod), /v1/health, uninstall (root)"
 	@echo "make test-faults  the fault, spool and retention tests alone"

@@ -76,7 +76,7 @@ static int bulkio_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         if (make_spool_dir(pconf, sv, cfg->spool_dir) != APR_SUCCESS) {
             return HTTP_INTERNAL_SERVER_ERROR;
         }
-        if (!cfg->jwt_secret) {
+        if (!cfg->jwt_secret && cfg->auth == MOD_BULKIO_AUTH_JWT) {
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, sv, BULKIO_LOGNO(23)
                          "BulkIOJWTSecret is not set: every API request "
                          "will be refused");

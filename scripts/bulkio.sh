@@ -12,6 +12,7 @@
 #   BULKIO_SPOOL_DIR     spool directory (default: $BULKIO_RUN_DIR/spool);
 #                        servers sharing a database share it too
 #   SUB                  token subject for "token" (default: dev)
+#   BULKIO_BROWSER_DEPS  0: "deps" leaves out what the browser tests need
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -27,6 +28,9 @@ libjson-c-dev libcurl4-openssl-dev libcmocka-dev libapache2-mod-perl2
 zlib1g-dev libssl-dev openssl postgresql postgresql-client
 curl perl libwww-perl gzip python3 apache2-utils libyaml-libyaml-perl
 clang libclang-rt-14-dev valgrind"
+# the console's browser tests (make test-browser); BULKIO_BROWSER_DEPS=0
+# leaves them out (the Docker image)
+browser_packages="nodejs chromium fonts-dejavu-core"
 
 say() { printf '%s\n' "$*"; }
 die() { printf 'bulkio: %s\n' "$*" >&2; exit 1; }
@@ -45,17 +49,40 @@ as_pg() {
 }
 
 cmd_deps() {
-    local missing=""
-    for p in $packages; do
+    local missing="" browser=${BULKIO_BROWSER_DEPS:-1} all=$packages
+    [ "$browser" = 0 ] || all="$all $browser_packages"
+    for p in $all; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' \
             || missing="$missing $p"
     done
-    if [ -z "$missing" ]; then
+    # Debian's nodejs leaves npm to a package of its own; other builds of
+    # nodejs (NodeSource) bring it along
+    if [ "$browser" != 0 ] && ! command -v npm >/dev/null 2>&1 \
+       && ! dpkg-query -W -f='${Status}' npm 2>/dev/null | grep -q 'ok installed'; then
+        missing="$missing npm"
+    fi
+    if [ -n "$missing" ]; then
+        install_packages $missing
+    fi
+    [ "$browser" = 0 ] || npm_deps
+}
+
+# The browser tests' driver (package.json, pinned by package-lock.json);
+# PUPPETEER_SKIP_DOWNLOAD: the tests use Debian's chromium, nothing downloads
+# a browser.
+npm_deps() {
+    local stamp="$top/node_modules/.package-lock.json"
+    if [ -f "$stamp" ] && [ ! "$top/package-lock.json" -nt "$stamp" ]; then
         return 0
     fi
+    (cd "$top" && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+}
+
+install_packages() {
+    local missing="$*"
     if [ "$(id -u)" != 0 ]; then
         say "bulkio: missing Debian packages; install them with:"
-        say "  sudo apt-get install -y$missing"
+        say "  sudo apt-get install -y $missing"
         exit 1
     fi
     export DEBIAN_FRONTEND=noninteractive
@@ -219,6 +246,9 @@ mod_bulkio is running on http://127.0.0.1:$port
 
 Token (subject "${SUB:-dev}"; more with: make token SUB=name):
   $token
+
+Console (paste the token to sign in):
+  http://127.0.0.1:$port/v1/console/
 
 Try it (the client reads the token from $run_dir/token):
   BULKIO_URL=http://127.0.0.1:$port client/bulkio import users examples/users.csv

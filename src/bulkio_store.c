@@ -218,26 +218,61 @@ leave:
     return rv;
 }
 
+/* The columns of a job's status document, in the order job_at() reads. */
+#define JOB_COLS \
+    "id, public_id, kind, status, resource, format, reason," \
+    " total_records, success_count, error_count," \
+    " checkpoint_records, checkpoint_bytes, bytes_total," \
+    " extract(epoch FROM coalesce(completed_at, now()) - started_at)," \
+    " " TS("created_at") ", " TS("started_at") "," \
+    " " TS("completed_at") ", source_path, coalesce(file_size, -1)," \
+    " expires_at < now(), " TS("expires_at") ", params::text," \
+    " (extract(epoch FROM created_at) * 1000000)::bigint"
+
+static bulkio_job_t *job_at(apr_pool_t *p, const PGresult *res, int i)
+{
+    bulkio_job_t *j = apr_pcalloc(p, sizeof(*j));
+
+    j->id = int64_at(res, i, 0);
+    j->job_id = str_at(p, res, i, 1);
+    j->kind = str_at(p, res, i, 2);
+    j->status = str_at(p, res, i, 3);
+    j->resource = str_at(p, res, i, 4);
+    j->format = str_at(p, res, i, 5);
+    j->reason = str_at(p, res, i, 6);
+    j->total_records = int64_at(res, i, 7);
+    j->success_count = int64_at(res, i, 8);
+    j->error_count = int64_at(res, i, 9);
+    j->processed_records = int64_at(res, i, 10);
+    j->bytes_processed = int64_at(res, i, 11);
+    j->bytes_total = int64_at(res, i, 12);
+    j->elapsed_seconds = PQgetisnull(res, i, 13) ? 0.0
+                         : atof(PQgetvalue(res, i, 13));
+    j->created_at = str_at(p, res, i, 14);
+    j->started_at = str_at(p, res, i, 15);
+    j->completed_at = str_at(p, res, i, 16);
+    j->source_path = str_at(p, res, i, 17);
+    j->file_size = int64_at(res, i, 18);
+    j->expired = !PQgetisnull(res, i, 19) && PQgetvalue(res, i, 19)[0] == 't';
+    j->expires_at = str_at(p, res, i, 20);
+    j->params = str_at(p, res, i, 21);
+    j->created_us = int64_at(res, i, 22);
+    return j;
+}
+
 apr_status_t bulkio_store_job_get(apr_pool_t *p, PGconn *conn,
                                   const char *kind, const char *principal,
                                   const char *job_id, bulkio_job_t **pjob)
 {
     const char *params[3];
     PGresult *res;
-    bulkio_job_t *j;
     apr_status_t rv;
 
     params[0] = job_id;
     params[1] = kind;
     params[2] = principal;
     rv = bulkio_pq_exec(p, conn,
-        "SELECT id, public_id, kind, status, resource, format, reason,"
-        "       total_records, success_count, error_count,"
-        "       checkpoint_records, checkpoint_bytes, bytes_total,"
-        "       extract(epoch FROM coalesce(completed_at, now()) - started_at),"
-        "       " TS("created_at") ", " TS("started_at") ","
-        "       " TS("completed_at") ", source_path, coalesce(file_size, -1),"
-        "       expires_at < now(), " TS("expires_at") ", params::text"
+        "SELECT " JOB_COLS
         "  FROM bulkio_jobs"
         " WHERE public_id = $1::uuid AND kind = $2 AND principal = $3",
         3, params, &res);
@@ -247,31 +282,54 @@ apr_status_t bulkio_store_job_get(apr_pool_t *p, PGconn *conn,
     if (PQntuples(res) != 1) {
         return APR_NOTFOUND;
     }
-    j = apr_pcalloc(p, sizeof(*j));
-    j->id = int64_at(res, 0, 0);
-    j->job_id = str_at(p, res, 0, 1);
-    j->kind = str_at(p, res, 0, 2);
-    j->status = str_at(p, res, 0, 3);
-    j->resource = str_at(p, res, 0, 4);
-    j->format = str_at(p, res, 0, 5);
-    j->reason = str_at(p, res, 0, 6);
-    j->total_records = int64_at(res, 0, 7);
-    j->success_count = int64_at(res, 0, 8);
-    j->error_count = int64_at(res, 0, 9);
-    j->processed_records = int64_at(res, 0, 10);
-    j->bytes_processed = int64_at(res, 0, 11);
-    j->bytes_total = int64_at(res, 0, 12);
-    j->elapsed_seconds = PQgetisnull(res, 0, 13) ? 0.0
-                         : atof(PQgetvalue(res, 0, 13));
-    j->created_at = str_at(p, res, 0, 14);
-    j->started_at = str_at(p, res, 0, 15);
-    j->completed_at = str_at(p, res, 0, 16);
-    j->source_path = str_at(p, res, 0, 17);
-    j->file_size = int64_at(res, 0, 18);
-    j->expired = !PQgetisnull(res, 0, 19) && PQgetvalue(res, 0, 19)[0] == 't';
-    j->expires_at = str_at(p, res, 0, 20);
-    j->params = str_at(p, res, 0, 21);
-    *pjob = j;
+    *pjob = job_at(p, res, 0);
+    return APR_SUCCESS;
+}
+
+apr_status_t bulkio_store_job_list(apr_pool_t *p, PGconn *conn,
+                                   const bulkio_job_query_t *q,
+                                   apr_array_header_t **pjobs)
+{
+    const char *params[9];
+    PGresult *res;
+    apr_status_t rv;
+    int i;
+
+    params[0] = q->principal;
+    params[1] = q->kind;
+    params[2] = q->statuses;
+    params[3] = q->resource;
+    params[4] = q->created_after;
+    params[5] = q->created_before;
+    params[6] = q->after_set ? apr_psprintf(p, "%" APR_INT64_T_FMT,
+                                            q->after_us) : NULL;
+    params[7] = q->after_set ? apr_psprintf(p, "%" APR_INT64_T_FMT,
+                                            q->after_id) : NULL;
+    params[8] = apr_psprintf(p, "%d", q->limit);
+    /* an unnamed statement is planned with its parameters: the filters
+     * that are NULL fold away, and what is left is a range scan of
+     * bulkio_jobs_list_idx (principal, kind, created_at DESC, id DESC) */
+    rv = bulkio_pq_exec(p, conn,
+        "SELECT " JOB_COLS
+        "  FROM bulkio_jobs"
+        " WHERE principal = $1 AND kind = $2"
+        "   AND ($3::text[] IS NULL OR status = ANY ($3::text[]))"
+        "   AND ($4::text IS NULL OR resource = $4::text)"
+        "   AND ($5::timestamptz IS NULL OR created_at > $5::timestamptz)"
+        "   AND ($6::timestamptz IS NULL OR created_at < $6::timestamptz)"
+        "   AND ($7::bigint IS NULL OR (created_at, id) <"
+        "        ('epoch'::timestamptz + $7::bigint * interval '1 microsecond',"
+        "         $8::bigint))"
+        " ORDER BY created_at DESC, id DESC"
+        " LIMIT $9::integer",
+        9, params, &res);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    *pjobs = apr_array_make(p, PQntuples(res) + 1, sizeof(bulkio_job_t *));
+    for (i = 0; i < PQntuples(res); ++i) {
+        APR_ARRAY_PUSH(*pjobs, bulkio_job_t *) = job_at(p, res, i);
+    }
     return APR_SUCCESS;
 }
 

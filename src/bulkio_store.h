@@ -110,7 +110,29 @@ typedef struct {
     const char *created_at;
     const char *started_at;
     const char *completed_at;
+    apr_int64_t created_us;  /**< created_at in microseconds since 1970 */
 } bulkio_job_t;
+
+/** Which of a principal's jobs a list shows: newest first, a page of
+ * limit after a position (created_at, id) when after_set. */
+typedef struct {
+    const char *principal;
+    const char *kind;           /**< "import" or "export" */
+    const char *statuses;       /**< a text[] literal of state names, or NULL */
+    const char *resource;       /**< or NULL */
+    const char *created_after;  /**< RFC 3339 (exclusive), or NULL */
+    const char *created_before; /**< RFC 3339 (exclusive), or NULL */
+    int after_set;
+    apr_int64_t after_us;       /**< the position: created_at in us ... */
+    apr_int64_t after_id;       /**< ... and the row id */
+    int limit;
+} bulkio_job_query_t;
+
+/** The jobs q selects, newest first (created_at DESC, id DESC), at most
+ * q->limit, in *pjobs (of bulkio_job_t *). */
+apr_status_t bulkio_store_job_list(apr_pool_t *p, PGconn *conn,
+                                   const bulkio_job_query_t *q,
+                                   apr_array_header_t **pjobs);
 
 /** Look up job job_id of kind for principal.
  * @return APR_SUCCESS, APR_NOTFOUND (also for another principal's job) */

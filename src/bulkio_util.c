@@ -213,3 +213,61 @@ void bulkio_csv_field(bulkio_buf_t *b, const char *s)
     bulkio_buf_add(b, s, strlen(s));
     bulkio_buf_addc(b, '"');
 }
+
+static int digits(const char *s, int n)
+{
+    while (n--) {
+        if (!apr_isdigit(*s++)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int num(const char *s, int n)
+{
+    int v = 0;
+
+    while (n--) {
+        v = v * 10 + (*s++ - '0');
+    }
+    return v;
+}
+
+int bulkio_is_rfc3339(const char *s)
+{
+    static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30,
+                                 31 };
+    int y, m, d;
+
+    if (strlen(s) < 20 || !digits(s, 4) || s[4] != '-' || !digits(s + 5, 2)
+        || s[7] != '-' || !digits(s + 8, 2) || (s[10] != 'T' && s[10] != 't')
+        || !digits(s + 11, 2) || s[13] != ':' || !digits(s + 14, 2)
+        || s[16] != ':' || !digits(s + 17, 2)) {
+        return 0;
+    }
+    y = num(s, 4);
+    m = num(s + 5, 2);
+    d = num(s + 8, 2);
+    if (y < 1 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1]
+        || (m == 2 && d == 29 && (y % 4 || (!(y % 100) && y % 400)))
+        || num(s + 11, 2) > 23 || num(s + 14, 2) > 59
+        || num(s + 17, 2) > 59) {
+        return 0;
+    }
+    s += 19;
+    if (*s == '.') {
+        if (!apr_isdigit(*++s)) {
+            return 0;
+        }
+        while (apr_isdigit(*s)) {
+            ++s;
+        }
+    }
+    if ((*s == 'Z' || *s == 'z') && !s[1]) {
+        return 1;
+    }
+    return (*s == '+' || *s == '-') && digits(s + 1, 2) && s[3] == ':'
+           && digits(s + 4, 2) && !s[6] && num(s + 1, 2) < 24
+           && num(s + 4, 2) < 60;
+}

@@ -22,6 +22,10 @@ apr_status_t bulkio_parse_interval(const char *s, apr_interval_time_t *pt);
 /** Non-zero when s is a UUID in canonical 8-4-4-4-12 hex form (any case). */
 int bulkio_is_uuid(const char *s);
 
+/** Whether s is an RFC 3339 timestamp with an offset (Z or +hh:mm),
+ * checked on the calendar. */
+int bulkio_is_rfc3339(const char *s);
+
 /** Lower-case hex of len bytes, allocated from p. */
 const char *bulkio_hex(apr_pool_t *p, const unsigned char *buf, apr_size_t len);
 

@@ -48,6 +48,7 @@ void *mod_bulkio_cfg_create(apr_pool_t *p, server_rec *s)
     c->fetch_connect_timeout = BULKIO_UNSET;
     c->fetch_timeout = BULKIO_UNSET;
     c->fetch_stall_timeout = BULKIO_UNSET;
+    c->auth = BULKIO_UNSET;
     return c;
 }
 
@@ -72,6 +73,7 @@ void *mod_bulkio_cfg_merge(apr_pool_t *p, void *basev, void *addv)
     c->fetch_connect_timeout = MERGE(fetch_connect_timeout);
     c->fetch_timeout = MERGE(fetch_timeout);
     c->fetch_stall_timeout = MERGE(fetch_stall_timeout);
+    c->auth = MERGE(auth);
     return c;
 }
 
@@ -96,6 +98,7 @@ void mod_bulkio_cfg_finalize(apr_pool_t *p, server_rec *s)
         DEF_VAL(fetch_connect_timeout, DEF_FETCH_CONNECT);
         DEF_VAL(fetch_timeout, DEF_FETCH_TIMEOUT);
         DEF_VAL(fetch_stall_timeout, DEF_FETCH_STALL);
+        DEF_VAL(auth, MOD_BULKIO_AUTH_JWT);
     }
 }
 
@@ -188,6 +191,22 @@ static const char *set_url_allow(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
+static const char *set_auth(cmd_parms *cmd, void *dc, const char *arg)
+{
+    (void)dc;
+    if (!strcasecmp(arg, "jwt")) {
+        cmd_cfg(cmd)->auth = MOD_BULKIO_AUTH_JWT;
+    }
+    else if (!strcasecmp(arg, "httpd")) {
+        cmd_cfg(cmd)->auth = MOD_BULKIO_AUTH_HTTPD;
+    }
+    else {
+        return apr_psprintf(cmd->pool, "BulkIOAuth: '%s' is neither jwt "
+                            "nor httpd", arg);
+    }
+    return NULL;
+}
+
 #define OFF(f) ((void *)APR_OFFSETOF(mod_bulkio_cfg_t, f))
 
 const command_rec mod_bulkio_cmds[] = {
@@ -228,5 +247,8 @@ const command_rec mod_bulkio_cmds[] = {
     AP_INIT_TAKE1("BulkIOFetchStallTimeout", set_interval,
                   OFF(fetch_stall_timeout), RSRC_CONF,
                   "a fetch with no data for this long fails (default 60s)"),
+    AP_INIT_TAKE1("BulkIOAuth", set_auth, NULL, RSRC_CONF,
+                  "who the principal is: jwt (a token's sub claim) or httpd "
+                  "(the user httpd's authentication set) (default: jwt)"),
     { NULL }
 };

@@ -25,7 +25,12 @@ typedef struct {
     apr_interval_time_t fetch_connect_timeout;
     apr_interval_time_t fetch_timeout;
     apr_interval_time_t fetch_stall_timeout;
+    int auth;                           /* MOD_BULKIO_AUTH_* */
 } mod_bulkio_cfg_t;
+
+/** BulkIOAuth: who the principal is. */
+#define MOD_BULKIO_AUTH_JWT   0   /**< the sub claim of an HS256 token */
+#define MOD_BULKIO_AUTH_HTTPD 1   /**< r->user, from httpd's authentication */
 
 #define BULKIO_UNSET (-1)
 

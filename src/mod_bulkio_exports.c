@@ -206,6 +206,11 @@ int mod_bulkio_exports_post(mod_bulkio_req_t *req)
     return mod_bulkio_post_job(req, &poster, &post);
 }
 
+int mod_bulkio_exports_list(mod_bulkio_req_t *req)
+{
+    return mod_bulkio_list_jobs(req, "export");
+}
+
 int mod_bulkio_exports_get(mod_bulkio_req_t *req)
 {
     PGconn *conn = mod_bulkio_job_conn(req, req->id);

@@ -13,6 +13,9 @@ int mod_bulkio_exports_stream(mod_bulkio_req_t *req);
 /** POST /exports: an export job. */
 int mod_bulkio_exports_post(mod_bulkio_req_t *req);
 
+/** GET /exports/jobs: the caller's export jobs, newest first. */
+int mod_bulkio_exports_list(mod_bulkio_req_t *req);
+
 /** GET /exports/{job_id} (req->id): the status document. */
 int mod_bulkio_exports_get(mod_bulkio_req_t *req);
 

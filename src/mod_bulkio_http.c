@@ -193,6 +193,61 @@ static int unauthorized(request_rec *r, const char *detail, int bad_token)
     return DONE;
 }
 
+/* Whether a request comes from a page of this server's own origin: an
+ * Origin header must be the request's own scheme://host[:port], a
+ * Sec-Fetch-Site header same-origin or none (typed in, a bookmark). A
+ * request with neither is no browser's and cannot carry a browser's
+ * automatic credentials against the user's will. */
+static int same_origin(request_rec *r, const char **pwhy)
+{
+    const char *origin = apr_table_get(r->headers_in, "Origin");
+    const char *site = apr_table_get(r->headers_in, "Sec-Fetch-Site");
+    const char *host = apr_table_get(r->headers_in, "Host");
+    const char *own;
+
+    if (site && strcasecmp(site, "same-origin") && strcasecmp(site, "none")) {
+        *pwhy = "Sec-Fetch-Site is not same-origin";
+        return 0;
+    }
+    if (origin) {
+        own = host ? apr_pstrcat(r->pool, ap_http_scheme(r), "://", host,
+                                 NULL) : NULL;
+        if (!own || strcasecmp(origin, own)) {
+            *pwhy = "Origin is not this server's";
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* BulkIOAuth httpd: the principal is the user httpd's authentication in
+ * front of the handler set; a state-changing request must be same-origin.
+ * @return OK, or DONE when the 401 or 403 answer is written */
+static int authenticate_httpd(mod_bulkio_req_t *req)
+{
+    request_rec *r = req->r;
+    const char *why;
+
+    if (!r->user || !*r->user) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, APR_EACCES, r, BULKIO_LOGNO(1401)
+                      "BulkIOAuth httpd: no authenticated user (is an "
+                      "authentication module configured for this location?)");
+        mod_bulkio_problem(r, HTTP_UNAUTHORIZED, "no authenticated user");
+        return DONE;
+    }
+    if ((r->method_number == M_POST || r->method_number == M_DELETE)
+        && !same_origin(r, &why)) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, APR_EACCES, r, BULKIO_LOGNO(1402)
+                      "cross-origin %s refused: %s", r->method, why);
+        mod_bulkio_problem(r, HTTP_FORBIDDEN, apr_pstrcat(
+                           r->pool, "cross-origin request refused: ", why,
+                           NULL));
+        return DONE;
+    }
+    req->principal = r->user;
+    return OK;
+}
+
 int mod_bulkio_authenticate(mod_bulkio_req_t *req)
 {
     request_rec *r = req->r;
@@ -201,6 +256,9 @@ int mod_bulkio_authenticate(mod_bulkio_req_t *req)
     bulkio_jwt_result_e rc;
     apr_size_t n;
 
+    if (req->cfg->auth == MOD_BULKIO_AUTH_HTTPD) {
+        return authenticate_httpd(req);
+    }
     if (!hdr) {
         return unauthorized(r, "an Authorization header with a "
                             "Bearer token is required", 0);

@@ -61,9 +61,11 @@ int mod_bulkio_send_json(request_rec *r, int status, json_object *doc);
  * the database is unavailable. */
 PGconn *mod_bulkio_db(request_rec *r);
 
-/** Authenticate the request's token; on success the principal is r->user
- * and req->principal.
- * @return OK, or DONE when the 401 answer is written */
+/** Authenticate the request: BulkIOAuth jwt, its token (the principal is
+ * the sub claim, also set as r->user); BulkIOAuth httpd, r->user as
+ * httpd's authentication set it, with POST and DELETE refused (403) unless
+ * same-origin (Origin, Sec-Fetch-Site). On success req->principal is set.
+ * @return OK, or DONE when the 401 or 403 answer is written */
 int mod_bulkio_authenticate(mod_bulkio_req_t *req);
 
 /** Note the job a request is about, for LogFormat: %{bulkio-job-id}n or

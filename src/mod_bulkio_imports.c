@@ -522,6 +522,11 @@ static int send_job(mod_bulkio_req_t *req, PGconn *conn, const char *job_id,
     return mod_bulkio_send_json(r, status, doc);
 }
 
+int mod_bulkio_imports_list(mod_bulkio_req_t *req)
+{
+    return mod_bulkio_list_jobs(req, "import");
+}
+
 int mod_bulkio_imports_get(mod_bulkio_req_t *req)
 {
     const char *job_id = req->id;

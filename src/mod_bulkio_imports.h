@@ -10,6 +10,9 @@
 /** POST /imports: upload a file (or name a URL) to import. */
 int mod_bulkio_imports_post(mod_bulkio_req_t *req);
 
+/** GET /imports: the caller's import jobs, newest first. */
+int mod_bulkio_imports_list(mod_bulkio_req_t *req);
+
 /** GET /imports/{job_id} (req->id): the status document. */
 int mod_bulkio_imports_get(mod_bulkio_req_t *req);
 

@@ -1,7 +1,8 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  *
  * What creating an import or an export job has in common: the
- * Idempotency-Key (looked up before anything else) and the 202 answer.
+ * Idempotency-Key (looked up before anything else) and the 202 answer;
+ * and the list of the caller's jobs of one kind.
  */
 
 #include <apr_strings.h>
@@ -9,11 +10,14 @@
 #include <httpd.h>
 #include <http_log.h>
 #include <http_protocol.h>
+#include <util_script.h>
 
+#include "bulkio_joblist.h"
 #include "bulkio_store.h"
 #include "bulkio_util.h"
 #include "mod_bulkio_private.h"
 #include "mod_bulkio_http.h"
+#include "mod_bulkio_jobdoc.h"
 #include "mod_bulkio_jobs.h"
 
 #define IDEM_KEY_MAX 255
@@ -117,4 +121,61 @@ int mod_bulkio_post_job(mod_bulkio_req_t *req,
         return DONE;
     }
     return mod_bulkio_problem(r, rc, detail);
+}
+
+int mod_bulkio_list_jobs(mod_bulkio_req_t *req, const char *kind)
+{
+    request_rec *r = req->r;
+    apr_array_header_t *jobs;
+    apr_table_t *args;
+    bulkio_job_query_t q;
+    json_object *doc, *items;
+    const char *error, *next = NULL;
+    PGconn *conn;
+    apr_status_t rv;
+    int i, n;
+
+    ap_args_to_table(r, &args);
+    memset(&q, 0, sizeof(q));
+    if (bulkio_joblist_parse(r->pool, args, &q, &error) != APR_SUCCESS) {
+        return mod_bulkio_problem(r, HTTP_BAD_REQUEST, error);
+    }
+    q.principal = req->principal;
+    q.kind = kind;
+    if (!(conn = mod_bulkio_db(r))) {
+        return mod_bulkio_problem(r, HTTP_SERVICE_UNAVAILABLE,
+                                  "the database is unavailable");
+    }
+    /* one more than a page: whether there is a next one */
+    ++q.limit;
+    rv = bulkio_store_job_list(r->pool, conn, &q, &jobs);
+    --q.limit;
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, BULKIO_LOGNO(1300)
+                      "cannot list the %s jobs: %s", kind,
+                      bulkio_pq_error(r->pool, conn));
+        return mod_bulkio_problem(r, HTTP_SERVICE_UNAVAILABLE,
+                                  "the database is unavailable");
+    }
+    n = jobs->nelts > q.limit ? q.limit : jobs->nelts;
+    items = json_object_new_array();
+    for (i = 0; i < n; ++i) {
+        json_object_array_add(items, mod_bulkio_jobdoc(
+            r->pool, APR_ARRAY_IDX(jobs, i, bulkio_job_t *), req->base,
+            NULL));
+    }
+    if (jobs->nelts > q.limit) {
+        next = apr_pstrcat(r->pool, r->uri, "?", bulkio_joblist_next_query(
+                               r->pool, &q, apr_table_get(args, "limit")
+                               != NULL, APR_ARRAY_IDX(jobs, n - 1,
+                                                      bulkio_job_t *)),
+                           NULL);
+        apr_table_setn(r->headers_out, "Link", apr_pstrcat(
+                       r->pool, "<", next, ">; rel=\"next\"", NULL));
+    }
+    doc = json_object_new_object();
+    json_object_object_add(doc, "items", items);
+    json_object_object_add(doc, "next",
+                           next ? json_object_new_string(next) : NULL);
+    return mod_bulkio_send_json(r, HTTP_OK, doc);
 }

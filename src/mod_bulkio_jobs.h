@@ -40,4 +40,10 @@ typedef struct {
 int mod_bulkio_post_job(mod_bulkio_req_t *req,
                         const mod_bulkio_poster_t *poster, void *baton);
 
+/** GET of a job list: the caller's jobs of kind, newest first, filtered
+ * and paged by the query (see bulkio_joblist.h); each item is the job's
+ * status document without "errors"; a "next" link in the body and an
+ * RFC 8288 Link header while there are more. */
+int mod_bulkio_list_jobs(mod_bulkio_req_t *req, const char *kind);
+
 #endif /* MOD_BULKIO_JOBS_H */

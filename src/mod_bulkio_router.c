@@ -25,10 +25,12 @@
 
 #include "mod_bulkio_private.h"
 #include "mod_bulkio_config.h"
+#include "mod_bulkio_console.h"
 #include "mod_bulkio_exports.h"
 #include "mod_bulkio_http.h"
 #include "mod_bulkio_imports.h"
 #include "mod_bulkio_metrics.h"
+#include "mod_bulkio_openapi.h"
 #include "mod_bulkio_router.h"
 
 typedef int route_fn(mod_bulkio_req_t *req);
@@ -45,14 +47,19 @@ typedef struct {
 static const route_t routes[] = {
     { M_GET,    "/health",                mod_bulkio_health,           0 },
     { M_GET,    "/metrics",               mod_bulkio_metrics,          0 },
+    { M_GET,    "/openapi.yaml",          mod_bulkio_openapi,          0 },
+    { M_GET,    "/imports",               mod_bulkio_imports_list,     1 },
     { M_POST,   "/imports",               mod_bulkio_imports_post,     1 },
     { M_GET,    "/imports/{id}",          mod_bulkio_imports_get,      1 },
     { M_DELETE, "/imports/{id}",          mod_bulkio_imports_delete,   1 },
     { M_GET,    "/imports/{id}/errors",   mod_bulkio_imports_errors,   1 },
     { M_GET,    "/exports",               mod_bulkio_exports_stream,   1 },
     { M_POST,   "/exports",               mod_bulkio_exports_post,     1 },
+    { M_GET,    "/exports/jobs",          mod_bulkio_exports_list,     1 },
     { M_GET,    "/exports/{id}",          mod_bulkio_exports_get,      1 },
     { M_GET,    "/exports/{id}/download", mod_bulkio_exports_download, 1 },
+    { M_GET,    "/console",               mod_bulkio_console,          0 },
+    { M_GET,    "/console/{id}",          mod_bulkio_console,          0 },
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 

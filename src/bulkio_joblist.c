@@ -1,0 +1,268 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE). */
+
+#include <apr_base64.h>
+#include <apr_lib.h>
+#include <apr_strings.h>
+
+#include "bulkio_joblist.h"
+#include "bulkio_record.h"
+#include "bulkio_util.h"
+
+static const char *const states[] = {
+    "pending", "running", "completed", "failed", "canceled"
+};
+#define NSTATES (sizeof(states) / sizeof(states[0]))
+
+static const char *const known[] = {
+    "status", "resource", "created_after", "created_before", "limit",
+    "cursor"
+};
+#define NKNOWN (sizeof(known) / sizeof(known[0]))
+
+static apr_status_t fail(const char **perror, const char *msg)
+{
+    *perror = msg;
+    return APR_EINVAL;
+}
+
+typedef struct {
+    const char *unknown;
+} arg_check_t;
+
+static int check_arg(void *baton, const char *key, const char *value)
+{
+    arg_check_t *c = baton;
+    apr_size_t i;
+
+    (void)value;
+    for (i = 0; i < NKNOWN; ++i) {
+        if (!strcmp(key, known[i])) {
+            return 1;
+        }
+    }
+    c->unknown = key;
+    return 0;
+}
+
+/* "a,b" to the text[] literal "{a,b}"; every name is one of states. */
+static apr_status_t parse_statuses(apr_pool_t *p, const char *s,
+                                   const char **plit, const char **perror)
+{
+    char *copy = apr_pstrdup(p, s), *tok, *last;
+    const char *lit = NULL;
+    apr_size_t i;
+
+    for (tok = apr_strtok(copy, ",", &last); tok;
+         tok = apr_strtok(NULL, ",", &last)) {
+        for (i = 0; i < NSTATES && strcmp(tok, states[i]); ++i) {
+        }
+        if (i == NSTATES) {
+            return fail(perror, apr_psprintf(p, "unknown status '%s'; "
+                        "allowed: pending, running, completed, failed, "
+                        "canceled", tok));
+        }
+        lit = lit ? apr_pstrcat(p, lit, ",", states[i], NULL) : states[i];
+    }
+    if (!lit || s[strlen(s) - 1] == ',' || *s == ',' || strstr(s, ",,")) {
+        return fail(perror, "status must be one or more of pending, "
+                    "running, completed, failed, canceled, separated by "
+                    "commas");
+    }
+    *plit = apr_pstrcat(p, "{", lit, "}", NULL);
+    return APR_SUCCESS;
+}
+
+static int all_digits(const char *s, apr_size_t n)
+{
+    apr_size_t i;
+
+    for (i = 0; i < n; ++i) {
+        if (!apr_isdigit(s[i])) {
+            return 0;
+        }
+    }
+    return n > 0 && n <= 18;
+}
+
+const char *bulkio_joblist_cursor(apr_pool_t *p, const bulkio_job_t *j)
+{
+    const char *plain = apr_psprintf(p, "%" APR_INT64_T_FMT ":%"
+                                     APR_INT64_T_FMT, j->created_us, j->id);
+    int len = (int)strlen(plain);
+    char *enc = apr_palloc(p, apr_base64_encode_len(len));
+    char *c;
+
+    apr_base64_encode(enc, plain, len);
+    for (c = enc; *c; ++c) {
+        if (*c == '+') {
+            *c = '-';
+        }
+        else if (*c == '/') {
+            *c = '_';
+        }
+        else if (*c == '=') {
+            *c = '\0';
+            break;
+        }
+    }
+    return enc;
+}
+
+static apr_status_t parse_cursor(apr_pool_t *p, const char *s,
+                                 bulkio_job_query_t *q, const char **perror)
+{
+    apr_size_t n = strlen(s), i;
+    char *b64, *plain, *colon;
+    int len;
+
+    if (n == 0 || n > 64) {
+        return fail(perror, "the cursor is not one this server gave");
+    }
+    b64 = apr_palloc(p, n + 4);
+    for (i = 0; i < n; ++i) {
+        char c = s[i];
+
+        if (!(apr_isalnum(c) || c == '-' || c == '_')) {
+            return fail(perror, "the cursor is not one this server gave");
+        }
+        b64[i] = c == '-' ? '+' : c == '_' ? '/' : c;
+    }
+    while (i % 4) {
+        b64[i++] = '=';
+    }
+    b64[i] = '\0';
+    plain = apr_palloc(p, apr_base64_decode_len(b64) + 1);
+    len = apr_base64_decode(plain, b64);
+    plain[len < 0 ? 0 : len] = '\0';
+    colon = strchr(plain, ':');
+    if (!colon || !all_digits(plain, (apr_size_t)(colon - plain))
+        || !all_digits(colon + 1, strlen(colon + 1))) {
+        return fail(perror, "the cursor is not one this server gave");
+    }
+    q->after_set = 1;
+    q->after_us = apr_atoi64(plain);
+    q->after_id = apr_atoi64(colon + 1);
+    /* one cursor for one position: its canonical form only */
+    {
+        bulkio_job_t j;
+
+        j.created_us = q->after_us;
+        j.id = q->after_id;
+        if (strcmp(bulkio_joblist_cursor(p, &j), s)) {
+            return fail(perror, "the cursor is not one this server gave");
+        }
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t bulkio_joblist_parse(apr_pool_t *p, apr_table_t *args,
+                                  bulkio_job_query_t *q, const char **perror)
+{
+    const char *v;
+    arg_check_t check = { NULL };
+    char *end;
+    long limit;
+
+    q->statuses = q->resource = q->created_after = q->created_before = NULL;
+    q->after_set = 0;
+    q->limit = BULKIO_JOBLIST_LIMIT_DEFAULT;
+    if (!apr_table_do(check_arg, &check, args, NULL)) {
+        return fail(perror, apr_psprintf(p, "unknown parameter '%s'; "
+                    "allowed: status, resource, created_after, "
+                    "created_before, limit, cursor", check.unknown));
+    }
+    if ((v = apr_table_get(args, "status"))
+        && parse_statuses(p, v, &q->statuses, perror) != APR_SUCCESS) {
+        return APR_EINVAL;
+    }
+    if ((v = apr_table_get(args, "resource"))) {
+        if (bulkio_resource_from_name(v) < 0) {
+            return fail(perror, "unknown resource; allowed: users, articles, "
+                        "comments");
+        }
+        q->resource = v;
+    }
+    if ((v = apr_table_get(args, "created_after"))) {
+        if (!bulkio_is_rfc3339(v)) {
+            return fail(perror, "created_after must be an RFC 3339 "
+                        "timestamp with an offset, e.g. "
+                        "2024-01-01T00:00:00Z");
+        }
+        q->created_after = v;
+    }
+    if ((v = apr_table_get(args, "created_before"))) {
+        if (!bulkio_is_rfc3339(v)) {
+            return fail(perror, "created_before must be an RFC 3339 "
+                        "timestamp with an offset, e.g. "
+                        "2024-01-01T00:00:00Z");
+        }
+        q->created_before = v;
+    }
+    if ((v = apr_table_get(args, "limit"))) {
+        limit = apr_isdigit(*v) ? strtol(v, &end, 10) : 0;
+        if (!apr_isdigit(*v) || *end || limit < 1
+            || limit > BULKIO_JOBLIST_LIMIT_MAX || strlen(v) > 4) {
+            return fail(perror, "limit must be a whole number from 1 to "
+                        "1000");
+        }
+        q->limit = (int)limit;
+    }
+    if ((v = apr_table_get(args, "cursor"))
+        && parse_cursor(p, v, q, perror) != APR_SUCCESS) {
+        return APR_EINVAL;
+    }
+    return APR_SUCCESS;
+}
+
+/* Percent-encode everything but RFC 3986's unreserved characters. */
+static const char *qenc(apr_pool_t *p, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    char *out = apr_palloc(p, strlen(s) * 3 + 1), *o = out;
+
+    for (; *s; ++s) {
+        unsigned char c = (unsigned char)*s;
+
+        if (apr_isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~'
+            || c == ',' || c == ':') {
+            *o++ = (char)c;
+        }
+        else {
+            *o++ = '%';
+            *o++ = hex[c >> 4];
+            *o++ = hex[c & 15];
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+const char *bulkio_joblist_next_query(apr_pool_t *p,
+                                      const bulkio_job_query_t *q,
+                                      int limit_given,
+                                      const bulkio_job_t *last)
+{
+    const char *s = "";
+
+    if (q->statuses) {
+        /* "{a,b}" back to "a,b" */
+        s = apr_pstrcat(p, s, "status=", qenc(p, apr_pstrmemdup(
+                        p, q->statuses + 1, strlen(q->statuses) - 2)), "&",
+                        NULL);
+    }
+    if (q->resource) {
+        s = apr_pstrcat(p, s, "resource=", qenc(p, q->resource), "&", NULL);
+    }
+    if (q->created_after) {
+        s = apr_pstrcat(p, s, "created_after=", qenc(p, q->created_after),
+                        "&", NULL);
+    }
+    if (q->created_before) {
+        s = apr_pstrcat(p, s, "created_before=", qenc(p, q->created_before),
+                        "&", NULL);
+    }
+    if (limit_given) {
+        s = apr_pstrcat(p, s, apr_psprintf(p, "limit=%d&", q->limit), NULL);
+    }
+    return apr_pstrcat(p, s, "cursor=", bulkio_joblist_cursor(p, last), NULL);
+}
