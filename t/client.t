@@ -15,7 +15,7 @@ use BulkIO::Test qw(:DEFAULT vhost_hostport job_total);
 
 my $top = Apache::Test::vars('top_dir');
 my $bin = "$top/client/bulkio";
-plan tests => 55, need { 'client/bulkio is built' => -x $bin };
+plan tests => 59, need { 'client/bulkio is built' => -x $bin };
 
 my $dir = Apache::Test::vars('t_dir') . '/logs';
 my $url = 'http://' . hostport();
@@ -333,9 +333,19 @@ ok t_cmp($out, qr/^KIND .*\nimport\s+i1\s+completed.*\nimport\s+i2\s+completed\s
          '--limit 2: one page, no request for the next, a table');
 
 # ---- jobs against the server (GET /v1/imports, /v1/exports/jobs) ---------
-# the job lists come with issue 13; until they are merged these two skip
-my $lists = Apache::TestRequest::GET('/v1/imports?limit=1', auth())->code == 200;
 ($rc, $out, $err) = cli('--json', 'jobs', '--kind', 'import', '--limit', '3');
-skip !$lists && 'no job lists on this server yet', t_cmp($rc, 0, 'jobs: exit 0');
-skip !$lists && 'no job lists on this server yet',
-     t_cmp(scalar @{ json_decode($out) // [] }, 3, '--limit 3 of the imports');
+ok t_cmp($rc, 0, 'jobs: exit 0');
+my $list = json_decode($out) // [];
+ok t_cmp(scalar @$list, 3, '--limit 3 of the imports');
+ok t_cmp($list->[0]{job_id}, $iid, 'newest first: the import left running at Ctrl-C');
+($rc, $out) = cli('--json', 'jobs', '--status', 'canceled', '--resource', 'users');
+$list = json_decode($out) // [];
+ok t_cmp(join(',', map { "$_->{kind}:$_->{job_id}:$_->{status}" } @$list),
+         'import:' . ($bg // 'none') . ':canceled',
+         '--status and --resource: the canceled import only');
+my $total = sql_value("SELECT count(*) FROM bulkio_jobs WHERE principal = 'alice'");
+($rc, $out) = cli('jobs');
+my @rows = grep { /^(import|export)\s/ } split /\n/, $out;
+ok t_cmp(scalar(@rows), $total, 'the table: every job of the caller, imports and exports');
+ok t_cmp(scalar(grep { /^export\s+[0-9a-f-]{36}\s+completed\s+users\s/ } @rows), 1,
+         'with the export job');
