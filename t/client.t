@@ -15,7 +15,7 @@ use BulkIO::Test qw(:DEFAULT vhost_hostport job_total);
 
 my $top = Apache::Test::vars('top_dir');
 my $bin = "$top/client/bulkio";
-plan tests => 59, need { 'client/bulkio is built' => -x $bin };
+plan tests => 62, need { 'client/bulkio is built' => -x $bin };
 
 my $dir = Apache::Test::vars('t_dir') . '/logs';
 my $url = 'http://' . hostport();
@@ -249,6 +249,33 @@ waitpid $kid, 0;
 ok t_cmp($rc, 3, 'the server goes away mid-wait: exit 3');
 ok t_cmp($err, qr/retrying in .*may still be running: bulkio status $fid/s,
          'after retries, with how to follow the job');
+
+# the first upload is received but its answer never comes (the connection
+# closes): the retry carries the same Idempotency-Key, so the server can
+# answer it with the first job
+my $krd;
+($port, $kid, $krd) = fake_server(sub {
+    my ($head, $n, $c, $wr) = @_;
+    if ($head =~ m{^POST /v1/imports}) {
+        my ($key) = $head =~ /^Idempotency-Key: (\S+)/mi;
+        print $wr ($key // 'none'), "\n";
+        return if $n == 1;          # nothing answered
+        answer($c, '202 Accepted', qq({"job_id":"$fid","status":"accepted"}));
+        return;
+    }
+    answer($c, '200 OK', qq({"job_id":"$fid","status":"completed","totalRecords":300,)
+           . '"successCount":300,"errorCount":0}');
+    return 'exit';
+});
+($rc, $out, $err) = cli({ BULKIO_URL => "http://127.0.0.1:$port" }, 'import',
+                        'users', "$dir/cli-ok.csv");
+waitpid $kid, 0;
+my @keys = map { chomp; $_ } <$krd>;
+ok t_cmp($rc, 0, 'an upload whose answer was lost, retried: exit 0');
+ok t_cmp(scalar(@keys) == 2 && $keys[0] eq $keys[1]
+         && $keys[0] =~ /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
+         ? 'same UUIDv4' : "@keys", 'same UUIDv4', 'both attempts: the same generated UUIDv4 key');
+ok t_cmp($err, qr/upload: .*retrying in 0\.5 s/, 'it says it retries');
 
 my $rd;
 ($port, $kid, $rd) = fake_server(sub {
