@@ -181,15 +181,18 @@ b64url() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }
 
 cmd_token() {
     ensure_secret
-    local sub=${SUB:-dev} secret header payload sig
+    local sub=${SUB:-dev} header payload sig
     case "$sub" in
         *[!A-Za-z0-9._@-]*|"") die "SUB must match [A-Za-z0-9._@-]+" ;;
     esac
-    secret=$(cat "$(secret_file)")
     header=$(printf '{"alg":"HS256","typ":"JWT"}' | b64url)
     payload=$(printf '{"sub":"%s","iat":%s}' "$sub" "$(date +%s)" | b64url)
+    # HMAC-SHA256 with the secret read from its file: the secret never
+    # appears in a command line (openssl -macopt key:... would show it in ps)
     sig=$(printf '%s.%s' "$header" "$payload" \
-          | openssl dgst -sha256 -mac HMAC -macopt "key:$secret" -binary | b64url)
+          | perl -MDigest::SHA=hmac_sha256 -e 'open my $f, "<", $ARGV[0] or die "$ARGV[0]: $!\n";
+                chomp(my $k = <$f> // ""); local $/; print hmac_sha256(scalar <STDIN>, $k)' \
+              "$(secret_file)" | b64url)
     printf '%s.%s.%s\n' "$header" "$payload" "$sig"
 }
 
