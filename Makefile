@@ -1,6 +1,6 @@
 # mod_bulkio — build with apxs, run a local installation, test.
 #
-#   make            build .libs/mod_bulkio.so
+#   make            build .libs/mod_bulkio.so and the client client/bulkio
 #   make run        deps, build, local PostgreSQL + httpd on 127.0.0.1:8080
 #   make test       unit tests (plain, ASan/UBSan, valgrind), a fuzzing smoke
 #                   run, then Apache::Test (plain and ASan/UBSan)
@@ -34,11 +34,24 @@ SANITIZE  := -fsanitize=address,undefined -fno-omit-frame-pointer \
 
 RUN       := scripts/bulkio.sh
 
-.PHONY: all install deps run start stop migrate token unit unit-plain \
+# the command-line client: plain C over libcurl and json-c (no APR, no
+# httpd, nothing of the module)
+CLIENT_SRC  := $(wildcard client/*.c)
+CLIENT_HDRS := $(wildcard client/*.h)
+CLIENT_LIBS := -lcurl -ljson-c
+CLIENT_BIN  := client/bulkio
+# its unit tests link the pure parts (options, progress) with cmocka
+CLIENT_UNIT_OBJ_SRC := client/cli_opts.c client/cli_progress.c
+CLIENT_UNIT_SRC  := $(wildcard client/test/test_*.c)
+CLIENT_UNIT_BIN  := $(patsubst client/test/%.c,build/unit/%,$(CLIENT_UNIT_SRC))
+CLIENT_ASAN_BIN  := $(patsubst client/test/%.c,build/unit-asan/%,$(CLIENT_UNIT_SRC))
+BINDIR      ?= /usr/local/bin
+
+.PHONY: all install install-client deps run start stop migrate token unit unit-plain \
         unit-asan test apache-test test-static test-system test-faults \
         test-cluster test-browser bench clean help soak soak-short
 
-all: .libs/mod_bulkio.so
+all: .libs/mod_bulkio.so client/bulkio
 
 # the web console, embedded into the module (nothing else to install)
 build/console_files.c: $(CONSOLE) scripts/embed-console.py
@@ -49,6 +62,10 @@ build/console_files.c: $(CONSOLE) scripts/embed-console.py
 	    -Wc,-Wall -Wc,-Wextra -Wc,-Werror -Wc,-std=gnu11 -I$(PG_INC) \
 	    $(SRC) $(LIBS)
 
+$(CLIENT_BIN): $(CLIENT_SRC) $(CLIENT_HDRS)
+	$(CC) $(WARN) -std=gnu11 -O2 -g $(CFLAGS) -o $@ $(CLIENT_SRC) \
+	    $(LDFLAGS) $(CLIENT_LIBS)
+
 $(GEN_SRC): docs/openapi.yaml scripts/embed.pl
 	perl scripts/embed.pl bulkio_openapi_yaml <docs/openapi.yaml >$@.tmp
 	mv $@.tmp $@
@@ -56,13 +73,17 @@ $(GEN_SRC): docs/openapi.yaml scripts/embed.pl
 # Debian layout: the .load/.conf pair for a2enmod bulkio
 MODS_AVAILABLE ?= /etc/apache2/mods-available
 
-install: all
+install: all install-client
 	$(APXS) -i -n bulkio mod_bulkio.la
 	@if [ -d $(DESTDIR)$(MODS_AVAILABLE) ]; then \
 	    install -m 644 conf/bulkio.load conf/bulkio.conf \
 	        $(DESTDIR)$(MODS_AVAILABLE)/ \
 	    && echo "installed bulkio.load, bulkio.conf into $(MODS_AVAILABLE) (a2enmod bulkio)"; \
 	fi
+
+install-client: client/bulkio
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 755 client/bulkio $(DESTDIR)$(BINDIR)/bulkio
 
 deps:
 	@$(RUN) deps
@@ -92,11 +113,20 @@ build/unit-asan/%: t/unit/%.c $(CORE_SRC) $(HDRS)
 	$(CC) $(WARN) -g -O1 $(SANITIZE) $(APR_CFLAGS) -I$(PG_INC) -Isrc -o $@ \
 	    $< $(CORE_SRC) -lcmocka $(APR_LIBS) $(LIBS)
 
-unit-plain: $(UNIT_BIN)
-	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+build/unit/test_cli_%: client/test/test_cli_%.c $(CLIENT_UNIT_OBJ_SRC) $(CLIENT_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(WARN) -std=gnu11 -g -O1 -Iclient -o $@ $< $(CLIENT_UNIT_OBJ_SRC) -lcmocka
 
-unit-asan: $(ASAN_BIN)
-	@set -e; for t in $(ASAN_BIN); do echo "== $$t (ASan/UBSan)"; \
+build/unit-asan/test_cli_%: client/test/test_cli_%.c $(CLIENT_UNIT_OBJ_SRC) $(CLIENT_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(WARN) -std=gnu11 -g -O1 $(SANITIZE) -Iclient -o $@ $< \
+	    $(CLIENT_UNIT_OBJ_SRC) -lcmocka
+
+unit-plain: $(UNIT_BIN) $(CLIENT_UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN) $(CLIENT_UNIT_BIN); do echo "== $$t"; $$t; done
+
+unit-asan: $(ASAN_BIN) $(CLIENT_ASAN_BIN)
+	@set -e; for t in $(ASAN_BIN) $(CLIENT_ASAN_BIN); do echo "== $$t (ASan/UBSan)"; \
 	    ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $$t; done
 
 unit: unit-plain unit-asan
@@ -227,19 +257,19 @@ test-asan: $(ASAN_MOD) $(ASAN_HTTPD)
 	@BULKIO_TEST_MODULE=$(CURDIR)/$(ASAN_MOD) $(ASAN_RUN_OPTS) \
 	    scripts/apache-test.sh -httpd $(CURDIR)/$(ASAN_HTTPD)
 
-unit-valgrind: $(UNIT_BIN)
-	@set -e; for t in $(UNIT_BIN); do echo "== $$t (valgrind)"; \
+unit-valgrind: $(UNIT_BIN) $(CLIENT_UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN) $(CLIENT_UNIT_BIN); do echo "== $$t (valgrind)"; \
 	    valgrind -q --error-exitcode=1 --leak-check=full \
 	        --errors-for-leak-kinds=definite $$t; done
 
 clean:
 	rm -rf .libs src/.libs *.la *.lo *.slo *.o src/*.la src/*.lo src/*.slo \
 	    $(GEN_SRC) \
-	    src/*.o build t/logs t/TEST t/conf/httpd.conf \
+	    src/*.o $(CLIENT_BIN) build t/logs t/TEST t/conf/httpd.conf \
 	    t/conf/apache_test_config.pm t/conf/extra.conf
 
 help:
-	@echo "make            build .libs/mod_bulkio.so (apxs, -Wall -Wextra -Werror)"
+	@echo "make            build .libs/mod_bulkio.so (apxs) and client/bulkio (-Wall -Wextra -Werror)"
 	@echo "make deps       install the Debian packages the project needs"
 	@echo "make run        local PostgreSQL + httpd on 127.0.0.1:\$$BULKIO_PORT (8080), foreground"
 	@echo "make start|stop the same, in the background"
@@ -253,6 +283,7 @@ help:
 	@echo "make test-cluster two servers on one database and spool (BULKIO_PORT, +1)"
 	@echo "make fuzz       each libFuzzer target for FUZZ_TIME seconds (60)"
 	@echo "make test-asan  the Apache::Test suite against an ASan/UBSan build of the module"
-	@echo "make install    install the module into the system httpd (and bulkio.load/.conf into $(MODS_AVAILABLE))"
+	@echo "make install    install the module into the system httpd (and bulkio.load/.conf into $(MODS_AVAILABLE)) and the client into \$$DESTDIR\$$BINDIR (/usr/local/bin)"
+	@echo "make install-client  only the client: client/bulkio into \$$DESTDIR\$$BINDIR"
 	@echo "make bench      benchmark against COPY (BENCH_ROWS=100000 for a quick run)"
 	@echo "make soak       mixed load with restarts, exact checks (SOAK_MINUTES=30)"

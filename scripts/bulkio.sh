@@ -183,15 +183,18 @@ b64url() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }
 
 cmd_token() {
     ensure_secret
-    local sub=${SUB:-dev} secret header payload sig
+    local sub=${SUB:-dev} header payload sig
     case "$sub" in
         *[!A-Za-z0-9._@-]*|"") die "SUB must match [A-Za-z0-9._@-]+" ;;
     esac
-    secret=$(cat "$(secret_file)")
     header=$(printf '{"alg":"HS256","typ":"JWT"}' | b64url)
     payload=$(printf '{"sub":"%s","iat":%s}' "$sub" "$(date +%s)" | b64url)
+    # HMAC-SHA256 with the secret read from its file: the secret never
+    # appears in a command line (openssl -macopt key:... would show it in ps)
     sig=$(printf '%s.%s' "$header" "$payload" \
-          | openssl dgst -sha256 -mac HMAC -macopt "key:$secret" -binary | b64url)
+          | perl -MDigest::SHA=hmac_sha256 -e 'open my $f, "<", $ARGV[0] or die "$ARGV[0]: $!\n";
+                chomp(my $k = <$f> // ""); local $/; print hmac_sha256(scalar <STDIN>, $k)' \
+              "$(secret_file)" | b64url)
     printf '%s.%s.%s\n' "$header" "$payload" "$sig"
 }
 
@@ -238,6 +241,9 @@ httpd_pid() {
 
 print_banner() {
     local token
+    token=$(SUB=dev cmd_token)
+    # the client's default token (bulkio reads $BULKIO_RUN_DIR/token)
+    (umask 077; printf '%s\n' "$token" >"$run_dir/token")
     token=$(cmd_token)
     cat <<EOF
 
@@ -250,7 +256,8 @@ Token (subject "${SUB:-dev}"; more with: make token SUB=name):
 Console (paste the token to sign in):
   http://127.0.0.1:$port/v1/console/
 
-Try it:
+Try it (the client reads the token from $run_dir/token):
+  BULKIO_URL=http://127.0.0.1:$port client/bulkio import users examples/users.csv
   curl -s http://127.0.0.1:$port/v1/health
   curl -s -H "Authorization: Bearer $token" \\
        -F file=@examples/users.csv \\

@@ -1,0 +1,165 @@
+/* bulkio — the command-line client of mod_bulkio.
+ *
+ * Plain C over libcurl and json-c; it does not link the module, httpd or
+ * APR. Files:
+ *   bulkio.c        main and the subcommands
+ *   cli_opts.c      command line and environment (no I/O but getenv)
+ *   cli_progress.c  progress lines and the summary (formatting is pure)
+ *   cli_http.c      libcurl requests, problem+json, retries
+ */
+#ifndef BULKIO_CLI_H
+#define BULKIO_CLI_H
+
+#include <stdio.h>
+#include <stdint.h>
+
+/* exit statuses (SPEC: 0 all records applied, 1 some failed, 2 the job
+ * failed or was canceled, 3 usage, network, authentication, HTTP) */
+#define CLI_EXIT_OK        0
+#define CLI_EXIT_RECORDS   1
+#define CLI_EXIT_JOB       2
+#define CLI_EXIT_ERROR     3
+#define CLI_EXIT_INTERRUPT 130  /* Ctrl-C while waiting; the job runs on */
+
+#define CLI_MAX_FILTERS    32
+#define CLI_DEFAULT_URL    "http://127.0.0.1:8080"
+
+typedef enum {
+    CLI_CMD_NONE = 0,
+    CLI_CMD_IMPORT,
+    CLI_CMD_STATUS,
+    CLI_CMD_CANCEL,
+    CLI_CMD_ERRORS,
+    CLI_CMD_JOBS,
+    CLI_CMD_EXPORT,
+    CLI_CMD_HELP,
+    CLI_CMD_VERSION
+} cli_cmd_e;
+
+typedef struct {
+    cli_cmd_e cmd;
+    const char *url;            /* server, without /v1 */
+    const char *token;          /* from --token or BULKIO_TOKEN */
+    const char *token_file;     /* --token-file, else the default file */
+    int token_file_default;     /* token_file is the default (may be absent) */
+    int token_from_argv;        /* --token was given (warned about) */
+    const char *resource;
+    const char *source;         /* import: FILE or URL */
+    const char *job_id;         /* status, cancel, errors */
+    const char *format;
+    const char *idempotency_key;
+    const char *output;         /* -o FILE */
+    const char *fields;         /* export: a,b */
+    const char *filters[CLI_MAX_FILTERS];   /* export: k=v */
+    int nfilters;
+    const char *status;         /* jobs --status */
+    long limit;                 /* jobs --limit, 0: all */
+    const char *kind;           /* jobs --kind import|export, NULL: both */
+    int no_wait;
+    int as_job;                 /* export --job */
+    int quiet;
+    int json;
+    int retries;                /* network retries (default 3) */
+    double poll_interval;       /* seconds between status requests */
+} cli_opts_t;
+
+/**
+ * Parse the command line and the environment (BULKIO_URL, BULKIO_TOKEN,
+ * BULKIO_RUN_DIR) into opts.
+ * @param err  a buffer for the message when the command line is wrong
+ * @return 0, or -1 with err filled (exit status 3)
+ */
+int cli_parse(int argc, char **argv, cli_opts_t *opts, char *err,
+              size_t errlen);
+
+/** The usage text. */
+void cli_usage(FILE *out);
+
+/**
+ * Check an export filter "key=value": key is [A-Za-z_]+, value any.
+ * @return 0 or -1
+ */
+int cli_filter_ok(const char *kv);
+
+/**
+ * The format an import sends (ndjson, json, csv) from --format, else the
+ * file's name (a ".gz" suffix is looked through); NULL when unknown.
+ */
+const char *cli_format_for(const char *format, const char *path);
+
+/* ---- progress -------------------------------------------------------- */
+
+/** "512 B", "1.5 KiB", "12.3 MiB", "1.20 GiB" */
+void cli_fmt_bytes(char *buf, size_t len, double bytes);
+/** "1,234,567" */
+void cli_fmt_count(char *buf, size_t len, int64_t n);
+/** "0:07", "12:34", "1:02:03"; "--:--" when negative */
+void cli_fmt_eta(char *buf, size_t len, double seconds);
+/** "0.8 s", "12.3 s", "2 m 5 s", "1 h 2 m" */
+void cli_fmt_duration(char *buf, size_t len, double seconds);
+
+/** The upload line: name, bytes sent of total (0: unknown), bytes/s. */
+void cli_fmt_upload(char *buf, size_t len, const char *name, double sent,
+                    double total, double rate);
+
+typedef struct {
+    const char *job_id;
+    const char *status;
+    int64_t processed;
+    int64_t errors;
+    double percent;             /* < 0: unknown */
+    double rate;                /* records/s */
+    double eta;                 /* seconds, < 0: unknown */
+} cli_job_progress_t;
+
+/** The job line while an import runs. */
+void cli_fmt_job(char *buf, size_t len, const cli_job_progress_t *p);
+
+typedef struct {
+    const char *status;         /* completed, failed, canceled */
+    const char *reason;         /* why it failed, may be NULL */
+    int64_t total;
+    int64_t succeeded;
+    int64_t failed;
+    const char *types[8];       /* failed records by error type */
+    int64_t type_counts[8];
+    int ntypes;
+    double duration;            /* seconds */
+} cli_summary_t;
+
+/** The one-line summary at the end of an import. */
+void cli_fmt_summary(char *buf, size_t len, const cli_summary_t *s);
+
+/** Add n records of an error type to a summary (at most 8 types). */
+void cli_summary_add(cli_summary_t *s, const char *type, int64_t n);
+
+typedef struct {
+    FILE *out;                  /* standard error */
+    int tty;                    /* redraw one line with \r */
+    int quiet;
+    double interval;            /* not a tty: seconds between lines */
+    double last;                /* when the last line went out */
+    size_t width;               /* length of the line on screen */
+    size_t cols;                /* tty: the terminal's width, 0 unknown */
+    int dirty;                  /* a tty line is open */
+} cli_progress_t;
+
+/** A progress writer over out (its tty-ness decided by the caller). */
+void cli_progress_init(cli_progress_t *pr, FILE *out, int tty, int quiet);
+
+/**
+ * Show a progress line at time now (seconds): on a tty redraw it in
+ * place; else print it when interval seconds passed since the last one,
+ * or when force is set.
+ * @return 1 when something was written
+ */
+int cli_progress_show(cli_progress_t *pr, const char *line, double now,
+                      int force);
+
+/** End the open tty line (a newline) before other output. */
+void cli_progress_end(cli_progress_t *pr);
+
+/** Seconds on a monotonic clock. */
+double cli_now(void);
+
+#endif /* BULKIO_CLI_H */

@@ -1,0 +1,400 @@
+/* bulkio: the command line and the environment. */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cli.h"
+
+enum {
+    OPT_URL = 256,
+    OPT_TOKEN,
+    OPT_TOKEN_FILE,
+    OPT_FORMAT,
+    OPT_IDEM,
+    OPT_NO_WAIT,
+    OPT_FIELDS,
+    OPT_FILTER,
+    OPT_JOB,
+    OPT_STATUS,
+    OPT_RESOURCE,
+    OPT_LIMIT,
+    OPT_KIND,
+    OPT_JSON,
+    OPT_RETRIES,
+    OPT_POLL,
+    OPT_VERSION
+};
+
+static const struct option long_opts[] = {
+    { "url", required_argument, NULL, OPT_URL },
+    { "token", required_argument, NULL, OPT_TOKEN },
+    { "token-file", required_argument, NULL, OPT_TOKEN_FILE },
+    { "format", required_argument, NULL, OPT_FORMAT },
+    { "idempotency-key", required_argument, NULL, OPT_IDEM },
+    { "no-wait", no_argument, NULL, OPT_NO_WAIT },
+    { "output", required_argument, NULL, 'o' },
+    { "fields", required_argument, NULL, OPT_FIELDS },
+    { "filter", required_argument, NULL, OPT_FILTER },
+    { "job", no_argument, NULL, OPT_JOB },
+    { "status", required_argument, NULL, OPT_STATUS },
+    { "resource", required_argument, NULL, OPT_RESOURCE },
+    { "limit", required_argument, NULL, OPT_LIMIT },
+    { "kind", required_argument, NULL, OPT_KIND },
+    { "quiet", no_argument, NULL, 'q' },
+    { "json", no_argument, NULL, OPT_JSON },
+    { "retries", required_argument, NULL, OPT_RETRIES },
+    { "poll-interval", required_argument, NULL, OPT_POLL },
+    { "help", no_argument, NULL, 'h' },
+    { "version", no_argument, NULL, OPT_VERSION },
+    { NULL, 0, NULL, 0 }
+};
+
+static const struct {
+    const char *name;
+    cli_cmd_e cmd;
+    int args;                   /* positional arguments after the name */
+} commands[] = {
+    { "import", CLI_CMD_IMPORT, 2 },
+    { "status", CLI_CMD_STATUS, 1 },
+    { "cancel", CLI_CMD_CANCEL, 1 },
+    { "errors", CLI_CMD_ERRORS, 1 },
+    { "jobs", CLI_CMD_JOBS, 0 },
+    { "export", CLI_CMD_EXPORT, 1 },
+    { "help", CLI_CMD_HELP, 0 },
+    { "version", CLI_CMD_VERSION, 0 },
+};
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static int is_resource(const char *s)
+{
+    return s && (!strcmp(s, "users") || !strcmp(s, "articles")
+                 || !strcmp(s, "comments"));
+}
+
+int cli_filter_ok(const char *kv)
+{
+    const char *eq = strchr(kv, '=');
+    const char *p;
+
+    if (!eq || eq == kv) {
+        return -1;
+    }
+    for (p = kv; p < eq; ++p) {
+        if (!isalpha((unsigned char)*p) && *p != '_') {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int ends_with(const char *s, size_t n, const char *suffix)
+{
+    size_t k = strlen(suffix);
+
+    return n >= k && !strncasecmp(s + n - k, suffix, k);
+}
+
+const char *cli_format_for(const char *format, const char *path)
+{
+    const char *base;
+    size_t n;
+
+    if (format) {
+        return format;
+    }
+    if (!path) {
+        return NULL;
+    }
+    base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    n = strlen(base);
+    if (ends_with(base, n, ".gz")) {
+        n -= 3;
+    }
+    if (ends_with(base, n, ".ndjson") || ends_with(base, n, ".jsonl")) {
+        return "ndjson";
+    }
+    if (ends_with(base, n, ".json")) {
+        return "json";
+    }
+    if (ends_with(base, n, ".csv")) {
+        return "csv";
+    }
+    return NULL;
+}
+
+static int parse_long(const char *s, long min, long max, long *out)
+{
+    char *end;
+    long v;
+
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < min || v > max) {
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static const char *default_token_file(void)
+{
+    static char path[4096];
+    const char *dir = getenv("BULKIO_RUN_DIR");
+
+    snprintf(path, sizeof(path), "%s/token", dir && *dir ? dir : ".run");
+    return path;
+}
+
+/* BULKIO_URL, else the port of a local installation (BULKIO_PORT, as make
+ * start reads it), else the default */
+static const char *default_url(void)
+{
+    static char url[64];
+    const char *env = getenv("BULKIO_URL");
+    long port;
+
+    if (env && *env) {
+        return env;
+    }
+    env = getenv("BULKIO_PORT");
+    if (env && *env && !parse_long(env, 1, 65535, &port)) {
+        snprintf(url, sizeof(url), "http://127.0.0.1:%ld", port);
+        return url;
+    }
+    return CLI_DEFAULT_URL;
+}
+
+int cli_parse(int argc, char **argv, cli_opts_t *o, char *err, size_t errlen)
+{
+    const char *env, *name;
+    const char *pos[3];
+    size_t i;
+    int c, npos = 0, want;
+    long v;
+    char *endp;
+
+    memset(o, 0, sizeof(*o));
+    o->retries = 3;
+    o->poll_interval = -1.0;
+    optind = 0;                 /* GNU: start afresh (tests parse twice) */
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":o:qh", long_opts, NULL)) != -1) {
+        switch (c) {
+        case OPT_URL:         o->url = optarg; break;
+        case OPT_TOKEN:       o->token = optarg; o->token_from_argv = 1;
+                              break;
+        case OPT_TOKEN_FILE:  o->token_file = optarg; break;
+        case OPT_FORMAT:      o->format = optarg; break;
+        case OPT_IDEM:        o->idempotency_key = optarg; break;
+        case OPT_NO_WAIT:     o->no_wait = 1; break;
+        case 'o':             o->output = optarg; break;
+        case OPT_FIELDS:      o->fields = optarg; break;
+        case OPT_FILTER:
+            if (cli_filter_ok(optarg)) {
+                return fail(err, errlen, "--filter wants key=value, not "
+                            "'%s'", optarg);
+            }
+            if (o->nfilters == CLI_MAX_FILTERS) {
+                return fail(err, errlen, "at most %d --filter options",
+                            CLI_MAX_FILTERS);
+            }
+            o->filters[o->nfilters++] = optarg;
+            break;
+        case OPT_JOB:         o->as_job = 1; break;
+        case OPT_STATUS:      o->status = optarg; break;
+        case OPT_RESOURCE:    o->resource = optarg; break;
+        case OPT_LIMIT:
+            if (parse_long(optarg, 1, 1000000, &o->limit)) {
+                return fail(err, errlen, "--limit wants a number from 1, "
+                            "not '%s'", optarg);
+            }
+            break;
+        case OPT_KIND:
+            if (strcmp(optarg, "import") && strcmp(optarg, "export")) {
+                return fail(err, errlen, "--kind is import or export");
+            }
+            o->kind = optarg;
+            break;
+        case 'q':             o->quiet = 1; break;
+        case OPT_JSON:        o->json = 1; break;
+        case OPT_RETRIES:
+            if (parse_long(optarg, 0, 100, &v)) {
+                return fail(err, errlen, "--retries wants 0 to 100, not "
+                            "'%s'", optarg);
+            }
+            o->retries = (int)v;
+            break;
+        case OPT_POLL:
+            o->poll_interval = strtod(optarg, &endp);
+            if (endp == optarg || *endp || !(o->poll_interval >= 0.05)
+                || o->poll_interval > 3600) {
+                return fail(err, errlen, "--poll-interval wants seconds "
+                            "(0.05 or more), not '%s'", optarg);
+            }
+            break;
+        case 'h':             o->cmd = CLI_CMD_HELP; return 0;
+        case OPT_VERSION:     o->cmd = CLI_CMD_VERSION; return 0;
+        case ':':
+            return fail(err, errlen, "option %s needs a value",
+                        argv[optind - 1]);
+        default:
+            return fail(err, errlen, "unknown option %s", argv[optind - 1]);
+        }
+    }
+    if (optind >= argc) {
+        return fail(err, errlen, "no command given");
+    }
+    name = argv[optind++];
+    want = -1;
+    for (i = 0; i < sizeof(commands) / sizeof(commands[0]); ++i) {
+        if (!strcmp(name, commands[i].name)) {
+            o->cmd = commands[i].cmd;
+            want = commands[i].args;
+        }
+    }
+    if (want < 0) {
+        return fail(err, errlen, "unknown command '%s'", name);
+    }
+    while (optind < argc) {
+        if (npos == want) {
+            return fail(err, errlen, "too many arguments for %s", name);
+        }
+        pos[npos++] = argv[optind++];
+    }
+    if (npos < want) {
+        return fail(err, errlen, "%s needs %s", name,
+                    o->cmd == CLI_CMD_IMPORT ? "RESOURCE and FILE or URL"
+                    : o->cmd == CLI_CMD_EXPORT ? "RESOURCE" : "a job id");
+    }
+    switch (o->cmd) {
+    case CLI_CMD_IMPORT:
+    case CLI_CMD_EXPORT:
+        o->resource = pos[0];
+        if (!is_resource(o->resource)) {
+            return fail(err, errlen, "unknown resource '%s'; allowed: "
+                        "users, articles, comments", pos[0]);
+        }
+        if (o->cmd == CLI_CMD_IMPORT) {
+            o->source = pos[1];
+        }
+        break;
+    case CLI_CMD_STATUS:
+    case CLI_CMD_CANCEL:
+    case CLI_CMD_ERRORS:
+        o->job_id = pos[0];
+        if (!*o->job_id || strspn(o->job_id, "0123456789abcdefABCDEF-")
+                           != strlen(o->job_id)) {
+            return fail(err, errlen, "'%s' is no job id", o->job_id);
+        }
+        break;
+    default:
+        break;
+    }
+    if (o->format) {
+        int ok = !strcmp(o->format, "ndjson") || !strcmp(o->format, "csv")
+                 || (o->cmd != CLI_CMD_ERRORS && !strcmp(o->format, "json"));
+
+        if (!ok) {
+            return fail(err, errlen, "unknown format '%s'; allowed: %s",
+                        o->format, o->cmd == CLI_CMD_ERRORS
+                        ? "ndjson, csv" : "ndjson, json, csv");
+        }
+    }
+    if (o->cmd != CLI_CMD_JOBS && o->cmd != CLI_CMD_EXPORT
+        && o->cmd != CLI_CMD_IMPORT && o->resource) {
+        return fail(err, errlen, "--resource belongs to jobs");
+    }
+    if (o->cmd == CLI_CMD_JOBS && o->resource && !is_resource(o->resource)) {
+        return fail(err, errlen, "unknown resource '%s'; allowed: users, "
+                    "articles, comments", o->resource);
+    }
+    if ((o->fields || o->nfilters || o->as_job) && o->cmd != CLI_CMD_EXPORT) {
+        return fail(err, errlen, "--fields, --filter and --job belong to "
+                    "export");
+    }
+    if ((o->no_wait || o->idempotency_key)
+        && o->cmd != CLI_CMD_IMPORT && !(o->cmd == CLI_CMD_EXPORT
+                                         && o->as_job)) {
+        return fail(err, errlen, "--no-wait and --idempotency-key belong to "
+                    "import and export --job");
+    }
+    if (o->idempotency_key && (!*o->idempotency_key
+                               || strlen(o->idempotency_key) > 255
+                               || strpbrk(o->idempotency_key, "\r\n"))) {
+        return fail(err, errlen, "--idempotency-key wants 1 to 255 "
+                    "characters on one line");
+    }
+    if (!o->url) {
+        o->url = default_url();
+    }
+    if (strncmp(o->url, "http://", 7) && strncmp(o->url, "https://", 8)) {
+        return fail(err, errlen, "the server URL must start with http:// or "
+                    "https://, not '%s'", o->url);
+    }
+    if (!o->token && !o->token_file) {
+        env = getenv("BULKIO_TOKEN");
+        if (env && *env) {
+            o->token = env;
+        }
+        else {
+            o->token_file = default_token_file();
+            o->token_file_default = 1;
+        }
+    }
+    if (o->poll_interval < 0) {
+        o->poll_interval = 0.5;
+    }
+    return 0;
+}
+
+void cli_usage(FILE *out)
+{
+    fputs(
+"usage: bulkio [options] COMMAND ...\n"
+"\n"
+"  import RESOURCE FILE|URL [--format F] [--idempotency-key K] [--no-wait]\n"
+"  status JOB\n"
+"  cancel JOB\n"
+"  errors JOB [--format ndjson|csv] [-o FILE]\n"
+"  jobs [--status S[,S]] [--resource R] [--limit N] [--kind import|export]\n"
+"  export RESOURCE [--format F] [--fields a,b] [--filter k=v]... [-o FILE]\n"
+"         [--job]\n"
+"\n"
+"RESOURCE is users, articles or comments; F is ndjson, json or csv.\n"
+"\n"
+"options:\n"
+"  --url URL          server (BULKIO_URL, else http://127.0.0.1:$BULKIO_PORT,\n"
+"                     else " CLI_DEFAULT_URL ")\n"
+"  --token-file FILE  read the token from FILE; else BULKIO_TOKEN, else\n"
+"                     $BULKIO_RUN_DIR/token (.run/token), which make run\n"
+"                     and make start write\n"
+"  --token T          the token itself (visible to other users; prefer\n"
+"                     BULKIO_TOKEN or --token-file)\n"
+"  -q, --quiet        no progress and no summary\n"
+"  --json             print the final job document on standard output\n"
+"  --retries N        network retries (3); an upload keeps its\n"
+"                     Idempotency-Key, so a retry never makes a second job\n"
+"  --poll-interval S  seconds between status requests (0.5)\n"
+"\n"
+"exit status: 0 completed, every record applied; 1 completed with failed\n"
+"records; 2 the job failed or was canceled; 3 usage, network,\n"
+"authentication or HTTP error; 130 interrupted while waiting (the job\n"
+"runs on).\n", out);
+}

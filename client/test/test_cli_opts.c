@@ -1,0 +1,226 @@
+/* bulkio client: the command line and the environment. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "cli.h"
+
+static char err[512];
+
+/* parse a NULL-terminated list of words (argv is writable, as in main) */
+static int parse(cli_opts_t *o, ...)
+{
+    static char store[32][128];
+    char *argv[33];
+    const char *w;
+    va_list ap;
+    int argc = 0;
+
+    va_start(ap, o);
+    while ((w = va_arg(ap, const char *)) && argc < 32) {
+        snprintf(store[argc], sizeof(store[argc]), "%s", w);
+        argv[argc] = store[argc];
+        ++argc;
+    }
+    va_end(ap);
+    argv[argc] = NULL;
+    err[0] = '\0';
+    return cli_parse(argc, argv, o, err, sizeof(err));
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    unsetenv("BULKIO_URL");
+    unsetenv("BULKIO_TOKEN");
+    unsetenv("BULKIO_RUN_DIR");
+    unsetenv("BULKIO_PORT");
+    return 0;
+}
+
+static void import_defaults(void **state)
+{
+    cli_opts_t o;
+
+    (void)state;
+    assert_int_equal(parse(&o, "bulkio", "import", "users", "a.csv", NULL), 0);
+    assert_int_equal(o.cmd, CLI_CMD_IMPORT);
+    assert_string_equal(o.resource, "users");
+    assert_string_equal(o.source, "a.csv");
+    assert_string_equal(o.url, "http://127.0.0.1:8080");
+    assert_null(o.token);
+    assert_string_equal(o.token_file, ".run/token");
+    assert_int_equal(o.retries, 3);
+    assert_int_equal(o.no_wait, 0);
+    assert_null(o.idempotency_key);
+}
+
+static void options_anywhere(void **state)
+{
+    cli_opts_t o;
+
+    (void)state;
+    assert_int_equal(parse(&o, "bulkio", "import", "--no-wait", "comments",
+                           "c.json.gz", "--format", "json", "-q",
+                           "--idempotency-key", "k-1", "--json",
+                           "--url", "http://h:1/", NULL), 0);
+    assert_int_equal(o.no_wait, 1);
+    assert_int_equal(o.quiet, 1);
+    assert_int_equal(o.json, 1);
+    assert_string_equal(o.format, "json");
+    assert_string_equal(o.idempotency_key, "k-1");
+    assert_string_equal(o.resource, "comments");
+    assert_string_equal(o.source, "c.json.gz");
+    assert_string_equal(o.url, "http://h:1/");
+}
+
+static void environment(void **state)
+{
+    cli_opts_t o;
+
+    (void)state;
+    setenv("BULKIO_URL", "https://api.example:8443", 1);
+    setenv("BULKIO_TOKEN", "t0k", 1);
+    assert_int_equal(parse(&o, "bulkio", "status", "0a-b", NULL), 0);
+    assert_string_equal(o.url, "https://api.example:8443");
+    assert_string_equal(o.token, "t0k");
+    assert_int_equal(o.token_from_argv, 0);
+    /* the command line wins */
+    assert_int_equal(parse(&o, "bulkio", "--url", "http://x", "--token-file",
+                           "/tmp/t", "status", "ab", NULL), 0);
+    assert_string_equal(o.url, "http://x");
+    assert_null(o.token);
+    assert_string_equal(o.token_file, "/tmp/t");
+    unsetenv("BULKIO_TOKEN");
+    setenv("BULKIO_RUN_DIR", "/srv/run", 1);
+    assert_int_equal(parse(&o, "bulkio", "cancel", "ab", NULL), 0);
+    assert_string_equal(o.token_file, "/srv/run/token");
+    assert_int_equal(parse(&o, "bulkio", "--token", "tt", "cancel", "ab",
+                           NULL), 0);
+    assert_int_equal(o.token_from_argv, 1);
+    /* without BULKIO_URL: the port of a local installation, if valid */
+    unsetenv("BULKIO_URL");
+    setenv("BULKIO_PORT", "8820", 1);
+    assert_int_equal(parse(&o, "bulkio", "cancel", "ab", NULL), 0);
+    assert_string_equal(o.url, "http://127.0.0.1:8820");
+    setenv("BULKIO_PORT", "88x", 1);
+    assert_int_equal(parse(&o, "bulkio", "cancel", "ab", NULL), 0);
+    assert_string_equal(o.url, "http://127.0.0.1:8080");
+    setenv("BULKIO_PORT", "8820", 1);
+    setenv("BULKIO_URL", "http://u", 1);
+    assert_int_equal(parse(&o, "bulkio", "cancel", "ab", NULL), 0);
+    assert_string_equal(o.url, "http://u");
+    setup(NULL);
+}
+
+static void export_and_jobs(void **state)
+{
+    cli_opts_t o;
+
+    (void)state;
+    assert_int_equal(parse(&o, "bulkio", "export", "articles", "--filter",
+                           "status=published", "--filter", "authorId=x=y",
+                           "--fields", "id,slug", "-o", "out.csv", "--job",
+                           NULL), 0);
+    assert_int_equal(o.cmd, CLI_CMD_EXPORT);
+    assert_int_equal(o.nfilters, 2);
+    assert_string_equal(o.filters[1], "authorId=x=y");
+    assert_string_equal(o.fields, "id,slug");
+    assert_string_equal(o.output, "out.csv");
+    assert_int_equal(o.as_job, 1);
+    assert_int_equal(parse(&o, "bulkio", "jobs", "--status",
+                           "running,pending", "--resource", "users",
+                           "--limit", "20", "--kind", "export", NULL), 0);
+    assert_int_equal(o.cmd, CLI_CMD_JOBS);
+    assert_int_equal(o.limit, 20);
+    assert_string_equal(o.status, "running,pending");
+    assert_string_equal(o.kind, "export");
+}
+
+static void refused(void **state)
+{
+    cli_opts_t o;
+
+    (void)state;
+    assert_int_equal(parse(&o, "bulkio", NULL), -1);
+    assert_string_equal(err, "no command given");
+    assert_int_equal(parse(&o, "bulkio", "upload", NULL), -1);
+    assert_string_equal(err, "unknown command 'upload'");
+    assert_int_equal(parse(&o, "bulkio", "import", "users", NULL), -1);
+    assert_string_equal(err, "import needs RESOURCE and FILE or URL");
+    assert_int_equal(parse(&o, "bulkio", "import", "posts", "a", NULL), -1);
+    assert_non_null(strstr(err, "unknown resource 'posts'"));
+    assert_int_equal(parse(&o, "bulkio", "import", "users", "a", "b", NULL),
+                     -1);
+    assert_string_equal(err, "too many arguments for import");
+    assert_int_equal(parse(&o, "bulkio", "import", "users", "a", "--format",
+                           "xml", NULL), -1);
+    assert_non_null(strstr(err, "unknown format 'xml'"));
+    assert_int_equal(parse(&o, "bulkio", "errors", "ab", "--format", "json",
+                           NULL), -1);
+    assert_non_null(strstr(err, "allowed: ndjson, csv"));
+    assert_int_equal(parse(&o, "bulkio", "status", "../etc", NULL), -1);
+    assert_string_equal(err, "'../etc' is no job id");
+    assert_int_equal(parse(&o, "bulkio", "jobs", "--limit", "0", NULL), -1);
+    assert_int_equal(parse(&o, "bulkio", "jobs", "--limit", "5x", NULL), -1);
+    assert_int_equal(parse(&o, "bulkio", "export", "users", "--filter",
+                           "=v", NULL), -1);
+    assert_int_equal(parse(&o, "bulkio", "export", "users", "--filter",
+                           "role", NULL), -1);
+    assert_int_equal(parse(&o, "bulkio", "status", "ab", "--job", NULL), -1);
+    assert_int_equal(parse(&o, "bulkio", "status", "ab", "--no-wait", NULL),
+                     -1);
+    assert_int_equal(parse(&o, "bulkio", "--url", "ftp://h", "jobs", NULL),
+                     -1);
+    assert_int_equal(parse(&o, "bulkio", "--bogus", "jobs", NULL), -1);
+    assert_string_equal(err, "unknown option --bogus");
+    assert_int_equal(parse(&o, "bulkio", "jobs", "--limit", NULL), -1);
+    assert_string_equal(err, "option --limit needs a value");
+    assert_int_equal(parse(&o, "bulkio", "import", "users", "a",
+                           "--poll-interval", "0", NULL), -1);
+}
+
+static void help(void **state)
+{
+    cli_opts_t o;
+
+    (void)state;
+    assert_int_equal(parse(&o, "bulkio", "import", "--help", NULL), 0);
+    assert_int_equal(o.cmd, CLI_CMD_HELP);
+    assert_int_equal(parse(&o, "bulkio", "--version", NULL), 0);
+    assert_int_equal(o.cmd, CLI_CMD_VERSION);
+}
+
+static void formats(void **state)
+{
+    (void)state;
+    assert_string_equal(cli_format_for(NULL, "dir/u.csv"), "csv");
+    assert_string_equal(cli_format_for(NULL, "U.CSV.GZ"), "csv");
+    assert_string_equal(cli_format_for(NULL, "a.ndjson.gz"), "ndjson");
+    assert_string_equal(cli_format_for(NULL, "a.jsonl"), "ndjson");
+    assert_string_equal(cli_format_for(NULL, "a.json"), "json");
+    assert_null(cli_format_for(NULL, "a.gz"));
+    assert_null(cli_format_for(NULL, "data"));
+    assert_null(cli_format_for(NULL, "csv.d/data"));
+    assert_string_equal(cli_format_for("json", "a.csv"), "json");
+    assert_int_equal(cli_filter_ok("created_after=2024"), 0);
+    assert_int_equal(cli_filter_ok("a-b=1"), -1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(import_defaults, setup),
+        cmocka_unit_test_setup(options_anywhere, setup),
+        cmocka_unit_test_setup(environment, setup),
+        cmocka_unit_test_setup(export_and_jobs, setup),
+        cmocka_unit_test_setup(refused, setup),
+        cmocka_unit_test_setup(help, setup),
+        cmocka_unit_test_setup(formats, setup),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,188 @@
+/* bulkio client: progress lines and the summary. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "cli.h"
+
+static void units(void **state)
+{
+    char b[64];
+
+    (void)state;
+    cli_fmt_bytes(b, sizeof(b), 512);
+    assert_string_equal(b, "512 B");
+    cli_fmt_bytes(b, sizeof(b), 1536);
+    assert_string_equal(b, "1.5 KiB");
+    cli_fmt_bytes(b, sizeof(b), 12.3 * 1024 * 1024);
+    assert_string_equal(b, "12.3 MiB");
+    cli_fmt_bytes(b, sizeof(b), 1.2 * 1024 * 1024 * 1024);
+    assert_string_equal(b, "1.20 GiB");
+    cli_fmt_count(b, sizeof(b), 0);
+    assert_string_equal(b, "0");
+    cli_fmt_count(b, sizeof(b), 999);
+    assert_string_equal(b, "999");
+    cli_fmt_count(b, sizeof(b), 1000);
+    assert_string_equal(b, "1,000");
+    cli_fmt_count(b, sizeof(b), 1234567);
+    assert_string_equal(b, "1,234,567");
+    cli_fmt_count(b, sizeof(b), -45000);
+    assert_string_equal(b, "-45,000");
+    cli_fmt_eta(b, sizeof(b), 7);
+    assert_string_equal(b, "0:07");
+    cli_fmt_eta(b, sizeof(b), 754);
+    assert_string_equal(b, "12:34");
+    cli_fmt_eta(b, sizeof(b), 3723);
+    assert_string_equal(b, "1:02:03");
+    cli_fmt_eta(b, sizeof(b), -1);
+    assert_string_equal(b, "--:--");
+    cli_fmt_duration(b, sizeof(b), 0.84);
+    assert_string_equal(b, "0.8 s");
+    cli_fmt_duration(b, sizeof(b), 125);
+    assert_string_equal(b, "2 m 5 s");
+    cli_fmt_duration(b, sizeof(b), 3725);
+    assert_string_equal(b, "1 h 2 m");
+}
+
+static void lines(void **state)
+{
+    char b[256];
+    cli_job_progress_t p;
+
+    (void)state;
+    cli_fmt_upload(b, sizeof(b), "u.csv", 12.5 * 1024 * 1024,
+                   50.0 * 1024 * 1024, 10.0 * 1024 * 1024);
+    assert_string_equal(b, "upload u.csv: 12.5 MiB of 50.0 MiB   25.0%  "
+                           "10.0 MiB/s");
+    cli_fmt_upload(b, sizeof(b), "-", 100, 0, 50);
+    assert_string_equal(b, "upload -: 100 B  50 B/s");
+    memset(&p, 0, sizeof(p));
+    p.job_id = "0f1e2d3c-aaaa-4bbb-8ccc-000000000000";
+    p.status = "running";
+    p.processed = 350000;
+    p.errors = 17500;
+    p.percent = 35.04;
+    p.rate = 45210.6;
+    p.eta = 14;
+    cli_fmt_job(b, sizeof(b), &p);
+    assert_string_equal(b, "job 0f1e2d3c running   350,000 records   35.0%  "
+                           "45,211 rows/s  ETA 0:14  errors 17,500");
+    p.status = "pending";
+    p.processed = 0;
+    p.errors = 0;
+    p.percent = -1;
+    p.rate = 0;
+    p.eta = -1;
+    cli_fmt_job(b, sizeof(b), &p);
+    assert_string_equal(b, "job 0f1e2d3c pending   0 records    ?  %  "
+                           "0 rows/s  ETA --:--  errors 0");
+}
+
+static void summary(void **state)
+{
+    char b[512];
+    cli_summary_t s;
+
+    (void)state;
+    memset(&s, 0, sizeof(s));
+    s.status = "completed";
+    s.total = 1000000;
+    s.succeeded = 950000;
+    s.failed = 50000;
+    cli_summary_add(&s, "VALIDATION_ERROR", 30000);
+    cli_summary_add(&s, "DUPLICATE_ERROR", 19999);
+    cli_summary_add(&s, "DUPLICATE_ERROR", 1);
+    s.duration = 25.0;
+    cli_fmt_summary(b, sizeof(b), &s);
+    assert_string_equal(b, "completed: 1,000,000 records, 950,000 succeeded, "
+                        "50,000 failed (VALIDATION_ERROR 30,000, "
+                        "DUPLICATE_ERROR 20,000) in 25.0 s, 40,000 rows/s");
+    memset(&s, 0, sizeof(s));
+    s.status = "failed";
+    s.reason = "the file cannot be read";
+    cli_fmt_summary(b, sizeof(b), &s);
+    assert_string_equal(b, "failed: 0 records, 0 succeeded, 0 failed in "
+                        "0.0 s, 0 rows/s; the file cannot be read");
+    /* a short buffer is cut, never overrun */
+    memset(&s, 0, sizeof(s));
+    s.status = "completed";
+    cli_summary_add(&s, "PARSE_ERROR", 1);
+    cli_fmt_summary(b, 20, &s);
+    assert_int_equal(strlen(b), 19);
+}
+
+static char *read_back(FILE *f)
+{
+    static char buf[4096];
+    size_t n;
+
+    fflush(f);
+    rewind(f);
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    buf[n] = '\0';
+    return buf;
+}
+
+static void tty_redraws(void **state)
+{
+    cli_progress_t pr;
+    FILE *f = tmpfile();
+
+    (void)state;
+    cli_progress_init(&pr, f, 1, 0);
+    assert_int_equal(cli_progress_show(&pr, "long line", 0.0, 0), 1);
+    assert_int_equal(cli_progress_show(&pr, "short", 0.1, 0), 1);
+    cli_progress_end(&pr);
+    cli_progress_end(&pr);      /* nothing open: nothing written */
+    assert_string_equal(read_back(f), "\rlong line\rshort    \n");
+    fclose(f);
+
+    f = tmpfile();
+    cli_progress_init(&pr, f, 1, 0);
+    pr.cols = 8;                /* cut to the terminal's width less one */
+    cli_progress_show(&pr, "0123456789", 0.0, 0);
+    cli_progress_end(&pr);
+    assert_string_equal(read_back(f), "\r0123456\n");
+    fclose(f);
+}
+
+static void plain_throttled(void **state)
+{
+    cli_progress_t pr;
+    FILE *f = tmpfile();
+
+    (void)state;
+    cli_progress_init(&pr, f, 0, 0);
+    pr.last = 100.0;
+    assert_int_equal(cli_progress_show(&pr, "a", 101.0, 0), 0);
+    assert_int_equal(cli_progress_show(&pr, "b", 105.0, 0), 1);
+    assert_int_equal(cli_progress_show(&pr, "c", 109.9, 0), 0);
+    assert_int_equal(cli_progress_show(&pr, "d", 110.0, 0), 1);
+    assert_int_equal(cli_progress_show(&pr, "e", 110.1, 1), 1);
+    cli_progress_end(&pr);      /* plain lines end themselves */
+    assert_string_equal(read_back(f), "bulkio: b\nbulkio: d\nbulkio: e\n");
+    fclose(f);
+
+    f = tmpfile();
+    cli_progress_init(&pr, f, 1, 1);
+    assert_int_equal(cli_progress_show(&pr, "quiet", 0.0, 1), 0);
+    cli_progress_end(&pr);
+    assert_string_equal(read_back(f), "");
+    fclose(f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(units),
+        cmocka_unit_test(lines),
+        cmocka_unit_test(summary),
+        cmocka_unit_test(tty_redraws),
+        cmocka_unit_test(plain_throttled),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,378 @@
+use strict;
+use warnings FATAL => 'all';
+
+# client/bulkio end to end: every subcommand and exit status against the
+# test server; a fake server on a loopback port for a server that goes
+# away mid-wait and for a download cut in the middle and resumed.
+use Apache::Test;
+use Apache::TestRequest ();
+use Apache::TestUtil qw(t_cmp);
+use IO::Socket::INET;
+use POSIX qw(WNOHANG);
+use Time::HiRes qw(sleep);
+use lib 't/lib';
+use BulkIO::Test qw(:DEFAULT vhost_hostport job_total);
+
+my $top = Apache::Test::vars('top_dir');
+my $bin = "$top/client/bulkio";
+plan tests => 62, need { 'client/bulkio is built' => -x $bin };
+
+my $dir = Apache::Test::vars('t_dir') . '/logs';
+my $url = 'http://' . hostport();
+
+# Run the client; returns (exit status, stdout, stderr).
+sub cli {
+    my (@args) = @_;
+    my %env = (BULKIO_URL => $url, BULKIO_TOKEN => token(),
+               BULKIO_RUN_DIR => "$dir/no-such-run-dir");
+    %env = (%env, %{ shift @args }) if ref $args[0] eq 'HASH';
+    my $pid = fork // die "fork: $!";
+    if (!$pid) {
+        for (keys %env) {
+            if (defined $env{$_}) { $ENV{$_} = $env{$_} } else { delete $ENV{$_} }
+        }
+        open STDOUT, '>', "$dir/cli.out" or die;
+        open STDERR, '>', "$dir/cli.err" or die;
+        exec $bin, @args or exit 99;
+    }
+    waitpid $pid, 0;
+    my $rc = $? >> 8;
+    return ($rc, slurp("$dir/cli.out"), slurp("$dir/cli.err"));
+}
+
+sub slurp {
+    open my $fh, '<', shift or return '';
+    local $/;
+    return scalar <$fh> // '';
+}
+
+sub lines_of { my $n = () = slurp(shift) =~ /\n/g; return $n }
+
+reset_data();
+
+# ---- import: completed (0), gzip, failed records (1) --------------------
+gendata("$dir/cli-ok.csv", resource => 'users', format => 'csv',
+        count => 300, profile => 'valid');
+my ($rc, $out, $err) = cli('import', 'users', "$dir/cli-ok.csv");
+ok t_cmp($rc, 0, 'import of valid records: exit 0');
+ok t_cmp($err, qr/^completed: 300 records, 300 succeeded, 0 failed in [\d.]+ s, [\d,]+ rows\/s$/m,
+         'the summary line');
+ok t_cmp(sql_value('SELECT count(*) FROM users'), 300, 'the rows are there');
+ok t_cmp($err, qr/job [0-9a-f-]{36} accepted/, 'not a tty: plain lines');
+ok t_cmp($err !~ /\r/, 1, 'no carriage returns in a log');
+
+system("gzip -c $dir/cli-ok.csv > $dir/cli-ok.csv.gz") == 0 or die;
+reset_data();
+($rc, $out, $err) = cli('-q', 'import', 'users', "$dir/cli-ok.csv.gz");
+ok t_cmp($rc, 0, 'a gzip file, sent as it is: exit 0');
+ok t_cmp($err, '', '-q: nothing on stderr');
+ok t_cmp(sql_value('SELECT count(*) FROM users'), 300, 'gzip: the rows');
+
+reset_data();
+my $exp = gendata("$dir/cli-rules.ndjson", resource => 'users',
+                  format => 'ndjson', count => 500);
+my $failed = $exp->{total} - $exp->{success};
+($rc, $out, $err) = cli('--json', 'import', 'users', "$dir/cli-rules.ndjson");
+ok t_cmp($rc, 1, 'import with failed records: exit 1');
+my $doc = json_decode($out) // {};
+ok t_cmp($doc->{errorCount}, $failed, '--json: the final job document');
+ok t_cmp($doc->{status}, 'completed', 'completed');
+my @types = grep { $exp->{errors}{$_} } sort keys %{ $exp->{errors} };
+my $by_type = join '|', map { "$_ \Q$exp->{errors}{$_}\E" } @types;
+ok t_cmp(scalar(() = $err =~ /\b($by_type)\b/g), scalar(@types),
+         'the summary counts failed records by error type');
+my $id = $doc->{job_id};
+
+# ---- status, errors ----------------------------------------------------
+($rc, $out) = cli('status', $id);
+ok t_cmp($rc, 1, 'status of a job with failed records: exit 1');
+ok t_cmp($out, qr/^status\s+completed$/m, 'status: human form');
+($rc, $out) = cli('errors', $id, '--format', 'csv', '-o', "$dir/cli-errors.csv");
+ok t_cmp($rc, 0, 'errors -o FILE: exit 0');
+ok t_cmp(lines_of("$dir/cli-errors.csv"), $failed + 1,
+         'every error and the header');
+($rc, $out) = cli('errors', $id);
+ok t_cmp(scalar(() = $out =~ /"errorType"/g), $failed, 'errors as NDJSON on stdout');
+($rc, $out, $err) = cli('status', '00000000-0000-4000-8000-000000000000');
+ok t_cmp($rc, 3, 'unknown job: exit 3');
+ok t_cmp($err, qr/HTTP 404: /, 'with the server\'s detail');
+
+# ---- Idempotency-Key: a repeated command makes no second job -----------
+my $jobs = job_total();
+my ($rc1, $id1) = cli('import', 'users', "$dir/cli-ok.csv", '--no-wait',
+                      '--idempotency-key', 'client-t-1');
+my ($rc2, $id2) = cli('import', 'users', "$dir/cli-ok.csv", '--no-wait',
+                      '--idempotency-key', 'client-t-1');
+ok t_cmp("$rc1 $rc2", '0 0', '--no-wait: exit 0');
+ok t_cmp($id2, $id1, 'the same key: the same job');
+ok t_cmp(job_total(), $jobs + 1, 'one job made');
+chomp $id1;
+wait_job($id1);
+
+# ---- canceled (2), cancel, Ctrl-C --------------------------------------
+gendata("$dir/cli-big.csv", resource => 'users', format => 'csv',
+        count => 200_000, profile => 'valid');
+my $pid = fork // die;
+if (!$pid) {
+    $ENV{BULKIO_URL} = $url;
+    $ENV{BULKIO_TOKEN} = token();
+    open STDOUT, '>', "$dir/cli-bg.out";
+    open STDERR, '>', "$dir/cli-bg.err";
+    exec $bin, 'import', 'users', "$dir/cli-big.csv" or exit 99;
+}
+my $bg;
+for (1 .. 400) {
+    ($bg) = sql("SELECT public_id FROM bulkio_jobs WHERE status = 'running'"
+                . " AND checkpoint_records > 0");
+    last if $bg;
+    sleep 0.05;
+}
+($rc, $out, $err) = cli('cancel', $bg // 'none');
+ok t_cmp($rc, 0, 'cancel: exit 0');
+waitpid $pid, 0;
+ok t_cmp($? >> 8, 2, 'the waiting import of a canceled job: exit 2');
+ok t_cmp(slurp("$dir/cli-bg.err"), qr/^canceled: /m, 'its summary says so');
+($rc) = cli('status', $bg // 'none');
+ok t_cmp($rc, 2, 'status of a canceled job: exit 2');
+($rc, $out, $err) = cli('cancel', $id);
+ok t_cmp($rc, 3, 'cancel of a completed job: exit 3');
+ok t_cmp($err, qr/HTTP 409: the job has already /, 'with the detail');
+
+$pid = fork // die;
+if (!$pid) {
+    $ENV{BULKIO_URL} = $url;
+    $ENV{BULKIO_TOKEN} = token();
+    open STDERR, '>', "$dir/cli-int.err";
+    exec $bin, 'import', 'users', "$dir/cli-big.csv" or exit 99;
+}
+for (1 .. 400) {
+    last if slurp("$dir/cli-int.err") =~ /job \S+ accepted/;
+    sleep 0.05;
+}
+sleep 0.3;
+kill 'INT', $pid;
+waitpid $pid, 0;
+ok t_cmp($? >> 8, 130, 'Ctrl-C while waiting: exit 130');
+my $int = slurp("$dir/cli-int.err");
+my ($iid) = $int =~ /bulkio status (\S+)/;
+$iid //= 'none';
+diag("Ctrl-C: $int") if $iid eq 'none';
+ok t_cmp($int, qr/keeps running.*bulkio cancel \Q$iid\E/s,
+         'it says how to follow and cancel the job');
+ok t_cmp($iid ne 'none' && wait_job($iid)->{status}, 'completed', 'which runs on');
+
+# ---- 401, 413, usage ---------------------------------------------------
+($rc, $out, $err) = cli({ BULKIO_TOKEN => 'not-a-token' }, 'import',
+                        'users', "$dir/cli-ok.csv");
+ok t_cmp($rc, 3, 'bad token: exit 3');
+ok t_cmp($err, qr/HTTP 401: invalid token/, 'the 401 detail');
+($rc, $out, $err) = cli({ BULKIO_TOKEN => undef }, 'status', $id);
+ok t_cmp($err, qr/HTTP 401: .*no token: set BULKIO_TOKEN/, 'no token: a hint');
+($rc, $out, $err) = cli({ BULKIO_URL => 'http://' . vhost_hostport('bulkio_small') },
+                        'import', 'users', "$dir/cli-ok.csv");
+ok t_cmp($rc, 3, 'over the upload limit: exit 3');
+ok t_cmp($err, qr/HTTP 413: the upload exceeds the limit of 1024 bytes/,
+         'the 413 detail');
+($rc, $out, $err) = cli('import', 'posts', "$dir/cli-ok.csv");
+ok t_cmp($rc, 3, 'usage error: exit 3');
+
+# ---- export: streamed, and as a job ------------------------------------
+my $users = sql_value('SELECT count(*) FROM users');
+($rc) = cli('export', 'users', '--format', 'csv', '-o', "$dir/cli-x.csv");
+ok t_cmp($rc, 0, 'streamed export: exit 0');
+ok t_cmp(lines_of("$dir/cli-x.csv"), $users + 1, 'every row and the header');
+($rc) = cli('export', 'users', '--fields', 'id,email', '--filter', 'role=admin',
+            '-o', "$dir/cli-x.ndjson");
+ok t_cmp(lines_of("$dir/cli-x.ndjson"),
+         sql_value("SELECT count(*) FROM users WHERE role = 'admin'"),
+         'fields and filters');
+($rc) = cli('export', 'users', '--job', '-o', "$dir/cli-xj.ndjson");
+ok t_cmp($rc, 0, 'export --job: exit 0');
+ok t_cmp(lines_of("$dir/cli-xj.ndjson"), $users, 'the downloaded file');
+($rc, $out, $err) = cli('export', 'users', '--filter', 'colour=red');
+ok t_cmp("$rc " . ($err =~ /HTTP 400: / ? 'detail' : $err), '3 detail',
+         'unknown filter: exit 3 with the detail');
+
+# ---- fake servers: goes away mid-wait; download cut and resumed --------
+my $body = join '', map { qq({"n":$_}\n) } 1 .. 5000;
+my @ranges;
+sub fake_server {
+    my ($handler) = @_;
+    my $l = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+                                  Listen => 5, ReuseAddr => 1) or die $!;
+    my $port = $l->sockport;
+    pipe my $rd, my $wr or die;
+    my $kid = fork // die;
+    if (!$kid) {
+        close $rd;
+        $wr->autoflush(1);
+        my $n = 0;
+        while (my $c = $l->accept) {
+            my $head = '';
+            while (defined(my $line = <$c>)) {
+                $head .= $line;
+                last if $line =~ /^\r?\n$/;
+            }
+            print $c "HTTP/1.1 100 Continue\r\n\r\n" if $head =~ /^Expect: 100/mi;
+            my ($len) = $head =~ /^Content-Length: (\d+)/mi;
+            read $c, my $skip, $len if $len;
+            my $r = $handler->($head, ++$n, $c, $wr);
+            close $c;
+            exit 0 if $r && $r eq 'exit';
+        }
+        exit 0;
+    }
+    close $l;
+    close $wr;
+    return ($port, $kid, $rd);
+}
+sub answer {
+    my ($c, $status, $json) = @_;
+    print $c "HTTP/1.1 $status\r\nContent-Type: application/json\r\n"
+        . 'Content-Length: ' . length($json) . "\r\nConnection: close\r\n\r\n$json";
+}
+
+my $fid = '11111111-2222-4333-8444-555555555555';
+my ($port, $kid) = fake_server(sub {
+    my ($head, $n, $c) = @_;
+    if ($head =~ m{^POST /v1/imports}) {
+        answer($c, '202 Accepted', qq({"job_id":"$fid","status":"accepted"}));
+        return;
+    }
+    answer($c, '200 OK', qq({"job_id":"$fid","status":"running","errorCount":0,)
+           . '"progress":{"processedRecords":10,"percent":1.0}}');
+    return $n >= 3 ? 'exit' : undef;    # then nobody listens there
+});
+($rc, $out, $err) = cli({ BULKIO_URL => "http://127.0.0.1:$port" }, '--retries',
+                        '2', 'import', 'users', "$dir/cli-ok.csv");
+waitpid $kid, 0;
+ok t_cmp($rc, 3, 'the server goes away mid-wait: exit 3');
+ok t_cmp($err, qr/retrying in .*may still be running: bulkio status $fid/s,
+         'after retries, with how to follow the job');
+
+# the first upload is received but its answer never comes (the connection
+# closes): the retry carries the same Idempotency-Key, so the server can
+# answer it with the first job
+my $krd;
+($port, $kid, $krd) = fake_server(sub {
+    my ($head, $n, $c, $wr) = @_;
+    if ($head =~ m{^POST /v1/imports}) {
+        my ($key) = $head =~ /^Idempotency-Key: (\S+)/mi;
+        print $wr ($key // 'none'), "\n";
+        return if $n == 1;          # nothing answered
+        answer($c, '202 Accepted', qq({"job_id":"$fid","status":"accepted"}));
+        return;
+    }
+    answer($c, '200 OK', qq({"job_id":"$fid","status":"completed","totalRecords":300,)
+           . '"successCount":300,"errorCount":0}');
+    return 'exit';
+});
+($rc, $out, $err) = cli({ BULKIO_URL => "http://127.0.0.1:$port" }, 'import',
+                        'users', "$dir/cli-ok.csv");
+waitpid $kid, 0;
+my @keys = map { chomp; $_ } <$krd>;
+ok t_cmp($rc, 0, 'an upload whose answer was lost, retried: exit 0');
+ok t_cmp(scalar(@keys) == 2 && $keys[0] eq $keys[1]
+         && $keys[0] =~ /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
+         ? 'same UUIDv4' : "@keys", 'same UUIDv4', 'both attempts: the same generated UUIDv4 key');
+ok t_cmp($err, qr/upload: .*retrying in 0\.5 s/, 'it says it retries');
+
+my $rd;
+($port, $kid, $rd) = fake_server(sub {
+    my ($head, $n, $c, $wr) = @_;
+    if ($head =~ m{^POST /v1/exports}) {
+        answer($c, '202 Accepted', qq({"job_id":"$fid","status":"accepted"}));
+    }
+    elsif ($head =~ m{^GET /v1/exports/$fid }) {
+        answer($c, '200 OK', qq({"job_id":"$fid","status":"completed",)
+               . qq("totalRecords":5000,"downloadUrl":"/v1/exports/$fid/download",)
+               . '"fileSize":' . length($body) . '}');
+    }
+    elsif ($head =~ m{^GET /v1/exports/$fid/download}) {
+        my ($from) = $head =~ /^Range: bytes=(\d+)-/mi;
+        print $wr ($from // 'none'), "\n";
+        if (!defined $from) {
+            # the whole length announced, half of it sent, then cut
+            print $c "HTTP/1.1 200 OK\r\nContent-Length: " . length($body)
+                . "\r\nAccept-Ranges: bytes\r\n\r\n" . substr($body, 0, 30000);
+        }
+        else {
+            my $part = substr($body, $from);
+            print $c "HTTP/1.1 206 Partial Content\r\nContent-Length: "
+                . length($part) . "\r\nContent-Range: bytes $from-"
+                . (length($body) - 1) . '/' . length($body) . "\r\n\r\n$part";
+            return 'exit';
+        }
+    }
+    return;
+});
+($rc, $out, $err) = cli({ BULKIO_URL => "http://127.0.0.1:$port" }, 'export',
+                        'users', '--job', '-o', "$dir/cli-resumed.ndjson");
+waitpid $kid, 0;
+@ranges = map { chomp; $_ } <$rd>;
+ok t_cmp($rc, 0, 'a download cut in the middle: exit 0');
+ok t_cmp("@ranges", 'none 30000', 'resumed with Range from the bytes it had');
+ok t_cmp(slurp("$dir/cli-resumed.ndjson") eq $body, 1, 'the file is whole');
+ok t_cmp($err, qr/resumed 1 time/, 'the summary says so');
+
+# ---- jobs against a fake list server: two pages joined by `next` --------
+sub item { qq({"job_id":"$_[0]","status":"completed","resource":"users",)
+           . qq("format":"csv","totalRecords":$_[1],"createdAt":"2026-12-02T10:00:00Z"}) }
+($port, $kid, $rd) = fake_server(sub {
+    my ($head, $n, $c, $wr) = @_;
+    my ($target) = $head =~ /^GET (\S+)/;
+    print $wr "$target\n";
+    if ($target =~ m{^/v1/imports\?cursor=c2}) {
+        answer($c, '200 OK', '{"items":[' . item('i3', 3) . '],"next":null}');
+    }
+    elsif ($target =~ m{^/v1/imports}) {
+        answer($c, '200 OK', '{"items":[' . item('i1', 1) . ',' . item('i2', 2)
+               . qq(],"next":"http://127.0.0.1:$port/v1/imports?cursor=c2&limit=2"}));
+    }
+    else {
+        answer($c, '200 OK', '{"items":[' . item('e1', 9) . ']}');
+        return 'exit';
+    }
+    return;
+});
+($rc, $out, $err) = cli({ BULKIO_URL => "http://127.0.0.1:$port" }, '--json',
+                        'jobs', '--status', 'completed,failed');
+waitpid $kid, 0;
+my @seen = map { chomp; $_ } <$rd>;
+my $items = json_decode($out) // [];
+ok t_cmp(join(' ', map { "$_->{kind}:$_->{job_id}" } @$items),
+         'import:i1 import:i2 import:i3 export:e1',
+         'jobs follows next, then lists the export jobs');
+ok t_cmp("@seen", '/v1/imports?status=completed%2Cfailed '
+         . '/v1/imports?cursor=c2&limit=2 /v1/exports/jobs?status=completed%2Cfailed',
+         'the filters, the next link as given');
+($port, $kid) = fake_server(sub {
+    my ($head, $n, $c) = @_;
+    answer($c, '200 OK', '{"items":[' . item('i1', 1) . ',' . item('i2', 1234)
+           . qq(],"next":"/v1/imports?cursor=c2"}));
+    return 'exit';
+});
+($rc, $out) = cli({ BULKIO_URL => "http://127.0.0.1:$port" }, 'jobs',
+                  '--kind', 'import', '--limit', '2');
+waitpid $kid, 0;
+ok t_cmp($rc, 0, 'jobs: exit 0');
+ok t_cmp($out, qr/^KIND .*\nimport\s+i1\s+completed.*\nimport\s+i2\s+completed\s+users\s+csv\s+1,234\s+2026-12-02T10:00:00Z\n\z/,
+         '--limit 2: one page, no request for the next, a table');
+
+# ---- jobs against the server (GET /v1/imports, /v1/exports/jobs) ---------
+($rc, $out, $err) = cli('--json', 'jobs', '--kind', 'import', '--limit', '3');
+ok t_cmp($rc, 0, 'jobs: exit 0');
+my $list = json_decode($out) // [];
+ok t_cmp(scalar @$list, 3, '--limit 3 of the imports');
+ok t_cmp($list->[0]{job_id}, $iid, 'newest first: the import left running at Ctrl-C');
+($rc, $out) = cli('--json', 'jobs', '--status', 'canceled', '--resource', 'users');
+$list = json_decode($out) // [];
+ok t_cmp(join(',', map { "$_->{kind}:$_->{job_id}:$_->{status}" } @$list),
+         'import:' . ($bg // 'none') . ':canceled',
+         '--status and --resource: the canceled import only');
+my $total = sql_value("SELECT count(*) FROM bulkio_jobs WHERE principal = 'alice'");
+($rc, $out) = cli('jobs');
+my @rows = grep { /^(import|export)\s/ } split /\n/, $out;
+ok t_cmp(scalar(@rows), $total, 'the table: every job of the caller, imports and exports');
+ok t_cmp(scalar(grep { /^export\s+[0-9a-f-]{36}\s+completed\s+users\s/ } @rows), 1,
+         'with the export job');
