@@ -333,7 +333,8 @@ set label 'COPY = 1' at 1,%.1f center offset 0,0.5 tc rgb '#444444'
 plot '%s' using (($3)/2):1:(($3)/2):(0.35):($5 > 0 ? 0x2e8b57 : 0xcd3333):ytic(2) \\
        with boxxyerror lc rgb variable title 'mod_bulkio (green: target met, red: missed)', \\
      '' using 4:1:(0.012):(0.45) with boxxyerror lc rgb 'black' notitle, \\
-     '' using ($3+0.03):1:(sprintf('%%.2f×', $3)) with labels left font ',9' notitle
+     '' using (($3 > $4 ? $3 : $4)+0.03):1:(sprintf('%%.2f×', $3)) \\
+       with labels left font ',9' notitle
 """ % (120 + 34 * len(rows), png, self.rows, cpu,
             time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()),
             top * 1.15 + 0.1, len(rows) + 0.3, len(rows) + 0.3,
