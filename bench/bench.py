@@ -324,7 +324,7 @@ set xlabel 'time as a multiple of PostgreSQL COPY for the same rows (lower is be
 set xrange [0:%.2f]
 set yrange [-0.7:%.1f]
 set ytics nomirror
-set xtics nomirror 0.25
+set xtics nomirror %s
 set grid xtics lc rgb '#dddddd'
 set style fill solid 0.85 noborder
 set key below horizontal
@@ -336,8 +336,10 @@ plot '%s' using (($3)/2):1:(($3)/2):(0.35):($5 > 0 ? 0x2e8b57 : 0xcd3333):ytic(2
      '' using (($3 > $4 ? $3 : $4)+0.03):1:(sprintf('%%.2f×', $3)) \\
        with labels left font ',9' notitle
 """ % (120 + 34 * len(rows), png, self.rows, cpu,
-            time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()),
-            top * 1.15 + 0.1, len(rows) + 0.3, len(rows) + 0.3,
+            getattr(self, 'stamp', None)
+            or time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()),
+            top * 1.15 + 0.1, len(rows) + 0.3,
+            0.25 if top < 3 else 0.5 if top < 6 else 1, len(rows) + 0.3,
             len(rows) - 0.2, data)
         subprocess.run(['gnuplot'], input=script, text=True, check=True)
         os.unlink(data)
