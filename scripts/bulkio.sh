@@ -29,7 +29,7 @@ packages="build-essential apache2 apache2-dev libaprutil1-dbd-pgsql libpq-dev
 libjson-c-dev libcurl4-openssl-dev libcmocka-dev libapache2-mod-perl2
 zlib1g-dev libssl-dev openssl postgresql postgresql-client
 curl perl libwww-perl gzip python3 apache2-utils libyaml-libyaml-perl
-clang libclang-rt-14-dev valgrind"
+clang libclang-rt-14-dev valgrind gnuplot-nox fonts-dejavu-core"
 # the console's browser tests (make test-browser); BULKIO_BROWSER_DEPS=0
 # leaves them out (the Docker image)
 browser_packages="nodejs chromium fonts-dejavu-core"

@@ -26,6 +26,7 @@ typedef struct {
  * such row with code 0: the segment is split there and applied again. */
 typedef struct {
     const char *stage;
+    const char *prepared;     /* the apply statement's name */
     const char *ddl;
     int key_cols[2];          /* column indexes, -1 for none */
     const char *apply;
@@ -58,7 +59,7 @@ typedef struct {
     "  FROM bulkio_stage_users st" \
     "  LEFT JOIN users u1 ON u1.external_id = st.external_id" \
     "  LEFT JOIN users h ON lower(h.email) = lower(st.email)" \
-    " WHERE st.gen = $1"
+    " WHERE st.bat = $1 AND st.gen = $2"
 
 #define ARTICLES_RESOLVE \
     "SELECT st.*, coalesce(a1.id, CASE WHEN st.external_id IS NULL" \
@@ -68,7 +69,7 @@ typedef struct {
     "  LEFT JOIN articles a1 ON a1.external_id = st.external_id" \
     "  LEFT JOIN articles h ON h.slug = st.slug" \
     "  LEFT JOIN users au ON au.external_id = lower(st.author_id)" \
-    " WHERE st.gen = $1"
+    " WHERE st.bat = $1 AND st.gen = $2"
 
 #define COMMENTS_RESOLVE \
     "SELECT st.*, c1.id AS target, a.id AS article, u.id AS author" \
@@ -76,12 +77,12 @@ typedef struct {
     "  LEFT JOIN comments c1 ON c1.external_id = st.external_id" \
     "  LEFT JOIN articles a ON a.external_id = lower(st.article_id)" \
     "  LEFT JOIN users u ON u.external_id = lower(st.user_id)" \
-    " WHERE st.gen = $1"
+    " WHERE st.bat = $1 AND st.gen = $2"
 
 static const resource_sql_t sql[] = {
-    {   "bulkio_stage_users",
+    {   "bulkio_stage_users", "bulkio_apply_users",
         "CREATE TEMP TABLE IF NOT EXISTS bulkio_stage_users ("
-        " idx bigint, gen int, external_id text, email text, name text,"
+        " idx bigint, bat int, gen int, external_id text, email text, name text,"
         " role text, active boolean, created_at timestamptz,"
         " updated_at timestamptz) ON COMMIT DELETE ROWS",
         { 0, 1 },
@@ -105,9 +106,9 @@ static const resource_sql_t sql[] = {
         { { BULKIO_ERR_DUPLICATE, "email",
             "email already belongs to another user" } }
     },
-    {   "bulkio_stage_articles",
+    {   "bulkio_stage_articles", "bulkio_apply_articles",
         "CREATE TEMP TABLE IF NOT EXISTS bulkio_stage_articles ("
-        " idx bigint, gen int, external_id text, slug text, title text,"
+        " idx bigint, bat int, gen int, external_id text, slug text, title text,"
         " body text, author_id text, tags text[], published_at timestamptz,"
         " status text) ON COMMIT DELETE ROWS",
         { 0, 1 },
@@ -134,9 +135,9 @@ static const resource_sql_t sql[] = {
           { BULKIO_ERR_DUPLICATE, "slug",
             "slug already belongs to another article" } }
     },
-    {   "bulkio_stage_comments",
+    {   "bulkio_stage_comments", "bulkio_apply_comments",
         "CREATE TEMP TABLE IF NOT EXISTS bulkio_stage_comments ("
-        " idx bigint, gen int, external_id text, article_id text,"
+        " idx bigint, bat int, gen int, external_id text, article_id text,"
         " user_id text, body text, created_at timestamptz)"
         " ON COMMIT DELETE ROWS",
         { 0, -1 },   /* a comment's only key is its id */
@@ -172,14 +173,23 @@ typedef struct {
     bulkio_verdict_t verdict;   /* type NONE while it is a valid row */
 } entry_t;
 
+/* A job run's staging on its connection: several batches share one
+ * transaction, so each has a number of its own in the staging table. */
+struct bulkio_stage_t {
+    const resource_sql_t *sql;
+    int batches;                 /* batches numbered so far */
+};
+
 struct bulkio_batch_t {
     apr_pool_t *pool;            /* cleared per batch */
+    bulkio_stage_t *stage;
     const resource_sql_t *sql;
     bulkio_resource_e res;
     int ncols;
     apr_array_header_t *entries; /* entry_t, in record order */
     bulkio_buf_t copy;           /* COPY text of the valid rows */
     apr_hash_t *keys;            /* key values of the current segment */
+    const char *number;          /* the batch's number (column bat) */
     int segments;                /* index of the last segment */
     int sent;                    /* segment 0's statement is running */
 };
@@ -226,14 +236,81 @@ static void copy_row(bulkio_buf_t *buf, int n, const char *const *fields)
     bulkio_buf_addc(buf, '\n');
 }
 
-apr_status_t bulkio_batch_setup(apr_pool_t *p, PGconn *conn,
-                                bulkio_resource_e res)
+static apr_status_t clear_result(void *res)
 {
-    return bulkio_pq_exec(p, conn, sql[res].ddl, 0, NULL, NULL);
+    PQclear(res);
+    return APR_SUCCESS;
+}
+
+/* res, freed with pool p: did it succeed? */
+static apr_status_t pq_status(apr_pool_t *p, PGresult *res)
+{
+    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+
+    if (res) {
+        apr_pool_cleanup_register(p, res, clear_result,
+                                  apr_pool_cleanup_null);
+    }
+    return (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+           ? APR_SUCCESS : APR_EGENERAL;
+}
+
+apr_status_t bulkio_batch_setup(apr_pool_t *p, PGconn *conn,
+                                bulkio_resource_e res,
+                                bulkio_stage_t **pstage)
+{
+    const resource_sql_t *q = &sql[res];
+    const char *params[1];
+    PGresult *r;
+    apr_status_t rv;
+
+    rv = bulkio_pq_exec(p, conn, q->ddl, 0, NULL, NULL);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    /* the apply statement is planned once per connection (the batch
+     * transaction's settings keep that plan right at any table size) */
+    params[0] = q->prepared;
+    rv = bulkio_pq_exec(p, conn, "SELECT 1 FROM pg_prepared_statements"
+                        " WHERE name = $1", 1, params, &r);
+    if (rv == APR_SUCCESS && !PQntuples(r)) {
+        rv = pq_status(p, PQprepare(conn, q->prepared, q->apply, 2, NULL));
+    }
+    if (rv == APR_SUCCESS) {
+        *pstage = apr_pcalloc(p, sizeof(**pstage));
+        (*pstage)->sql = q;
+    }
+    return rv;
+}
+
+apr_status_t bulkio_batch_begin(apr_pool_t *p, PGconn *conn,
+                                const bulkio_stage_t *stage)
+{
+    /* In one round trip:
+     * - the checkpoint commits with the rows: a commit lost in a database
+     *   crash loses both, and the batches are read and applied again, so
+     *   a commit need not wait for its WAL flush;
+     * - the apply statement's generic plan, built once, resolves the
+     *   staged rows by index probes of the target tables, whatever their
+     *   size was when it was built (a plan made while a table was small
+     *   would scan it once it has grown; a hash join scans the whole
+     *   table for 1,000 rows), and JIT stays off (the disabled paths'
+     *   costs would switch it on: 1 s of compiling per batch);
+     * - batches of one resource take turns: jobs that upsert the same
+     *   keys at once would otherwise meet in unique indexes and
+     *   deadlocks (the name is a fixed staging table name). */
+    return pq_status(p, PQexec(conn, apr_pstrcat(p,
+        "BEGIN; SET LOCAL synchronous_commit TO off;"
+        " SET LOCAL plan_cache_mode TO force_generic_plan;"
+        " SET LOCAL enable_seqscan TO off; SET LOCAL enable_hashjoin TO off;"
+        " SET LOCAL enable_mergejoin TO off; SET LOCAL jit TO off;"
+        " SELECT pg_advisory_xact_lock(hashtext('", stage->sql->stage, "'))",
+        NULL)));
 }
 
 static void batch_init(bulkio_batch_t *b)
 {
+    b->number = apr_itoa(b->pool, ++b->stage->batches);
     b->entries = apr_array_make(b->pool, 1024, sizeof(entry_t));
     bulkio_buf_init(&b->copy, b->pool, 256 * 1024);
     b->keys = apr_hash_make(b->pool);
@@ -241,11 +318,13 @@ static void batch_init(bulkio_batch_t *b)
     b->sent = 0;
 }
 
-bulkio_batch_t *bulkio_batch_create(apr_pool_t *p, bulkio_resource_e res)
+bulkio_batch_t *bulkio_batch_create(apr_pool_t *p, bulkio_stage_t *stage,
+                                    bulkio_resource_e res)
 {
     bulkio_batch_t *b = apr_pcalloc(p, sizeof(*b));
 
     apr_pool_create(&b->pool, p);
+    b->stage = stage;
     b->res = res;
     b->sql = &sql[res];
     b->ncols = bulkio_validate_ncols(res);
@@ -312,13 +391,14 @@ static int segment(bulkio_batch_t *b, const char *const *cols)
 void bulkio_batch_add_row(bulkio_batch_t *b, const bulkio_record_t *rec,
                           const char *const *cols)
 {
-    const char *fields[2 + BULKIO_MAX_COLS];
+    const char *fields[3 + BULKIO_MAX_COLS];
 
     add_entry(b, rec);
     fields[0] = apr_psprintf(b->pool, "%" APR_INT64_T_FMT, rec->index);
-    fields[1] = apr_itoa(b->pool, segment(b, cols));
-    memcpy(fields + 2, cols, sizeof(*cols) * (apr_size_t)b->ncols);
-    copy_row(&b->copy, 2 + b->ncols, fields);
+    fields[1] = b->number;
+    fields[2] = apr_itoa(b->pool, segment(b, cols));
+    memcpy(fields + 3, cols, sizeof(*cols) * (apr_size_t)b->ncols);
+    copy_row(&b->copy, 3 + b->ncols, fields);
 }
 
 void bulkio_batch_add_error(bulkio_batch_t *b, const bulkio_record_t *rec,
@@ -365,7 +445,7 @@ static apr_status_t copy_in(apr_pool_t *p, PGconn *conn, const char *copy_sql,
 static const char *copy_columns(apr_pool_t *p, const bulkio_batch_t *b)
 {
     const char *const *names = bulkio_validate_colnames(b->res);
-    const char *cols = "idx, gen";
+    const char *cols = "idx, bat, gen";
     int i;
 
     for (i = 0; i < b->ncols; ++i) {
@@ -402,15 +482,17 @@ static entry_t *find_entry(bulkio_batch_t *b, apr_int64_t idx)
 static apr_status_t split_segment(bulkio_batch_t *b, PGconn *conn,
                                   const char *seg, const char *cut)
 {
-    const char *move[2];
+    const char *move[3];
 
-    move[0] = seg;
-    move[1] = cut;
+    move[0] = b->number;
+    move[1] = seg;
+    move[2] = cut;
     b->segments++;
     return bulkio_pq_exec(b->pool, conn, apr_pstrcat(b->pool,
                           "UPDATE ", b->sql->stage, " SET gen = gen + 1"
-                          " WHERE gen > $1 OR (gen = $1 AND idx >= $2)",
-                          NULL), 2, move, NULL);
+                          " WHERE bat = $1"
+                          "   AND (gen > $2 OR (gen = $2 AND idx >= $3))",
+                          NULL), 3, move, NULL);
 }
 
 /* Take in the outcome of segment seg: mark the rows it refused, or, when
@@ -443,35 +525,23 @@ static apr_status_t apply_result(bulkio_batch_t *b, PGconn *conn,
 apr_status_t bulkio_batch_send(bulkio_batch_t *b, PGconn *conn)
 {
     apr_pool_t *p = b->pool;
-    const char *params[1];
+    const char *params[2];
     apr_status_t rv;
 
-    /* batches of one resource take turns: jobs that upsert the same keys
-     * at once would otherwise meet in unique indexes and deadlocks */
-    params[0] = b->sql->stage;
-    rv = bulkio_pq_exec(p, conn, "SELECT pg_advisory_xact_lock(hashtext($1))",
-                        1, params, NULL);
-    if (rv != APR_SUCCESS || !b->copy.len) {
-        return rv;
+    if (!b->copy.len) {
+        return APR_SUCCESS;
     }
     rv = copy_in(p, conn, copy_columns(p, b), b->copy.data, b->copy.len);
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    /* planned at each execution: a plan cached while a table was small
-     * would probe it by sequential scans once it has grown */
-    params[0] = "0";
-    if (!PQsendQueryParams(conn, b->sql->apply, 1, NULL, params, NULL, NULL,
-                           0)) {
+    params[0] = b->number;
+    params[1] = "0";
+    if (!PQsendQueryPrepared(conn, b->sql->prepared, 2, params, NULL, NULL,
+                             0)) {
         return APR_EGENERAL;
     }
     b->sent = 1;
-    return APR_SUCCESS;
-}
-
-static apr_status_t clear_result(void *res)
-{
-    PQclear(res);
     return APR_SUCCESS;
 }
 
@@ -502,7 +572,7 @@ apr_status_t bulkio_batch_finish(bulkio_batch_t *b, PGconn *conn,
 {
     apr_pool_t *p = b->pool;
     bulkio_buf_t errs;
-    const char *params[1], *fields[7];
+    const char *params[2], *fields[7];
     entry_t *e;
     PGresult *res;
     apr_status_t rv;
@@ -511,12 +581,18 @@ apr_status_t bulkio_batch_finish(bulkio_batch_t *b, PGconn *conn,
     memset(result, 0, sizeof(*result));
     if (b->copy.len) {
         for (seg = 0; seg <= b->segments; seg += !again) {
-            params[0] = apr_itoa(p, seg);
-            rv = b->sent ? sent_result(b, conn, &res)
-                         : bulkio_pq_exec(p, conn, b->sql->apply, 1, params,
-                                          &res);
+            params[0] = b->number;
+            params[1] = apr_itoa(p, seg);
+            if (b->sent) {
+                rv = sent_result(b, conn, &res);
+            }
+            else {
+                res = PQexecPrepared(conn, b->sql->prepared, 2, params, NULL,
+                                     NULL, 0);
+                rv = pq_status(p, res);
+            }
             if (rv != APR_SUCCESS
-                || (rv = apply_result(b, conn, params[0], res, &again))
+                || (rv = apply_result(b, conn, params[1], res, &again))
                    != APR_SUCCESS) {
                 return rv;
             }

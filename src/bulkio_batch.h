@@ -22,6 +22,9 @@
  */
 typedef struct bulkio_batch_t bulkio_batch_t;
 
+/** A job run's staging on its connection (its batches' numbers). */
+typedef struct bulkio_stage_t bulkio_stage_t;
+
 /** What a flushed batch did. */
 typedef struct {
     apr_int64_t applied;   /**< rows inserted or updated */
@@ -30,14 +33,23 @@ typedef struct {
                                                         bulkio_errtype_e */
 } bulkio_batch_result_t;
 
-/** Create the staging table for res on conn (once per connection; outside
- * a transaction is fine). */
+/** Create the staging table for res on conn and prepare its apply
+ * statement (both once per connection; outside a transaction is fine),
+ * and the staging of a job run, allocated from p. */
 apr_status_t bulkio_batch_setup(apr_pool_t *p, PGconn *conn,
-                                bulkio_resource_e res);
+                                bulkio_resource_e res,
+                                bulkio_stage_t **pstage);
 
-/** A new, empty batch; its memory comes from a subpool of p, cleared on
- * each bulkio_batch_reset(). */
-bulkio_batch_t *bulkio_batch_create(apr_pool_t *p, bulkio_resource_e res);
+/** Open a transaction for one or more batches of stage: its settings and
+ * the resource's lock, in one round trip. The caller commits (with the
+ * job's checkpoint) or rolls back. */
+apr_status_t bulkio_batch_begin(apr_pool_t *p, PGconn *conn,
+                                const bulkio_stage_t *stage);
+
+/** A new, empty batch of stage; its memory comes from a subpool of p,
+ * cleared on each bulkio_batch_reset(). */
+bulkio_batch_t *bulkio_batch_create(apr_pool_t *p, bulkio_stage_t *stage,
+                                    bulkio_resource_e res);
 
 /** Add a valid record with its normalized columns (as the validator gave
  * them). */
@@ -51,7 +63,8 @@ void bulkio_batch_add_error(bulkio_batch_t *b, const bulkio_record_t *rec,
 /** Records in the batch, valid or not. */
 int bulkio_batch_size(const bulkio_batch_t *b);
 
-/** Start writing the batch inside the caller's open transaction: stage
+/** Start writing the batch inside a transaction bulkio_batch_begin()
+ * opened (others of its batches may come before it in it): stage
  * its rows and leave the first statement running, so that the caller can
  * parse the next batch meanwhile. Then bulkio_batch_finish(), before any
  * other use of conn. On failure the caller rolls back. */

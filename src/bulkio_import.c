@@ -12,12 +12,22 @@
 
 #define PROGRESS_EVERY apr_time_from_sec(5)
 
+/* Batches share a transaction up to this many, or this long: each stays
+ * the unit of errors and of the checkpoint, which commits with its rows,
+ * but the commits (and the staging table's truncation at each) come
+ * fewer. Status sees progress at each commit. */
+#define TX_BATCHES 8
+#define TX_TIME apr_time_from_msec(500)
+
 /* The state of one run. */
 typedef struct {
     bulkio_job_ctx_t *job;
     apr_pool_t *pool;          /* the run's */
     apr_pool_t *tx;            /* a batch transaction's, cleared per batch */
-    bulkio_progress_t prog;
+    bulkio_stage_t *stage;
+    int tx_batches;            /* batches in the open transaction, or 0 */
+    apr_time_t tx_started;
+    bulkio_progress_t prog;    /* as of the last batch written */
     apr_int64_t run_records;   /* records processed by this run */
     apr_time_t started;
     apr_time_t last_log;
@@ -52,25 +62,22 @@ static bulkio_run_e drop_batch(run_t *run, bulkio_batch_t *batch,
     if (PQtransactionStatus(conn) != PQTRANS_IDLE) {
         PQclear(PQexec(conn, "ROLLBACK"));
     }
+    run->tx_batches = 0;
     bulkio_batch_reset(batch);
     return APR_STATUS_IS_NOTFOUND(rv) ? BULKIO_RUN_LOST : BULKIO_RUN_RETRY;
 }
 
-/* Open the batch's transaction and start writing it; the database works
- * on it while the next batch is parsed. */
+/* Start writing the batch, in the open transaction or a new one; the
+ * database works on it while the next batch is parsed. */
 static bulkio_run_e start_batch(run_t *run, bulkio_batch_t *batch)
 {
     PGconn *conn = run->job->conn;
-    apr_status_t rv;
+    apr_status_t rv = APR_SUCCESS;
 
     apr_pool_clear(run->tx);
-    rv = bulkio_pq_exec(run->tx, conn, "BEGIN", 0, NULL, NULL);
-    /* the checkpoint commits with the rows: a commit lost in a database
-     * crash loses both, and the batch is read and applied again, so the
-     * batch need not wait for its WAL flush */
-    if (rv == APR_SUCCESS) {
-        rv = bulkio_pq_exec(run->tx, conn, "SET LOCAL synchronous_commit"
-                            " TO off", 0, NULL, NULL);
+    if (!run->tx_batches) {
+        rv = bulkio_batch_begin(run->tx, conn, run->stage);
+        run->tx_started = apr_time_now();
     }
     if (rv == APR_SUCCESS) {
         rv = bulkio_batch_send(batch, conn);
@@ -79,10 +86,12 @@ static bulkio_run_e start_batch(run_t *run, bulkio_batch_t *batch)
                              : drop_batch(run, batch, rv);
 }
 
-/* Finish the batch and commit it with the checkpoint: records consumed
- * and bytes of input read once it is written. */
+/* Finish the batch; commit it with the checkpoint (records consumed and
+ * bytes of input read once it is written) when the transaction holds
+ * enough, or when flush says so. */
 static bulkio_run_e end_batch(run_t *run, bulkio_batch_t *batch,
-                              apr_int64_t records, apr_off_t bytes)
+                              apr_int64_t records, apr_off_t bytes,
+                              int flush)
 {
     bulkio_job_ctx_t *job = run->job;
     PGconn *conn = job->conn;
@@ -100,11 +109,17 @@ static bulkio_run_e end_batch(run_t *run, bulkio_batch_t *batch,
         for (i = 0; i < BULKIO_STORE_ERR_TYPES; ++i) {
             next.by_type[i] += done.by_type[BULKIO_ERR_PARSE + i];
         }
+        run->tx_batches++;
+        flush = flush || *job->stop || run->tx_batches >= TX_BATCHES
+                || apr_time_now() - run->tx_started >= TX_TIME;
+    }
+    if (rv == APR_SUCCESS && flush) {
         rv = bulkio_store_checkpoint(run->tx, conn, job->claim->id,
                                      job->owner, job->lease, &next, &cancel);
-    }
-    if (rv == APR_SUCCESS) {
-        rv = bulkio_pq_exec(run->tx, conn, "COMMIT", 0, NULL, NULL);
+        if (rv == APR_SUCCESS) {
+            rv = bulkio_pq_exec(run->tx, conn, "COMMIT", 0, NULL, NULL);
+        }
+        run->tx_batches = 0;
     }
     if (rv != APR_SUCCESS) {
         return drop_batch(run, batch, rv);
@@ -112,6 +127,9 @@ static bulkio_run_e end_batch(run_t *run, bulkio_batch_t *batch,
     run->run_records += next.records - run->prog.records;
     run->prog = next;
     bulkio_batch_reset(batch);
+    if (!flush) {
+        return BULKIO_RUN_COMPLETED;
+    }
     if (apr_time_now() - run->last_log >= PROGRESS_EVERY) {
         log_progress(run);
     }
@@ -270,7 +288,7 @@ bulkio_run_e bulkio_import_run(apr_pool_t *p, bulkio_job_ctx_t *job,
         return BULKIO_RUN_FAILED;
     }
     bulkio_parser_limit_inflated(parser, job->max_inflated);
-    if (bulkio_batch_setup(p, job->conn, res) != APR_SUCCESS) {
+    if (bulkio_batch_setup(p, job->conn, res, &run.stage) != APR_SUCCESS) {
         *preason = apr_pstrcat(p, "database error: ",
                                bulkio_pq_error(p, job->conn), NULL);
         return BULKIO_RUN_RETRY;
@@ -279,8 +297,8 @@ bulkio_run_e bulkio_import_run(apr_pool_t *p, bulkio_job_ctx_t *job,
          "record %" APR_INT64_T_FMT ", attempt %d", c->job_id, c->resource,
          format, c->checkpoint_records, c->attempts);
     /* two batches: one is filled while the database writes the other */
-    batch = bulkio_batch_create(p, res);
-    spare = bulkio_batch_create(p, res);
+    batch = bulkio_batch_create(p, run.stage, res);
+    spare = bulkio_batch_create(p, run.stage, res);
     apr_pool_create(&vpool, p);
     while (rc == BULKIO_RUN_COMPLETED) {
         rv = bulkio_parser_next(parser, &rec);
@@ -321,7 +339,7 @@ bulkio_run_e bulkio_import_run(apr_pool_t *p, bulkio_job_ctx_t *job,
         }
         if (bulkio_batch_size(batch) >= job->batch_size) {
             if (sent) {
-                rc = end_batch(&run, sent, sent_records, sent_bytes);
+                rc = end_batch(&run, sent, sent_records, sent_bytes, 0);
                 spare = sent;
                 sent = NULL;
             }
@@ -337,7 +355,7 @@ bulkio_run_e bulkio_import_run(apr_pool_t *p, bulkio_job_ctx_t *job,
         }
     }
     if (sent) {
-        rc = end_batch(&run, sent, sent_records, sent_bytes);
+        rc = end_batch(&run, sent, sent_records, sent_bytes, 1);
     }
     if (unreadable && rc == BULKIO_RUN_COMPLETED) {
         *preason = unreadable;
@@ -350,7 +368,7 @@ bulkio_run_e bulkio_import_run(apr_pool_t *p, bulkio_job_ctx_t *job,
         rc = start_batch(&run, batch);
         if (rc == BULKIO_RUN_COMPLETED) {
             rc = end_batch(&run, batch, consumed,
-                           bulkio_parser_offset(parser));
+                           bulkio_parser_offset(parser), 1);
         }
         if (rc == BULKIO_RUN_STOPPED) {
             rc = BULKIO_RUN_COMPLETED;   /* nothing is left to hand back */
