@@ -23,7 +23,7 @@ my $url = 'http://' . hostport();
 # Run the client; returns (exit status, stdout, stderr).
 sub cli {
     my (@args) = @_;
-    my %env = (BULKIO_URL => $url, BULKIO_TOKEN => token(),
+    my %env = (BULKIO_URL => $url, BULKIO_TOKEN => token(sub => 'cli-user'),
                BULKIO_RUN_DIR => "$dir/no-such-run-dir");
     %env = (%env, %{ shift @args }) if ref $args[0] eq 'HASH';
     my $pid = fork // die "fork: $!";
@@ -107,7 +107,7 @@ ok t_cmp("$rc1 $rc2", '0 0', '--no-wait: exit 0');
 ok t_cmp($id2, $id1, 'the same key: the same job');
 ok t_cmp(job_total(), $jobs + 1, 'one job made');
 chomp $id1;
-wait_job($id1);
+wait_job($id1, 'cli-user');
 
 # ---- canceled (2), cancel, Ctrl-C --------------------------------------
 gendata("$dir/cli-big.csv", resource => 'users', format => 'csv',
@@ -115,7 +115,7 @@ gendata("$dir/cli-big.csv", resource => 'users', format => 'csv',
 my $pid = fork // die;
 if (!$pid) {
     $ENV{BULKIO_URL} = $url;
-    $ENV{BULKIO_TOKEN} = token();
+    $ENV{BULKIO_TOKEN} = token(sub => 'cli-user');
     open STDOUT, '>', "$dir/cli-bg.out";
     open STDERR, '>', "$dir/cli-bg.err";
     exec $bin, 'import', 'users', "$dir/cli-big.csv" or exit 99;
@@ -123,6 +123,7 @@ if (!$pid) {
 my $bg;
 for (1 .. 400) {
     ($bg) = sql("SELECT public_id FROM bulkio_jobs WHERE status = 'running'"
+                . " AND principal = 'cli-user'"
                 . " AND checkpoint_records > 0");
     last if $bg;
     sleep 0.05;
@@ -141,7 +142,7 @@ ok t_cmp($err, qr/HTTP 409: the job has already /, 'with the detail');
 $pid = fork // die;
 if (!$pid) {
     $ENV{BULKIO_URL} = $url;
-    $ENV{BULKIO_TOKEN} = token();
+    $ENV{BULKIO_TOKEN} = token(sub => 'cli-user');
     open STDERR, '>', "$dir/cli-int.err";
     exec $bin, 'import', 'users', "$dir/cli-big.csv" or exit 99;
 }
@@ -159,7 +160,7 @@ $iid //= 'none';
 diag("Ctrl-C: $int") if $iid eq 'none';
 ok t_cmp($int, qr/keeps running.*bulkio cancel \Q$iid\E/s,
          'it says how to follow and cancel the job');
-ok t_cmp($iid ne 'none' && wait_job($iid)->{status}, 'completed', 'which runs on');
+ok t_cmp($iid ne 'none' && wait_job($iid, 'cli-user')->{status}, 'completed', 'which runs on');
 
 # ---- 401, 413, usage ---------------------------------------------------
 ($rc, $out, $err) = cli({ BULKIO_TOKEN => 'not-a-token' }, 'import',
@@ -370,7 +371,7 @@ $list = json_decode($out) // [];
 ok t_cmp(join(',', map { "$_->{kind}:$_->{job_id}:$_->{status}" } @$list),
          'import:' . ($bg // 'none') . ':canceled',
          '--status and --resource: the canceled import only');
-my $total = sql_value("SELECT count(*) FROM bulkio_jobs WHERE principal = 'alice'");
+my $total = sql_value("SELECT count(*) FROM bulkio_jobs WHERE principal = 'cli-user'");
 ($rc, $out) = cli('jobs');
 my @rows = grep { /^(import|export)\s/ } split /\n/, $out;
 ok t_cmp(scalar(@rows), $total, 'the table: every job of the caller, imports and exports');

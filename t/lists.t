@@ -19,16 +19,18 @@ END { sql("DELETE FROM bulkio_jobs WHERE principal LIKE 'lister%'") }
 sql("DELETE FROM bulkio_jobs WHERE principal LIKE 'lister%'");
 
 # 2,500 jobs of $who one second apart before 2025-01-01, resources and
-# states in turn ('running' with a lease that holds: no worker takes them)
+# states in turn; one in 40 'running' with a lease that holds (no worker
+# takes them, and they stay below BulkIOMaxJobsPerPrincipal)
 sub insert_jobs {
     my ($principal, $kind, $n, $base) = @_;
     sql("INSERT INTO bulkio_jobs (kind, resource, format, status, principal,"
         . " created_at, lease_server, lease_expires_at, completed_at)"
         . " SELECT '$kind', (ARRAY['users','articles','comments'])[1 + i % 3],"
-        . " 'csv', (ARRAY['completed','failed','canceled','running'])[1 + i % 4],"
+        . " 'csv', CASE WHEN i % 40 = 3 THEN 'running' ELSE"
+        . " (ARRAY['completed','failed','canceled'])[1 + i / 3 % 3] END,"
         . " '$principal', timestamptz '$base' - i * interval '1 second',"
         . " 'elsewhere', now() + interval '1 day',"
-        . " CASE WHEN i % 4 <> 3 THEN timestamptz '$base' END"
+        . " CASE WHEN i % 40 <> 3 THEN timestamptz '$base' END"
         . " FROM generate_series(1, $n) AS i");
 }
 insert_jobs($who, 'import', 2500, '2025-01-01T00:00:00Z');
