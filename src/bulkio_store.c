@@ -240,6 +240,11 @@ leave:
     return rv;
 }
 
+static double double_at(const PGresult *res, int row, int col)
+{
+    return PQgetisnull(res, row, col) ? 0.0 : atof(PQgetvalue(res, row, col));
+}
+
 /* The columns of a job's status document, in the order job_at() reads. */
 #define JOB_COLS \
     "id, public_id, kind, status, resource, format, reason," \
@@ -268,8 +273,7 @@ static bulkio_job_t *job_at(apr_pool_t *p, const PGresult *res, int i)
     j->processed_records = int64_at(res, i, 10);
     j->bytes_processed = int64_at(res, i, 11);
     j->bytes_total = int64_at(res, i, 12);
-    j->elapsed_seconds = PQgetisnull(res, i, 13) ? 0.0
-                         : atof(PQgetvalue(res, i, 13));
+    j->elapsed_seconds = double_at(res, i, 13);
     j->created_at = str_at(p, res, i, 14);
     j->started_at = str_at(p, res, i, 15);
     j->completed_at = str_at(p, res, i, 16);
@@ -722,11 +726,6 @@ apr_status_t bulkio_store_renew(apr_pool_t *p, PGconn *conn, apr_int64_t job,
 #define M_KINDS "(VALUES (1, 'import'), (2, 'export')) AS k(o, kind)"
 #define M_RESOURCES "(VALUES (1, 'users'), (2, 'articles'), " \
                     "(3, 'comments')) AS r(o, resource)"
-
-static double double_at(const PGresult *res, int row, int col)
-{
-    return PQgetisnull(res, row, col) ? 0.0 : atof(PQgetvalue(res, row, col));
-}
 
 /* The running-job columns both readers select, in bulkio_m_running_t's
  * order. */
