@@ -20,16 +20,26 @@ typedef struct {
 } outcome_t;
 
 /* Per resource: the staging table, the key columns that split a batch into
- * segments, and "apply", the statement that writes segment $1 and returns (idx, code) of the rows it refused. Where
- * rows of the segment touch one existing row (as its target, or as the
- * holder of its email or slug), it writes nothing and returns the first
- * such row with code 0: the segment is split there and applied again. */
+ * segments, and two statements, each returning (idx, code) of the rows it
+ * refused:
+ * - "apply" writes segment $2 of batch $1. Where rows of the segment touch
+ *   one existing row (as its target, or as the holder of its email or
+ *   slug), it writes nothing and returns the first such row with code 0:
+ *   the segment is split there and applied again;
+ * - "insert" inserts every row of batch $1 (of one segment) and resolves
+ *   nothing but the references; a row that meets an existing one breaks a
+ *   unique index and fails the statement, which is rolled back to its
+ *   savepoint and the batch applied instead. When the file brings new
+ *   records, that spares each row the probes of its own keys (the unique
+ *   indexes check them anyway) and the segment machinery. */
 typedef struct {
     const char *stage;
     const char *prepared;     /* the apply statement's name */
+    const char *inserter;     /* the insert statement's name */
     const char *ddl;
     int key_cols[2];          /* column indexes, -1 for none */
     const char *apply;
+    const char *insert;
     outcome_t outcomes[3];    /* by code - 1 */
 } resource_sql_t;
 
@@ -61,26 +71,58 @@ typedef struct {
     "  LEFT JOIN users h ON lower(h.email) = lower(st.email)" \
     " WHERE st.bat = $1 AND st.gen = $2"
 
+/* Insert the rows c of FROM, in file order. */
+#define USERS_INSERT(FROM) \
+    "  INSERT INTO users (external_id, email, name, role, active," \
+    "                     created_at, updated_at)" \
+    "  SELECT coalesce(c.external_id, gen_random_uuid()::text), c.email," \
+    "         c.name, c.role, c.active, coalesce(c.created_at, now())," \
+    "         coalesce(c.updated_at, now())" \
+    "    FROM " FROM " ORDER BY c.idx"
+
+#define ARTICLES_REFS \
+    "  LEFT JOIN users au ON au.external_id = lower(st.author_id)"
+
 #define ARTICLES_RESOLVE \
     "SELECT st.*, coalesce(a1.id, CASE WHEN st.external_id IS NULL" \
     "                                  THEN h.id END) AS target," \
     "       h.id AS holder, au.id AS author" \
     "  FROM bulkio_stage_articles st" \
     "  LEFT JOIN articles a1 ON a1.external_id = st.external_id" \
-    "  LEFT JOIN articles h ON h.slug = st.slug" \
-    "  LEFT JOIN users au ON au.external_id = lower(st.author_id)" \
+    "  LEFT JOIN articles h ON h.slug = st.slug" ARTICLES_REFS \
     " WHERE st.bat = $1 AND st.gen = $2"
 
-#define COMMENTS_RESOLVE \
-    "SELECT st.*, c1.id AS target, a.id AS article, u.id AS author" \
-    "  FROM bulkio_stage_comments st" \
-    "  LEFT JOIN comments c1 ON c1.external_id = st.external_id" \
+#define ARTICLES_INSERT(FROM) \
+    "  INSERT INTO articles (external_id, slug, title, body, author_id," \
+    "                        tags, published_at, status)" \
+    "  SELECT coalesce(c.external_id, gen_random_uuid()::text), c.slug," \
+    "         c.title, c.body, c.author, c.tags, c.published_at, c.status" \
+    "    FROM " FROM " ORDER BY c.idx"
+
+#define COMMENTS_REFS \
     "  LEFT JOIN articles a ON a.external_id = lower(st.article_id)" \
-    "  LEFT JOIN users u ON u.external_id = lower(st.user_id)" \
-    " WHERE st.bat = $1 AND st.gen = $2"
+    "  LEFT JOIN users u ON u.external_id = lower(st.user_id)"
+
+#define COMMENTS_CHECK \
+    "CASE WHEN a.id IS NULL THEN 1 WHEN u.id IS NULL THEN 2 ELSE 0 END"
+
+#define COMMENTS_INSERT(FROM) \
+    "  INSERT INTO comments (external_id, article_id, user_id, body," \
+    "                        created_at)" \
+    "  SELECT coalesce(c.external_id, gen_random_uuid()::text), c.article," \
+    "         c.author, c.body, coalesce(c.created_at, now())" \
+    "    FROM " FROM " ORDER BY c.idx"
+
+/* The insert statement's rows: batch $1 with its references resolved. */
+#define FAST_ROWS(STAGE, REFS, COLS) \
+    "WITH c AS MATERIALIZED (" \
+    "  SELECT st.*, " COLS " FROM " STAGE " st" REFS " WHERE st.bat = $1" \
+    "), ins AS ("
+
+#define FAST_RESULT ") SELECT idx, err FROM c WHERE err <> 0"
 
 static const resource_sql_t sql[] = {
-    {   "bulkio_stage_users", "bulkio_apply_users",
+    {   "bulkio_stage_users", "bulkio_apply_users", "bulkio_insert_users",
         "CREATE TEMP TABLE IF NOT EXISTS bulkio_stage_users ("
         " idx bigint, bat int, gen int, external_id text, email text, name text,"
         " role text, active boolean, created_at timestamptz,"
@@ -95,18 +137,21 @@ static const resource_sql_t sql[] = {
         "         created_at = coalesce(c.created_at, u.created_at),"
         "         updated_at = coalesce(c.updated_at, now())"
         "    FROM c WHERE c.err = 0 AND u.id = c.target"
+        /* a row that would stay as it is is not written again */
+        "     AND (u.email, u.name, u.role, u.active, u.created_at,"
+        "          u.updated_at) IS DISTINCT FROM"
+        "         (c.email, c.name, c.role, c.active,"
+        "          coalesce(c.created_at, u.created_at),"
+        "          coalesce(c.updated_at, now()))"
         "), ins AS ("
-        "  INSERT INTO users (external_id, email, name, role, active,"
-        "                     created_at, updated_at)"
-        "  SELECT coalesce(c.external_id, gen_random_uuid()::text), c.email,"
-        "         c.name, c.role, c.active, coalesce(c.created_at, now()),"
-        "         coalesce(c.updated_at, now())"
-        "    FROM c WHERE c.err = 0 AND c.target IS NULL ORDER BY c.idx"
+        USERS_INSERT("c WHERE c.err = 0 AND c.target IS NULL")
         ")" CUT_RESULT,
+        USERS_INSERT("bulkio_stage_users c WHERE c.bat = $1"),
         { { BULKIO_ERR_DUPLICATE, "email",
             "email already belongs to another user" } }
     },
     {   "bulkio_stage_articles", "bulkio_apply_articles",
+        "bulkio_insert_articles",
         "CREATE TEMP TABLE IF NOT EXISTS bulkio_stage_articles ("
         " idx bigint, bat int, gen int, external_id text, slug text, title text,"
         " body text, author_id text, tags text[], published_at timestamptz,"
@@ -124,27 +169,31 @@ static const resource_sql_t sql[] = {
         "         updated_at = now()"
         "    FROM c WHERE c.err = 0 AND a.id = c.target"
         "), ins AS ("
-        "  INSERT INTO articles (external_id, slug, title, body, author_id,"
-        "                        tags, published_at, status)"
-        "  SELECT coalesce(c.external_id, gen_random_uuid()::text), c.slug,"
-        "         c.title, c.body, c.author, c.tags, c.published_at, c.status"
-        "    FROM c WHERE c.err = 0 AND c.target IS NULL ORDER BY c.idx"
+        ARTICLES_INSERT("c WHERE c.err = 0 AND c.target IS NULL")
         ")" CUT_RESULT,
+        FAST_ROWS("bulkio_stage_articles", ARTICLES_REFS,
+                  "au.id AS author, CASE WHEN au.id IS NULL THEN 1 ELSE 0 END"
+                  " AS err")
+        ARTICLES_INSERT("c WHERE c.err = 0") FAST_RESULT,
         { { BULKIO_ERR_FOREIGN_KEY, "author_id",
             "author_id does not name an existing user" },
           { BULKIO_ERR_DUPLICATE, "slug",
             "slug already belongs to another article" } }
     },
     {   "bulkio_stage_comments", "bulkio_apply_comments",
+        "bulkio_insert_comments",
         "CREATE TEMP TABLE IF NOT EXISTS bulkio_stage_comments ("
         " idx bigint, bat int, gen int, external_id text, article_id text,"
         " user_id text, body text, created_at timestamptz)"
         " ON COMMIT DELETE ROWS",
         { 0, -1 },   /* a comment's only key is its id */
-        "WITH s AS (" COMMENTS_RESOLVE "), c AS ("
-        "  SELECT s.*, CASE WHEN s.article IS NULL THEN 1"
-        "                   WHEN s.author IS NULL THEN 2 ELSE 0 END AS err"
-        "    FROM s"
+        "WITH c AS ("
+        "  SELECT st.*, c1.id AS target, a.id AS article, u.id AS author,"
+        "         " COMMENTS_CHECK " AS err"
+        "    FROM bulkio_stage_comments st"
+        "    LEFT JOIN comments c1 ON c1.external_id = st.external_id"
+        COMMENTS_REFS
+        "   WHERE st.bat = $1 AND st.gen = $2"
         "), upd AS ("
         "  UPDATE comments x SET article_id = c.article, user_id = c.author,"
         "         body = c.body,"
@@ -152,12 +201,11 @@ static const resource_sql_t sql[] = {
         "         updated_at = now()"
         "    FROM c WHERE c.err = 0 AND x.id = c.target"
         "), ins AS ("
-        "  INSERT INTO comments (external_id, article_id, user_id, body,"
-        "                        created_at)"
-        "  SELECT coalesce(c.external_id, gen_random_uuid()::text), c.article,"
-        "         c.author, c.body, coalesce(c.created_at, now())"
-        "    FROM c WHERE c.err = 0 AND c.target IS NULL ORDER BY c.idx"
+        COMMENTS_INSERT("c WHERE c.err = 0 AND c.target IS NULL")
         ") SELECT idx, err FROM c WHERE err <> 0",
+        FAST_ROWS("bulkio_stage_comments", COMMENTS_REFS,
+                  "a.id AS article, u.id AS author, " COMMENTS_CHECK " AS err")
+        COMMENTS_INSERT("c WHERE c.err = 0") FAST_RESULT,
         { { BULKIO_ERR_FOREIGN_KEY, "article_id",
             "article_id does not name an existing article" },
           { BULKIO_ERR_FOREIGN_KEY, "user_id",
@@ -178,7 +226,17 @@ typedef struct {
 struct bulkio_stage_t {
     const resource_sql_t *sql;
     int batches;                 /* batches numbered so far */
+    int skip;                    /* batches to apply without trying the
+                                  * insert statement first */
+    int backoff;                 /* what skip becomes at its next failure */
 };
+
+/* After the insert statement failed, batches go straight to the apply
+ * statement: 1, 2, 4 ... up to this many, until an insert succeeds. */
+#define MAX_SKIP 64
+
+/* The insert statement runs inside this savepoint. */
+#define SAVEPOINT "bulkio_insert"
 
 struct bulkio_batch_t {
     apr_pool_t *pool;            /* cleared per batch */
@@ -192,6 +250,7 @@ struct bulkio_batch_t {
     const char *number;          /* the batch's number (column bat) */
     int segments;                /* index of the last segment */
     int sent;                    /* segment 0's statement is running */
+    int insert;                  /* ... and it is the insert statement */
 };
 
 void bulkio_copy_field(bulkio_buf_t *buf, const char *s)
@@ -263,18 +322,20 @@ apr_status_t bulkio_batch_setup(apr_pool_t *p, PGconn *conn,
     const char *params[1];
     PGresult *r;
     apr_status_t rv;
+    int i;
 
     rv = bulkio_pq_exec(p, conn, q->ddl, 0, NULL, NULL);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    /* the apply statement is planned once per connection (the batch
-     * transaction's settings keep that plan right at any table size) */
-    params[0] = q->prepared;
-    rv = bulkio_pq_exec(p, conn, "SELECT 1 FROM pg_prepared_statements"
-                        " WHERE name = $1", 1, params, &r);
-    if (rv == APR_SUCCESS && !PQntuples(r)) {
-        rv = pq_status(p, PQprepare(conn, q->prepared, q->apply, 2, NULL));
+    /* the statements are planned once per connection (the batch
+     * transaction's settings keep their plans right at any table size) */
+    for (i = 0; i < 2 && rv == APR_SUCCESS; ++i) {
+        params[0] = i ? q->inserter : q->prepared;
+        rv = bulkio_pq_exec(p, conn, "SELECT 1 FROM pg_prepared_statements"
+                            " WHERE name = $1", 1, params, &r);
+        if (rv == APR_SUCCESS && !PQntuples(r)) {
+            rv = pq_status(p, PQprepare(conn, params[0],
+                                        i ? q->insert : q->apply, 2 - i,
+                                        NULL));
+        }
     }
     if (rv == APR_SUCCESS) {
         *pstage = apr_pcalloc(p, sizeof(**pstage));
@@ -316,6 +377,7 @@ static void batch_init(bulkio_batch_t *b)
     b->keys = apr_hash_make(b->pool);
     b->segments = 0;
     b->sent = 0;
+    b->insert = 0;
 }
 
 bulkio_batch_t *bulkio_batch_create(apr_pool_t *p, bulkio_stage_t *stage,
@@ -535,35 +597,73 @@ apr_status_t bulkio_batch_send(bulkio_batch_t *b, PGconn *conn)
     if (rv != APR_SUCCESS) {
         return rv;
     }
+    b->sent = 1;
+    if (!b->segments && !b->stage->skip) {
+        /* no key repeats in the batch: try it as new rows */
+        b->insert = 1;
+        return PQsendQuery(conn, apr_pstrcat(p, "SAVEPOINT " SAVEPOINT
+                                             "; EXECUTE ", b->sql->inserter,
+                                             "(", b->number, "); RELEASE "
+                                             SAVEPOINT, NULL))
+               ? APR_SUCCESS : APR_EGENERAL;
+    }
+    if (b->stage->skip) {
+        b->stage->skip--;
+    }
     params[0] = b->number;
     params[1] = "0";
-    if (!PQsendQueryPrepared(conn, b->sql->prepared, 2, params, NULL, NULL,
-                             0)) {
-        return APR_EGENERAL;
-    }
-    b->sent = 1;
-    return APR_SUCCESS;
+    return PQsendQueryPrepared(conn, b->sql->prepared, 2, params, NULL, NULL,
+                               0) ? APR_SUCCESS : APR_EGENERAL;
 }
 
-/* The result of the statement bulkio_batch_send() left running. */
-static apr_status_t sent_result(bulkio_batch_t *b, PGconn *conn,
+/* The result of what bulkio_batch_send() left running: of the statement,
+ * the nth of the commands sent; all must have succeeded. */
+static apr_status_t sent_result(bulkio_batch_t *b, PGconn *conn, int nth,
                                 PGresult **pres)
 {
-    PGresult *res, *first = NULL;
+    PGresult *res;
+    apr_status_t rv = APR_SUCCESS;
+    int i;
 
     b->sent = 0;
-    while ((res = PQgetResult(conn))) {
-        if (first) {
-            PQclear(res);
-            continue;
+    *pres = NULL;
+    for (i = 0; (res = PQgetResult(conn)); ++i) {
+        if (pq_status(b->pool, res) != APR_SUCCESS) {
+            rv = APR_EGENERAL;
         }
-        first = res;
-        apr_pool_cleanup_register(b->pool, res, clear_result,
-                                  apr_pool_cleanup_null);
+        if (i == nth) {
+            *pres = res;
+        }
     }
-    *pres = first;
-    return first && PQresultStatus(first) == PGRES_TUPLES_OK
-           ? APR_SUCCESS : APR_EGENERAL;
+    return *pres ? rv : APR_EGENERAL;
+}
+
+/* The insert statement of batch b ran: on success its rows are written
+ * (*done); when it failed on an existing row, roll it back, and the batch
+ * is applied instead. */
+static apr_status_t insert_result(bulkio_batch_t *b, PGconn *conn,
+                                  int *done)
+{
+    bulkio_stage_t *stage = b->stage;
+    PGresult *res;
+    int again;
+
+    b->insert = 0;
+    *done = sent_result(b, conn, 1, &res) == APR_SUCCESS;
+    if (*done) {
+        stage->backoff = 0;
+        return apply_result(b, conn, "0", res, &again);
+    }
+    if (PQstatus(conn) != CONNECTION_OK) {
+        return APR_EGENERAL;
+    }
+    stage->backoff = stage->backoff ? stage->backoff * 2 : 1;
+    if (stage->backoff > MAX_SKIP) {
+        stage->backoff = MAX_SKIP;
+    }
+    stage->skip = stage->backoff;
+    return bulkio_pq_exec(b->pool, conn, "ROLLBACK TO SAVEPOINT " SAVEPOINT,
+                          0, NULL, NULL);
 }
 
 apr_status_t bulkio_batch_finish(bulkio_batch_t *b, PGconn *conn,
@@ -576,15 +676,19 @@ apr_status_t bulkio_batch_finish(bulkio_batch_t *b, PGconn *conn,
     entry_t *e;
     PGresult *res;
     apr_status_t rv;
-    int seg, i, again;
+    int seg, i, again, done;
 
     memset(result, 0, sizeof(*result));
-    if (b->copy.len) {
+    done = 0;
+    if (b->insert && (rv = insert_result(b, conn, &done)) != APR_SUCCESS) {
+        return rv;
+    }
+    if (b->copy.len && !done) {
         for (seg = 0; seg <= b->segments; seg += !again) {
             params[0] = b->number;
             params[1] = apr_itoa(p, seg);
             if (b->sent) {
-                rv = sent_result(b, conn, &res);
+                rv = sent_result(b, conn, 0, &res);
             }
             else {
                 res = PQexecPrepared(conn, b->sql->prepared, 2, params, NULL,
