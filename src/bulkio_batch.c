@@ -22,11 +22,13 @@ typedef struct {
 /* Per resource: the staging table, the key columns that split a batch into
  * segments, and two statements, each returning (idx, code) of the rows it
  * refused:
- * - "apply" writes segment $2 of batch $1. Where rows of the segment touch
+ * - "apply" writes segment $2 of batch $1; new rows take their ids from $3
+ *   (from record index $4 on), or the sequence. Where rows of the segment touch
  *   one existing row (as its target, or as the holder of its email or
  *   slug), it writes nothing and returns the first such row with code 0:
  *   the segment is split there and applied again;
- * - "insert" inserts every row of batch $1 (of one segment) and resolves
+ * - "insert" inserts every row of batch $1 (of one segment; ids as $2 and
+ *   $3 give them) and resolves
  *   nothing but the references; a row that meets an existing one breaks a
  *   unique index and fails the statement, which is rolled back to its
  *   savepoint and the batch applied instead. When the file brings new
@@ -36,6 +38,7 @@ typedef struct {
     const char *stage;
     const char *prepared;     /* the apply statement's name */
     const char *inserter;     /* the insert statement's name */
+    const char *seq;          /* of the table's ids */
     const char *ddl;
     int key_cols[2];          /* column indexes, -1 for none */
     const char *apply;
@@ -71,11 +74,17 @@ typedef struct {
     "  LEFT JOIN users h ON lower(h.email) = lower(st.email)" \
     " WHERE st.bat = $1 AND st.gen = $2"
 
+/* The internal id of row c: from IDS, the ids taken for the batch in file
+ * order (of its rows from index FIRST on), else the next of the sequence. */
+#define NEW_ID(SEQ, IDS, FIRST) \
+    "coalesce((" IDS "::bigint[])[c.idx - " FIRST " + 1], nextval('" SEQ "'))"
+
 /* Insert the rows c of FROM, in file order. */
-#define USERS_INSERT(FROM) \
-    "  INSERT INTO users (external_id, email, name, role, active," \
-    "                     created_at, updated_at)" \
-    "  SELECT coalesce(c.external_id, gen_random_uuid()::text), c.email," \
+#define USERS_INSERT(FROM, IDS, FIRST) \
+    "  INSERT INTO users (id, external_id, email, name, role, active," \
+    "                     created_at, updated_at) OVERRIDING SYSTEM VALUE" \
+    "  SELECT " NEW_ID("users_id_seq", IDS, FIRST) "," \
+    "         coalesce(c.external_id, gen_random_uuid()::text), c.email," \
     "         c.name, c.role, c.active, coalesce(c.created_at, now())," \
     "         coalesce(c.updated_at, now())" \
     "    FROM " FROM " ORDER BY c.idx"
@@ -92,10 +101,12 @@ typedef struct {
     "  LEFT JOIN articles h ON h.slug = st.slug" ARTICLES_REFS \
     " WHERE st.bat = $1 AND st.gen = $2"
 
-#define ARTICLES_INSERT(FROM) \
-    "  INSERT INTO articles (external_id, slug, title, body, author_id," \
+#define ARTICLES_INSERT(FROM, IDS, FIRST) \
+    "  INSERT INTO articles (id, external_id, slug, title, body, author_id," \
     "                        tags, published_at, status)" \
-    "  SELECT coalesce(c.external_id, gen_random_uuid()::text), c.slug," \
+    "  OVERRIDING SYSTEM VALUE" \
+    "  SELECT " NEW_ID("articles_id_seq", IDS, FIRST) "," \
+    "         coalesce(c.external_id, gen_random_uuid()::text), c.slug," \
     "         c.title, c.body, c.author, c.tags, c.published_at, c.status" \
     "    FROM " FROM " ORDER BY c.idx"
 
@@ -106,10 +117,11 @@ typedef struct {
 #define COMMENTS_CHECK \
     "CASE WHEN a.id IS NULL THEN 1 WHEN u.id IS NULL THEN 2 ELSE 0 END"
 
-#define COMMENTS_INSERT(FROM) \
-    "  INSERT INTO comments (external_id, article_id, user_id, body," \
-    "                        created_at)" \
-    "  SELECT coalesce(c.external_id, gen_random_uuid()::text), c.article," \
+#define COMMENTS_INSERT(FROM, IDS, FIRST) \
+    "  INSERT INTO comments (id, external_id, article_id, user_id, body," \
+    "                        created_at) OVERRIDING SYSTEM VALUE" \
+    "  SELECT " NEW_ID("comments_id_seq", IDS, FIRST) "," \
+    "         coalesce(c.external_id, gen_random_uuid()::text), c.article," \
     "         c.author, c.body, coalesce(c.created_at, now())" \
     "    FROM " FROM " ORDER BY c.idx"
 
@@ -123,6 +135,7 @@ typedef struct {
 
 static const resource_sql_t sql[] = {
     {   "bulkio_stage_users", "bulkio_apply_users", "bulkio_insert_users",
+        "users_id_seq",
         "CREATE TEMP TABLE IF NOT EXISTS bulkio_stage_users ("
         " idx bigint, bat int, gen int, external_id text, email text, name text,"
         " role text, active boolean, created_at timestamptz,"
@@ -144,14 +157,16 @@ static const resource_sql_t sql[] = {
         "          coalesce(c.created_at, u.created_at),"
         "          coalesce(c.updated_at, now()))"
         "), ins AS ("
-        USERS_INSERT("c WHERE c.err = 0 AND c.target IS NULL")
+        USERS_INSERT("c WHERE c.err = 0 AND c.target IS NULL",
+                       "$3", "$4")
         ")" CUT_RESULT,
-        USERS_INSERT("bulkio_stage_users c WHERE c.bat = $1"),
+        USERS_INSERT("bulkio_stage_users c WHERE c.bat = $1", "$2", "$3"),
         { { BULKIO_ERR_DUPLICATE, "email",
             "email already belongs to another user" } }
     },
     {   "bulkio_stage_articles", "bulkio_apply_articles",
         "bulkio_insert_articles",
+        "articles_id_seq",
         "CREATE TEMP TABLE IF NOT EXISTS bulkio_stage_articles ("
         " idx bigint, bat int, gen int, external_id text, slug text, title text,"
         " body text, author_id text, tags text[], published_at timestamptz,"
@@ -169,12 +184,13 @@ static const resource_sql_t sql[] = {
         "         updated_at = now()"
         "    FROM c WHERE c.err = 0 AND a.id = c.target"
         "), ins AS ("
-        ARTICLES_INSERT("c WHERE c.err = 0 AND c.target IS NULL")
+        ARTICLES_INSERT("c WHERE c.err = 0 AND c.target IS NULL",
+                       "$3", "$4")
         ")" CUT_RESULT,
         FAST_ROWS("bulkio_stage_articles", ARTICLES_REFS,
                   "au.id AS author, CASE WHEN au.id IS NULL THEN 1 ELSE 0 END"
                   " AS err")
-        ARTICLES_INSERT("c WHERE c.err = 0") FAST_RESULT,
+        ARTICLES_INSERT("c WHERE c.err = 0", "$2", "$3") FAST_RESULT,
         { { BULKIO_ERR_FOREIGN_KEY, "author_id",
             "author_id does not name an existing user" },
           { BULKIO_ERR_DUPLICATE, "slug",
@@ -182,6 +198,7 @@ static const resource_sql_t sql[] = {
     },
     {   "bulkio_stage_comments", "bulkio_apply_comments",
         "bulkio_insert_comments",
+        "comments_id_seq",
         "CREATE TEMP TABLE IF NOT EXISTS bulkio_stage_comments ("
         " idx bigint, bat int, gen int, external_id text, article_id text,"
         " user_id text, body text, created_at timestamptz)"
@@ -201,11 +218,12 @@ static const resource_sql_t sql[] = {
         "         updated_at = now()"
         "    FROM c WHERE c.err = 0 AND x.id = c.target"
         "), ins AS ("
-        COMMENTS_INSERT("c WHERE c.err = 0 AND c.target IS NULL")
+        COMMENTS_INSERT("c WHERE c.err = 0 AND c.target IS NULL",
+                       "$3", "$4")
         ") SELECT idx, err FROM c WHERE err <> 0",
         FAST_ROWS("bulkio_stage_comments", COMMENTS_REFS,
                   "a.id AS article, u.id AS author, " COMMENTS_CHECK " AS err")
-        COMMENTS_INSERT("c WHERE c.err = 0") FAST_RESULT,
+        COMMENTS_INSERT("c WHERE c.err = 0", "$2", "$3") FAST_RESULT,
         { { BULKIO_ERR_FOREIGN_KEY, "article_id",
             "article_id does not name an existing article" },
           { BULKIO_ERR_FOREIGN_KEY, "user_id",
@@ -247,10 +265,13 @@ struct bulkio_batch_t {
     apr_array_header_t *entries; /* entry_t, in record order */
     bulkio_buf_t copy;           /* COPY text of the valid rows */
     apr_hash_t *keys;            /* key values of the current segment */
+    apr_hash_t *all_keys;        /* ... and of the whole batch */
     const char *number;          /* the batch's number (column bat) */
     int segments;                /* index of the last segment */
     int sent;                    /* segment 0's statement is running */
     int insert;                  /* ... and it is the insert statement */
+    const char *ids;             /* ids taken for its rows, or NULL */
+    const char *first;           /* its first record's index */
 };
 
 void bulkio_copy_field(bulkio_buf_t *buf, const char *s)
@@ -333,7 +354,7 @@ apr_status_t bulkio_batch_setup(apr_pool_t *p, PGconn *conn,
                             " WHERE name = $1", 1, params, &r);
         if (rv == APR_SUCCESS && !PQntuples(r)) {
             rv = pq_status(p, PQprepare(conn, params[0],
-                                        i ? q->insert : q->apply, 2 - i,
+                                        i ? q->insert : q->apply, 4 - i,
                                         NULL));
         }
     }
@@ -344,8 +365,25 @@ apr_status_t bulkio_batch_setup(apr_pool_t *p, PGconn *conn,
     return rv;
 }
 
+/* BEGIN, the transaction's settings, with lock the resource's lock, and
+ * with ids that many ids of the resource's sequence, in one string. */
+static const char *begin_sql(apr_pool_t *p, const bulkio_stage_t *stage,
+                             int lock, int ids)
+{
+    return apr_pstrcat(p,
+        "BEGIN; SET LOCAL synchronous_commit TO off;"
+        " SET LOCAL plan_cache_mode TO force_generic_plan;"
+        " SET LOCAL enable_seqscan TO off; SET LOCAL enable_hashjoin TO off;"
+        " SET LOCAL enable_mergejoin TO off; SET LOCAL jit TO off",
+        lock ? apr_pstrcat(p, "; SELECT pg_advisory_xact_lock(hashtext('",
+                           stage->sql->stage, "'))", NULL) : "",
+        ids ? apr_psprintf(p, "; SELECT array_agg(nextval('%s'))::text"
+                           " FROM generate_series(1, %d)", stage->sql->seq,
+                           ids) : "", NULL);
+}
+
 apr_status_t bulkio_batch_begin(apr_pool_t *p, PGconn *conn,
-                                const bulkio_stage_t *stage)
+                                const bulkio_stage_t *stage, int lock)
 {
     /* In one round trip:
      * - the checkpoint commits with the rows: a commit lost in a database
@@ -360,13 +398,43 @@ apr_status_t bulkio_batch_begin(apr_pool_t *p, PGconn *conn,
      * - batches of one resource take turns: jobs that upsert the same
      *   keys at once would otherwise meet in unique indexes and
      *   deadlocks (the name is a fixed staging table name). */
+    return pq_status(p, PQexec(conn, begin_sql(p, stage, lock, 0)));
+}
+
+apr_status_t bulkio_batch_begin_send(apr_pool_t *p, PGconn *conn,
+                                     const bulkio_stage_t *stage, int ids)
+{
+    return PQsendQuery(conn, begin_sql(p, stage, 0, ids)) ? APR_SUCCESS
+                                                          : APR_EGENERAL;
+}
+
+apr_status_t bulkio_batch_begin_end(apr_pool_t *p, PGconn *conn,
+                                    const char **pids)
+{
+    PGresult *res, *last = NULL;
+    apr_status_t rv = APR_SUCCESS;
+
+    while ((res = PQgetResult(conn))) {
+        if (pq_status(p, res) != APR_SUCCESS) {
+            rv = APR_EGENERAL;
+        }
+        last = res;
+    }
+    if (rv != APR_SUCCESS || !last || PQntuples(last) != 1) {
+        return APR_EGENERAL;
+    }
+    /* the ids: a PostgreSQL array of bigints, {1,2,...} */
+    *pids = apr_pstrdup(p, PQgetvalue(last, 0, 0));
+    return strspn(*pids, "{},0123456789") == strlen(*pids) ? APR_SUCCESS
+                                                           : APR_EGENERAL;
+}
+
+apr_status_t bulkio_batch_lock(apr_pool_t *p, PGconn *conn,
+                               const bulkio_stage_t *stage, int on)
+{
     return pq_status(p, PQexec(conn, apr_pstrcat(p,
-        "BEGIN; SET LOCAL synchronous_commit TO off;"
-        " SET LOCAL plan_cache_mode TO force_generic_plan;"
-        " SET LOCAL enable_seqscan TO off; SET LOCAL enable_hashjoin TO off;"
-        " SET LOCAL enable_mergejoin TO off; SET LOCAL jit TO off;"
-        " SELECT pg_advisory_xact_lock(hashtext('", stage->sql->stage, "'))",
-        NULL)));
+        on ? "SELECT pg_advisory_lock" : "SELECT pg_advisory_unlock",
+        "(hashtext('", stage->sql->stage, "'))", NULL)));
 }
 
 static void batch_init(bulkio_batch_t *b)
@@ -375,6 +443,7 @@ static void batch_init(bulkio_batch_t *b)
     b->entries = apr_array_make(b->pool, 1024, sizeof(entry_t));
     bulkio_buf_init(&b->copy, b->pool, 256 * 1024);
     b->keys = apr_hash_make(b->pool);
+    b->all_keys = apr_hash_make(b->pool);
     b->segments = 0;
     b->sent = 0;
     b->insert = 0;
@@ -403,6 +472,26 @@ void bulkio_batch_reset(bulkio_batch_t *b)
 int bulkio_batch_size(const bulkio_batch_t *b)
 {
     return b->entries->nelts;
+}
+
+int bulkio_batch_independent(const bulkio_batch_t *b,
+                             const bulkio_batch_t *prev)
+{
+    apr_hash_index_t *hi;
+    const void *key;
+    apr_ssize_t klen;
+
+    if (b->segments || b->stage->skip) {
+        return 0;
+    }
+    for (hi = apr_hash_first(b->pool, b->all_keys); hi;
+         hi = apr_hash_next(hi)) {
+        apr_hash_this(hi, &key, &klen, NULL);
+        if (apr_hash_get(prev->all_keys, key, klen)) {
+            return 0;
+        }
+    }
+    return 1;
 }
 
 static entry_t *add_entry(bulkio_batch_t *b, const bulkio_record_t *rec)
@@ -445,6 +534,7 @@ static int segment(bulkio_batch_t *b, const char *const *cols)
     for (i = 0; i < 2; ++i) {
         if (keys[i]) {
             apr_hash_set(b->keys, keys[i], APR_HASH_KEY_STRING, "");
+            apr_hash_set(b->all_keys, keys[i], APR_HASH_KEY_STRING, "");
         }
     }
     return b->segments;
@@ -584,15 +674,19 @@ static apr_status_t apply_result(bulkio_batch_t *b, PGconn *conn,
     return APR_SUCCESS;
 }
 
-apr_status_t bulkio_batch_send(bulkio_batch_t *b, PGconn *conn)
+apr_status_t bulkio_batch_send(bulkio_batch_t *b, PGconn *conn,
+                               const char *ids)
 {
     apr_pool_t *p = b->pool;
-    const char *params[2];
+    const char *params[4];
     apr_status_t rv;
 
     if (!b->copy.len) {
         return APR_SUCCESS;
     }
+    b->ids = ids ? apr_pstrdup(p, ids) : NULL;
+    b->first = apr_psprintf(p, "%" APR_INT64_T_FMT,
+                            APR_ARRAY_IDX(b->entries, 0, entry_t).index);
     rv = copy_in(p, conn, copy_columns(p, b), b->copy.data, b->copy.len);
     if (rv != APR_SUCCESS) {
         return rv;
@@ -603,7 +697,11 @@ apr_status_t bulkio_batch_send(bulkio_batch_t *b, PGconn *conn)
         b->insert = 1;
         return PQsendQuery(conn, apr_pstrcat(p, "SAVEPOINT " SAVEPOINT
                                              "; EXECUTE ", b->sql->inserter,
-                                             "(", b->number, "); RELEASE "
+                                             "(", b->number, ", ",
+                                             b->ids ? "'" : "",
+                                             b->ids ? b->ids : "NULL",
+                                             b->ids ? "'" : "", ", ",
+                                             b->first, "); RELEASE "
                                              SAVEPOINT, NULL))
                ? APR_SUCCESS : APR_EGENERAL;
     }
@@ -612,7 +710,9 @@ apr_status_t bulkio_batch_send(bulkio_batch_t *b, PGconn *conn)
     }
     params[0] = b->number;
     params[1] = "0";
-    return PQsendQueryPrepared(conn, b->sql->prepared, 2, params, NULL, NULL,
+    params[2] = b->ids;
+    params[3] = b->first;
+    return PQsendQueryPrepared(conn, b->sql->prepared, 4, params, NULL, NULL,
                                0) ? APR_SUCCESS : APR_EGENERAL;
 }
 
@@ -672,7 +772,7 @@ apr_status_t bulkio_batch_finish(bulkio_batch_t *b, PGconn *conn,
 {
     apr_pool_t *p = b->pool;
     bulkio_buf_t errs;
-    const char *params[2], *fields[7];
+    const char *params[4], *fields[7];
     entry_t *e;
     PGresult *res;
     apr_status_t rv;
@@ -687,11 +787,13 @@ apr_status_t bulkio_batch_finish(bulkio_batch_t *b, PGconn *conn,
         for (seg = 0; seg <= b->segments; seg += !again) {
             params[0] = b->number;
             params[1] = apr_itoa(p, seg);
+            params[2] = b->ids;
+            params[3] = b->first;
             if (b->sent) {
                 rv = sent_result(b, conn, 0, &res);
             }
             else {
-                res = PQexecPrepared(conn, b->sql->prepared, 2, params, NULL,
+                res = PQexecPrepared(conn, b->sql->prepared, 4, params, NULL,
                                      NULL, 0);
                 rv = pq_status(p, res);
             }

@@ -40,11 +40,29 @@ apr_status_t bulkio_batch_setup(apr_pool_t *p, PGconn *conn,
                                 bulkio_resource_e res,
                                 bulkio_stage_t **pstage);
 
-/** Open a transaction for one or more batches of stage: its settings and
- * the resource's lock, in one round trip. The caller commits (with the
- * job's checkpoint) or rolls back. */
+/** Open a transaction for one or more batches of stage: its settings and,
+ * with lock, the resource's lock, in one round trip. The caller commits
+ * (with the job's checkpoint) or rolls back. */
 apr_status_t bulkio_batch_begin(apr_pool_t *p, PGconn *conn,
-                                const bulkio_stage_t *stage);
+                                const bulkio_stage_t *stage, int lock);
+
+/** Open a transaction as bulkio_batch_begin() does without the lock, and
+ * take ids ids of the resource's sequence (for bulkio_batch_send()), in one
+ * round trip whose end bulkio_batch_begin_end() reads: the caller can work
+ * meanwhile. */
+apr_status_t bulkio_batch_begin_send(apr_pool_t *p, PGconn *conn,
+                                     const bulkio_stage_t *stage, int ids);
+
+/** The outcome of bulkio_batch_begin_send(): *pids, the ids taken, as a
+ * PostgreSQL array. */
+apr_status_t bulkio_batch_begin_end(apr_pool_t *p, PGconn *conn,
+                                    const char **pids);
+
+/** Take (on) or give back the resource's lock for the session of conn,
+ * for a run that writes through several connections at once: while it
+ * holds it, no other job writes the resource. */
+apr_status_t bulkio_batch_lock(apr_pool_t *p, PGconn *conn,
+                               const bulkio_stage_t *stage, int on);
 
 /** A new, empty batch of stage; its memory comes from a subpool of p,
  * cleared on each bulkio_batch_reset(). */
@@ -63,12 +81,24 @@ void bulkio_batch_add_error(bulkio_batch_t *b, const bulkio_record_t *rec,
 /** Records in the batch, valid or not. */
 int bulkio_batch_size(const bulkio_batch_t *b);
 
+/** Can b be written on another connection while prev is not committed?
+ * Only when no key repeats in b, it will be tried as new rows, and no key
+ * of b is one of prev's: then neither meets rows the other writes, and
+ * where b meets a row that prev changes, the database has b wait for prev. */
+int bulkio_batch_independent(const bulkio_batch_t *b,
+                             const bulkio_batch_t *prev);
+
 /** Start writing the batch inside a transaction bulkio_batch_begin()
  * opened (others of its batches may come before it in it): stage
  * its rows and leave the first statement running, so that the caller can
  * parse the next batch meanwhile. Then bulkio_batch_finish(), before any
- * other use of conn. On failure the caller rolls back. */
-apr_status_t bulkio_batch_send(bulkio_batch_t *b, PGconn *conn);
+ * other use of conn. On failure the caller rolls back. New rows take
+ * their internal ids in file order from ids (a PostgreSQL array of at
+ * least as many ids as the batch has records, from
+ * bulkio_batch_begin_end()), or, when NULL, from the sequence as they are
+ * written. */
+apr_status_t bulkio_batch_send(bulkio_batch_t *b, PGconn *conn,
+                               const char *ids);
 
 /** Finish writing the batch for import job job (and its error entries).
  * On failure the caller reads what is left of results and rolls back. */

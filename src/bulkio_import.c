@@ -12,12 +12,32 @@
 
 #define PROGRESS_EVERY apr_time_from_sec(5)
 
-/* Batches share a transaction up to this many, or this long: each stays
- * the unit of errors and of the checkpoint, which commits with its rows,
- * but the commits (and the staging table's truncation at each) come
- * fewer. Status sees progress at each commit. */
+/* Through one connection, batches share a transaction up to this many,
+ * or this long: each stays the unit of errors and of the checkpoint,
+ * which commits with its rows, but the commits (and the staging table's
+ * truncation at each) come fewer. Status sees progress at each commit. */
 #define TX_BATCHES 8
 #define TX_TIME apr_time_from_msec(500)
+
+/* Through two, each batch is a transaction of its own, the two
+ * connections take turns and commits go in file order; a batch is written
+ * while the one before it is still open only when the two cannot meet
+ * (bulkio_batch_independent()), else it waits for its commit. New rows
+ * take ids that each transaction takes from the sequence as it opens, in
+ * file order, so that they follow the file as through one connection. A
+ * connection opens the transaction of its next batch as soon as it
+ * commits, and the run holds the resource's lock (no other job writes it
+ * meanwhile) for up to TX_TIME at a time, then lets waiting jobs have
+ * their turn. */
+#define MAX_CONNS 2
+
+/* A batch being written. */
+typedef struct {
+    bulkio_batch_t *batch;
+    PGconn *conn;
+    apr_int64_t records;       /* the checkpoint once it is committed */
+    apr_off_t bytes;
+} flight_t;
 
 /* The state of one run. */
 typedef struct {
@@ -25,9 +45,26 @@ typedef struct {
     apr_pool_t *pool;          /* the run's */
     apr_pool_t *tx;            /* a batch transaction's, cleared per batch */
     bulkio_stage_t *stage;
-    int tx_batches;            /* batches in the open transaction, or 0 */
+    PGconn *conns[MAX_CONNS];
+    int nconns;
+    int turn;                  /* two: the connection of the next batch */
+    int begun[MAX_CONNS];      /* two: a transaction is open for its next
+                                * batch, with ids[] taken for it... */
+    int pending[MAX_CONNS];    /* ... which are not read yet */
+    const char *ids[MAX_CONNS];
+    apr_pool_t *idpool[MAX_CONNS];
+    flight_t flights[MAX_CONNS]; /* oldest first */
+    int nflights;
+    bulkio_batch_t *free[MAX_CONNS + 1];
+    int nfree;
+    int tx_batches;            /* batches in the open transaction, or 0
+                                * (one connection) */
     apr_time_t tx_started;
-    bulkio_progress_t prog;    /* as of the last batch written */
+    int locked;                /* holds the resource's lock (two) */
+    apr_int64_t batches;       /* started by this run... */
+    apr_int64_t beside;        /* ... of them beside the one before */
+    apr_time_t locked_at;
+    bulkio_progress_t prog;    /* as of the last batch committed */
     apr_int64_t run_records;   /* records processed by this run */
     apr_time_t started;
     apr_time_t last_log;
@@ -47,99 +84,240 @@ static void log_progress(run_t *run)
     run->last_log = apr_time_now();
 }
 
-/* A batch transaction went wrong: roll it back. */
-static bulkio_run_e drop_batch(run_t *run, bulkio_batch_t *batch,
-                               apr_status_t rv)
+/* Roll back what conn has open, reading what is left of its results. */
+static void rollback(PGconn *conn)
 {
-    PGconn *conn = run->job->conn;
     PGresult *res;
 
-    run->reason = apr_pstrcat(run->pool, "database error: ",
-                              bulkio_pq_error(run->pool, conn), NULL);
     while ((res = PQgetResult(conn))) {
         PQclear(res);
     }
     if (PQtransactionStatus(conn) != PQTRANS_IDLE) {
         PQclear(PQexec(conn, "ROLLBACK"));
     }
+}
+
+/* Give up the batches in flight (none of them is committed) and what the
+ * connections have open. */
+static void drop_flights(run_t *run)
+{
+    int i;
+
+    while (run->nflights) {
+        flight_t *f = &run->flights[--run->nflights];
+
+        bulkio_batch_reset(f->batch);
+        run->free[run->nfree++] = f->batch;
+    }
+    for (i = 0; i < run->nconns; ++i) {
+        rollback(run->conns[i]);
+        run->begun[i] = run->pending[i] = 0;
+    }
     run->tx_batches = 0;
-    bulkio_batch_reset(batch);
+}
+
+/* Through two connections: read the ids that the transaction opened on
+ * connection i took. */
+static apr_status_t settle(run_t *run, int i)
+{
+    if (!run->pending[i]) {
+        return APR_SUCCESS;
+    }
+    run->pending[i] = 0;
+    apr_pool_clear(run->idpool[i]);
+    return bulkio_batch_begin_end(run->idpool[i], run->conns[i],
+                                  &run->ids[i]);
+}
+
+/* Open the transaction of connection i's next batch, its ids taken after
+ * those of the other connection's. */
+static apr_status_t prepare(run_t *run, int i)
+{
+    apr_status_t rv = settle(run, !i);
+
+    if (rv == APR_SUCCESS) {
+        rv = bulkio_batch_begin_send(run->tx, run->conns[i], run->stage,
+                                     run->job->batch_size);
+    }
+    run->begun[i] = run->pending[i] = rv == APR_SUCCESS;
+    return rv;
+}
+
+/* A batch transaction went wrong on conn: roll back all in flight. */
+static bulkio_run_e drop_batch(run_t *run, PGconn *conn, apr_status_t rv)
+{
+    run->reason = apr_pstrcat(run->pool, "database error: ",
+                              bulkio_pq_error(run->pool, conn), NULL);
+    drop_flights(run);
     return APR_STATUS_IS_NOTFOUND(rv) ? BULKIO_RUN_LOST : BULKIO_RUN_RETRY;
 }
 
-/* Start writing the batch, in the open transaction or a new one; the
- * database works on it while the next batch is parsed. */
-static bulkio_run_e start_batch(run_t *run, bulkio_batch_t *batch)
-{
-    PGconn *conn = run->job->conn;
-    apr_status_t rv = APR_SUCCESS;
-
-    apr_pool_clear(run->tx);
-    if (!run->tx_batches) {
-        rv = bulkio_batch_begin(run->tx, conn, run->stage);
-        run->tx_started = apr_time_now();
-    }
-    if (rv == APR_SUCCESS) {
-        rv = bulkio_batch_send(batch, conn);
-    }
-    return rv == APR_SUCCESS ? BULKIO_RUN_COMPLETED
-                             : drop_batch(run, batch, rv);
-}
-
-/* Finish the batch; commit it with the checkpoint (records consumed and
- * bytes of input read once it is written) when the transaction holds
- * enough, or when flush says so. */
-static bulkio_run_e end_batch(run_t *run, bulkio_batch_t *batch,
-                              apr_int64_t records, apr_off_t bytes,
-                              int flush)
+/* Finish the oldest batch in flight; commit it with the checkpoint
+ * (records consumed and bytes of input read once it is written) when its
+ * transaction holds enough, or when flush says so. */
+static bulkio_run_e end_batch(run_t *run, int flush)
 {
     bulkio_job_ctx_t *job = run->job;
-    PGconn *conn = job->conn;
+    flight_t f = run->flights[0];
     bulkio_batch_result_t done;
     bulkio_progress_t next = run->prog;
     apr_status_t rv;
     int cancel = 0, i;
 
-    rv = bulkio_batch_finish(batch, conn, job->claim->id, &done);
+    rv = bulkio_batch_finish(f.batch, f.conn, job->claim->id, &done);
     if (rv == APR_SUCCESS) {
-        next.records = records;
-        next.bytes = bytes;
+        next.records = f.records;
+        next.bytes = f.bytes;
         next.success += done.applied;
         next.errors += done.failed;
         for (i = 0; i < BULKIO_STORE_ERR_TYPES; ++i) {
             next.by_type[i] += done.by_type[BULKIO_ERR_PARSE + i];
         }
         run->tx_batches++;
-        flush = flush || *job->stop || run->tx_batches >= TX_BATCHES
+        flush = flush || run->nconns > 1 || *job->stop
+                || run->tx_batches >= TX_BATCHES
                 || apr_time_now() - run->tx_started >= TX_TIME;
     }
     if (rv == APR_SUCCESS && flush) {
-        rv = bulkio_store_checkpoint(run->tx, conn, job->claim->id,
+        rv = bulkio_store_checkpoint(run->tx, f.conn, job->claim->id,
                                      job->owner, job->lease, &next, &cancel);
         if (rv == APR_SUCCESS) {
-            rv = bulkio_pq_exec(run->tx, conn, "COMMIT", 0, NULL, NULL);
+            rv = bulkio_pq_exec(run->tx, f.conn, "COMMIT", 0, NULL, NULL);
+        }
+        if (rv == APR_SUCCESS && run->nconns > 1) {
+            rv = prepare(run, f.conn == run->conns[1]);
         }
         run->tx_batches = 0;
     }
     if (rv != APR_SUCCESS) {
-        return drop_batch(run, batch, rv);
+        return drop_batch(run, f.conn, rv);
     }
+    run->nflights--;
+    memmove(run->flights, run->flights + 1,
+            sizeof(*run->flights) * (apr_size_t)run->nflights);
+    bulkio_batch_reset(f.batch);
+    run->free[run->nfree++] = f.batch;
     run->run_records += next.records - run->prog.records;
     run->prog = next;
-    bulkio_batch_reset(batch);
     if (!flush) {
         return BULKIO_RUN_COMPLETED;
     }
     if (apr_time_now() - run->last_log >= PROGRESS_EVERY) {
         log_progress(run);
     }
-    if (cancel) {
-        return BULKIO_RUN_CANCELED;
-    }
-    if (*job->stop) {
-        return BULKIO_RUN_STOPPED;
+    if (cancel || *job->stop) {
+        drop_flights(run);   /* the later batch is not committed */
+        return cancel ? BULKIO_RUN_CANCELED : BULKIO_RUN_STOPPED;
     }
     return BULKIO_RUN_COMPLETED;
+}
+
+/* Finish every batch in flight, the last one with flush. */
+static bulkio_run_e end_all(run_t *run, int flush)
+{
+    bulkio_run_e rc = BULKIO_RUN_COMPLETED;
+
+    while (rc == BULKIO_RUN_COMPLETED && run->nflights) {
+        rc = end_batch(run, flush || run->nflights > 1);
+    }
+    return rc;
+}
+
+/* Through two connections: make connection turn ready for the next
+ * batch, with the resource's lock held; the batch in flight ends first
+ * unless the next one may be written beside it. */
+static bulkio_run_e pick_conn(run_t *run, bulkio_batch_t *batch)
+{
+    apr_pool_t *p = run->tx;
+    bulkio_run_e rc = BULKIO_RUN_COMPLETED;
+    apr_status_t rv;
+    int i;
+
+    while (rc == BULKIO_RUN_COMPLETED && run->nflights
+           && (run->nflights == run->nconns
+               || !bulkio_batch_independent(batch,
+                                            run->flights[0].batch))) {
+        rc = end_batch(run, 1);
+    }
+    if (rc == BULKIO_RUN_COMPLETED && run->locked
+        && apr_time_now() - run->locked_at >= TX_TIME) {
+        /* let a job waiting for the resource have its turn */
+        rc = end_all(run, 1);
+        if (rc == BULKIO_RUN_COMPLETED) {
+            run->locked = 0;
+            if ((rv = settle(run, 0)) != APR_SUCCESS
+                || (rv = bulkio_batch_lock(p, run->conns[0], run->stage, 0))
+                   != APR_SUCCESS) {
+                return drop_batch(run, run->conns[0], rv);
+            }
+        }
+    }
+    if (rc == BULKIO_RUN_COMPLETED && !run->locked) {
+        if ((rv = settle(run, 0)) != APR_SUCCESS
+            || (rv = bulkio_batch_lock(p, run->conns[0], run->stage, 1))
+               != APR_SUCCESS) {
+            return drop_batch(run, run->conns[0], rv);
+        }
+        run->locked = 1;
+        run->locked_at = apr_time_now();
+    }
+    if (rc == BULKIO_RUN_COMPLETED) {
+        i = run->turn;
+        if ((!run->begun[i] && (rv = prepare(run, i)) != APR_SUCCESS)
+            || (rv = settle(run, i)) != APR_SUCCESS) {
+            return drop_batch(run, run->conns[i], rv);
+        }
+    }
+    return rc;
+}
+
+/* Start writing the batch (the checkpoint records and bytes once it is
+ * committed), in the open transaction or a new one; the database works on
+ * it while the next batch is parsed. */
+static bulkio_run_e start_batch(run_t *run, bulkio_batch_t *batch,
+                                apr_int64_t records, apr_off_t bytes)
+{
+    flight_t *f;
+    PGconn *conn = run->conns[0];
+    const char *ids = NULL;
+    apr_status_t rv = APR_SUCCESS;
+    bulkio_run_e rc = BULKIO_RUN_COMPLETED;
+
+    apr_pool_clear(run->tx);
+    if (run->nconns > 1) {
+        rc = pick_conn(run, batch);
+    }
+    else if (run->nflights) {
+        rc = end_batch(run, 0);
+    }
+    if (rc != BULKIO_RUN_COMPLETED) {
+        bulkio_batch_reset(batch);
+        run->free[run->nfree++] = batch;
+        return rc;
+    }
+    run->batches++;
+    if (run->nconns > 1) {
+        /* its transaction is open (pick_conn()) */
+        run->beside += run->nflights;
+        conn = run->conns[run->turn];
+        ids = run->ids[run->turn];
+        run->begun[run->turn] = 0;
+        run->turn = !run->turn;
+    }
+    else if (!run->tx_batches) {
+        rv = bulkio_batch_begin(run->tx, conn, run->stage, 1);
+        run->tx_started = apr_time_now();
+    }
+    f = &run->flights[run->nflights++];
+    f->batch = batch;
+    f->conn = conn;
+    f->records = records;
+    f->bytes = bytes;
+    if (rv == APR_SUCCESS) {
+        rv = bulkio_batch_send(batch, conn, ids);
+    }
+    return rv == APR_SUCCESS ? BULKIO_RUN_COMPLETED
+                             : drop_batch(run, conn, rv);
 }
 
 /* Keep the lease while a fetch runs or waits; non-zero once the job is
@@ -253,16 +431,17 @@ bulkio_run_e bulkio_import_run(apr_pool_t *p, bulkio_job_ctx_t *job,
                                 c->resource);
     const char *cols[BULKIO_MAX_COLS];
     bulkio_parser_t *parser;
-    bulkio_batch_t *batch, *spare, *sent = NULL;
+    bulkio_batch_t *batch;
+    bulkio_stage_t *stage;
     bulkio_record_t rec;
     bulkio_verdict_t v;
     apr_pool_t *vpool;
     bulkio_run_e rc = BULKIO_RUN_COMPLETED;
-    apr_int64_t consumed = 0, sent_records = 0;
-    apr_off_t sent_bytes = 0;
+    apr_int64_t consumed = 0;
     const char *path, *format, *unreadable = NULL;
-    apr_status_t rv;
+    apr_status_t rv = APR_SUCCESS;
     run_t run;
+    int i;
 
     memset(&run, 0, sizeof(run));
     run.job = job;
@@ -274,6 +453,13 @@ bulkio_run_e bulkio_import_run(apr_pool_t *p, bulkio_job_ctx_t *job,
     memcpy(run.prog.by_type, c->errors_by_type, sizeof(run.prog.by_type));
     run.started = run.last_log = apr_time_now();
     apr_pool_create(&run.tx, p);
+    run.conns[run.nconns++] = job->conn;
+    if (job->ctl && job->ctl != job->conn) {
+        run.conns[run.nconns++] = job->ctl;
+    }
+    for (i = 0; i < run.nconns; ++i) {
+        apr_pool_create(&run.idpool[i], p);
+    }
 
     path = c->source_path;
     format = c->format;
@@ -288,17 +474,25 @@ bulkio_run_e bulkio_import_run(apr_pool_t *p, bulkio_job_ctx_t *job,
         return BULKIO_RUN_FAILED;
     }
     bulkio_parser_limit_inflated(parser, job->max_inflated);
-    if (bulkio_batch_setup(p, job->conn, res, &run.stage) != APR_SUCCESS) {
-        *preason = apr_pstrcat(p, "database error: ",
-                               bulkio_pq_error(p, job->conn), NULL);
-        return BULKIO_RUN_RETRY;
+    /* the batches of both connections number from one stage */
+    for (i = run.nconns - 1; i >= 0 && rv == APR_SUCCESS; --i) {
+        rv = bulkio_batch_setup(p, run.conns[i], res, &stage);
+        if (rv != APR_SUCCESS) {
+            *preason = apr_pstrcat(p, "database error: ",
+                                   bulkio_pq_error(p, run.conns[i]), NULL);
+            return BULKIO_RUN_RETRY;
+        }
     }
+    run.stage = stage;
     job_log(&run, BULKIO_LOG_INFO, "Job %s started: %s %s, resuming after "
-         "record %" APR_INT64_T_FMT ", attempt %d", c->job_id, c->resource,
-         format, c->checkpoint_records, c->attempts);
-    /* two batches: one is filled while the database writes the other */
-    batch = bulkio_batch_create(p, run.stage, res);
-    spare = bulkio_batch_create(p, run.stage, res);
+         "record %" APR_INT64_T_FMT ", attempt %d, through %d connection%s",
+         c->job_id, c->resource, format, c->checkpoint_records, c->attempts,
+         run.nconns, run.nconns > 1 ? "s" : "");
+    /* one batch is filled while the database writes the others */
+    for (i = 0; i <= run.nconns; ++i) {
+        run.free[run.nfree++] = bulkio_batch_create(p, run.stage, res);
+    }
+    batch = run.free[--run.nfree];
     apr_pool_create(&vpool, p);
     while (rc == BULKIO_RUN_COMPLETED) {
         rv = bulkio_parser_next(parser, &rec);
@@ -338,43 +532,38 @@ bulkio_run_e bulkio_import_run(apr_pool_t *p, bulkio_job_ctx_t *job,
             apr_pool_clear(vpool);
         }
         if (bulkio_batch_size(batch) >= job->batch_size) {
-            if (sent) {
-                rc = end_batch(&run, sent, sent_records, sent_bytes, 0);
-                spare = sent;
-                sent = NULL;
-            }
-            if (rc == BULKIO_RUN_COMPLETED) {
-                rc = start_batch(&run, batch);
-            }
-            if (rc == BULKIO_RUN_COMPLETED) {
-                sent = batch;
-                sent_records = consumed;
-                sent_bytes = bulkio_parser_offset(parser);
-                batch = spare;
-            }
+            rc = start_batch(&run, batch, consumed,
+                             bulkio_parser_offset(parser));
+            batch = run.free[--run.nfree];
         }
     }
-    if (sent) {
-        rc = end_batch(&run, sent, sent_records, sent_bytes, 1);
+    if (rc == BULKIO_RUN_COMPLETED) {
+        rc = end_all(&run, 1);
     }
     if (unreadable && rc == BULKIO_RUN_COMPLETED) {
-        *preason = unreadable;
-        return BULKIO_RUN_FAILED;
+        run.reason = unreadable;
+        rc = BULKIO_RUN_FAILED;
     }
     if (rc == BULKIO_RUN_COMPLETED) {
         if (consumed < run.prog.records) {
             consumed = run.prog.records;
         }
-        rc = start_batch(&run, batch);
+        rc = start_batch(&run, batch, consumed, bulkio_parser_offset(parser));
         if (rc == BULKIO_RUN_COMPLETED) {
-            rc = end_batch(&run, batch, consumed,
-                           bulkio_parser_offset(parser), 1);
+            rc = end_all(&run, 1);
         }
         if (rc == BULKIO_RUN_STOPPED) {
             rc = BULKIO_RUN_COMPLETED;   /* nothing is left to hand back */
         }
     }
+    drop_flights(&run);   /* the transactions opened for batches to come */
+    if (run.locked && PQstatus(run.conns[0]) == CONNECTION_OK) {
+        bulkio_batch_lock(run.tx, run.conns[0], run.stage, 0);
+    }
     *preason = run.reason;
+    if (rc == BULKIO_RUN_FAILED) {
+        return rc;
+    }
     log_progress(&run);
     job_log(&run, BULKIO_LOG_NOTICE, "Job %s %s after %.1f s: %"
          APR_INT64_T_FMT " records, %" APR_INT64_T_FMT " success, %"
@@ -386,5 +575,10 @@ bulkio_run_e bulkio_import_run(apr_pool_t *p, bulkio_job_ctx_t *job,
          (double)(apr_time_now() - run.started) / APR_USEC_PER_SEC,
          run.prog.records, run.prog.success, run.prog.errors,
          bulkio_rows_per_sec(run.run_records, run.started));
+    if (run.nconns > 1) {
+        job_log(&run, BULKIO_LOG_INFO, "Job %s: %" APR_INT64_T_FMT " of %"
+                APR_INT64_T_FMT " batches written beside the one before",
+                c->job_id, run.beside, run.batches);
+    }
     return rc;
 }

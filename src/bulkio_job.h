@@ -22,7 +22,9 @@ typedef void bulkio_log_fn(void *baton, int level, const char *msg);
 typedef struct {
     PGconn *conn;
     PGconn *ctl;                   /**< exports: a second connection for the
-                                        job's row while conn reads */
+                                        job's row while conn reads;
+                                        imports: a second one to write
+                                        through (conn: write through one) */
     const bulkio_claim_t *claim;
     const char *owner;             /**< lease owner */
     apr_interval_time_t lease;

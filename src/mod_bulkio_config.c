@@ -16,6 +16,7 @@
 #define DEF_BATCH_SIZE      1000
 #define DEF_MAX_JOBS        3
 #define DEF_MAX_PER_PRINCIPAL 20
+#define DEF_IMPORT_CONNS    2
 #define DEF_MAX_INFLATED    ((apr_off_t)100 << 30)
 #define DEF_POLL_INTERVAL   apr_time_from_sec(1)
 #define DEF_LEASE_TIME      apr_time_from_sec(30)
@@ -42,6 +43,7 @@ void *mod_bulkio_cfg_create(apr_pool_t *p, server_rec *s)
     c->batch_size = BULKIO_UNSET;
     c->max_jobs = BULKIO_UNSET;
     c->max_jobs_per_principal = BULKIO_UNSET;
+    c->import_conns = BULKIO_UNSET;
     c->max_inflated = BULKIO_UNSET;
     c->poll_interval = BULKIO_UNSET;
     c->lease_time = BULKIO_UNSET;
@@ -68,6 +70,7 @@ void *mod_bulkio_cfg_merge(apr_pool_t *p, void *basev, void *addv)
     c->batch_size = MERGE(batch_size);
     c->max_jobs = MERGE(max_jobs);
     c->max_jobs_per_principal = MERGE(max_jobs_per_principal);
+    c->import_conns = MERGE(import_conns);
     c->max_inflated = MERGE(max_inflated);
     c->poll_interval = MERGE(poll_interval);
     c->lease_time = MERGE(lease_time);
@@ -96,6 +99,7 @@ void mod_bulkio_cfg_finalize(apr_pool_t *p, server_rec *s)
         DEF_VAL(batch_size, DEF_BATCH_SIZE);
         DEF_VAL(max_jobs, DEF_MAX_JOBS);
         DEF_VAL(max_jobs_per_principal, DEF_MAX_PER_PRINCIPAL);
+        DEF_VAL(import_conns, DEF_IMPORT_CONNS);
         DEF_VAL(max_inflated, DEF_MAX_INFLATED);
         DEF_VAL(poll_interval, DEF_POLL_INTERVAL);
         DEF_VAL(lease_time, DEF_LEASE_TIME);
@@ -183,6 +187,18 @@ static const char *set_count(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
+static const char *set_import_conns(cmd_parms *cmd, void *dc,
+                                    const char *arg)
+{
+    (void)dc;
+    if (strcmp(arg, "1") && strcmp(arg, "2")) {
+        return apr_psprintf(cmd->pool, "BulkIOImportConnections: '%s' is "
+                            "neither 1 nor 2", arg);
+    }
+    cmd_cfg(cmd)->import_conns = atoi(arg);
+    return NULL;
+}
+
 static const char *set_url_allow(cmd_parms *cmd, void *dc, const char *arg)
 {
     mod_bulkio_cfg_t *c = cmd_cfg(cmd);
@@ -235,6 +251,9 @@ const command_rec mod_bulkio_cmds[] = {
                   OFF(max_jobs_per_principal), RSRC_CONF,
                   "pending and running jobs one principal may have; more "
                   "answer 429 (default 20)"),
+    AP_INIT_TAKE1("BulkIOImportConnections", set_import_conns, NULL,
+                  RSRC_CONF, "database connections an import job writes "
+                  "through, 1 or 2 (default 2)"),
     AP_INIT_TAKE1("BulkIOMaxInflatedSize", set_size, OFF(max_inflated),
                   RSRC_CONF, "bytes a job may inflate from a gzip file; past "
                   "them the job fails (default 100G)"),

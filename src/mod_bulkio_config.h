@@ -16,6 +16,8 @@ typedef struct {
     int batch_size;
     int max_jobs;
     int max_jobs_per_principal;
+    int import_conns;                   /* connections an import writes
+                                         * through: 1 or 2 */
     apr_off_t max_inflated;
     apr_interval_time_t poll_interval;
     apr_interval_time_t lease_time;

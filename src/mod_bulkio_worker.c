@@ -132,7 +132,9 @@ static bulkio_run_e run_once(slot_t *slot, apr_pool_t *p, ap_dbd_t **pdbd,
     bulkio_job_ctx_t job;
 
     *preason = NULL;
-    if (!(*pdbd = open_conn(p)) || (is_export && !(*pctl = open_conn(p)))) {
+    if (!(*pdbd = open_conn(p))
+        || ((is_export || worker->cfg->import_conns > 1)
+            && !(*pctl = open_conn(p)))) {
         *preason = "no database connection";
         return BULKIO_RUN_RETRY;
     }

@@ -1,0 +1,107 @@
+use strict;
+use warnings FATAL => 'all';
+
+# Imports of many batches through two connections (BulkIOImportConnections
+# 2, the default): a batch is written beside the one before it only where
+# the two cannot meet, commits go in file order, and the outcome is the one
+# file order gives, record for record.
+use Apache::Test;
+use Apache::TestUtil qw(t_cmp);
+use File::Temp qw(tempfile);
+use lib 't/lib';
+use BulkIO::Test;
+
+plan tests => 15;
+
+sub import_lines {
+    my ($resource, @lines) = @_;
+    my ($fh, $path) = tempfile(UNLINK => 1);
+    print $fh map { "$_\n" } @lines;
+    close $fh;
+    return wait_job(upload($path, "resource=$resource",
+                           'application/x-ndjson'));
+}
+
+sub uid { sprintf '00000000-0000-4000-8000-%012d', shift }
+
+reset_data();
+my $n = 5000;
+my $doc = import_lines('users', map {
+    my $i = $_;
+    qq({"id":"@{[uid($i)]}","email":"user$i\@example.com","name":"U$i"})
+} 0 .. $n - 1);
+ok t_cmp("$doc->{successCount}/$doc->{errorCount}", "$n/0",
+         'five batches of new users');
+ok t_cmp(sql_value("SELECT string_agg(name, ',' ORDER BY id) FROM users"),
+         join(',', map { "U$_" } 0 .. $n - 1), 'inserted in file order');
+
+# batch 0 moves users 0-999 to new emails; batch 1, new users without id,
+# takes the emails batch 0 gave up; batch 2 renames batch 1's users by
+# email (its keys are batch 1's: it waits for it); batch 3 gives new ids
+# the emails of users 1000-1999 (duplicates) and of users 0-999's old
+# addresses, now held by batch 1's users (duplicates too); batch 4 updates
+# users 2000-2999 by id.
+my @lines = (
+    (map { qq({"id":"@{[uid($_)]}","email":"moved$_\@example.com",)
+           . qq("name":"M$_"}) } 0 .. 999),
+    (map { qq({"email":"user$_\@example.com","name":"N$_"}) } 0 .. 999),
+    (map { qq({"email":"USER$_\@example.com","name":"R$_"}) } 0 .. 999),
+    (map { my $e = $_ % 2 ? "user@{[1000 + $_]}" : "user$_";
+           qq({"id":"@{[uid(10000 + $_)]}","email":"$e\@example.com"}) }
+     0 .. 999),
+    (map { qq({"id":"@{[uid(2000 + $_)]}","email":"user@{[2000 + $_]})
+           . qq(\@example.com","name":"V$_"}) } 0 .. 999),
+);
+$doc = import_lines('users', @lines);
+ok t_cmp("$doc->{successCount}/$doc->{errorCount}", '4000/1000',
+         'batches meeting through the database: 1000 duplicates');
+my @dups = sql("SELECT record_index, error_type, field FROM bulkio_job_errors"
+               . " WHERE job_id = (SELECT id FROM bulkio_jobs WHERE public_id ="
+               . " '$doc->{job_id}') ORDER BY record_index");
+ok t_cmp(scalar(@dups), 1000, 'one error entry per duplicate');
+ok t_cmp(scalar(grep { $_ eq '|DUPLICATE_ERROR|email' } map {
+             my ($i, $t, $f) = split /\|/; ($i >= 3000 && $i < 4000 ? '' : $i)
+             . "|$t|$f" } @dups), 1000, 'all of them in batch 3, on email');
+ok t_cmp(sql_value("SELECT count(*) FROM users WHERE email LIKE 'moved%'"
+                   . " AND email = 'moved' || substr(name, 2) || '\@example.com'"
+                   . " AND external_id = '00000000-0000-4000-8000-' ||"
+                   . " lpad(substr(name, 2), 12, '0')"), 1000,
+         'batch 0: users 0-999 moved');
+ok t_cmp(sql_value("SELECT count(*) FROM users WHERE id > $n"
+                   . " AND email = 'USER' || substr(name, 2) || '\@example.com'"
+                   . " AND name LIKE 'R%'"), 1000,
+         'batch 1 took the freed emails; batch 2 renamed them by email');
+ok t_cmp(sql_value("SELECT string_agg(substr(name, 2), ',' ORDER BY id)"
+                   . " FROM users WHERE id > $n"), join(',', 0 .. 999),
+         'batch 1 inserted in file order');
+ok t_cmp(sql_value("SELECT count(*) FROM users WHERE name LIKE 'V%'"), 1000,
+         'batch 4 applied');
+ok t_cmp(sql_value('SELECT count(*) FROM users'), $n + 1000,
+         'no user twice, none lost');
+
+# comments: no key at all, so every batch goes beside the one before
+my $art = '00000000-0000-4000-8000-0000000a0001';
+import_lines('articles', qq({"id":"$art","slug":"s","title":"T","body":"b",)
+             . qq("author_id":"@{[uid(1)]}"}));
+$doc = import_lines('comments', map {
+    my $a = $_ % 97 ? $art : "a-missing-$_";
+    qq({"article_id":"$a","user_id":"@{[uid($_ % $n)]}","body":"c$_"})
+} 0 .. 3999);
+my $bad = grep { !($_ % 97) } 0 .. 3999;
+ok t_cmp("$doc->{successCount}/$doc->{errorCount}", (4000 - $bad) . "/$bad",
+         'comments without ids: the missing articles fail');
+ok t_cmp(sql_value("SELECT string_agg(body, ',' ORDER BY id) FROM comments"),
+         join(',', map { "c$_" } grep { $_ % 97 } 0 .. 3999),
+         'the others are in, in file order');
+my @fk = sql("SELECT record_index FROM bulkio_job_errors WHERE job_id ="
+             . " (SELECT id FROM bulkio_jobs WHERE public_id = '$doc->{job_id}')"
+             . " ORDER BY record_index");
+ok t_cmp("@fk", join(' ', grep { !($_ % 97) } 0 .. 3999),
+         'each failed comment at its index');
+
+# the job ran through two connections, and none is left holding the lock
+ok t_cmp(scalar(grep { /Job $doc->{job_id} started: .*through 2 connections/ }
+                do { open my $fh, '<', 't/logs/error_log' or die; <$fh> }),
+         1, 'through two connections');
+ok t_cmp(sql_value("SELECT count(*) FROM pg_locks WHERE locktype ="
+                   . " 'advisory'"), 0, 'no advisory lock left behind');
