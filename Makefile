@@ -255,6 +255,7 @@ $(ASAN_HTTPD):
 
 test-asan: $(ASAN_MOD) $(ASAN_HTTPD)
 	@BULKIO_TEST_MODULE=$(CURDIR)/$(ASAN_MOD) $(ASAN_RUN_OPTS) \
+	    BULKIO_TEST_IMPORT_CONNECTIONS=1 \
 	    scripts/apache-test.sh -httpd $(CURDIR)/$(ASAN_HTTPD)
 
 unit-valgrind: $(UNIT_BIN) $(CLIENT_UNIT_BIN)
