@@ -7,7 +7,8 @@ Against a running installation (make start; BULKIO_RUN_DIR as for it):
 posts small jobs one after another (a random pause between them, so that
 they fall at every phase of the worker's poll), and for each one prints the
 time from the POST's answer to the first GET that shows it running or
-ended (GET every 5 ms), and the database's created_at -> started_at.
+ended and to the one that shows it ended (GET every 5 ms), and the
+database's created_at -> started_at.
 """
 import argparse
 import json
@@ -46,7 +47,7 @@ def main():
         with urllib.request.urlopen(req) as resp:
             return json.load(resp)
 
-    waits, db_waits = [], []
+    waits, ends, db_waits = [], [], []
     for n in range(a.jobs):
         time.sleep(random.uniform(0.1, 1.3))
         if a.kind == 'import':
@@ -66,13 +67,19 @@ def main():
                 break
             time.sleep(0.005)
         waits.append(time.monotonic() - posted)
+        while status in ('pending', 'running'):
+            time.sleep(0.005)
+            status = call('%s/%s' % (path, job))['status']
+        ends.append(time.monotonic() - posted)
         db_waits.append(float(subprocess.run(
             ['psql', db, '-Atqc', "SELECT extract(epoch FROM started_at"
              " - created_at) FROM bulkio_jobs WHERE public_id = '%s'" % job],
             check=True, capture_output=True, text=True).stdout))
-        print('%2d %s %-9s POST answer -> seen %6.3f s, created -> started'
-              ' %6.3f s' % (n + 1, job, status, waits[-1], db_waits[-1]))
+        print('%2d %s POST answer -> started %6.3f s, -> %s %6.3f s;'
+              ' created -> started %6.3f s' % (n + 1, job, waits[-1], status,
+                                               ends[-1], db_waits[-1]))
     for name, v in (('POST answer -> running', waits),
+                    ('POST answer -> ended', ends),
                     ('created_at -> started_at', db_waits)):
         print('%-25s min %.3f  median %.3f  mean %.3f  max %.3f s'
               % (name, min(v), statistics.median(v), statistics.mean(v),
