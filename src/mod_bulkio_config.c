@@ -258,7 +258,8 @@ const command_rec mod_bulkio_cmds[] = {
                   RSRC_CONF, "bytes a job may inflate from a gzip file; past "
                   "them the job fails (default 100G)"),
     AP_INIT_TAKE1("BulkIOPollInterval", set_interval, OFF(poll_interval),
-                  RSRC_CONF, "how often the worker looks for jobs (default 1s)"),
+                  RSRC_CONF, "how often the worker polls for jobs when "
+                  "nothing wakes it (default 1s)"),
     AP_INIT_TAKE1("BulkIOLeaseTime", set_interval, OFF(lease_time), RSRC_CONF,
                   "lease on a claimed job, renewed while it runs (default 30s)"),
     AP_INIT_TAKE1("BulkIOIdempotencyTTL", set_interval, OFF(idempotency_ttl),

@@ -19,6 +19,7 @@
 #include "mod_bulkio_http.h"
 #include "mod_bulkio_jobdoc.h"
 #include "mod_bulkio_jobs.h"
+#include "mod_bulkio_status.h"
 
 #define IDEM_KEY_MAX 255
 
@@ -151,6 +152,9 @@ int mod_bulkio_post_job(mod_bulkio_req_t *req,
                            "\",\"status\":\"accepted\"}\n", NULL);
         rc = poster->create(baton, conn, claimed, fp, job_id, body, &detail);
         if (rc == OK) {
+            /* committed: this server's worker claims it at its next tick
+             * (a replay above created nothing, so it wakes nobody) */
+            mod_bulkio_status_wake();
             return send_accepted(req, poster->kind, HTTP_ACCEPTED, body, job_id);
         }
     }

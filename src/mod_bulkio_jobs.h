@@ -5,8 +5,9 @@
 
 /*
  * What the import and the export handlers share about jobs: creating one
- * (Idempotency-Key, 202) and listing the caller's. Above mod_bulkio_http
- * and mod_bulkio_jobdoc, below the handlers.
+ * (Idempotency-Key, 202) and listing the caller's. Above mod_bulkio_http,
+ * mod_bulkio_jobdoc and mod_bulkio_status (it wakes the worker for a new
+ * job), below the handlers.
  */
 
 #include <libpq-fe.h>

@@ -13,12 +13,18 @@
  *   This stays right across graceful restarts (old and new generation
  *   report the same rows), crashes (a dead job shows its lease running
  *   out) and needs no locking;
- * - only the scheduler's heartbeat is not in the database: its last tick,
+ * - only the scheduler's heartbeat is not in the database: its last poll,
  *   its process and how many job threads it runs. That lives in a small
  *   anonymous shared memory segment made in post_config, so every child
  *   inherits it at fork; the single writer stores each field atomically
- *   and readers need no lock (a reader may see one tick's fields mixed
+ *   and readers need no lock (a reader may see one poll's fields mixed
  *   with the next one's, which does not matter here).
+ *
+ * The same segment carries the scheduler's wake-up count: a request that
+ * created a job, and a job thread that freed a slot, add one to it, and
+ * the scheduler, which looks at it every tick (100 ms), polls at once when
+ * it changed instead of at its next BulkIOPollInterval. It is only a hint:
+ * a lost or extra wake-up costs at most one poll interval or one poll.
  */
 
 #include <apr_atomic.h>
@@ -43,6 +49,7 @@ typedef struct {
     volatile apr_uint64_t polls;        /* ticks so far */
     volatile apr_uint32_t pid;          /* of the process that ticks */
     volatile apr_uint32_t threads;      /* job threads it runs */
+    volatile apr_uint32_t wakes;        /* jobs created, slots freed */
 } heartbeat_t;
 
 static heartbeat_t *heartbeat;
@@ -60,7 +67,8 @@ void mod_bulkio_status_post_config(apr_pool_t *pconf, server_rec *s)
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s, BULKIO_LOGNO(710)
                      "no shared memory for the worker's status: "
-                     "/server-status will not show its last poll");
+                     "/server-status will not show its last poll, and new "
+                     "jobs wait for the worker's next poll");
         return;
     }
     heartbeat = apr_shm_baseaddr_get(shm);
@@ -82,6 +90,18 @@ void mod_bulkio_status_poll(int threads)
     apr_atomic_set64(&heartbeat->polls,
                      apr_atomic_read64(&heartbeat->polls) + 1);
     apr_atomic_set64(&heartbeat->last_poll, (apr_uint64_t)apr_time_now());
+}
+
+void mod_bulkio_status_wake(void)
+{
+    if (heartbeat) {
+        apr_atomic_inc32(&heartbeat->wakes);
+    }
+}
+
+apr_uint32_t mod_bulkio_status_wakes(void)
+{
+    return heartbeat ? apr_atomic_read32(&heartbeat->wakes) : 0;
 }
 
 static const char *rfc3339(apr_pool_t *p, apr_time_t t)

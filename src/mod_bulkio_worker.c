@@ -3,6 +3,13 @@
  * The job worker: a mod_watchdog singleton claims jobs from PostgreSQL
  * and runs each in a thread of its own. PostgreSQL holds the truth (leases,
  * limits, checkpoints); these threads only do the work.
+ *
+ * The watchdog callback ticks every TICK but polls the database only when
+ * woken (mod_bulkio_status_wake(): a request of this server committed a
+ * job, or a job thread here freed its slot) or once BulkIOPollInterval has
+ * passed since its last poll (jobs of other servers, expired leases, jobs
+ * handed back for another attempt, housekeeping). A tick that does not
+ * poll reads one shared counter and the clock, nothing else.
  */
 
 #include <apr_atomic.h>
@@ -30,6 +37,7 @@
 #include "mod_bulkio_worker.h"
 
 #define WATCHDOG_NAME   "_bulkio_"
+#define TICK            apr_time_from_msec(100) /* mod_watchdog's slice */
 #define MAX_ATTEMPTS    5
 #define STOP_PATIENCE   apr_time_from_sec(8)
 #define SWEEP_EVERY     apr_time_from_sec(60)
@@ -63,6 +71,8 @@ typedef struct {
     bulkio_fetch_opts_t fetch;  /* URL imports' limits */
     apr_time_t db_retry_at;     /* the database was unavailable: not before */
     apr_interval_time_t db_backoff;
+    apr_time_t last_poll;       /* the scheduler's, 0 before the first */
+    apr_uint32_t wakes;         /* mod_bulkio_status_wakes() it last saw */
     volatile apr_uint32_t stop;
 } worker_t;
 
@@ -303,6 +313,12 @@ static void *APR_THREAD_FUNC job_thread(apr_thread_t *t, void *data)
     }
     record_end(slot, rc, reason);
     apr_atomic_set32(&slot->done, 1);
+    /* the slot is free: a job queued behind BulkIOMaxJobs starts at the
+     * scheduler's next tick (a job handed back for another attempt waits
+     * for the next poll, as a pause between its attempts) */
+    if (rc != BULKIO_RUN_RETRY && rc != BULKIO_RUN_STOPPED) {
+        mod_bulkio_status_wake();
+    }
     /* a plain return, not apr_thread_exit(): pthread_exit() unwinds past
      * the frames without leaving them, which AddressSanitizer then takes
      * for a use of their stack after scope when the thread ends */
@@ -654,15 +670,31 @@ static void schedule(apr_pool_t *p)
     dbd_close(s, dbd);
 }
 
+/* Every TICK: poll when woken or when BulkIOPollInterval has passed
+ * (less half a tick, so that the polls keep to the interval although the
+ * ticks come a little later than TICK each). */
 static apr_status_t watchdog_callback(int state, void *data, apr_pool_t *p)
 {
     worker_t *w = worker;
+    apr_uint32_t wakes;
+    apr_time_t now;
 
     (void)data;
-    if (state == AP_WATCHDOG_STATE_RUNNING && w
-        && apr_thread_mutex_lock(w->mutex) == APR_SUCCESS) {
+    if (state != AP_WATCHDOG_STATE_RUNNING || !w) {
+        return APR_SUCCESS;
+    }
+    wakes = mod_bulkio_status_wakes();
+    now = apr_time_now();
+    if (w->last_poll && wakes == w->wakes
+        && now - w->last_poll < w->cfg->poll_interval - TICK / 2) {
+        return APR_SUCCESS;
+    }
+    if (apr_thread_mutex_lock(w->mutex) == APR_SUCCESS) {
         int i, threads = 0;
 
+        /* a wake-up during this poll makes the next tick poll again */
+        w->wakes = wakes;
+        w->last_poll = now;
         schedule(p);
         for (i = 0; i < w->cfg->max_jobs; ++i) {
             threads += w->slots[i].thread != NULL;
@@ -725,7 +757,9 @@ const char *mod_bulkio_worker_post_config(apr_pool_t *pconf, server_rec *s)
     }
     rv = get_instance(&wd, WATCHDOG_NAME, 0, 1, pconf);
     if (rv == APR_SUCCESS) {
-        rv = register_callback(wd, mod_bulkio_cfg_get(s)->poll_interval, s,
+        apr_interval_time_t poll = mod_bulkio_cfg_get(s)->poll_interval;
+
+        rv = register_callback(wd, poll < TICK ? poll : TICK, s,
                                watchdog_callback);
     }
     return rv == APR_SUCCESS ? NULL : "cannot register the job worker with "

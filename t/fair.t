@@ -2,7 +2,8 @@ use strict;
 use warnings FATAL => 'all';
 
 # Fair sharing between principals: A queues 30 jobs, B then posts one; B's
-# job is the next one started once a slot frees (within one poll).
+# job is the next one started once a slot frees (at the scheduler's next
+# tick: the job thread that frees it wakes the scheduler).
 use Apache::Test;
 use Apache::TestRequest qw(GET POST);
 use Apache::TestUtil qw(t_cmp);
