@@ -61,7 +61,9 @@ for my $split ([ 3, 12, 60 ], [ index($body, "\r\n\r\n") + 1, $cut ],
     ok t_cmp(stored($doc->{job_id}, $file), $file, "split at @$split: file intact");
 }
 
-# a client that disconnects mid-upload leaves no job and no file
+# a client that disconnects mid-upload leaves no job and no file (the jobs
+# before it done, so that none removes its file meanwhile)
+wait_idle();
 my $jobs = sql_value('SELECT count(*) FROM bulkio_jobs');
 my @files = glob("$spool/*");
 raw_request(head(1_000_000), substr($body, 0, 400), sub { sleep 0.2; close shift });
