@@ -9,6 +9,9 @@
 #define MAX_FIELDS  8
 #define MAX_FILTERS 8
 
+/* Bytes of encoded rows handed to a stream's sink at a time. */
+#define STREAM_CHUNK (128 * 1024)
+
 /* UTC RFC 3339 with only the fractional digits needed. */
 #define TS(col) "rtrim(rtrim(to_char(" col " AT TIME ZONE 'UTC', " \
                 "'YYYY-MM-DD\"T\"HH24:MI:SS.US'), '0'), '.') || 'Z'"
@@ -639,4 +642,85 @@ const char *bulkio_export_ctype(const bulkio_export_t *exp)
 const char *bulkio_export_ext(const bulkio_export_t *exp)
 {
     return bulkio_format_name(exp->format);
+}
+
+/* Ask the server to stop the query conn runs. */
+static void cancel_query(PGconn *conn)
+{
+    PGcancel *cancel = PQgetCancel(conn);
+    char err[256];
+
+    if (cancel) {
+        PQcancel(cancel, err, sizeof(err));
+        PQfreeCancel(cancel);
+    }
+}
+
+apr_status_t bulkio_export_stream(apr_pool_t *p, PGconn *conn,
+                                  const char *sql, int nparams,
+                                  const char *const *params,
+                                  const bulkio_frame_t *frame,
+                                  bulkio_row_fn *row, void *row_baton,
+                                  bulkio_sink_fn *sink, void *sink_baton)
+{
+    apr_size_t sep = strlen(frame->sep);
+    apr_int64_t rows = 0;
+    apr_pool_t *chunk;
+    bulkio_buf_t buf;
+    PGresult *res;
+    apr_status_t rv;
+    int done = 0;
+
+    if (!PQsendQueryParams(conn, sql, nparams, NULL, params, NULL, NULL, 0)) {
+        return APR_EGENERAL;
+    }
+    if (!PQsetSingleRowMode(conn)) {
+        cancel_query(conn);
+        while ((res = PQgetResult(conn))) {
+            PQclear(res);
+        }
+        return APR_EGENERAL;
+    }
+    apr_pool_create(&chunk, p);
+    bulkio_buf_init(&buf, chunk, STREAM_CHUNK);
+    bulkio_buf_add(&buf, frame->head, strlen(frame->head));
+    /* the first bytes go out before the query has run to its end */
+    rv = sink(sink_baton, &buf, 0);
+    buf.len = 0;
+    while (rv == APR_SUCCESS && !done) {
+        res = PQgetResult(conn);
+        switch (res ? PQresultStatus(res) : PGRES_FATAL_ERROR) {
+        case PGRES_SINGLE_TUPLE:
+            if (rows++) {
+                bulkio_buf_add(&buf, frame->sep, sep);
+            }
+            row(row_baton, res, 0, &buf);
+            break;
+        case PGRES_TUPLES_OK:
+            bulkio_buf_add(&buf, frame->tail, strlen(frame->tail));
+            done = 1;
+            break;
+        default:
+            /* the query failed: it ran to its end */
+            done = -1;
+            break;
+        }
+        PQclear(res);
+        if (done < 0) {
+            rv = APR_EGENERAL;
+        }
+        else if (done || buf.len >= STREAM_CHUNK) {
+            rv = sink(sink_baton, &buf, rows);
+            apr_pool_clear(chunk);
+            bulkio_buf_init(&buf, chunk, STREAM_CHUNK);
+        }
+    }
+    apr_pool_destroy(chunk);
+    if (!done) {
+        cancel_query(conn);
+    }
+    while ((res = PQgetResult(conn))) {
+        PQclear(res);
+    }
+    return rv;
 }
