@@ -20,7 +20,9 @@ typedef struct {
     apr_status_t rv;             /* why the filter chain stopped it */
 } stream_t;
 
-/* Pass a chunk down, the first (the head) flushed. */
+/* Pass a chunk down, the first (the head) flushed. Transient: what the
+ * filters keep beyond the call they copy (set aside); the chunk's pool is
+ * cleared after it. */
 static apr_status_t pass(void *baton, bulkio_buf_t *buf, apr_int64_t rows)
 {
     stream_t *st = baton;
@@ -28,8 +30,8 @@ static apr_status_t pass(void *baton, bulkio_buf_t *buf, apr_int64_t rows)
 
     (void)rows;
     if (buf->len) {
-        APR_BRIGADE_INSERT_TAIL(st->bb, apr_bucket_heap_create(
-            buf->data, buf->len, NULL, c->bucket_alloc));
+        APR_BRIGADE_INSERT_TAIL(st->bb, apr_bucket_transient_create(
+            buf->data, buf->len, c->bucket_alloc));
     }
     if (!st->passed++) {
         APR_BRIGADE_INSERT_TAIL(st->bb, apr_bucket_flush_create(
