@@ -9,6 +9,11 @@
 #define MAX_FIELDS  8
 #define MAX_FILTERS 8
 
+/* Bytes of encoded rows handed to a stream's sink at a time; its buffer
+ * has room for twice as many, so that the row that fills a chunk seldom
+ * makes it grow (and copy). */
+#define STREAM_CHUNK (128 * 1024)
+
 /* UTC RFC 3339 with only the fractional digits needed. */
 #define TS(col) "rtrim(rtrim(to_char(" col " AT TIME ZONE 'UTC', " \
                 "'YYYY-MM-DD\"T\"HH24:MI:SS.US'), '0'), '.') || 'Z'"
@@ -97,6 +102,8 @@ struct bulkio_export_t {
     bulkio_format_e format;
     int nfields;
     const field_t *fields[MAX_FIELDS];
+    const char *keys[MAX_FIELDS];      /* JSON: '{"id":', ',"email":' ... */
+    apr_size_t keylens[MAX_FIELDS];
     const char *values[MAX_FILTERS];   /* by filter index, NULL: unused */
 };
 
@@ -207,13 +214,21 @@ static apr_status_t add_field(apr_pool_t *p, bulkio_export_t *exp,
                                      name, allowed_fields(p, exp->res)));
 }
 
-static void all_fields(bulkio_export_t *exp)
+/* Every field when none was chosen; the JSON keys of the fields. */
+static void finish_fields(apr_pool_t *p, bulkio_export_t *exp)
 {
+    int i;
+
     if (!exp->nfields) {
         for (exp->nfields = 0; exp->nfields < nfields_of(exp->res);
              ++exp->nfields) {
             exp->fields[exp->nfields] = &exp->res->fields[exp->nfields];
         }
+    }
+    for (i = 0; i < exp->nfields; ++i) {
+        exp->keys[i] = apr_pstrcat(p, i ? "," : "{", "\"",
+                                   exp->fields[i]->name, "\":", NULL);
+        exp->keylens[i] = strlen(exp->keys[i]);
     }
 }
 
@@ -345,7 +360,7 @@ apr_status_t bulkio_export_from_args(apr_pool_t *p, const apr_table_t *args,
             return fail(perror, "fields must name at least one field");
         }
     }
-    all_fields(exp);
+    finish_fields(p, exp);
     *pexp = exp;
     return APR_SUCCESS;
 }
@@ -435,7 +450,7 @@ apr_status_t bulkio_export_from_json(apr_pool_t *p, json_object *body,
             }
         }
     }
-    all_fields(exp);
+    finish_fields(p, exp);
     *pexp = exp;
     return APR_SUCCESS;
 }
@@ -534,42 +549,64 @@ const char *bulkio_export_tail(const bulkio_export_t *exp)
     return exp->format == BULKIO_FMT_JSON ? "]\n" : "";
 }
 
-/* s as a JSON string: quotes, backslashes and control characters escaped;
- * UTF-8 as it is. */
-static void json_string(bulkio_buf_t *out, const char *s)
+/* Whether byte c must be escaped in a JSON string. */
+#define JSON_ESC(c) ((unsigned char)(c) < 0x20 || (c) == '"' || (c) == '\\')
+
+/* Whether one of the 8 bytes at s must be escaped: a byte below 0x20, a
+ * quote or a backslash (bytes from 0x80 on, UTF-8, never are). */
+static int json_esc8(const char *s)
+{
+    const apr_uint64_t ones = APR_UINT64_C(0x0101010101010101);
+    apr_uint64_t v;
+
+    memcpy(&v, s, sizeof(v));
+    return (((v - ones * 0x20) | ((v ^ (ones * '"')) - ones)
+             | ((v ^ (ones * '\\')) - ones)) & ~v & (ones * 0x80)) != 0;
+}
+
+/* The n bytes at s as a JSON string at o (room for 6 n + 2 bytes): quotes,
+ * backslashes and control characters escaped, UTF-8 as it is, 8 bytes at a
+ * time while none needs escaping.
+ * @return where it ends */
+static char *json_string(char *o, const char *s, apr_size_t n)
 {
     static const char hex[] = "0123456789abcdef";
-    const char *run = s;
-    char esc[6];
+    const char *end = s + n, *run;
+    unsigned char c;
 
-    bulkio_buf_addc(out, '"');
-    for (; *s; ++s) {
-        unsigned char c = (unsigned char)*s;
-
-        if (c >= 0x20 && c != '"' && c != '\\') {
-            continue;
+    *o++ = '"';
+    for (;;) {
+        run = s;
+        while (end - s >= 8 && !json_esc8(s)) {
+            s += 8;
         }
-        bulkio_buf_add(out, run, (apr_size_t)(s - run));
-        run = s + 1;
-        esc[0] = '\\';
+        while (s < end && !JSON_ESC(*s)) {
+            ++s;
+        }
+        memcpy(o, run, (apr_size_t)(s - run));
+        o += s - run;
+        if (s == end) {
+            break;
+        }
+        c = (unsigned char)*s++;
+        *o++ = '\\';
         switch (c) {
-        case '"': case '\\': esc[1] = (char)c; break;
-        case '\b': esc[1] = 'b'; break;
-        case '\f': esc[1] = 'f'; break;
-        case '\n': esc[1] = 'n'; break;
-        case '\r': esc[1] = 'r'; break;
-        case '\t': esc[1] = 't'; break;
+        case '"': case '\\': *o++ = (char)c; break;
+        case '\b': *o++ = 'b'; break;
+        case '\f': *o++ = 'f'; break;
+        case '\n': *o++ = 'n'; break;
+        case '\r': *o++ = 'r'; break;
+        case '\t': *o++ = 't'; break;
         default:
-            memcpy(esc + 1, "u00", 3);
-            esc[4] = hex[c >> 4];
-            esc[5] = hex[c & 0xf];
-            bulkio_buf_add(out, esc, 6);
-            continue;
+            memcpy(o, "u00", 3);
+            o[3] = hex[c >> 4];
+            o[4] = hex[c & 0xf];
+            o += 5;
+            break;
         }
-        bulkio_buf_add(out, esc, 2);
     }
-    bulkio_buf_add(out, run, (apr_size_t)(s - run));
-    bulkio_buf_addc(out, '"');
+    *o++ = '"';
+    return o;
 }
 
 static const char *bool_text(const char *v)
@@ -580,7 +617,8 @@ static const char *bool_text(const char *v)
 void bulkio_export_row(const bulkio_export_t *exp, const PGresult *res, int i,
                        bulkio_buf_t *out)
 {
-    const field_t *f;
+    apr_size_t need = 2, n;
+    char *o, *start;
     const char *v;
     int c;
 
@@ -598,33 +636,37 @@ void bulkio_export_row(const bulkio_export_t *exp, const PGresult *res, int i,
         bulkio_buf_add(out, "\r\n", 2);
         return;
     }
-    bulkio_buf_addc(out, '{');
+    /* room for the whole row at once: key, value escaped at worst, quotes
+     * (or "false") for each field, and "}\n" */
     for (c = 0; c < exp->nfields; ++c) {
-        f = exp->fields[c];
-        if (c) {
-            bulkio_buf_addc(out, ',');
-        }
-        bulkio_buf_addc(out, '"');
-        bulkio_buf_add(out, f->name, strlen(f->name));
-        bulkio_buf_add(out, "\":", 2);
+        need += exp->keylens[c] + 6 * (apr_size_t)PQgetlength(res, i, c) + 5;
+    }
+    o = start = bulkio_buf_reserve(out, need);
+    for (c = 0; c < exp->nfields; ++c) {
+        memcpy(o, exp->keys[c], exp->keylens[c]);
+        o += exp->keylens[c];
         v = PQgetvalue(res, i, c);
+        n = (apr_size_t)PQgetlength(res, i, c);
         if (PQgetisnull(res, i, c)) {
-            bulkio_buf_add(out, "null", 4);
+            v = "null";
+            n = 4;
         }
-        else if (f->type == V_BOOL) {
-            bulkio_buf_add(out, bool_text(v), strlen(bool_text(v)));
+        else if (exp->fields[c]->type == V_BOOL) {
+            v = bool_text(v);
+            n = strlen(v);
         }
-        else if (f->type == V_JSON) {
-            bulkio_buf_add(out, v, (apr_size_t)PQgetlength(res, i, c));
+        else if (exp->fields[c]->type != V_JSON) {
+            o = json_string(o, v, n);
+            continue;
         }
-        else {
-            json_string(out, v);
-        }
+        memcpy(o, v, n);
+        o += n;
     }
-    bulkio_buf_addc(out, '}');
+    *o++ = '}';
     if (exp->format == BULKIO_FMT_NDJSON) {
-        bulkio_buf_addc(out, '\n');
+        *o++ = '\n';
     }
+    out->len += (apr_size_t)(o - start);
 }
 
 const char *bulkio_export_ctype(const bulkio_export_t *exp)
@@ -639,4 +681,85 @@ const char *bulkio_export_ctype(const bulkio_export_t *exp)
 const char *bulkio_export_ext(const bulkio_export_t *exp)
 {
     return bulkio_format_name(exp->format);
+}
+
+/* Ask the server to stop the query conn runs. */
+static void cancel_query(PGconn *conn)
+{
+    PGcancel *cancel = PQgetCancel(conn);
+    char err[256];
+
+    if (cancel) {
+        PQcancel(cancel, err, sizeof(err));
+        PQfreeCancel(cancel);
+    }
+}
+
+apr_status_t bulkio_export_stream(apr_pool_t *p, PGconn *conn,
+                                  const char *sql, int nparams,
+                                  const char *const *params,
+                                  const bulkio_frame_t *frame,
+                                  bulkio_row_fn *row, void *row_baton,
+                                  bulkio_sink_fn *sink, void *sink_baton)
+{
+    apr_size_t sep = strlen(frame->sep);
+    apr_int64_t rows = 0;
+    apr_pool_t *chunk;
+    bulkio_buf_t buf;
+    PGresult *res;
+    apr_status_t rv;
+    int done = 0;
+
+    if (!PQsendQueryParams(conn, sql, nparams, NULL, params, NULL, NULL, 0)) {
+        return APR_EGENERAL;
+    }
+    if (!PQsetSingleRowMode(conn)) {
+        cancel_query(conn);
+        while ((res = PQgetResult(conn))) {
+            PQclear(res);
+        }
+        return APR_EGENERAL;
+    }
+    apr_pool_create(&chunk, p);
+    bulkio_buf_init(&buf, chunk, 2 * STREAM_CHUNK);
+    bulkio_buf_add(&buf, frame->head, strlen(frame->head));
+    /* the first bytes go out before the query has run to its end */
+    rv = sink(sink_baton, &buf, 0);
+    buf.len = 0;
+    while (rv == APR_SUCCESS && !done) {
+        res = PQgetResult(conn);
+        switch (res ? PQresultStatus(res) : PGRES_FATAL_ERROR) {
+        case PGRES_SINGLE_TUPLE:
+            if (rows++) {
+                bulkio_buf_add(&buf, frame->sep, sep);
+            }
+            row(row_baton, res, 0, &buf);
+            break;
+        case PGRES_TUPLES_OK:
+            bulkio_buf_add(&buf, frame->tail, strlen(frame->tail));
+            done = 1;
+            break;
+        default:
+            /* the query failed: it ran to its end */
+            done = -1;
+            break;
+        }
+        PQclear(res);
+        if (done < 0) {
+            rv = APR_EGENERAL;
+        }
+        else if (done || buf.len >= STREAM_CHUNK) {
+            rv = sink(sink_baton, &buf, rows);
+            apr_pool_clear(chunk);
+            bulkio_buf_init(&buf, chunk, 2 * STREAM_CHUNK);
+        }
+    }
+    apr_pool_destroy(chunk);
+    if (!done) {
+        cancel_query(conn);
+    }
+    while ((res = PQgetResult(conn))) {
+        PQclear(res);
+    }
+    return rv;
 }

@@ -15,8 +15,9 @@
 /*
  * What to export: resource, format, fields and filters, checked against
  * fixed allow-lists; the SELECT that produces the rows (parameterized,
- * ordered by internal id, values already formatted as text); and the
- * encoders that turn its rows into NDJSON, a JSON array or CSV.
+ * ordered by internal id, values already formatted as text); the encoders
+ * that turn its rows into NDJSON, a JSON array or CSV; and the loop that
+ * streams a query's rows to a sink as the database sends them.
  */
 typedef struct bulkio_export_t bulkio_export_t;
 
@@ -61,6 +62,43 @@ const char *bulkio_export_tail(const bulkio_export_t *exp);
 /** Append row i of res, a result of bulkio_export_sql()'s query, encoded. */
 void bulkio_export_row(const bulkio_export_t *exp, const PGresult *res, int i,
                        bulkio_buf_t *out);
+
+/** Append row i of res to out, encoded. */
+typedef void bulkio_row_fn(void *baton, const PGresult *res, int i,
+                           bulkio_buf_t *out);
+
+/** Take the bytes in buf (emptied after the call; its pool is cleared then
+ * too, so anything of the moment may go into it). rows: how many rows are
+ * encoded so far, those in buf and before. Anything but APR_SUCCESS ends
+ * the stream. */
+typedef apr_status_t bulkio_sink_fn(void *baton, bulkio_buf_t *buf,
+                                    apr_int64_t rows);
+
+/** How rows are framed: text before the first row, between rows and after
+ * the last. */
+typedef struct {
+    const char *head;
+    const char *sep;
+    const char *tail;
+} bulkio_frame_t;
+
+/**
+ * Run query sql on conn and hand its rows, framed and encoded by row, to
+ * sink as the database sends them: libpq's single-row mode, so that the
+ * server finds the next rows while this thread encodes. The head goes to
+ * sink at once, then chunks of about 128 KiB built in a subpool of p, the
+ * last one with the tail. On return conn is idle (a query ended early is
+ * canceled).
+ * @return APR_SUCCESS when every row went to sink, the status of sink when
+ *         it ended the stream, else APR_EGENERAL: a database error
+ *         (bulkio_pq_error() tells it)
+ */
+apr_status_t bulkio_export_stream(apr_pool_t *p, PGconn *conn,
+                                  const char *sql, int nparams,
+                                  const char *const *params,
+                                  const bulkio_frame_t *frame,
+                                  bulkio_row_fn *row, void *row_baton,
+                                  bulkio_sink_fn *sink, void *sink_baton);
 
 /** The media type of the export's format. */
 const char *bulkio_export_ctype(const bulkio_export_t *exp);

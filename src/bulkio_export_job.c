@@ -8,37 +8,101 @@
 #include "bulkio_store.h"
 #include "bulkio_util.h"
 
-#define FETCH_ROWS     "1000"
 #define PROGRESS_EVERY apr_time_from_sec(5)
 
-/* Write buf to f and empty it. */
-static apr_status_t drain(apr_file_t *f, bulkio_buf_t *buf)
-{
-    apr_status_t rv = apr_file_write_full(f, buf->data, buf->len, NULL);
+/* One run of an export job while its file is written. */
+typedef struct {
+    apr_pool_t *pool;
+    bulkio_job_ctx_t *job;
+    apr_file_t *f;
+    bulkio_progress_t prog;
+    apr_time_t started;
+    apr_time_t last_renew;
+    apr_time_t last_log;
+    bulkio_run_e rc;             /* COMPLETED, or why write_chunk() ended */
+    const char *reason;
+} run_t;
 
-    buf->len = 0;
-    return rv;
+static void export_row(void *baton, const PGresult *res, int i,
+                       bulkio_buf_t *out)
+{
+    bulkio_export_row(baton, res, i, out);
+}
+
+/* A database call on conn failed with rv: LOST when another worker holds
+ * the job now, else RETRY and why. */
+static bulkio_run_e lost_or_retry(run_t *run, apr_status_t rv, PGconn *conn)
+{
+    if (APR_STATUS_IS_NOTFOUND(rv)) {
+        return BULKIO_RUN_LOST;
+    }
+    run->reason = apr_pstrcat(run->pool, "database error: ",
+                              bulkio_pq_error(run->pool, conn), NULL);
+    return BULKIO_RUN_RETRY;
+}
+
+/* Write a chunk to the file. Between chunks: the server's stop, and well
+ * within the lease time its renewal with the progress, which tells of a
+ * cancel too; on the job's second connection, the first one streams. */
+static apr_status_t write_chunk(void *baton, bulkio_buf_t *buf,
+                                apr_int64_t rows)
+{
+    run_t *run = baton;
+    bulkio_job_ctx_t *job = run->job;
+    apr_time_t now = apr_time_now();
+    apr_status_t rv;
+    int cancel = 0;
+
+    if (apr_file_write_full(run->f, buf->data, buf->len, NULL)
+        != APR_SUCCESS) {
+        run->reason = "cannot write the export file (is the spool full?)";
+        run->rc = BULKIO_RUN_FAILED;
+        return APR_EGENERAL;
+    }
+    run->prog.records = run->prog.success = rows;
+    run->prog.bytes += (apr_off_t)buf->len;
+    if (*job->stop) {
+        /* the server stops: hand the job back now (it starts its file
+         * again when claimed), its temporary file goes */
+        run->rc = BULKIO_RUN_STOPPED;
+        return APR_EGENERAL;
+    }
+    if (now - run->last_renew < job->lease / 3
+        && now - run->last_log < PROGRESS_EVERY) {
+        return APR_SUCCESS;
+    }
+    rv = bulkio_store_checkpoint(buf->pool, job->ctl, job->claim->id,
+                                 job->owner, job->lease, &run->prog,
+                                 &cancel);
+    if (rv != APR_SUCCESS) {
+        run->rc = lost_or_retry(run, rv, job->ctl);
+        return APR_EGENERAL;
+    }
+    run->last_renew = now;
+    if (now - run->last_log >= PROGRESS_EVERY) {
+        bulkio_job_progress(job, buf->pool, &run->prog, rows, run->started);
+        run->last_log = now;
+    }
+    if (cancel) {
+        run->rc = BULKIO_RUN_CANCELED;
+        return APR_EGENERAL;
+    }
+    return APR_SUCCESS;
 }
 
 bulkio_run_e bulkio_export_run(apr_pool_t *p, bulkio_job_ctx_t *job,
                                const char **preason)
 {
     const bulkio_claim_t *c = job->claim;
-    const char *tmp, *path, *error, *sql, *sep;
+    const char *tmp, *path, *error, *sql;
     const char *const *params;
-    bulkio_progress_t prog;
     bulkio_export_t *exp;
+    bulkio_frame_t frame;
     json_object *doc;
-    apr_pool_t *chunk;
     apr_finfo_t fi;
-    bulkio_buf_t buf;
-    PGresult *res;
-    apr_time_t started = apr_time_now(), last_log = started;
-    apr_time_t last_renew = started;
-    apr_file_t *f = NULL;
-    bulkio_run_e rc = BULKIO_RUN_COMPLETED;
+    run_t run;
     apr_status_t rv;
-    int nparams, i, n, cancel = 0;
+    int nparams;
 
     *preason = NULL;
     doc = json_tokener_parse(c->params);
@@ -55,128 +119,63 @@ bulkio_run_e bulkio_export_run(apr_pool_t *p, bulkio_job_ctx_t *job,
                        c->attempts);
     path = apr_psprintf(p, "%s/export-%s.%d.%s", job->spool_dir, c->job_id,
                         c->attempts, bulkio_export_ext(exp));
-    rv = apr_file_open(&f, tmp, APR_FOPEN_CREATE | APR_FOPEN_WRITE
-                       | APR_FOPEN_TRUNCATE | APR_FOPEN_BUFFERED,
+    memset(&run, 0, sizeof(run));
+    run.pool = p;
+    run.job = job;
+    run.started = run.last_renew = run.last_log = apr_time_now();
+    run.rc = BULKIO_RUN_COMPLETED;
+    rv = apr_file_open(&run.f, tmp, APR_FOPEN_CREATE | APR_FOPEN_WRITE
+                       | APR_FOPEN_TRUNCATE,
                        APR_FPROT_UREAD | APR_FPROT_UWRITE, p);
     if (rv != APR_SUCCESS) {
         *preason = "cannot write the export file into the spool directory";
         return BULKIO_RUN_FAILED;
     }
-    sql = bulkio_export_sql(p, exp, &nparams, &params);
-    if (bulkio_pq_exec(p, job->conn, "BEGIN READ ONLY", 0, NULL, NULL)
-        != APR_SUCCESS
-        || bulkio_pq_exec(p, job->conn, apr_pstrcat(
-               p, "DECLARE bulkio_export NO SCROLL CURSOR FOR ", sql, NULL),
-               nparams, params, NULL) != APR_SUCCESS) {
-        rc = BULKIO_RUN_RETRY;
-        goto leave;
-    }
     bulkio_job_log(job, p, BULKIO_LOG_INFO, "Job %s started: export of %s "
                    "as %s, attempt %d", c->job_id, c->resource,
                    bulkio_format_name(bulkio_export_format(exp)), c->attempts);
-    memset(&prog, 0, sizeof(prog));
-    apr_pool_create(&chunk, p);
-    bulkio_buf_init(&buf, chunk, 256 * 1024);
-    sep = bulkio_export_sep(exp);
-    bulkio_buf_add(&buf, bulkio_export_head(chunk, exp),
-                   strlen(bulkio_export_head(chunk, exp)));
-    for (;;) {
-        res = PQexec(job->conn, "FETCH " FETCH_ROWS " FROM bulkio_export");
-        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-            PQclear(res);
-            rc = BULKIO_RUN_RETRY;
-            goto leave;
+    sql = bulkio_export_sql(p, exp, &nparams, &params);
+    frame.head = bulkio_export_head(p, exp);
+    frame.sep = bulkio_export_sep(exp);
+    frame.tail = bulkio_export_tail(exp);
+    rv = bulkio_export_stream(p, job->conn, sql, nparams, params, &frame,
+                              export_row, exp, write_chunk, &run);
+    if (rv != APR_SUCCESS) {
+        if (run.rc == BULKIO_RUN_COMPLETED) {
+            run.rc = lost_or_retry(&run, rv, job->conn);
         }
-        n = PQntuples(res);
-        for (i = 0; i < n; ++i) {
-            if (prog.records + i) {
-                bulkio_buf_add(&buf, sep, strlen(sep));
-            }
-            bulkio_export_row(exp, res, i, &buf);
-        }
-        PQclear(res);
-        prog.records += n;
-        prog.success = prog.records;
-        if (!n) {
-            bulkio_buf_add(&buf, bulkio_export_tail(exp),
-                           strlen(bulkio_export_tail(exp)));
-        }
-        if ((rv = drain(f, &buf)) != APR_SUCCESS) {
-            *preason = "cannot write the export file (is the spool full?)";
-            rc = BULKIO_RUN_FAILED;
-            goto leave;
-        }
-        apr_pool_clear(chunk);
-        bulkio_buf_init(&buf, chunk, 256 * 1024);
-        if (!n) {
-            break;
-        }
-        if (*job->stop) {
-            /* the server stops: hand the job back now (it starts its file
-             * again when claimed), its temporary file goes */
-            rc = BULKIO_RUN_STOPPED;
-            goto leave;
-        }
-        /* renew the lease well within its time, log less often */
-        if (apr_time_now() - last_renew >= job->lease / 3
-            || apr_time_now() - last_log >= PROGRESS_EVERY) {
-            last_renew = apr_time_now();
-            apr_file_info_get(&fi, APR_FINFO_SIZE, f);
-            prog.bytes = fi.size;
-            rv = bulkio_store_checkpoint(chunk, job->ctl, c->id, job->owner,
-                                         job->lease, &prog, &cancel);
-            if (rv != APR_SUCCESS) {
-                rc = APR_STATUS_IS_NOTFOUND(rv) ? BULKIO_RUN_LOST
-                                                : BULKIO_RUN_RETRY;
-                goto leave;
-            }
-            if (apr_time_now() - last_log >= PROGRESS_EVERY) {
-                bulkio_job_progress(job, chunk, &prog, prog.records, started);
-                last_log = apr_time_now();
-            }
-            if (cancel || *job->stop) {
-                rc = cancel ? BULKIO_RUN_CANCELED : BULKIO_RUN_STOPPED;
-                goto leave;
-            }
-        }
-    }
-    if ((rv = apr_file_flush(f)) != APR_SUCCESS
-        || (rv = apr_file_sync(f)) != APR_SUCCESS
-        || (rv = apr_file_info_get(&fi, APR_FINFO_SIZE, f)) != APR_SUCCESS) {
-        *preason = "cannot write the export file (is the spool full?)";
-        rc = BULKIO_RUN_FAILED;
         goto leave;
     }
-    apr_file_close(f);
-    f = NULL;
-    if ((rv = apr_file_rename(tmp, path, p)) != APR_SUCCESS) {
-        *preason = "cannot rename the export file in the spool directory";
-        rc = BULKIO_RUN_FAILED;
+    if (apr_file_sync(run.f) != APR_SUCCESS
+        || apr_file_info_get(&fi, APR_FINFO_SIZE, run.f) != APR_SUCCESS) {
+        run.reason = "cannot write the export file (is the spool full?)";
+        run.rc = BULKIO_RUN_FAILED;
+        goto leave;
+    }
+    apr_file_close(run.f);
+    run.f = NULL;
+    if (apr_file_rename(tmp, path, p) != APR_SUCCESS) {
+        run.reason = "cannot rename the export file in the spool directory";
+        run.rc = BULKIO_RUN_FAILED;
         goto leave;
     }
     rv = bulkio_store_export_file(p, job->ctl, c->id, job->owner, path,
-                                  fi.size, prog.records, job->ttl);
+                                  fi.size, run.prog.records, job->ttl);
     if (rv != APR_SUCCESS) {
         apr_file_remove(path, p);
-        rc = APR_STATUS_IS_NOTFOUND(rv) ? BULKIO_RUN_LOST : BULKIO_RUN_RETRY;
+        run.rc = lost_or_retry(&run, rv, job->ctl);
         goto leave;
     }
-    bulkio_job_progress(job, p, &prog, prog.records, started);
+    bulkio_job_progress(job, p, &run.prog, run.prog.records, run.started);
     bulkio_job_log(job, p, BULKIO_LOG_NOTICE, "Job %s finished after %.1f s:"
                    " %" APR_INT64_T_FMT " records, %" APR_OFF_T_FMT " bytes",
-                   c->job_id, (double)(apr_time_now() - started)
-                   / APR_USEC_PER_SEC, prog.records, fi.size);
+                   c->job_id, (double)(apr_time_now() - run.started)
+                   / APR_USEC_PER_SEC, run.prog.records, fi.size);
 leave:
-    if (rc == BULKIO_RUN_RETRY && !*preason) {
-        *preason = apr_pstrcat(p, "database error: ",
-                               bulkio_pq_error(p, job->conn), NULL);
-    }
-    if (PQtransactionStatus(job->conn) != PQTRANS_IDLE) {
-        PQclear(PQexec(job->conn, "ROLLBACK"));
-    }
-    if (f) {
-        apr_file_close(f);
+    if (run.f) {
+        apr_file_close(run.f);
         apr_file_remove(tmp, p);
     }
-    return rc;
+    *preason = run.reason;
+    return run.rc;
 }

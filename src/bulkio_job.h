@@ -61,9 +61,10 @@ bulkio_run_e bulkio_import_run(apr_pool_t *p, bulkio_job_ctx_t *job,
                                const char **preason);
 
 /**
- * Run an export job: stream the query's rows through a cursor on conn into
- * a temporary file in the spool directory, renamed when complete; progress
- * and the lease go through ctl. A job taken over starts its file again.
+ * Run an export job: stream the query's rows on conn as the database sends
+ * them (bulkio_export_stream()) into a temporary file in the spool
+ * directory, renamed when complete; progress and the lease go through ctl
+ * between chunks. A job taken over starts its file again.
  * @param preason why, for FAILED and RETRY
  */
 bulkio_run_e bulkio_export_run(apr_pool_t *p, bulkio_job_ctx_t *job,

@@ -191,6 +191,14 @@ void bulkio_buf_addc(bulkio_buf_t *b, char c)
     b->data[b->len++] = c;
 }
 
+char *bulkio_buf_reserve(bulkio_buf_t *b, apr_size_t n)
+{
+    if (b->len + n > b->cap) {
+        buf_grow(b, n);
+    }
+    return b->data + b->len;
+}
+
 void bulkio_csv_field(bulkio_buf_t *b, const char *s)
 {
     apr_size_t n;

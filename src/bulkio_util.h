@@ -53,6 +53,10 @@ void bulkio_buf_add(bulkio_buf_t *b, const char *s, apr_size_t n);
 /** Append one byte. */
 void bulkio_buf_addc(bulkio_buf_t *b, char c);
 
+/** Room for n more bytes: where they go. The caller writes at most n
+ * there and adds what it wrote to len. */
+char *bulkio_buf_reserve(bulkio_buf_t *b, apr_size_t n);
+
 /** Append s as a CSV field (RFC 4180: quoted when it holds a comma, quote,
  * CR or LF, or starts or ends with a space); NULL as an empty field. */
 void bulkio_csv_field(bulkio_buf_t *b, const char *s);

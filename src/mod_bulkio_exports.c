@@ -42,7 +42,7 @@ int mod_bulkio_exports_stream(mod_bulkio_req_t *req)
 {
     request_rec *r = req->r;
     const char *error, *sql, *const *params;
-    mod_bulkio_frame_t frame;
+    bulkio_frame_t frame;
     bulkio_export_t *exp;
     apr_table_t *args;
     PGconn *conn;

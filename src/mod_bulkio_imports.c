@@ -624,8 +624,8 @@ static void error_csv(void *baton, const PGresult *res, int i,
 
 int mod_bulkio_imports_errors(mod_bulkio_req_t *req)
 {
-    static const mod_bulkio_frame_t ndjson = { "", "", "" };
-    static const mod_bulkio_frame_t csv = {
+    static const bulkio_frame_t ndjson = { "", "", "" };
+    static const bulkio_frame_t csv = {
         "recordIndex,line,field,errorType,errorMessage,recordData\r\n", "", ""
     };
     request_rec *r = req->r;

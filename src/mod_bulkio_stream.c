@@ -12,112 +12,68 @@
 #include "mod_bulkio_private.h"
 #include "mod_bulkio_stream.h"
 
-#define CHUNK_HINT  (128 * 1024)
+/* One response being streamed. */
+typedef struct {
+    request_rec *r;
+    apr_bucket_brigade *bb;
+    int passed;                  /* chunks passed down so far */
+    apr_status_t rv;             /* why the filter chain stopped it */
+} stream_t;
 
-/* Pass buf down and empty it. */
-static apr_status_t pass(request_rec *r, apr_bucket_brigade *bb,
-                         bulkio_buf_t *buf, int flush)
+/* Pass a chunk down, the first (the head) flushed. Transient: what the
+ * filters keep beyond the call they copy (set aside); the chunk's pool is
+ * cleared after it. */
+static apr_status_t pass(void *baton, bulkio_buf_t *buf, apr_int64_t rows)
 {
-    apr_status_t rv;
+    stream_t *st = baton;
+    conn_rec *c = st->r->connection;
 
+    (void)rows;
     if (buf->len) {
-        APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_heap_create(
-            buf->data, buf->len, NULL, r->connection->bucket_alloc));
+        APR_BRIGADE_INSERT_TAIL(st->bb, apr_bucket_transient_create(
+            buf->data, buf->len, c->bucket_alloc));
     }
-    if (flush) {
-        APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_flush_create(
-            r->connection->bucket_alloc));
+    if (!st->passed++) {
+        APR_BRIGADE_INSERT_TAIL(st->bb, apr_bucket_flush_create(
+            c->bucket_alloc));
     }
-    rv = ap_pass_brigade(r->output_filters, bb);
-    apr_brigade_cleanup(bb);
-    buf->len = 0;
-    return rv;
-}
-
-/* Stop the query conn runs and read what is left of it, so that the
- * connection goes back to the pool idle. */
-static void cancel_query(PGconn *conn)
-{
-    PGcancel *cancel = PQgetCancel(conn);
-    PGresult *res;
-    char err[256];
-
-    if (cancel) {
-        PQcancel(cancel, err, sizeof(err));
-        PQfreeCancel(cancel);
+    st->rv = ap_pass_brigade(st->r->output_filters, st->bb);
+    apr_brigade_cleanup(st->bb);
+    if (st->rv == APR_SUCCESS && c->aborted) {
+        st->rv = APR_ECONNABORTED;
     }
-    while ((res = PQgetResult(conn))) {
-        PQclear(res);
-    }
+    return st->rv;
 }
 
 int mod_bulkio_stream(request_rec *r, PGconn *conn, const char *sql,
                       int nparams, const char *const *params,
-                      const mod_bulkio_frame_t *frame,
-                      mod_bulkio_row_fn *row, void *baton)
+                      const bulkio_frame_t *frame,
+                      bulkio_row_fn *row, void *baton)
 {
-    apr_bucket_brigade *bb;
-    apr_pool_t *chunk;
-    bulkio_buf_t buf;
-    PGresult *res;
+    stream_t st;
     apr_status_t rv;
-    int done = 0, first = 1;
 
-    /* single-row mode: the server sends rows as it finds them, and works
-     * on the next ones while this thread encodes */
-    if (!PQsendQueryParams(conn, sql, nparams, NULL, params, NULL, NULL, 0)
-        || !PQsetSingleRowMode(conn)) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, APR_EGENERAL, r, BULKIO_LOGNO(40)
+    st.r = r;
+    st.bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    st.passed = 0;
+    st.rv = APR_SUCCESS;
+    rv = bulkio_export_stream(r->pool, conn, sql, nparams, params, frame,
+                              row, baton, pass, &st);
+    if (rv == APR_SUCCESS) {
+        return OK;
+    }
+    if (!st.passed) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, BULKIO_LOGNO(40)
                       "cannot start the query: %s",
                       bulkio_pq_error(r->pool, conn));
-        cancel_query(conn);
         return HTTP_SERVICE_UNAVAILABLE;
     }
-    bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
-    apr_pool_create(&chunk, r->pool);
-    bulkio_buf_init(&buf, chunk, CHUNK_HINT);
-    bulkio_buf_add(&buf, frame->head, strlen(frame->head));
-    /* the first bytes go out before the query has run to its end */
-    rv = pass(r, bb, &buf, 1);
-    while (rv == APR_SUCCESS && !done && !r->connection->aborted) {
-        res = PQgetResult(conn);
-        switch (res ? PQresultStatus(res) : PGRES_FATAL_ERROR) {
-        case PGRES_SINGLE_TUPLE:
-            if (!first) {
-                bulkio_buf_add(&buf, frame->sep, strlen(frame->sep));
-            }
-            first = 0;
-            row(baton, res, 0, &buf);
-            break;
-        case PGRES_TUPLES_OK:
-            bulkio_buf_add(&buf, frame->tail, strlen(frame->tail));
-            done = 1;
-            break;
-        default:
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, APR_EGENERAL, r,
-                          BULKIO_LOGNO(41) "streaming stopped: %s",
-                          bulkio_pq_error(r->pool, conn));
-            rv = APR_EGENERAL;
-            break;
-        }
-        PQclear(res);
-        if (rv == APR_SUCCESS && (done || buf.len >= CHUNK_HINT)) {
-            rv = pass(r, bb, &buf, 0);
-            apr_pool_clear(chunk);
-            bulkio_buf_init(&buf, chunk, CHUNK_HINT);
-        }
+    if (st.rv == APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, BULKIO_LOGNO(41)
+                      "streaming stopped: %s", bulkio_pq_error(r->pool, conn));
     }
-    apr_pool_destroy(chunk);
-    if (!done) {
-        cancel_query(conn);
-    }
-    while ((res = PQgetResult(conn))) {
-        PQclear(res);
-    }
-    if (rv != APR_SUCCESS || r->connection->aborted) {
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, rv, r, BULKIO_LOGNO(42)
-                      "stream ended early (client gone or database error)");
-        r->connection->aborted = 1;
-    }
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, rv, r, BULKIO_LOGNO(42)
+                  "stream ended early (client gone or database error)");
+    r->connection->aborted = 1;
     return OK;
 }

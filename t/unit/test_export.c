@@ -216,6 +216,85 @@ static void test_rows(void **state)
               "admin,true,2024-01-01T00:01:00Z,\r\n");
 }
 
+/* The JSON string of s as the rules give it, byte by byte. */
+static void json_ref(bulkio_buf_t *b, const char *s)
+{
+    char esc[8];
+
+    bulkio_buf_addc(b, '"');
+    for (; *s; ++s) {
+        unsigned char c = (unsigned char)*s;
+
+        if (c == '"' || c == '\\') {
+            bulkio_buf_addc(b, '\\');
+            bulkio_buf_addc(b, (char)c);
+        }
+        else if (c < 0x20) {
+            apr_snprintf(esc, sizeof(esc), "\\u%04x", c);
+            bulkio_buf_add(b, strcmp(esc, "\\u000a") ? esc : "\\n",
+                           strlen(strcmp(esc, "\\u000a") ? esc : "\\n"));
+        }
+        else {
+            bulkio_buf_addc(b, (char)c);
+        }
+    }
+    bulkio_buf_addc(b, '"');
+}
+
+/* A character to escape at every place of strings of 0 to 40 bytes (the
+ * encoder looks at 8 bytes at a time), between bytes that need none:
+ * UTF-8, DEL, the neighbours of quote and backslash. */
+static void test_escapes(void **state)
+{
+    static const char specials[] = "\"\\\n\x01\x1f";
+    static const char filler[] = "a\xc3\xa9\x7f!#[]~ ";
+    apr_pool_t *p = *state;
+    apr_table_t *args = apr_table_make(p, 3);
+    PGresAttDesc attr;
+    bulkio_export_t *exp;
+    const char *error;
+    bulkio_buf_t got, want;
+    PGresult *res;
+    char s[48];
+    int len, pos, k, j;
+
+    apr_table_add(args, "resource", "users");
+    apr_table_add(args, "fields", "name");
+    assert_int_equal(bulkio_export_from_args(p, args, &exp, &error),
+                     APR_SUCCESS);
+    memset(&attr, 0, sizeof(attr));
+    attr.name = "name";
+    attr.typid = 25;
+    attr.typlen = -1;
+    attr.atttypmod = -1;
+    for (len = 1; len <= 40; ++len) {
+        for (pos = -1; pos < len; ++pos) {
+            for (k = 0; k < (int)sizeof(specials) - 1; ++k) {
+                for (j = 0; j < len; ++j) {
+                    s[j] = filler[j % (sizeof(filler) - 1)];
+                }
+                if (pos >= 0) {
+                    s[pos] = specials[k];
+                    s[len - 1 - pos / 2] = specials[(k + 1) % 5];
+                }
+                s[len] = '\0';
+                res = PQmakeEmptyPGresult(NULL, PGRES_TUPLES_OK);
+                assert_true(PQsetResultAttrs(res, 1, &attr));
+                assert_true(PQsetvalue(res, 0, 0, s, len));
+                bulkio_buf_init(&got, p, 1);
+                bulkio_export_row(exp, res, 0, &got);
+                bulkio_buf_addc(&got, '\0');
+                bulkio_buf_init(&want, p, 1);
+                bulkio_buf_add(&want, "{\"name\":", 8);
+                json_ref(&want, s);
+                bulkio_buf_add(&want, "}\n", 3);
+                assert_string_equal(got.data, want.data);
+                PQclear(res);
+            }
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -223,6 +302,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_json_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_args, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rows, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_escapes, setup, teardown),
     };
     int rc;
 

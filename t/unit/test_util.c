@@ -248,10 +248,29 @@ static void test_csv_field_safe(void **state)
     assert_int_equal(b.len, 0);
 }
 
+static void test_buf_reserve(void **state)
+{
+    apr_pool_t *p = *state;
+    bulkio_buf_t b;
+    char *o;
+
+    bulkio_buf_init(&b, p, 4);
+    bulkio_buf_add(&b, "abc", 3);
+    o = bulkio_buf_reserve(&b, 10);
+    assert_true(b.cap >= 13);
+    assert_ptr_equal(o, b.data + 3);
+    memcpy(o, "defg", 4);
+    b.len += 4;
+    bulkio_buf_addc(&b, '\0');
+    assert_string_equal(b.data, "abcdefg");
+    assert_ptr_equal(bulkio_buf_reserve(&b, 0), b.data + b.len);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_parse_size, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_buf_reserve, setup, teardown),
         cmocka_unit_test_setup_teardown(test_parse_interval, setup, teardown),
         cmocka_unit_test_setup_teardown(test_uuid, setup, teardown),
         cmocka_unit_test_setup_teardown(test_format_names, setup, teardown),
