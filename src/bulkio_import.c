@@ -47,12 +47,14 @@ typedef struct {
     bulkio_stage_t *stage;
     PGconn *conns[MAX_CONNS];
     int nconns;
-    int turn;                  /* two: the connection of the next batch */
     int begun[MAX_CONNS];      /* two: a transaction is open for its next
                                 * batch, with ids[] taken for it... */
     int pending[MAX_CONNS];    /* ... which are not read yet */
     const char *ids[MAX_CONNS];
     apr_pool_t *idpool[MAX_CONNS];
+    apr_int64_t clock;         /* two: counts each taking of ids... */
+    apr_int64_t taken[MAX_CONNS]; /* ... when ids[] were taken */
+    apr_int64_t used;          /* ... when the last batch took its ids */
     flight_t flights[MAX_CONNS]; /* oldest first */
     int nflights;
     bulkio_batch_t *free[MAX_CONNS + 1];
@@ -140,6 +142,7 @@ static apr_status_t prepare(run_t *run, int i)
                                      run->job->batch_size);
     }
     run->begun[i] = run->pending[i] = rv == APR_SUCCESS;
+    run->taken[i] = ++run->clock;
     return rv;
 }
 
@@ -174,8 +177,7 @@ static bulkio_run_e end_batch(run_t *run, int flush)
             next.by_type[i] += done.by_type[BULKIO_ERR_PARSE + i];
         }
         run->tx_batches++;
-        flush = flush || run->nconns > 1 || *job->stop
-                || run->tx_batches >= TX_BATCHES
+        flush = flush || *job->stop || run->tx_batches >= TX_BATCHES
                 || apr_time_now() - run->tx_started >= TX_TIME;
     }
     if (rv == APR_SUCCESS && flush) {
@@ -223,20 +225,21 @@ static bulkio_run_e end_all(run_t *run, int flush)
     return rc;
 }
 
-/* Through two connections: make connection turn ready for the next
- * batch, with the resource's lock held; the batch in flight ends first
- * unless the next one may be written beside it. */
-static bulkio_run_e pick_conn(run_t *run, bulkio_batch_t *batch)
+/* Through two connections: the connection for the next batch (*pi),
+ * with the resource's lock held, and whether the batch goes into the
+ * transaction open there (*psame). It goes beside the batch in flight
+ * when that one is alone in its transaction and the two cannot meet;
+ * else after it, in its transaction (committed when full), as through one
+ * connection. */
+static bulkio_run_e pick_conn(run_t *run, bulkio_batch_t *batch, int *pi,
+                              int *psame)
 {
     apr_pool_t *p = run->tx;
     bulkio_run_e rc = BULKIO_RUN_COMPLETED;
     apr_status_t rv;
-    int i;
+    int x;
 
-    while (rc == BULKIO_RUN_COMPLETED && run->nflights
-           && (run->nflights == run->nconns
-               || !bulkio_batch_independent(batch,
-                                            run->flights[0].batch))) {
+    if (run->nflights == run->nconns) {
         rc = end_batch(run, 1);
     }
     if (rc == BULKIO_RUN_COMPLETED && run->locked
@@ -261,14 +264,52 @@ static bulkio_run_e pick_conn(run_t *run, bulkio_batch_t *batch)
         run->locked = 1;
         run->locked_at = apr_time_now();
     }
-    if (rc == BULKIO_RUN_COMPLETED) {
-        i = run->turn;
-        if ((!run->begun[i] && (rv = prepare(run, i)) != APR_SUCCESS)
-            || (rv = settle(run, i)) != APR_SUCCESS) {
-            return drop_batch(run, run->conns[i], rv);
-        }
+    *psame = 0;
+    if (rc != BULKIO_RUN_COMPLETED || !run->nflights) {
+        /* a new transaction, where ids were taken last */
+        *pi = run->taken[1] > run->taken[0];
+        return rc;
     }
+    x = run->flights[0].conn == run->conns[1];
+    if (!run->tx_batches
+        && bulkio_batch_independent(batch, run->flights[0].batch)) {
+        *pi = !x;
+        return rc;
+    }
+    rc = end_batch(run, 0);
+    *pi = x;
+    *psame = run->tx_batches > 0;
     return rc;
+}
+
+/* Through two connections: the transaction of the next batch on
+ * connection i, and the ids its rows take (NULL: the sequence's, as they
+ * are written). Ids go in file order: a transaction opened before others
+ * took ids is given up and opened again. */
+static apr_status_t open_tx(run_t *run, int i, int same, const char **pids)
+{
+    apr_status_t rv = APR_SUCCESS;
+
+    *pids = NULL;
+    if (same) {
+        run->used = ++run->clock;
+        return APR_SUCCESS;
+    }
+    if (run->begun[i] && run->taken[i] < run->used) {
+        rollback(run->conns[i]);
+        run->begun[i] = run->pending[i] = 0;
+    }
+    if (!run->begun[i]) {
+        rv = prepare(run, i);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = settle(run, i);
+    }
+    run->begun[i] = 0;
+    run->used = run->taken[i];
+    run->tx_started = apr_time_now();
+    *pids = run->ids[i];
+    return rv;
 }
 
 /* Start writing the batch (the checkpoint records and bytes once it is
@@ -282,10 +323,11 @@ static bulkio_run_e start_batch(run_t *run, bulkio_batch_t *batch,
     const char *ids = NULL;
     apr_status_t rv = APR_SUCCESS;
     bulkio_run_e rc = BULKIO_RUN_COMPLETED;
+    int i = 0, same = 0;
 
     apr_pool_clear(run->tx);
     if (run->nconns > 1) {
-        rc = pick_conn(run, batch);
+        rc = pick_conn(run, batch, &i, &same);
     }
     else if (run->nflights) {
         rc = end_batch(run, 0);
@@ -296,13 +338,10 @@ static bulkio_run_e start_batch(run_t *run, bulkio_batch_t *batch,
         return rc;
     }
     run->batches++;
+    run->beside += run->nflights;
+    conn = run->conns[i];
     if (run->nconns > 1) {
-        /* its transaction is open (pick_conn()) */
-        run->beside += run->nflights;
-        conn = run->conns[run->turn];
-        ids = run->ids[run->turn];
-        run->begun[run->turn] = 0;
-        run->turn = !run->turn;
+        rv = open_tx(run, i, same, &ids);
     }
     else if (!run->tx_batches) {
         rv = bulkio_batch_begin(run->tx, conn, run->stage, 1);

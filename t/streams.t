@@ -12,7 +12,7 @@ use File::Temp qw(tempfile);
 use lib 't/lib';
 use BulkIO::Test;
 
-plan tests => 15;
+plan tests => 17;
 
 sub import_lines {
     my ($resource, @lines) = @_;
@@ -79,6 +79,19 @@ ok t_cmp(sql_value("SELECT count(*) FROM users WHERE name LIKE 'V%'"), 1000,
          'batch 4 applied');
 ok t_cmp(sql_value('SELECT count(*) FROM users'), $n + 1000,
          'no user twice, none lost');
+
+# updates (written one after another, as through one connection) and then
+# new users again (beside each other): the new ones in file order still
+my $top = sql_value('SELECT max(id) FROM users');
+$doc = import_lines('users',
+    (map { qq({"id":"@{[uid($_)]}","email":"user$_\@example.com",)
+           . qq("name":"W$_"}) } 2000 .. 4999),
+    (map { qq({"email":"late$_\@example.com","name":"L$_"}) } 0 .. 2999));
+ok t_cmp("$doc->{successCount}/$doc->{errorCount}", '6000/0',
+         'updates, then new users');
+ok t_cmp(sql_value("SELECT string_agg(substr(name, 2), ',' ORDER BY id)"
+                   . " FROM users WHERE id > $top"), join(',', 0 .. 2999),
+         'the new users after every earlier one, in file order');
 
 # comments: no key at all, so every batch goes beside the one before
 my $art = '00000000-0000-4000-8000-0000000a0001';
