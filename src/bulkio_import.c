@@ -19,16 +19,16 @@
 #define TX_BATCHES 8
 #define TX_TIME apr_time_from_msec(500)
 
-/* Through two, each batch is a transaction of its own, the two
- * connections take turns and commits go in file order; a batch is written
- * while the one before it is still open only when the two cannot meet
- * (bulkio_batch_independent()), else it waits for its commit. New rows
- * take ids that each transaction takes from the sequence as it opens, in
- * file order, so that they follow the file as through one connection. A
- * connection opens the transaction of its next batch as soon as it
- * commits, and the run holds the resource's lock (no other job writes it
- * meanwhile) for up to TX_TIME at a time, then lets waiting jobs have
- * their turn. */
+/* Through two, the connections take turns and commit in file order. A
+ * batch is written beside the one in flight (which commits first) when
+ * that one is alone in its transaction and the two cannot meet
+ * (bulkio_batch_independent()); else it joins that one's transaction, as
+ * through one connection. A transaction takes ids for its first batch's
+ * new rows from the sequence as it opens, so that ids follow the file as
+ * through one connection; a connection opens the transaction of its next
+ * batch as soon as it commits. The run holds the resource's lock (no
+ * other job writes it meanwhile) for up to TX_TIME at a time, then lets
+ * waiting jobs have their turn. */
 #define MAX_CONNS 2
 
 /* A batch being written. */
@@ -59,13 +59,13 @@ typedef struct {
     int nflights;
     bulkio_batch_t *free[MAX_CONNS + 1];
     int nfree;
-    int tx_batches;            /* batches in the open transaction, or 0
-                                * (one connection) */
+    int tx_batches;            /* batches finished in the open
+                                * transaction (of the oldest in flight) */
     apr_time_t tx_started;
     int locked;                /* holds the resource's lock (two) */
+    apr_time_t locked_at;
     apr_int64_t batches;       /* started by this run... */
     apr_int64_t beside;        /* ... of them beside the one before */
-    apr_time_t locked_at;
     bulkio_progress_t prog;    /* as of the last batch committed */
     apr_int64_t run_records;   /* records processed by this run */
     apr_time_t started;
