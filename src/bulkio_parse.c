@@ -5,8 +5,9 @@
  *
  * - input: file blocks, gunzipped when the file starts with the gzip magic,
  *   handed out a byte at a time (bulkio_getc), counting lines, or taken
- *   from the block in runs (an NDJSON line up to its '\n', the ordinary
- *   bytes of a CSV field), which count the lines they hold the same way;
+ *   from the block in runs that count their lines the same way (an NDJSON
+ *   line up to its '\n', the ordinary bytes of a CSV field or of a JSON
+ *   element);
  * - framing: each format cuts the byte stream into records (an NDJSON line,
  *   a JSON array element found by a small scanner, a CSV row found by a
  *   state machine), keeping at most max_record + 1 bytes of a record's text
@@ -654,6 +655,30 @@ static apr_status_t bulkio_json_fail(bulkio_parser_t *ps, bulkio_record_t *rec,
     return bulkio_rec_set(ps, rec, line, error);
 }
 
+/* The bytes that end a run of bytes the element scanner only takes: 1
+ * outside strings, 2 inside them. */
+static const unsigned char bulkio_json_stop[256] = {
+    ['"'] = 3, ['\\'] = 2, ['{'] = 1, ['}'] = 1, ['['] = 1, [']'] = 1,
+    [','] = 1
+};
+
+/* Take the bytes that follow in the current block and leave the element
+ * scanner's state as it is (instr: inside a string, not after a '\\')
+ * into the record, counting the lines they hold. */
+static void bulkio_json_run(bulkio_parser_t *ps, int instr)
+{
+    const unsigned char *s = ps->dbuf + ps->dpos;
+    apr_size_t n = ps->dlen - ps->dpos, i, lines = 0;
+    unsigned char stop = instr ? 2 : 1;
+
+    for (i = 0; i < n && !(bulkio_json_stop[s[i]] & stop); i++) {
+        lines += s[i] == '\n';
+    }
+    bulkio_rec_add(ps, s, i);
+    ps->dpos += i;
+    ps->line += lines;
+}
+
 /* Scan one element up to the ',' or ']' that ends it at depth 0, outside
  * strings. The scanner keeps only a depth counter (no stack), so any depth
  * is safe here; json-c enforces BULKIO_JSON_MAX_DEPTH on the element. */
@@ -666,6 +691,9 @@ static apr_status_t bulkio_json_element(bulkio_parser_t *ps,
 
     bulkio_rec_reset(ps);
     for (;;) {
+        if (!esc) {
+            bulkio_json_run(ps, instr);     /* the byte-wise steps, in bulk */
+        }
         if ((c = bulkio_getc(ps)) < 0) {
             ps->done = 1;
             bulkio_rec_rtrim(ps);
