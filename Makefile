@@ -179,6 +179,13 @@ build/bench/export_sql: bench/export_sql.c $(CORE_SRC) $(HDRS)
 	$(CC) $(WARN) -O2 $(APR_CFLAGS) -I$(PG_INC) -Isrc -o $@ $< \
 	    $(CORE_SRC) $(APR_LIBS) $(LIBS)
 
+# parse + validate + COPY-encode a file, no database (bench/NOTES.md):
+# build/bench/parse_bench users csv FILE
+build/bench/parse_bench: bench/parse_bench.c $(CORE_SRC) $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(WARN) -O2 -g $(APR_CFLAGS) -I$(PG_INC) -Isrc -o $@ $< \
+	    $(CORE_SRC) $(APR_LIBS) $(LIBS)
+
 bench: all build/bench/export_sql
 	@export BULKIO_RUN_DIR=$(CURDIR)/.bench BULKIO_PORT=$(BENCH_PORT); \
 	    trap '$(RUN) stop' EXIT; $(RUN) start >/dev/null && \

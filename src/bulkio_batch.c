@@ -1,5 +1,7 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE). */
 
+#include <string.h>
+
 #include <apr_hash.h>
 #include <apr_lib.h>
 #include <apr_strings.h>
@@ -276,29 +278,27 @@ struct bulkio_batch_t {
 
 void bulkio_copy_field(bulkio_buf_t *buf, const char *s)
 {
-    const char *run = s;
-    char esc;
+    char esc[2] = { '\\', 0 };
+    apr_size_t n;
 
     if (!s) {
         bulkio_buf_add(buf, "\\N", 2);
         return;
     }
-    for (;; ++s) {
+    for (;;) {
+        /* the bytes up to the next one to escape, at once */
+        n = strcspn(s, "\\\n\r\t");
+        bulkio_buf_add(buf, s, n);
+        s += n;
         switch (*s) {
-        case '\\': esc = '\\'; break;
-        case '\n': esc = 'n'; break;
-        case '\r': esc = 'r'; break;
-        case '\t': esc = 't'; break;
-        case '\0': esc = 0; break;
-        default: continue;
+        case '\\': esc[1] = '\\'; break;
+        case '\n': esc[1] = 'n'; break;
+        case '\r': esc[1] = 'r'; break;
+        case '\t': esc[1] = 't'; break;
+        default: return;                /* the end of s */
         }
-        bulkio_buf_add(buf, run, (apr_size_t)(s - run));
-        if (!esc) {
-            return;
-        }
-        bulkio_buf_addc(buf, '\\');
-        bulkio_buf_addc(buf, esc);
-        run = s + 1;
+        bulkio_buf_add(buf, esc, 2);
+        ++s;
     }
 }
 

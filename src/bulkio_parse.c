@@ -4,7 +4,10 @@
  * Streaming import parsers. Three layers:
  *
  * - input: file blocks, gunzipped when the file starts with the gzip magic,
- *   handed out a byte at a time (bulkio_getc), counting lines;
+ *   handed out a byte at a time (bulkio_getc), counting lines, or taken
+ *   from the block in runs that count their lines the same way (an NDJSON
+ *   line up to its '\n', the ordinary bytes of a CSV field or of a JSON
+ *   element);
  * - framing: each format cuts the byte stream into records (an NDJSON line,
  *   a JSON array element found by a small scanner, a CSV row found by a
  *   state machine), keeping at most max_record + 1 bytes of a record's text
@@ -109,17 +112,39 @@ static void bulkio_pbuf_init(bulkio_pbuf_t *b, apr_pool_t *p, apr_size_t cap)
     b->cap = cap;
 }
 
-static void bulkio_pbuf_addc(bulkio_pbuf_t *b, apr_pool_t *p, char c)
+/* Make room for n more bytes and a terminating NUL. */
+static void bulkio_pbuf_room(bulkio_pbuf_t *b, apr_pool_t *p, apr_size_t n)
 {
+    apr_size_t cap = b->cap;
     char *d;
 
-    if (b->len + 1 >= b->cap) {     /* room for a terminating NUL too */
-        d = apr_palloc(p, b->cap * 2);
-        memcpy(d, b->data, b->len);
-        b->data = d;
-        b->cap *= 2;
+    if (b->len + n < cap) {
+        return;
+    }
+    while (b->len + n >= cap) {
+        cap *= 2;
+    }
+    d = apr_palloc(p, cap);
+    memcpy(d, b->data, b->len);
+    b->data = d;
+    b->cap = cap;
+}
+
+static void bulkio_pbuf_addc(bulkio_pbuf_t *b, apr_pool_t *p, char c)
+{
+    if (b->len + 1 >= b->cap) {
+        bulkio_pbuf_room(b, p, 1);
     }
     b->data[b->len++] = c;
+}
+
+/* Append n bytes at s. */
+static void bulkio_pbuf_add(bulkio_pbuf_t *b, apr_pool_t *p, const char *s,
+                            apr_size_t n)
+{
+    bulkio_pbuf_room(b, p, n);
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
 }
 
 static int bulkio_is_ws(int c)
@@ -336,6 +361,18 @@ static apr_size_t bulkio_utf8_char(const unsigned char *s, apr_size_t n)
     return len;
 }
 
+/* How many of the n bytes at s are ASCII other than NUL, from the start
+ * (each of them a valid character on its own). */
+static apr_size_t bulkio_ascii_run(const unsigned char *s, apr_size_t n)
+{
+    apr_size_t i = 0;
+
+    while (i < n && s[i] != 0 && s[i] < 0x80) {
+        i++;
+    }
+    return i;
+}
+
 /* What is wrong with the encoding of s, or NULL. */
 static const char *bulkio_utf8_check(const char *s, apr_size_t n)
 {
@@ -343,6 +380,10 @@ static const char *bulkio_utf8_check(const char *s, apr_size_t n)
     apr_size_t i = 0, k;
 
     while (i < n) {
+        i += bulkio_ascii_run(u + i, n - i);
+        if (i == n) {
+            break;
+        }
         if (u[i] == 0) {
             return "NUL byte";
         }
@@ -362,7 +403,16 @@ static const char *bulkio_raw(apr_pool_t *p, const char *s, apr_size_t n)
     char *out = apr_palloc(p, BULKIO_RAW_MAX + 1);
     apr_size_t i = 0, o = 0, k;
 
-    while (i < n) {
+    while (i < n && o < BULKIO_RAW_MAX) {
+        /* a run of plain ASCII goes in at once */
+        k = bulkio_ascii_run(u + i, n - i < BULKIO_RAW_MAX - o
+                                    ? n - i : BULKIO_RAW_MAX - o);
+        if (k) {
+            memcpy(out + o, s + i, k);
+            o += k;
+            i += k;
+            continue;
+        }
         k = u[i] ? bulkio_utf8_char(u + i, n - i) : 0;
         if (o + (k ? k : 3) > BULKIO_RAW_MAX) {
             break;
@@ -398,6 +448,25 @@ static void bulkio_rec_addc(bulkio_parser_t *ps, int c)
     }
     ps->rtotal++;
     ps->rtail = bulkio_is_ws(c) ? ps->rtail + 1 : 0;
+}
+
+/* Append n bytes of the record's text, as bulkio_rec_addc() would one by
+ * one. */
+static void bulkio_rec_add(bulkio_parser_t *ps, const unsigned char *s,
+                           apr_size_t n)
+{
+    apr_size_t keep = 0, ws = 0;
+
+    if (ps->rbuf.len <= ps->max_record) {
+        keep = ps->max_record + 1 - ps->rbuf.len;
+        bulkio_pbuf_add(&ps->rbuf, ps->pool, (const char *)s,
+                        n < keep ? n : keep);
+    }
+    ps->rtotal += n;
+    while (ws < n && bulkio_is_ws(s[n - 1 - ws])) {
+        ws++;
+    }
+    ps->rtail = ws == n ? ps->rtail + n : ws;
 }
 
 /* Drop the record's trailing whitespace. */
@@ -519,24 +588,47 @@ static apr_status_t bulkio_rec_emit(bulkio_parser_t *ps, bulkio_record_t *rec,
 
 /* ---- NDJSON ----------------------------------------------------------- */
 
+/* Take the rest of the line into the record, a block at a time, and the
+ * line end; zero when the data ended first. */
+static int bulkio_ndjson_line(bulkio_parser_t *ps)
+{
+    const unsigned char *s, *nl;
+    apr_size_t n;
+
+    for (;;) {
+        if (ps->dpos == ps->dlen && bulkio_fill(ps) != APR_SUCCESS) {
+            return 0;
+        }
+        s = ps->dbuf + ps->dpos;
+        n = ps->dlen - ps->dpos;
+        nl = memchr(s, '\n', n);
+        if (nl) {
+            n = (apr_size_t)(nl - s);
+        }
+        bulkio_rec_add(ps, s, n);
+        ps->dpos += n;
+        if (nl) {
+            ps->dpos++;
+            ps->line++;
+            return 1;
+        }
+    }
+}
+
 static apr_status_t bulkio_ndjson_next(bulkio_parser_t *ps,
                                        bulkio_record_t *rec)
 {
     apr_int64_t line;
-    int c, blank;
+    int more;
 
     for (;;) {
         line = ps->line;
-        blank = 1;
         bulkio_rec_reset(ps);
-        while ((c = bulkio_getc(ps)) >= 0 && c != '\n') {
-            bulkio_rec_addc(ps, c);
-            blank = blank && bulkio_is_ws(c);
-        }
-        if (c < 0 && ps->rtotal == 0) {
+        more = bulkio_ndjson_line(ps);
+        if (!more && ps->rtotal == 0) {
             return APR_EOF;
         }
-        if (!blank) {
+        if (ps->rtail < ps->rtotal) {   /* not blank */
             bulkio_rec_rtrim(ps);
             return bulkio_rec_emit(ps, rec, line, NULL);
         }
@@ -563,6 +655,30 @@ static apr_status_t bulkio_json_fail(bulkio_parser_t *ps, bulkio_record_t *rec,
     return bulkio_rec_set(ps, rec, line, error);
 }
 
+/* The bytes that end a run of bytes the element scanner only takes: 1
+ * outside strings, 2 inside them. */
+static const unsigned char bulkio_json_stop[256] = {
+    ['"'] = 3, ['\\'] = 2, ['{'] = 1, ['}'] = 1, ['['] = 1, [']'] = 1,
+    [','] = 1
+};
+
+/* Take the bytes that follow in the current block and leave the element
+ * scanner's state as it is (instr: inside a string, not after a '\\')
+ * into the record, counting the lines they hold. */
+static void bulkio_json_run(bulkio_parser_t *ps, int instr)
+{
+    const unsigned char *s = ps->dbuf + ps->dpos;
+    apr_size_t n = ps->dlen - ps->dpos, i, lines = 0;
+    unsigned char stop = instr ? 2 : 1;
+
+    for (i = 0; i < n && !(bulkio_json_stop[s[i]] & stop); i++) {
+        lines += s[i] == '\n';
+    }
+    bulkio_rec_add(ps, s, i);
+    ps->dpos += i;
+    ps->line += lines;
+}
+
 /* Scan one element up to the ',' or ']' that ends it at depth 0, outside
  * strings. The scanner keeps only a depth counter (no stack), so any depth
  * is safe here; json-c enforces BULKIO_JSON_MAX_DEPTH on the element. */
@@ -575,6 +691,9 @@ static apr_status_t bulkio_json_element(bulkio_parser_t *ps,
 
     bulkio_rec_reset(ps);
     for (;;) {
+        if (!esc) {
+            bulkio_json_run(ps, instr);     /* the byte-wise steps, in bulk */
+        }
         if ((c = bulkio_getc(ps)) < 0) {
             ps->done = 1;
             bulkio_rec_rtrim(ps);
@@ -666,6 +785,48 @@ static const char *bulkio_csv_field(bulkio_parser_t *ps, int i,
     return ps->fbuf.data + start;
 }
 
+/* The bytes that end a run of ordinary bytes in a CSV state: 1 in an
+ * unquoted field, 2 in a row being skipped; in a quoted field only '"'. */
+static const unsigned char bulkio_csv_stop[256] = {
+    [','] = 1, ['"'] = 1, ['\n'] = 3, ['\r'] = 3
+};
+
+/* In state st, take the ordinary bytes that follow in the current block
+ * (those that bulkio_csv_row() would take one by one without changing
+ * state) into the record, and into the field unless st is
+ * BULKIO_CSV_SKIP; a run stops before the record exceeds max_record. */
+static void bulkio_csv_run(bulkio_parser_t *ps, bulkio_csv_e st)
+{
+    const unsigned char *s = ps->dbuf + ps->dpos;
+    apr_size_t n = ps->dlen - ps->dpos, i = 0, lines = 0;
+    unsigned char stop = st == BULKIO_CSV_SKIP ? 2 : 1;
+
+    if (st != BULKIO_CSV_SKIP) {
+        if (ps->rtotal >= ps->max_record) {
+            return;
+        }
+        if (n > ps->max_record - ps->rtotal) {
+            n = ps->max_record - ps->rtotal;
+        }
+    }
+    if (st == BULKIO_CSV_QUOTED) {
+        for (; i < n && s[i] != '"'; i++) {
+            lines += s[i] == '\n';
+        }
+    }
+    else {
+        while (i < n && !(bulkio_csv_stop[s[i]] & stop)) {
+            i++;
+        }
+    }
+    bulkio_rec_add(ps, s, i);
+    if (st != BULKIO_CSV_SKIP) {
+        bulkio_pbuf_add(&ps->fbuf, ps->pool, (const char *)s, i);
+    }
+    ps->dpos += i;
+    ps->line += lines;
+}
+
 /* Read one row (RFC 4180): its text without the line end into rbuf, its
  * fields into fbuf and fends. A quoted field runs on over line ends. A row
  * that fails (stray quote, too long) is skipped to the next line end,
@@ -681,6 +842,10 @@ static apr_status_t bulkio_csv_row(bulkio_parser_t *ps, const char **perr)
     ps->fbuf.len = 0;
     ps->fends->nelts = 0;
     for (;;) {
+        if (st == BULKIO_CSV_PLAIN || st == BULKIO_CSV_QUOTED
+            || st == BULKIO_CSV_SKIP) {
+            bulkio_csv_run(ps, st);     /* the byte-wise steps, in bulk */
+        }
         if ((c = bulkio_getc(ps)) < 0) {
             if (ps->rtotal == 0) {
                 return APR_EOF;
@@ -805,8 +970,13 @@ static const char *bulkio_csv_object(bulkio_parser_t *ps, json_object **pobj)
     for (i = 0; i < ps->ncols; i++) {
         s = bulkio_csv_field(ps, i, &len);
         if (ps->cols[i] && len) {
-            json_object_object_add(obj, ps->cols[i],
-                                   json_object_new_string_len(s, (int)len));
+            /* the names are distinct (bulkio_csv_header; a header with a
+             * NUL fails) and outlive the object: neither a lookup nor a
+             * copy is needed */
+            json_object_object_add_ex(obj, ps->cols[i],
+                                      json_object_new_string_len(s, (int)len),
+                                      JSON_C_OBJECT_ADD_KEY_IS_NEW
+                                      | JSON_C_OBJECT_KEY_IS_CONSTANT);
         }
     }
     *pobj = obj;

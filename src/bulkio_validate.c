@@ -446,14 +446,16 @@ static int bulkio_days_in_month(int y, int m)
     return days[m - 1];
 }
 
-/* Write v as n decimal digits, zero-padded; returns the end. */
+/* Write v (not negative) as n decimal digits, zero-padded; returns the
+ * end. Unsigned, so that the divisions by 10 compile to multiplications. */
 static char *bulkio_put_digits(char *d, int v, int n)
 {
+    unsigned int u = (unsigned int)v;
     int i;
 
     for (i = n - 1; i >= 0; --i) {
-        d[i] = (char)('0' + v % 10);
-        v /= 10;
+        d[i] = (char)('0' + u % 10);
+        u /= 10;
     }
     return d + n;
 }
