@@ -24,18 +24,19 @@ typedef struct {
 /* Per resource: the staging table, the key columns that split a batch into
  * segments, and two statements, each returning (idx, code) of the rows it
  * refused:
- * - "apply" writes segment $2 of batch $1; new rows take their ids from $3
- *   (from record index $4 on), or the sequence. Where rows of the segment touch
- *   one existing row (as its target, or as the holder of its email or
- *   slug), it writes nothing and returns the first such row with code 0:
- *   the segment is split there and applied again;
+ * - "apply" writes segment $2 of batch $1; new rows take their ids from
+ *   $3 (the batch's from record index $4 on), else from the sequence.
+ *   Where rows of the segment touch one existing row (as its target, or as
+ *   the holder of its email or slug), it writes nothing and returns the
+ *   first such row with code 0: the segment is split there and applied
+ *   again;
  * - "insert" inserts every row of batch $1 (of one segment; ids as $2 and
- *   $3 give them) and resolves
- *   nothing but the references; a row that meets an existing one breaks a
- *   unique index and fails the statement, which is rolled back to its
- *   savepoint and the batch applied instead. When the file brings new
- *   records, that spares each row the probes of its own keys (the unique
- *   indexes check them anyway) and the segment machinery. */
+ *   $3 give them) and resolves nothing but the references; a row that
+ *   meets an existing one breaks a unique index and fails the statement,
+ *   which is rolled back to its savepoint and the batch applied instead.
+ *   When the file brings new records, that spares each row the probes of
+ *   its own keys (the unique indexes check them anyway) and the segment
+ *   machinery. */
 typedef struct {
     const char *stage;
     const char *prepared;     /* the apply statement's name */
@@ -159,8 +160,8 @@ static const resource_sql_t sql[] = {
         "          coalesce(c.created_at, u.created_at),"
         "          coalesce(c.updated_at, now()))"
         "), ins AS ("
-        USERS_INSERT("c WHERE c.err = 0 AND c.target IS NULL",
-                       "$3", "$4")
+        USERS_INSERT("c WHERE c.err = 0 AND c.target IS NULL", "$3",
+                     "$4")
         ")" CUT_RESULT,
         USERS_INSERT("bulkio_stage_users c WHERE c.bat = $1", "$2", "$3"),
         { { BULKIO_ERR_DUPLICATE, "email",
@@ -186,8 +187,8 @@ static const resource_sql_t sql[] = {
         "         updated_at = now()"
         "    FROM c WHERE c.err = 0 AND a.id = c.target"
         "), ins AS ("
-        ARTICLES_INSERT("c WHERE c.err = 0 AND c.target IS NULL",
-                       "$3", "$4")
+        ARTICLES_INSERT("c WHERE c.err = 0 AND c.target IS NULL", "$3",
+                        "$4")
         ")" CUT_RESULT,
         FAST_ROWS("bulkio_stage_articles", ARTICLES_REFS,
                   "au.id AS author, CASE WHEN au.id IS NULL THEN 1 ELSE 0 END"
@@ -220,8 +221,8 @@ static const resource_sql_t sql[] = {
         "         updated_at = now()"
         "    FROM c WHERE c.err = 0 AND x.id = c.target"
         "), ins AS ("
-        COMMENTS_INSERT("c WHERE c.err = 0 AND c.target IS NULL",
-                       "$3", "$4")
+        COMMENTS_INSERT("c WHERE c.err = 0 AND c.target IS NULL", "$3",
+                        "$4")
         ") SELECT idx, err FROM c WHERE err <> 0",
         FAST_ROWS("bulkio_stage_comments", COMMENTS_REFS,
                   "a.id AS article, u.id AS author, " COMMENTS_CHECK " AS err")
@@ -395,9 +396,10 @@ apr_status_t bulkio_batch_begin(apr_pool_t *p, PGconn *conn,
      *   would scan it once it has grown; a hash join scans the whole
      *   table for 1,000 rows), and JIT stays off (the disabled paths'
      *   costs would switch it on: 1 s of compiling per batch);
-     * - batches of one resource take turns: jobs that upsert the same
-     *   keys at once would otherwise meet in unique indexes and
-     *   deadlocks (the name is a fixed staging table name). */
+     * - with lock, batches of one resource take turns: jobs that upsert
+     *   the same keys at once would otherwise meet in unique indexes and
+     *   deadlocks (the name is a fixed staging table name; a run through
+     *   two connections holds it for its session, bulkio_batch_lock()). */
     return pq_status(p, PQexec(conn, begin_sql(p, stage, lock, 0)));
 }
 
