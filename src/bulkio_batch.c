@@ -366,10 +366,10 @@ apr_status_t bulkio_batch_setup(apr_pool_t *p, PGconn *conn,
     return rv;
 }
 
-/* BEGIN, the transaction's settings, with lock the resource's lock, and
- * with ids that many ids of the resource's sequence, in one string. */
+/* BEGIN, the transaction's settings and, with lock, the resource's
+ * lock, in one string. */
 static const char *begin_sql(apr_pool_t *p, const bulkio_stage_t *stage,
-                             int lock, int ids)
+                             int lock)
 {
     return apr_pstrcat(p,
         "BEGIN; SET LOCAL synchronous_commit TO off;"
@@ -377,10 +377,7 @@ static const char *begin_sql(apr_pool_t *p, const bulkio_stage_t *stage,
         " SET LOCAL enable_seqscan TO off; SET LOCAL enable_hashjoin TO off;"
         " SET LOCAL enable_mergejoin TO off; SET LOCAL jit TO off",
         lock ? apr_pstrcat(p, "; SELECT pg_advisory_xact_lock(hashtext('",
-                           stage->sql->stage, "'))", NULL) : "",
-        ids ? apr_psprintf(p, "; SELECT array_agg(nextval('%s'))::text"
-                           " FROM generate_series(1, %d)", stage->sql->seq,
-                           ids) : "", NULL);
+                           stage->sql->stage, "'))", NULL) : "", NULL);
 }
 
 apr_status_t bulkio_batch_begin(apr_pool_t *p, PGconn *conn,
@@ -400,35 +397,39 @@ apr_status_t bulkio_batch_begin(apr_pool_t *p, PGconn *conn,
      *   the same keys at once would otherwise meet in unique indexes and
      *   deadlocks (the name is a fixed staging table name; a run through
      *   two connections holds it for its session, bulkio_batch_lock()). */
-    return pq_status(p, PQexec(conn, begin_sql(p, stage, lock, 0)));
+    return pq_status(p, PQexec(conn, begin_sql(p, stage, lock)));
 }
 
-apr_status_t bulkio_batch_begin_send(apr_pool_t *p, PGconn *conn,
-                                     const bulkio_stage_t *stage, int ids)
+apr_status_t bulkio_batch_commit(apr_pool_t *p, PGconn *conn,
+                                 const bulkio_stage_t *stage, int reopen)
 {
-    return PQsendQuery(conn, begin_sql(p, stage, 0, ids)) ? APR_SUCCESS
-                                                          : APR_EGENERAL;
+    return pq_status(p, PQexec(conn, reopen ? apr_pstrcat(p, "COMMIT; ",
+                                              begin_sql(p, stage, 0), NULL)
+                                            : "COMMIT"));
 }
 
-apr_status_t bulkio_batch_begin_end(apr_pool_t *p, PGconn *conn,
-                                    const char **pids)
+apr_status_t bulkio_batch_take_ids(apr_pool_t *p, PGconn *conn,
+                                   const bulkio_stage_t *stage, int n,
+                                   apr_array_header_t **pids)
 {
-    PGresult *res, *last = NULL;
-    apr_status_t rv = APR_SUCCESS;
+    const char *params[2];
+    PGresult *res;
+    apr_status_t rv;
+    int i;
 
-    while ((res = PQgetResult(conn))) {
-        if (pq_status(p, res) != APR_SUCCESS) {
-            rv = APR_EGENERAL;
-        }
-        last = res;
-    }
-    if (rv != APR_SUCCESS || !last || PQntuples(last) != 1) {
+    params[0] = stage->sql->seq;
+    params[1] = apr_itoa(p, n);
+    rv = bulkio_pq_exec(p, conn, "SELECT nextval($1::regclass)"
+                        " FROM generate_series(1, $2::int)", 2, params, &res);
+    if (rv != APR_SUCCESS || PQntuples(res) != n) {
         return APR_EGENERAL;
     }
-    /* the ids: a PostgreSQL array of bigints, {1,2,...} */
-    *pids = apr_pstrdup(p, PQgetvalue(last, 0, 0));
-    return strspn(*pids, "{},0123456789") == strlen(*pids) ? APR_SUCCESS
-                                                           : APR_EGENERAL;
+    *pids = apr_array_make(p, n, sizeof(apr_int64_t));
+    for (i = 0; i < n; ++i) {
+        APR_ARRAY_PUSH(*pids, apr_int64_t) = apr_atoi64(PQgetvalue(res, i,
+                                                                   0));
+    }
+    return APR_SUCCESS;
 }
 
 apr_status_t bulkio_batch_lock(apr_pool_t *p, PGconn *conn,
@@ -676,8 +677,28 @@ static apr_status_t apply_result(bulkio_batch_t *b, PGconn *conn,
     return APR_SUCCESS;
 }
 
+/* ids (one per entry of b) as a PostgreSQL array, or NULL. */
+static const char *id_array(bulkio_batch_t *b, const apr_int64_t *ids)
+{
+    bulkio_buf_t buf;
+    char num[24];
+    int i;
+
+    if (!ids) {
+        return NULL;
+    }
+    bulkio_buf_init(&buf, b->pool, (apr_size_t)b->entries->nelts * 12 + 4);
+    bulkio_buf_addc(&buf, '{');
+    for (i = 0; i < b->entries->nelts; ++i) {
+        bulkio_buf_add(&buf, num, (apr_size_t)apr_snprintf(num, sizeof(num),
+                       "%s%" APR_INT64_T_FMT, i ? "," : "", ids[i]));
+    }
+    bulkio_buf_add(&buf, "}", 2);
+    return buf.data;
+}
+
 apr_status_t bulkio_batch_send(bulkio_batch_t *b, PGconn *conn,
-                               const char *ids)
+                               const apr_int64_t *ids)
 {
     apr_pool_t *p = b->pool;
     const char *params[4];
@@ -686,7 +707,7 @@ apr_status_t bulkio_batch_send(bulkio_batch_t *b, PGconn *conn,
     if (!b->copy.len) {
         return APR_SUCCESS;
     }
-    b->ids = ids ? apr_pstrdup(p, ids) : NULL;
+    b->ids = id_array(b, ids);
     b->first = apr_psprintf(p, "%" APR_INT64_T_FMT,
                             APR_ARRAY_IDX(b->entries, 0, entry_t).index);
     rv = copy_in(p, conn, copy_columns(p, b), b->copy.data, b->copy.len);

@@ -46,17 +46,16 @@ apr_status_t bulkio_batch_setup(apr_pool_t *p, PGconn *conn,
 apr_status_t bulkio_batch_begin(apr_pool_t *p, PGconn *conn,
                                 const bulkio_stage_t *stage, int lock);
 
-/** Open a transaction as bulkio_batch_begin() does without the lock, and
- * take ids ids of the resource's sequence (for bulkio_batch_send()), in one
- * round trip whose end bulkio_batch_begin_end() reads: the caller can work
- * meanwhile. */
-apr_status_t bulkio_batch_begin_send(apr_pool_t *p, PGconn *conn,
-                                     const bulkio_stage_t *stage, int ids);
+/** Commit the transaction; with reopen, open the next one as
+ * bulkio_batch_begin() does without the lock, in the same round trip. */
+apr_status_t bulkio_batch_commit(apr_pool_t *p, PGconn *conn,
+                                 const bulkio_stage_t *stage, int reopen);
 
-/** The outcome of bulkio_batch_begin_send(): *pids, the ids taken, as a
- * PostgreSQL array. */
-apr_status_t bulkio_batch_begin_end(apr_pool_t *p, PGconn *conn,
-                                    const char **pids);
+/** Take the next n ids of the resource's sequence, in order, into *pids
+ * (of apr_int64_t), for bulkio_batch_send(). */
+apr_status_t bulkio_batch_take_ids(apr_pool_t *p, PGconn *conn,
+                                   const bulkio_stage_t *stage, int n,
+                                   apr_array_header_t **pids);
 
 /** Take (on) or give back the resource's lock for the session of conn,
  * for a run that writes through several connections at once: while it
@@ -93,12 +92,11 @@ int bulkio_batch_independent(const bulkio_batch_t *b,
  * its rows and leave the first statement running, so that the caller can
  * parse the next batch meanwhile. Then bulkio_batch_finish(), before any
  * other use of conn. On failure the caller rolls back. New rows take
- * their internal ids in file order from ids (a PostgreSQL array of at
- * least as many ids as the batch has records, from
- * bulkio_batch_begin_end()), or, when NULL, from the sequence as they are
- * written. */
+ * their internal ids in file order from ids (one per record of the batch,
+ * from bulkio_batch_take_ids()), or, when NULL, from the sequence as they
+ * are written. */
 apr_status_t bulkio_batch_send(bulkio_batch_t *b, PGconn *conn,
-                               const char *ids);
+                               const apr_int64_t *ids);
 
 /** Finish writing the batch for import job job (and its error entries).
  * On failure the caller reads what is left of results and rolls back. */

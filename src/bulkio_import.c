@@ -23,13 +23,16 @@
  * batch is written beside the one in flight (which commits first) when
  * that one is alone in its transaction and the two cannot meet
  * (bulkio_batch_independent()); else it joins that one's transaction, as
- * through one connection. A transaction takes ids for its first batch's
- * new rows from the sequence as it opens, so that ids follow the file as
- * through one connection; a connection opens the transaction of its next
- * batch as soon as it commits. The run holds the resource's lock (no
- * other job writes it meanwhile) for up to TX_TIME at a time, then lets
- * waiting jobs have their turn. */
+ * through one connection. A batch in a transaction of its own gets its
+ * new rows' ids from ids the run takes from the sequence ID_BLOCK batches'
+ * worth at a time, in file order; a batch that joins a transaction takes
+ * them from the sequence as it is written, after those, which are then
+ * dropped: so ids follow the file as through one connection. A connection
+ * opens the transaction of its next batch as it commits (one round trip).
+ * The run holds the resource's lock (no other job writes it meanwhile)
+ * for up to TX_TIME at a time, then lets waiting jobs have their turn. */
 #define MAX_CONNS 2
+#define ID_BLOCK 8
 
 /* A batch being written. */
 typedef struct {
@@ -48,13 +51,10 @@ typedef struct {
     PGconn *conns[MAX_CONNS];
     int nconns;
     int begun[MAX_CONNS];      /* two: a transaction is open for its next
-                                * batch, with ids[] taken for it... */
-    int pending[MAX_CONNS];    /* ... which are not read yet */
-    const char *ids[MAX_CONNS];
-    apr_pool_t *idpool[MAX_CONNS];
-    apr_int64_t clock;         /* two: counts each taking of ids... */
-    apr_int64_t taken[MAX_CONNS]; /* ... when ids[] were taken */
-    apr_int64_t used;          /* ... when the last batch took its ids */
+                                * batch */
+    apr_array_header_t *ids;   /* two: ids taken for batches to come... */
+    int idpos;                 /* ... from this one on */
+    apr_pool_t *idpool;
     flight_t flights[MAX_CONNS]; /* oldest first */
     int nflights;
     bulkio_batch_t *free[MAX_CONNS + 1];
@@ -113,37 +113,9 @@ static void drop_flights(run_t *run)
     }
     for (i = 0; i < run->nconns; ++i) {
         rollback(run->conns[i]);
-        run->begun[i] = run->pending[i] = 0;
+        run->begun[i] = 0;
     }
     run->tx_batches = 0;
-}
-
-/* Through two connections: read the ids that the transaction opened on
- * connection i took. */
-static apr_status_t settle(run_t *run, int i)
-{
-    if (!run->pending[i]) {
-        return APR_SUCCESS;
-    }
-    run->pending[i] = 0;
-    apr_pool_clear(run->idpool[i]);
-    return bulkio_batch_begin_end(run->idpool[i], run->conns[i],
-                                  &run->ids[i]);
-}
-
-/* Open the transaction of connection i's next batch, its ids taken after
- * those of the other connection's. */
-static apr_status_t prepare(run_t *run, int i)
-{
-    apr_status_t rv = settle(run, !i);
-
-    if (rv == APR_SUCCESS) {
-        rv = bulkio_batch_begin_send(run->tx, run->conns[i], run->stage,
-                                     run->job->batch_size);
-    }
-    run->begun[i] = run->pending[i] = rv == APR_SUCCESS;
-    run->taken[i] = ++run->clock;
-    return rv;
 }
 
 /* A batch transaction went wrong on conn: roll back all in flight. */
@@ -184,10 +156,9 @@ static bulkio_run_e end_batch(run_t *run, int flush)
         rv = bulkio_store_checkpoint(run->tx, f.conn, job->claim->id,
                                      job->owner, job->lease, &next, &cancel);
         if (rv == APR_SUCCESS) {
-            rv = bulkio_pq_exec(run->tx, f.conn, "COMMIT", 0, NULL, NULL);
-        }
-        if (rv == APR_SUCCESS && run->nconns > 1) {
-            rv = prepare(run, f.conn == run->conns[1]);
+            rv = bulkio_batch_commit(run->tx, f.conn, run->stage,
+                                     run->nconns > 1);
+            run->begun[f.conn == run->conns[1]] = run->nconns > 1;
         }
         run->tx_batches = 0;
     }
@@ -248,17 +219,15 @@ static bulkio_run_e pick_conn(run_t *run, bulkio_batch_t *batch, int *pi,
         rc = end_all(run, 1);
         if (rc == BULKIO_RUN_COMPLETED) {
             run->locked = 0;
-            if ((rv = settle(run, 0)) != APR_SUCCESS
-                || (rv = bulkio_batch_lock(p, run->conns[0], run->stage, 0))
-                   != APR_SUCCESS) {
+            rv = bulkio_batch_lock(p, run->conns[0], run->stage, 0);
+            if (rv != APR_SUCCESS) {
                 return drop_batch(run, run->conns[0], rv);
             }
         }
     }
     if (rc == BULKIO_RUN_COMPLETED && !run->locked) {
-        if ((rv = settle(run, 0)) != APR_SUCCESS
-            || (rv = bulkio_batch_lock(p, run->conns[0], run->stage, 1))
-               != APR_SUCCESS) {
+        rv = bulkio_batch_lock(p, run->conns[0], run->stage, 1);
+        if (rv != APR_SUCCESS) {
             return drop_batch(run, run->conns[0], rv);
         }
         run->locked = 1;
@@ -266,8 +235,8 @@ static bulkio_run_e pick_conn(run_t *run, bulkio_batch_t *batch, int *pi,
     }
     *psame = 0;
     if (rc != BULKIO_RUN_COMPLETED || !run->nflights) {
-        /* a new transaction, where ids were taken last */
-        *pi = run->taken[1] > run->taken[0];
+        /* a new transaction, where one is open already */
+        *pi = run->begun[1] && !run->begun[0];
         return rc;
     }
     x = run->flights[0].conn == run->conns[1];
@@ -284,31 +253,34 @@ static bulkio_run_e pick_conn(run_t *run, bulkio_batch_t *batch, int *pi,
 
 /* Through two connections: the transaction of the next batch on
  * connection i, and the ids its rows take (NULL: the sequence's, as they
- * are written). Ids go in file order: a transaction opened before others
- * took ids is given up and opened again. */
-static apr_status_t open_tx(run_t *run, int i, int same, const char **pids)
+ * are written). */
+static apr_status_t open_tx(run_t *run, int i, int same,
+                            const apr_int64_t **pids)
 {
+    int n = run->job->batch_size;
     apr_status_t rv = APR_SUCCESS;
 
     *pids = NULL;
     if (same) {
-        run->used = ++run->clock;
+        /* its rows' ids come after those taken: they go unused */
+        run->idpos = run->ids ? run->ids->nelts : 0;
         return APR_SUCCESS;
     }
-    if (run->begun[i] && run->taken[i] < run->used) {
-        rollback(run->conns[i]);
-        run->begun[i] = run->pending[i] = 0;
-    }
     if (!run->begun[i]) {
-        rv = prepare(run, i);
-    }
-    if (rv == APR_SUCCESS) {
-        rv = settle(run, i);
+        rv = bulkio_batch_begin(run->tx, run->conns[i], run->stage, 0);
     }
     run->begun[i] = 0;
-    run->used = run->taken[i];
     run->tx_started = apr_time_now();
-    *pids = run->ids[i];
+    if (rv == APR_SUCCESS && (!run->ids || run->idpos + n > run->ids->nelts)) {
+        apr_pool_clear(run->idpool);
+        rv = bulkio_batch_take_ids(run->idpool, run->conns[i], run->stage,
+                                   ID_BLOCK * n, &run->ids);
+        run->idpos = 0;
+    }
+    if (rv == APR_SUCCESS) {
+        *pids = &APR_ARRAY_IDX(run->ids, run->idpos, apr_int64_t);
+        run->idpos += n;
+    }
     return rv;
 }
 
@@ -320,7 +292,7 @@ static bulkio_run_e start_batch(run_t *run, bulkio_batch_t *batch,
 {
     flight_t *f;
     PGconn *conn = run->conns[0];
-    const char *ids = NULL;
+    const apr_int64_t *ids = NULL;
     apr_status_t rv = APR_SUCCESS;
     bulkio_run_e rc = BULKIO_RUN_COMPLETED;
     int i = 0, same = 0;
@@ -496,9 +468,7 @@ bulkio_run_e bulkio_import_run(apr_pool_t *p, bulkio_job_ctx_t *job,
     if (job->ctl && job->ctl != job->conn) {
         run.conns[run.nconns++] = job->ctl;
     }
-    for (i = 0; i < run.nconns; ++i) {
-        apr_pool_create(&run.idpool[i], p);
-    }
+    apr_pool_create(&run.idpool, p);
 
     path = c->source_path;
     format = c->format;
