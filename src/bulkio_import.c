@@ -70,7 +70,7 @@ typedef struct {
     apr_int64_t run_records;   /* records processed by this run */
     apr_time_t started;
     apr_time_t last_log;
-    apr_time_t last_renew;     /* of the lease, while fetching */
+    apr_time_t last_renew;     /* of the lease, while no batch commits */
     const char *reason;
 } run_t;
 
@@ -331,9 +331,10 @@ static bulkio_run_e start_batch(run_t *run, bulkio_batch_t *batch,
                              : drop_batch(run, conn, rv);
 }
 
-/* Keep the lease while a fetch runs or waits; non-zero once the job is
+/* Keep the lease while no batch commits (a fetch runs or waits, records
+ * committed by an earlier run are read again); non-zero once the job is
  * lost or the server stops. */
-static int fetch_tick(void *baton)
+static int keep_lease(void *baton)
 {
     run_t *run = baton;
     bulkio_job_ctx_t *job = run->job;
@@ -369,7 +370,7 @@ static bulkio_run_e fetch_source(run_t *run, const char **ppath,
     apr_status_t rv;
     int try;
 
-    opts.tick = fetch_tick;
+    opts.tick = keep_lease;
     opts.tick_baton = run;
     run->last_renew = apr_time_now();
 
@@ -394,7 +395,7 @@ static bulkio_run_e fetch_source(run_t *run, const char **ppath,
         }
         for (until = apr_time_now() + apr_time_from_sec(1 << try);
              apr_time_now() < until; apr_sleep(apr_time_from_msec(100))) {
-            if (fetch_tick(run)) {
+            if (keep_lease(run)) {
                 *preason = "interrupted while waiting to fetch again";
                 return *job->stop ? BULKIO_RUN_STOPPED : BULKIO_RUN_LOST;
             }
@@ -462,7 +463,7 @@ bulkio_run_e bulkio_import_run(apr_pool_t *p, bulkio_job_ctx_t *job,
     run.prog.success = c->success_count;
     run.prog.errors = c->error_count;
     memcpy(run.prog.by_type, c->errors_by_type, sizeof(run.prog.by_type));
-    run.started = run.last_log = apr_time_now();
+    run.started = run.last_log = run.last_renew = apr_time_now();
     apr_pool_create(&run.tx, p);
     run.conns[run.nconns++] = job->conn;
     if (job->ctl && job->ctl != job->conn) {
@@ -522,7 +523,11 @@ bulkio_run_e bulkio_import_run(apr_pool_t *p, bulkio_job_ctx_t *job,
         }
         consumed = rec.index + 1;
         if (rec.index < c->checkpoint_records) {
-            continue;   /* committed by an earlier run */
+            /* committed by an earlier run */
+            if (!(rec.index & 1023) && keep_lease(&run)) {
+                rc = *job->stop ? BULKIO_RUN_STOPPED : BULKIO_RUN_LOST;
+            }
+            continue;
         }
         if (!rec.obj) {
             v.type = BULKIO_ERR_PARSE;

@@ -615,6 +615,20 @@ static int bulkio_ndjson_line(bulkio_parser_t *ps)
     }
 }
 
+/* Skip empty lines at once: a file may hold millions of them. */
+static void bulkio_ndjson_skip_empty(bulkio_parser_t *ps)
+{
+    do {
+        if (ps->dpos == ps->dlen && bulkio_fill(ps) != APR_SUCCESS) {
+            return;
+        }
+        while (ps->dpos < ps->dlen && ps->dbuf[ps->dpos] == '\n') {
+            ps->dpos++;
+            ps->line++;
+        }
+    } while (ps->dpos == ps->dlen);
+}
+
 static apr_status_t bulkio_ndjson_next(bulkio_parser_t *ps,
                                        bulkio_record_t *rec)
 {
@@ -622,6 +636,7 @@ static apr_status_t bulkio_ndjson_next(bulkio_parser_t *ps,
     int more;
 
     for (;;) {
+        bulkio_ndjson_skip_empty(ps);
         line = ps->line;
         bulkio_rec_reset(ps);
         more = bulkio_ndjson_line(ps);
