@@ -8,20 +8,10 @@ use warnings FATAL => 'all';
 # written again.
 use Apache::Test;
 use Apache::TestUtil qw(t_cmp);
-use File::Temp qw(tempfile);
 use lib 't/lib';
 use BulkIO::Test;
 
 plan tests => 16;
-
-sub import_ndjson {
-    my ($resource, @lines) = @_;
-    my ($fh, $path) = tempfile(UNLINK => 1);
-    print $fh map { "$_\n" } @lines;
-    close $fh;
-    return wait_job(upload($path, "resource=$resource",
-                           'application/x-ndjson'));
-}
 
 sub errors_of {
     my $doc = shift;
@@ -34,14 +24,14 @@ my $u2 = '00000000-0000-4000-8000-0000000000c2';
 my $u3 = '00000000-0000-4000-8000-0000000000c3';
 my $u4 = '00000000-0000-4000-8000-0000000000c4';
 reset_data();
-my $doc = import_ndjson('users',
+my $doc = import_lines('users',
     qq({"id":"$u1","email":"one\@example.com","name":"One"}),
     qq({"id":"$u2","email":"two\@example.com","name":"Two"}));
 ok t_cmp("$doc->{successCount}/$doc->{errorCount}", '2/0', 'new users');
 
 # no key repeats in the file, but rows meet existing ones: a new user, an
 # update by id, a new id with a taken email, a match by email alone
-$doc = import_ndjson('users',
+$doc = import_lines('users',
     qq({"id":"$u3","email":"three\@example.com","name":"Three"}),
     qq({"id":"$u1","email":"one\@example.com","name":"One again"}),
     qq({"id":"$u4","email":"TWO\@example.com","name":"Four"}),
@@ -59,21 +49,21 @@ ok t_cmp(sql_value('SELECT count(*) FROM users'), 3, 'nothing inserted twice');
 my $line = qq({"id":"$u3","email":"three\@example.com","name":"Three",)
            . qq("created_at":"2024-01-01T00:00:00Z",)
            . qq("updated_at":"2024-01-02T00:00:00Z"});
-import_ndjson('users', $line);
+import_lines('users', $line);
 my $before = sql_value("SELECT xmin FROM users WHERE external_id = '$u3'");
-$doc = import_ndjson('users', $line);
+$doc = import_lines('users', $line);
 ok t_cmp("$doc->{successCount}/$doc->{errorCount}", '1/0',
          'an unchanged row counts as applied');
 ok t_cmp(sql_value("SELECT xmin FROM users WHERE external_id = '$u3'"),
          $before, 'and is not written again');
 $line =~ s/"Three"/"Three, renamed"/;
-$doc = import_ndjson('users', $line);
+$doc = import_lines('users', $line);
 ok t_cmp(sql_value("SELECT name FROM users WHERE external_id = '$u3'"),
          'Three, renamed', 'a changed row is written');
 # without updated_at the row takes the time of its import: a change
 $line = qq({"id":"$u3","email":"three\@example.com","name":"Three, renamed",)
         . qq("created_at":"2024-01-01T00:00:00Z"});
-$doc = import_ndjson('users', $line);
+$doc = import_lines('users', $line);
 ok t_cmp(sql_value("SELECT updated_at > now() - interval '1 hour'"
                    . " FROM users WHERE external_id = '$u3'"), 't',
          'a row without updated_at gets the time of its import');
@@ -83,7 +73,7 @@ my $a1 = '00000000-0000-4000-8000-0000000000d1';
 my $a2 = '00000000-0000-4000-8000-0000000000d2';
 my $a3 = '00000000-0000-4000-8000-0000000000d3';
 my $ghost = '00000000-0000-4000-8000-0000000000ff';
-$doc = import_ndjson('articles',
+$doc = import_lines('articles',
     qq({"id":"$a1","slug":"s-one","title":"T","body":"x",)
     . qq("author_id":"$u1"}),
     qq({"id":"$a2","slug":"s-two","title":"T","body":"x",)
@@ -96,7 +86,7 @@ ok t_cmp(sql_value("SELECT string_agg(slug, ',' ORDER BY id) FROM articles"),
          's-one,s-three', 'the other articles are in, in file order');
 
 # a taken slug under a new id sends the batch down the usual path
-$doc = import_ndjson('articles',
+$doc = import_lines('articles',
     qq({"id":"$a2","slug":"s-two","title":"T","body":"x",)
     . qq("author_id":"$u1"}),
     qq({"id":"$ghost","slug":"s-one","title":"T","body":"x",)
@@ -107,7 +97,7 @@ ok t_cmp(sql_value('SELECT count(*) FROM articles'), 3,
 
 # comments: both references, and an id that exists already
 my $c1 = 'cm_00000000-0000-4000-8000-0000000000e1';
-$doc = import_ndjson('comments',
+$doc = import_lines('comments',
     qq({"id":"$c1","article_id":"$a1","user_id":"$u1","body":"hi"}),
     qq({"article_id":"a-missing-1","user_id":"$u1","body":"hi"}),
     qq({"article_id":"$a1","user_id":"$ghost","body":"hi"}),
@@ -115,7 +105,7 @@ $doc = import_ndjson('comments',
 ok t_cmp(errors_of($doc),
          '1:FOREIGN_KEY_ERROR:article_id 2:FOREIGN_KEY_ERROR:user_id',
          'comments: each reference fails alone');
-$doc = import_ndjson('comments',
+$doc = import_lines('comments',
     qq({"article_id":"$a3","user_id":"$u1","body":"new"}),
     qq({"id":"$c1","article_id":"$a1","user_id":"$u2","body":"edited"}));
 ok t_cmp("$doc->{successCount}/$doc->{errorCount}", '2/0',

@@ -8,20 +8,10 @@ use warnings FATAL => 'all';
 # test-asan).
 use Apache::Test;
 use Apache::TestUtil qw(t_cmp);
-use File::Temp qw(tempfile);
 use lib 't/lib';
 use BulkIO::Test;
 
 plan tests => 17;
-
-sub import_lines {
-    my ($resource, @lines) = @_;
-    my ($fh, $path) = tempfile(UNLINK => 1);
-    print $fh map { "$_\n" } @lines;
-    close $fh;
-    return wait_job(upload($path, "resource=$resource",
-                           'application/x-ndjson'));
-}
 
 sub uid { sprintf '00000000-0000-4000-8000-%012d', shift }
 

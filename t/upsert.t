@@ -6,32 +6,22 @@ use warnings FATAL => 'all';
 # so every row sees the effect of the rows before it.
 use Apache::Test;
 use Apache::TestUtil qw(t_cmp);
-use File::Temp qw(tempfile);
 use lib 't/lib';
 use BulkIO::Test;
 
 plan tests => 10;
 
-sub import_ndjson {
-    my ($resource, @lines) = @_;
-    my ($fh, $path) = tempfile(UNLINK => 1);
-    print $fh map { "$_\n" } @lines;
-    close $fh;
-    return wait_job(upload($path, "resource=$resource",
-                           'application/x-ndjson'));
-}
-
 my $u1 = '00000000-0000-4000-8000-0000000000a1';
 my $u2 = '00000000-0000-4000-8000-0000000000a2';
 my $u3 = '00000000-0000-4000-8000-0000000000a3';
 reset_data();
-import_ndjson('users',
+import_lines('users',
     qq({"id":"$u1","email":"a\@example.com","name":"A"}),
     qq({"id":"$u2","email":"b\@example.com","name":"B"}));
 
 # 0 moves A off a@; 1, a new user, takes a@ (free after 0); 2 matches B by
 # email alone (no id) and renames it; 3 takes B's old email, free after 2.
-my $doc = import_ndjson('users',
+my $doc = import_lines('users',
     qq({"id":"$u1","email":"c\@example.com","name":"A2"}),
     qq({"id":"$u3","email":"a\@example.com","name":"N"}),
     qq({"email":"b\@example.com","name":"B2"}),
@@ -48,7 +38,7 @@ ok t_cmp(sql_value("SELECT name FROM users WHERE external_id = '$u2'"),
 ok t_cmp(sql_value('SELECT count(*) FROM users'), 3, 'three users');
 
 # the same email claimed twice through the database: the second fails
-$doc = import_ndjson('users',
+$doc = import_lines('users',
     qq({"id":"$u3","email":"z\@example.com"}),
     qq({"id":"$u2","email":"b2\@example.com"}),
     qq({"id":"$u2","email":"y\@example.com"}));
@@ -62,9 +52,9 @@ ok t_cmp(sql_value("SELECT email FROM users WHERE external_id = '$u2'"),
 # articles: a slug freed earlier in the file is taken later in it
 my $a1 = '00000000-0000-4000-8000-0000000000b1';
 my $a2 = '00000000-0000-4000-8000-0000000000b2';
-import_ndjson('articles', qq({"id":"$a1","slug":"first","title":"T",)
+import_lines('articles', qq({"id":"$a1","slug":"first","title":"T",)
               . qq("body":"x","author_id":"$u1","status":"draft"}));
-$doc = import_ndjson('articles',
+$doc = import_lines('articles',
     qq({"id":"$a1","slug":"renamed","title":"T","body":"x",)
     . qq("author_id":"$u1","status":"draft"}),
     qq({"id":"$a2","slug":"first","title":"T","body":"x",)

@@ -12,7 +12,7 @@ use Apache::TestRequest ();
 
 our @EXPORT = qw(token token_raw b64url raw_request sql sql_value
                  json_decode hostport auth upload wait_job wait_idle
-                 reset_data gendata http_delete);
+                 reset_data gendata http_delete import_lines);
 
 sub b64url {
     my $s = encode_base64(shift, '');
@@ -140,6 +140,17 @@ sub wait_job {
         select undef, undef, undef, 0.2;
     }
     die "job $id did not finish within the time allowed\n";
+}
+
+# Import records given as NDJSON lines; returns the job's status document.
+sub import_lines {
+    my ($resource, @lines) = @_;
+    require File::Temp;
+    my ($fh, $path) = File::Temp::tempfile(UNLINK => 1);
+    print $fh map { "$_\n" } @lines;
+    close $fh;
+    return wait_job(upload($path, "resource=$resource",
+                           'application/x-ndjson'));
 }
 
 # Wait until no job is pending or running.
