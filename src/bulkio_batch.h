@@ -15,10 +15,12 @@
 /*
  * The batch writer: collects a batch of validated rows and failed records,
  * then writes them set-based inside the caller's transaction: COPY into a
- * temporary staging table, one upsert statement per segment of rows (the
- * rows of a segment touch no row in common, and segments apply in file
- * order, so a batch that updates one record twice ends as the file says),
- * then COPY of the error entries.
+ * temporary staging table; when no key repeats in the batch, one insert of
+ * all its rows as new ones, tried in a savepoint; else (or when a row meets
+ * an existing one) one upsert statement per segment of rows (the rows of a
+ * segment touch no row in common, and segments apply in file order, so a
+ * batch that updates one record twice ends as the file says); then COPY of
+ * the error entries.
  */
 typedef struct bulkio_batch_t bulkio_batch_t;
 
