@@ -477,6 +477,13 @@ int bulkio_batch_size(const bulkio_batch_t *b)
     return b->entries->nelts;
 }
 
+/* Is b to be tried as new rows first (no key repeats in it, and no
+ * recent try failed)? */
+static int tries_insert(const bulkio_batch_t *b)
+{
+    return !b->segments && !b->stage->skip;
+}
+
 int bulkio_batch_independent(const bulkio_batch_t *b,
                              const bulkio_batch_t *prev)
 {
@@ -484,7 +491,7 @@ int bulkio_batch_independent(const bulkio_batch_t *b,
     const void *key;
     apr_ssize_t klen;
 
-    if (b->segments || b->stage->skip) {
+    if (!tries_insert(b)) {
         return 0;
     }
     for (hi = apr_hash_first(b->pool, b->all_keys); hi;
@@ -715,7 +722,7 @@ apr_status_t bulkio_batch_send(bulkio_batch_t *b, PGconn *conn,
         return rv;
     }
     b->sent = 1;
-    if (!b->segments && !b->stage->skip) {
+    if (tries_insert(b)) {
         /* no key repeats in the batch: try it as new rows */
         b->insert = 1;
         return PQsendQuery(conn, apr_pstrcat(p, "SAVEPOINT " SAVEPOINT

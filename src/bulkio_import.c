@@ -185,13 +185,13 @@ static bulkio_run_e end_batch(run_t *run, int flush)
     return BULKIO_RUN_COMPLETED;
 }
 
-/* Finish every batch in flight, the last one with flush. */
-static bulkio_run_e end_all(run_t *run, int flush)
+/* Finish and commit every batch in flight. */
+static bulkio_run_e end_all(run_t *run)
 {
     bulkio_run_e rc = BULKIO_RUN_COMPLETED;
 
     while (rc == BULKIO_RUN_COMPLETED && run->nflights) {
-        rc = end_batch(run, flush || run->nflights > 1);
+        rc = end_batch(run, 1);
     }
     return rc;
 }
@@ -216,7 +216,7 @@ static bulkio_run_e pick_conn(run_t *run, bulkio_batch_t *batch, int *pi,
     if (rc == BULKIO_RUN_COMPLETED && run->locked
         && apr_time_now() - run->locked_at >= TX_TIME) {
         /* let a job waiting for the resource have its turn */
-        rc = end_all(run, 1);
+        rc = end_all(run);
         if (rc == BULKIO_RUN_COMPLETED) {
             run->locked = 0;
             rv = bulkio_batch_lock(p, run->conns[0], run->stage, 0);
@@ -552,7 +552,7 @@ bulkio_run_e bulkio_import_run(apr_pool_t *p, bulkio_job_ctx_t *job,
         }
     }
     if (rc == BULKIO_RUN_COMPLETED) {
-        rc = end_all(&run, 1);
+        rc = end_all(&run);
     }
     if (unreadable && rc == BULKIO_RUN_COMPLETED) {
         run.reason = unreadable;
@@ -564,7 +564,7 @@ bulkio_run_e bulkio_import_run(apr_pool_t *p, bulkio_job_ctx_t *job,
         }
         rc = start_batch(&run, batch, consumed, bulkio_parser_offset(parser));
         if (rc == BULKIO_RUN_COMPLETED) {
-            rc = end_all(&run, 1);
+            rc = end_all(&run);
         }
         if (rc == BULKIO_RUN_STOPPED) {
             rc = BULKIO_RUN_COMPLETED;   /* nothing is left to hand back */
