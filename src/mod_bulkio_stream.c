@@ -63,16 +63,16 @@ int mod_bulkio_stream(request_rec *r, PGconn *conn, const char *sql,
         return OK;
     }
     if (!st.passed) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, BULKIO_LOGNO(40)
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, BULKIO_LOGNO(60)
                       "cannot start the query: %s",
                       bulkio_pq_error(r->pool, conn));
         return HTTP_SERVICE_UNAVAILABLE;
     }
     if (st.rv == APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, BULKIO_LOGNO(41)
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, BULKIO_LOGNO(61)
                       "streaming stopped: %s", bulkio_pq_error(r->pool, conn));
     }
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, rv, r, BULKIO_LOGNO(42)
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, rv, r, BULKIO_LOGNO(62)
                   "stream ended early (client gone or database error)");
     r->connection->aborted = 1;
     return OK;
