@@ -103,12 +103,12 @@ migrate:
 token:
 	@$(RUN) token
 
-build/unit/%: t/unit/%.c $(CORE_SRC) $(HDRS)
+build/unit/%: t/unit/%.c t/unit/test_common.h $(CORE_SRC) $(HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(WARN) -g -O1 $(APR_CFLAGS) -I$(PG_INC) -Isrc -o $@ $< \
 	    $(CORE_SRC) -lcmocka $(APR_LIBS) $(LIBS)
 
-build/unit-asan/%: t/unit/%.c $(CORE_SRC) $(HDRS)
+build/unit-asan/%: t/unit/%.c t/unit/test_common.h $(CORE_SRC) $(HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(WARN) -g -O1 $(SANITIZE) $(APR_CFLAGS) -I$(PG_INC) -Isrc -o $@ \
 	    $< $(CORE_SRC) -lcmocka $(APR_LIBS) $(LIBS)

@@ -1,30 +1,9 @@
 /* Unit tests of the export core: parameters, SQL, encoders. */
 
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
-
-#include <apr_general.h>
 #include <apr_strings.h>
 
+#include "test_common.h"
 #include "bulkio_export.h"
-
-static int setup(void **state)
-{
-    apr_pool_t *p;
-
-    apr_pool_create(&p, NULL);
-    *state = p;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    apr_pool_destroy(*state);
-    return 0;
-}
 
 static apr_status_t from_json(apr_pool_t *p, const char *text,
                               bulkio_export_t **pexp, const char **perror)
@@ -298,16 +277,11 @@ static void test_escapes(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_json_params, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_json_errors, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_args, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_rows, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_escapes, setup, teardown),
+        BULKIO_TEST(test_json_params),
+        BULKIO_TEST(test_json_errors),
+        BULKIO_TEST(test_args),
+        BULKIO_TEST(test_rows),
+        BULKIO_TEST(test_escapes),
     };
-    int rc;
-
-    apr_initialize();
-    rc = cmocka_run_group_tests(tests, NULL, NULL);
-    apr_terminate();
-    return rc;
+    return BULKIO_RUN_TESTS(tests);
 }

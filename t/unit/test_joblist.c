@@ -1,31 +1,10 @@
 /* Unit tests of the job list query: parameters, cursor, next page. */
 
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
-
-#include <apr_general.h>
 #include <apr_strings.h>
 #include <apr_tables.h>
 
+#include "test_common.h"
 #include "bulkio_joblist.h"
-
-static int setup(void **state)
-{
-    apr_pool_t *p;
-
-    apr_pool_create(&p, NULL);
-    *state = p;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    apr_pool_destroy(*state);
-    return 0;
-}
 
 static apr_status_t parse(apr_pool_t *p, bulkio_job_query_t *q,
                           const char **perror, ...)
@@ -120,16 +99,9 @@ static void test_cursor_round_trip(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_defaults_and_filters, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_cursor_round_trip, setup,
-                                        teardown),
+        BULKIO_TEST(test_defaults_and_filters),
+        BULKIO_TEST(test_refused),
+        BULKIO_TEST(test_cursor_round_trip),
     };
-    int rc;
-
-    apr_initialize();
-    rc = cmocka_run_group_tests(tests, NULL, NULL);
-    apr_terminate();
-    return rc;
+    return BULKIO_RUN_TESTS(tests);
 }

@@ -1,18 +1,13 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE). */
 
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <setjmp.h>
 #include <string.h>
-#include <cmocka.h>
 
-#include <apr_general.h>
 #include <apr_strings.h>
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "test_common.h"
 #include "bulkio_jwt.h"
 
 #define NOW_SEC 1700000000
@@ -21,23 +16,6 @@
 
 static const unsigned char secret[] = "unit-test secret, 32 bytes long!";
 #define SECRET_LEN (sizeof(secret) - 1)
-
-static int setup(void **state)
-{
-    apr_pool_t *p;
-
-    if (apr_pool_create(&p, NULL) != APR_SUCCESS) {
-        return -1;
-    }
-    *state = p;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    apr_pool_destroy(*state);
-    return 0;
-}
 
 /* The test's own unpadded base64url encoder. */
 static char *b64(apr_pool_t *p, const void *data, size_t len)
@@ -535,42 +513,31 @@ static void test_strerror(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_valid, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_alg_none, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_alg_hs512, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_alg_missing, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_alg_lowercase, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_crit_header, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_tampered_payload, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_tampered_signature, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_non_canonical_signature, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_truncated, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_two_parts, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_four_parts, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_padding, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_invalid_chars, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_header_not_object, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_payload_array, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_payload_embedded_nul, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_expired, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_exp_not_number, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_nbf_future, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bad_subject, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_too_long, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_wrong_secret, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_strerror, setup, teardown),
+        BULKIO_TEST(test_valid),
+        BULKIO_TEST(test_alg_none),
+        BULKIO_TEST(test_alg_hs512),
+        BULKIO_TEST(test_alg_missing),
+        BULKIO_TEST(test_alg_lowercase),
+        BULKIO_TEST(test_crit_header),
+        BULKIO_TEST(test_tampered_payload),
+        BULKIO_TEST(test_tampered_signature),
+        BULKIO_TEST(test_non_canonical_signature),
+        BULKIO_TEST(test_truncated),
+        BULKIO_TEST(test_two_parts),
+        BULKIO_TEST(test_four_parts),
+        BULKIO_TEST(test_padding),
+        BULKIO_TEST(test_invalid_chars),
+        BULKIO_TEST(test_header_not_object),
+        BULKIO_TEST(test_payload_array),
+        BULKIO_TEST(test_payload_embedded_nul),
+        BULKIO_TEST(test_expired),
+        BULKIO_TEST(test_exp_not_number),
+        BULKIO_TEST(test_nbf_future),
+        BULKIO_TEST(test_bad_subject),
+        BULKIO_TEST(test_too_long),
+        BULKIO_TEST(test_wrong_secret),
+        BULKIO_TEST(test_round_trip),
+        BULKIO_TEST(test_strerror),
     };
-    int rc;
-
-    if (apr_initialize() != APR_SUCCESS) {
-        return 1;
-    }
-    rc = cmocka_run_group_tests(tests, NULL, NULL);
-    apr_terminate();
-    return rc;
+    return BULKIO_RUN_TESTS(tests);
 }

@@ -1,32 +1,12 @@
 /* Unit tests of the Prometheus text output of /v1/metrics. */
 
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
 #include <math.h>
-#include <cmocka.h>
 
-#include <apr_general.h>
 #include <apr_strings.h>
 #include <apr_tables.h>
 
+#include "test_common.h"
 #include "bulkio_metrics.h"
-
-static int setup(void **state)
-{
-    apr_pool_t *p;
-
-    apr_pool_create(&p, NULL);
-    *state = p;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    apr_pool_destroy(*state);
-    return 0;
-}
 
 static void test_escape(void **state)
 {
@@ -177,12 +157,11 @@ static void test_buckets_ascending(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_escape, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_double, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_render, setup, teardown),
+        BULKIO_TEST(test_escape),
+        BULKIO_TEST(test_double),
+        BULKIO_TEST(test_render),
         cmocka_unit_test(test_buckets_ascending),
     };
 
-    apr_initialize();
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return BULKIO_RUN_TESTS(tests);
 }

@@ -1,38 +1,16 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE). */
 
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <setjmp.h>
 #include <stdlib.h>
 #include <string.h>
-#include <cmocka.h>
 
-#include <apr_general.h>
 #include <apr_strings.h>
 
+#include "test_common.h"
 #include "bulkio_multipart.h"
 
 #define BOUNDARY "AaB03x"
 #define CRLF "\r\n"
 #define DISP(name) "Content-Disposition: form-data; name=\"" name "\"" CRLF
-
-static int setup(void **state)
-{
-    apr_pool_t *p;
-
-    if (apr_pool_create(&p, NULL) != APR_SUCCESS) {
-        return -1;
-    }
-    *state = p;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    apr_pool_destroy(*state);
-    return 0;
-}
 
 /* Records the callbacks as a transcript: <B name|filename|type>data<E>. */
 typedef struct {
@@ -813,34 +791,26 @@ static void test_large_part(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_simple, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_every_split, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_boundary_split, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_near_boundary, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_binary, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_only_file, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_missing_close, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_content_type, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_quoted_boundary, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_header_limits, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bad_headers, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_header_forms, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_filename_path, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_preamble_epilogue, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_lf_only, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_empty_parts, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_nested, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_too_many_parts, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_callback_error, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_large_part, setup, teardown),
+        BULKIO_TEST(test_simple),
+        BULKIO_TEST(test_every_split),
+        BULKIO_TEST(test_boundary_split),
+        BULKIO_TEST(test_near_boundary),
+        BULKIO_TEST(test_binary),
+        BULKIO_TEST(test_only_file),
+        BULKIO_TEST(test_missing_close),
+        BULKIO_TEST(test_content_type),
+        BULKIO_TEST(test_quoted_boundary),
+        BULKIO_TEST(test_header_limits),
+        BULKIO_TEST(test_bad_headers),
+        BULKIO_TEST(test_header_forms),
+        BULKIO_TEST(test_filename_path),
+        BULKIO_TEST(test_preamble_epilogue),
+        BULKIO_TEST(test_lf_only),
+        BULKIO_TEST(test_empty_parts),
+        BULKIO_TEST(test_nested),
+        BULKIO_TEST(test_too_many_parts),
+        BULKIO_TEST(test_callback_error),
+        BULKIO_TEST(test_large_part),
     };
-    int rc;
-
-    if (apr_initialize() != APR_SUCCESS) {
-        return 1;
-    }
-    rc = cmocka_run_group_tests(tests, NULL, NULL);
-    apr_terminate();
-    return rc;
+    return BULKIO_RUN_TESTS(tests);
 }

@@ -1,15 +1,8 @@
 /* Unit tests of the streaming import parsers: NDJSON, JSON array, CSV,
  * each plain and gzipped. */
 
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
-
 #include <string.h>
 
-#include <apr_general.h>
 #include <apr_file_io.h>
 #include <apr_strings.h>
 #include <apr_tables.h>
@@ -17,6 +10,7 @@
 #include <json-c/json.h>
 #include <zlib.h>
 
+#include "test_common.h"
 #include "bulkio_parse.h"
 
 #define MIB (1024 * 1024)
@@ -30,21 +24,6 @@ typedef struct {
     const char *raw;
     int strings_only;
 } rec_t;
-
-static int setup(void **state)
-{
-    apr_pool_t *p;
-
-    apr_pool_create(&p, NULL);
-    *state = p;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    apr_pool_destroy(*state);
-    return 0;
-}
 
 /* Non-zero when s is valid UTF-8 (decoded here by code point ranges). */
 static int utf8_valid(const char *str)
@@ -917,43 +896,31 @@ static void test_gzip_inflate_limit(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_ndjson_basic, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_ndjson_errors, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_ndjson_deep, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_ndjson_long_line, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_raw_truncation, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_json_basic, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_json_elements, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_json_structure, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_json_deep, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_json_long_element, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_json_200k, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_csv_basic, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_csv_errors, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_csv_runaway_quote, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_csv_long_row, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_csv_block_edge, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_csv_header, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_empty_files, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_gzip, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_gzip_inflate_limit, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_gzip_corrupt, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_gzip_corrupt_tail, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_gzip_truncated_tail, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
+        BULKIO_TEST(test_ndjson_basic),
+        BULKIO_TEST(test_ndjson_errors),
+        BULKIO_TEST(test_ndjson_deep),
+        BULKIO_TEST(test_ndjson_long_line),
+        BULKIO_TEST(test_raw_truncation),
+        BULKIO_TEST(test_json_basic),
+        BULKIO_TEST(test_json_elements),
+        BULKIO_TEST(test_json_structure),
+        BULKIO_TEST(test_json_deep),
+        BULKIO_TEST(test_json_long_element),
+        BULKIO_TEST(test_json_200k),
+        BULKIO_TEST(test_csv_basic),
+        BULKIO_TEST(test_csv_errors),
+        BULKIO_TEST(test_csv_runaway_quote),
+        BULKIO_TEST(test_csv_long_row),
+        BULKIO_TEST(test_csv_block_edge),
+        BULKIO_TEST(test_csv_header),
+        BULKIO_TEST(test_empty_files),
+        BULKIO_TEST(test_gzip),
+        BULKIO_TEST(test_gzip_inflate_limit),
+        BULKIO_TEST(test_gzip_corrupt),
+        BULKIO_TEST(test_gzip_corrupt_tail),
+        BULKIO_TEST(test_gzip_truncated_tail),
+        BULKIO_TEST(test_open_errors),
     };
 
-    int rc;
-
-    apr_initialize();
-    rc = cmocka_run_group_tests(tests, NULL, NULL);
-    apr_terminate();
-    return rc;
+    return BULKIO_RUN_TESTS(tests);
 }

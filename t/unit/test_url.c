@@ -2,35 +2,14 @@
  * any network, and refusals that reach no server. Nothing here sends a
  * packet beyond the loopback interface. */
 
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
-
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
-#include <apr_general.h>
 #include <apr_network_io.h>
 #include <apr_strings.h>
 
+#include "test_common.h"
 #include "bulkio_url.h"
-
-static int setup(void **state)
-{
-    apr_pool_t *p;
-
-    apr_pool_create(&p, NULL);
-    *state = p;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    apr_pool_destroy(*state);
-    return 0;
-}
 
 /* The class of a textual address, or NULL when allowed. */
 static const char *judge(const char *text, const apr_array_header_t *allow)
@@ -175,17 +154,11 @@ static void test_loopback_refused(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_public, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_allow_list, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_loopback_refused, setup,
-                                        teardown),
+        BULKIO_TEST(test_refused),
+        BULKIO_TEST(test_public),
+        BULKIO_TEST(test_allow_list),
+        BULKIO_TEST(test_loopback_refused),
     };
-    int rc;
-
-    apr_initialize();
     bulkio_fetch_global_init();
-    rc = cmocka_run_group_tests(tests, NULL, NULL);
-    apr_terminate();
-    return rc;
+    return BULKIO_RUN_TESTS(tests);
 }

@@ -1,33 +1,12 @@
 /* Unit tests of the core helpers: sizes, durations, ids, formats. */
 
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
-
-#include <apr_general.h>
 #include <apr_file_io.h>
 #include <apr_strings.h>
 
+#include "test_common.h"
 #include "bulkio_format.h"
 #include "bulkio_spool.h"
 #include "bulkio_util.h"
-
-static int setup(void **state)
-{
-    apr_pool_t *p;
-
-    apr_pool_create(&p, NULL);
-    *state = p;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    apr_pool_destroy(*state);
-    return 0;
-}
 
 static void test_parse_size(void **state)
 {
@@ -269,21 +248,15 @@ static void test_buf_reserve(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_parse_size, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_buf_reserve, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_parse_interval, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_uuid, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_format_names, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sniff, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_spool_and_sniff_gzip, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_spool_digest, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_csv_field_safe, setup, teardown),
+        BULKIO_TEST(test_parse_size),
+        BULKIO_TEST(test_buf_reserve),
+        BULKIO_TEST(test_parse_interval),
+        BULKIO_TEST(test_uuid),
+        BULKIO_TEST(test_format_names),
+        BULKIO_TEST(test_sniff),
+        BULKIO_TEST(test_spool_and_sniff_gzip),
+        BULKIO_TEST(test_spool_digest),
+        BULKIO_TEST(test_csv_field_safe),
     };
-    int rc;
-
-    apr_initialize();
-    rc = cmocka_run_group_tests(tests, NULL, NULL);
-    apr_terminate();
-    return rc;
+    return BULKIO_RUN_TESTS(tests);
 }

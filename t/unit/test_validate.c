@@ -1,18 +1,13 @@
 /* Unit tests of the record validator and the record/verdict names. */
 
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <cmocka.h>
 
-#include <apr_general.h>
 #include <apr_strings.h>
 #include <json-c/json.h>
 
+#include "test_common.h"
 #include "bulkio_record.h"
 #include "bulkio_validate.h"
 
@@ -26,6 +21,9 @@ typedef struct {
     const char *cols[NCOLS_MAX];
     bulkio_verdict_t v;
 } vstate_t;
+
+/* A test with the validator state of setup() in *state. */
+#define VTEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 static int setup(void **state)
 {
@@ -1174,30 +1172,24 @@ static void test_users_huge(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_names, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_columns, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_not_an_object, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_users_defaults, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_users_full, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_id, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_email, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_name, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_role, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_active, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_timestamps, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_articles_basic, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_slug, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_tags, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_comments, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_first_field_wins, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_hostile, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_users_huge, setup, teardown),
+        VTEST(test_names),
+        VTEST(test_columns),
+        VTEST(test_not_an_object),
+        VTEST(test_users_defaults),
+        VTEST(test_users_full),
+        VTEST(test_id),
+        VTEST(test_email),
+        VTEST(test_name),
+        VTEST(test_role),
+        VTEST(test_active),
+        VTEST(test_timestamps),
+        VTEST(test_articles_basic),
+        VTEST(test_slug),
+        VTEST(test_tags),
+        VTEST(test_comments),
+        VTEST(test_first_field_wins),
+        VTEST(test_hostile),
+        VTEST(test_users_huge),
     };
-    int rc;
-
-    apr_initialize();
-    rc = cmocka_run_group_tests(tests, NULL, NULL);
-    apr_terminate();
-    return rc;
+    return BULKIO_RUN_TESTS(tests);
 }
