@@ -159,6 +159,19 @@ static int bulkio_string(bulkio_vctx_t *c, const char *name,
     return bulkio_string_of(c, name, val, ps, plen);
 }
 
+/* A string field the record must carry: BULKIO_PRESENT with *ps and *plen
+ * set, or BULKIO_FAIL ("<name> is required" when absent). */
+static int bulkio_required_string(bulkio_vctx_t *c, const char *name,
+                                  const char **ps, apr_size_t *plen)
+{
+    int rc = bulkio_string(c, name, ps, plen);
+
+    if (rc == BULKIO_ABSENT) {
+        return bulkio_failf(c, name, " is required");
+    }
+    return rc;
+}
+
 /* A free-text string field, copied as given; at most max characters when
  * max is non-zero. */
 static int bulkio_check_text(bulkio_vctx_t *c, const char *name,
@@ -166,15 +179,13 @@ static int bulkio_check_text(bulkio_vctx_t *c, const char *name,
 {
     const char *s;
     apr_size_t len;
-    int rc = bulkio_string(c, name, &s, &len);
+    int rc = required ? bulkio_required_string(c, name, &s, &len)
+                      : bulkio_string(c, name, &s, &len);
 
     if (rc == BULKIO_FAIL) {
         return rc;
     }
     if (rc == BULKIO_ABSENT) {
-        if (required) {
-            return bulkio_failf(c, name, " is required");
-        }
         *out = NULL;
         return rc;
     }
@@ -358,13 +369,10 @@ static int bulkio_check_email(bulkio_vctx_t *c, const char **out)
 {
     const char *s;
     apr_size_t len;
-    int rc = bulkio_string(c, "email", &s, &len);
+    int rc = bulkio_required_string(c, "email", &s, &len);
 
     if (rc == BULKIO_FAIL) {
         return rc;
-    }
-    if (rc == BULKIO_ABSENT) {
-        return bulkio_fail(c, "email", "email is required");
     }
     if (bulkio_too_long(s, len, BULKIO_EMAIL_MAX)) {
         return bulkio_fail(c, "email", "email must be at most 254 characters");
@@ -400,13 +408,10 @@ static int bulkio_check_slug(bulkio_vctx_t *c, const char **out)
 {
     const char *s;
     apr_size_t len;
-    int rc = bulkio_string(c, "slug", &s, &len);
+    int rc = bulkio_required_string(c, "slug", &s, &len);
 
     if (rc == BULKIO_FAIL) {
         return rc;
-    }
-    if (rc == BULKIO_ABSENT) {
-        return bulkio_fail(c, "slug", "slug is required");
     }
     if (!bulkio_slug_ok(s, len)) {
         return bulkio_fail(c, "slug", "slug must be kebab-case (lower-case "
@@ -790,13 +795,10 @@ static int bulkio_check_body(bulkio_vctx_t *c, const char **out)
     const char *s;
     apr_size_t len, words = 0, chars = 0;
     int in_word = 0;
-    int rc = bulkio_string(c, "body", &s, &len);
+    int rc = bulkio_required_string(c, "body", &s, &len);
 
     if (rc == BULKIO_FAIL) {
         return rc;
-    }
-    if (rc == BULKIO_ABSENT) {
-        return bulkio_fail(c, "body", "body is required");
     }
     u = (const unsigned char *)s;
     end = u + len;

@@ -56,8 +56,7 @@ int mod_bulkio_exports_stream(mod_bulkio_req_t *req)
         return mod_bulkio_problem(r, HTTP_BAD_REQUEST, error);
     }
     if (!(conn = mod_bulkio_db(r))) {
-        return mod_bulkio_problem(r, HTTP_SERVICE_UNAVAILABLE,
-                                  "the database is unavailable");
+        return mod_bulkio_db_unavailable(r);
     }
     apr_time_exp_gmt(&t, r->request_time);
     apr_strftime(stamp, &len, sizeof(stamp), "%Y%m%dT%H%M%SZ", &t);
@@ -77,7 +76,6 @@ int mod_bulkio_exports_stream(mod_bulkio_req_t *req)
 
 /* One POST /v1/exports. */
 typedef struct {
-    mod_bulkio_req_t *req;
     bulkio_export_t *exp;
     const char *params;
 } post_t;
@@ -113,11 +111,12 @@ static int read_body(request_rec *r, char **pbody, apr_size_t *plen,
     return OK;
 }
 
-static int receive(void *baton, PGconn *conn, const bulkio_idem_t *claimed,
-                   const char **pfp, const char **pdetail)
+static int receive(mod_bulkio_req_t *req, void *baton, PGconn *conn,
+                   const bulkio_idem_t *claimed, const char **pfp,
+                   const char **pdetail)
 {
     post_t *post = baton;
-    request_rec *r = post->req->r;
+    request_rec *r = req->r;
     json_object *doc;
     json_tokener *tok;
     char *body;
@@ -169,53 +168,24 @@ static int receive(void *baton, PGconn *conn, const bulkio_idem_t *claimed,
     return OK;
 }
 
-static int create(void *baton, PGconn *conn, const bulkio_idem_t *claimed,
-                  const char *fp, const char *job_id, const char *body,
-                  const char **pdetail)
+static int prepare(mod_bulkio_req_t *req, void *baton, const char *job_id,
+                   bulkio_new_job_t **pjob, const char **pdetail)
 {
     post_t *post = baton;
-    request_rec *r = post->req->r;
-    bulkio_new_job_t job;
-    apr_status_t rv;
+    bulkio_new_job_t *job = apr_pcalloc(req->r->pool, sizeof(*job));
 
-    memset(&job, 0, sizeof(job));
-    job.job_id = job_id;
-    job.kind = "export";
-    job.principal = post->req->principal;
-    job.resource = bulkio_resource_name(bulkio_export_resource(post->exp));
-    job.format = bulkio_format_name(bulkio_export_format(post->exp));
-    job.params = post->params;
-    job.max_active = post->req->cfg->max_jobs_per_principal;
-    rv = bulkio_store_job_create(r->pool, conn, &job, claimed, fp,
-                                 HTTP_ACCEPTED, body);
-    if (APR_STATUS_IS_EAGAIN(rv)) {
-        return HTTP_TOO_MANY_REQUESTS;
-    }
-    if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, APR_EGENERAL, r, BULKIO_LOGNO(50)
-                      "cannot create the export job: %s",
-                      bulkio_pq_error(r->pool, conn));
-        *pdetail = "the job could not be created; try again";
-        return HTTP_SERVICE_UNAVAILABLE;
-    }
+    (void)job_id;
+    (void)pdetail;
+    job->resource = bulkio_resource_name(bulkio_export_resource(post->exp));
+    job->format = bulkio_format_name(bulkio_export_format(post->exp));
+    job->params = post->params;
+    *pjob = job;
     return OK;
 }
 
-static const mod_bulkio_poster_t poster = { "export", receive, create };
-
-int mod_bulkio_exports_post(mod_bulkio_req_t *req)
-{
-    post_t post;
-
-    memset(&post, 0, sizeof(post));
-    post.req = req;
-    return mod_bulkio_post_job(req, &poster, &post);
-}
-
-int mod_bulkio_exports_list(mod_bulkio_req_t *req)
-{
-    return mod_bulkio_list_jobs(req, "export");
-}
+const mod_bulkio_poster_t mod_bulkio_exports = {
+    "export", sizeof(post_t), receive, prepare, NULL
+};
 
 int mod_bulkio_exports_get(mod_bulkio_req_t *req)
 {

@@ -6,15 +6,14 @@
 /* The handlers of /exports (the router's table names them). */
 
 #include "mod_bulkio_http.h"
+#include "mod_bulkio_jobs.h"
 
 /** GET /exports: a streamed export. */
 int mod_bulkio_exports_stream(mod_bulkio_req_t *req);
 
-/** POST /exports: an export job. */
-int mod_bulkio_exports_post(mod_bulkio_req_t *req);
-
-/** GET /exports/jobs: the caller's export jobs, newest first. */
-int mod_bulkio_exports_list(mod_bulkio_req_t *req);
+/** The export jobs for POST /exports and GET /exports/jobs (the caller's,
+ * newest first). */
+extern const mod_bulkio_poster_t mod_bulkio_exports;
 
 /** GET /exports/{job_id} (req->id): the status document. */
 int mod_bulkio_exports_get(mod_bulkio_req_t *req);

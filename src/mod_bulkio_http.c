@@ -113,6 +113,12 @@ int mod_bulkio_problem(request_rec *r, int status, const char *detail)
     return mod_bulkio_send_json(r, status, problem_doc(status, detail));
 }
 
+int mod_bulkio_db_unavailable(request_rec *r)
+{
+    return mod_bulkio_problem(r, HTTP_SERVICE_UNAVAILABLE,
+                              "the database is unavailable");
+}
+
 static int under_v1(const char *uri)
 {
     return uri && !strncmp(uri, "/v1", 3) && (!uri[3] || uri[3] == '/');
@@ -320,8 +326,7 @@ PGconn *mod_bulkio_job_conn(mod_bulkio_req_t *req, const char *job_id)
     ap_str_tolower(id);
     mod_bulkio_note_job(req->r, id);
     if (!(conn = mod_bulkio_db(req->r))) {
-        mod_bulkio_problem(req->r, HTTP_SERVICE_UNAVAILABLE,
-                           "the database is unavailable");
+        mod_bulkio_db_unavailable(req->r);
     }
     return conn;
 }
@@ -342,8 +347,7 @@ int mod_bulkio_job_get(mod_bulkio_req_t *req, PGconn *conn, const char *kind,
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, BULKIO_LOGNO(15)
                       "cannot read job %s: %s", job_id,
                       bulkio_pq_error(r->pool, conn));
-        mod_bulkio_problem(r, HTTP_SERVICE_UNAVAILABLE,
-                           "the database is unavailable");
+        mod_bulkio_db_unavailable(r);
         return DONE;
     }
     mod_bulkio_note_job(r, (*pjob)->job_id);

@@ -27,6 +27,9 @@ typedef struct {
     const char *base;
     /** the {job_id} of the route, or NULL */
     const char *id;
+    /** what the route table gives the handler besides the request (the
+     * job kind of a list or a POST), or NULL */
+    const void *arg;
 } mod_bulkio_req_t;
 
 /** Check that mod_dbd is loaded; NULL, or a message saying what is wrong. */
@@ -48,6 +51,11 @@ int mod_bulkio_targets_v1(request_rec *r);
 /** Answer with an application/problem+json document.
  * @return OK: the response is written */
 int mod_bulkio_problem(request_rec *r, int status, const char *detail);
+
+/** Answer 503 "the database is unavailable": a connection could not be had
+ * or a statement failed (the caller logs why).
+ * @return OK: the response is written */
+int mod_bulkio_db_unavailable(request_rec *r);
 
 /** Answer 405 with Allow: allow.
  * @return OK: the response is written */

@@ -430,12 +430,14 @@ static int receive_import(upload_t *up, bulkio_new_job_t *job,
     return OK;
 }
 
-static int receive(void *baton, PGconn *conn, const bulkio_idem_t *claimed,
-                   const char **pfp, const char **pdetail)
+static int receive(mod_bulkio_req_t *req, void *baton, PGconn *conn,
+                   const bulkio_idem_t *claimed, const char **pfp,
+                   const char **pdetail)
 {
     upload_t *up = baton;
     int rc;
 
+    up->req = req;
     up->conn = conn;
     up->idem = claimed;
     rc = receive_import(up, &up->job, pfp);
@@ -443,68 +445,42 @@ static int receive(void *baton, PGconn *conn, const bulkio_idem_t *claimed,
     return rc;
 }
 
-/* Keep the upload under the job's name and create the job (completing the
- * Idempotency-Key in the same transaction). */
-static int create(void *baton, PGconn *conn, const bulkio_idem_t *claimed,
-                  const char *fp, const char *job_id, const char *body,
-                  const char **pdetail)
+/* Keep the upload under the job's name. */
+static int prepare(mod_bulkio_req_t *req, void *baton, const char *job_id,
+                   bulkio_new_job_t **pjob, const char **pdetail)
 {
     upload_t *up = baton;
-    request_rec *r = up->req->r;
-    bulkio_new_job_t *job = &up->job;
     apr_status_t rv;
+    int rc;
 
-    job->job_id = job_id;
-    job->kind = "import";
-    job->principal = up->req->principal;
-    if (!job->source_url) {
+    if (!up->job.source_url) {
         rv = bulkio_spool_keep(up->spool, apr_pstrcat(
-                 r->pool, up->req->cfg->spool_dir, "/import-", job_id, NULL));
+                 req->r->pool, req->cfg->spool_dir, "/import-", job_id,
+                 NULL));
         if (rv != APR_SUCCESS) {
+            rc = spool_failed(up, rv);
             *pdetail = up->detail;
-            return spool_failed(up, rv);
+            return rc;
         }
-        job->source_path = bulkio_spool_path(up->spool);
+        up->job.source_path = bulkio_spool_path(up->spool);
     }
-    job->max_active = up->req->cfg->max_jobs_per_principal;
-    rv = bulkio_store_job_create(r->pool, conn, job, claimed, fp,
-                                 HTTP_ACCEPTED, body);
-    if (APR_STATUS_IS_EAGAIN(rv)) {
-        if (job->source_path) {
-            apr_file_remove(job->source_path, r->pool);
-        }
-        return HTTP_TOO_MANY_REQUESTS;
-    }
-    if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, BULKIO_LOGNO(12)
-                      "cannot create the import job: %s",
-                      bulkio_pq_error(r->pool, conn));
-        /* a connection lost on COMMIT leaves the outcome unknown: the job
-         * may exist (a retry with the Idempotency-Key gets it), so its
-         * file stays; the orphan sweep removes it if no job names it */
-        if (job->source_path && !bulkio_pq_broken(conn)) {
-            apr_file_remove(job->source_path, r->pool);
-        }
-        *pdetail = "the job could not be created; try again";
-        return HTTP_SERVICE_UNAVAILABLE;
-    }
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, BULKIO_LOGNO(13)
-                  "import job %s created: %s, %s, %" APR_OFF_T_FMT " bytes",
-                  job_id, job->resource, job->format ? job->format : "-",
-                  job->bytes_total);
+    *pjob = &up->job;
     return OK;
 }
 
-static const mod_bulkio_poster_t poster = { "import", receive, create };
-
-int mod_bulkio_imports_post(mod_bulkio_req_t *req)
+/* The job was not created: its upload goes, unless the job may exist. */
+static void discard(void *baton, int maybe_created)
 {
-    upload_t up;
+    upload_t *up = baton;
 
-    memset(&up, 0, sizeof(up));
-    up.req = req;
-    return mod_bulkio_post_job(req, &poster, &up);
+    if (up->job.source_path && !maybe_created) {
+        apr_file_remove(up->job.source_path, up->req->r->pool);
+    }
 }
+
+const mod_bulkio_poster_t mod_bulkio_imports = {
+    "import", sizeof(upload_t), receive, prepare, discard
+};
 
 /* Answer with the status document of a job, or 404. */
 static int send_job(mod_bulkio_req_t *req, PGconn *conn, const char *job_id,
@@ -525,16 +501,10 @@ static int send_job(mod_bulkio_req_t *req, PGconn *conn, const char *job_id,
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, BULKIO_LOGNO(16)
                       "cannot read the errors of job %s: %s", job_id,
                       bulkio_pq_error(r->pool, conn));
-        return mod_bulkio_problem(r, HTTP_SERVICE_UNAVAILABLE,
-                                  "the database is unavailable");
+        return mod_bulkio_db_unavailable(r);
     }
     doc = mod_bulkio_jobdoc(r->pool, j, req->base, res);
     return mod_bulkio_send_json(r, status, doc);
-}
-
-int mod_bulkio_imports_list(mod_bulkio_req_t *req)
-{
-    return mod_bulkio_list_jobs(req, "import");
 }
 
 int mod_bulkio_imports_get(mod_bulkio_req_t *req)
@@ -562,8 +532,7 @@ int mod_bulkio_imports_delete(mod_bulkio_req_t *req)
         return mod_bulkio_problem(r, HTTP_NOT_FOUND, "no such job");
     }
     if (rv != APR_SUCCESS) {
-        return mod_bulkio_problem(r, HTTP_SERVICE_UNAVAILABLE,
-                                  "the database is unavailable");
+        return mod_bulkio_db_unavailable(r);
     }
     if (!strcmp(status, "completed") || !strcmp(status, "failed")) {
         return mod_bulkio_problem(r, HTTP_CONFLICT, apr_pstrcat(

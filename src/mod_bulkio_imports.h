@@ -6,12 +6,11 @@
 /* The handlers of /imports (the router's table names them). */
 
 #include "mod_bulkio_http.h"
+#include "mod_bulkio_jobs.h"
 
-/** POST /imports: upload a file (or name a URL) to import. */
-int mod_bulkio_imports_post(mod_bulkio_req_t *req);
-
-/** GET /imports: the caller's import jobs, newest first. */
-int mod_bulkio_imports_list(mod_bulkio_req_t *req);
+/** The import jobs for POST /imports (a file uploaded, or a URL named) and
+ * GET /imports (the caller's, newest first). */
+extern const mod_bulkio_poster_t mod_bulkio_imports;
 
 /** GET /imports/{job_id} (req->id): the status document. */
 int mod_bulkio_imports_get(mod_bulkio_req_t *req);

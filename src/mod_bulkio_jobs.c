@@ -66,10 +66,60 @@ static int valid_idem_key(const char *key)
     return n > 0;
 }
 
-int mod_bulkio_post_job(mod_bulkio_req_t *req,
-                        const mod_bulkio_poster_t *poster, void *baton)
+/* Create job job_id of the kind req->arg, completing claimed (if any) with
+ * fp and the answer body in the same transaction.
+ * @return OK, or an HTTP status with *pdetail */
+static int create_job(mod_bulkio_req_t *req, void *baton, PGconn *conn,
+                      const bulkio_idem_t *claimed, const char *fp,
+                      const char *job_id, const char *body,
+                      const char **pdetail)
 {
+    const mod_bulkio_poster_t *poster = req->arg;
     request_rec *r = req->r;
+    bulkio_new_job_t *job;
+    apr_status_t rv;
+    int rc;
+
+    if ((rc = poster->prepare(req, baton, job_id, &job, pdetail)) != OK) {
+        return rc;
+    }
+    job->job_id = job_id;
+    job->kind = poster->kind;
+    job->principal = req->principal;
+    job->max_active = req->cfg->max_jobs_per_principal;
+    rv = bulkio_store_job_create(r->pool, conn, job, claimed, fp,
+                                 HTTP_ACCEPTED, body);
+    if (rv == APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, BULKIO_LOGNO(13)
+                      "%s job %s created: %s, %s, %" APR_OFF_T_FMT
+                      " bytes uploaded", job->kind, job_id, job->resource,
+                      job->format ? job->format : "-", job->bytes_total);
+        return OK;
+    }
+    if (APR_STATUS_IS_EAGAIN(rv)) {
+        if (poster->discard) {
+            poster->discard(baton, 0);
+        }
+        return HTTP_TOO_MANY_REQUESTS;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, BULKIO_LOGNO(12)
+                  "cannot create the %s job: %s", job->kind,
+                  bulkio_pq_error(r->pool, conn));
+    if (poster->discard) {
+        /* a connection lost on COMMIT leaves the outcome unknown: the job
+         * may exist (a retry with the Idempotency-Key gets it), so what it
+         * names stays; the orphan sweep removes it if no job names it */
+        poster->discard(baton, bulkio_pq_broken(conn));
+    }
+    *pdetail = "the job could not be created; try again";
+    return HTTP_SERVICE_UNAVAILABLE;
+}
+
+int mod_bulkio_post_job(mod_bulkio_req_t *req)
+{
+    const mod_bulkio_poster_t *poster = req->arg;
+    request_rec *r = req->r;
+    void *baton = apr_pcalloc(r->pool, poster->baton_size);
     const char *key = apr_table_get(r->headers_in, "Idempotency-Key");
     const char *fp = NULL, *detail = NULL, *job_id, *body;
     bulkio_idem_t idem, *claimed = NULL;
@@ -81,8 +131,7 @@ int mod_bulkio_post_job(mod_bulkio_req_t *req,
                                   "be 1 to 255 printable ASCII characters");
     }
     if (!(conn = mod_bulkio_db(r))) {
-        return mod_bulkio_problem(r, HTTP_SERVICE_UNAVAILABLE,
-                                  "the database is unavailable");
+        return mod_bulkio_db_unavailable(r);
     }
     memset(&idem, 0, sizeof(idem));
     if (key) {
@@ -97,8 +146,7 @@ int mod_bulkio_post_job(mod_bulkio_req_t *req,
             ap_log_rerror(APLOG_MARK, APLOG_ERR, APR_EGENERAL, r,
                           BULKIO_LOGNO(14) "Idempotency-Key lookup failed: %s",
                           bulkio_pq_error(r->pool, conn));
-            return mod_bulkio_problem(r, HTTP_SERVICE_UNAVAILABLE,
-                                      "the database is unavailable");
+            return mod_bulkio_db_unavailable(r);
         }
         if (idem.state == BULKIO_IDEM_BUSY) {
             return mod_bulkio_problem(r, HTTP_CONFLICT, "a request with this "
@@ -122,8 +170,7 @@ int mod_bulkio_post_job(mod_bulkio_req_t *req,
             if (claimed) {
                 bulkio_store_idem_release(r->pool, conn, claimed);
             }
-            return mod_bulkio_problem(r, HTTP_SERVICE_UNAVAILABLE,
-                                      "the database is unavailable");
+            return mod_bulkio_db_unavailable(r);
         }
         if (full) {
             if (claimed) {
@@ -132,7 +179,7 @@ int mod_bulkio_post_job(mod_bulkio_req_t *req,
             return too_many(req);
         }
     }
-    rc = poster->receive(baton, conn, claimed, &fp, &detail);
+    rc = poster->receive(req, baton, conn, claimed, &fp, &detail);
     if (key && idem.state == BULKIO_IDEM_DONE) {
         /* a key already used: the same request gets the same answer */
         if (rc == OK && idem.fingerprint && !strcmp(fp, idem.fingerprint)
@@ -150,7 +197,8 @@ int mod_bulkio_post_job(mod_bulkio_req_t *req,
         job_id = bulkio_uuid_new(r->pool);
         body = apr_pstrcat(r->pool, "{\"job_id\":\"", job_id,
                            "\",\"status\":\"accepted\"}\n", NULL);
-        rc = poster->create(baton, conn, claimed, fp, job_id, body, &detail);
+        rc = create_job(req, baton, conn, claimed, fp, job_id, body,
+                        &detail);
         if (rc == OK) {
             /* committed: this server's worker claims it at its next tick
              * (a replay above created nothing, so it wakes nobody) */
@@ -170,8 +218,9 @@ int mod_bulkio_post_job(mod_bulkio_req_t *req,
     return mod_bulkio_problem(r, rc, detail);
 }
 
-int mod_bulkio_list_jobs(mod_bulkio_req_t *req, const char *kind)
+int mod_bulkio_list_jobs(mod_bulkio_req_t *req)
 {
+    const char *kind = ((const mod_bulkio_poster_t *)req->arg)->kind;
     request_rec *r = req->r;
     apr_array_header_t *jobs;
     apr_table_t *args;
@@ -190,8 +239,7 @@ int mod_bulkio_list_jobs(mod_bulkio_req_t *req, const char *kind)
     q.principal = req->principal;
     q.kind = kind;
     if (!(conn = mod_bulkio_db(r))) {
-        return mod_bulkio_problem(r, HTTP_SERVICE_UNAVAILABLE,
-                                  "the database is unavailable");
+        return mod_bulkio_db_unavailable(r);
     }
     /* one more than a page: whether there is a next one */
     ++q.limit;
@@ -201,8 +249,7 @@ int mod_bulkio_list_jobs(mod_bulkio_req_t *req, const char *kind)
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, BULKIO_LOGNO(1300)
                       "cannot list the %s jobs: %s", kind,
                       bulkio_pq_error(r->pool, conn));
-        return mod_bulkio_problem(r, HTTP_SERVICE_UNAVAILABLE,
-                                  "the database is unavailable");
+        return mod_bulkio_db_unavailable(r);
     }
     n = jobs->nelts > q.limit ? q.limit : jobs->nelts;
     items = json_object_new_array();

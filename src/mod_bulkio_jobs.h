@@ -20,31 +20,40 @@
 #define MOD_BULKIO_IDEM_LEASE apr_time_from_sec(120)
 #define MOD_BULKIO_IDEM_RENEW apr_time_from_sec(30)
 
-/** What creating a job of one kind needs from its endpoint. */
+/** A kind of job as its endpoints see it: the route table gives it to
+ * mod_bulkio_post_job() and mod_bulkio_list_jobs() (req->arg). */
 typedef struct {
     const char *kind;   /**< "import" or "export" */
+    /** the size of the state of one POST (the baton), zeroed */
+    apr_size_t baton_size;
     /** Read and check the request (claimed: the Idempotency-Key it owns,
-     * or NULL). @return OK with *pfp (what makes two requests the same),
-     * or an HTTP status with *pdetail */
-    int (*receive)(void *baton, PGconn *conn, const bulkio_idem_t *claimed,
-                   const char **pfp, const char **pdetail);
-    /** Create job job_id, completing claimed (if any) with fp and the
-     * answer body in the same transaction.
-     * @return OK, or an HTTP status with *pdetail */
-    int (*create)(void *baton, PGconn *conn, const bulkio_idem_t *claimed,
-                  const char *fp, const char *job_id, const char *body,
-                  const char **pdetail);
+     * or NULL); called first, with a new baton.
+     * @return OK with *pfp (what makes two requests the same), or an HTTP
+     * status with *pdetail */
+    int (*receive)(mod_bulkio_req_t *req, void *baton, PGconn *conn,
+                   const bulkio_idem_t *claimed, const char **pfp,
+                   const char **pdetail);
+    /** The job to create as job_id, from what receive read (its id, kind,
+     * principal and limit are set by the caller).
+     * @return OK with *pjob, or an HTTP status with *pdetail */
+    int (*prepare)(mod_bulkio_req_t *req, void *baton, const char *job_id,
+                   bulkio_new_job_t **pjob, const char **pdetail);
+    /** Undo what prepare did when the job was not created (NULL: nothing
+     * to undo); maybe_created: the outcome is unknown (the connection was
+     * lost on COMMIT), so what the job would name must stay. */
+    void (*discard)(void *baton, int maybe_created);
 } mod_bulkio_poster_t;
 
-/** POST of a new job: Idempotency-Key first (replay, 409, 422), then the
- * poster's receive and create, then 202 with Location. */
-int mod_bulkio_post_job(mod_bulkio_req_t *req,
-                        const mod_bulkio_poster_t *poster, void *baton);
+/** POST of a new job of the kind req->arg (a mod_bulkio_poster_t):
+ * Idempotency-Key first (replay, 409, 422), then the poster's receive and
+ * create, then 202 with Location. */
+int mod_bulkio_post_job(mod_bulkio_req_t *req);
 
-/** GET of a job list: the caller's jobs of kind, newest first, filtered
+/** GET of a job list: the caller's jobs of the kind req->arg (a
+ * mod_bulkio_poster_t), newest first, filtered
  * and paged by the query (see bulkio_joblist.h); each item is the job's
  * status document without "errors"; a "next" link in the body and an
  * RFC 8288 Link header while there are more. */
-int mod_bulkio_list_jobs(mod_bulkio_req_t *req, const char *kind);
+int mod_bulkio_list_jobs(mod_bulkio_req_t *req);
 
 #endif /* MOD_BULKIO_JOBS_H */

@@ -24,16 +24,14 @@ int mod_bulkio_metrics(mod_bulkio_req_t *req)
     const char *error = NULL;
 
     if (!conn) {
-        return mod_bulkio_problem(r, HTTP_SERVICE_UNAVAILABLE,
-                                  "the database is unavailable");
+        return mod_bulkio_db_unavailable(r);
     }
     if (bulkio_store_metrics(r->pool, conn, bulkio_metrics_buckets,
                              bulkio_metrics_nbuckets, &m, &error)
         != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, APR_EGENERAL, r,
                       BULKIO_LOGNO(700) "cannot read the metrics: %s", error);
-        return mod_bulkio_problem(r, HTTP_SERVICE_UNAVAILABLE,
-                                  "the database is unavailable");
+        return mod_bulkio_db_unavailable(r);
     }
     bulkio_buf_init(&out, r->pool, 8192);
     bulkio_metrics_render(&out, m);

@@ -29,6 +29,7 @@
 #include "mod_bulkio_exports.h"
 #include "mod_bulkio_http.h"
 #include "mod_bulkio_imports.h"
+#include "mod_bulkio_jobs.h"
 #include "mod_bulkio_metrics.h"
 #include "mod_bulkio_openapi.h"
 #include "mod_bulkio_router.h"
@@ -40,26 +41,31 @@ typedef struct {
     const char *path;     /* "{id}" matches one segment: req->id */
     route_fn *handler;
     int token;            /* needs a Bearer token */
+    const void *arg;      /* the handler's req->arg */
 } route_t;
 
 /* A literal segment is listed before a {id} in the same place: the first
  * path that matches decides. Adding an endpoint is one line here. */
 static const route_t routes[] = {
-    { M_GET,    "/health",                mod_bulkio_health,           0 },
-    { M_GET,    "/metrics",               mod_bulkio_metrics,          0 },
-    { M_GET,    "/openapi.yaml",          mod_bulkio_openapi,          0 },
-    { M_GET,    "/imports",               mod_bulkio_imports_list,     1 },
-    { M_POST,   "/imports",               mod_bulkio_imports_post,     1 },
-    { M_GET,    "/imports/{id}",          mod_bulkio_imports_get,      1 },
-    { M_DELETE, "/imports/{id}",          mod_bulkio_imports_delete,   1 },
-    { M_GET,    "/imports/{id}/errors",   mod_bulkio_imports_errors,   1 },
-    { M_GET,    "/exports",               mod_bulkio_exports_stream,   1 },
-    { M_POST,   "/exports",               mod_bulkio_exports_post,     1 },
-    { M_GET,    "/exports/jobs",          mod_bulkio_exports_list,     1 },
-    { M_GET,    "/exports/{id}",          mod_bulkio_exports_get,      1 },
-    { M_GET,    "/exports/{id}/download", mod_bulkio_exports_download, 1 },
-    { M_GET,    "/console",               mod_bulkio_console,          0 },
-    { M_GET,    "/console/{id}",          mod_bulkio_console,          0 },
+    { M_GET,    "/health",                mod_bulkio_health,           0, NULL },
+    { M_GET,    "/metrics",               mod_bulkio_metrics,          0, NULL },
+    { M_GET,    "/openapi.yaml",          mod_bulkio_openapi,          0, NULL },
+    { M_GET,    "/imports",               mod_bulkio_list_jobs,        1,
+      &mod_bulkio_imports },
+    { M_POST,   "/imports",               mod_bulkio_post_job,         1,
+      &mod_bulkio_imports },
+    { M_GET,    "/imports/{id}",          mod_bulkio_imports_get,      1, NULL },
+    { M_DELETE, "/imports/{id}",          mod_bulkio_imports_delete,   1, NULL },
+    { M_GET,    "/imports/{id}/errors",   mod_bulkio_imports_errors,   1, NULL },
+    { M_GET,    "/exports",               mod_bulkio_exports_stream,   1, NULL },
+    { M_POST,   "/exports",               mod_bulkio_post_job,         1,
+      &mod_bulkio_exports },
+    { M_GET,    "/exports/jobs",          mod_bulkio_list_jobs,        1,
+      &mod_bulkio_exports },
+    { M_GET,    "/exports/{id}",          mod_bulkio_exports_get,      1, NULL },
+    { M_GET,    "/exports/{id}/download", mod_bulkio_exports_download, 1, NULL },
+    { M_GET,    "/console",               mod_bulkio_console,          0, NULL },
+    { M_GET,    "/console/{id}",          mod_bulkio_console,          0, NULL },
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
@@ -226,6 +232,7 @@ int mod_bulkio_handler(request_rec *r)
     for (i = (apr_size_t)at; i < NROUTES; ++i) {
         if (!strcmp(routes[i].path, routes[at].path)
             && routes[i].method == r->method_number) {
+            req.arg = routes[i].arg;
             return routes[i].handler(&req);
         }
     }
