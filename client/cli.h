@@ -68,6 +68,8 @@ typedef struct {
     int json;
     int retries;                /* network retries (default 3) */
     double poll_interval;       /* seconds between status requests */
+    char url_buf[64];           /* url when made from BULKIO_PORT */
+    char token_file_buf[4096];  /* token_file when it is the default */
 } cli_opts_t;
 
 /**

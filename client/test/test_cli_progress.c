@@ -8,43 +8,44 @@
 
 #include "cli.h"
 
+/* cli_fmt_count, in the shape of the other formatters */
+static void fmt_count(char *buf, size_t len, double n)
+{
+    cli_fmt_count(buf, len, (int64_t)n);
+}
+
 static void units(void **state)
 {
+    static const struct {
+        void (*fmt)(char *buf, size_t len, double v);
+        double v;
+        const char *want;
+    } cases[] = {
+        { cli_fmt_bytes, 512, "512 B" },
+        { cli_fmt_bytes, 1536, "1.5 KiB" },
+        { cli_fmt_bytes, 12.3 * 1024 * 1024, "12.3 MiB" },
+        { cli_fmt_bytes, 1.2 * 1024 * 1024 * 1024, "1.20 GiB" },
+        { fmt_count, 0, "0" },
+        { fmt_count, 999, "999" },
+        { fmt_count, 1000, "1,000" },
+        { fmt_count, 1234567, "1,234,567" },
+        { fmt_count, -45000, "-45,000" },
+        { cli_fmt_eta, 7, "0:07" },
+        { cli_fmt_eta, 754, "12:34" },
+        { cli_fmt_eta, 3723, "1:02:03" },
+        { cli_fmt_eta, -1, "--:--" },
+        { cli_fmt_duration, 0.84, "0.8 s" },
+        { cli_fmt_duration, 125, "2 m 5 s" },
+        { cli_fmt_duration, 3725, "1 h 2 m" },
+    };
     char b[64];
+    size_t i;
 
     (void)state;
-    cli_fmt_bytes(b, sizeof(b), 512);
-    assert_string_equal(b, "512 B");
-    cli_fmt_bytes(b, sizeof(b), 1536);
-    assert_string_equal(b, "1.5 KiB");
-    cli_fmt_bytes(b, sizeof(b), 12.3 * 1024 * 1024);
-    assert_string_equal(b, "12.3 MiB");
-    cli_fmt_bytes(b, sizeof(b), 1.2 * 1024 * 1024 * 1024);
-    assert_string_equal(b, "1.20 GiB");
-    cli_fmt_count(b, sizeof(b), 0);
-    assert_string_equal(b, "0");
-    cli_fmt_count(b, sizeof(b), 999);
-    assert_string_equal(b, "999");
-    cli_fmt_count(b, sizeof(b), 1000);
-    assert_string_equal(b, "1,000");
-    cli_fmt_count(b, sizeof(b), 1234567);
-    assert_string_equal(b, "1,234,567");
-    cli_fmt_count(b, sizeof(b), -45000);
-    assert_string_equal(b, "-45,000");
-    cli_fmt_eta(b, sizeof(b), 7);
-    assert_string_equal(b, "0:07");
-    cli_fmt_eta(b, sizeof(b), 754);
-    assert_string_equal(b, "12:34");
-    cli_fmt_eta(b, sizeof(b), 3723);
-    assert_string_equal(b, "1:02:03");
-    cli_fmt_eta(b, sizeof(b), -1);
-    assert_string_equal(b, "--:--");
-    cli_fmt_duration(b, sizeof(b), 0.84);
-    assert_string_equal(b, "0.8 s");
-    cli_fmt_duration(b, sizeof(b), 125);
-    assert_string_equal(b, "2 m 5 s");
-    cli_fmt_duration(b, sizeof(b), 3725);
-    assert_string_equal(b, "1 h 2 m");
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); ++i) {
+        cases[i].fmt(b, sizeof(b), cases[i].v);
+        assert_string_equal(b, cases[i].want);
+    }
 }
 
 static void lines(void **state)
@@ -174,6 +175,30 @@ static void plain_throttled(void **state)
     fclose(f);
 }
 
+static void transfers(void **state)
+{
+    cli_xfer_progress_t xp;
+    cli_progress_t pr;
+    char b[256];
+    FILE *f = tmpfile();
+
+    (void)state;
+    cli_fmt_transfer(b, sizeof(b), "download", NULL, 1536, 0, 512);
+    assert_string_equal(b, "download: 1.5 KiB  512 B/s");
+    cli_progress_init(&pr, f, 1, 0);
+    cli_xfer_progress_init(&xp, "upload", "u.csv", 10.0);
+    assert_int_equal(cli_progress_xfer(&pr, &xp, 0, 100, 10.5), 0);
+    assert_int_equal(cli_progress_xfer(&pr, &xp, 50, 100, 11.0), 1);
+    /* a tty: ten lines a second at most, but the last one always */
+    assert_int_equal(cli_progress_xfer(&pr, &xp, 60, 100, 11.05), 0);
+    assert_int_equal(cli_progress_xfer(&pr, &xp, 100, 100, 11.06), 1);
+    cli_progress_end(&pr);
+    assert_string_equal(read_back(f), "\rupload u.csv: 50 B of 100 B   50.0%  "
+                        "50 B/s\rupload u.csv: 100 B of 100 B  100.0%  "
+                        "94 B/s\n");
+    fclose(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -182,6 +207,7 @@ int main(void)
         cmocka_unit_test(summary),
         cmocka_unit_test(tty_redraws),
         cmocka_unit_test(plain_throttled),
+        cmocka_unit_test(transfers),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
