@@ -59,7 +59,7 @@ static void scrub_argv(int argc, char **argv)
     int i;
 
     for (i = 1; i < argc; ++i) {
-        if (!strcmp(argv[i], "--") ) {
+        if (!strcmp(argv[i], "--")) {
             break;
         }
         if (!strcmp(argv[i], "--token") && i + 1 < argc) {

@@ -36,7 +36,8 @@ static void show_errors(json_object *doc)
     for (i = 0; i < n && i < 10; ++i) {
         e = json_object_array_get_idx(errs, i);
         printf("  line %" PRId64 " %s%s%s: %s\n", cli_json_int(e, "line"),
-               cli_json_str(e, "errorType"), cli_json_str(e, "field") ? " " : "",
+               cli_json_str(e, "errorType"),
+               cli_json_str(e, "field") ? " " : "",
                cli_json_str_or(e, "field", ""),
                cli_json_str(e, "errorMessage"));
     }
@@ -54,7 +55,8 @@ static void show_import(json_object *doc)
     printf("records   %s total, %s succeeded, %s failed\n", a, b, c);
     if (pg) {
         cli_fmt_count(a, sizeof(a), cli_json_int(pg, "processedRecords"));
-        cli_fmt_bytes(x, sizeof(x), (double)cli_json_int(pg, "bytesProcessed"));
+        cli_fmt_bytes(x, sizeof(x),
+                      (double)cli_json_int(pg, "bytesProcessed"));
         cli_fmt_bytes(y, sizeof(y), (double)cli_json_int(pg, "bytesTotal"));
         cli_fmt_count(b, sizeof(b), cli_json_int(pg, "rowsPerSecond"));
         printf("progress  %.1f%%, %s records, %s of %s, %s rows/s\n",

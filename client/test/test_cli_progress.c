@@ -115,16 +115,18 @@ static void summary(void **state)
     assert_int_equal(strlen(b), 19);
 }
 
-static char *read_back(FILE *f)
+/* what was written to f is want; f is closed */
+static void assert_written(FILE *f, const char *want)
 {
-    static char buf[4096];
+    char buf[4096];
     size_t n;
 
     fflush(f);
     rewind(f);
     n = fread(buf, 1, sizeof(buf) - 1, f);
     buf[n] = '\0';
-    return buf;
+    fclose(f);
+    assert_string_equal(buf, want);
 }
 
 static void tty_redraws(void **state)
@@ -138,16 +140,14 @@ static void tty_redraws(void **state)
     assert_int_equal(cli_progress_show(&pr, "short", 0.1, 0), 1);
     cli_progress_end(&pr);
     cli_progress_end(&pr);      /* nothing open: nothing written */
-    assert_string_equal(read_back(f), "\rlong line\rshort    \n");
-    fclose(f);
+    assert_written(f, "\rlong line\rshort    \n");
 
     f = tmpfile();
     cli_progress_init(&pr, f, 1, 0);
     pr.cols = 8;                /* cut to the terminal's width less one */
     cli_progress_show(&pr, "0123456789", 0.0, 0);
     cli_progress_end(&pr);
-    assert_string_equal(read_back(f), "\r0123456\n");
-    fclose(f);
+    assert_written(f, "\r0123456\n");
 }
 
 static void plain_throttled(void **state)
@@ -164,15 +164,13 @@ static void plain_throttled(void **state)
     assert_int_equal(cli_progress_show(&pr, "d", 110.0, 0), 1);
     assert_int_equal(cli_progress_show(&pr, "e", 110.1, 1), 1);
     cli_progress_end(&pr);      /* plain lines end themselves */
-    assert_string_equal(read_back(f), "bulkio: b\nbulkio: d\nbulkio: e\n");
-    fclose(f);
+    assert_written(f, "bulkio: b\nbulkio: d\nbulkio: e\n");
 
     f = tmpfile();
     cli_progress_init(&pr, f, 1, 1);
     assert_int_equal(cli_progress_show(&pr, "quiet", 0.0, 1), 0);
     cli_progress_end(&pr);
-    assert_string_equal(read_back(f), "");
-    fclose(f);
+    assert_written(f, "");
 }
 
 static void transfers(void **state)
@@ -193,10 +191,8 @@ static void transfers(void **state)
     assert_int_equal(cli_progress_xfer(&pr, &xp, 60, 100, 11.05), 0);
     assert_int_equal(cli_progress_xfer(&pr, &xp, 100, 100, 11.06), 1);
     cli_progress_end(&pr);
-    assert_string_equal(read_back(f), "\rupload u.csv: 50 B of 100 B   50.0%  "
-                        "50 B/s\rupload u.csv: 100 B of 100 B  100.0%  "
-                        "94 B/s\n");
-    fclose(f);
+    assert_written(f, "\rupload u.csv: 50 B of 100 B   50.0%  50 B/s"
+                   "\rupload u.csv: 100 B of 100 B  100.0%  94 B/s\n");
 }
 
 int main(void)
