@@ -86,10 +86,10 @@ static char *base_url(const char *url)
     return base;
 }
 
-/* Ctrl-C: no handler and no flag of its own; the signal stays pending
- * (threads libcurl starts inherit the mask) until cli_interrupted or
- * cli_nap looks. */
-static void hold_sigint(sigset_t *set)
+/* The set of SIGINT alone. Ctrl-C has no handler and no flag of its own:
+ * SIGINT is blocked (threads libcurl starts inherit the mask), so it
+ * stays pending until cli_interrupted or cli_nap looks. */
+static void sigint_only(sigset_t *set)
 {
     sigemptyset(set);
     sigaddset(set, SIGINT);
@@ -123,7 +123,7 @@ int cli_ctx_open(cli_ctx_t *ctx, int argc, char **argv)
     ctx->http.base = base_url(o->url);
     ctx->http.token = token;
     ctx->http.user_agent = "bulkio/" BULKIO_CLIENT_VERSION;
-    hold_sigint(&set);
+    sigint_only(&set);
     sigprocmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
     if (cli_http_init()) {
@@ -163,7 +163,7 @@ void cli_nap(cli_ctx_t *ctx, double seconds)
     struct timespec ts;
     sigset_t set;
 
-    hold_sigint(&set);
+    sigint_only(&set);
     while (!cli_interrupted(ctx) && (left = until - cli_now()) > 0) {
         ts.tv_sec = (time_t)left;
         ts.tv_nsec = (long)((left - (double)ts.tv_sec) * 1e9);
