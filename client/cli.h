@@ -2,10 +2,17 @@
  *
  * Plain C over libcurl and json-c; it does not link the module, httpd or
  * APR. Files:
- *   bulkio.c        main and the subcommands
+ *   bulkio.c        main: the table of subcommands and the dispatch
+ *   cmd_*.c         one file per subcommand, over a cli_ctx_t (cli_ctx.h)
+ *   cli_ctx.c       the context: token, server, messages, Ctrl-C, naps
+ *   cli_request.c   requests with retries, JSON answers, HTTP errors
+ *   cli_job.c       what import and export --job share: making a job,
+ *                   waiting for it, its outcome
+ *   cli_output.c    -o FILE and downloads into it
+ *   cli_json.c      reading members, printing documents
  *   cli_opts.c      command line and environment (no I/O but getenv)
  *   cli_progress.c  progress lines and the summary (formatting is pure)
- *   cli_http.c      libcurl requests, problem+json, retries
+ *   cli_http.c      libcurl requests, problem+json
  */
 #ifndef BULKIO_CLI_H
 #define BULKIO_CLI_H
@@ -61,6 +68,8 @@ typedef struct {
     int json;
     int retries;                /* network retries (default 3) */
     double poll_interval;       /* seconds between status requests */
+    char url_buf[64];           /* url when made from BULKIO_PORT */
+    char token_file_buf[4096];  /* token_file when it is the default */
 } cli_opts_t;
 
 /**
@@ -97,6 +106,16 @@ void cli_fmt_count(char *buf, size_t len, int64_t n);
 void cli_fmt_eta(char *buf, size_t len, double seconds);
 /** "0.8 s", "12.3 s", "2 m 5 s", "1 h 2 m" */
 void cli_fmt_duration(char *buf, size_t len, double seconds);
+
+/**
+ * A transfer's line: "WHAT NAME: 1.5 MiB of 3.0 MiB   50.0%  1.0 MiB/s".
+ * @param name   may be NULL (then "WHAT: ...")
+ * @param total  bytes in all, 0 when unknown (then no total, no percent)
+ * @param rate   bytes/s
+ */
+void cli_fmt_transfer(char *buf, size_t len, const char *what,
+                      const char *name, double done, double total,
+                      double rate);
 
 /** The upload line: name, bytes sent of total (0: unknown), bytes/s. */
 void cli_fmt_upload(char *buf, size_t len, const char *name, double sent,
@@ -155,6 +174,27 @@ void cli_progress_init(cli_progress_t *pr, FILE *out, int tty, int quiet);
  */
 int cli_progress_show(cli_progress_t *pr, const char *line, double now,
                       int force);
+
+/** A transfer under way, for its progress line. */
+typedef struct {
+    const char *what;           /* "upload", "download", "export", "errors" */
+    const char *name;           /* the file's name, or NULL */
+    double started;             /* when the transfer began */
+    double last_draw;           /* when its line was last drawn */
+} cli_xfer_progress_t;
+
+/** Start a transfer's progress at now. */
+void cli_xfer_progress_init(cli_xfer_progress_t *xp, const char *what,
+                            const char *name, double now);
+
+/**
+ * Show a transfer's line: done of total bytes (total 0: unknown) at now.
+ * Nothing before the first byte; on a tty at most ten lines a second but
+ * for the last (done reaches a known total).
+ * @return 1 when something was written
+ */
+int cli_progress_xfer(cli_progress_t *pr, cli_xfer_progress_t *xp,
+                      double done, double total, double now);
 
 /** End the open tty line (a newline) before other output. */
 void cli_progress_end(cli_progress_t *pr);

@@ -10,6 +10,9 @@
 #include "cli.h"
 
 enum {
+    OPT_OUTPUT = 'o',           /* the long options of -o, -q, -h */
+    OPT_QUIET = 'q',
+    OPT_HELP = 'h',
     OPT_URL = 256,
     OPT_TOKEN,
     OPT_TOKEN_FILE,
@@ -36,7 +39,7 @@ static const struct option long_opts[] = {
     { "format", required_argument, NULL, OPT_FORMAT },
     { "idempotency-key", required_argument, NULL, OPT_IDEM },
     { "no-wait", no_argument, NULL, OPT_NO_WAIT },
-    { "output", required_argument, NULL, 'o' },
+    { "output", required_argument, NULL, OPT_OUTPUT },
     { "fields", required_argument, NULL, OPT_FIELDS },
     { "filter", required_argument, NULL, OPT_FILTER },
     { "job", no_argument, NULL, OPT_JOB },
@@ -44,11 +47,11 @@ static const struct option long_opts[] = {
     { "resource", required_argument, NULL, OPT_RESOURCE },
     { "limit", required_argument, NULL, OPT_LIMIT },
     { "kind", required_argument, NULL, OPT_KIND },
-    { "quiet", no_argument, NULL, 'q' },
+    { "quiet", no_argument, NULL, OPT_QUIET },
     { "json", no_argument, NULL, OPT_JSON },
     { "retries", required_argument, NULL, OPT_RETRIES },
     { "poll-interval", required_argument, NULL, OPT_POLL },
-    { "help", no_argument, NULL, 'h' },
+    { "help", no_argument, NULL, OPT_HELP },
     { "version", no_argument, NULL, OPT_VERSION },
     { NULL, 0, NULL, 0 }
 };
@@ -153,20 +156,20 @@ static int parse_long(const char *s, long min, long max, long *out)
     return 0;
 }
 
-static const char *default_token_file(void)
+/* $BULKIO_RUN_DIR/token, else .run/token, written into the options */
+static const char *default_token_file(cli_opts_t *o)
 {
-    static char path[4096];
     const char *dir = getenv("BULKIO_RUN_DIR");
 
-    snprintf(path, sizeof(path), "%s/token", dir && *dir ? dir : ".run");
-    return path;
+    snprintf(o->token_file_buf, sizeof(o->token_file_buf), "%s/token",
+             dir && *dir ? dir : ".run");
+    return o->token_file_buf;
 }
 
 /* BULKIO_URL, else the port of a local installation (BULKIO_PORT, as make
  * start reads it), else the default */
-static const char *default_url(void)
+static const char *default_url(cli_opts_t *o)
 {
-    static char url[64];
     const char *env = getenv("BULKIO_URL");
     long port;
 
@@ -175,8 +178,9 @@ static const char *default_url(void)
     }
     env = getenv("BULKIO_PORT");
     if (env && *env && !parse_long(env, 1, 65535, &port)) {
-        snprintf(url, sizeof(url), "http://127.0.0.1:%ld", port);
-        return url;
+        snprintf(o->url_buf, sizeof(o->url_buf), "http://127.0.0.1:%ld",
+                 port);
+        return o->url_buf;
     }
     return CLI_DEFAULT_URL;
 }
@@ -204,7 +208,7 @@ int cli_parse(int argc, char **argv, cli_opts_t *o, char *err, size_t errlen)
         case OPT_FORMAT:      o->format = optarg; break;
         case OPT_IDEM:        o->idempotency_key = optarg; break;
         case OPT_NO_WAIT:     o->no_wait = 1; break;
-        case 'o':             o->output = optarg; break;
+        case OPT_OUTPUT:      o->output = optarg; break;
         case OPT_FIELDS:      o->fields = optarg; break;
         case OPT_FILTER:
             if (cli_filter_ok(optarg)) {
@@ -232,7 +236,7 @@ int cli_parse(int argc, char **argv, cli_opts_t *o, char *err, size_t errlen)
             }
             o->kind = optarg;
             break;
-        case 'q':             o->quiet = 1; break;
+        case OPT_QUIET:       o->quiet = 1; break;
         case OPT_JSON:        o->json = 1; break;
         case OPT_RETRIES:
             if (parse_long(optarg, 0, 100, &v)) {
@@ -249,7 +253,7 @@ int cli_parse(int argc, char **argv, cli_opts_t *o, char *err, size_t errlen)
                             "(0.05 or more), not '%s'", optarg);
             }
             break;
-        case 'h':             o->cmd = CLI_CMD_HELP; return 0;
+        case OPT_HELP:        o->cmd = CLI_CMD_HELP; return 0;
         case OPT_VERSION:     o->cmd = CLI_CMD_VERSION; return 0;
         case ':':
             return fail(err, errlen, "option %s needs a value",
@@ -342,7 +346,7 @@ int cli_parse(int argc, char **argv, cli_opts_t *o, char *err, size_t errlen)
                     "characters on one line");
     }
     if (!o->url) {
-        o->url = default_url();
+        o->url = default_url(o);
     }
     if (strncmp(o->url, "http://", 7) && strncmp(o->url, "https://", 8)) {
         return fail(err, errlen, "the server URL must start with http:// or "
@@ -354,7 +358,7 @@ int cli_parse(int argc, char **argv, cli_opts_t *o, char *err, size_t errlen)
             o->token = env;
         }
         else {
-            o->token_file = default_token_file();
+            o->token_file = default_token_file(o);
             o->token_file_default = 1;
         }
     }

@@ -81,21 +81,30 @@ void cli_fmt_duration(char *buf, size_t len, double s)
     }
 }
 
-void cli_fmt_upload(char *buf, size_t len, const char *name, double sent,
-                    double total, double rate)
+void cli_fmt_transfer(char *buf, size_t len, const char *what,
+                      const char *name, double done, double total,
+                      double rate)
 {
-    char s[32], t[32], r[32];
+    char d[32], t[32], r[32];
 
-    cli_fmt_bytes(s, sizeof(s), sent);
+    cli_fmt_bytes(d, sizeof(d), done);
     cli_fmt_bytes(r, sizeof(r), rate);
     if (total > 0) {
         cli_fmt_bytes(t, sizeof(t), total);
-        snprintf(buf, len, "upload %s: %s of %s  %5.1f%%  %s/s", name, s, t,
-                 100.0 * (sent > total ? total : sent) / total, r);
+        snprintf(buf, len, "%s%s%s: %s of %s  %5.1f%%  %s/s", what,
+                 name ? " " : "", name ? name : "", d, t,
+                 100.0 * (done > total ? total : done) / total, r);
     }
     else {
-        snprintf(buf, len, "upload %s: %s  %s/s", name, s, r);
+        snprintf(buf, len, "%s%s%s: %s  %s/s", what, name ? " " : "",
+                 name ? name : "", d, r);
     }
+}
+
+void cli_fmt_upload(char *buf, size_t len, const char *name, double sent,
+                    double total, double rate)
+{
+    cli_fmt_transfer(buf, len, "upload", name, sent, total, rate);
 }
 
 void cli_fmt_job(char *buf, size_t len, const cli_job_progress_t *p)
@@ -206,6 +215,30 @@ int cli_progress_show(cli_progress_t *pr, const char *line, double now,
     fprintf(pr->out, "bulkio: %s\n", line);
     fflush(pr->out);
     return 1;
+}
+
+void cli_xfer_progress_init(cli_xfer_progress_t *xp, const char *what,
+                            const char *name, double now)
+{
+    memset(xp, 0, sizeof(*xp));
+    xp->what = what;
+    xp->name = name;
+    xp->started = now;
+}
+
+int cli_progress_xfer(cli_progress_t *pr, cli_xfer_progress_t *xp,
+                      double done, double total, double now)
+{
+    char line[512];
+    int last = total > 0 && done >= total;
+
+    if (done <= 0 || (pr->tty && now - xp->last_draw < 0.1 && !last)) {
+        return 0;
+    }
+    xp->last_draw = now;
+    cli_fmt_transfer(line, sizeof(line), xp->what, xp->name, done, total,
+                     now > xp->started ? done / (now - xp->started) : 0.0);
+    return cli_progress_show(pr, line, now, 0);
 }
 
 void cli_progress_end(cli_progress_t *pr)

@@ -8,27 +8,31 @@
 
 #include "cli.h"
 
-static char err[512];
+/* the words of one command line, writable as in main and alive as long
+ * as the options that point into them, and the parser's message */
+typedef struct {
+    char store[32][128];
+    char err[512];
+} words_t;
 
-/* parse a NULL-terminated list of words (argv is writable, as in main) */
-static int parse(cli_opts_t *o, ...)
+/* parse a NULL-terminated list of words */
+static int parse(words_t *w, cli_opts_t *o, ...)
 {
-    static char store[32][128];
     char *argv[33];
-    const char *w;
+    const char *word;
     va_list ap;
     int argc = 0;
 
     va_start(ap, o);
-    while ((w = va_arg(ap, const char *)) && argc < 32) {
-        snprintf(store[argc], sizeof(store[argc]), "%s", w);
-        argv[argc] = store[argc];
+    while ((word = va_arg(ap, const char *)) && argc < 32) {
+        snprintf(w->store[argc], sizeof(w->store[argc]), "%s", word);
+        argv[argc] = w->store[argc];
         ++argc;
     }
     va_end(ap);
     argv[argc] = NULL;
-    err[0] = '\0';
-    return cli_parse(argc, argv, o, err, sizeof(err));
+    w->err[0] = '\0';
+    return cli_parse(argc, argv, o, w->err, sizeof(w->err));
 }
 
 static int setup(void **state)
@@ -44,9 +48,11 @@ static int setup(void **state)
 static void import_defaults(void **state)
 {
     cli_opts_t o;
+    words_t w;
 
     (void)state;
-    assert_int_equal(parse(&o, "bulkio", "import", "users", "a.csv", NULL), 0);
+    assert_int_equal(parse(&w, &o, "bulkio", "import", "users", "a.csv", NULL),
+                           0);
     assert_int_equal(o.cmd, CLI_CMD_IMPORT);
     assert_string_equal(o.resource, "users");
     assert_string_equal(o.source, "a.csv");
@@ -61,10 +67,11 @@ static void import_defaults(void **state)
 static void options_anywhere(void **state)
 {
     cli_opts_t o;
+    words_t w;
 
     (void)state;
-    assert_int_equal(parse(&o, "bulkio", "import", "--no-wait", "comments",
-                           "c.json.gz", "--format", "json", "-q",
+    assert_int_equal(parse(&w, &o, "bulkio", "import", "--no-wait",
+                           "comments", "c.json.gz", "--format", "json", "-q",
                            "--idempotency-key", "k-1", "--json",
                            "--url", "http://h:1/", NULL), 0);
     assert_int_equal(o.no_wait, 1);
@@ -80,38 +87,39 @@ static void options_anywhere(void **state)
 static void environment(void **state)
 {
     cli_opts_t o;
+    words_t w;
 
     (void)state;
     setenv("BULKIO_URL", "https://api.example:8443", 1);
     setenv("BULKIO_TOKEN", "t0k", 1);
-    assert_int_equal(parse(&o, "bulkio", "status", "0a-b", NULL), 0);
+    assert_int_equal(parse(&w, &o, "bulkio", "status", "0a-b", NULL), 0);
     assert_string_equal(o.url, "https://api.example:8443");
     assert_string_equal(o.token, "t0k");
     assert_int_equal(o.token_from_argv, 0);
     /* the command line wins */
-    assert_int_equal(parse(&o, "bulkio", "--url", "http://x", "--token-file",
-                           "/tmp/t", "status", "ab", NULL), 0);
+    assert_int_equal(parse(&w, &o, "bulkio", "--url", "http://x",
+                           "--token-file", "/tmp/t", "status", "ab", NULL), 0);
     assert_string_equal(o.url, "http://x");
     assert_null(o.token);
     assert_string_equal(o.token_file, "/tmp/t");
     unsetenv("BULKIO_TOKEN");
     setenv("BULKIO_RUN_DIR", "/srv/run", 1);
-    assert_int_equal(parse(&o, "bulkio", "cancel", "ab", NULL), 0);
+    assert_int_equal(parse(&w, &o, "bulkio", "cancel", "ab", NULL), 0);
     assert_string_equal(o.token_file, "/srv/run/token");
-    assert_int_equal(parse(&o, "bulkio", "--token", "tt", "cancel", "ab",
+    assert_int_equal(parse(&w, &o, "bulkio", "--token", "tt", "cancel", "ab",
                            NULL), 0);
     assert_int_equal(o.token_from_argv, 1);
     /* without BULKIO_URL: the port of a local installation, if valid */
     unsetenv("BULKIO_URL");
     setenv("BULKIO_PORT", "8820", 1);
-    assert_int_equal(parse(&o, "bulkio", "cancel", "ab", NULL), 0);
+    assert_int_equal(parse(&w, &o, "bulkio", "cancel", "ab", NULL), 0);
     assert_string_equal(o.url, "http://127.0.0.1:8820");
     setenv("BULKIO_PORT", "88x", 1);
-    assert_int_equal(parse(&o, "bulkio", "cancel", "ab", NULL), 0);
+    assert_int_equal(parse(&w, &o, "bulkio", "cancel", "ab", NULL), 0);
     assert_string_equal(o.url, "http://127.0.0.1:8080");
     setenv("BULKIO_PORT", "8820", 1);
     setenv("BULKIO_URL", "http://u", 1);
-    assert_int_equal(parse(&o, "bulkio", "cancel", "ab", NULL), 0);
+    assert_int_equal(parse(&w, &o, "bulkio", "cancel", "ab", NULL), 0);
     assert_string_equal(o.url, "http://u");
     setup(NULL);
 }
@@ -119,9 +127,10 @@ static void environment(void **state)
 static void export_and_jobs(void **state)
 {
     cli_opts_t o;
+    words_t w;
 
     (void)state;
-    assert_int_equal(parse(&o, "bulkio", "export", "articles", "--filter",
+    assert_int_equal(parse(&w, &o, "bulkio", "export", "articles", "--filter",
                            "status=published", "--filter", "authorId=x=y",
                            "--fields", "id,slug", "-o", "out.csv", "--job",
                            NULL), 0);
@@ -131,7 +140,7 @@ static void export_and_jobs(void **state)
     assert_string_equal(o.fields, "id,slug");
     assert_string_equal(o.output, "out.csv");
     assert_int_equal(o.as_job, 1);
-    assert_int_equal(parse(&o, "bulkio", "jobs", "--status",
+    assert_int_equal(parse(&w, &o, "bulkio", "jobs", "--status",
                            "running,pending", "--resource", "users",
                            "--limit", "20", "--kind", "export", NULL), 0);
     assert_int_equal(o.cmd, CLI_CMD_JOBS);
@@ -143,54 +152,61 @@ static void export_and_jobs(void **state)
 static void refused(void **state)
 {
     cli_opts_t o;
+    words_t w;
+    const char *err = w.err;
 
     (void)state;
-    assert_int_equal(parse(&o, "bulkio", NULL), -1);
+    assert_int_equal(parse(&w, &o, "bulkio", NULL), -1);
     assert_string_equal(err, "no command given");
-    assert_int_equal(parse(&o, "bulkio", "upload", NULL), -1);
+    assert_int_equal(parse(&w, &o, "bulkio", "upload", NULL), -1);
     assert_string_equal(err, "unknown command 'upload'");
-    assert_int_equal(parse(&o, "bulkio", "import", "users", NULL), -1);
+    assert_int_equal(parse(&w, &o, "bulkio", "import", "users", NULL), -1);
     assert_string_equal(err, "import needs RESOURCE and FILE or URL");
-    assert_int_equal(parse(&o, "bulkio", "import", "posts", "a", NULL), -1);
-    assert_non_null(strstr(err, "unknown resource 'posts'"));
-    assert_int_equal(parse(&o, "bulkio", "import", "users", "a", "b", NULL),
-                     -1);
-    assert_string_equal(err, "too many arguments for import");
-    assert_int_equal(parse(&o, "bulkio", "import", "users", "a", "--format",
-                           "xml", NULL), -1);
-    assert_non_null(strstr(err, "unknown format 'xml'"));
-    assert_int_equal(parse(&o, "bulkio", "errors", "ab", "--format", "json",
+    assert_int_equal(parse(&w, &o, "bulkio", "import", "posts", "a",
                            NULL), -1);
+    assert_non_null(strstr(err, "unknown resource 'posts'"));
+    assert_int_equal(parse(&w, &o, "bulkio", "import", "users", "a", "b",
+                           NULL), -1);
+    assert_string_equal(err, "too many arguments for import");
+    assert_int_equal(parse(&w, &o, "bulkio", "import", "users", "a",
+                           "--format", "xml", NULL), -1);
+    assert_non_null(strstr(err, "unknown format 'xml'"));
+    assert_int_equal(parse(&w, &o, "bulkio", "errors", "ab", "--format",
+                           "json", NULL), -1);
     assert_non_null(strstr(err, "allowed: ndjson, csv"));
-    assert_int_equal(parse(&o, "bulkio", "status", "../etc", NULL), -1);
+    assert_int_equal(parse(&w, &o, "bulkio", "status", "../etc", NULL), -1);
     assert_string_equal(err, "'../etc' is no job id");
-    assert_int_equal(parse(&o, "bulkio", "jobs", "--limit", "0", NULL), -1);
-    assert_int_equal(parse(&o, "bulkio", "jobs", "--limit", "5x", NULL), -1);
-    assert_int_equal(parse(&o, "bulkio", "export", "users", "--filter",
+    assert_int_equal(parse(&w, &o, "bulkio", "jobs", "--limit", "0", NULL),
+                           -1);
+    assert_int_equal(parse(&w, &o, "bulkio", "jobs", "--limit", "5x", NULL),
+                           -1);
+    assert_int_equal(parse(&w, &o, "bulkio", "export", "users", "--filter",
                            "=v", NULL), -1);
-    assert_int_equal(parse(&o, "bulkio", "export", "users", "--filter",
+    assert_int_equal(parse(&w, &o, "bulkio", "export", "users", "--filter",
                            "role", NULL), -1);
-    assert_int_equal(parse(&o, "bulkio", "status", "ab", "--job", NULL), -1);
-    assert_int_equal(parse(&o, "bulkio", "status", "ab", "--no-wait", NULL),
-                     -1);
-    assert_int_equal(parse(&o, "bulkio", "--url", "ftp://h", "jobs", NULL),
-                     -1);
-    assert_int_equal(parse(&o, "bulkio", "--bogus", "jobs", NULL), -1);
+    assert_int_equal(parse(&w, &o, "bulkio", "status", "ab", "--job", NULL),
+                           -1);
+    assert_int_equal(parse(&w, &o, "bulkio", "status", "ab", "--no-wait",
+                           NULL), -1);
+    assert_int_equal(parse(&w, &o, "bulkio", "--url", "ftp://h", "jobs",
+                           NULL), -1);
+    assert_int_equal(parse(&w, &o, "bulkio", "--bogus", "jobs", NULL), -1);
     assert_string_equal(err, "unknown option --bogus");
-    assert_int_equal(parse(&o, "bulkio", "jobs", "--limit", NULL), -1);
+    assert_int_equal(parse(&w, &o, "bulkio", "jobs", "--limit", NULL), -1);
     assert_string_equal(err, "option --limit needs a value");
-    assert_int_equal(parse(&o, "bulkio", "import", "users", "a",
+    assert_int_equal(parse(&w, &o, "bulkio", "import", "users", "a",
                            "--poll-interval", "0", NULL), -1);
 }
 
 static void help(void **state)
 {
     cli_opts_t o;
+    words_t w;
 
     (void)state;
-    assert_int_equal(parse(&o, "bulkio", "import", "--help", NULL), 0);
+    assert_int_equal(parse(&w, &o, "bulkio", "import", "--help", NULL), 0);
     assert_int_equal(o.cmd, CLI_CMD_HELP);
-    assert_int_equal(parse(&o, "bulkio", "--version", NULL), 0);
+    assert_int_equal(parse(&w, &o, "bulkio", "--version", NULL), 0);
     assert_int_equal(o.cmd, CLI_CMD_VERSION);
 }
 

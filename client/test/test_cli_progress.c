@@ -8,43 +8,44 @@
 
 #include "cli.h"
 
+/* cli_fmt_count, in the shape of the other formatters */
+static void fmt_count(char *buf, size_t len, double n)
+{
+    cli_fmt_count(buf, len, (int64_t)n);
+}
+
 static void units(void **state)
 {
+    static const struct {
+        void (*fmt)(char *buf, size_t len, double v);
+        double v;
+        const char *want;
+    } cases[] = {
+        { cli_fmt_bytes, 512, "512 B" },
+        { cli_fmt_bytes, 1536, "1.5 KiB" },
+        { cli_fmt_bytes, 12.3 * 1024 * 1024, "12.3 MiB" },
+        { cli_fmt_bytes, 1.2 * 1024 * 1024 * 1024, "1.20 GiB" },
+        { fmt_count, 0, "0" },
+        { fmt_count, 999, "999" },
+        { fmt_count, 1000, "1,000" },
+        { fmt_count, 1234567, "1,234,567" },
+        { fmt_count, -45000, "-45,000" },
+        { cli_fmt_eta, 7, "0:07" },
+        { cli_fmt_eta, 754, "12:34" },
+        { cli_fmt_eta, 3723, "1:02:03" },
+        { cli_fmt_eta, -1, "--:--" },
+        { cli_fmt_duration, 0.84, "0.8 s" },
+        { cli_fmt_duration, 125, "2 m 5 s" },
+        { cli_fmt_duration, 3725, "1 h 2 m" },
+    };
     char b[64];
+    size_t i;
 
     (void)state;
-    cli_fmt_bytes(b, sizeof(b), 512);
-    assert_string_equal(b, "512 B");
-    cli_fmt_bytes(b, sizeof(b), 1536);
-    assert_string_equal(b, "1.5 KiB");
-    cli_fmt_bytes(b, sizeof(b), 12.3 * 1024 * 1024);
-    assert_string_equal(b, "12.3 MiB");
-    cli_fmt_bytes(b, sizeof(b), 1.2 * 1024 * 1024 * 1024);
-    assert_string_equal(b, "1.20 GiB");
-    cli_fmt_count(b, sizeof(b), 0);
-    assert_string_equal(b, "0");
-    cli_fmt_count(b, sizeof(b), 999);
-    assert_string_equal(b, "999");
-    cli_fmt_count(b, sizeof(b), 1000);
-    assert_string_equal(b, "1,000");
-    cli_fmt_count(b, sizeof(b), 1234567);
-    assert_string_equal(b, "1,234,567");
-    cli_fmt_count(b, sizeof(b), -45000);
-    assert_string_equal(b, "-45,000");
-    cli_fmt_eta(b, sizeof(b), 7);
-    assert_string_equal(b, "0:07");
-    cli_fmt_eta(b, sizeof(b), 754);
-    assert_string_equal(b, "12:34");
-    cli_fmt_eta(b, sizeof(b), 3723);
-    assert_string_equal(b, "1:02:03");
-    cli_fmt_eta(b, sizeof(b), -1);
-    assert_string_equal(b, "--:--");
-    cli_fmt_duration(b, sizeof(b), 0.84);
-    assert_string_equal(b, "0.8 s");
-    cli_fmt_duration(b, sizeof(b), 125);
-    assert_string_equal(b, "2 m 5 s");
-    cli_fmt_duration(b, sizeof(b), 3725);
-    assert_string_equal(b, "1 h 2 m");
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); ++i) {
+        cases[i].fmt(b, sizeof(b), cases[i].v);
+        assert_string_equal(b, cases[i].want);
+    }
 }
 
 static void lines(void **state)
@@ -114,16 +115,18 @@ static void summary(void **state)
     assert_int_equal(strlen(b), 19);
 }
 
-static char *read_back(FILE *f)
+/* what was written to f is want; f is closed */
+static void assert_written(FILE *f, const char *want)
 {
-    static char buf[4096];
+    char buf[4096];
     size_t n;
 
     fflush(f);
     rewind(f);
     n = fread(buf, 1, sizeof(buf) - 1, f);
     buf[n] = '\0';
-    return buf;
+    fclose(f);
+    assert_string_equal(buf, want);
 }
 
 static void tty_redraws(void **state)
@@ -137,16 +140,14 @@ static void tty_redraws(void **state)
     assert_int_equal(cli_progress_show(&pr, "short", 0.1, 0), 1);
     cli_progress_end(&pr);
     cli_progress_end(&pr);      /* nothing open: nothing written */
-    assert_string_equal(read_back(f), "\rlong line\rshort    \n");
-    fclose(f);
+    assert_written(f, "\rlong line\rshort    \n");
 
     f = tmpfile();
     cli_progress_init(&pr, f, 1, 0);
     pr.cols = 8;                /* cut to the terminal's width less one */
     cli_progress_show(&pr, "0123456789", 0.0, 0);
     cli_progress_end(&pr);
-    assert_string_equal(read_back(f), "\r0123456\n");
-    fclose(f);
+    assert_written(f, "\r0123456\n");
 }
 
 static void plain_throttled(void **state)
@@ -163,15 +164,35 @@ static void plain_throttled(void **state)
     assert_int_equal(cli_progress_show(&pr, "d", 110.0, 0), 1);
     assert_int_equal(cli_progress_show(&pr, "e", 110.1, 1), 1);
     cli_progress_end(&pr);      /* plain lines end themselves */
-    assert_string_equal(read_back(f), "bulkio: b\nbulkio: d\nbulkio: e\n");
-    fclose(f);
+    assert_written(f, "bulkio: b\nbulkio: d\nbulkio: e\n");
 
     f = tmpfile();
     cli_progress_init(&pr, f, 1, 1);
     assert_int_equal(cli_progress_show(&pr, "quiet", 0.0, 1), 0);
     cli_progress_end(&pr);
-    assert_string_equal(read_back(f), "");
-    fclose(f);
+    assert_written(f, "");
+}
+
+static void transfers(void **state)
+{
+    cli_xfer_progress_t xp;
+    cli_progress_t pr;
+    char b[256];
+    FILE *f = tmpfile();
+
+    (void)state;
+    cli_fmt_transfer(b, sizeof(b), "download", NULL, 1536, 0, 512);
+    assert_string_equal(b, "download: 1.5 KiB  512 B/s");
+    cli_progress_init(&pr, f, 1, 0);
+    cli_xfer_progress_init(&xp, "upload", "u.csv", 10.0);
+    assert_int_equal(cli_progress_xfer(&pr, &xp, 0, 100, 10.5), 0);
+    assert_int_equal(cli_progress_xfer(&pr, &xp, 50, 100, 11.0), 1);
+    /* a tty: ten lines a second at most, but the last one always */
+    assert_int_equal(cli_progress_xfer(&pr, &xp, 60, 100, 11.05), 0);
+    assert_int_equal(cli_progress_xfer(&pr, &xp, 100, 100, 11.06), 1);
+    cli_progress_end(&pr);
+    assert_written(f, "\rupload u.csv: 50 B of 100 B   50.0%  50 B/s"
+                   "\rupload u.csv: 100 B of 100 B  100.0%  94 B/s\n");
 }
 
 int main(void)
@@ -182,6 +203,7 @@ int main(void)
         cmocka_unit_test(summary),
         cmocka_unit_test(tty_redraws),
         cmocka_unit_test(plain_throttled),
+        cmocka_unit_test(transfers),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

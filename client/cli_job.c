@@ -1,0 +1,146 @@
+/* bulkio: making a job, waiting for it, its outcome. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli_job.h"
+
+/* A random UUIDv4 from /dev/urandom. */
+static void uuid4(char out[37])
+{
+    unsigned char b[16];
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    size_t got = 0;
+    ssize_t n;
+
+    while (fd >= 0 && got < sizeof(b)
+           && ((n = read(fd, b + got, sizeof(b) - got)) > 0
+               || (n < 0 && errno == EINTR))) {
+        got += n > 0 ? (size_t)n : 0;
+    }
+    if (fd >= 0) {
+        close(fd);
+    }
+    if (got < sizeof(b)) {
+        /* no /dev/urandom: still unique enough per process and moment */
+        struct timespec ts;
+        size_t i;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        srandom((unsigned)(ts.tv_nsec ^ ts.tv_sec ^ getpid()));
+        for (i = 0; i < sizeof(b); ++i) {
+            b[i] = (unsigned char)random();
+        }
+    }
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+             "%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3], b[4], b[5],
+             b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+             b[15]);
+}
+
+const char *cli_job_key(cli_ctx_t *ctx, char key[37])
+{
+    if (ctx->opts.idempotency_key) {
+        return ctx->opts.idempotency_key;
+    }
+    uuid4(key);
+    return key;
+}
+
+json_object *cli_job_accepted(cli_ctx_t *ctx, cli_resp_t *resp,
+                              const char *what, int *rc)
+{
+    json_object *doc;
+
+    if (resp->status != 202 && resp->status != 200 && resp->status != 201) {
+        *rc = cli_http_error(ctx, what, resp);
+        cli_resp_clear(resp);
+        return NULL;
+    }
+    doc = resp->body ? json_tokener_parse(resp->body) : NULL;
+    cli_resp_clear(resp);
+    if (!cli_json_str(doc, "job_id")) {
+        cli_say(ctx, "%s: the server's answer holds no job_id", what);
+        json_object_put(doc);
+        *rc = CLI_EXIT_ERROR;
+        return NULL;
+    }
+    return doc;
+}
+
+int cli_job_print(cli_ctx_t *ctx, json_object *doc)
+{
+    if (ctx->opts.json) {
+        cli_json_print(doc);
+    }
+    else {
+        printf("%s\n", cli_json_str(doc, "job_id"));
+    }
+    return CLI_EXIT_OK;
+}
+
+int cli_job_final(const char *status)
+{
+    return status && (!strcmp(status, "completed") || !strcmp(status, "failed")
+                      || !strcmp(status, "canceled"));
+}
+
+int cli_job_outcome(json_object *doc, int records)
+{
+    const char *status = cli_json_str_or(doc, "status", "");
+
+    if (!strcmp(status, "completed")) {
+        return records && cli_json_int(doc, "errorCount") ? CLI_EXIT_RECORDS
+                                                          : CLI_EXIT_OK;
+    }
+    return cli_job_final(status) ? CLI_EXIT_JOB : CLI_EXIT_OK;
+}
+
+/* Ctrl-C while waiting: the job runs on; say how to follow it. */
+static int interrupted_wait(cli_ctx_t *ctx, const char *id, const char *kind)
+{
+    cli_progress_end(&ctx->progress);
+    fprintf(stderr, "bulkio: interrupted; the %s job %s keeps running on "
+            "the server.\n  follow it: bulkio status %s\n", kind, id, id);
+    if (!strcmp(kind, "import")) {
+        fprintf(stderr, "  cancel it: bulkio cancel %s\n", id);
+    }
+    return CLI_EXIT_INTERRUPT;
+}
+
+json_object *cli_job_wait(cli_ctx_t *ctx, const char *kind, const char *id,
+                          cli_job_line_fn *line, int *rc)
+{
+    char path[256], buf[512];
+    json_object *doc;
+    int final;
+
+    snprintf(path, sizeof(path), "/v1/%ss/%s", kind, id);
+    for (;;) {
+        if (!(doc = cli_get_json(ctx, path, "status", rc, NULL))) {
+            if (cli_interrupted(ctx)) {
+                *rc = interrupted_wait(ctx, id, kind);
+            }
+            return NULL;
+        }
+        line(buf, sizeof(buf), id, doc);
+        final = cli_job_final(cli_json_str(doc, "status"));
+        cli_progress_show(&ctx->progress, buf, cli_now(), final);
+        if (final) {
+            break;
+        }
+        json_object_put(doc);
+        cli_nap(ctx, ctx->opts.poll_interval);
+        if (cli_interrupted(ctx)) {
+            *rc = interrupted_wait(ctx, id, kind);
+            return NULL;
+        }
+    }
+    cli_progress_end(&ctx->progress);
+    return doc;
+}

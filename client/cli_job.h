@@ -1,0 +1,52 @@
+/* bulkio: what import and export --job share: making a job, waiting for
+ * it, its outcome. */
+#ifndef BULKIO_CLI_JOB_H
+#define BULKIO_CLI_JOB_H
+
+#include "cli_request.h"
+
+/**
+ * The Idempotency-Key of the request that makes a job: --idempotency-key,
+ * else a random UUIDv4 written into key.
+ */
+const char *cli_job_key(cli_ctx_t *ctx, char key[37]);
+
+/**
+ * The answer to the request that makes a job (200, 201 or 202 with a
+ * job_id); resp is cleared.
+ * @return the job's document, or NULL with *rc the exit status (reported
+ *         as WHAT: ...)
+ */
+json_object *cli_job_accepted(cli_ctx_t *ctx, cli_resp_t *resp,
+                              const char *what, int *rc);
+
+/**
+ * --no-wait: the document (--json) or its job id on standard output.
+ * @return the exit status 0
+ */
+int cli_job_print(cli_ctx_t *ctx, json_object *doc);
+
+/** Whether a job's status is final: completed, failed, canceled. */
+int cli_job_final(const char *status);
+
+/**
+ * The exit status for a job's document: 2 failed or canceled; 1 completed
+ * with failed records (when records is set: an import); else 0.
+ */
+int cli_job_outcome(json_object *doc, int records);
+
+/** Write the progress line of a job's status document into buf. */
+typedef void cli_job_line_fn(char *buf, size_t len, const char *id,
+                             json_object *doc);
+
+/**
+ * Poll GET /v1/KINDs/ID until the job's status is final, showing line
+ * for each answer.
+ * @param kind  "import" or "export"
+ * @return the final document, or NULL with *rc the exit status (reported;
+ *         after Ctrl-C 130 and how to follow the job)
+ */
+json_object *cli_job_wait(cli_ctx_t *ctx, const char *kind, const char *id,
+                          cli_job_line_fn *line, int *rc);
+
+#endif /* BULKIO_CLI_JOB_H */

@@ -1,0 +1,97 @@
+/* bulkio: -o FILE and downloads into it. */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli_output.h"
+
+/* -o FILE, unless it is - (standard output) */
+static const char *output_file(const cli_ctx_t *ctx)
+{
+    const char *out = ctx->opts.output;
+
+    return out && strcmp(out, "-") ? out : NULL;
+}
+
+FILE *cli_output_open(cli_ctx_t *ctx, const char *mode)
+{
+    const char *name = output_file(ctx);
+    FILE *f;
+
+    if (!name) {
+        return stdout;
+    }
+    if (!(f = fopen(name, mode))) {
+        cli_say(ctx, "%s: %s", name, strerror(errno));
+    }
+    return f;
+}
+
+void cli_output_close(cli_ctx_t *ctx, FILE *f, int failed)
+{
+    if (f == stdout) {
+        fflush(stdout);
+        return;
+    }
+    fclose(f);
+    if (failed) {
+        unlink(ctx->opts.output);
+    }
+}
+
+void cli_output_done(cli_ctx_t *ctx, const char *what, double bytes,
+                     double seconds, int resumed)
+{
+    const char *name = output_file(ctx);
+    char a[32], d[32];
+
+    if (ctx->opts.quiet) {
+        return;
+    }
+    cli_fmt_bytes(a, sizeof(a), bytes);
+    cli_fmt_duration(d, sizeof(d), seconds);
+    fprintf(stderr, "bulkio: %s: %s in %s%s%s", what, a, d,
+            name ? " to " : "", name ? name : "");
+    if (resumed) {
+        fprintf(stderr, " (resumed %d time%s)", resumed,
+                resumed == 1 ? "" : "s");
+    }
+    fputc('\n', stderr);
+}
+
+int cli_output_stream(cli_ctx_t *ctx, const char *path, const char *what)
+{
+    cli_xfer_t xfer;
+    cli_req_t req;
+    cli_resp_t resp;
+    FILE *out;
+    int rc;
+
+    if (!(out = cli_output_open(ctx, "wb"))) {
+        return CLI_EXIT_ERROR;
+    }
+    memset(&req, 0, sizeof(req));
+    req.method = "GET";
+    req.path = path;
+    req.sink = out;
+    cli_xfer_start(&xfer, ctx, &req, what, NULL);
+    if (cli_http_do(&ctx->http, &req, &resp)) {
+        cli_say(ctx, "%s: %s after %lld bytes (%s)", what, resp.error,
+                (long long)resp.received,
+                cli_interrupted(ctx) ? "interrupted" : ctx->http.base);
+        cli_resp_clear(&resp);
+        cli_output_close(ctx, out, 1);
+        return cli_interrupted(ctx) ? CLI_EXIT_INTERRUPT : CLI_EXIT_ERROR;
+    }
+    if (resp.status != 200) {
+        rc = cli_http_error(ctx, what, &resp);
+        cli_resp_clear(&resp);
+        cli_output_close(ctx, out, 1);
+        return rc;
+    }
+    cli_output_close(ctx, out, 0);
+    cli_progress_end(&ctx->progress);
+    cli_output_done(ctx, what, (double)resp.received, resp.seconds, 0);
+    cli_resp_clear(&resp);
+    return CLI_EXIT_OK;
+}

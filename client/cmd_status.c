@@ -1,0 +1,119 @@
+/* bulkio status JOB: an import or export job, readable or as JSON; the
+ * exit status as import gives it when the job has ended. */
+#include <inttypes.h>
+#include <string.h>
+
+#include "cli_job.h"
+
+/* The lines both kinds of job begin with. */
+static void show_head(json_object *doc, const char *kind)
+{
+    const char *reason = cli_json_str(doc, "reason");
+
+    printf("job       %s (%s)\n", cli_json_str(doc, "job_id"), kind);
+    printf("status    %s%s%s\n", cli_json_str(doc, "status"),
+           reason ? ": " : "", reason ? reason : "");
+    printf("resource  %s (%s)\n", cli_json_str(doc, "resource"),
+           cli_json_str_or(doc, "format", "?"));
+}
+
+/* "created   2026-12-02T10:00:00Z", or "-" */
+static void show_time(json_object *doc, const char *label, const char *key)
+{
+    printf("%-9s %s\n", label, cli_json_str_or(doc, key, "-"));
+}
+
+static void show_errors(json_object *doc)
+{
+    json_object *errs = cli_json_arr(doc, "errors"), *e;
+    size_t i, n = errs ? json_object_array_length(errs) : 0;
+
+    if (!n) {
+        return;
+    }
+    printf("errors    (first %zu; all: bulkio errors %s)\n", n,
+           cli_json_str(doc, "job_id"));
+    for (i = 0; i < n && i < 10; ++i) {
+        e = json_object_array_get_idx(errs, i);
+        printf("  line %" PRId64 " %s%s%s: %s\n", cli_json_int(e, "line"),
+               cli_json_str(e, "errorType"),
+               cli_json_str(e, "field") ? " " : "",
+               cli_json_str_or(e, "field", ""),
+               cli_json_str(e, "errorMessage"));
+    }
+}
+
+static void show_import(json_object *doc)
+{
+    json_object *pg = cli_json_obj(doc, "progress");
+    char a[32], b[32], c[32], x[32], y[32];
+
+    show_head(doc, "import");
+    cli_fmt_count(a, sizeof(a), cli_json_int(doc, "totalRecords"));
+    cli_fmt_count(b, sizeof(b), cli_json_int(doc, "successCount"));
+    cli_fmt_count(c, sizeof(c), cli_json_int(doc, "errorCount"));
+    printf("records   %s total, %s succeeded, %s failed\n", a, b, c);
+    if (pg) {
+        cli_fmt_count(a, sizeof(a), cli_json_int(pg, "processedRecords"));
+        cli_fmt_bytes(x, sizeof(x),
+                      (double)cli_json_int(pg, "bytesProcessed"));
+        cli_fmt_bytes(y, sizeof(y), (double)cli_json_int(pg, "bytesTotal"));
+        cli_fmt_count(b, sizeof(b), cli_json_int(pg, "rowsPerSecond"));
+        printf("progress  %.1f%%, %s records, %s of %s, %s rows/s\n",
+               cli_json_num(pg, "percent", 0), a, x, y, b);
+    }
+    show_time(doc, "created", "createdAt");
+    show_time(doc, "started", "startedAt");
+    show_time(doc, "completed", "completedAt");
+    show_errors(doc);
+}
+
+static void show_export(json_object *doc)
+{
+    char a[32], x[32];
+
+    show_head(doc, "export");
+    cli_fmt_count(a, sizeof(a), cli_json_int(doc, "totalRecords"));
+    printf("records   %s\n", a);
+    if (cli_json_str(doc, "downloadUrl")) {
+        cli_fmt_bytes(x, sizeof(x), (double)cli_json_int(doc, "fileSize"));
+        printf("file      %s (%s), expires %s\n",
+               cli_json_str(doc, "downloadUrl"), x,
+               cli_json_str_or(doc, "expiresAt", "-"));
+    }
+    show_time(doc, "created", "createdAt");
+    show_time(doc, "completed", "completedAt");
+}
+
+int cmd_status(cli_ctx_t *ctx)
+{
+    char path[256];
+    json_object *doc;
+    long status = 0;
+    int rc, is_export = 0;
+
+    snprintf(path, sizeof(path), "/v1/imports/%s", ctx->opts.job_id);
+    doc = cli_get_json(ctx, path, "status", &rc, &status);
+    if (!doc && status == 404) {
+        /* not an import of ours: perhaps an export job */
+        snprintf(path, sizeof(path), "/v1/exports/%s", ctx->opts.job_id);
+        doc = cli_get_json(ctx, path, "status", &rc, NULL);
+        is_export = 1;
+    }
+    if (!doc) {
+        return rc;
+    }
+    if (ctx->opts.json) {
+        cli_json_print(doc);
+    }
+    else if (is_export) {
+        show_export(doc);
+    }
+    else {
+        show_import(doc);
+    }
+    /* a finished job's outcome, as import gives it */
+    rc = cli_job_outcome(doc, !is_export);
+    json_object_put(doc);
+    return rc;
+}
