@@ -22,7 +22,7 @@
 #include "cli.h"
 #include "cli_http.h"
 
-#define BULKIO_CLIENT_VERSION "1.0"
+#define BULKIO_CLIENT_VERSION BULKIO_VERSION   /* make: debian/changelog */
 
 static volatile sig_atomic_t interrupted;
 static cli_opts_t O;
