@@ -190,9 +190,10 @@ deb:
 	fi
 	@ls -l $(DEB_DIR)/*.deb
 
-# builds the packages, installs them into the system apache2, tries them
-# on port BULKIO_DEB_TEST_PORT (8091) and purges them (root, Debian)
-test-deb: deb
+# make deb, then installs the packages into the system apache2, tries them
+# on port BULKIO_DEB_TEST_PORT (8091) and purges them (root, Debian; the
+# script skips before building elsewhere)
+test-deb:
 	@scripts/deb-test.sh
 
 # make soak [SOAK_MINUTES=30] [SOAK_PORT=9030]: mixed load against a

@@ -8,9 +8,12 @@
 # directory are exactly as before. A system apache2 that may be running
 # (on port 80) is neither used nor restarted.
 #
-# The caller sets test_name (the prefix of its messages), port and
-# conf_name (its conf-available file), defines uninstall() (called after
-# the instance stopped, before the comparison), then:
+#   . scripts/apache2-instance.sh TEST_NAME PORT CONF_NAME
+#
+# TEST_NAME prefixes the messages, PORT is the instance's, CONF_NAME names
+# the settings file in conf-available; the working directory becomes the
+# checkout. The caller defines uninstall() (called after the instance
+# stopped, before the comparison), then:
 #   a2i_require CMD...  skip unless root, Debian's apache2 layout and CMD...
 #   a2i_begin           $tmp, the snapshot; the EXIT trap a2i_cleanup
 #   a2i_database        PostgreSQL in $tmp (scripts/bulkio.sh pg-start):
@@ -22,8 +25,10 @@
 #   a2i_start           configtest, start, wait for 200 on /v1/health
 #   a2i_stop            stop, wait for the processes to go
 
+test_name=$1 port=$2 conf_name=$3
 etc=/etc/apache2
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$top"
 
 say() { printf '%s: %s\n' "$test_name" "$*"; }
 skip() { say "SKIPPED: $*"; exit 0; }

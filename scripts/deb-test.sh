@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The Debian packages, for real (make deb builds them into build/deb/):
+# The Debian packages, for real: make deb (into build/deb/), then
 # dpkg -i libapache2-mod-bulkio and bulkio-client into the machine's
 # apache2, which must leave the module disabled; the migrations applied
 # with the packaged bulkio-migrate to a throwaway PostgreSQL (twice: the
@@ -24,11 +24,8 @@
 # Skipped, with a message, unless run as root on Debian with its apache2.
 set -euo pipefail
 
-test_name=test-deb
-port=${BULKIO_DEB_TEST_PORT:-8091}
-conf_name=bulkio-deb-test
-. "$(dirname "$0")/apache2-instance.sh"
-cd "$top"
+. "$(dirname "$0")/apache2-instance.sh" \
+    test-deb "${BULKIO_DEB_TEST_PORT:-8091}" bulkio-deb-test
 pkgs="libapache2-mod-bulkio bulkio-client"
 policy=/usr/sbin/policy-rc.d
 
@@ -38,7 +35,7 @@ pkg_state() {
 }
 
 [ -f /etc/debian_version ] || skip "not Debian (/etc/debian_version)"
-a2i_require dpkg dpkg-deb dpkg-parsechangelog
+a2i_require dpkg dpkg-deb dpkg-parsechangelog dpkg-buildpackage
 for p in $pkgs; do
     [ "$(pkg_state "$p")" = not-installed ] \
         || skip "$p is $(pkg_state "$p"): not touching an installation in use (dpkg --purge $p)"
@@ -51,8 +48,10 @@ debs=""
 for p in $pkgs; do
     debs="$debs build/deb/${p}_${version}_$arch.deb"
 done
+say "make deb"
+make --no-print-directory deb || fail "make deb"
 for d in $debs; do
-    [ -f "$d" ] || fail "$d not built (make deb)"
+    [ -f "$d" ] || fail "make deb did not build $d"
 done
 
 a2i_begin

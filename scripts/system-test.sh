@@ -17,11 +17,8 @@
 # Skipped, with a message, unless run as root on a Debian-style apache2.
 set -euo pipefail
 
-test_name=test-system
-port=${BULKIO_SYSTEM_TEST_PORT:-8090}
-conf_name=bulkio-system-test
-. "$(dirname "$0")/apache2-instance.sh"
-cd "$top"
+. "$(dirname "$0")/apache2-instance.sh" \
+    test-system "${BULKIO_SYSTEM_TEST_PORT:-8090}" bulkio-system-test
 
 a2i_require
 [ -f .libs/mod_bulkio.so ] || fail "module not built (make)"
