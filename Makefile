@@ -34,6 +34,14 @@ SANITIZE  := -fsanitize=address,undefined -fno-omit-frame-pointer \
 
 RUN       := scripts/bulkio.sh
 
+# The version is written in one place, the first line of debian/changelog:
+# the packages take it from there, the module's server-status section and
+# bulkio --version from -DBULKIO_VERSION.
+VERSION   := $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog)
+VERSION_DEF := -DBULKIO_VERSION='"$(VERSION)"'
+# apxs hands its -D through one more shell
+APXS_VERSION_DEF := -DBULKIO_VERSION='\"$(VERSION)\"'
+
 # the command-line client: plain C over libcurl and json-c (no APR, no
 # httpd, nothing of the module)
 CLIENT_SRC  := $(wildcard client/*.c)
@@ -49,7 +57,7 @@ BINDIR      ?= /usr/local/bin
 
 .PHONY: all install install-client deps run start stop migrate token unit unit-plain \
         unit-asan test apache-test test-static test-system test-faults \
-        test-cluster test-browser bench clean help soak soak-short
+        test-cluster test-browser bench clean help soak soak-short deb test-deb
 
 all: .libs/mod_bulkio.so client/bulkio
 
@@ -57,14 +65,14 @@ all: .libs/mod_bulkio.so client/bulkio
 build/console_files.c: $(CONSOLE) scripts/embed-console.py
 	python3 scripts/embed-console.py $@ $(CONSOLE)
 
-.libs/mod_bulkio.so: $(SRC) $(HDRS)
+.libs/mod_bulkio.so: $(SRC) $(HDRS) debian/changelog
 	$(APXS) -c -o mod_bulkio.la \
 	    -Wc,-Wall -Wc,-Wextra -Wc,-Werror -Wc,-std=gnu11 -I$(PG_INC) \
-	    $(SRC) $(LIBS)
+	    $(APXS_VERSION_DEF) $(SRC) $(LIBS)
 
-$(CLIENT_BIN): $(CLIENT_SRC) $(CLIENT_HDRS)
-	$(CC) $(WARN) -std=gnu11 -O2 -g $(CFLAGS) -o $@ $(CLIENT_SRC) \
-	    $(LDFLAGS) $(CLIENT_LIBS)
+$(CLIENT_BIN): $(CLIENT_SRC) $(CLIENT_HDRS) debian/changelog
+	$(CC) $(WARN) -std=gnu11 -O2 -g $(CPPFLAGS) $(CFLAGS) $(VERSION_DEF) \
+	    -o $@ $(CLIENT_SRC) $(LDFLAGS) $(CLIENT_LIBS)
 
 $(GEN_SRC): docs/openapi.yaml scripts/embed.pl
 	perl scripts/embed.pl bulkio_openapi_yaml <docs/openapi.yaml >$@.tmp
@@ -156,7 +164,37 @@ test-system: all
 	@scripts/system-test.sh
 
 test: unit fuzz-smoke unit-valgrind test-static apache-test test-browser \
-      test-asan test-cluster test-system soak-short
+      test-asan test-cluster test-system test-deb soak-short
+
+# ---- Debian packages ---------------------------------------------------------
+# make deb: dpkg-buildpackage (debian/) on a copy of the checkout's files in
+# build/deb/src, so that the .deb, .changes and .buildinfo files land in
+# build/deb/ and nothing beside the checkout; then lintian, which fails the
+# build on an error (the warnings that stay are explained in
+# debian/*.lintian-overrides and docs/install.md).
+DEB_DIR := build/deb
+
+deb:
+	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/src
+	@if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+	    git ls-files -z --cached --others --exclude-standard; \
+	else \
+	    find . \( -path ./build -o -path './.?*' -o -path ./node_modules \) -prune \
+	        -o -type f -print0; \
+	fi | tar --null -T - --ignore-failed-read -cf - | tar -xf - -C $(DEB_DIR)/src
+	cd $(DEB_DIR)/src && dpkg-buildpackage -b -us -uc
+	@if command -v lintian >/dev/null; then \
+	    lintian --fail-on error --info $(DEB_DIR)/*.changes; \
+	else \
+	    echo "lintian not installed (make deps): not checked"; \
+	fi
+	@ls -l $(DEB_DIR)/*.deb
+
+# make deb, then installs the packages into the system apache2, tries them
+# on port BULKIO_DEB_TEST_PORT (8091) and purges them (root, Debian; the
+# script skips before building elsewhere)
+test-deb:
+	@scripts/deb-test.sh
 
 # make soak [SOAK_MINUTES=30] [SOAK_PORT=9030]: mixed load against a
 # dedicated installation (.soak) with graceful restarts every 2 minutes and
@@ -242,7 +280,7 @@ ASAN_LOG        := log_path=$(CURDIR)/t/logs/asan/report
 ASAN_RUN_OPTS   := ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:abort_on_error=1:$(ASAN_LOG) \
                    UBSAN_OPTIONS=print_stacktrace=1:$(ASAN_LOG)
 
-$(ASAN_MOD): $(SRC) $(HDRS)
+$(ASAN_MOD): $(SRC) $(HDRS) debian/changelog
 	rm -rf $(ASAN_DIR)/src $(ASAN_DIR)/.libs
 	mkdir -p $(ASAN_DIR)/src
 	mkdir -p $(ASAN_DIR)/build
@@ -251,7 +289,7 @@ $(ASAN_MOD): $(SRC) $(HDRS)
 	cd $(ASAN_DIR) && $(APXS) -c -o mod_bulkio.la \
 	    -Wc,-Wall -Wc,-Wextra -Wc,-Werror -Wc,-std=gnu11 -I$(PG_INC) \
 	    -Wc,-fsanitize=address,undefined -Wc,-fno-omit-frame-pointer \
-	    $(SRC) $(LIBS) -lasan -lubsan
+	    $(APXS_VERSION_DEF) $(SRC) $(LIBS) -lasan -lubsan
 
 $(ASAN_HTTPD):
 	@mkdir -p $(@D)
@@ -283,10 +321,12 @@ help:
 	@echo "make start|stop the same, in the background"
 	@echo "make token      a development JWT (SUB=name for another subject)"
 	@echo "make migrate    apply new sql/ migrations (BULKIO_DATABASE_URL for an existing database)"
-	@echo "make test       unit tests (plain, ASan/UBSan, valgrind), fuzz-smoke, static checks, the Apache::Test suite (plain, ASan/UBSan), the cluster test, test-system"
+	@echo "make test       unit tests (plain, ASan/UBSan, valgrind), fuzz-smoke, static checks, the Apache::Test suite (plain, ASan/UBSan), the cluster test, test-system, test-deb"
 	@echo "make test-browser the web console in headless chromium (BULKIO_SCREENSHOTS=docs/img for the README's screenshots)"
 	@echo "make test-static  docs/directives.md, README and docker/ in step with the code"
 	@echo "make test-system  install into the system apache2 (a2enmod), /v1/health, uninstall (root)"
+	@echo "make deb        the Debian packages libapache2-mod-bulkio and bulkio-client in build/deb/ (dpkg-buildpackage, lintian)"
+	@echo "make test-deb     make deb, then dpkg -i, a2enmod, an import with the packaged bulkio, dpkg --purge (root)"
 	@echo "make test-faults  the fault, spool and retention tests alone"
 	@echo "make test-cluster two servers on one database and spool (BULKIO_PORT, +1)"
 	@echo "make fuzz       each libFuzzer target for FUZZ_TIME seconds (60)"

@@ -24,12 +24,14 @@ pg_bin=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail 
 httpd_bin=${HTTPD:-$(command -v apache2 || command -v httpd || echo /usr/sbin/apache2)}
 modules_dir=$(apxs -q LIBEXECDIR 2>/dev/null || echo /usr/lib/apache2/modules)
 
-# Debian packages the project needs (build, run, test).
+# Debian packages the project needs (build, run, test; the last line for
+# make deb and make test-deb: dh_apache2 comes with apache2-dev).
 packages="build-essential apache2 apache2-dev libaprutil1-dbd-pgsql libpq-dev
 libjson-c-dev libcurl4-openssl-dev libcmocka-dev libapache2-mod-perl2
 zlib1g-dev libssl-dev openssl postgresql postgresql-client
 curl perl libwww-perl gzip python3 apache2-utils libyaml-libyaml-perl
-clang libclang-rt-14-dev valgrind gnuplot-nox fonts-dejavu-core"
+clang libclang-rt-14-dev valgrind gnuplot-nox fonts-dejavu-core
+dpkg-dev debhelper lintian"
 # the console's browser tests (make test-browser); BULKIO_BROWSER_DEPS=0
 # leaves them out (the Docker image)
 browser_packages="nodejs chromium fonts-dejavu-core"
@@ -144,28 +146,10 @@ cmd_pg_stop() {
     fi
 }
 
-# Apply sql/NNN_*.sql files not yet recorded in bulkio_schema_migrations,
-# each in its own transaction, under an advisory lock.
+# Apply the sql/ migrations not yet applied (scripts/bulkio-migrate, which
+# the Debian package ships as /usr/sbin/bulkio-migrate).
 cmd_migrate() {
-    local db f v
-    db=$(conninfo)
-    psql "$db" -v ON_ERROR_STOP=1 -qc \
-        "CREATE TABLE IF NOT EXISTS bulkio_schema_migrations (
-             version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())" \
-        2>&1 | { grep -v 'already exists, skipping' || true; }
-    for f in "$top"/sql/[0-9][0-9][0-9]_*.sql; do
-        v=$(basename "$f" .sql)
-        psql "$db" -v ON_ERROR_STOP=1 -q -1 -v version="$v" -v file="$f" <<'EOF'
-SELECT pg_advisory_xact_lock(7011001) \gset
-SELECT count(*) = 0 AS todo FROM bulkio_schema_migrations
- WHERE version = :'version' \gset
-\if :todo
-\echo bulkio: applying migration :version
-\i :file
-INSERT INTO bulkio_schema_migrations (version) VALUES (:'version');
-\endif
-EOF
-    done
+    "$top/scripts/bulkio-migrate" --sql-dir "$top/sql" "$(conninfo)"
 }
 
 secret_file() { echo "$run_dir/jwt.secret"; }

@@ -154,6 +154,7 @@ static int status_hook(request_rec *r, int flags)
 
     if (short_report) {
         ap_rprintf(r, "BulkIOServer: %s\n", server);
+        ap_rprintf(r, "BulkIOVersion: %s\n", BULKIO_VERSION);
         ap_rprintf(r, "BulkIODatabase: %s\n", jobs ? "ok" : "unavailable");
         ap_rprintf(r, "BulkIOSchedulerPid: %u\n", pid);
         ap_rprintf(r, "BulkIOPolls: %" APR_UINT64_T_FMT "\n", polls);
@@ -194,6 +195,7 @@ static int status_hook(request_rec *r, int flags)
     }
 
     ap_rputs("<hr />\n<h2><a name=\"bulkio\">mod_bulkio</a></h2>\n<dl>\n", r);
+    ap_rprintf(r, "<dt>Version: %s</dt>\n", BULKIO_VERSION);
     ap_rprintf(r, "<dt>Job worker of <b>%s</b>: database %s</dt>\n",
                ap_escape_html(r->pool, server),
                jobs ? "ok" : "<b>unavailable</b>");

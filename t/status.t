@@ -11,7 +11,7 @@ use Sys::Hostname qw(hostname);
 use lib 't/lib';
 use BulkIO::Test;
 
-plan tests => 24, need_module 'status';
+plan tests => 25, need_module 'status';
 
 sub auto {
     my $res = GET '/server-status?auto';
@@ -32,6 +32,11 @@ reset_data();
 my $idle = auto();
 ok t_cmp($idle->{BulkIOServer}, $server, 'BulkIOServer: host/ServerName:port');
 ok t_cmp($idle->{BulkIODatabase}, 'ok', 'BulkIODatabase: ok');
+# the version of debian/changelog's first line, which make passes to the module
+my $changelog = Apache::Test::vars('top_dir') . '/debian/changelog';
+open my $cl, '<', $changelog or die "$changelog: $!";
+my ($version) = <$cl> =~ /\(([^)]+)\)/;
+ok t_cmp($idle->{BulkIOVersion}, $version, 'BulkIOVersion: debian/changelog');
 ok t_cmp($idle->{BulkIORunningJobs}, 0, 'no job running');
 ok t_cmp($idle->{BulkIOLastPollAge} < 2, 1,
          "the scheduler ticks (last poll $idle->{BulkIOLastPollAge} s ago)");
