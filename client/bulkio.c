@@ -9,7 +9,6 @@
 
 #include "cli_ctx.h"
 
-#define BULKIO_CLIENT_VERSION BULKIO_VERSION   /* make: debian/changelog */
 
 static int cmd_help(cli_ctx_t *ctx)
 {

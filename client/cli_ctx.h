@@ -8,7 +8,7 @@
 #include "cli.h"
 #include "cli_http.h"
 
-#define BULKIO_CLIENT_VERSION "1.0"
+#define BULKIO_CLIENT_VERSION BULKIO_VERSION   /* make: debian/changelog */
 
 typedef struct {
     cli_opts_t opts;            /* the command line and the environment */
