@@ -9,7 +9,6 @@
 
 #include "cli_ctx.h"
 
-
 static int cmd_help(cli_ctx_t *ctx)
 {
     (void)ctx;
