@@ -3,7 +3,7 @@
  * with "older jobs", running jobs refreshed while the list is shown. */
 import { API, api, localPath } from './api.js';
 import { append, clear, el, field, select, thead } from './dom.js';
-import { active, bytes, num, pct, percentOf, secs, when, duration } from './format.js';
+import { active, bytes, duration, num, pct, percentOf, secs, when } from './format.js';
 import { RESOURCES, STATUSES } from './model.js';
 import { outcome, progressBar } from './bars.js';
 import { jobHref, poll } from './router.js';
@@ -106,8 +106,9 @@ export function jobsList(view, rest) {
 function importCells(j, cell) {
   if (active(j)) {
     const p = j.progress || {};
-    cell.appendChild(el('div', { class: 'live' }, progressBar(percentOf(j)),
-                        el('span', { class: 'pct' }, pct(percentOf(j)))));
+    const done = percentOf(j);
+    cell.appendChild(el('div', { class: 'live' }, progressBar(done),
+                        el('span', { class: 'pct' }, pct(done))));
     return [num(Math.round(p.rowsPerSecond || 0)) + ' records/s,', el('br'), 'ETA ' + secs(p.etaSeconds)];
   }
   if (j.successCount || j.errorCount) cell.appendChild(outcome(j));
