@@ -10,10 +10,15 @@ use BulkIO::Test;
 
 my $top = Apache::Test::vars('top_dir');
 my $csp = "default-src 'self'; frame-ancestors 'none'";
+# the console's JavaScript: app.js, the entry, and the modules it imports
+my @modules = qw(app.js api.js bars.js dom.js export.js format.js import.js
+                 job.js jobs.js model.js router.js signin.js);
+is_deeply([sort map { (split m{/})[-1] } glob("$top/console/*.js")], [sort @modules],
+          'every script of console/ is checked here');
 
 for my $f (['/v1/console/', 'index.html', 'text/html; charset=utf-8'],
            ['/v1/console/index.html', 'index.html', 'text/html; charset=utf-8'],
-           ['/v1/console/app.js', 'app.js', 'text/javascript; charset=utf-8'],
+           (map { ["/v1/console/$_", $_, 'text/javascript; charset=utf-8'] } @modules),
            ['/v1/console/style.css', 'style.css', 'text/css; charset=utf-8'],
            ['/v1/console/favicon.svg', 'favicon.svg', 'image/svg+xml']) {
     my ($path, $file, $type) = @$f;
@@ -39,10 +44,13 @@ my $html = GET('/v1/console/')->content;
 unlike($html, qr/<script(?![^>]*\bsrc=)/i, 'no inline script');
 unlike($html, qr/<style|\sstyle=|\son\w+=/i, 'no inline style or event handler');
 unlike($html, qr{(?:src|href)="(?:https?:)?//}i, 'nothing from another site');
+for my $m (@modules) {
+    my $code = GET("/v1/console/$m")->content;
+    unlike($code, qr/\.innerHTML|\.outerHTML|insertAdjacentHTML|document\.write|\beval\(/,
+           "$m never parses strings as HTML or code");
+    unlike($code, qr/localStorage\.setItem/, "$m keeps nothing in localStorage");
+}
 my $js = GET('/v1/console/app.js')->content;
-unlike($js, qr/\.innerHTML|\.outerHTML|insertAdjacentHTML|document\.write|\beval\(/,
-       'app.js never parses strings as HTML or code');
-unlike($js, qr/localStorage\.setItem/, 'app.js keeps nothing in localStorage');
 
 my ($st, $h) = raw_request("GET /v1/console HTTP/1.1\r\nHost: " . hostport()
                            . "\r\nConnection: close\r\n\r\n");

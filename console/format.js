@@ -1,0 +1,51 @@
+/* Numbers, sizes, times and a job's state, as the page shows them. */
+
+export function num(n) {
+  return (n === null || n === undefined) ? '–' : Number(n).toLocaleString('en-US');
+}
+
+export function bytes(n) {
+  if (n === null || n === undefined) return '–';
+  const u = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let i = 0;
+  n = Number(n);
+  while (n >= 1024 && i < u.length - 1) { n /= 1024; i++; }
+  return (i ? n.toFixed(1) : String(n)) + ' ' + u[i];
+}
+
+export function secs(s) {
+  if (s === null || s === undefined || !isFinite(s)) return '–';
+  s = Math.max(0, Math.round(s));
+  if (s < 60) return s + ' s';
+  if (s < 3600) return Math.floor(s / 60) + ' min ' + (s % 60) + ' s';
+  return Math.floor(s / 3600) + ' h ' + Math.floor((s % 3600) / 60) + ' min';
+}
+
+export function when(t) {
+  if (!t) return '–';
+  const d = new Date(t);
+  if (isNaN(d)) return String(t);
+  const p = n => String(n).padStart(2, '0');
+  return d.getFullYear() + '-' + p(d.getMonth() + 1) + '-' + p(d.getDate()) + ' '
+         + p(d.getHours()) + ':' + p(d.getMinutes()) + ':' + p(d.getSeconds());
+}
+
+export function pct(p) { return p.toFixed(1) + ' %'; }
+
+/* A finished job's run time in seconds, or null. */
+export function duration(job) {
+  const a = Date.parse(job.startedAt || job.createdAt);
+  const b = Date.parse(job.completedAt);
+  if (isNaN(a) || isNaN(b)) return null;
+  return Math.max(0, (b - a) / 1000);
+}
+
+export function active(job) { return job.status === 'pending' || job.status === 'running'; }
+
+export function percentOf(job) {
+  const p = job.progress;
+  if (p && typeof p.percent === 'number') return Math.max(0, Math.min(100, p.percent));
+  if (job.status === 'completed') return 100;
+  return 0;
+}
+

@@ -1,0 +1,137 @@
+/* The new-import form: a file (chosen or dropped) or a URL the server
+ * fetches; the upload's progress, then the job's until it ends. */
+import { API, api, authHeaders, endSession, newKey } from './api.js';
+import { el, field, replace, select } from './dom.js';
+import { active, bytes, duration, num, percentOf, secs } from './format.js';
+import { FORMATS, RESOURCES } from './model.js';
+import { meter } from './bars.js';
+import { jobHref, poll } from './router.js';
+
+export function newImport(view) {
+  const fRes = select('resource', RESOURCES, 'users');
+  const fFmt = select('format', FORMATS, '', 'from the file');
+  const fileIn = el('input', { type: 'file', id: 'file', name: 'file',
+                               accept: '.ndjson,.jsonl,.json,.csv,.gz,text/csv,application/json,application/x-ndjson' });
+  const urlIn = el('input', { type: 'url', id: 'url', name: 'url', placeholder: 'https://…', size: 50 });
+  const drop = el('div', { class: 'drop', id: 'drop' }, 'Drop a file here, or ', fileIn);
+  const chosen = el('p', { class: 'muted', id: 'chosen' });
+  const go = el('button', { type: 'submit', id: 'upload' }, 'Upload');
+  const msg = el('p', { class: 'error', role: 'alert', id: 'import-error' });
+  const upBox = el('div', { id: 'upload-progress', hidden: true });
+  const jobBox = el('div', { id: 'import-job', hidden: true });
+  let file = null;
+  /* one key per upload: a second click (a retry) sends the same one */
+  let key = null;
+
+  function choose(f) {
+    file = f;
+    key = null;
+    chosen.textContent = f ? f.name + ' (' + bytes(f.size) + ')' : '';
+  }
+  fileIn.addEventListener('change', () => choose(fileIn.files[0] || null));
+  urlIn.addEventListener('input', () => { key = null; });
+  fRes.addEventListener('change', () => { key = null; });
+  fFmt.addEventListener('change', () => { key = null; });
+  drop.addEventListener('dragover', ev => { ev.preventDefault(); drop.classList.add('over'); });
+  drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+  drop.addEventListener('drop', ev => {
+    ev.preventDefault();
+    drop.classList.remove('over');
+    if (ev.dataTransfer.files.length) choose(ev.dataTransfer.files[0]);
+  });
+
+  const form = el('form', { id: 'import-form' },
+    el('h1', null, 'New import'),
+    el('div', { class: 'row' }, field('Resource', fRes), field('Format', fFmt)),
+    el('label', null, 'File'), drop, chosen,
+    el('label', { for: 'url' }, 'or a URL the server fetches'), urlIn,
+    el('div', { class: 'actions' }, go), msg, upBox, jobBox);
+  view.appendChild(el('div', { class: 'card' }, form));
+
+  form.addEventListener('submit', ev => {
+    ev.preventDefault();
+    msg.textContent = '';
+    const url = urlIn.value.trim();
+    if (!file && !url) { msg.textContent = 'Choose a file or give a URL.'; return; }
+    if (!key) key = newKey();
+    const q = new URLSearchParams({ resource: fRes.value });
+    if (fFmt.value) q.set('format', fFmt.value);
+    go.disabled = true;
+    upload(API + '/imports?' + q.toString(), key, file, url, upBox, (status, doc, statusText) => {
+      go.disabled = false;
+      if (status === 202 && doc && doc.job_id) {
+        key = null;
+        followJob(jobBox, doc.job_id);
+        return;
+      }
+      if (status === 401) endSession();
+      msg.textContent = status
+        ? 'The upload was refused (' + status + '): ' + ((doc && doc.detail) || statusText)
+        : 'The upload failed (network). Upload again: the same '
+          + 'Idempotency-Key makes sure that only one job is created.';
+    });
+  });
+}
+
+/* POST the file (multipart) or the URL (JSON) to target with an XHR, for
+ * its upload progress, shown in box; done(status, doc, statusText) with
+ * status 0 when the network failed. */
+function upload(target, key, file, url, box, done) {
+  const xhr = new XMLHttpRequest();
+  xhr.open('POST', target);
+  const h = authHeaders({ 'Idempotency-Key': key });
+  for (const k of Object.keys(h)) xhr.setRequestHeader(k, h[k]);
+  let body;
+  if (file) {
+    body = new FormData();
+    body.append('file', file, file.name);
+  }
+  else {
+    xhr.setRequestHeader('Content-Type', 'application/json');
+    body = JSON.stringify({ url: url });
+  }
+  const t0 = performance.now();
+  const total = file ? file.size : 0;
+  const sent = el('span', { id: 'upload-bytes' }, file ? '0 B of ' + bytes(total) : 'sending the URL');
+  const bar = meter(['Upload: ', sent], { pct: 'upload-pct', bar: 'upload-bar' }, 0);
+  replace(box, bar);
+  box.hidden = false;
+  xhr.upload.addEventListener('progress', e => {
+    const all = e.lengthComputable ? e.total : total;
+    const s = (performance.now() - t0) / 1000;
+    bar.set(all ? 100 * e.loaded / all : 0);
+    sent.textContent = bytes(e.loaded) + ' of ' + bytes(all) + ', '
+                       + bytes(s > 0 ? e.loaded / s : 0) + '/s';
+  });
+  xhr.addEventListener('load', () => {
+    let doc = null;
+    try { doc = JSON.parse(xhr.responseText); } catch (e) { /* not JSON */ }
+    if (xhr.status === 202 && doc && doc.job_id) bar.set(100);
+    done(xhr.status, doc, xhr.statusText);
+  });
+  xhr.addEventListener('error', () => done(0, null, ''));
+  xhr.send(body);
+}
+
+/* After an upload: the job's own progress, until it ends. */
+function followJob(box, id) {
+  const status = el('span', { class: 'badge pending', id: 'job-status' }, 'pending');
+  const bar = meter(['Job ', el('a', { href: jobHref('import', id), class: 'mono', id: 'job-link' }, id),
+                     ' ', status], { pct: 'job-pct', bar: 'job-bar' }, 0);
+  const counts = el('p', { id: 'job-counts', class: 'muted' });
+  replace(box, bar, counts);
+  box.hidden = false;
+  const refresh = async () => {
+    const j = await api('GET', '/imports/' + encodeURIComponent(id));
+    const pr = j.progress || {};
+    bar.set(percentOf(j));
+    status.textContent = j.status;
+    status.className = 'badge ' + j.status;
+    counts.textContent = num(pr.processedRecords) + ' processed, ' + num(j.successCount)
+      + ' succeeded, ' + num(j.errorCount) + ' failed'
+      + (active(j) ? ', ' + num(Math.round(pr.rowsPerSecond || 0)) + ' records/s, ETA ' + secs(pr.etaSeconds)
+                   : ', took ' + secs(duration(j)));
+    return active(j);
+  };
+  refresh().then(again => { if (again) poll(refresh); }).catch(() => poll(refresh));
+}
