@@ -37,7 +37,6 @@
 #define WATCHDOG_NAME   "_bulkio_"
 #define TICK            apr_time_from_msec(100) /* mod_watchdog's slice */
 #define MAX_ATTEMPTS    5
-#define DB_BACKOFF_MAX  apr_time_from_sec(8)
 
 /* This child's scheduler. */
 typedef struct {
@@ -83,8 +82,7 @@ static void schedule(apr_pool_t *p)
     if (!(dbd = mod_bulkio_threads_conn_open(p))) {
         /* try again with backoff (mod_dbd logs every failed attempt) */
         sched->db_backoff = sched->db_backoff
-            ? (sched->db_backoff * 2 > DB_BACKOFF_MAX ? DB_BACKOFF_MAX
-                                                      : sched->db_backoff * 2)
+            ? mod_bulkio_threads_backoff(sched->db_backoff)
             : cfg->poll_interval;
         sched->db_retry_at = apr_time_now() + sched->db_backoff;
         ap_log_error(APLOG_MARK, APLOG_DEBUG, APR_EGENERAL, sched->s,
@@ -183,6 +181,7 @@ void mod_bulkio_scheduler_child_init(apr_pool_t *pchild, server_rec *s)
 {
     char host[APRMAXHOSTLEN + 1];
     unsigned char rnd[4];
+    apr_port_t port;
 
     sched = apr_pcalloc(pchild, sizeof(*sched));
     sched->s = s;
@@ -194,11 +193,10 @@ void mod_bulkio_scheduler_child_init(apr_pool_t *pchild, server_rec *s)
     if (apr_gethostname(host, sizeof(host), pchild) != APR_SUCCESS) {
         apr_cpystrn(host, "localhost", sizeof(host));
     }
+    port = s->port ? s->port
+           : ap_listeners ? ap_listeners->bind_addr->port : 0;
     sched->server_id = apr_psprintf(pchild, "%s/%s:%u", host,
-                                    s->server_hostname,
-                                    s->port ? s->port
-                                    : ap_listeners ? ap_listeners->bind_addr->port
-                                    : 0);
+                                    s->server_hostname, port);
     if (apr_generate_random_bytes(rnd, sizeof(rnd)) != APR_SUCCESS) {
         apr_time_t now = apr_time_now();
 

@@ -90,6 +90,11 @@ void mod_bulkio_threads_conn_close(ap_dbd_t *dbd)
     }
 }
 
+apr_interval_time_t mod_bulkio_threads_backoff(apr_interval_time_t d)
+{
+    return d * 2 > DB_BACKOFF_MAX ? DB_BACKOFF_MAX : d * 2;
+}
+
 /* Sleep for d in short steps; non-zero when the server stops meanwhile. */
 static int pause_for(apr_interval_time_t d)
 {
@@ -156,13 +161,13 @@ static bulkio_run_e await_database(slot_t *slot, const char **preason)
         if (pause_for(backoff)) {
             return BULKIO_RUN_STOPPED;
         }
-        backoff = backoff * 2 > DB_BACKOFF_MAX ? DB_BACKOFF_MAX : backoff * 2;
+        backoff = mod_bulkio_threads_backoff(backoff);
         if (!(dbd = mod_bulkio_threads_conn_open(slot->pool))) {
             continue;
         }
         rv = bulkio_store_resume(slot->pool, native(dbd), c, slot->owner,
                                  host->cfg->lease_time);
-        dbd_close(s, dbd);
+        mod_bulkio_threads_conn_close(dbd);
         if (rv == APR_SUCCESS) {
             ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, BULKIO_LOGNO(38)
                          "job %s: the database is back; resuming after "
@@ -215,7 +220,7 @@ static void record_end(slot_t *slot, bulkio_run_e rc, const char *reason)
                          "job %s: %s", c->job_id,
                          bulkio_pq_error(slot->pool, native(dbd)));
         }
-        dbd_close(s, dbd);
+        mod_bulkio_threads_conn_close(dbd);
     }
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s, BULKIO_LOGNO(33)

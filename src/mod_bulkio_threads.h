@@ -61,4 +61,9 @@ ap_dbd_t *mod_bulkio_threads_conn_open(apr_pool_t *p);
 /** Give a connection of mod_bulkio_threads_conn_open() back. */
 void mod_bulkio_threads_conn_close(ap_dbd_t *dbd);
 
+/** The pause before the next try to reach the database after a pause of
+ * d: twice d, at most 8 s (a job thread waiting for the database, the
+ * scheduler after a poll without it). */
+apr_interval_time_t mod_bulkio_threads_backoff(apr_interval_time_t d);
+
 #endif /* MOD_BULKIO_THREADS_H */
