@@ -24,8 +24,10 @@
 #include "src/mod_bulkio_config.h"
 #include "src/mod_bulkio_http.h"
 #include "src/mod_bulkio_router.h"
+#include "src/mod_bulkio_scheduler.h"
+#include "src/mod_bulkio_signal.h"
 #include "src/mod_bulkio_status.h"
-#include "src/mod_bulkio_worker.h"
+#include "src/mod_bulkio_threads.h"
 
 /* The spool directory must exist and belong to the user children run as. */
 static apr_status_t make_spool_dir(apr_pool_t *p, server_rec *s,
@@ -64,12 +66,13 @@ static int bulkio_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         return OK;
     }
     if ((msg = mod_bulkio_http_init())
-        || (msg = mod_bulkio_worker_post_config(pconf, s))) {
+        || (msg = mod_bulkio_threads_post_config())
+        || (msg = mod_bulkio_scheduler_post_config(pconf, s))) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, APR_ENOTIMPL, s,
                      BULKIO_LOGNO(22) "%s", msg);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    mod_bulkio_status_post_config(pconf, s);
+    mod_bulkio_signal_post_config(pconf, s);
     for (sv = s; sv; sv = sv->next) {
         mod_bulkio_cfg_t *cfg = mod_bulkio_cfg_get(sv);
 
@@ -87,13 +90,14 @@ static int bulkio_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 
 static void bulkio_child_init(apr_pool_t *pchild, server_rec *s)
 {
-    mod_bulkio_worker_child_init(pchild, s);
-    mod_bulkio_status_child_init(mod_bulkio_worker_server_id());
+    mod_bulkio_threads_child_init(pchild, s);
+    mod_bulkio_scheduler_child_init(pchild, s);
+    mod_bulkio_status_child_init(mod_bulkio_scheduler_server_id());
 }
 
 static void bulkio_register_hooks(apr_pool_t *p)
 {
-    /* the job worker registers with mod_watchdog before it starts */
+    /* the job scheduler registers with mod_watchdog before it starts */
     static const char *const before_watchdog[] = { "mod_watchdog.c", NULL };
 
     (void)p;
@@ -102,7 +106,7 @@ static void bulkio_register_hooks(apr_pool_t *p)
     ap_hook_child_init(bulkio_child_init, NULL, before_watchdog,
                        APR_HOOK_MIDDLE);
 #if AP_MODULE_MAGIC_AT_LEAST(20120211, 110)
-    ap_hook_child_stopping(mod_bulkio_worker_child_stopping, NULL, NULL,
+    ap_hook_child_stopping(mod_bulkio_threads_child_stopping, NULL, NULL,
                            APR_HOOK_MIDDLE);
 #endif
     ap_hook_handler(mod_bulkio_handler, NULL, NULL, APR_HOOK_MIDDLE);

@@ -19,7 +19,7 @@
 #include "mod_bulkio_http.h"
 #include "mod_bulkio_jobdoc.h"
 #include "mod_bulkio_jobs.h"
-#include "mod_bulkio_status.h"
+#include "mod_bulkio_signal.h"
 
 #define IDEM_KEY_MAX 255
 
@@ -202,7 +202,7 @@ int mod_bulkio_post_job(mod_bulkio_req_t *req)
         if (rc == OK) {
             /* committed: this server's worker claims it at its next tick
              * (a replay above created nothing, so it wakes nobody) */
-            mod_bulkio_status_wake();
+            mod_bulkio_signal_wake();
             return send_accepted(req, poster->kind, HTTP_ACCEPTED, body, job_id);
         }
     }

@@ -6,7 +6,7 @@
 /*
  * What the import and the export handlers share about jobs: creating one
  * (Idempotency-Key, 202) and listing the caller's. Above mod_bulkio_http,
- * mod_bulkio_jobdoc and mod_bulkio_status (it wakes the worker for a new
+ * mod_bulkio_jobdoc and mod_bulkio_signal (it wakes the worker for a new
  * job), below the handlers.
  */
 

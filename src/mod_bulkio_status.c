@@ -4,8 +4,8 @@
  * lines): this server's job worker.
  *
  * The worker runs in one child (the mod_watchdog singleton) while any
- * child may serve /server-status, so what it shows must be shared between
- * processes. The design keeps one source of truth for each thing:
+ * child may serve /server-status. The report keeps one source of truth
+ * for each thing, and only reads:
  *
  * - the jobs this server runs, with their progress and lease owner, are
  *   read from PostgreSQL (status 'running' and lease_server = this
@@ -13,23 +13,12 @@
  *   This stays right across graceful restarts (old and new generation
  *   report the same rows), crashes (a dead job shows its lease running
  *   out) and needs no locking;
- * - only the scheduler's heartbeat is not in the database: its last poll,
- *   its process and how many job threads it runs. That lives in a small
- *   anonymous shared memory segment made in post_config, so every child
- *   inherits it at fork; the single writer stores each field atomically
- *   and readers need no lock (a reader may see one poll's fields mixed
- *   with the next one's, which does not matter here).
- *
- * The same segment carries the scheduler's wake-up count: a request that
- * created a job, and a job thread that freed a slot, add one to it, and
- * the scheduler, which looks at it every tick (100 ms), polls at once when
- * it changed instead of at its next BulkIOPollInterval. It is only a hint:
- * a lost or extra wake-up costs at most one poll interval or one poll.
+ * - the scheduler's heartbeat (its last poll, its process and how many
+ *   job threads it runs) is read from the worker's signal
+ *   (mod_bulkio_signal.h), shared memory that every child inherits.
  */
 
-#include <apr_atomic.h>
 #include <apr_optional.h>
-#include <apr_shm.h>
 #include <apr_strings.h>
 #include <apr_time.h>
 
@@ -41,67 +30,16 @@
 #include "bulkio_store.h"
 #include "mod_bulkio_private.h"
 #include "mod_bulkio_http.h"
+#include "mod_bulkio_signal.h"
 #include "mod_bulkio_status.h"
 
-/* The scheduler's heartbeat, shared by the children of one generation. */
-typedef struct {
-    volatile apr_uint64_t last_poll;    /* apr_time_t of the last tick */
-    volatile apr_uint64_t polls;        /* ticks so far */
-    volatile apr_uint32_t pid;          /* of the process that ticks */
-    volatile apr_uint32_t threads;      /* job threads it runs */
-    volatile apr_uint32_t wakes;        /* jobs created, slots freed */
-} heartbeat_t;
-
-static heartbeat_t *heartbeat;
 /* this server's id among those sharing the database (mod_bulkio.c hands
  * it over in child_init) */
 static const char *server_id;
 
-void mod_bulkio_status_post_config(apr_pool_t *pconf, server_rec *s)
-{
-    apr_shm_t *shm;
-    apr_status_t rv;
-
-    heartbeat = NULL;
-    rv = apr_shm_create(&shm, sizeof(heartbeat_t), NULL, pconf);
-    if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s, BULKIO_LOGNO(710)
-                     "no shared memory for the worker's status: "
-                     "/server-status will not show its last poll, and new "
-                     "jobs wait for the worker's next poll");
-        return;
-    }
-    heartbeat = apr_shm_baseaddr_get(shm);
-    memset(heartbeat, 0, sizeof(*heartbeat));
-}
-
 void mod_bulkio_status_child_init(const char *id)
 {
     server_id = id;
-}
-
-void mod_bulkio_status_poll(int threads)
-{
-    if (!heartbeat) {
-        return;
-    }
-    apr_atomic_set32(&heartbeat->pid, (apr_uint32_t)getpid());
-    apr_atomic_set32(&heartbeat->threads, (apr_uint32_t)threads);
-    apr_atomic_set64(&heartbeat->polls,
-                     apr_atomic_read64(&heartbeat->polls) + 1);
-    apr_atomic_set64(&heartbeat->last_poll, (apr_uint64_t)apr_time_now());
-}
-
-void mod_bulkio_status_wake(void)
-{
-    if (heartbeat) {
-        apr_atomic_inc32(&heartbeat->wakes);
-    }
-}
-
-apr_uint32_t mod_bulkio_status_wakes(void)
-{
-    return heartbeat ? apr_atomic_read32(&heartbeat->wakes) : 0;
 }
 
 static const char *rfc3339(apr_pool_t *p, apr_time_t t)
@@ -128,21 +66,16 @@ static int status_hook(request_rec *r, int flags)
 {
     const char *server = server_id;
     apr_array_header_t *jobs = NULL;
-    apr_time_t last = 0;
-    apr_uint32_t pid = 0, threads = 0;
-    apr_uint64_t polls = 0;
+    mod_bulkio_heartbeat_t hb;
+    apr_time_t last;
     PGconn *conn;
     int i, short_report = flags & AP_STATUS_SHORT;
 
     if (!server) {
         return OK;
     }
-    if (heartbeat) {
-        last = (apr_time_t)apr_atomic_read64(&heartbeat->last_poll);
-        polls = apr_atomic_read64(&heartbeat->polls);
-        pid = apr_atomic_read32(&heartbeat->pid);
-        threads = apr_atomic_read32(&heartbeat->threads);
-    }
+    mod_bulkio_signal_heartbeat(&hb);
+    last = hb.last_poll;
     conn = mod_bulkio_db(r);
     if (conn && bulkio_store_server_jobs(r->pool, conn, server, &jobs)
                 != APR_SUCCESS) {
@@ -156,14 +89,14 @@ static int status_hook(request_rec *r, int flags)
         ap_rprintf(r, "BulkIOServer: %s\n", server);
         ap_rprintf(r, "BulkIOVersion: %s\n", BULKIO_VERSION);
         ap_rprintf(r, "BulkIODatabase: %s\n", jobs ? "ok" : "unavailable");
-        ap_rprintf(r, "BulkIOSchedulerPid: %u\n", pid);
-        ap_rprintf(r, "BulkIOPolls: %" APR_UINT64_T_FMT "\n", polls);
+        ap_rprintf(r, "BulkIOSchedulerPid: %u\n", hb.pid);
+        ap_rprintf(r, "BulkIOPolls: %" APR_UINT64_T_FMT "\n", hb.polls);
         if (last) {
             ap_rprintf(r, "BulkIOLastPoll: %s\n", rfc3339(r->pool, last));
             ap_rprintf(r, "BulkIOLastPollAge: %.3f\n",
                        (double)(apr_time_now() - last) / APR_USEC_PER_SEC);
         }
-        ap_rprintf(r, "BulkIOJobThreads: %u\n", threads);
+        ap_rprintf(r, "BulkIOJobThreads: %u\n", hb.threads);
         ap_rprintf(r, "BulkIORunningJobs: %d\n", jobs ? jobs->nelts : 0);
         for (i = 0; jobs && i < jobs->nelts; ++i) {
             const bulkio_m_running_t *j = &APR_ARRAY_IDX(jobs, i,
@@ -204,7 +137,7 @@ static int status_hook(request_rec *r, int flags)
                    "%" APR_UINT64_T_FMT " polls, %u job threads</dt>\n",
                    rfc3339(r->pool, last),
                    (double)(apr_time_now() - last) / APR_USEC_PER_SEC,
-                   pid, polls, threads);
+                   hb.pid, hb.polls, hb.threads);
     }
     else {
         ap_rputs("<dt>Last poll: none yet</dt>\n", r);
