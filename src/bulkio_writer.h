@@ -38,7 +38,8 @@ apr_status_t bulkio_writer_open(apr_pool_t *p, bulkio_job_ctx_t *job,
                                 bulkio_resource_e res, apr_time_t started,
                                 bulkio_writer_t **pw, const char **preason);
 
-/** The batch to fill next (empty until bulkio_writer_submit()). */
+/** The batch to fill (bulkio_batch_add_row(), bulkio_batch_add_error());
+ * each bulkio_writer_submit() hands out an empty one. */
 bulkio_batch_t *bulkio_writer_batch(bulkio_writer_t *w);
 
 /** Start writing the batch filled since the last submit; the database
