@@ -366,78 +366,14 @@ apr_status_t bulkio_batch_setup(apr_pool_t *p, PGconn *conn,
     return rv;
 }
 
-/* BEGIN, the transaction's settings and, with lock, the resource's
- * lock, in one string. */
-static const char *begin_sql(apr_pool_t *p, const bulkio_stage_t *stage,
-                             int lock)
+const char *bulkio_batch_table(const bulkio_stage_t *stage)
 {
-    return apr_pstrcat(p,
-        "BEGIN; SET LOCAL synchronous_commit TO off;"
-        " SET LOCAL plan_cache_mode TO force_generic_plan;"
-        " SET LOCAL enable_seqscan TO off; SET LOCAL enable_hashjoin TO off;"
-        " SET LOCAL enable_mergejoin TO off; SET LOCAL jit TO off",
-        lock ? apr_pstrcat(p, "; SELECT pg_advisory_xact_lock(hashtext('",
-                           stage->sql->stage, "'))", NULL) : "", NULL);
+    return stage->sql->stage;
 }
 
-apr_status_t bulkio_batch_begin(apr_pool_t *p, PGconn *conn,
-                                const bulkio_stage_t *stage, int lock)
+const char *bulkio_batch_sequence(const bulkio_stage_t *stage)
 {
-    /* In one round trip:
-     * - the checkpoint commits with the rows: a commit lost in a database
-     *   crash loses both, and the batches are read and applied again, so
-     *   a commit need not wait for its WAL flush;
-     * - the apply statement's generic plan, built once, resolves the
-     *   staged rows by index probes of the target tables, whatever their
-     *   size was when it was built (a plan made while a table was small
-     *   would scan it once it has grown; a hash join scans the whole
-     *   table for 1,000 rows), and JIT stays off (the disabled paths'
-     *   costs would switch it on: 1 s of compiling per batch);
-     * - with lock, batches of one resource take turns: jobs that upsert
-     *   the same keys at once would otherwise meet in unique indexes and
-     *   deadlocks (the name is a fixed staging table name; a run through
-     *   two connections holds it for its session, bulkio_batch_lock()). */
-    return pq_status(p, PQexec(conn, begin_sql(p, stage, lock)));
-}
-
-apr_status_t bulkio_batch_commit(apr_pool_t *p, PGconn *conn,
-                                 const bulkio_stage_t *stage, int reopen)
-{
-    return pq_status(p, PQexec(conn, reopen ? apr_pstrcat(p, "COMMIT; ",
-                                              begin_sql(p, stage, 0), NULL)
-                                            : "COMMIT"));
-}
-
-apr_status_t bulkio_batch_take_ids(apr_pool_t *p, PGconn *conn,
-                                   const bulkio_stage_t *stage, int n,
-                                   apr_array_header_t **pids)
-{
-    const char *params[2];
-    PGresult *res;
-    apr_status_t rv;
-    int i;
-
-    params[0] = stage->sql->seq;
-    params[1] = apr_itoa(p, n);
-    rv = bulkio_pq_exec(p, conn, "SELECT nextval($1::regclass)"
-                        " FROM generate_series(1, $2::int)", 2, params, &res);
-    if (rv != APR_SUCCESS || PQntuples(res) != n) {
-        return APR_EGENERAL;
-    }
-    *pids = apr_array_make(p, n, sizeof(apr_int64_t));
-    for (i = 0; i < n; ++i) {
-        APR_ARRAY_PUSH(*pids, apr_int64_t) = apr_atoi64(PQgetvalue(res, i,
-                                                                   0));
-    }
-    return APR_SUCCESS;
-}
-
-apr_status_t bulkio_batch_lock(apr_pool_t *p, PGconn *conn,
-                               const bulkio_stage_t *stage, int on)
-{
-    return pq_status(p, PQexec(conn, apr_pstrcat(p,
-        on ? "SELECT pg_advisory_lock" : "SELECT pg_advisory_unlock",
-        "(hashtext('", stage->sql->stage, "'))", NULL)));
+    return stage->sql->seq;
 }
 
 static void batch_init(bulkio_batch_t *b)

@@ -13,14 +13,15 @@
 #define BULKIO_MAX_COLS 8
 
 /*
- * The batch writer: collects a batch of validated rows and failed records,
- * then writes them set-based inside the caller's transaction: COPY into a
- * temporary staging table; when no key repeats in the batch, one insert of
- * all its rows as new ones, tried in a savepoint; else (or when a row meets
- * an existing one) one upsert statement per segment of rows (the rows of a
- * segment touch no row in common, and segments apply in file order, so a
- * batch that updates one record twice ends as the file says); then COPY of
- * the error entries.
+ * A batch in the database: collects a batch of validated rows and failed
+ * records, then writes them set-based inside a transaction the import
+ * writer (bulkio_writer.h) opened: COPY into a temporary staging table;
+ * when no key repeats in the batch, one insert of all its rows as new
+ * ones, tried in a savepoint; else (or when a row meets an existing one)
+ * one upsert statement per segment of rows (the rows of a segment touch
+ * no row in common, and segments apply in file order, so a batch that
+ * updates one record twice ends as the file says); then COPY of the
+ * error entries. Only the writer sends batches.
  */
 typedef struct bulkio_batch_t bulkio_batch_t;
 
@@ -42,28 +43,12 @@ apr_status_t bulkio_batch_setup(apr_pool_t *p, PGconn *conn,
                                 bulkio_resource_e res,
                                 bulkio_stage_t **pstage);
 
-/** Open a transaction for one or more batches of stage: its settings and,
- * with lock, the resource's lock, in one round trip. The caller commits
- * (with the job's checkpoint) or rolls back. */
-apr_status_t bulkio_batch_begin(apr_pool_t *p, PGconn *conn,
-                                const bulkio_stage_t *stage, int lock);
+/** The staging table of stage's resource (its name names the resource's
+ * lock too). */
+const char *bulkio_batch_table(const bulkio_stage_t *stage);
 
-/** Commit the transaction; with reopen, open the next one as
- * bulkio_batch_begin() does without the lock, in the same round trip. */
-apr_status_t bulkio_batch_commit(apr_pool_t *p, PGconn *conn,
-                                 const bulkio_stage_t *stage, int reopen);
-
-/** Take the next n ids of the resource's sequence, in order, into *pids
- * (of apr_int64_t), for bulkio_batch_send(). */
-apr_status_t bulkio_batch_take_ids(apr_pool_t *p, PGconn *conn,
-                                   const bulkio_stage_t *stage, int n,
-                                   apr_array_header_t **pids);
-
-/** Take (on) or give back the resource's lock for the session of conn,
- * for a run that writes through several connections at once: while it
- * holds it, no other job writes the resource. */
-apr_status_t bulkio_batch_lock(apr_pool_t *p, PGconn *conn,
-                               const bulkio_stage_t *stage, int on);
+/** The sequence of the ids of stage's resource. */
+const char *bulkio_batch_sequence(const bulkio_stage_t *stage);
 
 /** A new, empty batch of stage; its memory comes from a subpool of p,
  * cleared on each bulkio_batch_reset(). */
@@ -89,14 +74,14 @@ int bulkio_batch_size(const bulkio_batch_t *b);
 int bulkio_batch_independent(const bulkio_batch_t *b,
                              const bulkio_batch_t *prev);
 
-/** Start writing the batch inside a transaction bulkio_batch_begin()
- * opened (others of its batches may come before it in it): stage
- * its rows and leave the first statement running, so that the caller can
- * parse the next batch meanwhile. Then bulkio_batch_finish(), before any
- * other use of conn. On failure the caller rolls back. New rows take
- * their internal ids in file order from ids (one per record of the batch,
- * from bulkio_batch_take_ids()), or, when NULL, from the sequence as they
- * are written. */
+/** Start writing the batch inside a transaction the caller opened (others
+ * of its batches may come before it in it): stage its rows and leave the
+ * first statement running, so that the caller can parse the next batch
+ * meanwhile. Then bulkio_batch_finish(), before any other use of conn. On
+ * failure the caller rolls back. New rows take their internal ids in file
+ * order from ids (one per record of the batch, taken from
+ * bulkio_batch_sequence()), or, when NULL, from the sequence as they are
+ * written. */
 apr_status_t bulkio_batch_send(bulkio_batch_t *b, PGconn *conn,
                                const apr_int64_t *ids);
 

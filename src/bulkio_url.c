@@ -6,10 +6,15 @@
 
 #include <apr_file_io.h>
 #include <apr_strings.h>
+#include <apr_uri.h>
 
 #include <curl/curl.h>
 
+#include "bulkio_store.h"
 #include "bulkio_url.h"
+
+/* Tries of a URL import's download that fails transiently. */
+#define FETCH_TRIES 3
 
 /* A refused IPv4 network: address (host order), prefix length, class. */
 static const struct {
@@ -363,4 +368,94 @@ apr_status_t bulkio_fetch_global_init(void)
 {
     return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? APR_SUCCESS
                                                              : APR_EGENERAL;
+}
+
+/* The format of the file fetched into tmp: the job's, the response's
+ * Content-Type, the URL's file name, or what the file starts with. */
+static bulkio_format_e fetched_format(apr_pool_t *p, const char *format,
+                                      const char *url,
+                                      const bulkio_fetch_result_t *res,
+                                      const char *tmp)
+{
+    bulkio_format_e fmt = bulkio_format_from_name(format);
+    apr_uri_t uri;
+
+    if (!fmt) {
+        bulkio_format_from_type(res->content_type, &fmt);
+    }
+    if (!fmt && apr_uri_parse(p, url, &uri) == APR_SUCCESS) {
+        fmt = bulkio_format_from_filename(uri.path);
+    }
+    if (!fmt) {
+        fmt = bulkio_format_sniff_file(p, tmp);
+    }
+    return fmt;
+}
+
+bulkio_run_e bulkio_fetch_import(apr_pool_t *p, bulkio_job_ctx_t *job,
+                                 int (*tick)(void *baton), void *baton,
+                                 const char **ppath, const char **pformat,
+                                 const char **preason)
+{
+    const bulkio_claim_t *c = job->claim;
+    const char *tmp, *path;
+    bulkio_fetch_opts_t opts = *job->fetch;
+    bulkio_fetch_result_t res;
+    bulkio_format_e fmt;
+    apr_time_t until;
+    apr_status_t rv;
+    int try;
+
+    opts.tick = tick;
+    opts.tick_baton = baton;
+    tmp = apr_pstrcat(p, job->spool_dir, "/import-", c->job_id, ".part",
+                      NULL);
+    path = apr_pstrcat(p, job->spool_dir, "/import-", c->job_id, NULL);
+    for (try = 1; ; ++try) {
+        bulkio_job_log(job, p, BULKIO_LOG_INFO, "Job %s: fetching its URL, "
+                       "try %d", c->job_id, try);
+        rv = bulkio_fetch(p, c->source_url, tmp, &opts, &res);
+        if (rv == APR_SUCCESS) {
+            break;
+        }
+        apr_file_remove(tmp, p);
+        if (*job->stop) {
+            return BULKIO_RUN_STOPPED;
+        }
+        if (!res.transient || try == FETCH_TRIES) {
+            *preason = apr_pstrcat(p, "cannot fetch the URL: ", res.error,
+                                   NULL);
+            return BULKIO_RUN_FAILED;
+        }
+        for (until = apr_time_now() + apr_time_from_sec(1 << try);
+             apr_time_now() < until; apr_sleep(apr_time_from_msec(100))) {
+            if (tick(baton)) {
+                *preason = "interrupted while waiting to fetch again";
+                return *job->stop ? BULKIO_RUN_STOPPED : BULKIO_RUN_LOST;
+            }
+        }
+    }
+    fmt = fetched_format(p, c->format, c->source_url, &res, tmp);
+    if (!fmt) {
+        apr_file_remove(tmp, p);
+        *preason = "cannot tell the fetched file's format; give format="
+                   "ndjson, json or csv";
+        return BULKIO_RUN_FAILED;
+    }
+    if (apr_file_rename(tmp, path, p) != APR_SUCCESS) {
+        apr_file_remove(tmp, p);
+        *preason = "cannot store the fetched file in the spool directory";
+        return BULKIO_RUN_FAILED;
+    }
+    rv = bulkio_store_import_source(p, job->conn, c->id, job->owner, path,
+                                    bulkio_format_name(fmt), res.size);
+    if (rv != APR_SUCCESS) {
+        apr_file_remove(path, p);
+        *preason = "database error while recording the download";
+        return APR_STATUS_IS_NOTFOUND(rv) ? BULKIO_RUN_LOST
+                                          : BULKIO_RUN_RETRY;
+    }
+    *ppath = path;
+    *pformat = bulkio_format_name(fmt);
+    return BULKIO_RUN_COMPLETED;
 }

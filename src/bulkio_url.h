@@ -9,6 +9,8 @@
 #include <apr_tables.h>
 #include <apr_time.h>
 
+#include "bulkio_job.h"
+
 /*
  * Fetching a URL import's file with libcurl, safe against server-side
  * request forgery: every address the fetcher is about to connect to (each
@@ -65,6 +67,20 @@ typedef struct {
 apr_status_t bulkio_fetch(apr_pool_t *p, const char *url, const char *path,
                           const bulkio_fetch_opts_t *opts,
                           bulkio_fetch_result_t *res);
+
+/** Download the file of URL import job into the spool (transient failures
+ * are tried again, with backoff), decide its format and record both on
+ * the job.
+ * @param tick called now and then while the fetch runs or waits to try
+ *        again, with baton (to keep the job's lease); non-zero ends it
+ * @param ppath the file's path in the spool
+ * @param pformat its format's name
+ * @param preason why, unless it returns BULKIO_RUN_COMPLETED
+ * @return BULKIO_RUN_COMPLETED, or how the run ends */
+bulkio_run_e bulkio_fetch_import(apr_pool_t *p, bulkio_job_ctx_t *job,
+                                 int (*tick)(void *baton), void *baton,
+                                 const char **ppath, const char **pformat,
+                                 const char **preason);
 
 /** libcurl's global initialisation: once, in the parent, before any
  * thread. */
