@@ -8,6 +8,8 @@
 #include "bulkio_url.h"
 #include "bulkio_job.h"
 #include "bulkio_parse.h"
+#include "bulkio_pq.h"
+#include "bulkio_store_jobs.h"
 #include "bulkio_validate.h"
 
 #define PROGRESS_EVERY apr_time_from_sec(5)
