@@ -12,6 +12,7 @@
     " total_records, success_count, error_count, parse_errors," \
     " validation_errors, foreign_key_errors, duplicate_errors"
 
+/* A claimed job, from the columns the claim returns (RESUMED last). */
 #define C(member, type) BULKIO_PQ_COL(bulkio_claim_t, member, type)
 #define BY_TYPE(name, i) \
     { name, BULKIO_PQ_INT64, offsetof(bulkio_claim_t, errors_by_type[i]) }
@@ -28,6 +29,7 @@ static const bulkio_pq_col_t claim_cols[] = {
 #undef BY_TYPE
 #undef C
 
+/* Whether a job was asked to stop, into an int of its own. */
 static const bulkio_pq_col_t cancel_col[] = {
     { "cancel_requested", BULKIO_PQ_BOOL, 0 }, BULKIO_PQ_END
 };
@@ -36,19 +38,6 @@ static const bulkio_pq_col_t cancel_col[] = {
 #define RENEW_SQL \
     "UPDATE bulkio_jobs SET lease_expires_at = now() + $3::interval" \
     " WHERE id = $1 AND lease_owner = $2 AND status = 'running'"
-
-/* The parameters of RENEW_SQL. */
-static const char *const *renewal(apr_pool_t *p, apr_int64_t job,
-                                  const char *owner,
-                                  apr_interval_time_t lease)
-{
-    const char **params = apr_palloc(p, 3 * sizeof(*params));
-
-    params[0] = bulkio_pq_int64(p, job);
-    params[1] = owner;
-    params[2] = bulkio_pq_secs(p, lease);
-    return params;
-}
 
 /* One claim, in its transaction. */
 typedef struct {
@@ -179,17 +168,24 @@ apr_status_t bulkio_store_checkpoint(apr_pool_t *p, PGconn *conn,
 apr_status_t bulkio_store_renew(apr_pool_t *p, PGconn *conn, apr_int64_t job,
                                 const char *owner, apr_interval_time_t lease)
 {
-    return bulkio_pq_one(p, conn, RENEW_SQL, 3,
-                         renewal(p, job, owner, lease));
+    const char *params[] = {
+        bulkio_pq_int64(p, job), owner, bulkio_pq_secs(p, lease)
+    };
+
+    return bulkio_pq_one(p, conn, RENEW_SQL, 3, params);
 }
 
 apr_status_t bulkio_store_resume(apr_pool_t *p, PGconn *conn,
                                  bulkio_claim_t *c, const char *owner,
                                  apr_interval_time_t lease)
 {
+    const char *params[] = {
+        bulkio_pq_int64(p, c->id), owner, bulkio_pq_secs(p, lease)
+    };
+
     /* the columns the statement does not return are left as they are */
     return bulkio_pq_get(p, conn, RENEW_SQL " RETURNING " RESUMED, 3,
-                         renewal(p, c->id, owner, lease), claim_cols, c);
+                         params, claim_cols, c);
 }
 
 apr_status_t bulkio_store_finish(apr_pool_t *p, PGconn *conn,
