@@ -8,7 +8,7 @@
 #include <apr_tables.h>
 
 #include "bulkio_batch.h"
-#include "bulkio_store.h"
+#include "bulkio_pq.h"
 #include "bulkio_util.h"
 #include "bulkio_validate.h"
 

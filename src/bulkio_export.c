@@ -4,6 +4,7 @@
 #include <apr_strings.h>
 
 #include "bulkio_export.h"
+#include "bulkio_pq.h"
 #include "bulkio_util.h"
 
 #define MAX_FIELDS  8
@@ -683,16 +684,14 @@ const char *bulkio_export_ext(const bulkio_export_t *exp)
     return bulkio_format_name(exp->format);
 }
 
-/* Ask the server to stop the query conn runs. */
-static void cancel_query(PGconn *conn)
+apr_status_t bulkio_export_send(apr_pool_t *p, PGconn *conn,
+                                const bulkio_export_t *exp)
 {
-    PGcancel *cancel = PQgetCancel(conn);
-    char err[256];
+    const char *sql, *const *params;
+    int nparams;
 
-    if (cancel) {
-        PQcancel(cancel, err, sizeof(err));
-        PQfreeCancel(cancel);
-    }
+    sql = bulkio_export_sql(p, exp, &nparams, &params);
+    return bulkio_pq_send(conn, sql, nparams, params);
 }
 
 apr_status_t bulkio_export_stream(apr_pool_t *p, PGconn *conn,
@@ -702,6 +701,17 @@ apr_status_t bulkio_export_stream(apr_pool_t *p, PGconn *conn,
                                   bulkio_row_fn *row, void *row_baton,
                                   bulkio_sink_fn *sink, void *sink_baton)
 {
+    apr_status_t rv = bulkio_pq_send(conn, sql, nparams, params);
+
+    return rv != APR_SUCCESS ? rv : bulkio_export_rows(
+        p, conn, frame, row, row_baton, sink, sink_baton);
+}
+
+apr_status_t bulkio_export_rows(apr_pool_t *p, PGconn *conn,
+                                const bulkio_frame_t *frame,
+                                bulkio_row_fn *row, void *row_baton,
+                                bulkio_sink_fn *sink, void *sink_baton)
+{
     apr_size_t sep = strlen(frame->sep);
     apr_int64_t rows = 0;
     apr_pool_t *chunk;
@@ -710,16 +720,6 @@ apr_status_t bulkio_export_stream(apr_pool_t *p, PGconn *conn,
     apr_status_t rv;
     int done = 0;
 
-    if (!PQsendQueryParams(conn, sql, nparams, NULL, params, NULL, NULL, 0)) {
-        return APR_EGENERAL;
-    }
-    if (!PQsetSingleRowMode(conn)) {
-        cancel_query(conn);
-        while ((res = PQgetResult(conn))) {
-            PQclear(res);
-        }
-        return APR_EGENERAL;
-    }
     apr_pool_create(&chunk, p);
     bulkio_buf_init(&buf, chunk, 2 * STREAM_CHUNK);
     bulkio_buf_add(&buf, frame->head, strlen(frame->head));
@@ -755,11 +755,6 @@ apr_status_t bulkio_export_stream(apr_pool_t *p, PGconn *conn,
         }
     }
     apr_pool_destroy(chunk);
-    if (!done) {
-        cancel_query(conn);
-    }
-    while ((res = PQgetResult(conn))) {
-        PQclear(res);
-    }
+    bulkio_pq_drain(conn, !done);
     return rv;
 }

@@ -82,17 +82,31 @@ typedef struct {
     const char *tail;
 } bulkio_frame_t;
 
+/** Send the export's SELECT on conn in single-row mode (bulkio_pq_send()),
+ * for bulkio_export_rows().
+ * @return APR_SUCCESS, or APR_EGENERAL with conn idle */
+apr_status_t bulkio_export_send(apr_pool_t *p, PGconn *conn,
+                                const bulkio_export_t *exp);
+
 /**
- * Run query sql on conn and hand its rows, framed and encoded by row, to
- * sink as the database sends them: libpq's single-row mode, so that the
- * server finds the next rows while this thread encodes. The head goes to
- * sink at once, then chunks of about 128 KiB built in a subpool of p, the
- * last one with the tail. On return conn is idle (a query ended early is
- * canceled).
+ * Hand the rows of the query sent on conn in single-row mode
+ * (bulkio_pq_send(), bulkio_export_send(), bulkio_store_errors_send()),
+ * framed and encoded by row, to sink as the database sends them, so that
+ * the server finds the next rows while this thread encodes. The head goes
+ * to sink at once, then chunks of about 128 KiB built in a subpool of p,
+ * the last one with the tail. On return conn is idle (a query ended early
+ * is canceled).
  * @return APR_SUCCESS when every row went to sink, the status of sink when
  *         it ended the stream, else APR_EGENERAL: a database error
  *         (bulkio_pq_error() tells it)
  */
+apr_status_t bulkio_export_rows(apr_pool_t *p, PGconn *conn,
+                                const bulkio_frame_t *frame,
+                                bulkio_row_fn *row, void *row_baton,
+                                bulkio_sink_fn *sink, void *sink_baton);
+
+/** Send query sql with its text parameters on conn and hand its rows to
+ * sink: bulkio_pq_send(), then bulkio_export_rows(). */
 apr_status_t bulkio_export_stream(apr_pool_t *p, PGconn *conn,
                                   const char *sql, int nparams,
                                   const char *const *params,

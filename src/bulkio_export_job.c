@@ -5,7 +5,9 @@
 
 #include "bulkio_export.h"
 #include "bulkio_job.h"
-#include "bulkio_store.h"
+#include "bulkio_pq.h"
+#include "bulkio_store_jobs.h"
+#include "bulkio_store_lease.h"
 #include "bulkio_util.h"
 
 #define PROGRESS_EVERY apr_time_from_sec(5)

@@ -7,6 +7,7 @@
 
 #include "bulkio_job.h"
 #include "bulkio_parse.h"
+#include "bulkio_store_lease.h"
 #include "bulkio_url.h"
 #include "bulkio_validate.h"
 #include "bulkio_writer.h"

@@ -8,7 +8,7 @@
 
 #include "bulkio_format.h"
 #include "bulkio_record.h"
-#include "bulkio_store.h"
+#include "bulkio_store_lease.h"
 
 /** Levels of bulkio_log_fn, as syslog numbers them (and httpd too). */
 #define BULKIO_LOG_ERR    3

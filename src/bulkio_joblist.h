@@ -12,7 +12,7 @@
 #include <apr_pools.h>
 #include <apr_tables.h>
 
-#include "bulkio_store.h"
+#include "bulkio_store_jobs.h"
 
 #define BULKIO_JOBLIST_LIMIT_DEFAULT 50
 #define BULKIO_JOBLIST_LIMIT_MAX     1000

@@ -5,7 +5,7 @@
 
 #include <apr_pools.h>
 
-#include "bulkio_store.h"
+#include "bulkio_store_metrics.h"
 #include "bulkio_util.h"
 
 /*

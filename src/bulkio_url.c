@@ -10,7 +10,7 @@
 
 #include <curl/curl.h>
 
-#include "bulkio_store.h"
+#include "bulkio_store_jobs.h"
 #include "bulkio_url.h"
 
 /* Tries of a URL import's download that fails transiently. */

@@ -5,7 +5,8 @@
 #include <apr_strings.h>
 #include <apr_tables.h>
 
-#include "bulkio_store.h"
+#include "bulkio_pq.h"
+#include "bulkio_store_lease.h"
 #include "bulkio_writer.h"
 
 #define PROGRESS_EVERY apr_time_from_sec(5)

@@ -12,7 +12,8 @@
 #include <util_script.h>
 
 #include "bulkio_export.h"
-#include "bulkio_store.h"
+#include "bulkio_pq.h"
+#include "bulkio_store_jobs.h"
 #include "bulkio_util.h"
 #include "mod_bulkio_private.h"
 #include "mod_bulkio_exports.h"
@@ -41,7 +42,7 @@ static void set_attachment(request_rec *r, const bulkio_export_t *exp,
 int mod_bulkio_exports_stream(mod_bulkio_req_t *req)
 {
     request_rec *r = req->r;
-    const char *error, *sql, *const *params;
+    const char *error;
     bulkio_frame_t frame;
     bulkio_export_t *exp;
     apr_table_t *args;
@@ -49,7 +50,6 @@ int mod_bulkio_exports_stream(mod_bulkio_req_t *req)
     char stamp[32];
     apr_size_t len;
     apr_time_exp_t t;
-    int nparams;
 
     ap_args_to_table(r, &args);
     if (bulkio_export_from_args(r->pool, args, &exp, &error) != APR_SUCCESS) {
@@ -66,12 +66,11 @@ int mod_bulkio_exports_stream(mod_bulkio_req_t *req)
     if (r->header_only) {
         return OK;
     }
-    sql = bulkio_export_sql(r->pool, exp, &nparams, &params);
     frame.head = bulkio_export_head(r->pool, exp);
     frame.sep = bulkio_export_sep(exp);
     frame.tail = bulkio_export_tail(exp);
-    return mod_bulkio_stream(r, conn, sql, nparams, params, &frame,
-                             export_row, exp);
+    return mod_bulkio_stream(r, conn, bulkio_export_send(r->pool, conn, exp),
+                             &frame, export_row, exp);
 }
 
 /* One POST /v1/exports. */

@@ -20,7 +20,8 @@
 #include <httpd.h>
 #include <http_log.h>
 
-#include "bulkio_store.h"
+#include "bulkio_pq.h"
+#include "bulkio_store_house.h"
 #include "mod_bulkio_private.h"
 #include "mod_bulkio_config.h"
 #include "mod_bulkio_housekeeping.h"

@@ -13,7 +13,7 @@
 #include <httpd.h>
 #include <libpq-fe.h>
 
-#include "bulkio_store.h"
+#include "bulkio_store_lease.h"
 
 /** Sweep on conn when it is due (every minute, at the next poll while the
  * retention purge has more to do than its time budget allowed). Called

@@ -18,7 +18,8 @@
 #include <util_filter.h>
 
 #include "bulkio_jwt.h"
-#include "bulkio_store.h"
+#include "bulkio_pq.h"
+#include "bulkio_store_jobs.h"
 #include "bulkio_util.h"
 #include "mod_bulkio_private.h"
 #include "mod_bulkio_config.h"

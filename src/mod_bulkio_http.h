@@ -13,7 +13,7 @@
 #include <json-c/json.h>
 #include <libpq-fe.h>
 
-#include "bulkio_store.h"
+#include "bulkio_store_jobs.h"
 #include "mod_bulkio_config.h"
 
 /** One API request: its server's configuration, the authenticated

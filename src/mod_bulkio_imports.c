@@ -16,7 +16,8 @@
 #include "bulkio_format.h"
 #include "bulkio_multipart.h"
 #include "bulkio_spool.h"
-#include "bulkio_store.h"
+#include "bulkio_pq.h"
+#include "bulkio_store_jobs.h"
 #include "bulkio_util.h"
 #include "mod_bulkio_private.h"
 #include "mod_bulkio_http.h"
@@ -487,7 +488,7 @@ static int send_job(mod_bulkio_req_t *req, PGconn *conn, const char *job_id,
                     int status)
 {
     request_rec *r = req->r;
-    PGresult *res;
+    apr_array_header_t *errors;
     bulkio_job_t *j;
     json_object *doc;
     apr_status_t rv;
@@ -496,14 +497,14 @@ static int send_job(mod_bulkio_req_t *req, PGconn *conn, const char *job_id,
         return OK;
     }
     rv = bulkio_store_errors_head(r->pool, conn, j->id, ERRORS_IN_STATUS,
-                                  &res);
+                                  &errors);
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, BULKIO_LOGNO(16)
                       "cannot read the errors of job %s: %s", job_id,
                       bulkio_pq_error(r->pool, conn));
         return mod_bulkio_db_unavailable(r);
     }
-    doc = mod_bulkio_jobdoc(r->pool, j, req->base, res);
+    doc = mod_bulkio_jobdoc(r->pool, j, req->base, errors);
     return mod_bulkio_send_json(r, status, doc);
 }
 
@@ -600,7 +601,7 @@ int mod_bulkio_imports_errors(mod_bulkio_req_t *req)
     request_rec *r = req->r;
     const char *job_id = req->id;
     PGconn *conn = mod_bulkio_job_conn(req, job_id);
-    const char *format, *params[1];
+    const char *format;
     apr_table_t *args;
     bulkio_job_t *j;
     int is_csv;
@@ -626,8 +627,8 @@ int mod_bulkio_imports_errors(mod_bulkio_req_t *req)
     if (r->header_only) {
         return OK;
     }
-    params[0] = apr_psprintf(r->pool, "%" APR_INT64_T_FMT, j->id);
-    return mod_bulkio_stream(r, conn, BULKIO_STORE_ERRORS_SQL, 1, params,
+    return mod_bulkio_stream(r, conn,
+                             bulkio_store_errors_send(r->pool, conn, j->id),
                              is_csv ? &csv : &ndjson,
                              is_csv ? error_csv : error_ndjson, NULL);
 }

@@ -7,7 +7,7 @@
 
 #include <apr_strings.h>
 
-#include "bulkio_store.h"
+#include "bulkio_store_jobs.h"
 #include "mod_bulkio_jobdoc.h"
 
 static json_object *str_or_null(const char *s)
@@ -87,9 +87,8 @@ static json_object *common(const bulkio_job_t *j)
 }
 
 static void add_import(apr_pool_t *p, json_object *doc, const bulkio_job_t *j,
-                       const char *base, const PGresult *res)
+                       const char *base, const apr_array_header_t *errs)
 {
-    bulkio_rec_error_t e;
     json_object *errors;
     int i;
 
@@ -97,11 +96,11 @@ static void add_import(apr_pool_t *p, json_object *doc, const bulkio_job_t *j,
                            json_object_new_int64(j->success_count));
     json_object_object_add(doc, "errorCount",
                            json_object_new_int64(j->error_count));
-    if (res) {
+    if (errs) {
         errors = json_object_new_array();
-        for (i = 0; i < PQntuples(res); ++i) {
-            bulkio_store_error_at(res, i, &e);
-            json_object_array_add(errors, mod_bulkio_jobdoc_error(&e));
+        for (i = 0; i < errs->nelts; ++i) {
+            json_object_array_add(errors, mod_bulkio_jobdoc_error(
+                &APR_ARRAY_IDX(errs, i, bulkio_rec_error_t)));
         }
         json_object_object_add(doc, "errors", errors);
     }
@@ -128,7 +127,8 @@ static void add_export(apr_pool_t *p, json_object *doc, const bulkio_job_t *j,
 }
 
 json_object *mod_bulkio_jobdoc(apr_pool_t *p, const bulkio_job_t *j,
-                               const char *base, const PGresult *errors)
+                               const char *base,
+                               const apr_array_header_t *errors)
 {
     json_object *doc = common(j);
 

@@ -11,17 +11,19 @@
  */
 
 #include <apr_pools.h>
+#include <apr_tables.h>
 #include <json-c/json.h>
-#include <libpq-fe.h>
 
-#include "bulkio_store.h"
+#include "bulkio_store_jobs.h"
 
 /** The status document of job j (an import or an export).
  * @param base where the API is mounted ("/v1"): the links start with it
- * @param errors an import's first errors (bulkio_store_errors_head), or
- *        NULL for a list item, which has no "errors" array */
+ * @param errors an import's first errors (bulkio_rec_error_t, from
+ *        bulkio_store_errors_head()), or NULL for a list item, which has no
+ *        "errors" array */
 json_object *mod_bulkio_jobdoc(apr_pool_t *p, const bulkio_job_t *j,
-                               const char *base, const PGresult *errors);
+                               const char *base,
+                               const apr_array_header_t *errors);
 
 /** One record error as the status document and the NDJSON error file
  * show it. */

@@ -13,7 +13,8 @@
 #include <util_script.h>
 
 #include "bulkio_joblist.h"
-#include "bulkio_store.h"
+#include "bulkio_pq.h"
+#include "bulkio_store_jobs.h"
 #include "bulkio_util.h"
 #include "mod_bulkio_private.h"
 #include "mod_bulkio_http.h"

@@ -12,7 +12,7 @@
 
 #include <libpq-fe.h>
 
-#include "bulkio_store.h"
+#include "bulkio_store_idem.h"
 #include "mod_bulkio_http.h"
 
 /** How long a claim on an Idempotency-Key holds unless renewed, and how

@@ -10,7 +10,8 @@
 #include <http_protocol.h>
 
 #include "bulkio_metrics.h"
-#include "bulkio_store.h"
+#include "bulkio_pq.h"
+#include "bulkio_store_metrics.h"
 #include "mod_bulkio_private.h"
 #include "mod_bulkio_http.h"
 #include "mod_bulkio_metrics.h"
@@ -50,7 +51,7 @@ int mod_bulkio_health(mod_bulkio_req_t *req)
     PGconn *conn = mod_bulkio_db(r);
     json_object *doc;
 
-    if (!conn || bulkio_store_ping(r->pool, conn) != APR_SUCCESS) {
+    if (!conn || bulkio_pq_ping(r->pool, conn) != APR_SUCCESS) {
         return mod_bulkio_problem(r, HTTP_SERVICE_UNAVAILABLE,
                                   "the database does not answer");
     }

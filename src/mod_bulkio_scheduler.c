@@ -26,7 +26,7 @@
 #include <mod_dbd.h>
 #include <mod_watchdog.h>
 
-#include "bulkio_store.h"
+#include "bulkio_store_lease.h"
 #include "mod_bulkio_private.h"
 #include "mod_bulkio_config.h"
 #include "mod_bulkio_housekeeping.h"

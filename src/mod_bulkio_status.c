@@ -27,7 +27,8 @@
 #include <http_protocol.h>
 #include <mod_status.h>
 
-#include "bulkio_store.h"
+#include "bulkio_pq.h"
+#include "bulkio_store_metrics.h"
 #include "mod_bulkio_private.h"
 #include "mod_bulkio_http.h"
 #include "mod_bulkio_signal.h"

@@ -8,7 +8,7 @@
 #include <http_protocol.h>
 #include <util_filter.h>
 
-#include "bulkio_store.h"
+#include "bulkio_pq.h"
 #include "mod_bulkio_private.h"
 #include "mod_bulkio_stream.h"
 
@@ -45,20 +45,20 @@ static apr_status_t pass(void *baton, bulkio_buf_t *buf, apr_int64_t rows)
     return st->rv;
 }
 
-int mod_bulkio_stream(request_rec *r, PGconn *conn, const char *sql,
-                      int nparams, const char *const *params,
+int mod_bulkio_stream(request_rec *r, PGconn *conn, apr_status_t sent,
                       const bulkio_frame_t *frame,
                       bulkio_row_fn *row, void *baton)
 {
     stream_t st;
-    apr_status_t rv;
+    apr_status_t rv = sent;
 
     st.r = r;
     st.bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
     st.passed = 0;
     st.rv = APR_SUCCESS;
-    rv = bulkio_export_stream(r->pool, conn, sql, nparams, params, frame,
-                              row, baton, pass, &st);
+    if (rv == APR_SUCCESS) {
+        rv = bulkio_export_rows(r->pool, conn, frame, row, baton, pass, &st);
+    }
     if (rv == APR_SUCCESS) {
         return OK;
     }

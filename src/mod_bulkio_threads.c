@@ -24,7 +24,8 @@
 #include <mod_dbd.h>
 
 #include "bulkio_job.h"
-#include "bulkio_store.h"
+#include "bulkio_pq.h"
+#include "bulkio_store_lease.h"
 #include "bulkio_url.h"
 #include "mod_bulkio_private.h"
 #include "mod_bulkio_config.h"

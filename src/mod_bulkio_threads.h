@@ -16,7 +16,7 @@
 #include <httpd.h>
 #include <mod_dbd.h>
 
-#include "bulkio_store.h"
+#include "bulkio_store_lease.h"
 
 /** post_config: mod_dbd's functions and libcurl. NULL, or what is
  * wrong. */

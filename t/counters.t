@@ -119,7 +119,7 @@ my $inc = "-I$top/src " . `apr-1-config --includes` . ' -I' . `pg_config --inclu
 $inc =~ s/\s+/ /g;
 my @plans;
 for my $macro (qw(BULKIO_STORE_RECORDS_SQL BULKIO_STORE_ERRTYPES_SQL)) {
-    my $text = `printf '#include "bulkio_store.h"\\n$macro\\n' | cc -E -P $inc -x c - | tail -n 1`;
+    my $text = `printf '#include "bulkio_store_sql.h"\\n$macro\\n' | cc -E -P $inc -x c - | tail -n 1`;
     my $sql = join '', $text =~ /"((?:[^"\\]|\\.)*)"/g;
     die "$macro not found" unless $sql =~ /^SELECT/;
     push @plans, join "\n", sql("EXPLAIN (ANALYZE, COSTS OFF) $sql");

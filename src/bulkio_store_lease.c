@@ -1,0 +1,204 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE). */
+
+#include <apr_strings.h>
+
+#include "bulkio_pq.h"
+#include "bulkio_store_lease.h"
+
+/* What claim_cols reads that a resumed job refreshes: the claim returns
+ * these and more, a resume only these. */
+#define RESUMED \
+    "format, source_path, checkpoint_records, checkpoint_bytes," \
+    " total_records, success_count, error_count, parse_errors," \
+    " validation_errors, foreign_key_errors, duplicate_errors"
+
+/* A claimed job, from the columns the claim returns (RESUMED last). */
+#define C(member, type) BULKIO_PQ_COL(bulkio_claim_t, member, type)
+#define BY_TYPE(name, i) \
+    { name, BULKIO_PQ_INT64, offsetof(bulkio_claim_t, errors_by_type[i]) }
+static const bulkio_pq_col_t claim_cols[] = {
+    C(id, INT64), C(job_id, TEXT), C(kind, TEXT), C(resource, TEXT),
+    C(source_url, TEXT), C(reason, TEXT), C(attempts, INT), C(params, TEXT),
+    C(format, TEXT), C(source_path, TEXT), C(checkpoint_records, INT64),
+    C(checkpoint_bytes, INT64), C(total_records, INT64),
+    C(success_count, INT64), C(error_count, INT64),
+    BY_TYPE("parse_errors", 0), BY_TYPE("validation_errors", 1),
+    BY_TYPE("foreign_key_errors", 2), BY_TYPE("duplicate_errors", 3),
+    BULKIO_PQ_END
+};
+#undef BY_TYPE
+#undef C
+
+/* Whether a job was asked to stop, into an int of its own. */
+static const bulkio_pq_col_t cancel_col[] = {
+    { "cancel_requested", BULKIO_PQ_BOOL, 0 }, BULKIO_PQ_END
+};
+
+/* Renew owner ($2)'s lease on running job $1 for $3. */
+#define RENEW_SQL \
+    "UPDATE bulkio_jobs SET lease_expires_at = now() + $3::interval" \
+    " WHERE id = $1 AND lease_owner = $2 AND status = 'running'"
+
+/* One claim, in its transaction. */
+typedef struct {
+    const char *const *params;
+    bulkio_claim_t *claim;
+} claim_t;
+
+static apr_status_t claim(apr_pool_t *p, PGconn *conn, void *baton)
+{
+    claim_t *cl = baton;
+    apr_status_t rv;
+
+    /* one claimer per server at a time, so the limit holds across
+     * processes (and a graceful restart's overlapping schedulers) */
+    rv = bulkio_pq_exec(p, conn, "SELECT pg_advisory_xact_lock("
+                        "hashtext('bulkio-claim:' || $1))", 1, cl->params,
+                        NULL);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    return bulkio_pq_get(p, conn,
+        "UPDATE bulkio_jobs j"
+        "   SET status = 'running', lease_server = $1, lease_owner = $2,"
+        "       lease_expires_at = now() + $3::interval,"
+        "       started_at = coalesce(started_at, now()),"
+        "       attempts = attempts + 1"
+        /* fair sharing: the oldest job among the principals with the
+         * fewest running jobs (live leases, every server), so one client's
+         * long queue does not keep the others waiting */
+        " WHERE j.id = (SELECT c.id FROM bulkio_jobs c"
+        "                 LEFT JOIN (SELECT principal, count(*) AS n"
+        "                              FROM bulkio_jobs"
+        "                             WHERE status = 'running'"
+        "                               AND lease_expires_at >= now()"
+        "                             GROUP BY principal) r"
+        "                        ON r.principal = c.principal"
+        "                WHERE c.status = 'pending'"
+        "                   OR (c.status = 'running'"
+        "                       AND c.lease_expires_at < now())"
+        "                ORDER BY coalesce(r.n, 0), c.id"
+        "                LIMIT 1 FOR UPDATE OF c SKIP LOCKED)"
+        "   AND (SELECT count(*) FROM bulkio_jobs"
+        "         WHERE status = 'running' AND lease_server = $1"
+        "           AND lease_expires_at >= now()) < $4::int"
+        " RETURNING id, public_id AS job_id, kind, resource, source_url,"
+        "           reason, attempts, params::text AS params, " RESUMED,
+        4, cl->params, claim_cols, cl->claim);
+}
+
+apr_status_t bulkio_store_claim(apr_pool_t *p, PGconn *conn,
+                                const char *server, const char *owner,
+                                int max_jobs, apr_interval_time_t lease,
+                                bulkio_claim_t **pclaim)
+{
+    const char *params[] = {
+        server, owner, bulkio_pq_secs(p, lease), apr_itoa(p, max_jobs)
+    };
+    claim_t cl;
+    apr_status_t rv;
+
+    cl.params = params;
+    cl.claim = apr_pcalloc(p, sizeof(*cl.claim));
+    /* nothing to claim rolls back an update of no row */
+    rv = bulkio_pq_txn(p, conn, NULL, claim, &cl, NULL);
+    if (rv == APR_SUCCESS) {
+        *pclaim = cl.claim;
+    }
+    return rv;
+}
+
+apr_status_t bulkio_store_checkpoint(apr_pool_t *p, PGconn *conn,
+                                     apr_int64_t job, const char *owner,
+                                     apr_interval_time_t lease,
+                                     const bulkio_progress_t *prog,
+                                     int *pcancel)
+{
+    const char *params[7 + BULKIO_STORE_ERR_TYPES] = {
+        bulkio_pq_int64(p, job), owner, bulkio_pq_secs(p, lease),
+        bulkio_pq_int64(p, prog->records), bulkio_pq_int64(p, prog->bytes),
+        bulkio_pq_int64(p, prog->success), bulkio_pq_int64(p, prog->errors)
+    };
+    int i;
+
+    for (i = 0; i < BULKIO_STORE_ERR_TYPES; ++i) {
+        params[7 + i] = bulkio_pq_int64(p, prog->by_type[i]);
+    }
+    /* an import's running totals grow by what this batch adds to the
+     * job's counters, in the batch's transaction: counted exactly once
+     * (an export's are counted with its file, see export_file) */
+    return bulkio_pq_get(p, conn,
+        "WITH o AS ("
+        "  SELECT id, kind, resource, total_records, success_count,"
+        "         parse_errors, validation_errors, foreign_key_errors,"
+        "         duplicate_errors"
+        "    FROM bulkio_jobs"
+        "   WHERE id = $1 AND lease_owner = $2 AND status = 'running'"
+        "     FOR UPDATE),"
+        " u AS ("
+        "  UPDATE bulkio_jobs j"
+        "     SET checkpoint_records = $4, checkpoint_bytes = $5,"
+        "         total_records = $4, success_count = $6, error_count = $7,"
+        "         parse_errors = $8, validation_errors = $9,"
+        "         foreign_key_errors = $10, duplicate_errors = $11,"
+        "         lease_expires_at = now() + $3::interval"
+        "    FROM o WHERE j.id = o.id"
+        "  RETURNING j.cancel_requested, o.*),"
+        " t AS ("
+        "  INSERT INTO bulkio_record_totals AS t (kind, resource, counter,"
+        "                                         value)"
+        "  SELECT u.kind, u.resource, d.counter, d.value"
+        "    FROM u, LATERAL (VALUES"
+        "           (1, 'processed', $4::bigint - u.total_records),"
+        "           (2, 'succeeded', $6::bigint - u.success_count),"
+        "           (3, 'PARSE_ERROR', $8::bigint - u.parse_errors),"
+        "           (4, 'VALIDATION_ERROR', $9::bigint - u.validation_errors),"
+        "           (5, 'FOREIGN_KEY_ERROR',"
+        "            $10::bigint - u.foreign_key_errors),"
+        "           (6, 'DUPLICATE_ERROR', $11::bigint - u.duplicate_errors))"
+        "         AS d(o, counter, value)"
+        "   WHERE u.kind = 'import' AND d.value > 0"
+        "   ORDER BY d.o"
+        "      ON CONFLICT (kind, resource, counter)"
+        "      DO UPDATE SET value = t.value + EXCLUDED.value)"
+        "SELECT cancel_requested FROM u", 7 + BULKIO_STORE_ERR_TYPES, params,
+        cancel_col, pcancel);
+}
+
+apr_status_t bulkio_store_renew(apr_pool_t *p, PGconn *conn, apr_int64_t job,
+                                const char *owner, apr_interval_time_t lease)
+{
+    const char *params[] = {
+        bulkio_pq_int64(p, job), owner, bulkio_pq_secs(p, lease)
+    };
+
+    return bulkio_pq_one(p, conn, RENEW_SQL, 3, params);
+}
+
+apr_status_t bulkio_store_resume(apr_pool_t *p, PGconn *conn,
+                                 bulkio_claim_t *c, const char *owner,
+                                 apr_interval_time_t lease)
+{
+    const char *params[] = {
+        bulkio_pq_int64(p, c->id), owner, bulkio_pq_secs(p, lease)
+    };
+
+    /* the columns the statement does not return are left as they are */
+    return bulkio_pq_get(p, conn, RENEW_SQL " RETURNING " RESUMED, 3,
+                         params, claim_cols, c);
+}
+
+apr_status_t bulkio_store_finish(apr_pool_t *p, PGconn *conn,
+                                 apr_int64_t job, const char *owner,
+                                 const char *status, const char *reason)
+{
+    const char *params[] = { bulkio_pq_int64(p, job), owner, status, reason };
+
+    return bulkio_pq_one(p, conn,
+        "UPDATE bulkio_jobs"
+        "   SET status = $3, reason = $4, lease_owner = NULL,"
+        "       lease_server = NULL, lease_expires_at = NULL,"
+        "       completed_at = CASE WHEN $3 = 'pending' THEN NULL"
+        "                           ELSE now() END"
+        " WHERE id = $1 AND lease_owner = $2", 4, params);
+}
