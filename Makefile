@@ -157,7 +157,7 @@ test-browser: all
 
 # tests that need no server: docs and packaging in step with the code
 test-static: all
-	prove t/directives.t t/docker.t t/docs.t t/logtags.t
+	prove t/directives.t t/docker.t t/docs.t t/logtags.t t/architecture.t
 
 # installs into the system apache2 and removes it again (root, Debian)
 test-system: all
