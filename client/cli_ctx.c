@@ -117,9 +117,8 @@ int cli_ctx_open(cli_ctx_t *ctx, int argc, char **argv)
     }
     if (!strncmp(o->url, "http://", 7)
         && !cli_url_loopback(o->url, host, sizeof(host))) {
-        cli_say(ctx, "warning: %s is reached over plain http://: the token "
-                "and the data cross the network unencrypted (use https://)",
-                host);
+        cli_say(ctx, "warning: http:// to %s sends the token and the data "
+                "unencrypted; use https://", host);
     }
     cli_progress_init(&ctx->progress, stderr, isatty(2), o->quiet);
     if (ctx->progress.tty && !ioctl(2, TIOCGWINSZ, &ws) && ws.ws_col) {

@@ -55,6 +55,10 @@ int cli_output_close(cli_ctx_t *ctx, cli_output_t *out, int failed)
         }
     }
     else if (failed) {
+        if (ftello(out->f) > 0) {
+            cli_say(ctx, "the partial download was removed; %s is "
+                    "untouched", out->file.target);
+        }
         cli_outfile_discard(&out->file);
     }
     else if ((rc = cli_outfile_commit(&out->file, err, sizeof(err)))) {
@@ -101,9 +105,9 @@ int cli_output_stream(cli_ctx_t *ctx, const char *path, const char *what)
     req.sink = out.f;
     cli_xfer_start(&xfer, ctx, &req, what, NULL);
     if (cli_http_do(&ctx->http, &req, &resp)) {
-        cli_say(ctx, "%s: %s after %lld bytes (%s)", what, resp.error,
-                (long long)resp.received,
-                cli_interrupted(ctx) ? "interrupted" : ctx->http.base);
+        cli_say(ctx, "%s: %s after %lld bytes (%s)", what,
+                cli_interrupted(ctx) ? "interrupted" : resp.error,
+                (long long)resp.received, ctx->http.base);
         cli_resp_clear(&resp);
         cli_output_close(ctx, &out, 1);
         return cli_interrupted(ctx) ? CLI_EXIT_INTERRUPT : CLI_EXIT_ERROR;

@@ -276,7 +276,7 @@ chmod 0600, $tf;
 ok t_cmp($rc, 1, 'chmod 600: the token is used (status of the job: exit 1)');
 
 # ---- plain http:// to a host that is not this machine: a warning --------
-my $warning = qr/^bulkio: warning: 0\.0\.0\.0 is reached over plain http:\/\/: the token and the data cross the network unencrypted \(use https:\/\/\)$/m;
+my $warning = qr/^bulkio: warning: http:\/\/ to 0\.0\.0\.0 sends the token and the data unencrypted; use https:\/\/$/m;
 ($rc, $out, $err) = cli({ BULKIO_URL => 'http://0.0.0.0:1' }, '--retries', '0',
                         'status', $id);
 ok t_cmp(scalar(() = $err =~ /$warning/g), 1, 'http:// to another host: one warning');
