@@ -12,13 +12,25 @@
 #include "cli.h"
 #include "cli_file.h"
 
+/* A character device, a pipe or a socket (/dev/null, a process
+ * substitution): written as it is, there is no content to lose. */
+static int is_stream(const struct stat *st)
+{
+    return S_ISCHR(st->st_mode) || S_ISFIFO(st->st_mode)
+           || S_ISSOCK(st->st_mode);
+}
+
 int cli_outfile_check(const char *target, int force, char *err,
                       size_t errlen)
 {
-    struct stat st;
+    struct stat st, to;
 
     if (lstat(target, &st)) {
         return 0;               /* free, or creating beside it will say */
+    }
+    if (is_stream(&st) || (S_ISLNK(st.st_mode) && !stat(target, &to)
+                           && is_stream(&to))) {
+        return 0;
     }
     if (S_ISDIR(st.st_mode)) {
         snprintf(err, errlen, "%s is a directory; -o wants a file name",
@@ -32,6 +44,25 @@ int cli_outfile_check(const char *target, int force, char *err,
              S_ISLNK(st.st_mode) ? " (it is a symbolic link: the link is "
              "replaced, never the file it points to)" : "");
     return CLI_EXIT_EXISTS;
+}
+
+/* Open a target that is a stream (is_stream), checked on the open file:
+ * no O_CREAT, no O_TRUNC, nothing written unless it is one. @return the
+ * descriptor or -1 */
+static int open_stream(const char *target)
+{
+    struct stat st;
+    int fd;
+
+    if (stat(target, &st) || !is_stream(&st)
+        || (fd = open(target, O_WRONLY | O_NOCTTY | O_CLOEXEC)) < 0) {
+        return -1;
+    }
+    if (fstat(fd, &st) || !is_stream(&st)) {
+        close(fd);
+        return -1;
+    }
+    return fd;
 }
 
 /* Create the temporary file: a name of our own, never a link followed. */
@@ -80,17 +111,17 @@ int cli_outfile_open(cli_outfile_t *of, const char *target, int force,
     if ((rc = cli_outfile_check(target, force, err, errlen))) {
         return rc;
     }
-    if ((fd = create_tmp(of, base)) < 0) {
+    if ((fd = open_stream(target)) < 0 && (fd = create_tmp(of, base)) < 0) {
         snprintf(err, errlen, "%s: cannot create a temporary file beside "
                  "it: %s", target, strerror(errno));
         return CLI_EXIT_ERROR;
     }
     /* the file --force replaces keeps its mode */
-    if (force && !lstat(target, &st) && S_ISREG(st.st_mode)) {
+    if (of->tmp[0] && force && !lstat(target, &st) && S_ISREG(st.st_mode)) {
         fchmod(fd, st.st_mode & 0777);
     }
     if (!(of->f = fdopen(fd, "wb"))) {
-        snprintf(err, errlen, "%s: %s", of->tmp, strerror(errno));
+        snprintf(err, errlen, "%s: %s", target, strerror(errno));
         close(fd);
         cli_outfile_discard(of);
         return CLI_EXIT_ERROR;
@@ -123,7 +154,7 @@ static int put_in_place(cli_outfile_t *of)
     int e = 0;
 
     of->f = NULL;
-    if (fflush(f) || fsync(fileno(f))) {
+    if (fflush(f) || (of->tmp[0] && fsync(fileno(f)))) {
         e = errno;
     }
     if (fclose(f) && !e) {
@@ -132,6 +163,9 @@ static int put_in_place(cli_outfile_t *of)
     if (e) {
         errno = e;
         return -1;
+    }
+    if (!of->tmp[0]) {
+        return 0;               /* a stream: nothing to rename */
     }
     return of->force ? rename(of->tmp, of->target)
                      : rename_noreplace(of->tmp, of->target);
@@ -168,8 +202,10 @@ int cli_outfile_commit(cli_outfile_t *of, char *err, size_t errlen)
                  of->target, strerror(e));
         return CLI_EXIT_ERROR;
     }
-    of->tmp[0] = '\0';
-    sync_dir(of);
+    if (of->tmp[0]) {
+        of->tmp[0] = '\0';
+        sync_dir(of);
+    }
     return 0;
 }
 

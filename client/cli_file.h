@@ -11,7 +11,8 @@
 /** -o FILE while a download runs. */
 typedef struct {
     const char *target;         /* FILE: written only by the last rename */
-    char tmp[4096];             /* the temporary file, "" when none */
+    char tmp[4096];             /* the temporary file, "" when none (a
+                                 * device or pipe is written directly) */
     size_t dirlen;              /* target's directory: target[0..dirlen) */
     FILE *f;                    /* open on tmp */
     int force;                  /* the rename may replace target */
@@ -19,7 +20,9 @@ typedef struct {
 
 /**
  * Whether target may be written: nothing has its name (a symlink, even a
- * dangling one, counts), or force is set.
+ * dangling one, counts), or force is set, or it is a character device, a
+ * pipe or a socket (/dev/null, a process substitution), which have no
+ * content to lose.
  * @return 0, or CLI_EXIT_EXISTS with err filled
  */
 int cli_outfile_check(const char *target, int force, char *err,
@@ -29,7 +32,8 @@ int cli_outfile_check(const char *target, int force, char *err,
  * Check target (cli_outfile_check), then create the temporary file
  * ".NAME.bulkio-..." in target's directory with O_EXCL|O_NOFOLLOW and
  * mode 0666 less the umask (with force, the mode of the regular file it
- * will replace). Target itself is not opened.
+ * will replace). Target itself is not opened, but for a device, a pipe
+ * or a socket, which is written as it is (no temporary file).
  * @return 0, CLI_EXIT_EXISTS or CLI_EXIT_ERROR with err filled
  */
 int cli_outfile_open(cli_outfile_t *of, const char *target, int force,

@@ -55,7 +55,7 @@ int cli_output_close(cli_ctx_t *ctx, cli_output_t *out, int failed)
         }
     }
     else if (failed) {
-        if (ftello(out->f) > 0) {
+        if (out->file.tmp[0] && ftello(out->f) > 0) {
             cli_say(ctx, "the partial download was removed; %s is "
                     "untouched", out->file.target);
         }

@@ -2,6 +2,7 @@
  * --job as an export job, waited for and downloaded (resumed with Range
  * after an interruption) into a temporary file that becomes -o FILE
  * when whole. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -67,7 +68,9 @@ static int download_failed(cli_ctx_t *ctx, FILE *out, cli_resp_t *resp,
     if (resp->code == CURLE_RANGE_ERROR && out != stdout) {
         /* the server ignored Range: start over */
         cli_say(ctx, "download: the server cannot resume; starting over");
-        if (ftruncate(fileno(out), 0) || fseeko(out, 0, SEEK_SET)) {
+        if (fflush(out) || ftruncate(fileno(out), 0)
+            || fseeko(out, 0, SEEK_SET)) {
+            cli_say(ctx, "download: cannot start over: %s", strerror(errno));
             return CLI_EXIT_ERROR;
         }
         *have = 0;

@@ -20,6 +20,7 @@ my $bin = "$top/client/bulkio";
 plan tests => 89, need { 'client/bulkio is built' => -x $bin };
 
 my $dir = Apache::Test::vars('t_dir') . '/logs';
+unlink glob("$dir/cli-* $dir/.cli-*");  # -o refuses what a last run left
 my $url = 'http://' . hostport();
 
 # Start the client in the background; returns its pid.

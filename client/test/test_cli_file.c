@@ -231,6 +231,33 @@ static void not_a_file(void **state)
     assert_string_equal(names(fx), "d ");
 }
 
+/* /dev/null and a pipe (a link to one, as /dev/fd/N of a process
+ * substitution) have no content to lose: written as they are */
+static void streams(void **state)
+{
+    fixture_t *fx = *state;
+    char target[128], fifo[128];
+    cli_outfile_t of;
+    struct stat st;
+    FILE *reader;
+
+    assert_int_equal(cli_outfile_open(&of, "/dev/null", 0, fx->err,
+                                      sizeof(fx->err)), 0);
+    assert_string_equal(of.tmp, "");
+    fputs("gone\n", of.f);
+    assert_int_equal(cli_outfile_commit(&of, fx->err, sizeof(fx->err)), 0);
+    assert_int_equal(lstat("/dev/null", &st), 0);
+    assert_true(S_ISCHR(st.st_mode));
+    assert_int_equal(mkfifo(at(fx, "fifo"), 0600), 0);
+    snprintf(fifo, sizeof(fifo), "%s", fx->path);
+    assert_int_equal(symlink(fifo, at(fx, "fd")), 0);
+    assert_non_null(reader = fopen(fifo, "r+"));   /* a reader, no block */
+    assert_int_equal(download(fx, target, "fd", 0, "through\n"), 0);
+    assert_string_equal(fgets(fx->err, sizeof(fx->err), reader), "through\n");
+    fclose(reader);
+    assert_string_equal(names(fx), "fd fifo ");
+}
+
 static void token_mode(void **state)
 {
     static const struct {
@@ -268,6 +295,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(left_as_it_was, setup, teardown),
         cmocka_unit_test_setup_teardown(not_a_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(streams, setup, teardown),
         cmocka_unit_test_setup_teardown(token_mode, setup, teardown),
     };
 
