@@ -48,8 +48,8 @@ CLIENT_SRC  := $(wildcard client/*.c)
 CLIENT_HDRS := $(wildcard client/*.h)
 CLIENT_LIBS := -lcurl -ljson-c
 CLIENT_BIN  := client/bulkio
-# its unit tests link the pure parts (options, progress) with cmocka
-CLIENT_UNIT_OBJ_SRC := client/cli_opts.c client/cli_progress.c
+# its unit tests link the parts without libcurl (options, progress, files)
+CLIENT_UNIT_OBJ_SRC := client/cli_opts.c client/cli_progress.c client/cli_file.c
 CLIENT_UNIT_SRC  := $(wildcard client/test/test_*.c)
 CLIENT_UNIT_BIN  := $(patsubst client/test/%.c,build/unit/%,$(CLIENT_UNIT_SRC))
 CLIENT_ASAN_BIN  := $(patsubst client/test/%.c,build/unit-asan/%,$(CLIENT_UNIT_SRC))

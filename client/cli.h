@@ -8,7 +8,9 @@
  *   cli_request.c   requests with retries, JSON answers, HTTP errors
  *   cli_job.c       what import and export --job share: making a job,
  *                   waiting for it, its outcome
- *   cli_output.c    -o FILE and downloads into it
+ *   cli_output.c    -o FILE (or standard output) and downloads into it
+ *   cli_file.c      the files themselves: -o FILE through a temporary
+ *                   file renamed when whole, the token file's mode
  *   cli_json.c      reading members, printing documents
  *   cli_opts.c      command line and environment (no I/O but getenv)
  *   cli_progress.c  progress lines and the summary (formatting is pure)
@@ -21,11 +23,13 @@
 #include <stdint.h>
 
 /* exit statuses (SPEC: 0 all records applied, 1 some failed, 2 the job
- * failed or was canceled, 3 usage, network, authentication, HTTP) */
+ * failed or was canceled, 3 usage, network, authentication, HTTP; 4 -o
+ * FILE exists and --force was not given) */
 #define CLI_EXIT_OK        0
 #define CLI_EXIT_RECORDS   1
 #define CLI_EXIT_JOB       2
 #define CLI_EXIT_ERROR     3
+#define CLI_EXIT_EXISTS    4
 #define CLI_EXIT_INTERRUPT 130  /* Ctrl-C while waiting; the job runs on */
 
 #define CLI_MAX_FILTERS    32
@@ -56,6 +60,7 @@ typedef struct {
     const char *format;
     const char *idempotency_key;
     const char *output;         /* -o FILE */
+    int force;                  /* --force: -o may replace FILE */
     const char *fields;         /* export: a,b */
     const char *filters[CLI_MAX_FILTERS];   /* export: k=v */
     int nfilters;
@@ -80,6 +85,14 @@ typedef struct {
  */
 int cli_parse(int argc, char **argv, cli_opts_t *opts, char *err,
               size_t errlen);
+
+/**
+ * The host of a server URL, as written (an IPv6 address without its
+ * brackets), into host, and whether it is this machine: 127.0.0.0/8, ::1
+ * or the name localhost. No name is resolved: any other name is not.
+ * @return 1 loopback, 0 not
+ */
+int cli_url_loopback(const char *url, char *host, size_t hostlen);
 
 /** The usage text. */
 void cli_usage(FILE *out);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli_ctx.h"
+#include "cli_file.h"
 
 void cli_ctx_init(cli_ctx_t *ctx)
 {
@@ -29,27 +30,29 @@ void cli_say(cli_ctx_t *ctx, const char *fmt, ...)
     fputc('\n', stderr);
 }
 
-/* The token of --token-file or the default file: its first line. */
-static char *read_token(cli_ctx_t *ctx, const char *path, int required)
+/* The token of --token-file or the default file, its first line, into
+ * *token (NULL when the default file is absent). A file that others may
+ * read is refused, the default one too. @return 0 or the exit status */
+static int read_token(cli_ctx_t *ctx, const char *path, int required,
+                      char **token)
 {
-    char buf[4096];
-    size_t n;
-    FILE *f = fopen(path, "r");
+    char buf[4096], err[8400];
+    int e = cli_token_read(path, buf, sizeof(buf), err, sizeof(err));
+    int rc = CLI_EXIT_ERROR;
 
-    if (!f) {
-        if (required) {
-            cli_say(ctx, "%s: %s", path, strerror(errno));
-        }
-        return NULL;
+    *token = NULL;
+    if (e && (required || e != ENOENT)) {
+        cli_say(ctx, "%s", err);
     }
-    n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    buf[strcspn(buf, "\r\n")] = '\0';
-    if (!buf[0] && required) {
+    else if (!e && !buf[0] && required) {
         cli_say(ctx, "%s: holds no token (its first line is empty)", path);
     }
-    return buf[0] ? strdup(buf) : NULL;
+    else {
+        *token = !e && buf[0] ? strdup(buf) : NULL;
+        rc = 0;
+    }
+    memset(buf, 0, sizeof(buf));
+    return rc;
 }
 
 /* Overwrite --token's value in argv, so ps shows it no more (it was
@@ -100,18 +103,22 @@ int cli_ctx_open(cli_ctx_t *ctx, int argc, char **argv)
     cli_opts_t *o = &ctx->opts;
     struct winsize ws;
     sigset_t set;
-    char *token;
+    char *token, host[256];
+    int rc;
 
     if (o->token) {
         token = strdup(o->token);
         scrub_argv(argc, argv);
     }
-    else {
-        /* --token-file must exist; the default file may be absent */
-        token = read_token(ctx, o->token_file, !o->token_file_default);
-        if (!token && !o->token_file_default) {
-            return CLI_EXIT_ERROR;
-        }
+    /* --token-file must exist; the default file may be absent */
+    else if ((rc = read_token(ctx, o->token_file, !o->token_file_default,
+                              &token))) {
+        return rc;
+    }
+    if (!strncmp(o->url, "http://", 7)
+        && !cli_url_loopback(o->url, host, sizeof(host))) {
+        cli_say(ctx, "warning: http:// to %s sends the token and the data "
+                "unencrypted; use https://", host);
     }
     cli_progress_init(&ctx->progress, stderr, isatty(2), o->quiet);
     if (ctx->progress.tty && !ioctl(2, TIOCGWINSZ, &ws) && ws.ws_col) {

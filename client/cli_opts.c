@@ -1,4 +1,5 @@
 /* bulkio: the command line and the environment. */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
@@ -29,6 +30,7 @@ enum {
     OPT_JSON,
     OPT_RETRIES,
     OPT_POLL,
+    OPT_FORCE,
     OPT_VERSION
 };
 
@@ -51,6 +53,7 @@ static const struct option long_opts[] = {
     { "json", no_argument, NULL, OPT_JSON },
     { "retries", required_argument, NULL, OPT_RETRIES },
     { "poll-interval", required_argument, NULL, OPT_POLL },
+    { "force", no_argument, NULL, OPT_FORCE },
     { "help", no_argument, NULL, OPT_HELP },
     { "version", no_argument, NULL, OPT_VERSION },
     { NULL, 0, NULL, 0 }
@@ -142,6 +145,41 @@ const char *cli_format_for(const char *format, const char *path)
     return NULL;
 }
 
+int cli_url_loopback(const char *url, char *host, size_t hostlen)
+{
+    const char *p = strstr(url, "://"), *at, *end;
+    unsigned char a4[4];
+    struct in6_addr a6;
+    size_t n;
+
+    host[0] = '\0';
+    p = p ? p + 3 : url;
+    n = strcspn(p, "/?#");      /* [user@]host[:port] */
+    at = p + n;
+    while (at > p && at[-1] != '@') {
+        --at;
+    }
+    n -= (size_t)(at - p);
+    p = at;
+    if (*p == '[') {
+        end = memchr(p, ']', n);
+        n = end ? (size_t)(end - ++p) : 0;
+    }
+    else if ((end = memchr(p, ':', n))) {
+        n = (size_t)(end - p);
+    }
+    snprintf(host, hostlen, "%.*s", (int)n, p);
+    if (!strcasecmp(host, "localhost")) {
+        return 1;
+    }
+    if (inet_pton(AF_INET, host, a4) == 1) {
+        return a4[0] == 127;
+    }
+    return inet_pton(AF_INET6, host, &a6) == 1
+           && (IN6_IS_ADDR_LOOPBACK(&a6)
+               || (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127));
+}
+
 static int parse_long(const char *s, long min, long max, long *out)
 {
     char *end;
@@ -209,6 +247,7 @@ int cli_parse(int argc, char **argv, cli_opts_t *o, char *err, size_t errlen)
         case OPT_IDEM:        o->idempotency_key = optarg; break;
         case OPT_NO_WAIT:     o->no_wait = 1; break;
         case OPT_OUTPUT:      o->output = optarg; break;
+        case OPT_FORCE:       o->force = 1; break;
         case OPT_FIELDS:      o->fields = optarg; break;
         case OPT_FILTER:
             if (cli_filter_ok(optarg)) {
@@ -376,10 +415,10 @@ void cli_usage(FILE *out)
 "  import RESOURCE FILE|URL [--format F] [--idempotency-key K] [--no-wait]\n"
 "  status JOB\n"
 "  cancel JOB\n"
-"  errors JOB [--format ndjson|csv] [-o FILE]\n"
+"  errors JOB [--format ndjson|csv] [-o FILE [--force]]\n"
 "  jobs [--status S[,S]] [--resource R] [--limit N] [--kind import|export]\n"
-"  export RESOURCE [--format F] [--fields a,b] [--filter k=v]... [-o FILE]\n"
-"         [--job]\n"
+"  export RESOURCE [--format F] [--fields a,b] [--filter k=v]... [--job]\n"
+"         [-o FILE [--force]]\n"
 "\n"
 "RESOURCE is users, articles or comments; F is ndjson, json or csv.\n"
 "\n"
@@ -388,9 +427,15 @@ void cli_usage(FILE *out)
 "                     else " CLI_DEFAULT_URL ")\n"
 "  --token-file FILE  read the token from FILE; else BULKIO_TOKEN, else\n"
 "                     $BULKIO_RUN_DIR/token (.run/token), which make run\n"
-"                     and make start write\n"
+"                     and make start write; one that others may read is\n"
+"                     refused (chmod 600 FILE)\n"
 "  --token T          the token itself (visible to other users; prefer\n"
 "                     BULKIO_TOKEN or --token-file)\n"
+"  -o FILE            write to FILE, not standard output: into a temporary\n"
+"                     file beside it, renamed to FILE once whole (after a\n"
+"                     failure FILE is as it was); an existing FILE is kept\n"
+"  --force            let -o replace an existing FILE (a symbolic link is\n"
+"                     replaced, never followed)\n"
 "  -q, --quiet        no progress and no summary\n"
 "  --json             print the final job document on standard output\n"
 "  --retries N        network retries (3); an upload keeps its\n"
@@ -399,6 +444,6 @@ void cli_usage(FILE *out)
 "\n"
 "exit status: 0 completed, every record applied; 1 completed with failed\n"
 "records; 2 the job failed or was canceled; 3 usage, network,\n"
-"authentication or HTTP error; 130 interrupted while waiting (the job\n"
-"runs on).\n", out);
+"authentication or HTTP error; 4 -o FILE exists (see --force); 130\n"
+"interrupted while waiting (the job runs on).\n", out);
 }

@@ -2,13 +2,37 @@
 #ifndef BULKIO_CLI_OUTPUT_H
 #define BULKIO_CLI_OUTPUT_H
 
+#include "cli_file.h"
 #include "cli_request.h"
 
-/** Open -o FILE (or standard output). @return it, or NULL (reported) */
-FILE *cli_output_open(cli_ctx_t *ctx, const char *mode);
+/** Where a download goes: a temporary file beside -o FILE, or standard
+ * output. */
+typedef struct {
+    FILE *f;                    /* the sink: file.f, or stdout */
+    cli_outfile_t file;         /* -o FILE (unused for standard output) */
+} cli_output_t;
 
-/** Close the output; a failed one is removed (standard output stays). */
-void cli_output_close(cli_ctx_t *ctx, FILE *f, int failed);
+/**
+ * Before a job is made for it: refuse an -o FILE that exists, unless
+ * --force (see cli_outfile_check).
+ * @return 0, or the exit status (reported)
+ */
+int cli_output_check(cli_ctx_t *ctx);
+
+/**
+ * Open the output: for -o FILE a temporary file beside it (FILE itself is
+ * not touched; an existing FILE is refused unless --force).
+ * @return 0, or the exit status (reported)
+ */
+int cli_output_open(cli_ctx_t *ctx, cli_output_t *out);
+
+/**
+ * Close the output. A whole download is renamed to -o FILE; a failed one
+ * is removed and FILE stays as it was. Standard output is flushed.
+ * @return 0, or the exit status when a whole download could not be put
+ *         in place (reported)
+ */
+int cli_output_close(cli_ctx_t *ctx, cli_output_t *out, int failed);
 
 /**
  * The last line of a download unless -q: "bulkio: WHAT: 1.5 MiB in 0.8 s

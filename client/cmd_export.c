@@ -1,6 +1,7 @@
 /* bulkio export RESOURCE: streamed to -o FILE or standard output, or with
  * --job as an export job, waited for and downloaded (resumed with Range
- * after an interruption). */
+ * after an interruption) into a temporary file that becomes -o FILE
+ * when whole. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,7 +68,9 @@ static int download_failed(cli_ctx_t *ctx, FILE *out, cli_resp_t *resp,
     if (resp->code == CURLE_RANGE_ERROR && out != stdout) {
         /* the server ignored Range: start over */
         cli_say(ctx, "download: the server cannot resume; starting over");
-        if (ftruncate(fileno(out), 0) || fseeko(out, 0, SEEK_SET)) {
+        if (fflush(out) || ftruncate(fileno(out), 0)
+            || fseeko(out, 0, SEEK_SET)) {
+            cli_say(ctx, "download: cannot start over: %s", strerror(errno));
             return CLI_EXIT_ERROR;
         }
         *have = 0;
@@ -88,19 +91,19 @@ static int download_job(cli_ctx_t *ctx, const char *url, int64_t size)
     cli_xfer_t xfer;
     cli_req_t req;
     cli_resp_t resp;
+    cli_output_t out;
     curl_off_t have = 0;
     double delay = 0.5, t0 = cli_now();
     int attempt, resumed = 0, rc;
-    FILE *out;
 
-    if (!(out = cli_output_open(ctx, "wb"))) {
-        return CLI_EXIT_ERROR;
+    if ((rc = cli_output_open(ctx, &out))) {
+        return rc;
     }
     for (attempt = 0; ; ++attempt) {
         memset(&req, 0, sizeof(req));
         req.method = "GET";
         req.path = cli_link_path(url);
-        req.sink = out;
+        req.sink = out.f;
         req.resume_from = have;
         cli_xfer_start(&xfer, ctx, &req, "download", NULL);
         rc = cli_http_do(&ctx->http, &req, &resp);
@@ -109,10 +112,10 @@ static int download_job(cli_ctx_t *ctx, const char *url, int64_t size)
             cli_resp_clear(&resp);
             break;
         }
-        rc = download_failed(ctx, out, &resp, rc, attempt, &have);
+        rc = download_failed(ctx, out.f, &resp, rc, attempt, &have);
         if (rc >= 0) {
             cli_resp_clear(&resp);
-            cli_output_close(ctx, out, 1);
+            cli_output_close(ctx, &out, 1);
             return rc;
         }
         cli_say(ctx, "download: %s after %lld bytes; resuming in %.1f s",
@@ -122,18 +125,15 @@ static int download_job(cli_ctx_t *ctx, const char *url, int64_t size)
         cli_nap(ctx, delay);
         delay *= 2;
     }
-    if (fflush(out)) {
-        cli_say(ctx, "%s: %s", ctx->opts.output ? ctx->opts.output : "stdout",
-                strerror(errno));
-        cli_output_close(ctx, out, 1);
-        return CLI_EXIT_ERROR;
-    }
-    cli_output_close(ctx, out, 0);
     cli_progress_end(&ctx->progress);
     if (size >= 0 && have != (curl_off_t)size) {
         cli_say(ctx, "download: %lld bytes received, the export has %lld",
                 (long long)have, (long long)size);
+        cli_output_close(ctx, &out, 1);
         return CLI_EXIT_ERROR;
+    }
+    if ((rc = cli_output_close(ctx, &out, 0))) {
+        return rc;
     }
     cli_output_done(ctx, "download", (double)have, cli_now() - t0, resumed);
     return CLI_EXIT_OK;
@@ -188,6 +188,10 @@ static int export_job(cli_ctx_t *ctx)
     cli_resp_t resp;
     int rc;
 
+    /* an -o FILE that would be refused is refused before the job */
+    if (!ctx->opts.no_wait && (rc = cli_output_check(ctx))) {
+        return rc;
+    }
     body = job_body(&ctx->opts);
     memset(&req, 0, sizeof(req));
     req.idempotency_key = cli_job_key(ctx, key);

@@ -3,7 +3,9 @@ use warnings FATAL => 'all';
 
 # client/bulkio end to end: every subcommand and exit status against the
 # test server; a fake server on a loopback port for a server that goes
-# away mid-wait and for a download cut in the middle and resumed.
+# away mid-wait and for a download cut in the middle and resumed; -o FILE
+# never written through a link nor lost to a failed download, the token
+# file's mode, the warning for plain http to another host.
 use Apache::Test;
 use Apache::TestRequest ();
 use Apache::TestUtil qw(t_cmp);
@@ -15,13 +17,14 @@ use BulkIO::Test qw(:DEFAULT vhost_hostport job_total);
 
 my $top = Apache::Test::vars('top_dir');
 my $bin = "$top/client/bulkio";
-plan tests => 62, need { 'client/bulkio is built' => -x $bin };
+plan tests => 89, need { 'client/bulkio is built' => -x $bin };
 
 my $dir = Apache::Test::vars('t_dir') . '/logs';
+unlink glob("$dir/cli-* $dir/.cli-*");  # -o refuses what a last run left
 my $url = 'http://' . hostport();
 
-# Run the client; returns (exit status, stdout, stderr).
-sub cli {
+# Start the client in the background; returns its pid.
+sub cli_start {
     my (@args) = @_;
     my %env = (BULKIO_URL => $url, BULKIO_TOKEN => token(sub => 'cli-user'),
                BULKIO_RUN_DIR => "$dir/no-such-run-dir");
@@ -35,10 +38,18 @@ sub cli {
         open STDERR, '>', "$dir/cli.err" or die;
         exec $bin, @args or exit 99;
     }
-    waitpid $pid, 0;
+    return $pid;
+}
+
+# Wait for a client started so; returns (exit status, stdout, stderr).
+sub cli_end {
+    waitpid shift, 0;
     my $rc = $? >> 8;
     return ($rc, slurp("$dir/cli.out"), slurp("$dir/cli.err"));
 }
+
+# Run the client; returns (exit status, stdout, stderr).
+sub cli { return cli_end(cli_start(@_)) }
 
 sub slurp {
     open my $fh, '<', shift or return '';
@@ -194,6 +205,89 @@ ok t_cmp(lines_of("$dir/cli-xj.ndjson"), $users, 'the downloaded file');
 ok t_cmp("$rc " . ($err =~ /HTTP 400: / ? 'detail' : $err), '3 detail',
          'unknown filter: exit 3 with the detail');
 
+# ---- -o FILE: a temporary file beside it, renamed when whole -------------
+sub put_file {
+    my ($file, $text, $mode) = @_;
+    open my $fh, '>', $file or die "$file: $!";
+    print $fh $text;
+    close $fh;
+    chmod $mode // 0644, $file;
+}
+# what bulkio left beside FILE: its temporary files
+sub leftovers {
+    my ($file) = @_;
+    my ($d, $name) = $file =~ m{^(.*)/([^/]+)$};
+    return join ' ', glob("$d/.$name.bulkio-*");
+}
+my $precious = "a file of the user's, not a download\n";
+my ($victim, $link, $kept) = map { "$dir/cli-$_" } qw(victim link kept.csv);
+put_file($victim, $precious);
+put_file($kept, $precious);
+symlink $victim, $link or die "symlink: $!";
+my $nojob = '00000000-0000-4000-8000-000000000000';
+($rc, $out, $err) = cli('errors', $nojob, '-o', $link);
+ok t_cmp($rc, 4, 'a symlink at -o: refused, exit 4');
+ok t_cmp($err, qr/cli-link exists; add --force to replace it \(it is a symbolic link: the link is replaced, never the file it points to\)/,
+         'it says why and what --force does');
+($rc, $out, $err) = cli('errors', $nojob, '--force', '-o', $link);
+ok t_cmp("$rc " . ($err =~ /HTTP 404: / ? 'detail' : $err), '3 detail',
+         'a failed download to a symlink with --force: exit 3');
+ok t_cmp(-l $link && slurp($victim) eq $precious, 1,
+         'the link and the file it points to are as they were');
+($rc, $out, $err) = cli('export', 'users', '--force', '-o', $link);
+ok t_cmp($rc, 0, 'a download to a symlink with --force: exit 0');
+ok t_cmp(!-l $link && lines_of($link) == $users, 1,
+         'the link is replaced by the export');
+ok t_cmp(slurp($victim), $precious, 'the file it pointed to is unchanged');
+
+$jobs = job_total();
+for my $args (['export', 'users', '--filter', 'role=admin'],
+              ['export', 'users', '--job'], ['errors', $id]) {
+    ($rc, $out, $err) = cli(@$args, '-o', $kept);
+    ok t_cmp("$rc $err", qr/^4 bulkio: \Q$kept\E exists; add --force to replace it\n\z/,
+             "@$args -o FILE that exists: exit 4, one line that says why");
+}
+ok t_cmp(job_total(), $jobs, 'export --job: refused before a job is made');
+($rc, $out, $err) = cli('export', 'users', '--filter', 'colour=red', '--force',
+                        '-o', $kept);
+ok t_cmp("$rc " . ($err =~ /HTTP 400: / ? 'detail' : $err), '3 detail',
+         'a failed export with --force: exit 3');
+ok t_cmp(slurp($kept), $precious, 'the file stays byte for byte as it was');
+($rc, $out, $err) = cli('errors', $nojob, '--force', '-o', $kept);
+ok t_cmp("$rc " . slurp($kept), "3 $precious", 'a 404 job with --force: the same');
+ok t_cmp(leftovers($kept) . leftovers($link), '', 'no temporary file is left');
+
+# ---- the token file: private to its owner, as ssh wants a key -----------
+my $tf = "$dir/cli-token";
+put_file($tf, token(sub => 'cli-user') . "\n", 0644);
+($rc, $out, $err) = cli({ BULKIO_TOKEN => undef }, '--token-file', $tf,
+                        'status', $id);
+ok t_cmp($rc, 3, 'a token file others may read: exit 3');
+ok t_cmp($err, qr/^bulkio: \Q$tf\E: permissions 0644 are too open: the token must be private to its owner \(chmod 600 \Q$tf\E\)$/m,
+         'the message names the file and says chmod 600');
+mkdir "$dir/cli-run";
+put_file("$dir/cli-run/token", token(sub => 'cli-user') . "\n", 0640);
+($rc, $out, $err) = cli({ BULKIO_TOKEN => undef, BULKIO_RUN_DIR => "$dir/cli-run" },
+                        'status', $id);
+ok t_cmp("$rc $err", qr{^3 bulkio: \Q$dir\E/cli-run/token: permissions 0640 are too open}m,
+         'the default token file too');
+chmod 0600, $tf;
+($rc, $out, $err) = cli({ BULKIO_TOKEN => undef }, '--token-file', $tf,
+                        'status', $id);
+ok t_cmp($rc, 1, 'chmod 600: the token is used (status of the job: exit 1)');
+
+# ---- plain http:// to a host that is not this machine: a warning --------
+my $warning = qr/^bulkio: warning: http:\/\/ to 0\.0\.0\.0 sends the token and the data unencrypted; use https:\/\/$/m;
+($rc, $out, $err) = cli({ BULKIO_URL => 'http://0.0.0.0:1' }, '--retries', '0',
+                        'status', $id);
+ok t_cmp(scalar(() = $err =~ /$warning/g), 1, 'http:// to another host: one warning');
+($rc, $out, $err) = cli({ BULKIO_URL => 'https://0.0.0.0:1' }, '--retries', '0',
+                        'status', $id);
+ok t_cmp("$rc " . ($err =~ /warning/ ? $err : 'quiet'), '3 quiet', 'https://: none');
+($rc, $out, $err) = cli({ BULKIO_URL => 'http://localhost:' . Apache::Test::vars('port') },
+                        'status', $id);
+ok t_cmp("$rc " . ($err =~ /warning/ ? $err : 'quiet'), '1 quiet', 'http://localhost: none');
+
 # ---- fake servers: goes away mid-wait; download cut and resumed --------
 my $body = join '', map { qq({"n":$_}\n) } 1 .. 5000;
 my @ranges;
@@ -315,6 +409,38 @@ ok t_cmp($rc, 0, 'a download cut in the middle: exit 0');
 ok t_cmp("@ranges", 'none 30000', 'resumed with Range from the bytes it had');
 ok t_cmp(slurp("$dir/cli-resumed.ndjson") eq $body, 1, 'the file is whole');
 ok t_cmp($err, qr/resumed 1 time/, 'the summary says so');
+
+# a streamed export cut in the middle, then one stopped by Ctrl-C: the
+# file -o names is left as it was
+($port, $kid) = fake_server(sub {
+    my ($head, $n, $c) = @_;
+    print $c "HTTP/1.1 200 OK\r\nContent-Length: " . length($body) . "\r\n\r\n"
+        . substr($body, 0, 30000);
+    return if $n == 1;
+    sleep 5;                    # the client is stopped meanwhile
+    return 'exit';
+});
+($rc, $out, $err) = cli({ BULKIO_URL => "http://127.0.0.1:$port" }, '--force',
+                        'export', 'users', '-o', $kept);
+ok t_cmp("$rc $err", qr/^3 bulkio: export: .* after \d+ bytes/, 'a cut export: exit 3');
+ok t_cmp(slurp($kept) . leftovers($kept), $precious,
+         'the file as it was, no temporary file left');
+$pid = cli_start({ BULKIO_URL => "http://127.0.0.1:$port" }, '--force',
+                 'export', 'users', '-o', $kept);
+for (1 .. 200) {
+    my ($tmp) = split ' ', leftovers($kept);
+    last if $tmp && -s $tmp;
+    sleep 0.05;
+}
+ok t_cmp(leftovers($kept), qr/\Q$dir\E\/\.cli-kept\.csv\.bulkio-\S+$/,
+         'the download goes to a temporary file beside it');
+kill 'INT', $pid;
+($rc, $out, $err) = cli_end($pid);
+kill 'TERM', $kid;              # it may wait for a client that never came
+waitpid $kid, 0;
+ok t_cmp($rc, 130, 'Ctrl-C during the download: exit 130');
+ok t_cmp(slurp($kept) . leftovers($kept), $precious,
+         'the file as it was, no temporary file left');
 
 # ---- jobs against a fake list server: two pages joined by `next` --------
 sub item { qq({"job_id":"$_[0]","status":"completed","resource":"users",)

@@ -226,6 +226,61 @@ static void formats(void **state)
     assert_int_equal(cli_filter_ok("a-b=1"), -1);
 }
 
+/* The loopback decision: no name but localhost is resolved or trusted. */
+static void loopback(void **state)
+{
+    static const struct {
+        const char *url;
+        const char *host;
+        int loopback;
+    } cases[] = {
+        { "http://127.0.0.1:8080", "127.0.0.1", 1 },
+        { "http://127.9.8.7/v1", "127.9.8.7", 1 },
+        { "http://localhost", "localhost", 1 },
+        { "http://LocalHost:80/", "LocalHost", 1 },
+        { "http://[::1]:8080/api", "::1", 1 },
+        { "http://[::ffff:127.0.0.1]", "::ffff:127.0.0.1", 1 },
+        { "http://user:pw@127.0.0.1:1", "127.0.0.1", 1 },
+        { "http://128.0.0.1", "128.0.0.1", 0 },
+        { "http://10.0.0.1:8080", "10.0.0.1", 0 },
+        { "http://0.0.0.0:8080", "0.0.0.0", 0 },
+        { "http://127.1", "127.1", 0 },
+        { "http://localhost.example.org", "localhost.example.org", 0 },
+        { "http://localhost.", "localhost.", 0 },
+        { "http://my.localhost", "my.localhost", 0 },
+        { "http://[::2]", "::2", 0 },
+        { "http://127.0.0.1@evil.example/", "evil.example", 0 },
+        { "http://evil.example/?127.0.0.1", "evil.example", 0 },
+        { "http://evil.example#@127.0.0.1", "evil.example", 0 },
+        { "http://", "", 0 },
+    };
+    char host[64];
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); ++i) {
+        assert_int_equal(cli_url_loopback(cases[i].url, host, sizeof(host)),
+                         cases[i].loopback);
+        assert_string_equal(host, cases[i].host);
+    }
+}
+
+/* --force goes with -o */
+static void force(void **state)
+{
+    cli_opts_t o;
+    words_t w;
+
+    (void)state;
+    assert_int_equal(parse(&w, &o, "bulkio", "export", "users", "-o", "u",
+                           NULL), 0);
+    assert_int_equal(o.force, 0);
+    assert_int_equal(parse(&w, &o, "bulkio", "--force", "errors", "ab",
+                           "--output", "e.csv", NULL), 0);
+    assert_int_equal(o.force, 1);
+    assert_string_equal(o.output, "e.csv");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -236,6 +291,8 @@ int main(void)
         cmocka_unit_test_setup(refused, setup),
         cmocka_unit_test_setup(help, setup),
         cmocka_unit_test_setup(formats, setup),
+        cmocka_unit_test_setup(loopback, setup),
+        cmocka_unit_test_setup(force, setup),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
