@@ -133,29 +133,31 @@ static int name_is(const char *name, const char *snake, const char *camel)
     return !strcmp(name, snake) || (camel && !strcmp(name, camel));
 }
 
-/* "a, b, c" of the names in a resource's fields or filters. */
-static const char *allowed_fields(apr_pool_t *p, const resource_t *res)
+/* "a, b, c" of the names of n entries of a table, each stride bytes long,
+ * the first name at *first (a resource's fields or filters). */
+static const char *names_of(apr_pool_t *p, const char *const *first,
+                            apr_size_t stride, int n)
 {
-    const char *s = NULL;
+    const char *s = NULL, *name;
     int i;
 
-    for (i = 0; i < nfields_of(res); ++i) {
-        s = s ? apr_pstrcat(p, s, ", ", res->fields[i].name, NULL)
-              : res->fields[i].name;
+    for (i = 0; i < n; ++i) {
+        name = *(const char *const *)((const char *)first + i * stride);
+        s = s ? apr_pstrcat(p, s, ", ", name, NULL) : name;
     }
     return s;
 }
 
+static const char *allowed_fields(apr_pool_t *p, const resource_t *res)
+{
+    return names_of(p, &res->fields[0].name, sizeof(res->fields[0]),
+                    nfields_of(res));
+}
+
 static const char *allowed_filters(apr_pool_t *p, const resource_t *res)
 {
-    const char *s = NULL;
-    int i;
-
-    for (i = 0; i < nfilters_of(res); ++i) {
-        s = s ? apr_pstrcat(p, s, ", ", res->filters[i].name, NULL)
-              : res->filters[i].name;
-    }
-    return s;
+    return names_of(p, &res->filters[0].name, sizeof(res->filters[0]),
+                    nfilters_of(res));
 }
 
 static apr_status_t fail(const char **perror, const char *msg)

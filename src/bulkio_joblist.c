@@ -160,8 +160,16 @@ apr_status_t bulkio_joblist_parse(apr_pool_t *p, apr_table_t *args,
 {
     const char *v;
     arg_check_t check = { NULL };
+    const struct {
+        const char *name;
+        const char **value;
+    } bounds[] = {
+        { "created_after", &q->created_after },
+        { "created_before", &q->created_before },
+    };
     char *end;
     long limit;
+    int i;
 
     q->statuses = q->resource = q->created_after = q->created_before = NULL;
     q->after_set = 0;
@@ -182,21 +190,15 @@ apr_status_t bulkio_joblist_parse(apr_pool_t *p, apr_table_t *args,
         }
         q->resource = v;
     }
-    if ((v = apr_table_get(args, "created_after"))) {
-        if (!bulkio_is_rfc3339(v)) {
-            return fail(perror, "created_after must be an RFC 3339 "
-                        "timestamp with an offset, e.g. "
-                        "2024-01-01T00:00:00Z");
+    for (i = 0; i < (int)(sizeof(bounds) / sizeof(bounds[0])); ++i) {
+        if ((v = apr_table_get(args, bounds[i].name))) {
+            if (!bulkio_is_rfc3339(v)) {
+                return fail(perror, apr_pstrcat(p, bounds[i].name,
+                            " must be an RFC 3339 timestamp with an "
+                            "offset, e.g. 2024-01-01T00:00:00Z", NULL));
+            }
+            *bounds[i].value = v;
         }
-        q->created_after = v;
-    }
-    if ((v = apr_table_get(args, "created_before"))) {
-        if (!bulkio_is_rfc3339(v)) {
-            return fail(perror, "created_before must be an RFC 3339 "
-                        "timestamp with an offset, e.g. "
-                        "2024-01-01T00:00:00Z");
-        }
-        q->created_before = v;
     }
     if ((v = apr_table_get(args, "limit"))) {
         limit = apr_isdigit(*v) ? strtol(v, &end, 10) : 0;
