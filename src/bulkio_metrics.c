@@ -113,6 +113,25 @@ static const char *i64(apr_pool_t *p, apr_int64_t v)
     return apr_psprintf(p, "%" APR_INT64_T_FMT, v);
 }
 
+/* A counter family of the records per kind and resource: the member at
+ * offset off of each entry. */
+static void records_family(writer_t *w, const apr_array_header_t *records,
+                           const char *name, const char *help,
+                           apr_size_t off)
+{
+    int i;
+
+    family(w, name, "counter", help);
+    for (i = 0; i < records->nelts; ++i) {
+        const bulkio_m_records_t *e = &APR_ARRAY_IDX(records, i,
+                                                     bulkio_m_records_t);
+
+        sample(w, name, i64(w->p, *(const apr_int64_t *)
+                                  ((const char *)e + off)),
+               "kind", e->kind, "resource", e->resource, NULL);
+    }
+}
+
 void bulkio_metrics_render(bulkio_buf_t *out, const bulkio_metrics_t *m)
 {
     writer_t w;
@@ -132,26 +151,14 @@ void bulkio_metrics_render(bulkio_buf_t *out, const bulkio_metrics_t *m)
                "status", e->status, NULL);
     }
 
-    family(&w, "bulkio_records_processed_total", "counter",
-           "Records consumed by jobs (committed batches), by kind and "
-           "resource.");
-    for (i = 0; i < m->records->nelts; ++i) {
-        const bulkio_m_records_t *e = &APR_ARRAY_IDX(m->records, i,
-                                                     bulkio_m_records_t);
-
-        sample(&w, "bulkio_records_processed_total", i64(p, e->processed),
-               "kind", e->kind, "resource", e->resource, NULL);
-    }
-    family(&w, "bulkio_records_succeeded_total", "counter",
-           "Records applied by imports or written by exports, by kind and "
-           "resource.");
-    for (i = 0; i < m->records->nelts; ++i) {
-        const bulkio_m_records_t *e = &APR_ARRAY_IDX(m->records, i,
-                                                     bulkio_m_records_t);
-
-        sample(&w, "bulkio_records_succeeded_total", i64(p, e->succeeded),
-               "kind", e->kind, "resource", e->resource, NULL);
-    }
+    records_family(&w, m->records, "bulkio_records_processed_total",
+                   "Records consumed by jobs (committed batches), by kind "
+                   "and resource.",
+                   APR_OFFSETOF(bulkio_m_records_t, processed));
+    records_family(&w, m->records, "bulkio_records_succeeded_total",
+                   "Records applied by imports or written by exports, by "
+                   "kind and resource.",
+                   APR_OFFSETOF(bulkio_m_records_t, succeeded));
     family(&w, "bulkio_records_failed_total", "counter",
            "Records imports failed, by resource and error type.");
     for (i = 0; i < m->errors->nelts; ++i) {
