@@ -2,6 +2,7 @@
 
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -154,11 +155,11 @@ void bulkio_metrics_render(bulkio_buf_t *out, const bulkio_metrics_t *m)
     records_family(&w, m->records, "bulkio_records_processed_total",
                    "Records consumed by jobs (committed batches), by kind "
                    "and resource.",
-                   APR_OFFSETOF(bulkio_m_records_t, processed));
+                   offsetof(bulkio_m_records_t, processed));
     records_family(&w, m->records, "bulkio_records_succeeded_total",
                    "Records applied by imports or written by exports, by "
                    "kind and resource.",
-                   APR_OFFSETOF(bulkio_m_records_t, succeeded));
+                   offsetof(bulkio_m_records_t, succeeded));
     family(&w, "bulkio_records_failed_total", "counter",
            "Records imports failed, by resource and error type.");
     for (i = 0; i < m->errors->nelts; ++i) {
