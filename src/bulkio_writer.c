@@ -226,6 +226,10 @@ static bulkio_run_e end_batch(bulkio_writer_t *w, int flush)
         for (i = 0; i < BULKIO_STORE_ERR_TYPES; ++i) {
             next.by_type[i] += done.by_type[BULKIO_ERR_PARSE + i];
         }
+        next.acts[0] += done.inserted;
+        next.acts[1] += done.updated;
+        next.acts[2] += done.unchanged;
+        next.acts[3] += done.deleted;
         w->tx_batches++;
         flush = flush || *job->stop || w->tx_batches >= TX_BATCHES
                 || apr_time_now() - w->tx_started >= TX_TIME;
@@ -409,6 +413,13 @@ static bulkio_run_e start_batch(bulkio_writer_t *w, apr_int64_t records,
     return rc;
 }
 
+bulkio_mode_e bulkio_writer_mode(const bulkio_claim_t *c)
+{
+    int mode = bulkio_mode_from_name(c->mode);
+
+    return mode < 0 ? BULKIO_MODE_UPSERT : (bulkio_mode_e)mode;
+}
+
 apr_status_t bulkio_writer_open(apr_pool_t *p, bulkio_job_ctx_t *job,
                                 bulkio_resource_e res, apr_time_t started,
                                 bulkio_writer_t **pw, const char **preason)
@@ -426,6 +437,7 @@ apr_status_t bulkio_writer_open(apr_pool_t *p, bulkio_job_ctx_t *job,
     w->stats.prog.errors = c->error_count;
     memcpy(w->stats.prog.by_type, c->errors_by_type,
            sizeof(w->stats.prog.by_type));
+    memcpy(w->stats.prog.acts, c->acts, sizeof(w->stats.prog.acts));
     w->started = w->last_log = started;
     apr_pool_create(&w->tx, p);
     apr_pool_create(&w->idpool, p);
@@ -436,7 +448,8 @@ apr_status_t bulkio_writer_open(apr_pool_t *p, bulkio_job_ctx_t *job,
     w->stats.connections = w->nconns;
     /* the batches of both connections number from one stage */
     for (i = w->nconns - 1; i >= 0 && rv == APR_SUCCESS; --i) {
-        rv = bulkio_batch_setup(p, w->conns[i], res, &w->stage);
+        rv = bulkio_batch_setup(p, w->conns[i], res,
+                                bulkio_writer_mode(job->claim), &w->stage);
         if (rv != APR_SUCCESS) {
             *preason = apr_pstrcat(p, "database error: ",
                                    bulkio_pq_error(p, w->conns[i]), NULL);
