@@ -118,6 +118,14 @@ bulkio_run_e bulkio_import_run(apr_pool_t *p, bulkio_job_ctx_t *job,
         return BULKIO_RUN_FAILED;
     }
     bulkio_parser_limit_inflated(parser, job->max_inflated);
+    if (c->max_errors >= 0 && c->error_count > c->max_errors) {
+        /* an earlier run committed the batch that passed it */
+        bulkio_progress_t prog = { c->checkpoint_records, 0, c->success_count,
+                                   c->error_count, { 0 }, { 0 } };
+
+        *preason = bulkio_writer_over(p, &prog, c->max_errors);
+        return BULKIO_RUN_FAILED;
+    }
     if (bulkio_writer_open(p, job, res, started, &w, preason)
         != APR_SUCCESS) {
         return BULKIO_RUN_RETRY;

@@ -28,6 +28,8 @@ typedef struct {
     const char *source_url;
     const char *params;      /**< an export's parameters (JSON), or NULL */
     const char *mode;        /**< an import's mode, or NULL */
+    const char *max_errors;  /**< an import's limit of failed records (a
+                                  number), or NULL for none */
     apr_off_t bytes_total;
     int max_active;          /**< >0: refuse the job when its principal
                                   has this many pending or running jobs */
@@ -68,6 +70,8 @@ typedef struct {
     apr_int64_t unchanged_count;
     apr_int64_t deleted_count;
     const char *mode;            /**< an import's mode */
+    apr_int64_t max_errors;      /**< its limit of failed records, -1 for
+                                      none */
     apr_int64_t processed_records;
     apr_int64_t bytes_processed;
     apr_int64_t bytes_total;

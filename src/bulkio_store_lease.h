@@ -43,6 +43,8 @@ typedef struct {
     apr_int64_t acts[BULKIO_STORE_ACTS]; /**< of success_count */
     const char *mode;             /**< an import's mode (bulkio_mode_e's
                                        name) */
+    apr_int64_t max_errors;       /**< an import's limit of failed records,
+                                       -1 for none */
 } bulkio_claim_t;
 
 /** Claim the oldest pending job (or a running one whose lease expired)

@@ -215,7 +215,7 @@ static bulkio_run_e end_batch(bulkio_writer_t *w, int flush)
     bulkio_batch_result_t done;
     bulkio_progress_t next = w->stats.prog;
     apr_status_t rv;
-    int cancel = 0, i;
+    int cancel = 0, over = 0, i;
 
     rv = bulkio_batch_finish(f.batch, f.conn, job->claim->id, &done);
     if (rv == APR_SUCCESS) {
@@ -231,7 +231,11 @@ static bulkio_run_e end_batch(bulkio_writer_t *w, int flush)
         next.acts[2] += done.unchanged;
         next.acts[3] += done.deleted;
         w->tx_batches++;
-        flush = flush || *job->stop || w->tx_batches >= TX_BATCHES
+        /* max_errors: the batch in which the failed records pass it is
+         * committed with those before it, then the job stops */
+        over = job->claim->max_errors >= 0
+               && next.errors > job->claim->max_errors;
+        flush = flush || over || *job->stop || w->tx_batches >= TX_BATCHES
                 || apr_time_now() - w->tx_started >= TX_TIME;
     }
     if (rv == APR_SUCCESS && flush) {
@@ -259,6 +263,12 @@ static bulkio_run_e end_batch(bulkio_writer_t *w, int flush)
         bulkio_job_progress(job, w->tx, &w->stats.prog, w->stats.records,
                             w->started);
         w->last_log = apr_time_now();
+    }
+    if (over) {
+        drop_flights(w);   /* the later batch is not committed */
+        w->reason = bulkio_writer_over(w->pool, &next,
+                                       job->claim->max_errors);
+        return BULKIO_RUN_FAILED;
     }
     if (cancel || *job->stop) {
         drop_flights(w);   /* the later batch is not committed */
@@ -411,6 +421,16 @@ static bulkio_run_e start_batch(bulkio_writer_t *w, apr_int64_t records,
     rc = rv == APR_SUCCESS ? BULKIO_RUN_COMPLETED : drop_batch(w, conn, rv);
     w->filling = w->free[--w->nfree];
     return rc;
+}
+
+const char *bulkio_writer_over(apr_pool_t *p, const bulkio_progress_t *prog,
+                               apr_int64_t max_errors)
+{
+    return apr_psprintf(p, "stopped: %" APR_INT64_T_FMT " failed records "
+                        "passed max_errors=%" APR_INT64_T_FMT "; the %"
+                        APR_INT64_T_FMT " records before were written (%"
+                        APR_INT64_T_FMT " applied)", prog->errors,
+                        max_errors, prog->records, prog->success);
 }
 
 bulkio_mode_e bulkio_writer_mode(const bulkio_claim_t *c)

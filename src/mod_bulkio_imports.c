@@ -35,10 +35,10 @@
 /* The parameters POST /v1/imports knows; the options among them (from
  * mode on) may come as form fields or {"url"} members as well. */
 static const char *const params_known[] = {
-    "resource", "format", "mode", NULL
+    "resource", "format", "mode", "max_errors", NULL
 };
 #define FIRST_OPTION 2
-#define PARAMS_ALLOWED "resource, format, mode"
+#define PARAMS_ALLOWED "resource, format, mode, max_errors"
 
 typedef enum {
     BODY_RAW,        /* the file itself */
@@ -110,12 +110,14 @@ static int query_options(void *baton, const char *key, const char *value)
     return 1;
 }
 
-/* The options of a {"url"} body: its members other than url. */
+/* The options of a {"url"} body: its members other than url (strings, or
+ * numbers as max_errors may be). */
 static void url_options(upload_t *up, json_object *doc)
 {
     json_object_object_foreach(doc, key, val) {
         if (option_index(key) >= 0 && val
-            && json_object_is_type(val, json_type_string)) {
+            && (json_object_is_type(val, json_type_string)
+                || json_object_is_type(val, json_type_int))) {
             apr_table_set(up->options, key, json_object_get_string(val));
         }
     }
@@ -125,12 +127,25 @@ static void url_options(upload_t *up, json_object *doc)
 static int check_options(upload_t *up, bulkio_new_job_t *job)
 {
     const char *mode = apr_table_get(up->options, "mode");
+    const char *max = apr_table_get(up->options, "max_errors");
+    apr_int64_t n;
+    char *end;
 
     if (bulkio_mode_from_name(mode) < 0) {
         return fail(up, HTTP_BAD_REQUEST,
                     "unknown mode; allowed: " BULKIO_MODE_NAMES);
     }
     job->mode = mode ? mode : bulkio_mode_name(BULKIO_MODE_UPSERT);
+    if (max) {
+        errno = 0;
+        n = apr_strtoi64(max, &end, 10);
+        if (!*max || *end || errno || n < 0 || !apr_isdigit(*max)) {
+            return fail(up, HTTP_BAD_REQUEST,
+                        "max_errors must be a whole number, 0 or more");
+        }
+        job->max_errors = apr_psprintf(up->req->r->pool, "%" APR_INT64_T_FMT,
+                                       n);
+    }
     return OK;
 }
 
@@ -530,7 +545,8 @@ static int receive_import(upload_t *up, bulkio_new_job_t *job,
     *pfingerprint = bulkio_sha256_hex(r->pool, apr_pstrcat(
                         r->pool, "import\n", job->resource, "\n",
                         job->format ? job->format : "", "\n", source,
-                        "\nmode=", job->mode, NULL));
+                        "\nmode=", job->mode, "\nmax_errors=",
+                        job->max_errors ? job->max_errors : "", NULL));
     return OK;
 }
 
