@@ -13,7 +13,7 @@ use IO::Compress::Gzip qw(gzip $GzipError);
 use lib 't/lib';
 use BulkIO::Test;
 
-plan tests => 59;
+plan tests => 62;
 
 my %ctype = (ndjson => 'application/x-ndjson', json => 'application/json',
              csv => 'text/csv', gzip => 'application/gzip');
@@ -241,6 +241,22 @@ ok t_cmp($res->code, 202, 'multipart with a mode field');
 $d = wait_job(json_decode($res->content)->{job_id});
 ok t_cmp("$d->{mode} " . counts($d), 'insert 1/1/0/0/0/0',
          'the form field sets the mode');
+
+# ... and as members of a {"url"} body (max_errors as a number)
+my $vars = Apache::Test::vars();
+mkdir "$vars->{documentroot}/modes";
+open my $fh, '>', "$vars->{documentroot}/modes/users.ndjson" or die $!;
+print $fh qq({"id":"$c2","email":"url\@example.com"}\n);
+close $fh;
+$res = POST '/v1/imports?resource=users', auth(),
+    'Content-Type' => 'application/json',
+    content => qq({"url": "http://127.0.0.1:$vars->{port}/modes/users.ndjson",)
+               . qq( "mode": "insert", "max_errors": 0});
+ok t_cmp($res->code, 202, 'a URL import with mode and max_errors');
+$d = wait_job(json_decode($res->content)->{job_id});
+ok t_cmp("$d->{mode} $d->{maxErrors} $d->{status}", 'insert 0 failed',
+         'the body sets them: the existing id fails and passes max_errors 0');
+ok t_cmp(errors_of($d), '0:DUPLICATE_ERROR:id', 'as an insert');
 
 # the mode is part of the Idempotency-Key fingerprint
 my $body = qq({"id":"$c4","email":"k\@example.com"}\n);
