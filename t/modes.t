@@ -68,6 +68,20 @@ my $c2 = '00000000-0000-4000-8000-00000000c002';
 my $c3 = '00000000-0000-4000-8000-00000000c003';
 my $c4 = '00000000-0000-4000-8000-00000000c004';
 
+# A partial update of c1 in format that nulls name and column col: one
+# update, name NULL and col its default, every other column as before.
+sub nulls {
+    my ($format, $content, $col, $dflt, $what) = @_;
+    my $before = user_row($c1, 'name', $col, 'updated_at');
+    my $d = run('resource=users', $format, $content);
+    ok t_cmp(counts($d), '1/0/1/0/0/0', "$what: one update");
+    ok t_cmp(sql_value("SELECT coalesce(name, '<null>') || ' ' || $col"
+                       . " FROM users WHERE external_id = '$c1'"),
+             "<null> $dflt", "$what clears name and resets $col");
+    ok t_cmp(user_row($c1, 'name', $col, 'updated_at'), $before,
+             "$what: the fields not carried (or empty) are kept");
+}
+
 reset_data();
 
 # ---- upsert (the default): partial updates ----
@@ -97,27 +111,14 @@ ok t_cmp(sql_value("SELECT xmin FROM users WHERE external_id = '$c1'"),
          $xmin, 'and was not written again');
 
 # an empty CSV cell keeps the field; \N clears name, resets role
-$before = user_row($c1, qw(name role updated_at));
-$d = run('resource=users', 'csv', "id,email,name,role\n$c1,,\\N,\\N\n");
-ok t_cmp(counts($d), '1/0/1/0/0/0', 'csv \\N: one update');
-ok t_cmp(sql_value("SELECT coalesce(name, '<null>') || ' ' || role"
-                   . " FROM users WHERE external_id = '$c1'"),
-         '<null> reader', 'csv \\N clears name and resets role');
-ok t_cmp(user_row($c1, qw(name role updated_at)), $before,
-         'the empty email cell kept the email');
+nulls('csv', "id,email,name,role\n$c1,,\\N,\\N\n", 'role', 'reader',
+      'csv \\N');
 
 # NDJSON: an absent member keeps, null clears or resets to the default
 sql("UPDATE users SET role = 'author', active = false, name = 'X'"
     . " WHERE external_id = '$c1'");
-$before = user_row($c1, qw(name active updated_at));
-$d = run('resource=users', 'ndjson',
-         qq({"id":"$c1","name":null,"active":null}\n));
-ok t_cmp(counts($d), '1/0/1/0/0/0', 'ndjson null: one update');
-ok t_cmp(sql_value("SELECT coalesce(name, '<null>') || ' ' || active"
-                   . " FROM users WHERE external_id = '$c1'"),
-         '<null> true', 'null cleared name and reset active');
-ok t_cmp(user_row($c1, qw(name active updated_at)), $before,
-         'absent members (role, email, created_at) kept');
+nulls('ndjson', qq({"id":"$c1","name":null,"active":null}\n), 'active',
+      'true', 'ndjson null');
 
 # JSON array and gzip: partial updates too
 $before = user_row($c1, qw(name updated_at));
