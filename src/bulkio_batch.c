@@ -21,6 +21,29 @@ typedef struct {
     const char *message;
 } outcome_t;
 
+/* A column an update sets: col = val (of c, the staged row, and t, the
+ * target), when the record carries column bit (partial modes; -1:
+ * always); touch: the update time, set on every write and compared only
+ * when the record carries it. */
+typedef struct {
+    const char *col;
+    const char *val;
+    int bit;
+    int touch;
+} set_t;
+
+/* The codes of the apply statement beyond a resource's own (1-3): */
+#define CODE_EXISTS      4    /* insert: the id names a row */
+#define CODE_NO_ID       5    /* update, delete: the id names no row */
+#define CODE_NO_NATURAL  6    /* ... nor the natural key */
+#define CODE_REFERENCED  7    /* delete: rows reference it (7, 8) */
+#define CODE_REQUIRED    20   /* + column: a new row lacks it */
+/* ... and rows of counts: idx ACTS_UPDATED etc., code the count */
+#define ACTS_UPDATED     "-1"
+#define ACTS_INSERTED    "-2"
+#define ACTS_DELETED     "-3"
+#define ACTS_SQL(IDX, CTE) " UNION ALL SELECT " IDX ", count(*) FROM " CTE
+
 /* Per resource: the staging table, the key columns that split a batch into
  * segments, and two statements, each returning (idx, code) of the rows it
  * refused:
@@ -39,19 +62,36 @@ typedef struct {
  *   machinery. */
 typedef struct {
     const char *stage;
-    const char *prepared;     /* the apply statement's name */
+    const char *prepared;     /* the apply statement's name (+ _mode) */
     const char *inserter;     /* the insert statement's name */
     const char *seq;          /* of the table's ids */
     const char *ddl;
     int key_cols[2];          /* column indexes, -1 for none */
-    const char *apply;
     const char *insert;
     outcome_t outcomes[3];    /* by code - 1 */
+    /* what apply_sql() builds the apply statement of each mode from */
+    const char *table;
+    const char *singular;     /* "user": in messages */
+    const char *resolve;      /* the staged rows of segment $2 of batch $1
+                               * with target, holder and references */
+    int cut;                  /* split segments where rows meet in the
+                               * database (k.cut), else no two rows can */
+    const char *checks;       /* WHEN ... THEN code, of s: references and
+                               * the holder */
+    int natural_dup;          /* the code of a natural key taken, or 0 */
+    const char *ins;          /* the insert of c's new rows, RETURNING */
+    const set_t sets[9];      /* the columns an update sets, col NULL
+                               * ends */
+    int required[5];          /* columns a new row needs, -1 ends */
+    outcome_t refs[2];        /* delete: rows that reference it (field is
+                               * the referencing table.column), by code
+                               * - CODE_REFERENCED */
 } resource_sql_t;
 
 /* k.cut: the first row of the segment that touches a row an earlier one
- * does; c: the resolved rows, none when there is a cut. */
-#define CUT_AND_CHECK(ERR) \
+ * does; c: the resolved rows (their err between head and tail), none when
+ * there is a cut. */
+#define CUT_HEAD \
     "), k AS (" \
     "  SELECT min(idx) AS cut FROM (" \
     "    SELECT idx, rank() OVER (PARTITION BY r ORDER BY idx) AS rk" \
@@ -61,7 +101,8 @@ typedef struct {
     "             WHERE r IS NOT NULL) t" \
     "  ) y WHERE rk > 1" \
     "), c AS (" \
-    "  SELECT s.*, " ERR " AS err FROM s WHERE (SELECT cut FROM k) IS NULL"
+    "  SELECT s.*, "
+#define CUT_TAIL " AS err FROM s WHERE (SELECT cut FROM k) IS NULL"
 
 #define CUT_RESULT \
     " SELECT idx, err FROM c WHERE err <> 0" \
@@ -118,7 +159,24 @@ typedef struct {
     "  LEFT JOIN users u ON u.external_id = lower(st.user_id)"
 
 #define COMMENTS_CHECK \
-    "CASE WHEN a.id IS NULL THEN 1 WHEN u.id IS NULL THEN 2 ELSE 0 END"
+    "CASE WHEN a.id IS NULL AND st.article_id IS NOT NULL THEN 1" \
+    "     WHEN u.id IS NULL AND st.user_id IS NOT NULL THEN 2 ELSE 0 END"
+
+#define COMMENTS_RESOLVE \
+    "SELECT st.*, c1.id AS target, NULL::bigint AS holder," \
+    "       a.id AS article, u.id AS author" \
+    "  FROM bulkio_stage_comments st" \
+    "  LEFT JOIN comments c1 ON c1.external_id = st.external_id" \
+    COMMENTS_REFS \
+    " WHERE st.bat = $1 AND st.gen = $2"
+
+/* Where a row's holder of its email or slug is another row. */
+#define HOLDER_CHECK(CODE) \
+    " WHEN s.holder IS DISTINCT FROM s.target AND s.holder IS NOT NULL" \
+    " THEN " CODE
+
+/* The new rows of c, as the apply statement inserts them. */
+#define NEW_ROWS "c WHERE c.err = 0 AND c.target IS NULL"
 
 #define COMMENTS_INSERT(FROM, IDS, FIRST) \
     "  INSERT INTO comments (id, external_id, article_id, user_id, body," \
@@ -136,103 +194,232 @@ typedef struct {
 
 #define FAST_RESULT ") SELECT idx, err FROM c WHERE err <> 0"
 
+/* The insert statements of articles and comments (users: USERS_INSERT
+ * alone, a user references nothing). */
+#define ARTICLES_FAST \
+    FAST_ROWS("bulkio_stage_articles", ARTICLES_REFS, \
+              "au.id AS author, CASE WHEN au.id IS NULL" \
+              " AND st.author_id IS NOT NULL THEN 1 ELSE 0 END AS err") \
+    ARTICLES_INSERT("c WHERE c.err = 0", "$2", "$3") FAST_RESULT
+
+#define COMMENTS_FAST \
+    FAST_ROWS("bulkio_stage_comments", COMMENTS_REFS, \
+              "a.id AS article, u.id AS author, " COMMENTS_CHECK " AS err") \
+    COMMENTS_INSERT("c WHERE c.err = 0", "$2", "$3") FAST_RESULT
+
 static const resource_sql_t sql[] = {
     {   "bulkio_stage_users", "bulkio_apply_users", "bulkio_insert_users",
         "users_id_seq",
         "CREATE TEMP TABLE IF NOT EXISTS bulkio_stage_users ("
-        " idx bigint, bat int, gen int, external_id text, email text, name text,"
-        " role text, active boolean, created_at timestamptz,"
-        " updated_at timestamptz) ON COMMIT DELETE ROWS",
+        " idx bigint, bat int, gen int, pres int, external_id text,"
+        " email text, name text, role text, active boolean,"
+        " created_at timestamptz, updated_at timestamptz)"
+        " ON COMMIT DELETE ROWS",
         { 0, 1 },
-        "WITH s AS MATERIALIZED (" USERS_RESOLVE
-        CUT_AND_CHECK("CASE WHEN s.holder IS DISTINCT FROM s.target"
-                      "      AND s.holder IS NOT NULL THEN 1 ELSE 0 END")
-        "), upd AS ("
-        "  UPDATE users u SET email = c.email, name = c.name, role = c.role,"
-        "         active = c.active,"
-        "         created_at = coalesce(c.created_at, u.created_at),"
-        "         updated_at = coalesce(c.updated_at, now())"
-        "    FROM c WHERE c.err = 0 AND u.id = c.target"
-        /* a row that would stay as it is is not written again */
-        "     AND (u.email, u.name, u.role, u.active, u.created_at,"
-        "          u.updated_at) IS DISTINCT FROM"
-        "         (c.email, c.name, c.role, c.active,"
-        "          coalesce(c.created_at, u.created_at),"
-        "          coalesce(c.updated_at, now()))"
-        "), ins AS ("
-        USERS_INSERT("c WHERE c.err = 0 AND c.target IS NULL", "$3",
-                     "$4")
-        ")" CUT_RESULT,
         USERS_INSERT("bulkio_stage_users c WHERE c.bat = $1", "$2", "$3"),
         { { BULKIO_ERR_DUPLICATE, "email",
-            "email already belongs to another user" } }
+            "email already belongs to another user" } },
+        "users", "user", USERS_RESOLVE, 1, HOLDER_CHECK("1"), 1,
+        USERS_INSERT(NEW_ROWS, "$3", "$4"),
+        { { "email", "c.email", 1, 0 }, { "name", "c.name", 2, 0 },
+          { "role", "c.role", 3, 0 }, { "active", "c.active", 4, 0 },
+          { "created_at", "coalesce(c.created_at, t.created_at)", 5, 0 },
+          { "updated_at", "coalesce(c.updated_at, now())", 6, 1 } },
+        { 1, -1 },
+        { { BULKIO_ERR_FOREIGN_KEY, "articles.author_id",
+            "the user is the author of articles; delete them first" },
+          { BULKIO_ERR_FOREIGN_KEY, "comments.user_id",
+            "the user has written comments; delete them first" } }
     },
     {   "bulkio_stage_articles", "bulkio_apply_articles",
         "bulkio_insert_articles",
         "articles_id_seq",
         "CREATE TEMP TABLE IF NOT EXISTS bulkio_stage_articles ("
-        " idx bigint, bat int, gen int, external_id text, slug text, title text,"
-        " body text, author_id text, tags text[], published_at timestamptz,"
-        " status text) ON COMMIT DELETE ROWS",
+        " idx bigint, bat int, gen int, pres int, external_id text,"
+        " slug text, title text, body text, author_id text, tags text[],"
+        " published_at timestamptz, status text) ON COMMIT DELETE ROWS",
         { 0, 1 },
-        "WITH s AS MATERIALIZED (" ARTICLES_RESOLVE
-        CUT_AND_CHECK("CASE WHEN s.author IS NULL THEN 1"
-                      "     WHEN s.holder IS DISTINCT FROM s.target"
-                      "      AND s.holder IS NOT NULL THEN 2"
-                      "     ELSE 0 END")
-        "), upd AS ("
-        "  UPDATE articles a SET slug = c.slug, title = c.title, body = c.body,"
-        "         author_id = c.author, tags = c.tags,"
-        "         published_at = c.published_at, status = c.status,"
-        "         updated_at = now()"
-        "    FROM c WHERE c.err = 0 AND a.id = c.target"
-        "), ins AS ("
-        ARTICLES_INSERT("c WHERE c.err = 0 AND c.target IS NULL", "$3",
-                        "$4")
-        ")" CUT_RESULT,
-        FAST_ROWS("bulkio_stage_articles", ARTICLES_REFS,
-                  "au.id AS author, CASE WHEN au.id IS NULL THEN 1 ELSE 0 END"
-                  " AS err")
-        ARTICLES_INSERT("c WHERE c.err = 0", "$2", "$3") FAST_RESULT,
+        ARTICLES_FAST,
         { { BULKIO_ERR_FOREIGN_KEY, "author_id",
             "author_id does not name an existing user" },
           { BULKIO_ERR_DUPLICATE, "slug",
-            "slug already belongs to another article" } }
+            "slug already belongs to another article" } },
+        "articles", "article", ARTICLES_RESOLVE, 1,
+        " WHEN s.author IS NULL AND s.author_id IS NOT NULL THEN 1"
+        HOLDER_CHECK("2"), 2,
+        ARTICLES_INSERT(NEW_ROWS, "$3", "$4"),
+        { { "slug", "c.slug", 1, 0 }, { "title", "c.title", 2, 0 },
+          { "body", "c.body", 3, 0 }, { "author_id", "c.author", 4, 0 },
+          { "tags", "c.tags", 5, 0 },
+          { "published_at", "c.published_at", 6, 0 },
+          { "status", "c.status", 7, 0 },
+          { "updated_at", "now()", -1, 1 } },
+        { 1, 2, 3, 4, -1 },
+        { { BULKIO_ERR_FOREIGN_KEY, "comments.article_id",
+            "the article has comments; delete them first" },
+          { BULKIO_ERR_NONE, NULL, NULL } }
     },
     {   "bulkio_stage_comments", "bulkio_apply_comments",
         "bulkio_insert_comments",
         "comments_id_seq",
         "CREATE TEMP TABLE IF NOT EXISTS bulkio_stage_comments ("
-        " idx bigint, bat int, gen int, external_id text, article_id text,"
-        " user_id text, body text, created_at timestamptz)"
+        " idx bigint, bat int, gen int, pres int, external_id text,"
+        " article_id text, user_id text, body text, created_at timestamptz)"
         " ON COMMIT DELETE ROWS",
         { 0, -1 },   /* a comment's only key is its id */
-        "WITH c AS ("
-        "  SELECT st.*, c1.id AS target, a.id AS article, u.id AS author,"
-        "         " COMMENTS_CHECK " AS err"
-        "    FROM bulkio_stage_comments st"
-        "    LEFT JOIN comments c1 ON c1.external_id = st.external_id"
-        COMMENTS_REFS
-        "   WHERE st.bat = $1 AND st.gen = $2"
-        "), upd AS ("
-        "  UPDATE comments x SET article_id = c.article, user_id = c.author,"
-        "         body = c.body,"
-        "         created_at = coalesce(c.created_at, x.created_at),"
-        "         updated_at = now()"
-        "    FROM c WHERE c.err = 0 AND x.id = c.target"
-        "), ins AS ("
-        COMMENTS_INSERT("c WHERE c.err = 0 AND c.target IS NULL", "$3",
-                        "$4")
-        ") SELECT idx, err FROM c WHERE err <> 0",
-        FAST_ROWS("bulkio_stage_comments", COMMENTS_REFS,
-                  "a.id AS article, u.id AS author, " COMMENTS_CHECK " AS err")
-        COMMENTS_INSERT("c WHERE c.err = 0", "$2", "$3") FAST_RESULT,
+        COMMENTS_FAST,
         { { BULKIO_ERR_FOREIGN_KEY, "article_id",
             "article_id does not name an existing article" },
           { BULKIO_ERR_FOREIGN_KEY, "user_id",
-            "user_id does not name an existing user" } }
+            "user_id does not name an existing user" } },
+        "comments", "comment", COMMENTS_RESOLVE, 0,
+        " WHEN s.article IS NULL AND s.article_id IS NOT NULL THEN 1"
+        " WHEN s.author IS NULL AND s.user_id IS NOT NULL THEN 2", 0,
+        COMMENTS_INSERT(NEW_ROWS, "$3", "$4"),
+        { { "article_id", "c.article", 1, 0 },
+          { "user_id", "c.author", 2, 0 }, { "body", "c.body", 3, 0 },
+          { "created_at", "coalesce(c.created_at, t.created_at)", 4, 0 },
+          { "updated_at", "now()", -1, 1 } },
+        { 1, 2, 3, -1 },
+        { { BULKIO_ERR_NONE, NULL, NULL }, { BULKIO_ERR_NONE, NULL, NULL } }
     },
 };
+
+/* The value an update gives column x: in a partial mode, the stored one
+ * unless the record carries it. */
+static const char *set_value(apr_pool_t *p, const set_t *x, int partial)
+{
+    if (!partial || x->bit < 0) {
+        return x->val;
+    }
+    return apr_psprintf(p, "CASE WHEN c.pres & %d <> 0 THEN %s ELSE t.%s END",
+                        1 << x->bit, x->val, x->col);
+}
+
+/* The update of the apply statement of mode (partial or not): the rows
+ * whose values change (a row that would stay as it is is not written
+ * again, as suppress_redundant_updates_trigger would skip it). */
+static const char *update_sql(apr_pool_t *p, const resource_sql_t *q,
+                              int partial)
+{
+    const char *set = "", *old = "", *new = "", *sep = "", *v;
+    const set_t *x;
+
+    for (x = q->sets; x->col; ++x) {
+        v = set_value(p, x, partial);
+        set = apr_pstrcat(p, set, *set ? ", " : "", x->col, " = ",
+                          x->touch ? x->val : v, NULL);
+        if (x->touch && x->bit < 0) {
+            continue;
+        }
+        old = apr_pstrcat(p, old, sep, "t.", x->col, NULL);
+        new = apr_pstrcat(p, new, sep, v, NULL);
+        sep = ", ";
+    }
+    return apr_pstrcat(p, ", upd AS (UPDATE ", q->table, " t SET ", set,
+                       " FROM c WHERE c.err = 0 AND t.id = c.target"
+                       " AND (", old, ") IS DISTINCT FROM (", new, ")"
+                       " RETURNING 1)", NULL);
+}
+
+/* The checks of the apply statement of mode, before the resource's own
+ * (WHEN ... THEN code, of s). */
+static const char *mode_checks(apr_pool_t *p, const resource_sql_t *q,
+                               bulkio_mode_e mode)
+{
+    const char *const *names = bulkio_validate_colnames(
+                                   (bulkio_resource_e)(q - sql));
+    const char *w = "";
+    const int *r;
+
+    switch (mode) {
+    case BULKIO_MODE_INSERT:
+        return apr_psprintf(p, " WHEN s.target IS NOT NULL THEN CASE WHEN"
+                            " s.external_id IS NULL THEN %d ELSE %d END",
+                            q->natural_dup ? q->natural_dup : CODE_EXISTS,
+                            CODE_EXISTS);
+    case BULKIO_MODE_UPDATE:
+    case BULKIO_MODE_DELETE:
+        return apr_psprintf(p, " WHEN s.target IS NULL THEN CASE WHEN"
+                            " s.external_id IS NULL THEN %d ELSE %d END",
+                            CODE_NO_NATURAL, CODE_NO_ID);
+    case BULKIO_MODE_UPSERT:
+        /* a new row needs what a partial record may leave out */
+        for (r = q->required; *r >= 0; ++r) {
+            w = apr_psprintf(p, "%s WHEN s.target IS NULL AND s.%s IS NULL"
+                             " THEN %d", w, names[*r], CODE_REQUIRED + *r);
+        }
+        return w;
+    default:
+        return w;
+    }
+}
+
+/* The checks of a delete: rows that still reference the target. */
+static const char *ref_checks(apr_pool_t *p, const resource_sql_t *q)
+{
+    const char *w = "";
+    int i;
+
+    for (i = 0; i < 2 && q->refs[i].field; ++i) {
+        const char *dot = strchr(q->refs[i].field, '.');
+
+        w = apr_psprintf(p, "%s WHEN EXISTS (SELECT 1 FROM %.*s r WHERE r.%s"
+                         " = s.target) THEN %d", w,
+                         (int)(dot - q->refs[i].field), q->refs[i].field,
+                         dot + 1, CODE_REFERENCED + i);
+    }
+    return w;
+}
+
+/* The apply statement of q's resource in mode: it writes segment $2 of
+ * batch $1 (new rows take their ids from $3, the batch's from record
+ * index $4 on, else from the sequence) and returns (idx, code) of the
+ * rows it refused, then the counts of what it did (idx ACTS_*). With cut,
+ * where rows of the segment touch one existing row (as its target, or as
+ * the holder of its email or slug), it writes nothing and returns the
+ * first such row with code 0: the segment is split there and applied
+ * again. */
+static const char *apply_sql(apr_pool_t *p, const resource_sql_t *q,
+                             bulkio_mode_e mode)
+{
+    const char *err, *rows, *write, *result;
+
+    err = apr_pstrcat(p, "CASE", mode_checks(p, q, mode),
+                      mode == BULKIO_MODE_DELETE ? ref_checks(p, q)
+                                                 : q->checks,
+                      " ELSE 0 END", NULL);
+    if (q->cut) {
+        rows = apr_pstrcat(p, "WITH s AS MATERIALIZED (", q->resolve,
+                           CUT_HEAD, err, CUT_TAIL, NULL);
+        result = CUT_RESULT;
+    }
+    else {
+        rows = apr_pstrcat(p, "WITH c AS (SELECT s.*, ", err, " AS err FROM (",
+                           q->resolve, ") s", NULL);
+        result = " SELECT idx, err FROM c WHERE err <> 0";
+    }
+    if (mode == BULKIO_MODE_DELETE) {
+        write = apr_pstrcat(p, "), del AS (DELETE FROM ", q->table,
+                            " t USING c WHERE c.err = 0 AND t.id = c.target"
+                            " RETURNING 1)", NULL);
+    }
+    else {
+        write = apr_pstrcat(p, ")",
+                            mode == BULKIO_MODE_INSERT ? "" : update_sql(
+                                p, q, BULKIO_MODE_PARTIAL(mode)),
+                            mode == BULKIO_MODE_UPDATE ? "" : apr_pstrcat(
+                                p, ", ins AS (", q->ins, " RETURNING 1)",
+                                NULL), NULL);
+    }
+    return apr_pstrcat(p, rows, write, result,
+                       mode == BULKIO_MODE_DELETE ? ACTS_SQL(ACTS_DELETED,
+                                                             "del") : "",
+                       mode != BULKIO_MODE_DELETE && mode != BULKIO_MODE_INSERT
+                       ? ACTS_SQL(ACTS_UPDATED, "upd") : "",
+                       mode != BULKIO_MODE_DELETE && mode != BULKIO_MODE_UPDATE
+                       ? ACTS_SQL(ACTS_INSERTED, "ins") : "", NULL);
+}
 
 /* A record the batch keeps: enough to report an error on it. */
 typedef struct {
@@ -246,6 +433,8 @@ typedef struct {
  * transaction, so each has a number of its own in the staging table. */
 struct bulkio_stage_t {
     const resource_sql_t *sql;
+    bulkio_mode_e mode;
+    const char *apply;           /* the name of the apply statement */
     int batches;                 /* batches numbered so far */
     int skip;                    /* batches to apply without trying the
                                   * insert statement first */
@@ -274,6 +463,8 @@ struct bulkio_batch_t {
     int sent;                    /* segment 0's statement is running */
     int insert;                  /* ... and it is the insert statement */
     const char *ids;             /* ids taken for its rows, or NULL */
+    apr_int64_t acts[3];         /* rows updated, inserted, deleted */
+    int inserted_all;            /* the insert statement wrote its rows */
     const char *first;           /* its first record's index */
 };
 
@@ -337,10 +528,14 @@ static apr_status_t pq_status(apr_pool_t *p, PGresult *res)
 }
 
 apr_status_t bulkio_batch_setup(apr_pool_t *p, PGconn *conn,
-                                bulkio_resource_e res,
+                                bulkio_resource_e res, bulkio_mode_e mode,
                                 bulkio_stage_t **pstage)
 {
     const resource_sql_t *q = &sql[res];
+    const char *apply = apr_pstrcat(p, q->prepared, "_", bulkio_mode_name(mode),
+                                    NULL);
+    /* batch and segment (int), ids (bigint[]), first index (bigint) */
+    static const Oid apply_types[4] = { 23, 23, 1016, 20 };
     const char *params[1];
     PGresult *r;
     apr_status_t rv;
@@ -350,18 +545,21 @@ apr_status_t bulkio_batch_setup(apr_pool_t *p, PGconn *conn,
     /* the statements are planned once per connection (the batch
      * transaction's settings keep their plans right at any table size) */
     for (i = 0; i < 2 && rv == APR_SUCCESS; ++i) {
-        params[0] = i ? q->inserter : q->prepared;
+        params[0] = i ? q->inserter : apply;
         rv = bulkio_pq_exec(p, conn, "SELECT 1 FROM pg_prepared_statements"
                             " WHERE name = $1", 1, params, &r);
         if (rv == APR_SUCCESS && !PQntuples(r)) {
+            /* typed: a mode's statement may leave $3 and $4 unused */
             rv = pq_status(p, PQprepare(conn, params[0],
-                                        i ? q->insert : q->apply, 4 - i,
-                                        NULL));
+                                        i ? q->insert : apply_sql(p, q, mode),
+                                        4 - i, i ? NULL : apply_types));
         }
     }
     if (rv == APR_SUCCESS) {
         *pstage = apr_pcalloc(p, sizeof(**pstage));
         (*pstage)->sql = q;
+        (*pstage)->mode = mode;
+        (*pstage)->apply = apply;
     }
     return rv;
 }
@@ -386,6 +584,8 @@ static void batch_init(bulkio_batch_t *b)
     b->segments = 0;
     b->sent = 0;
     b->insert = 0;
+    memset(b->acts, 0, sizeof(b->acts));
+    b->inserted_all = 0;
 }
 
 bulkio_batch_t *bulkio_batch_create(apr_pool_t *p, bulkio_stage_t *stage,
@@ -417,7 +617,9 @@ int bulkio_batch_size(const bulkio_batch_t *b)
  * recent try failed)? */
 static int tries_insert(const bulkio_batch_t *b)
 {
-    return !b->segments && !b->stage->skip;
+    return !b->segments && !b->stage->skip
+           && b->stage->mode != BULKIO_MODE_UPDATE
+           && b->stage->mode != BULKIO_MODE_DELETE;
 }
 
 int bulkio_batch_independent(const bulkio_batch_t *b,
@@ -487,16 +689,17 @@ static int segment(bulkio_batch_t *b, const char *const *cols)
 }
 
 void bulkio_batch_add_row(bulkio_batch_t *b, const bulkio_record_t *rec,
-                          const char *const *cols)
+                          const char *const *cols, unsigned int pres)
 {
-    const char *fields[3 + BULKIO_MAX_COLS];
+    const char *fields[4 + BULKIO_MAX_COLS];
 
     add_entry(b, rec);
     fields[0] = apr_psprintf(b->pool, "%" APR_INT64_T_FMT, rec->index);
     fields[1] = b->number;
     fields[2] = apr_itoa(b->pool, segment(b, cols));
-    memcpy(fields + 3, cols, sizeof(*cols) * (apr_size_t)b->ncols);
-    copy_row(&b->copy, 3 + b->ncols, fields);
+    fields[3] = apr_itoa(b->pool, (int)pres);
+    memcpy(fields + 4, cols, sizeof(*cols) * (apr_size_t)b->ncols);
+    copy_row(&b->copy, 4 + b->ncols, fields);
 }
 
 void bulkio_batch_add_error(bulkio_batch_t *b, const bulkio_record_t *rec,
@@ -543,7 +746,7 @@ static apr_status_t copy_in(apr_pool_t *p, PGconn *conn, const char *copy_sql,
 static const char *copy_columns(apr_pool_t *p, const bulkio_batch_t *b)
 {
     const char *const *names = bulkio_validate_colnames(b->res);
-    const char *cols = "idx, bat, gen";
+    const char *cols = "idx, bat, gen, pres";
     int i;
 
     for (i = 0; i < b->ncols; ++i) {
@@ -593,6 +796,51 @@ static apr_status_t split_segment(bulkio_batch_t *b, PGconn *conn,
                           NULL), 3, move, NULL);
 }
 
+/* The verdict on a row the apply statement refused with code. */
+static apr_status_t outcome(bulkio_batch_t *b, int code, bulkio_verdict_t *v)
+{
+    const resource_sql_t *q = b->sql;
+    const char *const *names = bulkio_validate_colnames(b->res);
+
+    if (code >= 1 && code <= 3) {
+        v->type = q->outcomes[code - 1].type;
+        v->field = q->outcomes[code - 1].field;
+        v->message = q->outcomes[code - 1].message;
+        return APR_SUCCESS;
+    }
+    switch (code) {
+    case CODE_EXISTS:
+        v->type = BULKIO_ERR_DUPLICATE;
+        v->field = "id";
+        v->message = apr_pstrcat(b->pool, "id already names an existing ",
+                                 q->singular, NULL);
+        return APR_SUCCESS;
+    case CODE_NO_ID:
+    case CODE_NO_NATURAL:
+        v->type = BULKIO_ERR_NOT_FOUND;
+        v->field = code == CODE_NO_ID ? "id" : names[1];
+        v->message = apr_pstrcat(b->pool, v->field, " names no existing ",
+                                 q->singular, NULL);
+        return APR_SUCCESS;
+    case CODE_REFERENCED:
+    case CODE_REFERENCED + 1:
+        v->type = q->refs[code - CODE_REFERENCED].type;
+        v->field = "id";
+        v->message = apr_pstrcat(b->pool,
+                                 q->refs[code - CODE_REFERENCED].message,
+                                 " (", q->refs[code - CODE_REFERENCED].field,
+                                 " references it)", NULL);
+        return APR_SUCCESS;
+    }
+    if (code >= CODE_REQUIRED && code < CODE_REQUIRED + b->ncols) {
+        v->type = BULKIO_ERR_VALIDATION;
+        v->field = names[code - CODE_REQUIRED];
+        v->message = apr_pstrcat(b->pool, v->field, " is required", NULL);
+        return APR_SUCCESS;
+    }
+    return APR_EGENERAL;
+}
+
 /* Take in the outcome of segment seg: mark the rows it refused, or, when
  * it wrote nothing because two of its rows touch one existing row, split
  * it there (*again: run the segment again). */
@@ -600,22 +848,25 @@ static apr_status_t apply_result(bulkio_batch_t *b, PGconn *conn,
                                  const char *seg, PGresult *res, int *again)
 {
     entry_t *e;
+    apr_int64_t idx;
     int i, code;
 
     *again = 0;
     for (i = 0; i < PQntuples(res); ++i) {
+        idx = apr_atoi64(PQgetvalue(res, i, 0));
         code = atoi(PQgetvalue(res, i, 1));
+        if (idx < 0 && idx >= -3) {
+            b->acts[-idx - 1] += code;    /* ACTS_* */
+            continue;
+        }
         if (code == 0) {
             *again = 1;
             return split_segment(b, conn, seg, PQgetvalue(res, i, 0));
         }
-        e = find_entry(b, apr_atoi64(PQgetvalue(res, i, 0)));
-        if (!e || code > 3) {
+        e = find_entry(b, idx);
+        if (!e || outcome(b, code, &e->verdict) != APR_SUCCESS) {
             return APR_EGENERAL;
         }
-        e->verdict.type = b->sql->outcomes[code - 1].type;
-        e->verdict.field = b->sql->outcomes[code - 1].field;
-        e->verdict.message = b->sql->outcomes[code - 1].message;
     }
     return APR_SUCCESS;
 }
@@ -678,7 +929,7 @@ apr_status_t bulkio_batch_send(bulkio_batch_t *b, PGconn *conn,
     params[1] = "0";
     params[2] = b->ids;
     params[3] = b->first;
-    return PQsendQueryPrepared(conn, b->sql->prepared, 4, params, NULL, NULL,
+    return PQsendQueryPrepared(conn, b->stage->apply, 4, params, NULL, NULL,
                                0) ? APR_SUCCESS : APR_EGENERAL;
 }
 
@@ -718,6 +969,7 @@ static apr_status_t insert_result(bulkio_batch_t *b, PGconn *conn,
     *done = sent_result(b, conn, 1, &res) == APR_SUCCESS;
     if (*done) {
         stage->backoff = 0;
+        b->inserted_all = 1;
         return apply_result(b, conn, "0", res, &again);
     }
     if (PQstatus(conn) != CONNECTION_OK) {
@@ -759,7 +1011,7 @@ apr_status_t bulkio_batch_finish(bulkio_batch_t *b, PGconn *conn,
                 rv = sent_result(b, conn, 0, &res);
             }
             else {
-                res = PQexecPrepared(conn, b->sql->prepared, 4, params, NULL,
+                res = PQexecPrepared(conn, b->stage->apply, 4, params, NULL,
                                      NULL, 0);
                 rv = pq_status(p, res);
             }
@@ -770,12 +1022,16 @@ apr_status_t bulkio_batch_finish(bulkio_batch_t *b, PGconn *conn,
             }
         }
     }
+    result->updated = b->acts[0];
+    result->inserted = b->acts[1];
+    result->deleted = b->acts[2];
     bulkio_buf_init(&errs, p, 4096);
     fields[0] = apr_psprintf(p, "%" APR_INT64_T_FMT, job);
     for (i = 0; i < b->entries->nelts; ++i) {
         e = &APR_ARRAY_IDX(b->entries, i, entry_t);
         if (e->verdict.type == BULKIO_ERR_NONE) {
             result->applied++;
+            result->inserted += b->inserted_all;
             continue;
         }
         result->failed++;
@@ -788,6 +1044,8 @@ apr_status_t bulkio_batch_finish(bulkio_batch_t *b, PGconn *conn,
         fields[6] = e->raw;
         copy_row(&errs, 7, fields);
     }
+    result->unchanged = result->applied - result->inserted - result->updated
+                        - result->deleted;
     if (!errs.len) {
         return APR_SUCCESS;
     }

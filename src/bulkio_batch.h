@@ -30,17 +30,22 @@ typedef struct bulkio_stage_t bulkio_stage_t;
 
 /** What a flushed batch did. */
 typedef struct {
-    apr_int64_t applied;   /**< rows inserted or updated */
+    apr_int64_t applied;   /**< records applied: the four below */
+    apr_int64_t inserted;
+    apr_int64_t updated;   /**< rows an update changed */
+    apr_int64_t unchanged; /**< rows an update left as they were */
+    apr_int64_t deleted;
     apr_int64_t failed;    /**< records with an error entry */
-    apr_int64_t by_type[BULKIO_ERR_DUPLICATE + 1]; /**< failed, indexed by
-                                                        bulkio_errtype_e */
+    apr_int64_t by_type[BULKIO_ERR_LAST + 1]; /**< failed, indexed by
+                                                   bulkio_errtype_e */
 } bulkio_batch_result_t;
 
 /** Create the staging table for res on conn and prepare its apply
- * statement (both once per connection; outside a transaction is fine),
- * and the staging of a job run, allocated from p. */
+ * statement for mode (both once per connection; outside a transaction is
+ * fine), and the staging of a job run, allocated from p. Modes update and
+ * delete never try the insert statement. */
 apr_status_t bulkio_batch_setup(apr_pool_t *p, PGconn *conn,
-                                bulkio_resource_e res,
+                                bulkio_resource_e res, bulkio_mode_e mode,
                                 bulkio_stage_t **pstage);
 
 /** The staging table of stage's resource (its name names the resource's
@@ -55,10 +60,10 @@ const char *bulkio_batch_sequence(const bulkio_stage_t *stage);
 bulkio_batch_t *bulkio_batch_create(apr_pool_t *p, bulkio_stage_t *stage,
                                     bulkio_resource_e res);
 
-/** Add a valid record with its normalized columns (as the validator gave
- * them). */
+/** Add a valid record with its normalized columns and presence bits (as
+ * bulkio_validate_mode() gave them). */
 void bulkio_batch_add_row(bulkio_batch_t *b, const bulkio_record_t *rec,
-                          const char *const *cols);
+                          const char *const *cols, unsigned int pres);
 
 /** Add a record that failed (parse or validation). */
 void bulkio_batch_add_error(bulkio_batch_t *b, const bulkio_record_t *rec,

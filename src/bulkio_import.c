@@ -43,9 +43,11 @@ static int keep_lease(void *baton)
 /* Validate a record and add it to batch b, with its error if it has one
  * (a parse error when the parser could not make an object of it). */
 static void add_record(bulkio_batch_t *b, apr_pool_t *vpool,
-                       bulkio_resource_e res, const bulkio_record_t *rec)
+                       bulkio_resource_e res, bulkio_mode_e mode,
+                       const bulkio_record_t *rec)
 {
     const char *cols[BULKIO_MAX_COLS];
+    unsigned int pres;
     bulkio_verdict_t v;
 
     if (!rec->obj) {
@@ -55,9 +57,9 @@ static void add_record(bulkio_batch_t *b, apr_pool_t *vpool,
         bulkio_batch_add_error(b, rec, &v);
         return;
     }
-    bulkio_validate(vpool, res, rec, cols, &v);
+    bulkio_validate_mode(vpool, res, mode, rec, cols, &pres, &v);
     if (v.type == BULKIO_ERR_NONE) {
-        bulkio_batch_add_row(b, rec, cols);
+        bulkio_batch_add_row(b, rec, cols, pres);
     }
     else {
         bulkio_batch_add_error(b, rec, &v);
@@ -116,6 +118,14 @@ bulkio_run_e bulkio_import_run(apr_pool_t *p, bulkio_job_ctx_t *job,
         return BULKIO_RUN_FAILED;
     }
     bulkio_parser_limit_inflated(parser, job->max_inflated);
+    if (c->max_errors >= 0 && c->error_count > c->max_errors) {
+        /* an earlier run committed the batch that passed it */
+        bulkio_progress_t prog = { c->checkpoint_records, 0, c->success_count,
+                                   c->error_count, { 0 }, { 0 } };
+
+        *preason = bulkio_writer_over(p, &prog, c->max_errors);
+        return BULKIO_RUN_FAILED;
+    }
     if (bulkio_writer_open(p, job, res, started, &w, preason)
         != APR_SUCCESS) {
         return BULKIO_RUN_RETRY;
@@ -152,7 +162,8 @@ bulkio_run_e bulkio_import_run(apr_pool_t *p, bulkio_job_ctx_t *job,
             }
             continue;
         }
-        add_record(bulkio_writer_batch(w), vpool, res, &rec);
+        add_record(bulkio_writer_batch(w), vpool, res,
+                   bulkio_writer_mode(c), &rec);
         if (bulkio_batch_size(bulkio_writer_batch(w)) >= job->batch_size) {
             rc = bulkio_writer_submit(w, consumed,
                                       bulkio_parser_offset(parser));

@@ -25,8 +25,26 @@ typedef enum {
     BULKIO_ERR_PARSE,
     BULKIO_ERR_VALIDATION,
     BULKIO_ERR_FOREIGN_KEY,
-    BULKIO_ERR_DUPLICATE
+    BULKIO_ERR_DUPLICATE,
+    BULKIO_ERR_NOT_FOUND
 } bulkio_errtype_e;
+
+/** The last error type (the size of arrays indexed by type - 1). */
+#define BULKIO_ERR_LAST BULKIO_ERR_NOT_FOUND
+
+/** How an import writes its records (docs/rules.md, "Modes"). */
+typedef enum {
+    BULKIO_MODE_UPSERT = 0, /**< insert new keys, update only the fields a
+                                 record carries */
+    BULKIO_MODE_INSERT,     /**< new keys only: an existing one fails */
+    BULKIO_MODE_UPDATE,     /**< existing keys only, fields as upsert */
+    BULKIO_MODE_REPLACE,    /**< upsert; a missing field takes its default */
+    BULKIO_MODE_DELETE      /**< delete the rows the records name */
+} bulkio_mode_e;
+
+/** Do records of mode carry only the fields they change? */
+#define BULKIO_MODE_PARTIAL(m) \
+    ((m) == BULKIO_MODE_UPSERT || (m) == BULKIO_MODE_UPDATE)
 
 /** One record out of a parser. */
 typedef struct {
@@ -53,6 +71,15 @@ const char *bulkio_errtype_name(bulkio_errtype_e type);
 
 /** The resource named name, or -1. */
 int bulkio_resource_from_name(const char *name);
+
+/** The mode named name, or -1 (NULL: the default, upsert). */
+int bulkio_mode_from_name(const char *name);
+
+/** "upsert", "insert", "update", "replace" or "delete". */
+const char *bulkio_mode_name(bulkio_mode_e mode);
+
+/** The modes' names, for messages: "upsert, insert, ...". */
+#define BULKIO_MODE_NAMES "upsert, insert, update, replace, delete"
 
 /** "users", "articles" or "comments". */
 const char *bulkio_resource_name(bulkio_resource_e res);

@@ -27,6 +27,9 @@ typedef struct {
     const char *source_path; /**< spool file, or NULL for a URL import */
     const char *source_url;
     const char *params;      /**< an export's parameters (JSON), or NULL */
+    const char *mode;        /**< an import's mode, or NULL */
+    const char *max_errors;  /**< an import's limit of failed records (a
+                                  number), or NULL for none */
     apr_off_t bytes_total;
     int max_active;          /**< >0: refuse the job when its principal
                                   has this many pending or running jobs */
@@ -62,6 +65,13 @@ typedef struct {
     apr_int64_t total_records;
     apr_int64_t success_count;
     apr_int64_t error_count;
+    apr_int64_t inserted_count;  /**< an import's successes by action */
+    apr_int64_t updated_count;
+    apr_int64_t unchanged_count;
+    apr_int64_t deleted_count;
+    const char *mode;            /**< an import's mode */
+    apr_int64_t max_errors;      /**< its limit of failed records, -1 for
+                                      none */
     apr_int64_t processed_records;
     apr_int64_t bytes_processed;
     apr_int64_t bytes_total;

@@ -10,12 +10,16 @@
 #define RESUMED \
     "format, source_path, checkpoint_records, checkpoint_bytes," \
     " total_records, success_count, error_count, parse_errors," \
-    " validation_errors, foreign_key_errors, duplicate_errors"
+    " validation_errors, foreign_key_errors, duplicate_errors," \
+    " not_found_errors, inserted_count, updated_count, unchanged_count," \
+    " deleted_count, mode, coalesce(max_errors, -1) AS max_errors"
 
 /* A claimed job, from the columns the claim returns (RESUMED last). */
 #define C(member, type) BULKIO_PQ_COL(bulkio_claim_t, member, type)
 #define BY_TYPE(name, i) \
     { name, BULKIO_PQ_INT64, offsetof(bulkio_claim_t, errors_by_type[i]) }
+#define ACT(name, i) \
+    { name, BULKIO_PQ_INT64, offsetof(bulkio_claim_t, acts[i]) }
 static const bulkio_pq_col_t claim_cols[] = {
     C(id, INT64), C(job_id, TEXT), C(kind, TEXT), C(resource, TEXT),
     C(source_url, TEXT), C(reason, TEXT), C(attempts, INT), C(params, TEXT),
@@ -24,8 +28,12 @@ static const bulkio_pq_col_t claim_cols[] = {
     C(success_count, INT64), C(error_count, INT64),
     BY_TYPE("parse_errors", 0), BY_TYPE("validation_errors", 1),
     BY_TYPE("foreign_key_errors", 2), BY_TYPE("duplicate_errors", 3),
+    BY_TYPE("not_found_errors", 4), ACT("inserted_count", 0),
+    ACT("updated_count", 1), ACT("unchanged_count", 2),
+    ACT("deleted_count", 3), C(mode, TEXT), C(max_errors, INT64),
     BULKIO_PQ_END
 };
+#undef ACT
 #undef BY_TYPE
 #undef C
 
@@ -114,7 +122,7 @@ apr_status_t bulkio_store_checkpoint(apr_pool_t *p, PGconn *conn,
                                      const bulkio_progress_t *prog,
                                      int *pcancel)
 {
-    const char *params[7 + BULKIO_STORE_ERR_TYPES] = {
+    const char *params[7 + BULKIO_STORE_ERR_TYPES + BULKIO_STORE_ACTS] = {
         bulkio_pq_int64(p, job), owner, bulkio_pq_secs(p, lease),
         bulkio_pq_int64(p, prog->records), bulkio_pq_int64(p, prog->bytes),
         bulkio_pq_int64(p, prog->success), bulkio_pq_int64(p, prog->errors)
@@ -124,6 +132,10 @@ apr_status_t bulkio_store_checkpoint(apr_pool_t *p, PGconn *conn,
     for (i = 0; i < BULKIO_STORE_ERR_TYPES; ++i) {
         params[7 + i] = bulkio_pq_int64(p, prog->by_type[i]);
     }
+    for (i = 0; i < BULKIO_STORE_ACTS; ++i) {
+        params[7 + BULKIO_STORE_ERR_TYPES + i] = bulkio_pq_int64(
+                                                     p, prog->acts[i]);
+    }
     /* an import's running totals grow by what this batch adds to the
      * job's counters, in the batch's transaction: counted exactly once
      * (an export's are counted with its file, see export_file) */
@@ -131,7 +143,7 @@ apr_status_t bulkio_store_checkpoint(apr_pool_t *p, PGconn *conn,
         "WITH o AS ("
         "  SELECT id, kind, resource, total_records, success_count,"
         "         parse_errors, validation_errors, foreign_key_errors,"
-        "         duplicate_errors"
+        "         duplicate_errors, not_found_errors"
         "    FROM bulkio_jobs"
         "   WHERE id = $1 AND lease_owner = $2 AND status = 'running'"
         "     FOR UPDATE),"
@@ -141,6 +153,9 @@ apr_status_t bulkio_store_checkpoint(apr_pool_t *p, PGconn *conn,
         "         total_records = $4, success_count = $6, error_count = $7,"
         "         parse_errors = $8, validation_errors = $9,"
         "         foreign_key_errors = $10, duplicate_errors = $11,"
+        "         not_found_errors = $12, inserted_count = $13,"
+        "         updated_count = $14, unchanged_count = $15,"
+        "         deleted_count = $16,"
         "         lease_expires_at = now() + $3::interval"
         "    FROM o WHERE j.id = o.id"
         "  RETURNING j.cancel_requested, o.*),"
@@ -155,13 +170,15 @@ apr_status_t bulkio_store_checkpoint(apr_pool_t *p, PGconn *conn,
         "           (4, 'VALIDATION_ERROR', $9::bigint - u.validation_errors),"
         "           (5, 'FOREIGN_KEY_ERROR',"
         "            $10::bigint - u.foreign_key_errors),"
-        "           (6, 'DUPLICATE_ERROR', $11::bigint - u.duplicate_errors))"
+        "           (6, 'DUPLICATE_ERROR', $11::bigint - u.duplicate_errors),"
+        "           (7, 'NOT_FOUND_ERROR', $12::bigint - u.not_found_errors))"
         "         AS d(o, counter, value)"
         "   WHERE u.kind = 'import' AND d.value > 0"
         "   ORDER BY d.o"
         "      ON CONFLICT (kind, resource, counter)"
         "      DO UPDATE SET value = t.value + EXCLUDED.value)"
-        "SELECT cancel_requested FROM u", 7 + BULKIO_STORE_ERR_TYPES, params,
+        "SELECT cancel_requested FROM u",
+        7 + BULKIO_STORE_ERR_TYPES + BULKIO_STORE_ACTS, params,
         cancel_col, pcancel);
 }
 

@@ -15,7 +15,12 @@
 
 /** Error types counted per job, in the order of bulkio_errtype_e
  * (BULKIO_ERR_PARSE first): index type - 1. */
-#define BULKIO_STORE_ERR_TYPES 4
+#define BULKIO_STORE_ERR_TYPES 5
+
+/** What an import's applied records did, in the order of the job's
+ * columns inserted_count, updated_count, unchanged_count, deleted_count
+ * (their sum is success_count). */
+#define BULKIO_STORE_ACTS 4
 
 /** A job a worker claimed. */
 typedef struct {
@@ -35,6 +40,11 @@ typedef struct {
     apr_int64_t success_count;
     apr_int64_t error_count;
     apr_int64_t errors_by_type[BULKIO_STORE_ERR_TYPES]; /**< of error_count */
+    apr_int64_t acts[BULKIO_STORE_ACTS]; /**< of success_count */
+    const char *mode;             /**< an import's mode (bulkio_mode_e's
+                                       name) */
+    apr_int64_t max_errors;       /**< an import's limit of failed records,
+                                       -1 for none */
 } bulkio_claim_t;
 
 /** Claim the oldest pending job (or a running one whose lease expired)
@@ -53,6 +63,7 @@ typedef struct {
     apr_int64_t success;
     apr_int64_t errors;
     apr_int64_t by_type[BULKIO_STORE_ERR_TYPES]; /**< errors by type */
+    apr_int64_t acts[BULKIO_STORE_ACTS]; /**< success by action */
 } bulkio_progress_t;
 
 /** Record a checkpoint inside the batch's transaction and renew the lease;

@@ -39,7 +39,8 @@
     "  FROM (VALUES (1, 'users'), (2, 'articles'), (3, 'comments'))" \
     "       AS r(o, resource)" \
     " CROSS JOIN (VALUES (1, 'PARSE_ERROR'), (2, 'VALIDATION_ERROR')," \
-    "                    (3, 'FOREIGN_KEY_ERROR'), (4, 'DUPLICATE_ERROR'))" \
+    "                    (3, 'FOREIGN_KEY_ERROR'), (4, 'DUPLICATE_ERROR')," \
+    "                    (5, 'NOT_FOUND_ERROR'))" \
     "       AS e(o, error_type)" \
     "  LEFT JOIN bulkio_record_totals t" \
     "         ON t.kind = 'import' AND t.resource = r.resource" \

@@ -59,12 +59,18 @@ static const unsigned char bulkio_ws[256] = {
 #define BULKIO_FAIL    (-1)
 #define BULKIO_ABSENT  0
 #define BULKIO_PRESENT 1
+#define BULKIO_NULLED  2   /* an explicit null (JSON null, CSV \N) */
+
+/* The CSV cell that stands for null (docs/records.md). */
+#define BULKIO_CSV_NULL     "\\N"
+#define BULKIO_CSV_NULL_LEN 2
 
 /* The state of one validation. */
 typedef struct {
     apr_pool_t *p;
     json_object *obj;
     int csv;
+    int partial;         /* the record carries only the fields it changes */
     bulkio_verdict_t *v;
 } bulkio_vctx_t;
 
@@ -110,19 +116,43 @@ static int bulkio_too_long(const char *s, apr_size_t len, apr_size_t max)
     return bulkio_nchars(s, len) > max;
 }
 
-/* The value of field name, or NULL when it is absent: missing, JSON null
- * or an empty string. */
+/* What the record says of field name: BULKIO_PRESENT with *pval,
+ * BULKIO_ABSENT (missing, or an empty string) or BULKIO_NULLED (JSON null,
+ * or from CSV a cell of exactly \N). */
+static int bulkio_field_state(const bulkio_vctx_t *c, const char *name,
+                              json_object **pval)
+{
+    json_object *val;
+    int len;
+
+    *pval = NULL;
+    if (!json_object_object_get_ex(c->obj, name, &val)) {
+        return BULKIO_ABSENT;
+    }
+    if (!val) {
+        return BULKIO_NULLED;
+    }
+    if (json_object_is_type(val, json_type_string)) {
+        len = json_object_get_string_len(val);
+        if (len == 0) {
+            return BULKIO_ABSENT;
+        }
+        if (c->csv && len == BULKIO_CSV_NULL_LEN
+            && !memcmp(json_object_get_string(val), BULKIO_CSV_NULL,
+                       BULKIO_CSV_NULL_LEN)) {
+            return BULKIO_NULLED;
+        }
+    }
+    *pval = val;
+    return BULKIO_PRESENT;
+}
+
+/* The value of field name, or NULL when it is absent or null. */
 static json_object *bulkio_field(const bulkio_vctx_t *c, const char *name)
 {
     json_object *val;
 
-    if (!json_object_object_get_ex(c->obj, name, &val) || !val) {
-        return NULL;
-    }
-    if (json_object_is_type(val, json_type_string)
-        && json_object_get_string_len(val) == 0) {
-        return NULL;
-    }
+    bulkio_field_state(c, name, &val);
     return val;
 }
 
@@ -160,13 +190,18 @@ static int bulkio_string(bulkio_vctx_t *c, const char *name,
 }
 
 /* A string field the record must carry: BULKIO_PRESENT with *ps and *plen
- * set, or BULKIO_FAIL ("<name> is required" when absent). */
+ * set, or BULKIO_FAIL ("<name> is required" when absent). A partial
+ * record may leave it out (BULKIO_ABSENT: the database decides, it is
+ * required of a record that inserts), but not null it. */
 static int bulkio_required_string(bulkio_vctx_t *c, const char *name,
                                   const char **ps, apr_size_t *plen)
 {
+    json_object *val;
     int rc = bulkio_string(c, name, ps, plen);
 
-    if (rc == BULKIO_ABSENT) {
+    if (rc == BULKIO_ABSENT && (!c->partial
+                                || bulkio_field_state(c, name, &val)
+                                   == BULKIO_NULLED)) {
         return bulkio_failf(c, name, " is required");
     }
     return rc;
@@ -371,7 +406,8 @@ static int bulkio_check_email(bulkio_vctx_t *c, const char **out)
     apr_size_t len;
     int rc = bulkio_required_string(c, "email", &s, &len);
 
-    if (rc == BULKIO_FAIL) {
+    if (rc != BULKIO_PRESENT) {
+        *out = NULL;
         return rc;
     }
     if (bulkio_too_long(s, len, BULKIO_EMAIL_MAX)) {
@@ -410,7 +446,8 @@ static int bulkio_check_slug(bulkio_vctx_t *c, const char **out)
     apr_size_t len;
     int rc = bulkio_required_string(c, "slug", &s, &len);
 
-    if (rc == BULKIO_FAIL) {
+    if (rc != BULKIO_PRESENT) {
+        *out = NULL;
         return rc;
     }
     if (!bulkio_slug_ok(s, len)) {
@@ -797,7 +834,8 @@ static int bulkio_check_body(bulkio_vctx_t *c, const char **out)
     int in_word = 0;
     int rc = bulkio_required_string(c, "body", &s, &len);
 
-    if (rc == BULKIO_FAIL) {
+    if (rc != BULKIO_PRESENT) {
+        *out = NULL;
         return rc;
     }
     u = (const unsigned char *)s;
@@ -853,6 +891,8 @@ static int bulkio_validate_users(bulkio_vctx_t *c, const char **cols)
 
 static int bulkio_validate_articles(bulkio_vctx_t *c, const char **cols)
 {
+    json_object *val;
+
     if (bulkio_check_id(c, 0, &cols[0]) == BULKIO_FAIL
         || bulkio_check_slug(c, &cols[1]) == BULKIO_FAIL
         || bulkio_check_text(c, "title", 1, 0, &cols[2]) == BULKIO_FAIL
@@ -865,7 +905,11 @@ static int bulkio_validate_articles(bulkio_vctx_t *c, const char **cols)
                              &cols[7]) == BULKIO_FAIL) {
         return BULKIO_FAIL;
     }
-    if (cols[6] && !strcmp(cols[7], "draft")) {
+    /* a partial record that does not carry status is checked against
+     * the stored one by no rule here */
+    if (cols[6] && !strcmp(cols[7], "draft")
+        && (!c->partial || bulkio_field_state(c, "status", &val)
+                           != BULKIO_ABSENT)) {
         return bulkio_fail(c, "published_at",
                            "published_at is not allowed on a draft");
     }
@@ -910,9 +954,89 @@ const char *const *bulkio_validate_colnames(bulkio_resource_e res)
     return NULL;
 }
 
+/* The record's field of column name. */
+static const char *bulkio_field_name(const char *col)
+{
+    return strcmp(col, "external_id") ? col : "id";
+}
+
+/* Presence bits of the n columns: bit i when the record carries column i
+ * (a value or an explicit null). */
+static unsigned int bulkio_presence(const bulkio_vctx_t *c,
+                                    const char *const *names, int n)
+{
+    json_object *val;
+    unsigned int pres = 0;
+    int i;
+
+    for (i = 0; i < n; ++i) {
+        if (bulkio_field_state(c, bulkio_field_name(names[i]), &val)
+            != BULKIO_ABSENT) {
+            pres |= 1u << i;
+        }
+    }
+    return pres;
+}
+
+/* The natural key of res (users email, articles slug), or NULL; it is
+ * column 1. */
+static const char *bulkio_natural_key(bulkio_resource_e res)
+{
+    return res == BULKIO_RES_USERS ? "email"
+           : res == BULKIO_RES_ARTICLES ? "slug" : NULL;
+}
+
+/* A record that names no row (delete, update). */
+static int bulkio_fail_no_key(bulkio_vctx_t *c, bulkio_resource_e res)
+{
+    const char *nk = bulkio_natural_key(res);
+
+    return bulkio_fail(c, "id", nk ? apr_pstrcat(c->p, "id or ", nk,
+                                                 " is required", NULL)
+                                   : "id is required");
+}
+
+/* A record of mode delete: its id, or else its natural key; every other
+ * field is ignored. */
+static int bulkio_validate_key(bulkio_vctx_t *c, bulkio_resource_e res,
+                               const char **cols)
+{
+    const char *nk = bulkio_natural_key(res);
+    int rc = bulkio_check_id(c, res == BULKIO_RES_COMMENTS, &cols[0]);
+
+    if (rc != BULKIO_ABSENT) {
+        return rc;
+    }
+    if (!nk || !bulkio_field(c, nk)) {
+        return bulkio_fail_no_key(c, res);
+    }
+    return res == BULKIO_RES_USERS ? bulkio_check_email(c, &cols[1])
+                                   : bulkio_check_slug(c, &cols[1]);
+}
+
+/* A record of mode update names its row: by id, or by its natural key. */
+static int bulkio_check_names_row(bulkio_vctx_t *c, bulkio_resource_e res,
+                                  const char **cols)
+{
+    if (cols[0] || (bulkio_natural_key(res) && cols[1])) {
+        return BULKIO_PRESENT;
+    }
+    return bulkio_fail_no_key(c, res);
+}
+
 void bulkio_validate(apr_pool_t *p, bulkio_resource_e res,
                      const bulkio_record_t *rec, const char **cols,
                      bulkio_verdict_t *v)
+{
+    unsigned int pres;
+
+    bulkio_validate_mode(p, res, BULKIO_MODE_REPLACE, rec, cols, &pres, v);
+}
+
+void bulkio_validate_mode(apr_pool_t *p, bulkio_resource_e res,
+                          bulkio_mode_e mode, const bulkio_record_t *rec,
+                          const char **cols, unsigned int *ppres,
+                          bulkio_verdict_t *v)
 {
     const char *out[BULKIO_ARTICLES_NCOLS];
     bulkio_vctx_t c;
@@ -935,8 +1059,16 @@ void bulkio_validate(apr_pool_t *p, bulkio_resource_e res,
     c.p = p;
     c.obj = rec->obj;
     c.csv = rec->strings_only;
+    c.partial = BULKIO_MODE_PARTIAL(mode);
     c.v = v;
-    switch (res) {
+    *ppres = c.partial ? bulkio_presence(&c, bulkio_validate_colnames(res), n)
+                       : (1u << n) - 1;
+    if (mode == BULKIO_MODE_DELETE) {
+        memset(out, 0, sizeof(out));
+        c.partial = 0;
+        rc = bulkio_validate_key(&c, res, out);
+    }
+    else switch (res) {
     case BULKIO_RES_USERS:
         rc = bulkio_validate_users(&c, out);
         break;
@@ -946,6 +1078,9 @@ void bulkio_validate(apr_pool_t *p, bulkio_resource_e res,
     default:
         rc = bulkio_validate_comments(&c, out);
         break;
+    }
+    if (rc != BULKIO_FAIL && mode == BULKIO_MODE_UPDATE) {
+        rc = bulkio_check_names_row(&c, res, out);
     }
     if (rc != BULKIO_FAIL) {
         memcpy(cols, out, sizeof(*out) * (apr_size_t)n);

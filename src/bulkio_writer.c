@@ -215,7 +215,7 @@ static bulkio_run_e end_batch(bulkio_writer_t *w, int flush)
     bulkio_batch_result_t done;
     bulkio_progress_t next = w->stats.prog;
     apr_status_t rv;
-    int cancel = 0, i;
+    int cancel = 0, over = 0, i;
 
     rv = bulkio_batch_finish(f.batch, f.conn, job->claim->id, &done);
     if (rv == APR_SUCCESS) {
@@ -226,8 +226,16 @@ static bulkio_run_e end_batch(bulkio_writer_t *w, int flush)
         for (i = 0; i < BULKIO_STORE_ERR_TYPES; ++i) {
             next.by_type[i] += done.by_type[BULKIO_ERR_PARSE + i];
         }
+        next.acts[0] += done.inserted;
+        next.acts[1] += done.updated;
+        next.acts[2] += done.unchanged;
+        next.acts[3] += done.deleted;
         w->tx_batches++;
-        flush = flush || *job->stop || w->tx_batches >= TX_BATCHES
+        /* max_errors: the batch in which the failed records pass it is
+         * committed with those before it, then the job stops */
+        over = job->claim->max_errors >= 0
+               && next.errors > job->claim->max_errors;
+        flush = flush || over || *job->stop || w->tx_batches >= TX_BATCHES
                 || apr_time_now() - w->tx_started >= TX_TIME;
     }
     if (rv == APR_SUCCESS && flush) {
@@ -255,6 +263,12 @@ static bulkio_run_e end_batch(bulkio_writer_t *w, int flush)
         bulkio_job_progress(job, w->tx, &w->stats.prog, w->stats.records,
                             w->started);
         w->last_log = apr_time_now();
+    }
+    if (over) {
+        drop_flights(w);   /* the later batch is not committed */
+        w->reason = bulkio_writer_over(w->pool, &next,
+                                       job->claim->max_errors);
+        return BULKIO_RUN_FAILED;
     }
     if (cancel || *job->stop) {
         drop_flights(w);   /* the later batch is not committed */
@@ -409,6 +423,23 @@ static bulkio_run_e start_batch(bulkio_writer_t *w, apr_int64_t records,
     return rc;
 }
 
+const char *bulkio_writer_over(apr_pool_t *p, const bulkio_progress_t *prog,
+                               apr_int64_t max_errors)
+{
+    return apr_psprintf(p, "stopped: %" APR_INT64_T_FMT " failed records "
+                        "passed max_errors=%" APR_INT64_T_FMT "; the %"
+                        APR_INT64_T_FMT " records before were written (%"
+                        APR_INT64_T_FMT " applied)", prog->errors,
+                        max_errors, prog->records, prog->success);
+}
+
+bulkio_mode_e bulkio_writer_mode(const bulkio_claim_t *c)
+{
+    int mode = bulkio_mode_from_name(c->mode);
+
+    return mode < 0 ? BULKIO_MODE_UPSERT : (bulkio_mode_e)mode;
+}
+
 apr_status_t bulkio_writer_open(apr_pool_t *p, bulkio_job_ctx_t *job,
                                 bulkio_resource_e res, apr_time_t started,
                                 bulkio_writer_t **pw, const char **preason)
@@ -426,6 +457,7 @@ apr_status_t bulkio_writer_open(apr_pool_t *p, bulkio_job_ctx_t *job,
     w->stats.prog.errors = c->error_count;
     memcpy(w->stats.prog.by_type, c->errors_by_type,
            sizeof(w->stats.prog.by_type));
+    memcpy(w->stats.prog.acts, c->acts, sizeof(w->stats.prog.acts));
     w->started = w->last_log = started;
     apr_pool_create(&w->tx, p);
     apr_pool_create(&w->idpool, p);
@@ -436,7 +468,8 @@ apr_status_t bulkio_writer_open(apr_pool_t *p, bulkio_job_ctx_t *job,
     w->stats.connections = w->nconns;
     /* the batches of both connections number from one stage */
     for (i = w->nconns - 1; i >= 0 && rv == APR_SUCCESS; --i) {
-        rv = bulkio_batch_setup(p, w->conns[i], res, &w->stage);
+        rv = bulkio_batch_setup(p, w->conns[i], res,
+                                bulkio_writer_mode(job->claim), &w->stage);
         if (rv != APR_SUCCESS) {
             *preason = apr_pstrcat(p, "database error: ",
                                    bulkio_pq_error(p, w->conns[i]), NULL);

@@ -28,6 +28,13 @@ typedef struct {
     int connections;          /**< written through */
 } bulkio_writer_stats_t;
 
+/** Why an import stopped whose failed records (prog) passed max_errors. */
+const char *bulkio_writer_over(apr_pool_t *p, const bulkio_progress_t *prog,
+                               apr_int64_t max_errors);
+
+/** The mode an import job's claim c writes its records in. */
+bulkio_mode_e bulkio_writer_mode(const bulkio_claim_t *c);
+
 /** Open the writer of an import run of job into resource res: through
  * job->conn, and job->ctl too when it is another connection; the job's
  * progress starts from its claim's checkpoint.

@@ -30,6 +30,15 @@
 #define URL_MAX           2048
 #define READ_CHUNK        65536
 #define ERRORS_IN_STATUS  100
+#define OPTION_MAX        32
+
+/* The parameters POST /v1/imports knows; the options among them (from
+ * mode on) may come as form fields or {"url"} members as well. */
+static const char *const params_known[] = {
+    "resource", "format", "mode", "max_errors", NULL
+};
+#define FIRST_OPTION 2
+#define PARAMS_ALLOWED "resource, format, mode, max_errors"
 
 typedef enum {
     BODY_RAW,        /* the file itself */
@@ -49,6 +58,10 @@ typedef struct {
     bulkio_mp_t *mp;
     int file_parts;            /* parts named "file" seen */
     int in_file;               /* the current part is the file */
+    apr_table_t *options;      /* mode etc.: query, form fields, {"url"} */
+    const char *in_option;     /* the option the current part gives */
+    char option[OPTION_MAX + 1];
+    apr_size_t option_len;
     const char *filename;
     const char *file_type;     /* Content-Type of the file (part) */
     apr_off_t received;        /* request body bytes */
@@ -63,6 +76,77 @@ static int fail(upload_t *up, int status, const char *detail)
     up->status = status;
     up->detail = detail;
     return status;
+}
+
+/* The index of option name among params_known, or -1. */
+static int option_index(const char *name)
+{
+    int i;
+
+    for (i = FIRST_OPTION; params_known[i]; ++i) {
+        if (!strcmp(name, params_known[i])) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+/* The query's parameters: each must be known; the options are kept. */
+static int query_options(void *baton, const char *key, const char *value)
+{
+    upload_t *up = baton;
+    int i;
+
+    for (i = 0; params_known[i] && strcmp(key, params_known[i]); ++i) {
+    }
+    if (!params_known[i]) {
+        fail(up, HTTP_BAD_REQUEST, apr_pstrcat(up->req->r->pool,
+             "unknown parameter ", key, "; allowed: " PARAMS_ALLOWED, NULL));
+        return 0;
+    }
+    if (i >= FIRST_OPTION) {
+        apr_table_set(up->options, key, value);
+    }
+    return 1;
+}
+
+/* The options of a {"url"} body: its members other than url (strings, or
+ * numbers as max_errors may be). */
+static void url_options(upload_t *up, json_object *doc)
+{
+    json_object_object_foreach(doc, key, val) {
+        if (option_index(key) >= 0 && val
+            && (json_object_is_type(val, json_type_string)
+                || json_object_is_type(val, json_type_int))) {
+            apr_table_set(up->options, key, json_object_get_string(val));
+        }
+    }
+}
+
+/* Check the options once the body is read; set the job's. */
+static int check_options(upload_t *up, bulkio_new_job_t *job)
+{
+    const char *mode = apr_table_get(up->options, "mode");
+    const char *max = apr_table_get(up->options, "max_errors");
+    apr_int64_t n;
+    char *end;
+
+    if (bulkio_mode_from_name(mode) < 0) {
+        return fail(up, HTTP_BAD_REQUEST,
+                    "unknown mode; allowed: " BULKIO_MODE_NAMES);
+    }
+    job->mode = mode ? mode : bulkio_mode_name(BULKIO_MODE_UPSERT);
+    if (max) {
+        errno = 0;
+        n = apr_strtoi64(max, &end, 10);
+        if (!*max || *end || errno || n < 0 || !apr_isdigit(*max)) {
+            return fail(up, HTTP_BAD_REQUEST,
+                        "max_errors must be a whole number, 0 or more");
+        }
+        job->max_errors = apr_psprintf(up->req->r->pool, "%" APR_INT64_T_FMT,
+                                       n);
+    }
+    return OK;
 }
 
 /* Map a spool write error to an answer. */
@@ -103,6 +187,12 @@ static apr_status_t part_begin(void *baton, const char *name,
     upload_t *up = baton;
     apr_pool_t *p = up->req->r->pool;
 
+    if (name && option_index(name) >= 0) {
+        up->in_option = apr_pstrdup(p, name);
+        up->option_len = 0;
+        *want_data = 1;
+        return APR_SUCCESS;
+    }
     if (!name || strcmp(name, "file")) {
         *want_data = 0;
         return APR_SUCCESS;
@@ -122,12 +212,29 @@ static apr_status_t part_data(void *baton, const char *data, apr_size_t len)
 {
     upload_t *up = baton;
 
+    if (up->in_option) {
+        if (up->option_len + len > OPTION_MAX) {
+            fail(up, HTTP_BAD_REQUEST, apr_pstrcat(up->req->r->pool, "the "
+                 "form field ", up->in_option, " is too long", NULL));
+            return APR_EINVAL;
+        }
+        memcpy(up->option + up->option_len, data, len);
+        up->option_len += len;
+        return APR_SUCCESS;
+    }
     return up->in_file ? store_file_data(up, data, len) : APR_SUCCESS;
 }
 
 static apr_status_t part_end(void *baton)
 {
-    ((upload_t *)baton)->in_file = 0;
+    upload_t *up = baton;
+
+    if (up->in_option) {
+        apr_table_setn(up->options, up->in_option, apr_pstrmemdup(
+                           up->req->r->pool, up->option, up->option_len));
+        up->in_option = NULL;
+    }
+    up->in_file = 0;
     return APR_SUCCESS;
 }
 
@@ -274,6 +381,7 @@ static const char *parse_url_request(upload_t *up)
     }
     else {
         url = apr_pstrdup(p, json_object_get_string(v));
+        url_options(up, doc);
     }
     json_object_put(doc);
     return url;
@@ -315,6 +423,11 @@ static int check_request(upload_t *up, const char **presource,
     ap_args_to_table(r, &args);
     resource = apr_table_get(args, "resource");
     format = apr_table_get(args, "format");
+    up->options = apr_table_make(r->pool, 4);
+    *pformat = BULKIO_FMT_UNKNOWN;
+    if (!apr_table_do(query_options, up, args, NULL)) {
+        return up->status;
+    }
     if (!bulkio_is_resource(resource)) {
         return fail(up, HTTP_BAD_REQUEST, resource
                     ? "unknown resource; allowed: users, articles, comments"
@@ -423,11 +536,17 @@ static int receive_import(upload_t *up, bulkio_new_job_t *job,
                              bulkio_hex(r->pool, digest, sizeof(digest)),
                              NULL);
     }
+    if (check_options(up, job) != OK) {
+        return up->status;
+    }
     job->format = bulkio_format_name(fmt);
-    /* what makes two uploads "the same request" for Idempotency-Key */
+    /* what makes two uploads "the same request" for Idempotency-Key: the
+     * file, and how it is to be written */
     *pfingerprint = bulkio_sha256_hex(r->pool, apr_pstrcat(
                         r->pool, "import\n", job->resource, "\n",
-                        job->format ? job->format : "", "\n", source, NULL));
+                        job->format ? job->format : "", "\n", source,
+                        "\nmode=", job->mode, "\nmax_errors=",
+                        job->max_errors ? job->max_errors : "", NULL));
     return OK;
 }
 

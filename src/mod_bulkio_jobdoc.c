@@ -89,11 +89,28 @@ static json_object *common(const bulkio_job_t *j)
 static void add_import(apr_pool_t *p, json_object *doc, const bulkio_job_t *j,
                        const char *base, const apr_array_header_t *errs)
 {
+    static const struct {
+        const char *name;
+        apr_size_t off;
+    } acts[] = {
+        { "insertedCount", APR_OFFSETOF(bulkio_job_t, inserted_count) },
+        { "updatedCount", APR_OFFSETOF(bulkio_job_t, updated_count) },
+        { "unchangedCount", APR_OFFSETOF(bulkio_job_t, unchanged_count) },
+        { "deletedCount", APR_OFFSETOF(bulkio_job_t, deleted_count) }
+    };
     json_object *errors;
+    apr_size_t k;
     int i;
 
+    json_object_object_add(doc, "mode", str_or_null(j->mode));
+    json_object_object_add(doc, "maxErrors", j->max_errors < 0 ? NULL
+                           : json_object_new_int64(j->max_errors));
     json_object_object_add(doc, "successCount",
                            json_object_new_int64(j->success_count));
+    for (k = 0; k < sizeof(acts) / sizeof(acts[0]); ++k) {
+        json_object_object_add(doc, acts[k].name, json_object_new_int64(
+            *(const apr_int64_t *)((const char *)j + acts[k].off)));
+    }
     json_object_object_add(doc, "errorCount",
                            json_object_new_int64(j->error_count));
     if (errs) {

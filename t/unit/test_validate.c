@@ -1169,6 +1169,150 @@ static void test_users_huge(void **state)
     assert_true(no_id > 0);
 }
 
+/* Validate json as a record of res in mode; the presence bits. */
+static unsigned int run_mode(vstate_t *st, bulkio_resource_e res,
+                             bulkio_mode_e mode, int csv, const char *json)
+{
+    json_object *obj = json_tokener_parse(json);
+    bulkio_record_t rec;
+    unsigned int pres = 0xdead;
+
+    if (!obj) {
+        fail_msg("test JSON does not parse: %s", json);
+    }
+    memset(&rec, 0, sizeof(rec));
+    rec.obj = obj;
+    rec.strings_only = csv;
+    st->v.type = BULKIO_ERR_DUPLICATE;
+    bulkio_validate_mode(st->p, res, mode, &rec, st->cols, &pres, &st->v);
+    json_object_put(obj);
+    return pres;
+}
+
+#define UID "00000000-0000-4000-8000-000000000001"
+
+static void test_mode_names(void **state)
+{
+    (void)state;
+    assert_int_equal(bulkio_mode_from_name(NULL), BULKIO_MODE_UPSERT);
+    assert_int_equal(bulkio_mode_from_name("delete"), BULKIO_MODE_DELETE);
+    assert_int_equal(bulkio_mode_from_name("merge"), -1);
+    assert_string_equal(bulkio_mode_name(BULKIO_MODE_REPLACE), "replace");
+    assert_null(bulkio_mode_name((bulkio_mode_e)9));
+    assert_string_equal(bulkio_errtype_name(BULKIO_ERR_NOT_FOUND),
+                        "NOT_FOUND_ERROR");
+}
+
+/* Partial records: what they do not carry is neither required nor set. */
+static void test_partial_presence(void **state)
+{
+    vstate_t *st = *state;
+    unsigned int pres;
+
+    /* an update by id needs only the id */
+    pres = run_mode(st, BULKIO_RES_USERS, BULKIO_MODE_UPSERT, 0,
+                    "{\"id\":\"" UID "\",\"name\":\"N\"}");
+    assert_int_equal(st->v.type, BULKIO_ERR_NONE);
+    assert_int_equal(pres, 1u << 0 | 1u << 2);
+    assert_null(st->cols[1]);                 /* email: not carried */
+    assert_string_equal(st->cols[2], "N");
+    assert_string_equal(st->cols[3], "reader"); /* the default, for an
+                                                   insert */
+    /* replace and insert: every column is set, email required */
+    pres = run_mode(st, BULKIO_RES_USERS, BULKIO_MODE_REPLACE, 0,
+                    "{\"id\":\"" UID "\",\"name\":\"N\"}");
+    assert_int_equal(st->v.type, BULKIO_ERR_VALIDATION);
+    assert_string_equal(st->v.message, "email is required");
+    pres = run_mode(st, BULKIO_RES_USERS, BULKIO_MODE_INSERT, 0,
+                    "{\"email\":\"a@b.co\"}");
+    assert_int_equal(st->v.type, BULKIO_ERR_NONE);
+    assert_int_equal(pres, (1u << 7) - 1);
+    /* explicit null: carried, the default or NULL; null on a required
+     * field fails */
+    pres = run_mode(st, BULKIO_RES_USERS, BULKIO_MODE_UPSERT, 0,
+                    "{\"id\":\"" UID "\",\"name\":null,\"role\":null}");
+    assert_int_equal(st->v.type, BULKIO_ERR_NONE);
+    assert_int_equal(pres, 1u << 0 | 1u << 2 | 1u << 3);
+    assert_null(st->cols[2]);
+    assert_string_equal(st->cols[3], "reader");
+    run_mode(st, BULKIO_RES_USERS, BULKIO_MODE_UPSERT, 0,
+             "{\"id\":\"" UID "\",\"email\":null}");
+    assert_int_equal(st->v.type, BULKIO_ERR_VALIDATION);
+    assert_string_equal(st->v.message, "email is required");
+    /* CSV: an empty cell is absent, \N is null */
+    pres = run_mode(st, BULKIO_RES_USERS, BULKIO_MODE_UPSERT, 1,
+                    "{\"id\":\"" UID "\",\"email\":\"\",\"name\":\"\\\\N\","
+                    "\"active\":\"\\\\N\"}");
+    assert_int_equal(st->v.type, BULKIO_ERR_NONE);
+    assert_int_equal(pres, 1u << 0 | 1u << 2 | 1u << 4);
+    assert_null(st->cols[2]);
+    assert_string_equal(st->cols[4], "t");
+    /* from NDJSON the text \N is a name like any other */
+    run_mode(st, BULKIO_RES_USERS, BULKIO_MODE_UPSERT, 0,
+             "{\"id\":\"" UID "\",\"name\":\"\\\\N\"}");
+    assert_string_equal(st->cols[2], "\\N");
+    /* a field carried is checked as always */
+    run_mode(st, BULKIO_RES_USERS, BULKIO_MODE_UPSERT, 0,
+             "{\"id\":\"" UID "\",\"role\":\"boss\"}");
+    assert_int_equal(st->v.type, BULKIO_ERR_VALIDATION);
+    assert_string_equal(st->v.field, "role");
+}
+
+static void test_partial_articles(void **state)
+{
+    vstate_t *st = *state;
+    unsigned int pres;
+
+    pres = run_mode(st, BULKIO_RES_ARTICLES, BULKIO_MODE_UPDATE, 0,
+                    "{\"slug\":\"a-b\",\"published_at\":"
+                    "\"2024-01-01T00:00:00Z\"}");
+    assert_int_equal(st->v.type, BULKIO_ERR_NONE);   /* status not carried */
+    assert_int_equal(pres, 1u << 1 | 1u << 6);
+    run_mode(st, BULKIO_RES_ARTICLES, BULKIO_MODE_UPDATE, 0,
+             "{\"slug\":\"a-b\",\"status\":\"draft\",\"published_at\":"
+             "\"2024-01-01T00:00:00Z\"}");
+    assert_int_equal(st->v.type, BULKIO_ERR_VALIDATION);
+    assert_string_equal(st->v.field, "published_at");
+    /* an update names its row */
+    run_mode(st, BULKIO_RES_ARTICLES, BULKIO_MODE_UPDATE, 0,
+             "{\"title\":\"T\"}");
+    assert_int_equal(st->v.type, BULKIO_ERR_VALIDATION);
+    assert_string_equal(st->v.message, "id or slug is required");
+    run_mode(st, BULKIO_RES_COMMENTS, BULKIO_MODE_UPDATE, 0,
+             "{\"body\":\"B\"}");
+    assert_string_equal(st->v.message, "id is required");
+    /* upsert leaves a record without a key to the database (it inserts) */
+    run_mode(st, BULKIO_RES_COMMENTS, BULKIO_MODE_UPSERT, 0,
+             "{\"body\":\"B\"}");
+    assert_int_equal(st->v.type, BULKIO_ERR_NONE);
+    assert_null(st->cols[1]);
+}
+
+static void test_delete_key(void **state)
+{
+    vstate_t *st = *state;
+
+    run_mode(st, BULKIO_RES_USERS, BULKIO_MODE_DELETE, 0,
+             "{\"id\":\"" UID "\",\"email\":\"bad\",\"role\":\"x\"}");
+    assert_int_equal(st->v.type, BULKIO_ERR_NONE);   /* only the id read */
+    assert_string_equal(st->cols[0], UID);
+    assert_null(st->cols[1]);
+    assert_null(st->cols[3]);
+    run_mode(st, BULKIO_RES_USERS, BULKIO_MODE_DELETE, 0,
+             "{\"email\":\"A@B.co\"}");
+    assert_int_equal(st->v.type, BULKIO_ERR_NONE);
+    assert_null(st->cols[0]);
+    assert_string_equal(st->cols[1], "A@B.co");
+    run_mode(st, BULKIO_RES_USERS, BULKIO_MODE_DELETE, 0,
+             "{\"email\":\"nope\"}");
+    assert_string_equal(st->v.field, "email");
+    run_mode(st, BULKIO_RES_ARTICLES, BULKIO_MODE_DELETE, 0, "{}");
+    assert_string_equal(st->v.message, "id or slug is required");
+    run_mode(st, BULKIO_RES_COMMENTS, BULKIO_MODE_DELETE, 0,
+             "{\"id\":\"cm_" UID "\"}");
+    assert_int_equal(st->v.type, BULKIO_ERR_NONE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1190,6 +1334,10 @@ int main(void)
         VTEST(test_first_field_wins),
         VTEST(test_hostile),
         VTEST(test_users_huge),
+        VTEST(test_mode_names),
+        VTEST(test_partial_presence),
+        VTEST(test_partial_articles),
+        VTEST(test_delete_key),
     };
     return BULKIO_RUN_TESTS(tests);
 }
