@@ -29,6 +29,10 @@ enum {
     OPT_JSON,
     OPT_RETRIES,
     OPT_POLL,
+    OPT_MODE,
+    OPT_DRY_RUN,
+    OPT_MAX_ERRORS,
+    OPT_ATOMIC,
     OPT_VERSION
 };
 
@@ -51,6 +55,10 @@ static const struct option long_opts[] = {
     { "json", no_argument, NULL, OPT_JSON },
     { "retries", required_argument, NULL, OPT_RETRIES },
     { "poll-interval", required_argument, NULL, OPT_POLL },
+    { "mode", required_argument, NULL, OPT_MODE },
+    { "dry-run", no_argument, NULL, OPT_DRY_RUN },
+    { "max-errors", required_argument, NULL, OPT_MAX_ERRORS },
+    { "atomic", no_argument, NULL, OPT_ATOMIC },
     { "help", no_argument, NULL, OPT_HELP },
     { "version", no_argument, NULL, OPT_VERSION },
     { NULL, 0, NULL, 0 }
@@ -60,16 +68,21 @@ static const struct {
     const char *name;
     cli_cmd_e cmd;
     int args;                   /* positional arguments after the name */
+    const char *mode;           /* an import's write mode, or NULL */
 } commands[] = {
-    { "import", CLI_CMD_IMPORT, 2 },
-    { "status", CLI_CMD_STATUS, 1 },
-    { "cancel", CLI_CMD_CANCEL, 1 },
-    { "errors", CLI_CMD_ERRORS, 1 },
-    { "jobs", CLI_CMD_JOBS, 0 },
-    { "export", CLI_CMD_EXPORT, 1 },
-    { "help", CLI_CMD_HELP, 0 },
-    { "version", CLI_CMD_VERSION, 0 },
+    { "import", CLI_CMD_IMPORT, 2, NULL },
+    { "delete", CLI_CMD_IMPORT, 2, "delete" },
+    { "status", CLI_CMD_STATUS, 1, NULL },
+    { "cancel", CLI_CMD_CANCEL, 1, NULL },
+    { "errors", CLI_CMD_ERRORS, 1, NULL },
+    { "jobs", CLI_CMD_JOBS, 0, NULL },
+    { "export", CLI_CMD_EXPORT, 1, NULL },
+    { "help", CLI_CMD_HELP, 0, NULL },
+    { "version", CLI_CMD_VERSION, 0, NULL },
 };
+
+/* the write modes of POST /v1/imports, the server's default first */
+#define MODES_ALLOWED "upsert, insert, update, replace, delete"
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -81,6 +94,22 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err, errlen, fmt, ap);
     va_end(ap);
+    return -1;
+}
+
+int cli_mode_ok(const char *mode)
+{
+    const char *p = MODES_ALLOWED;
+    size_t n = mode ? strlen(mode) : 0;
+
+    while (n && p) {
+        if (!strncmp(p, mode, n) && (p[n] == ',' || p[n] == '\0')) {
+            return 0;
+        }
+        if ((p = strchr(p, ','))) {
+            p += 2;
+        }
+    }
     return -1;
 }
 
@@ -197,6 +226,7 @@ int cli_parse(int argc, char **argv, cli_opts_t *o, char *err, size_t errlen)
     memset(o, 0, sizeof(*o));
     o->retries = 3;
     o->poll_interval = -1.0;
+    o->max_errors = -1;
     optind = 0;                 /* GNU: start afresh (tests parse twice) */
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":o:qh", long_opts, NULL)) != -1) {
@@ -253,6 +283,21 @@ int cli_parse(int argc, char **argv, cli_opts_t *o, char *err, size_t errlen)
                             "(0.05 or more), not '%s'", optarg);
             }
             break;
+        case OPT_MODE:
+            if (cli_mode_ok(optarg)) {
+                return fail(err, errlen, "unknown mode '%s'; allowed: "
+                            MODES_ALLOWED, optarg);
+            }
+            o->mode = optarg;
+            break;
+        case OPT_DRY_RUN:     o->dry_run = 1; break;
+        case OPT_MAX_ERRORS:
+            if (parse_long(optarg, 0, 2147483647L, &o->max_errors)) {
+                return fail(err, errlen, "--max-errors wants a number from "
+                            "0, not '%s'", optarg);
+            }
+            break;
+        case OPT_ATOMIC:      o->atomic = 1; break;
         case OPT_HELP:        o->cmd = CLI_CMD_HELP; return 0;
         case OPT_VERSION:     o->cmd = CLI_CMD_VERSION; return 0;
         case ':':
@@ -271,10 +316,18 @@ int cli_parse(int argc, char **argv, cli_opts_t *o, char *err, size_t errlen)
         if (!strcmp(name, commands[i].name)) {
             o->cmd = commands[i].cmd;
             want = commands[i].args;
+            break;
         }
     }
     if (want < 0) {
         return fail(err, errlen, "unknown command '%s'", name);
+    }
+    if (commands[i].mode) {
+        if (o->mode && strcmp(o->mode, commands[i].mode)) {
+            return fail(err, errlen, "%s is import --mode %s; no other "
+                        "--mode goes with it", name, commands[i].mode);
+        }
+        o->mode = commands[i].mode;
     }
     while (optind < argc) {
         if (npos == want) {
@@ -339,6 +392,11 @@ int cli_parse(int argc, char **argv, cli_opts_t *o, char *err, size_t errlen)
         return fail(err, errlen, "--no-wait and --idempotency-key belong to "
                     "import and export --job");
     }
+    if ((o->mode || o->dry_run || o->max_errors >= 0 || o->atomic)
+        && o->cmd != CLI_CMD_IMPORT) {
+        return fail(err, errlen, "--mode, --dry-run, --max-errors and "
+                    "--atomic belong to import and delete");
+    }
     if (o->idempotency_key && (!*o->idempotency_key
                                || strlen(o->idempotency_key) > 255
                                || strpbrk(o->idempotency_key, "\r\n"))) {
@@ -374,6 +432,8 @@ void cli_usage(FILE *out)
 "usage: bulkio [options] COMMAND ...\n"
 "\n"
 "  import RESOURCE FILE|URL [--format F] [--idempotency-key K] [--no-wait]\n"
+"         [--mode M] [--dry-run] [--max-errors N] [--atomic]\n"
+"  delete RESOURCE FILE|URL [options of import]   (import --mode delete)\n"
 "  status JOB\n"
 "  cancel JOB\n"
 "  errors JOB [--format ndjson|csv] [-o FILE]\n"
@@ -382,6 +442,17 @@ void cli_usage(FILE *out)
 "         [--job]\n"
 "\n"
 "RESOURCE is users, articles or comments; F is ndjson, json or csv.\n"
+"\n"
+"import:\n"
+"  --mode M           how records write: upsert (the server's default: a new\n"
+"                     key inserts, an existing one updates the fields the\n"
+"                     record carries), insert, update, replace (a missing\n"
+"                     field takes its default) or delete\n"
+"  --dry-run          check every record against the database, change\n"
+"                     nothing; the summary shows what would happen\n"
+"  --max-errors N     stop the job (failed) when more than N records fail\n"
+"  --atomic           all or nothing: no row changes unless at most\n"
+"                     --max-errors (0) records fail\n"
 "\n"
 "options:\n"
 "  --url URL          server (BULKIO_URL, else http://127.0.0.1:$BULKIO_PORT,\n"
