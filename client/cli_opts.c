@@ -102,6 +102,9 @@ int cli_mode_ok(const char *mode)
     const char *p = MODES_ALLOWED;
     size_t n = mode ? strlen(mode) : 0;
 
+    if (strspn(mode ? mode : "", "abcdefghijklmnopqrstuvwxyz") != n) {
+        return -1;              /* a word, never a piece of the list */
+    }
     while (n && p) {
         if (!strncmp(p, mode, n) && (p[n] == ',' || p[n] == '\0')) {
             return 0;

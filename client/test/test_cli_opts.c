@@ -266,6 +266,8 @@ static void modes(void **state)
     assert_int_equal(cli_mode_ok("replace"), 0);
     assert_int_equal(cli_mode_ok("delete"), 0);
     assert_int_equal(cli_mode_ok("delete, x"), -1);
+    assert_int_equal(cli_mode_ok("upsert, insert"), -1);
+    assert_int_equal(cli_mode_ok("insert,"), -1);
     assert_int_equal(cli_mode_ok(NULL), -1);
 }
 
