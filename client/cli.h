@@ -67,6 +67,8 @@ typedef struct {
     const char *status;         /* jobs --status */
     long limit;                 /* jobs --limit, 0: all */
     const char *kind;           /* jobs --kind import|export, NULL: both */
+    const char *mode;           /* import --mode, NULL: the server's (upsert) */
+    long max_errors;            /* import --max-errors, -1: not given */
     int no_wait;
     int as_job;                 /* export --job */
     int quiet;
@@ -96,6 +98,12 @@ int cli_url_loopback(const char *url, char *host, size_t hostlen);
 
 /** The usage text. */
 void cli_usage(FILE *out);
+
+/**
+ * Check an import's write mode: upsert, insert, update, replace, delete.
+ * @return 0 or -1
+ */
+int cli_mode_ok(const char *mode);
 
 /**
  * Check an export filter "key=value": key is [A-Za-z_]+, value any.
@@ -147,6 +155,28 @@ typedef struct {
 /** The job line while an import runs. */
 void cli_fmt_job(char *buf, size_t len, const cli_job_progress_t *p);
 
+/** What an import did to a record's row. */
+typedef enum {
+    CLI_ACT_INSERTED = 0,
+    CLI_ACT_UPDATED,
+    CLI_ACT_UNCHANGED,
+    CLI_ACT_DELETED,
+    CLI_NACTIONS
+} cli_action_e;
+
+/**
+ * "inserted", "updated", "unchanged", "deleted"; the job's document calls
+ * the count NAMECount (insertedCount).
+ */
+const char *cli_action_name(cli_action_e action);
+
+/**
+ * The action counts that are not 0: "4 inserted, 5 updated, 1 unchanged";
+ * "" when all are 0.
+ */
+void cli_fmt_actions(char *buf, size_t len,
+                     const int64_t counts[CLI_NACTIONS]);
+
 typedef struct {
     const char *status;         /* completed, failed, canceled */
     const char *reason;         /* why it failed, may be NULL */
@@ -157,6 +187,9 @@ typedef struct {
     int64_t type_counts[8];
     int ntypes;
     double duration;            /* seconds */
+    int has_actions;            /* the job's document holds the counts */
+    int64_t actions[CLI_NACTIONS];  /* succeeded records by action */
+    const char *mode;           /* shown unless NULL or upsert */
 } cli_summary_t;
 
 /** The one-line summary at the end of an import. */

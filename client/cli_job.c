@@ -101,6 +101,20 @@ int cli_job_outcome(json_object *doc, int records)
     return cli_job_final(status) ? CLI_EXIT_JOB : CLI_EXIT_OK;
 }
 
+int cli_job_actions(json_object *doc, int64_t counts[CLI_NACTIONS])
+{
+    char key[32];
+    int a, found = 0;
+
+    for (a = 0; a < CLI_NACTIONS; ++a) {
+        snprintf(key, sizeof(key), "%sCount",
+                 cli_action_name((cli_action_e)a));
+        found |= json_object_object_get_ex(doc, key, NULL);
+        counts[a] = cli_json_int(doc, key);
+    }
+    return found;
+}
+
 /* Ctrl-C while waiting: the job runs on; say how to follow it. */
 static int interrupted_wait(cli_ctx_t *ctx, const char *id, const char *kind)
 {

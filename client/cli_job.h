@@ -35,6 +35,13 @@ int cli_job_final(const char *status);
  */
 int cli_job_outcome(json_object *doc, int records);
 
+/**
+ * An import's counts by action (insertedCount, updatedCount,
+ * unchangedCount, deletedCount) into counts, 0 when absent.
+ * @return whether the document holds any of them (a server with modes)
+ */
+int cli_job_actions(json_object *doc, int64_t counts[CLI_NACTIONS]);
+
 /** Write the progress line of a job's status document into buf. */
 typedef void cli_job_line_fn(char *buf, size_t len, const char *id,
                              json_object *doc);

@@ -52,6 +52,13 @@ int64_t cli_json_int(json_object *o, const char *key)
     return v ? json_object_get_int64(v) : 0;
 }
 
+int cli_json_bool(json_object *o, const char *key)
+{
+    json_object *v = member(o, key, json_type_boolean);
+
+    return v && json_object_get_boolean(v);
+}
+
 double cli_json_num(json_object *o, const char *key, double dflt)
 {
     json_object *v = value(o, key);

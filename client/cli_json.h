@@ -16,6 +16,9 @@ const char *cli_json_str_or(json_object *o, const char *key,
 /** An integer member, or 0. */
 int64_t cli_json_int(json_object *o, const char *key);
 
+/** A boolean member: 1 when it is true, else 0. */
+int cli_json_bool(json_object *o, const char *key);
+
 /** A number member, or dflt. */
 double cli_json_num(json_object *o, const char *key, double dflt);
 

@@ -31,6 +31,8 @@ enum {
     OPT_RETRIES,
     OPT_POLL,
     OPT_FORCE,
+    OPT_MODE,
+    OPT_MAX_ERRORS,
     OPT_VERSION
 };
 
@@ -54,6 +56,8 @@ static const struct option long_opts[] = {
     { "retries", required_argument, NULL, OPT_RETRIES },
     { "poll-interval", required_argument, NULL, OPT_POLL },
     { "force", no_argument, NULL, OPT_FORCE },
+    { "mode", required_argument, NULL, OPT_MODE },
+    { "max-errors", required_argument, NULL, OPT_MAX_ERRORS },
     { "help", no_argument, NULL, OPT_HELP },
     { "version", no_argument, NULL, OPT_VERSION },
     { NULL, 0, NULL, 0 }
@@ -63,16 +67,21 @@ static const struct {
     const char *name;
     cli_cmd_e cmd;
     int args;                   /* positional arguments after the name */
+    const char *mode;           /* an import's write mode, or NULL */
 } commands[] = {
-    { "import", CLI_CMD_IMPORT, 2 },
-    { "status", CLI_CMD_STATUS, 1 },
-    { "cancel", CLI_CMD_CANCEL, 1 },
-    { "errors", CLI_CMD_ERRORS, 1 },
-    { "jobs", CLI_CMD_JOBS, 0 },
-    { "export", CLI_CMD_EXPORT, 1 },
-    { "help", CLI_CMD_HELP, 0 },
-    { "version", CLI_CMD_VERSION, 0 },
+    { "import", CLI_CMD_IMPORT, 2, NULL },
+    { "delete", CLI_CMD_IMPORT, 2, "delete" },
+    { "status", CLI_CMD_STATUS, 1, NULL },
+    { "cancel", CLI_CMD_CANCEL, 1, NULL },
+    { "errors", CLI_CMD_ERRORS, 1, NULL },
+    { "jobs", CLI_CMD_JOBS, 0, NULL },
+    { "export", CLI_CMD_EXPORT, 1, NULL },
+    { "help", CLI_CMD_HELP, 0, NULL },
+    { "version", CLI_CMD_VERSION, 0, NULL },
 };
+
+/* the write modes of POST /v1/imports, the server's default first */
+#define MODES_ALLOWED "upsert, insert, update, replace, delete"
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -84,6 +93,25 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err, errlen, fmt, ap);
     va_end(ap);
+    return -1;
+}
+
+int cli_mode_ok(const char *mode)
+{
+    const char *p = MODES_ALLOWED;
+    size_t n = mode ? strlen(mode) : 0;
+
+    if (strspn(mode ? mode : "", "abcdefghijklmnopqrstuvwxyz") != n) {
+        return -1;              /* a word, never a piece of the list */
+    }
+    while (n && p) {
+        if (!strncmp(p, mode, n) && (p[n] == ',' || p[n] == '\0')) {
+            return 0;
+        }
+        if ((p = strchr(p, ','))) {
+            p += 2;
+        }
+    }
     return -1;
 }
 
@@ -235,6 +263,7 @@ int cli_parse(int argc, char **argv, cli_opts_t *o, char *err, size_t errlen)
     memset(o, 0, sizeof(*o));
     o->retries = 3;
     o->poll_interval = -1.0;
+    o->max_errors = -1;
     optind = 0;                 /* GNU: start afresh (tests parse twice) */
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":o:qh", long_opts, NULL)) != -1) {
@@ -292,6 +321,19 @@ int cli_parse(int argc, char **argv, cli_opts_t *o, char *err, size_t errlen)
                             "(0.05 or more), not '%s'", optarg);
             }
             break;
+        case OPT_MODE:
+            if (cli_mode_ok(optarg)) {
+                return fail(err, errlen, "unknown mode '%s'; allowed: "
+                            MODES_ALLOWED, optarg);
+            }
+            o->mode = optarg;
+            break;
+        case OPT_MAX_ERRORS:
+            if (parse_long(optarg, 0, 2147483647L, &o->max_errors)) {
+                return fail(err, errlen, "--max-errors wants a number from "
+                            "0, not '%s'", optarg);
+            }
+            break;
         case OPT_HELP:        o->cmd = CLI_CMD_HELP; return 0;
         case OPT_VERSION:     o->cmd = CLI_CMD_VERSION; return 0;
         case ':':
@@ -310,10 +352,18 @@ int cli_parse(int argc, char **argv, cli_opts_t *o, char *err, size_t errlen)
         if (!strcmp(name, commands[i].name)) {
             o->cmd = commands[i].cmd;
             want = commands[i].args;
+            break;
         }
     }
     if (want < 0) {
         return fail(err, errlen, "unknown command '%s'", name);
+    }
+    if (commands[i].mode) {
+        if (o->mode && strcmp(o->mode, commands[i].mode)) {
+            return fail(err, errlen, "%s is import --mode %s; no other "
+                        "--mode goes with it", name, commands[i].mode);
+        }
+        o->mode = commands[i].mode;
     }
     while (optind < argc) {
         if (npos == want) {
@@ -378,6 +428,10 @@ int cli_parse(int argc, char **argv, cli_opts_t *o, char *err, size_t errlen)
         return fail(err, errlen, "--no-wait and --idempotency-key belong to "
                     "import and export --job");
     }
+    if ((o->mode || o->max_errors >= 0) && o->cmd != CLI_CMD_IMPORT) {
+        return fail(err, errlen, "--mode and --max-errors belong to import "
+                    "and delete");
+    }
     if (o->idempotency_key && (!*o->idempotency_key
                                || strlen(o->idempotency_key) > 255
                                || strpbrk(o->idempotency_key, "\r\n"))) {
@@ -413,6 +467,8 @@ void cli_usage(FILE *out)
 "usage: bulkio [options] COMMAND ...\n"
 "\n"
 "  import RESOURCE FILE|URL [--format F] [--idempotency-key K] [--no-wait]\n"
+"         [--mode M] [--max-errors N]\n"
+"  delete RESOURCE FILE|URL [options of import]   (import --mode delete)\n"
 "  status JOB\n"
 "  cancel JOB\n"
 "  errors JOB [--format ndjson|csv] [-o FILE [--force]]\n"
@@ -421,6 +477,14 @@ void cli_usage(FILE *out)
 "         [-o FILE [--force]]\n"
 "\n"
 "RESOURCE is users, articles or comments; F is ndjson, json or csv.\n"
+"\n"
+"import:\n"
+"  --mode M           how records write: upsert (the server's default: a new\n"
+"                     key inserts, an existing one updates the fields the\n"
+"                     record carries), insert, update, replace (a missing\n"
+"                     field takes its default) or delete\n"
+"  --max-errors N     stop the job (failed) when more than N records fail;\n"
+"                     the batches before stay applied\n"
 "\n"
 "options:\n"
 "  --url URL          server (BULKIO_URL, else http://127.0.0.1:$BULKIO_PORT,\n"

@@ -142,9 +142,35 @@ void cli_summary_add(cli_summary_t *s, const char *type, int64_t n)
     }
 }
 
+const char *cli_action_name(cli_action_e action)
+{
+    static const char *const names[CLI_NACTIONS] = {
+        "inserted", "updated", "unchanged", "deleted"
+    };
+
+    return action < CLI_NACTIONS ? names[action] : "?";
+}
+
+void cli_fmt_actions(char *buf, size_t len,
+                     const int64_t counts[CLI_NACTIONS])
+{
+    char n[32];
+    size_t k = 0;
+    int a;
+
+    buf[0] = '\0';
+    for (a = 0; a < CLI_NACTIONS && k < len; ++a) {
+        if (counts[a]) {
+            cli_fmt_count(n, sizeof(n), counts[a]);
+            k += (size_t)snprintf(buf + k, len - k, "%s%s %s", k ? ", " : "",
+                                  n, cli_action_name((cli_action_e)a));
+        }
+    }
+}
+
 void cli_fmt_summary(char *buf, size_t len, const cli_summary_t *s)
 {
-    char tot[32], ok[32], bad[32], d[32], rate[32], part[64];
+    char tot[32], ok[32], bad[32], d[32], rate[32], part[64], acts[160];
     size_t k;
     int i;
 
@@ -154,8 +180,13 @@ void cli_fmt_summary(char *buf, size_t len, const cli_summary_t *s)
     cli_fmt_duration(d, sizeof(d), s->duration);
     cli_fmt_count(rate, sizeof(rate), s->duration > 0
                   ? (int64_t)((double)s->total / s->duration + 0.5) : 0);
-    k = (size_t)snprintf(buf, len, "%s: %s records, %s succeeded, %s failed",
-                         s->status, tot, ok, bad);
+    acts[0] = '\0';
+    if (s->has_actions) {
+        cli_fmt_actions(acts, sizeof(acts), s->actions);
+    }
+    k = (size_t)snprintf(buf, len, "%s: %s records, %s succeeded%s%s%s, "
+                         "%s failed", s->status, tot, ok, *acts ? " (" : "",
+                         acts, *acts ? ")" : "", bad);
     if (s->ntypes && k < len) {
         k += (size_t)snprintf(buf + k, len - k, " (");
         for (i = 0; i < s->ntypes && k < len; ++i) {
@@ -169,6 +200,9 @@ void cli_fmt_summary(char *buf, size_t len, const cli_summary_t *s)
     }
     if (k < len) {
         k += (size_t)snprintf(buf + k, len - k, " in %s, %s rows/s", d, rate);
+    }
+    if (s->mode && strcmp(s->mode, "upsert") && k < len) {
+        k += (size_t)snprintf(buf + k, len - k, "; mode %s", s->mode);
     }
     if (s->reason && k < len) {
         snprintf(buf + k, len - k, "; %s", s->reason);

@@ -138,6 +138,8 @@ static void summary(cli_ctx_t *ctx, const char *id, json_object *doc)
     sum.total = cli_json_int(doc, "totalRecords");
     sum.succeeded = cli_json_int(doc, "successCount");
     sum.failed = cli_json_int(doc, "errorCount");
+    sum.has_actions = cli_job_actions(doc, sum.actions);
+    sum.mode = cli_json_str(doc, "mode");
     if (sum.failed) {
         count_errors(ctx, id, &sum, &ec);
     }
@@ -170,6 +172,21 @@ static int wait_import(cli_ctx_t *ctx, const char *id)
     }
     json_object_put(doc);
     return rc;
+}
+
+/* --mode and --max-errors as query parameters, each only when given (a
+ * server before modes knows neither) */
+static void add_mode_params(const cli_opts_t *o, char *path, size_t len)
+{
+    char n[32];
+
+    if (o->mode) {
+        cli_add_param(path, len, "mode", o->mode);
+    }
+    if (o->max_errors >= 0) {
+        snprintf(n, sizeof(n), "%ld", o->max_errors);
+        cli_add_param(path, len, "max_errors", n);
+    }
 }
 
 /* Open the file to upload into req: the bytes as they are on disk (gzip
@@ -240,6 +257,7 @@ int cmd_import(cli_ctx_t *ctx)
     if (format) {
         cli_add_param(path, sizeof(path), "format", format);
     }
+    add_mode_params(o, path, sizeof(path));
     req.idempotency_key = cli_job_key(ctx, key);
     req.method = "POST";
     req.path = path;

@@ -43,16 +43,38 @@ static void show_errors(json_object *doc)
     }
 }
 
+/* "mode      update, max errors 5" when the server names the job's mode */
+static void show_mode(json_object *doc)
+{
+    const char *mode = cli_json_str(doc, "mode");
+    double max = cli_json_num(doc, "maxErrors", -1);
+    char m[48] = "";
+
+    if (!mode) {
+        return;
+    }
+    if (max >= 0) {
+        snprintf(m, sizeof(m), ", max errors %.0f", max);
+    }
+    printf("mode      %s%s\n", mode, m);
+}
+
 static void show_import(json_object *doc)
 {
     json_object *pg = cli_json_obj(doc, "progress");
-    char a[32], b[32], c[32], x[32], y[32];
+    char a[32], b[32], c[32], x[32], y[32], acts[160] = "";
+    int64_t counts[CLI_NACTIONS];
 
     show_head(doc, "import");
+    show_mode(doc);
     cli_fmt_count(a, sizeof(a), cli_json_int(doc, "totalRecords"));
     cli_fmt_count(b, sizeof(b), cli_json_int(doc, "successCount"));
     cli_fmt_count(c, sizeof(c), cli_json_int(doc, "errorCount"));
-    printf("records   %s total, %s succeeded, %s failed\n", a, b, c);
+    if (cli_job_actions(doc, counts)) {
+        cli_fmt_actions(acts, sizeof(acts), counts);
+    }
+    printf("records   %s total, %s succeeded%s%s%s, %s failed\n", a, b,
+           *acts ? " (" : "", acts, *acts ? ")" : "", c);
     if (pg) {
         cli_fmt_count(a, sizeof(a), cli_json_int(pg, "processedRecords"));
         cli_fmt_bytes(x, sizeof(x),

@@ -1,4 +1,5 @@
 /* Numbers, sizes, times and a job's state, as the page shows them. */
+import { ACTIONS } from './model.js';
 
 export function num(n) {
   return (n === null || n === undefined) ? '–' : Number(n).toLocaleString('en-US');
@@ -10,7 +11,7 @@ export function bytes(n) {
   let i = 0;
   n = Number(n);
   while (n >= 1024 && i < u.length - 1) { n /= 1024; i++; }
-  return (i ? n.toFixed(1) : String(n)) + ' ' + u[i];
+  return (i ? n.toFixed(1) : String(Math.round(n))) + ' ' + u[i];
 }
 
 export function secs(s) {
@@ -38,6 +39,23 @@ export function duration(job) {
   const b = Date.parse(job.completedAt);
   if (isNaN(a) || isNaN(b)) return null;
   return Math.max(0, (b - a) / 1000);
+}
+
+/* An import's counts by action that are not 0: "4 inserted, 5 updated";
+ * '' when there are none (or the server does not count them). */
+export function actions(job) {
+  return ACTIONS.filter(a => Number(job[a + 'Count']))
+    .map(a => num(job[a + 'Count']) + ' ' + a).join(', ');
+}
+
+/* How an import writes: "mode update · at most 5 failed"; the mode
+ * upsert (the default) only when all is set; '' when there is nothing to
+ * say (or the server is older than modes). */
+export function writeMode(job, all) {
+  const parts = [];
+  if (job.mode && (all || job.mode !== 'upsert')) parts.push('mode ' + job.mode);
+  if (typeof job.maxErrors === 'number') parts.push('at most ' + num(job.maxErrors) + ' failed');
+  return parts.join(' · ');
 }
 
 export function active(job) { return job.status === 'pending' || job.status === 'running'; }

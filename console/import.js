@@ -2,16 +2,30 @@
  * fetches; the upload's progress, then the job's until it ends. */
 import { API, api, authHeaders, endSession, newKey } from './api.js';
 import { el, field, replace, select } from './dom.js';
-import { active, bytes, duration, num, percentOf, secs } from './format.js';
-import { FORMATS, RESOURCES } from './model.js';
+import { actions, active, bytes, duration, num, percentOf, secs } from './format.js';
+import { FORMATS, MODES, RESOURCES } from './model.js';
 import { meter } from './bars.js';
 import { jobHref, poll } from './router.js';
+
+/* what each mode does, under the form */
+const MODE_HELP = {
+  upsert: 'A new key inserts; an existing key updates only the fields the record carries.',
+  insert: 'New keys only: an existing key fails (DUPLICATE_ERROR).',
+  update: 'Existing keys only: a key that names no row fails (NOT_FOUND_ERROR).',
+  replace: 'A new key inserts; an existing row is replaced whole (a missing field takes its default).',
+  delete: 'Each record names a row (id, or email / slug) that is deleted.',
+};
 
 export function newImport(view) {
   const fRes = select('resource', RESOURCES, 'users');
   const fFmt = select('format', FORMATS, '', 'from the file');
   const fileIn = el('input', { type: 'file', id: 'file', name: 'file',
                                accept: '.ndjson,.jsonl,.json,.csv,.gz,text/csv,application/json,application/x-ndjson' });
+  const fMode = select('mode', MODES.map(m => [m, m === 'upsert' ? 'upsert (default)' : m]), 'upsert');
+  const fMax = el('input', { type: 'number', id: 'f-max-errors', name: 'max_errors', min: 0, step: 1,
+                             placeholder: 'no limit', size: 8 });
+  const modeHelp = el('p', { class: 'muted small', id: 'mode-help' }, MODE_HELP.upsert);
+  fMode.addEventListener('change', () => { modeHelp.textContent = MODE_HELP[fMode.value]; });
   const urlIn = el('input', { type: 'url', id: 'url', name: 'url', placeholder: 'https://…', size: 50 });
   const drop = el('div', { class: 'drop', id: 'drop' }, 'Drop a file here, or ', fileIn);
   const chosen = el('p', { class: 'muted', id: 'chosen' });
@@ -31,7 +45,7 @@ export function newImport(view) {
   fileIn.addEventListener('change', () => choose(fileIn.files[0] || null));
   urlIn.addEventListener('input', () => { key = null; });
   fRes.addEventListener('change', () => { key = null; });
-  fFmt.addEventListener('change', () => { key = null; });
+  [fFmt, fMode, fMax].forEach(f => f.addEventListener('change', () => { key = null; }));
   drop.addEventListener('dragover', ev => { ev.preventDefault(); drop.classList.add('over'); });
   drop.addEventListener('dragleave', () => drop.classList.remove('over'));
   drop.addEventListener('drop', ev => {
@@ -43,6 +57,8 @@ export function newImport(view) {
   const form = el('form', { id: 'import-form' },
     el('h1', null, 'New import'),
     el('div', { class: 'row' }, field('Resource', fRes), field('Format', fFmt)),
+    el('div', { class: 'row', id: 'write-options' }, field('Mode', fMode), field('Max errors', fMax)),
+    modeHelp,
     el('label', null, 'File'), drop, chosen,
     el('label', { for: 'url' }, 'or a URL the server fetches'), urlIn,
     el('div', { class: 'actions' }, go), msg, upBox, jobBox);
@@ -56,6 +72,12 @@ export function newImport(view) {
     if (!key) key = newKey();
     const q = new URLSearchParams({ resource: fRes.value });
     if (fFmt.value) q.set('format', fFmt.value);
+    const max = fMax.value.trim();
+    if (max && !/^\d+$/.test(max)) { msg.textContent = 'Max errors is a number from 0.'; return; }
+    /* only what differs from the server's defaults: an older server
+     * (no modes) answers 400 to a parameter it does not know */
+    if (fMode.value !== 'upsert') q.set('mode', fMode.value);
+    if (max) q.set('max_errors', max);
     go.disabled = true;
     upload(API + '/imports?' + q.toString(), key, file, url, upBox, (status, doc, statusText) => {
       go.disabled = false;
@@ -119,7 +141,8 @@ function followJob(box, id) {
   const bar = meter(['Job ', el('a', { href: jobHref('import', id), class: 'mono', id: 'job-link' }, id),
                      ' ', status], { pct: 'job-pct', bar: 'job-bar' }, 0);
   const counts = el('p', { id: 'job-counts', class: 'muted' });
-  replace(box, bar, counts);
+  const acts = el('p', { id: 'job-actions', class: 'muted' });
+  replace(box, bar, counts, acts);
   box.hidden = false;
   const refresh = async () => {
     const j = await api('GET', '/imports/' + encodeURIComponent(id));
@@ -131,6 +154,7 @@ function followJob(box, id) {
       + ' succeeded, ' + num(j.errorCount) + ' failed'
       + (active(j) ? ', ' + num(Math.round(pr.rowsPerSecond || 0)) + ' records/s, ETA ' + secs(pr.etaSeconds)
                    : ', took ' + secs(duration(j)));
+    acts.textContent = actions(j);
     return active(j);
   };
   refresh().then(again => { if (again) poll(refresh); }).catch(() => poll(refresh));

@@ -3,8 +3,9 @@
  * errors; refreshed until the job ends. */
 import { API, api, download, ownPath } from './api.js';
 import { el, replace, thead } from './dom.js';
-import { active, bytes, duration, num, percentOf, secs, when } from './format.js';
+import { active, bytes, duration, num, percentOf, secs, when, writeMode } from './format.js';
 import { meter, outcome } from './bars.js';
+import { ACTIONS } from './model.js';
 import { poll } from './router.js';
 
 export function jobPage(view, kind, id) {
@@ -26,6 +27,7 @@ export function jobPage(view, kind, id) {
       el('h1', null, (imp ? 'Import ' : 'Export ') + j.resource + ' ',
          el('span', { class: 'badge ' + j.status, id: 'job-status' }, j.status)),
       el('p', { class: 'mono muted' }, 'job ' + j.job_id + ', format ' + (j.format || '–')),
+      imp && j.mode ? el('p', { id: 'job-mode' }, writeMode(j, true)) : null,
       j.reason ? el('p', { class: 'error' }, j.reason) : null,
       imp ? meter('Progress', { pct: 'job-pct' }, percentOf(j), !active(j)) : null,
       el('div', { class: 'counters' }, imp ? importCounters(j) : exportCounters(j)),
@@ -56,6 +58,9 @@ function importCounters(j) {
     counter('Processed', num(p.processedRecords), null, 'c-processed'),
     counter('Succeeded', num(j.successCount), 'good', 'c-success'),
     counter('Failed', num(j.errorCount), 'bad', 'c-errors'),
+    ACTIONS.filter(a => Number(j[a + 'Count'])).map(a =>
+      counter(a[0].toUpperCase() + a.slice(1),
+              num(j[a + 'Count']), null, 'c-' + a)),
     active(j) ? [
       counter('Bytes read (of ' + bytes(p.bytesTotal) + ')', bytes(p.bytesProcessed)),
       counter('Records/s', num(Math.round(p.rowsPerSecond || 0)), null, 'c-rate'),

@@ -3,7 +3,7 @@
  * with "older jobs", running jobs refreshed while the list is shown. */
 import { API, api, localPath } from './api.js';
 import { append, clear, el, field, select, thead } from './dom.js';
-import { active, bytes, duration, num, pct, percentOf, secs, when } from './format.js';
+import { actions, active, bytes, duration, num, pct, percentOf, secs, when, writeMode } from './format.js';
 import { RESOURCES, STATUSES } from './model.js';
 import { outcome, progressBar } from './bars.js';
 import { jobHref, poll } from './router.js';
@@ -136,6 +136,10 @@ function jobRow(j) {
                   j._kind + ' ' + String(j.job_id).slice(0, 8));
   const cell = el('td', { class: 'outcome-cell' });
   const speed = imp ? importCells(j, cell) : exportCells(j, cell);
+  if (imp && (actions(j) || writeMode(j))) {
+    cell.appendChild(el('div', { class: 'muted small write' },
+                        [actions(j), writeMode(j)].filter(Boolean).join(' · ')));
+  }
   if (j.reason) cell.appendChild(el('div', { class: 'error' }, j.reason));
   append(tr, [
     el('td', { class: 'nowrap' }, link),

@@ -198,6 +198,77 @@ static void refused(void **state)
                            "--poll-interval", "0", NULL), -1);
 }
 
+static void modes(void **state)
+{
+    cli_opts_t o;
+    words_t w;
+    const char *err = w.err;
+
+    (void)state;
+    /* none given: none sent, today's server sees today's request */
+    assert_int_equal(parse(&w, &o, "bulkio", "import", "users", "a.csv",
+                           NULL), 0);
+    assert_null(o.mode);
+    assert_int_equal(o.max_errors, -1);
+    assert_int_equal(parse(&w, &o, "bulkio", "import", "--mode", "update",
+                           "users", "a.csv", "--max-errors", "0", NULL), 0);
+    assert_string_equal(o.mode, "update");
+    assert_int_equal(o.max_errors, 0);
+    assert_int_equal(parse(&w, &o, "bulkio", "import", "users", "a.csv",
+                           "--mode", "upsert", "--max-errors", "250", NULL),
+                           0);
+    assert_string_equal(o.mode, "upsert");
+    assert_int_equal(o.max_errors, 250);
+    /* delete is import --mode delete */
+    assert_int_equal(parse(&w, &o, "bulkio", "delete", "articles",
+                           "gone.csv", NULL), 0);
+    assert_int_equal(o.cmd, CLI_CMD_IMPORT);
+    assert_string_equal(o.mode, "delete");
+    assert_string_equal(o.resource, "articles");
+    assert_string_equal(o.source, "gone.csv");
+    assert_int_equal(parse(&w, &o, "bulkio", "delete", "users", "a.csv",
+                           "--mode", "delete", NULL), 0);
+    assert_int_equal(parse(&w, &o, "bulkio", "delete", "users", "a.csv",
+                           "--mode", "insert", NULL), -1);
+    assert_string_equal(err, "delete is import --mode delete; no other "
+                        "--mode goes with it");
+    assert_int_equal(parse(&w, &o, "bulkio", "delete", "users", NULL), -1);
+    assert_string_equal(err, "delete needs RESOURCE and FILE or URL");
+    /* refused before a byte goes out, naming the allowed ones */
+    assert_int_equal(parse(&w, &o, "bulkio", "import", "users", "a.csv",
+                           "--mode", "merge", NULL), -1);
+    assert_string_equal(err, "unknown mode 'merge'; allowed: upsert, "
+                        "insert, update, replace, delete");
+    assert_int_equal(parse(&w, &o, "bulkio", "import", "users", "a.csv",
+                           "--mode", "", NULL), -1);
+    assert_int_equal(parse(&w, &o, "bulkio", "import", "users", "a.csv",
+                           "--mode", "updat", NULL), -1);
+    assert_int_equal(parse(&w, &o, "bulkio", "import", "users", "a.csv",
+                           "--mode", "UPSERT", NULL), -1);
+    assert_int_equal(parse(&w, &o, "bulkio", "import", "users", "a.csv",
+                           "--max-errors", "-1", NULL), -1);
+    assert_string_equal(err, "--max-errors wants a number from 0, not '-1'");
+    assert_int_equal(parse(&w, &o, "bulkio", "import", "users", "a.csv",
+                           "--max-errors", "ten", NULL), -1);
+    assert_int_equal(parse(&w, &o, "bulkio", "import", "users", "a.csv",
+                           "--max-errors", NULL), -1);
+    assert_string_equal(err, "option --max-errors needs a value");
+    assert_int_equal(parse(&w, &o, "bulkio", "export", "users", "--mode",
+                           "insert", NULL), -1);
+    assert_string_equal(err, "--mode and --max-errors belong to import and "
+                        "delete");
+    assert_int_equal(parse(&w, &o, "bulkio", "jobs", "--max-errors", "1",
+                           NULL), -1);
+    assert_int_equal(parse(&w, &o, "bulkio", "import", "users", "a.csv",
+                           "--dry-run", NULL), -1);
+    assert_int_equal(cli_mode_ok("replace"), 0);
+    assert_int_equal(cli_mode_ok("delete"), 0);
+    assert_int_equal(cli_mode_ok("delete, x"), -1);
+    assert_int_equal(cli_mode_ok("upsert, insert"), -1);
+    assert_int_equal(cli_mode_ok("insert,"), -1);
+    assert_int_equal(cli_mode_ok(NULL), -1);
+}
+
 static void help(void **state)
 {
     cli_opts_t o;
@@ -289,6 +360,7 @@ int main(void)
         cmocka_unit_test_setup(environment, setup),
         cmocka_unit_test_setup(export_and_jobs, setup),
         cmocka_unit_test_setup(refused, setup),
+        cmocka_unit_test_setup(modes, setup),
         cmocka_unit_test_setup(help, setup),
         cmocka_unit_test_setup(formats, setup),
         cmocka_unit_test_setup(loopback, setup),

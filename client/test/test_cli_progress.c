@@ -115,6 +115,59 @@ static void summary(void **state)
     assert_int_equal(strlen(b), 19);
 }
 
+static void summary_actions(void **state)
+{
+    char b[512];
+    cli_summary_t s;
+    int64_t counts[CLI_NACTIONS] = { 0, 0, 0, 0 };
+
+    (void)state;
+    cli_fmt_actions(b, sizeof(b), counts);
+    assert_string_equal(b, "");
+    counts[CLI_ACT_DELETED] = 1200;
+    cli_fmt_actions(b, sizeof(b), counts);
+    assert_string_equal(b, "1,200 deleted");
+    assert_string_equal(cli_action_name(CLI_ACT_UNCHANGED), "unchanged");
+
+    s = (cli_summary_t){ .status = "completed", .total = 10, .succeeded = 10,
+                         .has_actions = 1, .actions = { 4, 5, 1, 0 },
+                         .mode = "upsert", /* the default: not shown */
+                         .duration = 2.0 };
+    cli_fmt_summary(b, sizeof(b), &s);
+    assert_string_equal(b, "completed: 10 records, 10 succeeded (4 inserted, "
+                        "5 updated, 1 unchanged), 0 failed in 2.0 s, "
+                        "5 rows/s");
+    /* counts without has_actions (an older server) stay out */
+    s.has_actions = 0;
+    cli_fmt_summary(b, sizeof(b), &s);
+    assert_string_equal(b, "completed: 10 records, 10 succeeded, 0 failed in "
+                        "2.0 s, 5 rows/s");
+
+    s = (cli_summary_t){ .status = "completed", .total = 3, .succeeded = 2,
+                         .failed = 1, .has_actions = 1,
+                         .actions = { [CLI_ACT_DELETED] = 2 },
+                         .mode = "delete", .duration = 1.0 };
+    cli_summary_add(&s, "NOT_FOUND_ERROR", 1);
+    cli_fmt_summary(b, sizeof(b), &s);
+    assert_string_equal(b, "completed: 3 records, 2 succeeded (2 deleted), "
+                        "1 failed (NOT_FOUND_ERROR 1) in 1.0 s, 3 rows/s; "
+                        "mode delete");
+    /* nothing succeeded: no empty parentheses; the reason comes last */
+    s = (cli_summary_t){ .status = "failed", .total = 6, .failed = 6,
+                         .has_actions = 1, .mode = "insert",
+                         .reason = "more than 5 records failed "
+                                   "(--max-errors 5)" };
+    cli_fmt_summary(b, sizeof(b), &s);
+    assert_string_equal(b, "failed: 6 records, 0 succeeded, 6 failed in "
+                        "0.0 s, 0 rows/s; mode insert; more than 5 records "
+                        "failed (--max-errors 5)");
+    /* a short buffer is cut, never overrun */
+    cli_fmt_summary(b, 70, &s);
+    assert_int_equal(strlen(b), 69);
+    cli_fmt_actions(b, 12, counts);
+    assert_string_equal(b, "1,200 delet");
+}
+
 /* what was written to f is want; f is closed */
 static void assert_written(FILE *f, const char *want)
 {
@@ -201,6 +254,7 @@ int main(void)
         cmocka_unit_test(units),
         cmocka_unit_test(lines),
         cmocka_unit_test(summary),
+        cmocka_unit_test(summary_actions),
         cmocka_unit_test(tty_redraws),
         cmocka_unit_test(plain_throttled),
         cmocka_unit_test(transfers),
