@@ -66,7 +66,7 @@ gendata("$dir/cli-ok.csv", resource => 'users', format => 'csv',
         count => 300, profile => 'valid');
 my ($rc, $out, $err) = cli('import', 'users', "$dir/cli-ok.csv");
 ok t_cmp($rc, 0, 'import of valid records: exit 0');
-ok t_cmp($err, qr/^completed: 300 records, 300 succeeded, 0 failed in [\d.]+ s, [\d,]+ rows\/s$/m,
+ok t_cmp($err, qr/^completed: 300 records, 300 succeeded \(300 inserted\), 0 failed in [\d.]+ s, [\d,]+ rows\/s$/m,
          'the summary line');
 ok t_cmp(sql_value('SELECT count(*) FROM users'), 300, 'the rows are there');
 ok t_cmp($err, qr/job [0-9a-f-]{36} accepted/, 'not a tty: plain lines');
