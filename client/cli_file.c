@@ -48,15 +48,18 @@ int cli_outfile_check(const char *target, int force, char *err,
 
 /* Open a target that is a stream (is_stream), checked on the open file:
  * no O_CREAT, no O_TRUNC, nothing written unless it is one. @return the
- * descriptor or -1 */
+ * descriptor, -1 when target is no stream, -2 (errno set) when it is one
+ * that cannot be opened */
 static int open_stream(const char *target)
 {
     struct stat st;
     int fd;
 
-    if (stat(target, &st) || !is_stream(&st)
-        || (fd = open(target, O_WRONLY | O_NOCTTY | O_CLOEXEC)) < 0) {
+    if (stat(target, &st) || !is_stream(&st)) {
         return -1;
+    }
+    if ((fd = open(target, O_WRONLY | O_NOCTTY | O_CLOEXEC)) < 0) {
+        return -2;
     }
     if (fstat(fd, &st) || !is_stream(&st)) {
         close(fd);
@@ -111,7 +114,13 @@ int cli_outfile_open(cli_outfile_t *of, const char *target, int force,
     if ((rc = cli_outfile_check(target, force, err, errlen))) {
         return rc;
     }
-    if ((fd = open_stream(target)) < 0 && (fd = create_tmp(of, base)) < 0) {
+    /* a device or pipe that cannot be opened is an error of its own: a
+     * temporary file would end up renamed over it */
+    if ((fd = open_stream(target)) == -2) {
+        snprintf(err, errlen, "%s: %s", target, strerror(errno));
+        return CLI_EXIT_ERROR;
+    }
+    if (fd < 0 && (fd = create_tmp(of, base)) < 0) {
         snprintf(err, errlen, "%s: cannot create a temporary file beside "
                  "it: %s", target, strerror(errno));
         return CLI_EXIT_ERROR;

@@ -90,6 +90,7 @@ bulkio_run_e bulkio_import_run(apr_pool_t *p, bulkio_job_ctx_t *job,
     const bulkio_claim_t *c = job->claim;
     bulkio_resource_e res = (bulkio_resource_e)bulkio_resource_from_name(
                                 c->resource);
+    bulkio_mode_e mode = bulkio_writer_mode(c);
     bulkio_parser_t *parser;
     bulkio_writer_t *w;
     bulkio_record_t rec;
@@ -162,8 +163,7 @@ bulkio_run_e bulkio_import_run(apr_pool_t *p, bulkio_job_ctx_t *job,
             }
             continue;
         }
-        add_record(bulkio_writer_batch(w), vpool, res,
-                   bulkio_writer_mode(c), &rec);
+        add_record(bulkio_writer_batch(w), vpool, res, mode, &rec);
         if (bulkio_batch_size(bulkio_writer_batch(w)) >= job->batch_size) {
             rc = bulkio_writer_submit(w, consumed,
                                       bulkio_parser_offset(parser));

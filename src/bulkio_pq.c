@@ -131,6 +131,19 @@ void bulkio_pq_row(const PGresult *res, int i, const bulkio_pq_col_t *cols,
     }
 }
 
+void bulkio_pq_keep(apr_pool_t *p, const bulkio_pq_col_t *cols, void *row)
+{
+    const char **at;
+    int k;
+
+    for (k = 0; cols[k].name; ++k) {
+        if (cols[k].type == BULKIO_PQ_TEXT) {
+            at = (const char **)((char *)row + cols[k].offset);
+            *at = apr_pstrdup(p, *at);
+        }
+    }
+}
+
 apr_array_header_t *bulkio_pq_rows(apr_pool_t *p, const PGresult *res,
                                    const bulkio_pq_col_t *cols,
                                    apr_size_t size)

@@ -84,6 +84,10 @@ apr_status_t bulkio_pq_list(apr_pool_t *p, PGconn *conn, const char *sql,
 void bulkio_pq_row(const PGresult *res, int i, const bulkio_pq_col_t *cols,
                    void *row);
 
+/** Copy the text fields that cols names in row into p, so that row
+ * outlives the result it was read from. */
+void bulkio_pq_keep(apr_pool_t *p, const bulkio_pq_col_t *cols, void *row);
+
 /** Every row of res, read with bulkio_pq_row() into an array (in p) of
  * structs of size bytes, zeroed first. */
 apr_array_header_t *bulkio_pq_rows(apr_pool_t *p, const PGresult *res,

@@ -122,7 +122,8 @@ apr_status_t bulkio_store_job_create(apr_pool_t *p, PGconn *conn,
                                      const bulkio_new_job_t *job,
                                      const bulkio_idem_t *idem,
                                      const char *fingerprint,
-                                     int status, const char *body)
+                                     int status, const char *body,
+                                     const char **perror)
 {
     create_t cr;
 
@@ -131,7 +132,7 @@ apr_status_t bulkio_store_job_create(apr_pool_t *p, PGconn *conn,
     cr.fingerprint = fingerprint;
     cr.status = status;
     cr.body = body;
-    return bulkio_pq_txn(p, conn, NULL, create, &cr, NULL);
+    return bulkio_pq_txn(p, conn, NULL, create, &cr, perror);
 }
 
 apr_status_t bulkio_store_principal_full(apr_pool_t *p, PGconn *conn,

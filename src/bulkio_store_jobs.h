@@ -39,12 +39,14 @@ typedef struct {
  * fingerprint, status and body, all in one transaction.
  * @return APR_SUCCESS; APR_EAGAIN when job->max_active is set and the
  *         principal has that many pending or running jobs (nothing is
- *         written); a database error */
+ *         written); a database error, with its message in *perror (the
+ *         rollback clears the connection's) */
 apr_status_t bulkio_store_job_create(apr_pool_t *p, PGconn *conn,
                                      const bulkio_new_job_t *job,
                                      const bulkio_idem_t *idem,
                                      const char *fingerprint,
-                                     int status, const char *body);
+                                     int status, const char *body,
+                                     const char **perror);
 
 /** Whether principal has max (or more) pending or running jobs already;
  * max <= 0 means no limit (never full). */

@@ -37,6 +37,11 @@ static const bulkio_pq_col_t claim_cols[] = {
 #undef BY_TYPE
 #undef C
 
+void bulkio_store_claim_keep(apr_pool_t *p, bulkio_claim_t *c)
+{
+    bulkio_pq_keep(p, claim_cols, c);
+}
+
 /* Whether a job was asked to stop, into an int of its own. */
 static const bulkio_pq_col_t cancel_col[] = {
     { "cancel_requested", BULKIO_PQ_BOOL, 0 }, BULKIO_PQ_END

@@ -56,6 +56,11 @@ apr_status_t bulkio_store_claim(apr_pool_t *p, PGconn *conn,
                                 int max_jobs, apr_interval_time_t lease,
                                 bulkio_claim_t **pclaim);
 
+/** Copy the text of claim c into p, so that it outlives the pool the
+ * claim was read with (a job thread's claim outlives the scheduler's
+ * tick). */
+void bulkio_store_claim_keep(apr_pool_t *p, bulkio_claim_t *c);
+
 /** A job's counters at a batch boundary. */
 typedef struct {
     apr_int64_t records;    /**< records consumed (checkpoint) */

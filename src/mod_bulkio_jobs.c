@@ -78,6 +78,7 @@ static int create_job(mod_bulkio_req_t *req, void *baton, PGconn *conn,
     const mod_bulkio_poster_t *poster = req->arg;
     request_rec *r = req->r;
     bulkio_new_job_t *job;
+    const char *error = NULL;
     apr_status_t rv;
     int rc;
 
@@ -89,7 +90,7 @@ static int create_job(mod_bulkio_req_t *req, void *baton, PGconn *conn,
     job->principal = req->principal;
     job->max_active = req->cfg->max_jobs_per_principal;
     rv = bulkio_store_job_create(r->pool, conn, job, claimed, fp,
-                                 HTTP_ACCEPTED, body);
+                                 HTTP_ACCEPTED, body, &error);
     if (rv == APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, BULKIO_LOGNO(13)
                       "%s job %s created: %s, %s, %" APR_OFF_T_FMT
@@ -105,7 +106,7 @@ static int create_job(mod_bulkio_req_t *req, void *baton, PGconn *conn,
     }
     ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, BULKIO_LOGNO(12)
                   "cannot create the %s job: %s", job->kind,
-                  bulkio_pq_error(r->pool, conn));
+                  error ? error : bulkio_pq_error(r->pool, conn));
     if (poster->discard) {
         /* a connection lost on COMMIT leaves the outcome unknown: the job
          * may exist (a retry with the Idempotency-Key gets it), so what it

@@ -324,14 +324,7 @@ apr_status_t mod_bulkio_threads_start(int i, const char *owner,
     apr_pool_create_ex(&slot->pool, NULL, NULL, alloc);
     apr_allocator_owner_set(alloc, slot->pool);
     copy = apr_pmemdup(slot->pool, c, sizeof(*c));
-    copy->job_id = apr_pstrdup(slot->pool, c->job_id);
-    copy->kind = apr_pstrdup(slot->pool, c->kind);
-    copy->resource = apr_pstrdup(slot->pool, c->resource);
-    copy->format = apr_pstrdup(slot->pool, c->format);
-    copy->source_path = apr_pstrdup(slot->pool, c->source_path);
-    copy->source_url = apr_pstrdup(slot->pool, c->source_url);
-    copy->reason = apr_pstrdup(slot->pool, c->reason);
-    copy->params = apr_pstrdup(slot->pool, c->params);
+    bulkio_store_claim_keep(slot->pool, copy);
     slot->claim = copy;
     slot->owner = apr_pstrdup(slot->pool, owner);
     apr_atomic_set32(&slot->done, 0);
