@@ -98,18 +98,14 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 
 int cli_mode_ok(const char *mode)
 {
-    const char *p = MODES_ALLOWED;
-    size_t n = mode ? strlen(mode) : 0;
+    static const char *const modes[] = {
+        "upsert", "insert", "update", "replace", "delete"
+    };
+    size_t i;
 
-    if (strspn(mode ? mode : "", "abcdefghijklmnopqrstuvwxyz") != n) {
-        return -1;              /* a word, never a piece of the list */
-    }
-    while (n && p) {
-        if (!strncmp(p, mode, n) && (p[n] == ',' || p[n] == '\0')) {
+    for (i = 0; mode && i < sizeof(modes) / sizeof(modes[0]); ++i) {
+        if (!strcmp(mode, modes[i])) {
             return 0;
-        }
-        if ((p = strchr(p, ','))) {
-            p += 2;
         }
     }
     return -1;

@@ -508,25 +508,6 @@ static void copy_row(bulkio_buf_t *buf, int n, const char *const *fields)
     bulkio_buf_addc(buf, '\n');
 }
 
-static apr_status_t clear_result(void *res)
-{
-    PQclear(res);
-    return APR_SUCCESS;
-}
-
-/* res, freed with pool p: did it succeed? */
-static apr_status_t pq_status(apr_pool_t *p, PGresult *res)
-{
-    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
-
-    if (res) {
-        apr_pool_cleanup_register(p, res, clear_result,
-                                  apr_pool_cleanup_null);
-    }
-    return (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
-           ? APR_SUCCESS : APR_EGENERAL;
-}
-
 apr_status_t bulkio_batch_setup(apr_pool_t *p, PGconn *conn,
                                 bulkio_resource_e res, bulkio_mode_e mode,
                                 bulkio_stage_t **pstage)
@@ -550,7 +531,7 @@ apr_status_t bulkio_batch_setup(apr_pool_t *p, PGconn *conn,
                             " WHERE name = $1", 1, params, &r);
         if (rv == APR_SUCCESS && !PQntuples(r)) {
             /* typed: a mode's statement may leave $3 and $4 unused */
-            rv = pq_status(p, PQprepare(conn, params[0],
+            rv = bulkio_pq_result(p, PQprepare(conn, params[0],
                                         i ? q->insert : apply_sql(p, q, mode),
                                         4 - i, i ? NULL : apply_types));
         }
@@ -720,8 +701,9 @@ static apr_status_t copy_in(apr_pool_t *p, PGconn *conn, const char *copy_sql,
     apr_status_t rv = APR_SUCCESS;
     apr_size_t off, n;
 
-    if (bulkio_pq_exec(p, conn, copy_sql, 0, NULL, &res) != APR_SUCCESS
-        && PQresultStatus(res) != PGRES_COPY_IN) {
+    /* COPY FROM STDIN answers COPY_IN, never a statement's success */
+    bulkio_pq_exec(p, conn, copy_sql, 0, NULL, &res);
+    if (PQresultStatus(res) != PGRES_COPY_IN) {
         return APR_EGENERAL;
     }
     for (off = 0; off < len; off += n) {
@@ -945,7 +927,7 @@ static apr_status_t sent_result(bulkio_batch_t *b, PGconn *conn, int nth,
     b->sent = 0;
     *pres = NULL;
     for (i = 0; (res = PQgetResult(conn)); ++i) {
-        if (pq_status(b->pool, res) != APR_SUCCESS) {
+        if (bulkio_pq_result(b->pool, res) != APR_SUCCESS) {
             rv = APR_EGENERAL;
         }
         if (i == nth) {
@@ -1013,7 +995,7 @@ apr_status_t bulkio_batch_finish(bulkio_batch_t *b, PGconn *conn,
             else {
                 res = PQexecPrepared(conn, b->stage->apply, 4, params, NULL,
                                      NULL, 0);
-                rv = pq_status(p, res);
+                rv = bulkio_pq_result(p, res);
             }
             if (rv != APR_SUCCESS
                 || (rv = apply_result(b, conn, params[1], res, &again))

@@ -18,20 +18,33 @@ apr_status_t bulkio_pq_exec(apr_pool_t *p, PGconn *conn, const char *sql,
                             int nparams, const char *const *params,
                             PGresult **pres)
 {
-    PGresult *res;
-    ExecStatusType st;
+    PGresult *res = PQexecParams(conn, sql, nparams, NULL, params, NULL,
+                                 NULL, 0);
 
-    res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
-    if (res) {
-        apr_pool_cleanup_register(p, res, clear_result,
-                                  apr_pool_cleanup_null);
-    }
     if (pres) {
         *pres = res;
     }
-    st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    return bulkio_pq_result(p, res);
+}
+
+apr_status_t bulkio_pq_result(apr_pool_t *p, PGresult *res)
+{
+    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+
+    if (res && p) {
+        apr_pool_cleanup_register(p, res, clear_result,
+                                  apr_pool_cleanup_null);
+    }
     return (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
            ? APR_SUCCESS : APR_EGENERAL;
+}
+
+void bulkio_pq_rollback(PGconn *conn)
+{
+    bulkio_pq_drain(conn, 0);
+    if (PQtransactionStatus(conn) != PQTRANS_IDLE) {
+        PQclear(PQexec(conn, "ROLLBACK"));
+    }
 }
 
 apr_status_t bulkio_pq_count(apr_pool_t *p, PGconn *conn, const char *sql,
@@ -177,9 +190,7 @@ apr_status_t bulkio_pq_txn(apr_pool_t *p, PGconn *conn, const char *begin,
         if (perror) {
             *perror = bulkio_pq_error(p, conn);
         }
-        if (PQtransactionStatus(conn) != PQTRANS_IDLE) {
-            PQclear(PQexec(conn, "ROLLBACK"));
-        }
+        bulkio_pq_rollback(conn);
     }
     return rv;
 }

@@ -118,6 +118,14 @@ apr_status_t bulkio_pq_send(PGconn *conn, const char *sql, int nparams,
  * to stop it when cancel is set; conn is idle afterwards. */
 void bulkio_pq_drain(PGconn *conn, int cancel);
 
+/** Whether res (NULL: no result) is a statement's success: COMMAND_OK or
+ * TUPLES_OK. With p, res is cleared when p is.
+ * @return APR_SUCCESS or APR_EGENERAL */
+apr_status_t bulkio_pq_result(apr_pool_t *p, PGresult *res);
+
+/** Read what is left of conn's results and roll back what it has open. */
+void bulkio_pq_rollback(PGconn *conn);
+
 /** The last error of conn, one line, for logs. */
 const char *bulkio_pq_error(apr_pool_t *p, PGconn *conn);
 

@@ -75,11 +75,10 @@ struct bulkio_writer_t {
 static apr_status_t exec_all(PGconn *conn, const char *sql)
 {
     PGresult *res = PQexec(conn, sql);
-    ExecStatusType st = PQresultStatus(res);
+    apr_status_t rv = bulkio_pq_result(NULL, res);
 
     PQclear(res);
-    return (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
-           ? APR_SUCCESS : APR_EGENERAL;
+    return rv;
 }
 
 /* BEGIN, the transaction's settings and, with lock, the resource's
@@ -159,19 +158,6 @@ static apr_status_t take_ids(bulkio_writer_t *w, PGconn *conn, int n)
     return APR_SUCCESS;
 }
 
-/* Roll back what conn has open, reading what is left of its results. */
-static void rollback(PGconn *conn)
-{
-    PGresult *res;
-
-    while ((res = PQgetResult(conn))) {
-        PQclear(res);
-    }
-    if (PQtransactionStatus(conn) != PQTRANS_IDLE) {
-        PQclear(PQexec(conn, "ROLLBACK"));
-    }
-}
-
 /* Give batch back to be filled again. */
 static void release(bulkio_writer_t *w, bulkio_batch_t *batch)
 {
@@ -189,7 +175,7 @@ static void drop_flights(bulkio_writer_t *w)
         release(w, w->flights[--w->nflights].batch);
     }
     for (i = 0; i < w->nconns; ++i) {
-        rollback(w->conns[i]);
+        bulkio_pq_rollback(w->conns[i]);
         w->begun[i] = 0;
     }
     w->tx_batches = 0;
