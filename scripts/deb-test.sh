@@ -124,7 +124,7 @@ rc=0
 BULKIO_URL=http://127.0.0.1:$port BULKIO_TOKEN=$token \
     /usr/bin/bulkio import users examples/users.csv >"$tmp/import.out" 2>"$tmp/import.err" || rc=$?
 # examples/users.csv holds 4 records, one of them with an invalid email
-[ "$rc" = 1 ] && grep -q '4 records, 3 succeeded, 1 failed' "$tmp/import.err" \
+[ "$rc" = 1 ] && grep -q '4 records, 3 succeeded (3 inserted), 1 failed' "$tmp/import.err" \
     || fail "bulkio import users examples/users.csv: exit $rc: $(cat "$tmp/import.err")"
 say "bulkio import users examples/users.csv: exit 1, $(tail -n 1 "$tmp/import.err")"
 rows=$(psql "$conninfo" -Atc "SELECT count(*) FROM users
