@@ -439,6 +439,12 @@ struct bulkio_stage_t {
     int skip;                    /* batches to apply without trying the
                                   * insert statement first */
     int backoff;                 /* what skip becomes at its next failure */
+    apr_int64_t max_rows;        /* the job's caps on its stored error */
+    apr_int64_t max_bytes;       /* entries (-1: none), ... */
+    int kept_read;               /* ... what it stored read from its row */
+    apr_int64_t kept_rows;       /* entries stored so far ... */
+    apr_int64_t kept_bytes;      /* ... and their bytes of record_data */
+    int truncated;               /* a failed record was left out */
 };
 
 /* After the insert statement failed, batches go straight to the apply
@@ -541,8 +547,17 @@ apr_status_t bulkio_batch_setup(apr_pool_t *p, PGconn *conn,
         (*pstage)->sql = q;
         (*pstage)->mode = mode;
         (*pstage)->apply = apply;
+        (*pstage)->max_rows = -1;
+        (*pstage)->max_bytes = -1;
     }
     return rv;
+}
+
+void bulkio_batch_error_caps(bulkio_stage_t *stage, apr_int64_t max_rows,
+                             apr_int64_t max_bytes)
+{
+    stage->max_rows = max_rows;
+    stage->max_bytes = max_bytes;
 }
 
 const char *bulkio_batch_table(const bulkio_stage_t *stage)
@@ -966,14 +981,117 @@ static apr_status_t insert_result(bulkio_batch_t *b, PGconn *conn,
                           0, NULL, NULL);
 }
 
+/* What job stored of its error entries so far, from its row (once per
+ * run: a run that takes the job over goes on from what the runs before
+ * committed). */
+static apr_status_t read_kept(bulkio_batch_t *b, PGconn *conn,
+                              const char *job)
+{
+    bulkio_stage_t *st = b->stage;
+    PGresult *res;
+    apr_status_t rv;
+
+    rv = bulkio_pq_exec(b->pool, conn, "SELECT error_rows_stored,"
+                        " error_bytes_stored, errors_truncated_at IS NOT NULL"
+                        " FROM bulkio_jobs WHERE id = $1", 1, &job, &res);
+    if (rv == APR_SUCCESS && PQntuples(res) != 1) {
+        rv = APR_NOTFOUND;
+    }
+    if (rv == APR_SUCCESS) {
+        st->kept_rows = apr_atoi64(PQgetvalue(res, 0, 0));
+        st->kept_bytes = apr_atoi64(PQgetvalue(res, 0, 1));
+        st->truncated = *PQgetvalue(res, 0, 2) == 't';
+        st->kept_read = 1;
+    }
+    return rv;
+}
+
+/* Does the entry of e fit under the stage's caps? The entries stored are
+ * those of the failed records before the first one that does not. */
+static int fits(bulkio_stage_t *st, const entry_t *e)
+{
+    apr_int64_t bytes = e->raw ? (apr_int64_t)strlen(e->raw) : 0;
+
+    if (st->truncated
+        || (st->max_rows >= 0 && st->kept_rows + 1 > st->max_rows)
+        || (st->max_bytes >= 0 && st->kept_bytes + bytes > st->max_bytes)) {
+        return 0;
+    }
+    st->kept_rows++;
+    st->kept_bytes += bytes;
+    return 1;
+}
+
+/* Store the error entries of b's failed records for job, as many as the
+ * job's caps leave room for, and what was stored in the job's row. */
+static apr_status_t store_errors(bulkio_batch_t *b, PGconn *conn,
+                                 apr_int64_t job)
+{
+    bulkio_stage_t *st = b->stage;
+    apr_pool_t *p = b->pool;
+    bulkio_buf_t errs;
+    const char *fields[7], *params[5];
+    const entry_t *e, *cut = NULL;
+    apr_status_t rv;
+    int i, capped = st->max_rows >= 0 || st->max_bytes >= 0;
+
+
+    fields[0] = params[0] = apr_psprintf(p, "%" APR_INT64_T_FMT, job);
+    if (capped && !st->kept_read
+        && (rv = read_kept(b, conn, params[0])) != APR_SUCCESS) {
+        return rv;
+    }
+    bulkio_buf_init(&errs, p, 4096);
+    for (i = 0; i < b->entries->nelts; ++i) {
+        e = &APR_ARRAY_IDX(b->entries, i, entry_t);
+        if (e->verdict.type == BULKIO_ERR_NONE) {
+            continue;
+        }
+        if (capped && !fits(st, e)) {
+            if (!st->truncated) {
+                st->truncated = 1;
+                cut = e;
+            }
+            continue;
+        }
+        fields[1] = apr_psprintf(p, "%" APR_INT64_T_FMT, e->index);
+        fields[2] = apr_psprintf(p, "%" APR_INT64_T_FMT, e->line);
+        fields[3] = e->verdict.field;
+        fields[4] = bulkio_errtype_name(e->verdict.type);
+        fields[5] = e->verdict.message;
+        fields[6] = e->raw;
+        copy_row(&errs, 7, fields);
+    }
+    rv = APR_SUCCESS;
+    if (errs.len) {
+        rv = copy_in(p, conn, "COPY bulkio_job_errors (job_id, record_index,"
+                     " line, field, error_type, error_message, record_data)"
+                     " FROM STDIN", errs.data, errs.len);
+    }
+    if (rv == APR_SUCCESS && capped && (errs.len || cut)) {
+        /* in the batch's transaction: committed with the entries */
+        params[1] = apr_psprintf(p, "%" APR_INT64_T_FMT, st->kept_rows);
+        params[2] = apr_psprintf(p, "%" APR_INT64_T_FMT, st->kept_bytes);
+        params[3] = cut ? apr_psprintf(p, "%" APR_INT64_T_FMT, cut->index)
+                        : NULL;
+        params[4] = cut ? apr_psprintf(p, "%" APR_INT64_T_FMT, cut->line)
+                        : NULL;
+        rv = bulkio_pq_exec(p, conn, "UPDATE bulkio_jobs"
+            " SET error_rows_stored = $2, error_bytes_stored = $3,"
+            "     errors_truncated_at = coalesce(errors_truncated_at, $4),"
+            "     errors_truncated_line = coalesce(errors_truncated_line, $5)"
+            " WHERE id = $1", 5, params, NULL);
+    }
+    return rv;
+}
+
 apr_status_t bulkio_batch_finish(bulkio_batch_t *b, PGconn *conn,
                                  apr_int64_t job,
                                  bulkio_batch_result_t *result)
 {
     apr_pool_t *p = b->pool;
-    bulkio_buf_t errs;
-    const char *params[4], *fields[7];
-    entry_t *e;
+    const char *params[4];
+    const entry_t *e;
     PGresult *res;
     apr_status_t rv;
     int seg, i, again, done;
@@ -1007,8 +1125,6 @@ apr_status_t bulkio_batch_finish(bulkio_batch_t *b, PGconn *conn,
     result->updated = b->acts[0];
     result->inserted = b->acts[1];
     result->deleted = b->acts[2];
-    bulkio_buf_init(&errs, p, 4096);
-    fields[0] = apr_psprintf(p, "%" APR_INT64_T_FMT, job);
     for (i = 0; i < b->entries->nelts; ++i) {
         e = &APR_ARRAY_IDX(b->entries, i, entry_t);
         if (e->verdict.type == BULKIO_ERR_NONE) {
@@ -1018,20 +1134,8 @@ apr_status_t bulkio_batch_finish(bulkio_batch_t *b, PGconn *conn,
         }
         result->failed++;
         result->by_type[e->verdict.type]++;
-        fields[1] = apr_psprintf(p, "%" APR_INT64_T_FMT, e->index);
-        fields[2] = apr_psprintf(p, "%" APR_INT64_T_FMT, e->line);
-        fields[3] = e->verdict.field;
-        fields[4] = bulkio_errtype_name(e->verdict.type);
-        fields[5] = e->verdict.message;
-        fields[6] = e->raw;
-        copy_row(&errs, 7, fields);
     }
     result->unchanged = result->applied - result->inserted - result->updated
                         - result->deleted;
-    if (!errs.len) {
-        return APR_SUCCESS;
-    }
-    return copy_in(p, conn, "COPY bulkio_job_errors (job_id, record_index,"
-                   " line, field, error_type, error_message, record_data)"
-                   " FROM STDIN", errs.data, errs.len);
+    return result->failed ? store_errors(b, conn, job) : APR_SUCCESS;
 }

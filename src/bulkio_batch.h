@@ -48,6 +48,16 @@ apr_status_t bulkio_batch_setup(apr_pool_t *p, PGconn *conn,
                                 bulkio_resource_e res, bulkio_mode_e mode,
                                 bulkio_stage_t **pstage);
 
+/** Cap what the job of stage stores of its error entries (-1: no cap):
+ * at most max_rows entries and max_bytes bytes of their record data, those
+ * of its failed records before the first one past either. Failed records
+ * past the caps are counted (bulkio_batch_result_t.failed) but not stored.
+ * Without caps (the default), every entry is stored and the job's row is
+ * not told. What the job stored so far is read from its row, so the caps
+ * hold across runs and workers. */
+void bulkio_batch_error_caps(bulkio_stage_t *stage, apr_int64_t max_rows,
+                             apr_int64_t max_bytes);
+
 /** The staging table of stage's resource (its name names the resource's
  * lock too). */
 const char *bulkio_batch_table(const bulkio_stage_t *stage);
@@ -90,7 +100,8 @@ int bulkio_batch_independent(const bulkio_batch_t *b,
 apr_status_t bulkio_batch_send(bulkio_batch_t *b, PGconn *conn,
                                const apr_int64_t *ids);
 
-/** Finish writing the batch for import job job (and its error entries).
+/** Finish writing the batch for import job job (and its error entries, as
+ * many as the stage's caps leave room for, bulkio_batch_error_caps()).
  * On failure the caller reads what is left of results and rolls back. */
 apr_status_t bulkio_batch_finish(bulkio_batch_t *b, PGconn *conn,
                                  apr_int64_t job,

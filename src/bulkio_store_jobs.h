@@ -30,6 +30,9 @@ typedef struct {
     const char *mode;        /**< an import's mode, or NULL */
     const char *max_errors;  /**< an import's limit of failed records (a
                                   number), or NULL for none */
+    const char *max_error_rows;  /**< an import's caps on the error entries
+                                      it stores (numbers), or NULL ... */
+    const char *max_error_bytes; /**< ... for none */
     apr_off_t bytes_total;
     int max_active;          /**< >0: refuse the job when its principal
                                   has this many pending or running jobs */
@@ -74,6 +77,10 @@ typedef struct {
     const char *mode;            /**< an import's mode */
     apr_int64_t max_errors;      /**< its limit of failed records, -1 for
                                       none */
+    apr_int64_t errors_stored;   /**< an import's error entries stored */
+    apr_int64_t truncated_at;    /**< the first failed record without an
+                                      entry (past the caps), -1 for none */
+    apr_int64_t truncated_line;  /**< ... and its line */
     apr_int64_t processed_records;
     apr_int64_t bytes_processed;
     apr_int64_t bytes_total;

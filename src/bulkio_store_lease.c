@@ -12,7 +12,9 @@
     " total_records, success_count, error_count, parse_errors," \
     " validation_errors, foreign_key_errors, duplicate_errors," \
     " not_found_errors, inserted_count, updated_count, unchanged_count," \
-    " deleted_count, mode, coalesce(max_errors, -1) AS max_errors"
+    " deleted_count, mode, coalesce(max_errors, -1) AS max_errors," \
+    " coalesce(max_error_rows, -1) AS max_error_rows," \
+    " coalesce(max_error_bytes, -1) AS max_error_bytes"
 
 /* A claimed job, from the columns the claim returns (RESUMED last). */
 #define C(member, type) BULKIO_PQ_COL(bulkio_claim_t, member, type)
@@ -31,6 +33,7 @@ static const bulkio_pq_col_t claim_cols[] = {
     BY_TYPE("not_found_errors", 4), ACT("inserted_count", 0),
     ACT("updated_count", 1), ACT("unchanged_count", 2),
     ACT("deleted_count", 3), C(mode, TEXT), C(max_errors, INT64),
+    C(max_error_rows, INT64), C(max_error_bytes, INT64),
     BULKIO_PQ_END
 };
 #undef ACT

@@ -45,6 +45,9 @@ typedef struct {
                                        name) */
     apr_int64_t max_errors;       /**< an import's limit of failed records,
                                        -1 for none */
+    apr_int64_t max_error_rows;   /**< an import's caps on its stored error
+                                       entries, -1 for none ... */
+    apr_int64_t max_error_bytes;  /**< ... and their record data's bytes */
 } bulkio_claim_t;
 
 /** Claim the oldest pending job (or a running one whose lease expired)

@@ -462,6 +462,7 @@ apr_status_t bulkio_writer_open(apr_pool_t *p, bulkio_job_ctx_t *job,
             return rv;
         }
     }
+    bulkio_batch_error_caps(w->stage, c->max_error_rows, c->max_error_bytes);
     /* one batch is filled while the database writes the others */
     for (i = 0; i <= w->nconns; ++i) {
         w->free[w->nfree++] = bulkio_batch_create(p, w->stage, res);

@@ -18,6 +18,8 @@
 #define DEF_MAX_PER_PRINCIPAL 20
 #define DEF_IMPORT_CONNS    2
 #define DEF_MAX_INFLATED    ((apr_off_t)100 << 30)
+#define DEF_MAX_ERROR_ROWS  100000
+#define DEF_MAX_ERROR_BYTES ((apr_off_t)64 << 20)
 #define DEF_POLL_INTERVAL   apr_time_from_sec(1)
 #define DEF_LEASE_TIME      apr_time_from_sec(30)
 #define DEF_IDEMPOTENCY_TTL apr_time_from_sec(24 * 3600)
@@ -45,6 +47,8 @@ void *mod_bulkio_cfg_create(apr_pool_t *p, server_rec *s)
     c->max_jobs_per_principal = BULKIO_UNSET;
     c->import_conns = BULKIO_UNSET;
     c->max_inflated = BULKIO_UNSET;
+    c->max_error_rows = BULKIO_UNSET;
+    c->max_error_bytes = BULKIO_UNSET;
     c->poll_interval = BULKIO_UNSET;
     c->lease_time = BULKIO_UNSET;
     c->idempotency_ttl = BULKIO_UNSET;
@@ -72,6 +76,8 @@ void *mod_bulkio_cfg_merge(apr_pool_t *p, void *basev, void *addv)
     c->max_jobs_per_principal = MERGE(max_jobs_per_principal);
     c->import_conns = MERGE(import_conns);
     c->max_inflated = MERGE(max_inflated);
+    c->max_error_rows = MERGE(max_error_rows);
+    c->max_error_bytes = MERGE(max_error_bytes);
     c->poll_interval = MERGE(poll_interval);
     c->lease_time = MERGE(lease_time);
     c->idempotency_ttl = MERGE(idempotency_ttl);
@@ -101,6 +107,8 @@ void mod_bulkio_cfg_finalize(apr_pool_t *p, server_rec *s)
         DEF_VAL(max_jobs_per_principal, DEF_MAX_PER_PRINCIPAL);
         DEF_VAL(import_conns, DEF_IMPORT_CONNS);
         DEF_VAL(max_inflated, DEF_MAX_INFLATED);
+        DEF_VAL(max_error_rows, DEF_MAX_ERROR_ROWS);
+        DEF_VAL(max_error_bytes, DEF_MAX_ERROR_BYTES);
         DEF_VAL(poll_interval, DEF_POLL_INTERVAL);
         DEF_VAL(lease_time, DEF_LEASE_TIME);
         DEF_VAL(idempotency_ttl, DEF_IDEMPOTENCY_TTL);
@@ -187,6 +195,22 @@ static const char *set_count(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
+/* BulkIOMaxErrorRows: a whole number, 0 (store none) or more. */
+static const char *set_error_rows(cmd_parms *cmd, void *dc, const char *arg)
+{
+    char *end;
+    apr_int64_t v;
+
+    (void)dc;
+    v = apr_strtoi64(arg, &end, 10);
+    if (!*arg || *end || v < 0 || v > APR_INT64_C(1000000000000)) {
+        return apr_psprintf(cmd->pool, "BulkIOMaxErrorRows: '%s' is not a "
+                            "whole number, 0 or more", arg);
+    }
+    cmd_cfg(cmd)->max_error_rows = v;
+    return NULL;
+}
+
 static const char *set_import_conns(cmd_parms *cmd, void *dc,
                                     const char *arg)
 {
@@ -257,6 +281,14 @@ const command_rec mod_bulkio_cmds[] = {
     AP_INIT_TAKE1("BulkIOMaxInflatedSize", set_size, OFF(max_inflated),
                   RSRC_CONF, "bytes a job may inflate from a gzip file; past "
                   "them the job fails (default 100G)"),
+    AP_INIT_TAKE1("BulkIOMaxErrorRows", set_error_rows, NULL, RSRC_CONF,
+                  "error entries an import job stores at most; the failed "
+                  "records past them are counted, not stored (default "
+                  "100000)"),
+    AP_INIT_TAKE1("BulkIOMaxErrorBytes", set_size, OFF(max_error_bytes),
+                  RSRC_CONF, "bytes of record data an import job's error "
+                  "entries keep at most; past them failed records are "
+                  "counted, not stored (default 64M)"),
     AP_INIT_TAKE1("BulkIOPollInterval", set_interval, OFF(poll_interval),
                   RSRC_CONF, "how often the worker polls for jobs when "
                   "nothing wakes it (default 1s)"),

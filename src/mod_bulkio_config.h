@@ -19,6 +19,8 @@ typedef struct {
     int import_conns;                   /* connections an import writes
                                          * through: 1 or 2 */
     apr_off_t max_inflated;
+    apr_int64_t max_error_rows;         /* error entries an import stores */
+    apr_off_t max_error_bytes;          /* ... and their record data */
     apr_interval_time_t poll_interval;
     apr_interval_time_t lease_time;
     apr_interval_time_t idempotency_ttl;

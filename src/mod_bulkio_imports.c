@@ -584,6 +584,11 @@ static int prepare(mod_bulkio_req_t *req, void *baton, const char *job_id,
         }
         up->job.source_path = bulkio_spool_path(up->spool);
     }
+    /* the caps on its error entries: this server's, as it is created */
+    up->job.max_error_rows = apr_psprintf(req->r->pool, "%" APR_INT64_T_FMT,
+                                          req->cfg->max_error_rows);
+    up->job.max_error_bytes = apr_off_t_toa(req->r->pool,
+                                            req->cfg->max_error_bytes);
     *pjob = &up->job;
     return OK;
 }
@@ -673,16 +678,12 @@ int mod_bulkio_imports_delete(mod_bulkio_req_t *req)
                                        ? HTTP_OK : HTTP_ACCEPTED);
 }
 
-static void error_ndjson(void *baton, const PGresult *res, int i,
-                         bulkio_buf_t *out)
+/* Append record error e as an NDJSON line. */
+static void ndjson_entry(const bulkio_rec_error_t *e, bulkio_buf_t *out)
 {
-    bulkio_rec_error_t e;
-    json_object *o;
+    json_object *o = mod_bulkio_jobdoc_error(e);
     const char *text;
 
-    (void)baton;
-    bulkio_store_error_at(res, i, &e);
-    o = mod_bulkio_jobdoc_error(&e);
     text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN
                                           | JSON_C_TO_STRING_NOSLASHESCAPE);
     bulkio_buf_add(out, text, strlen(text));
@@ -690,36 +691,54 @@ static void error_ndjson(void *baton, const PGresult *res, int i,
     json_object_put(o);
 }
 
+/* Append record error e as a CSV row (cells safe in a spreadsheet). */
+static void csv_entry(const bulkio_rec_error_t *e, bulkio_buf_t *out)
+{
+    char num[64];
+
+    apr_snprintf(num, sizeof(num), "%" APR_INT64_T_FMT ",%" APR_INT64_T_FMT
+                 ",", e->record_index, e->line);
+    bulkio_buf_add(out, num, strlen(num));
+    bulkio_csv_field_safe(out, e->field);
+    bulkio_buf_addc(out, ',');
+    bulkio_csv_field_safe(out, e->error_type);
+    bulkio_buf_addc(out, ',');
+    bulkio_csv_field_safe(out, e->message);
+    bulkio_buf_addc(out, ',');
+    bulkio_csv_field_safe(out, e->record_data);
+    bulkio_buf_add(out, "\r\n", 2);
+}
+
+static void error_ndjson(void *baton, const PGresult *res, int i,
+                         bulkio_buf_t *out)
+{
+    bulkio_rec_error_t e;
+
+    (void)baton;
+    bulkio_store_error_at(res, i, &e);
+    ndjson_entry(&e, out);
+}
+
 static void error_csv(void *baton, const PGresult *res, int i,
                       bulkio_buf_t *out)
 {
     bulkio_rec_error_t e;
-    char num[64];
 
     (void)baton;
     bulkio_store_error_at(res, i, &e);
-    apr_snprintf(num, sizeof(num), "%" APR_INT64_T_FMT ",%" APR_INT64_T_FMT
-                 ",", e.record_index, e.line);
-    bulkio_buf_add(out, num, strlen(num));
-    bulkio_csv_field_safe(out, e.field);
-    bulkio_buf_addc(out, ',');
-    bulkio_csv_field_safe(out, e.error_type);
-    bulkio_buf_addc(out, ',');
-    bulkio_csv_field_safe(out, e.message);
-    bulkio_buf_addc(out, ',');
-    bulkio_csv_field_safe(out, e.record_data);
-    bulkio_buf_add(out, "\r\n", 2);
+    csv_entry(&e, out);
 }
 
 int mod_bulkio_imports_errors(mod_bulkio_req_t *req)
 {
-    static const bulkio_frame_t ndjson = { "", "", "" };
-    static const bulkio_frame_t csv = {
-        "recordIndex,line,field,errorType,errorMessage,recordData\r\n", "", ""
-    };
+    static const char csv_head[] =
+        "recordIndex,line,field,errorType,errorMessage,recordData\r\n";
     request_rec *r = req->r;
     const char *job_id = req->id;
     PGconn *conn = mod_bulkio_job_conn(req, job_id);
+    bulkio_frame_t frame = { "", "", "" };
+    bulkio_rec_error_t cut;
+    bulkio_buf_t tail;
     const char *format;
     apr_table_t *args;
     bulkio_job_t *j;
@@ -746,8 +765,16 @@ int mod_bulkio_imports_errors(mod_bulkio_req_t *req)
     if (r->header_only) {
         return OK;
     }
+    if (is_csv) {
+        frame.head = csv_head;
+    }
+    /* past the caps, the report ends with an entry that says so */
+    if (mod_bulkio_jobdoc_truncated(r->pool, j, &cut)) {
+        bulkio_buf_init(&tail, r->pool, 512);
+        (is_csv ? csv_entry : ndjson_entry)(&cut, &tail);
+        frame.tail = apr_pstrmemdup(r->pool, tail.data, tail.len);
+    }
     return mod_bulkio_stream(r, conn,
                              bulkio_store_errors_send(r->pool, conn, j->id),
-                             is_csv ? &csv : &ndjson,
-                             is_csv ? error_csv : error_ndjson, NULL);
+                             &frame, is_csv ? error_csv : error_ndjson, NULL);
 }

@@ -31,6 +31,25 @@ json_object *mod_bulkio_jobdoc_error(const bulkio_rec_error_t *e)
     return o;
 }
 
+int mod_bulkio_jobdoc_truncated(apr_pool_t *p, const bulkio_job_t *j,
+                                bulkio_rec_error_t *e)
+{
+    if (j->truncated_at < 0) {
+        return 0;
+    }
+    memset(e, 0, sizeof(*e));
+    e->record_index = j->truncated_at;
+    e->line = j->truncated_line;
+    e->error_type = MOD_BULKIO_ERRORS_TRUNCATED;
+    e->message = apr_psprintf(p, "error entries truncated: %" APR_INT64_T_FMT
+                              " entries stored of %" APR_INT64_T_FMT
+                              " failed records (BulkIOMaxErrorRows,"
+                              " BulkIOMaxErrorBytes); this failed record and"
+                              " those after it were counted, not stored",
+                              j->errors_stored, j->error_count);
+    return 1;
+}
+
 static json_object *progress(apr_pool_t *p, const bulkio_job_t *j)
 {
     json_object *o = json_object_new_object();
@@ -86,6 +105,27 @@ static json_object *common(const bulkio_job_t *j)
     return doc;
 }
 
+/* What an import stored of its error entries: errorsStored, and whether
+ * (errorsTruncated) and from which failed record on (errorsTruncatedAt)
+ * the entries were left out past BulkIOMaxErrorRows/-Bytes. */
+static void add_stored(json_object *doc, const bulkio_job_t *j)
+{
+    json_object *at = NULL;
+
+    if (j->truncated_at >= 0) {
+        at = json_object_new_object();
+        json_object_object_add(at, "recordIndex",
+                               json_object_new_int64(j->truncated_at));
+        json_object_object_add(at, "line",
+                               json_object_new_int64(j->truncated_line));
+    }
+    json_object_object_add(doc, "errorsStored",
+                           json_object_new_int64(j->errors_stored));
+    json_object_object_add(doc, "errorsTruncated",
+                           json_object_new_boolean(at != NULL));
+    json_object_object_add(doc, "errorsTruncatedAt", at);
+}
+
 static void add_import(apr_pool_t *p, json_object *doc, const bulkio_job_t *j,
                        const char *base, const apr_array_header_t *errs)
 {
@@ -113,6 +153,7 @@ static void add_import(apr_pool_t *p, json_object *doc, const bulkio_job_t *j,
     }
     json_object_object_add(doc, "errorCount",
                            json_object_new_int64(j->error_count));
+    add_stored(doc, j);
     if (errs) {
         errors = json_object_new_array();
         for (i = 0; i < errs->nelts; ++i) {

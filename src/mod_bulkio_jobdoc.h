@@ -29,4 +29,15 @@ json_object *mod_bulkio_jobdoc(apr_pool_t *p, const bulkio_job_t *j,
  * show it. */
 json_object *mod_bulkio_jobdoc_error(const bulkio_rec_error_t *e);
 
+/** The errorType of the entry that ends a truncated error report. */
+#define MOD_BULKIO_ERRORS_TRUNCATED "ERRORS_TRUNCATED"
+
+/** When import j's error entries were truncated (past BulkIOMaxErrorRows
+ * or BulkIOMaxErrorBytes), fill e with the entry that ends its error report
+ * and says so: errorType ERRORS_TRUNCATED, at the first failed record
+ * without an entry. Text from p.
+ * @return 1 when they were, else 0 (e untouched) */
+int mod_bulkio_jobdoc_truncated(apr_pool_t *p, const bulkio_job_t *j,
+                                bulkio_rec_error_t *e);
+
 #endif /* MOD_BULKIO_JOBDOC_H */
