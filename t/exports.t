@@ -10,7 +10,7 @@ use Time::HiRes qw(sleep);
 use lib 't/lib';
 use BulkIO::Test;
 
-plan tests => 96;
+plan tests => 106;
 
 my $dir = Apache::Test::vars('t_dir') . '/logs';
 my @res = qw(users articles comments);
@@ -210,6 +210,55 @@ sql("UPDATE bulkio_jobs SET status = 'completed',"
 $res = GET $doc->{downloadUrl}, auth();
 ok t_cmp($res->code, 410, 'after expiry: 410');
 ok t_cmp(-e $path ? 'present' : 'gone', 'gone', 'the file is gone');
+
+# csv_safe=true (docs/api.md, "Exports"): cells that a spreadsheet would
+# run as a formula (starting =, +, -, @, tab or CR) get a leading ' as the
+# errors CSV's do; plain exports stay lossless
+my @risky = ('=1+1', '+SUM(A1)', '-2+3', '@cmd', "\tTab", 'plain name');
+import_lines('users', map {
+    my $name = $risky[$_];
+    $name =~ s/\t/\\t/;
+    qq({"email": "csvsafe-$_\@example.com", "name": "$name"})
+} 0 .. $#risky);
+sub risky_cells {
+    my ($csv) = @_;
+    my %name;
+    for (split /\r\n/, $csv) {
+        $name{$1} = $2 if /^csvsafe-(\d)\@example\.com,(.*)$/s;
+    }
+    return join '|', map { $name{$_} // 'missing' } 0 .. $#risky;
+}
+my $plain = export('resource=users&format=csv&fields=email,name')->content;
+ok t_cmp(risky_cells($plain), join('|', @risky), 'plain CSV: the names as stored');
+my $safe_res = export('resource=users&format=csv&fields=email,name&csv_safe=true');
+ok t_cmp($safe_res->code, 200, 'csv_safe=true: 200');
+my $safe = $safe_res->content;
+ok t_cmp(risky_cells($safe), "'=1+1|'+SUM(A1)|'-2+3|'\@cmd|'\tTab|plain name",
+         'csv_safe=true: a leading quote before =, +, -, @ and tab, nothing else');
+ok t_cmp(scalar(split /\r\n/, $safe), scalar(split /\r\n/, $plain),
+         'every row still there');
+ok t_cmp(export('resource=users&format=csv&fields=email,name&csv_safe=false')->content,
+         $plain, 'csv_safe=false: the plain export');
+$res = export('resource=users&format=ndjson&csv_safe=true');
+ok t_cmp($res->code . ' ' . ((json_decode($res->content) // {})->{detail} // ''),
+         '400 csv_safe applies to format=csv only', 'csv_safe with ndjson: 400');
+ok t_cmp(export('resource=users&format=csv&csv_safe=yes')->code, 400,
+         'csv_safe=yes: 400');
+$res = POST '/v1/exports', auth(), 'Content-Type' => 'application/json',
+    content => '{"resource": "users", "format": "csv", "fields": ["email", "name"],'
+               . ' "csv_safe": true}';
+ok t_cmp($res->code, 202, 'an export job with "csv_safe": true');
+$id = json_decode($res->content)->{job_id};
+for (1 .. 300) {
+    $doc = json_decode(GET("/v1/exports/$id", auth())->content);
+    last if $doc->{status} =~ /completed|failed/;
+    sleep 0.1;
+}
+ok t_cmp(GET($doc->{downloadUrl} // '/none', auth())->content, $safe,
+         'its file equals the streamed csv_safe export');
+$res = POST '/v1/exports', auth(), 'Content-Type' => 'application/json',
+    content => '{"resource": "users", "csv_safe": "yes"}';
+ok t_cmp($res->code, 400, '"csv_safe": "yes" in a job: 400');
 
 # a client that goes away mid-export leaves no query behind
 reset_data();
