@@ -197,9 +197,10 @@ test-deb:
 	@scripts/deb-test.sh
 
 # make soak [SOAK_MINUTES=30] [SOAK_PORT=9030]: mixed load against a
-# dedicated installation (.soak) with graceful restarts every 2 minutes and
-# PostgreSQL restarts every 10 (once halfway in shorter runs), then exact
-# checks and start-versus-end figures; make test runs 3 minutes of it.
+# dedicated installation (.soak) with graceful restarts every 2 minutes,
+# PostgreSQL restarts every 10 (once halfway in shorter runs), SIGKILLs of
+# httpd children and pg_terminate_backend() of backends at random, then
+# exact checks and start-versus-end figures; make test runs 3 minutes of it.
 SOAK_MINUTES ?= 30
 soak: all
 	@SOAK_MINUTES=$(SOAK_MINUTES) scripts/soak.sh

@@ -4,14 +4,21 @@ a while, graceful restarts of httpd and restarts of PostgreSQL meanwhile,
 then exact checks and start-versus-end figures.
 
 Load, from several principals at once:
-  - import rounds: users, then articles of those users, then comments on
-    those articles, each file with 5 % invalid records, as NDJSON, JSON or
-    CSV, some gzip-compressed, some fetched by URL from a loopback server;
+  - import jobs of the kinds in JOB_MIX, picked by weight: rounds (users,
+    then articles of those users, then comments on those articles), users
+    deleted again with mode=delete, users under max_errors; each file with
+    5 % invalid records, as NDJSON, JSON or CSV, some gzip-compressed, some
+    fetched by URL from a loopback server;
   - streamed exports (GET /v1/exports), export jobs and their downloads;
   - status polls, job lists, health and metrics.
+Chaos meanwhile: graceful restarts of httpd, restarts of PostgreSQL,
+SIGKILL of a random httpd child, pg_terminate_backend() of a random
+PostgreSQL backend (busy ones first).
 Every POST carries an Idempotency-Key, so one retried after a restart never
 makes a second job. At the end every job must have ended as expected with
-exact counts, and the tables must hold exactly the valid records sent.
+exact counts, the tables must hold exactly the valid records sent (none
+lost, none twice), and every import must have stored exactly its failed
+records' entries up to BulkIOMaxErrorRows, none past it.
 
 Standard library only.
 """
@@ -40,9 +47,10 @@ LOCK = threading.Lock()
 FAILURES = []
 STATS = {}
 EXPECTED = {'users': 0, 'articles': 0, 'comments': 0}
-IMPORTS = []        # (principal, job id, resource)
+IMPORTS = []        # (principal, job id, resource, status expected)
 EXPORTS = []        # (principal, job id)
 TERMINAL = ('completed', 'failed', 'canceled')
+BATCH = 1000        # BulkIOBatchSize in soak.sh's configuration
 
 
 def log(msg):
@@ -204,7 +212,10 @@ def wait_import(sub, job, patience=900):
     raise RuntimeError('import %s did not finish' % job)
 
 
-def run_import(sub, resource, recs, good):
+def run_import(sub, resource, recs, want, query=''):
+    """Post recs as an import (a random format, maybe gzip, maybe by URL)
+    with the extra query; wait for its end and compare its status document
+    with want (its fields). True when they agree."""
     fmt = random.choice(['ndjson', 'json', 'csv'])
     data = encode(resource, recs, fmt)
     gz = random.random() < 0.3
@@ -212,7 +223,7 @@ def run_import(sub, resource, recs, good):
         data = gzip.compress(data)
     by_url = random.random() < 0.2
     key = str(uuid.uuid4())
-    path = '/v1/imports?resource=%s&format=%s' % (resource, fmt)
+    path = '/v1/imports?resource=%s&format=%s%s' % (resource, fmt, query)
     if by_url:
         name = '%s.%s%s' % (key, fmt, '.gz' if gz else '')
         with open(os.path.join(ARGS.url_dir, name), 'wb') as f:
@@ -231,47 +242,116 @@ def run_import(sub, resource, recs, good):
         return False
     job = json.loads(res)['job_id']
     with LOCK:
-        IMPORTS.append((sub, job, resource))
+        IMPORTS.append((sub, job, resource, want['status']))
     doc = wait_import(sub, job)
-    got = (doc.get('status'), doc.get('totalRecords'), doc.get('successCount'),
-           doc.get('errorCount'))
-    want = ('completed', len(recs), len(good), len(recs) - len(good))
-    kind = '%s%s%s' % (fmt, ' gzip' if gz else '', ' url' if by_url else '')
+    got = {k: doc.get(k) for k in want}
+    kind = '%s%s%s%s' % (fmt, ' gzip' if gz else '', ' url' if by_url else '',
+                         query)
     if got != want:
         fail('import %s (%s %s): %s, expected %s' % (job, resource, kind, got,
                                                      want))
         return False
-    with LOCK:
-        EXPECTED[resource] += len(good)
-    count('imports completed')
+    count('imports %s' % want['status'])
     count('records sent', len(recs))
     return True
+
+
+def applied(recs, good):
+    """What an import of recs of which good are valid ends as."""
+    return {'status': 'completed', 'totalRecords': len(recs),
+            'successCount': len(good), 'errorCount': len(recs) - len(good)}
+
+
+# ---- the job mix ---------------------------------------------------------
+# A kind is a function (principal, tag) that posts its imports through
+# run_import() with what each must end as, and adds the rows it leaves to
+# EXPECTED once they are checked.
+
+def kind_round(sub, tag):
+    """users, then articles of those users, then comments on them."""
+    refs = {}
+    for resource, lo, hi in (('users', 300, 1500), ('articles', 200, 1000),
+                             ('comments', 300, 2000)):
+        recs, good = make_records(resource, tag, random.randint(lo, hi), refs)
+        if not run_import(sub, resource, recs, applied(recs, good)):
+            return
+        with LOCK:
+            EXPECTED[resource] += len(good)
+        refs[resource] = [r['id'] for r in good]
+
+
+def kind_delete(sub, tag):
+    """users of its own, then mode=delete of half of them and of ids that
+    name no user (NOT_FOUND_ERROR)."""
+    recs, good = make_records('users', tag, random.randint(200, 1200), {})
+    if not run_import(sub, 'users', recs, applied(recs, good)):
+        return
+    with LOCK:
+        EXPECTED['users'] += len(good)
+    gone = random.sample(good, len(good) // 2)
+    dels = [{'id': u['id']} for u in gone]
+    missing = random.randint(1, 20)
+    for _ in range(missing):
+        dels.insert(random.randint(0, len(dels)), {'id': str(uuid.uuid4())})
+    want = {'status': 'completed', 'totalRecords': len(dels),
+            'successCount': len(gone), 'deletedCount': len(gone),
+            'errorCount': missing}
+    if run_import(sub, 'users', dels, want, '&mode=delete'):
+        with LOCK:
+            EXPECTED['users'] -= len(gone)
+
+
+def kind_max_errors(sub, tag):
+    """users with max_errors: below their failed records (the job stops
+    after the batch in which they pass it, which is applied with those
+    before it, and ends failed) or at least as many (it completes)."""
+    recs, good = make_records('users', tag, random.randint(1500, 4000), {})
+    valid = set(id(r) for r in good)
+    nbad = len(recs) - len(good)
+    if random.random() < 0.7:
+        limit = random.randint(0, nbad - 1)
+        errs = ok = 0
+        for i, r in enumerate(recs):
+            if id(r) in valid:
+                ok += 1
+            else:
+                errs += 1
+            if errs > limit and ((i + 1) % BATCH == 0 or i + 1 == len(recs)):
+                break
+        want = {'status': 'failed', 'totalRecords': i + 1,
+                'successCount': ok, 'errorCount': errs}
+    else:
+        limit = random.randint(nbad, nbad + 10)
+        ok = len(good)
+        want = applied(recs, good)
+    if run_import(sub, 'users', recs, want, '&max_errors=%d' % limit):
+        with LOCK:
+            EXPECTED['users'] += ok
+
+
+# (name, weight, kind): adding a kind (atomic, dry_run...) is one entry
+JOB_MIX = [
+    ('round', 6, kind_round),
+    ('delete', 2, kind_delete),
+    ('max_errors', 2, kind_max_errors),
+]
 
 
 def importer(k):
     sub = 'soak-importer-%d' % k
     r = 0
+    names = [m[0] for m in JOB_MIX]
+    weights = [m[1] for m in JOB_MIX]
+    kinds = dict((m[0], m[2]) for m in JOB_MIX)
     while not STOP.is_set():
         r += 1
-        tag = 'soak%d-%d' % (k, r)
+        name = random.choices(names, weights)[0]
         try:
-            refs = {}
-            recs, good = make_records('users', tag, random.randint(300, 1500),
-                                      refs)
-            if not run_import(sub, 'users', recs, good):
-                continue
-            refs['users'] = [u['id'] for u in good]
-            recs, good = make_records('articles', tag,
-                                      random.randint(200, 1000), refs)
-            if not run_import(sub, 'articles', recs, good):
-                continue
-            refs['articles'] = [a['id'] for a in good]
-            recs, good = make_records('comments', tag,
-                                      random.randint(300, 2000), refs)
-            run_import(sub, 'comments', recs, good)
+            kinds[name](sub, 'soak%d-%d' % (k, r))
+            count('kind %s' % name)
             STOP.wait(2)
         except Exception as e:   # noqa: BLE001 - a soak reports and goes on
-            fail('importer %d: %r' % (k, e))
+            fail('importer %d (%s): %r' % (k, name, e))
             time.sleep(1)
 
 
@@ -388,19 +468,7 @@ class Quiet(http.server.SimpleHTTPRequestHandler):
 # ---- figures -----------------------------------------------------------
 
 def figures():
-    with open(ARGS.pid_file) as f:
-        parent = int(f.read().strip())
-    kids = []
-    for d in os.listdir('/proc'):
-        if not d.isdigit():
-            continue
-        try:
-            with open('/proc/%s/stat' % d) as f:
-                fields = f.read().rsplit(')', 1)[1].split()
-            if int(fields[1]) == parent:
-                kids.append(int(d))
-        except OSError:
-            pass
+    kids = httpd_children()
     rss = fds = 0
     for pid in kids:
         try:
@@ -442,6 +510,81 @@ def restart_pg():
     count('PostgreSQL restarts')
 
 
+def httpd_children():
+    with open(ARGS.pid_file) as f:
+        parent = int(f.read().strip())
+    kids = []
+    for d in os.listdir('/proc'):
+        if not d.isdigit():
+            continue
+        try:
+            with open('/proc/%s/stat' % d) as f:
+                fields = f.read().rsplit(')', 1)[1].split()
+            if int(fields[1]) == parent:
+                kids.append(int(d))
+        except OSError:
+            pass
+    return kids
+
+
+def kill_child():
+    """SIGKILL one httpd child at random: its requests break off (the
+    clients retry them), its jobs are taken over once their leases end."""
+    try:
+        kids = httpd_children()
+    except (OSError, ValueError):
+        return
+    if kids:
+        pid = random.choice(kids)
+        log('SIGKILL of httpd child %d' % pid)
+        try:
+            os.kill(pid, 9)
+            count('httpd children killed')
+        except OSError:
+            pass
+
+
+def terminate_backend():
+    """pg_terminate_backend() of one PostgreSQL backend of the database,
+    one in a transaction or a statement first (a job's, mostly)."""
+    try:
+        pid = psql("SELECT pid FROM pg_stat_activity"
+                   " WHERE datname = current_database()"
+                   " AND pid <> pg_backend_pid()"
+                   " AND backend_type = 'client backend'"
+                   " ORDER BY (state = 'idle' AND xact_start IS NULL),"
+                   " random() LIMIT 1")
+        if pid and psql('SELECT pg_terminate_backend(%d)' % int(pid)) == 't':
+            log('pg_terminate_backend(%s)' % pid)
+            count('PostgreSQL backends terminated')
+    except (RuntimeError, ValueError):
+        pass
+
+
+def check_errors_stored():
+    """Every import stored exactly the entries of its failed records up to
+    its cap (BulkIOMaxErrorRows), none past it, and its row says so."""
+    rows = psql_retry(
+        "SELECT j.public_id || ' ' || j.error_count || ' ' || e.n || ' '"
+        "       || j.error_rows_stored || ' '"
+        "       || coalesce(j.errors_truncated_at::text, '-')"
+        "  FROM bulkio_jobs j"
+        "  CROSS JOIN LATERAL (SELECT count(*) AS n FROM bulkio_job_errors x"
+        "                       WHERE x.job_id = j.id) e"
+        " WHERE j.kind = 'import' AND (e.n <> least(j.error_count,"
+        "                                           j.max_error_rows)"
+        "       OR j.error_rows_stored <> e.n"
+        "       OR (j.errors_truncated_at IS NULL)"
+        "          = (j.error_count > j.max_error_rows))")
+    for line in filter(None, rows.splitlines()[:20]):
+        fail('error entries of job %s (failed, stored, its row says,'
+             ' truncated at): %s' % tuple(line.split(' ', 1)))
+    capped = psql_retry("SELECT count(*) || ' of ' || count(*) FILTER"
+                        " (WHERE errors_truncated_at IS NOT NULL)"
+                        " FROM bulkio_jobs WHERE kind = 'import'")
+    log('imports (of them past the error cap): ' + capped)
+
+
 def main():
     global ARGS
     ap = argparse.ArgumentParser()
@@ -459,6 +602,12 @@ def main():
     ap.add_argument('--graceful-every', type=float, default=120)
     ap.add_argument('--pg-every', type=float, default=600)
     ap.add_argument('--importers', type=int, default=3)
+    ap.add_argument('--kill-every', type=float, default=45,
+                    help='seconds between SIGKILLs of an httpd child (on'
+                         ' average; 0: none)')
+    ap.add_argument('--terminate-every', type=float, default=30,
+                    help='seconds between pg_terminate_backend() calls (on'
+                         ' average; 0: none)')
     ARGS = ap.parse_args()
     with open(ARGS.secret_file) as f:
         ARGS.secret = f.read().strip()
@@ -483,6 +632,11 @@ def main():
     end = began + ARGS.minutes * 60
     next_graceful = began + ARGS.graceful_every
     next_pg = began + pg_every
+
+    def jitter(every):
+        return every * random.uniform(0.5, 1.5) if every > 0 else 1e12
+    next_kill = began + jitter(ARGS.kill_every)
+    next_term = began + jitter(ARGS.terminate_every)
     while time.time() < end:
         time.sleep(1)
         now = time.time()
@@ -492,6 +646,12 @@ def main():
         elif now >= next_graceful:
             restart_httpd()
             next_graceful += ARGS.graceful_every
+        elif now >= next_kill:
+            kill_child()
+            next_kill = now + jitter(ARGS.kill_every)
+        elif now >= next_term:
+            terminate_backend()
+            next_term = now + jitter(ARGS.terminate_every)
     log('load ends; waiting for the jobs in flight')
     STOP.set()
     for t in threads:
@@ -507,10 +667,15 @@ def main():
                       " FROM bulkio_jobs GROUP BY kind, status"
                       " ORDER BY kind, status")
     log('jobs by kind and status: ' + rows.replace('\n', ', '))
-    bad = psql_retry("SELECT count(*) FROM bulkio_jobs"
-                     " WHERE status <> 'completed'")
-    if bad != '0':
-        fail('%s jobs did not complete' % bad)
+    status = dict(line.split(' ', 1) for line in psql_retry(
+        "SELECT public_id || ' ' || status FROM bulkio_jobs").splitlines())
+    want = dict((job, st) for _, job, _, st in IMPORTS)
+    want.update((job, 'completed') for _, job in EXPORTS)
+    bad = sorted('%s %s (expected %s)' % (job, status.get(job), st)
+                 for job, st in want.items() if status.get(job) != st)
+    if bad:
+        fail('%d jobs did not end as expected: %s' % (len(bad),
+                                                      ', '.join(bad[:5])))
     n_jobs = int(psql_retry('SELECT count(*) FROM bulkio_jobs'))
     if n_jobs != len(IMPORTS) + len(EXPORTS):
         fail('%d jobs in the database, %d posted (a retried POST made a'
@@ -521,11 +686,7 @@ def main():
         if got != EXPECTED[res]:
             fail('%s: %d rows in the table, %d valid records sent'
                  % (res, got, EXPECTED[res]))
-    errs = int(psql_retry('SELECT count(*) FROM bulkio_job_errors'))
-    sent_bad = int(psql_retry("SELECT coalesce(sum(error_count), 0)"
-                              " FROM bulkio_jobs WHERE kind = 'import'"))
-    if errs != sent_bad:
-        fail('%d error rows, the jobs count %d' % (errs, sent_bad))
+    check_errors_stored()
     time.sleep(3)   # let finished requests release their connections
     final = figures()
     srv.shutdown()

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # make soak [SOAK_MINUTES=30]: a dedicated installation (its own run
 # directory and PostgreSQL cluster, .soak in the checkout, port SOAK_PORT),
-# mixed load from scripts/soak.py for SOAK_MINUTES minutes with graceful
-# restarts every 2 minutes and PostgreSQL restarts every 10, then exact
-# checks and the start-versus-end figures. Exit status 0 when every check
-# held.
+# mixed load from scripts/soak.py (its JOB_MIX: import rounds, delete-mode
+# and max_errors imports, export jobs, streams) for SOAK_MINUTES minutes with
+# graceful restarts every 2 minutes, PostgreSQL restarts every 10, SIGKILL
+# of a random httpd child about every 45 s and pg_terminate_backend() of a
+# PostgreSQL backend about every 30 s, then exact checks (no record lost or
+# applied twice, no error entry past BulkIOMaxErrorRows) and the
+# start-versus-end figures. Exit status 0 when every check held.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -39,6 +42,10 @@ BulkIOURLAllow 127.0.0.0/8
 BulkIOPollInterval 500ms
 BulkIOLeaseTime 10s
 BulkIOMaxJobsPerPrincipal 50
+# soak.py's max_errors jobs count on batches of 1000 records; a small cap
+# on stored error entries, so that many jobs pass it
+BulkIOBatchSize 1000
+BulkIOMaxErrorRows 40
 CONF
 "$run" start >/dev/null
 conninfo=$("$run" conninfo)
