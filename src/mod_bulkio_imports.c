@@ -709,24 +709,23 @@ static void csv_entry(const bulkio_rec_error_t *e, bulkio_buf_t *out)
     bulkio_buf_add(out, "\r\n", 2);
 }
 
-static void error_ndjson(void *baton, const PGresult *res, int i,
-                         bulkio_buf_t *out)
-{
-    bulkio_rec_error_t e;
+/* How an error report writes an entry (the baton of error_row()). */
+typedef struct {
+    void (*entry)(const bulkio_rec_error_t *e, bulkio_buf_t *out);
+} report_t;
 
-    (void)baton;
-    bulkio_store_error_at(res, i, &e);
-    ndjson_entry(&e, out);
-}
+static const report_t ndjson_report = { ndjson_entry };
+static const report_t csv_report = { csv_entry };
 
-static void error_csv(void *baton, const PGresult *res, int i,
+/* Row i of the errors query, as an entry of the report baton. */
+static void error_row(void *baton, const PGresult *res, int i,
                       bulkio_buf_t *out)
 {
+    const report_t *report = baton;
     bulkio_rec_error_t e;
 
-    (void)baton;
     bulkio_store_error_at(res, i, &e);
-    csv_entry(&e, out);
+    report->entry(&e, out);
 }
 
 int mod_bulkio_imports_errors(mod_bulkio_req_t *req)
@@ -737,6 +736,7 @@ int mod_bulkio_imports_errors(mod_bulkio_req_t *req)
     const char *job_id = req->id;
     PGconn *conn = mod_bulkio_job_conn(req, job_id);
     bulkio_frame_t frame = { "", "", "" };
+    const report_t *report;
     bulkio_rec_error_t cut;
     bulkio_buf_t tail;
     const char *format;
@@ -769,12 +769,13 @@ int mod_bulkio_imports_errors(mod_bulkio_req_t *req)
         frame.head = csv_head;
     }
     /* past the caps, the report ends with an entry that says so */
+    report = is_csv ? &csv_report : &ndjson_report;
     if (mod_bulkio_jobdoc_truncated(r->pool, j, &cut)) {
         bulkio_buf_init(&tail, r->pool, 512);
-        (is_csv ? csv_entry : ndjson_entry)(&cut, &tail);
+        report->entry(&cut, &tail);
         frame.tail = apr_pstrmemdup(r->pool, tail.data, tail.len);
     }
     return mod_bulkio_stream(r, conn,
                              bulkio_store_errors_send(r->pool, conn, j->id),
-                             &frame, is_csv ? error_csv : error_ndjson, NULL);
+                             &frame, error_row, (void *)report);
 }

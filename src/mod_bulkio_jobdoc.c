@@ -112,6 +112,8 @@ static void add_stored(json_object *doc, const bulkio_job_t *j)
 {
     json_object *at = NULL;
 
+    json_object_object_add(doc, "errorsStored",
+                           json_object_new_int64(j->errors_stored));
     if (j->truncated_at >= 0) {
         at = json_object_new_object();
         json_object_object_add(at, "recordIndex",
@@ -119,8 +121,6 @@ static void add_stored(json_object *doc, const bulkio_job_t *j)
         json_object_object_add(at, "line",
                                json_object_new_int64(j->truncated_line));
     }
-    json_object_object_add(doc, "errorsStored",
-                           json_object_new_int64(j->errors_stored));
     json_object_object_add(doc, "errorsTruncated",
                            json_object_new_boolean(at != NULL));
     json_object_object_add(doc, "errorsTruncatedAt", at);
