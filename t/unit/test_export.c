@@ -47,6 +47,17 @@ static void test_json_params(void **state)
                         "\"filters\":{\"role\":\"admin\",\"active\":"
                         "\"false\"},\"format\":\"ndjson\",\"resource\":"
                         "\"users\"}");
+    /* csv_safe is kept only when set: the others' text stays as it was */
+    assert_int_equal(from_json(p, "{\"resource\": \"users\", \"format\": "
+                               "\"csv\", \"fields\": [\"name\"], "
+                               "\"csv_safe\": true}", &exp, &error),
+                     APR_SUCCESS);
+    canon = bulkio_export_params_json(p, exp);
+    assert_string_equal(canon, "{\"csv_safe\":true,\"fields\":[\"name\"],"
+                        "\"filters\":{},\"format\":\"csv\",\"resource\":"
+                        "\"users\"}");
+    assert_int_equal(from_json(p, canon, &again, &error), APR_SUCCESS);
+    assert_string_equal(bulkio_export_params_json(p, again), canon);
 }
 
 static void test_json_errors(void **state)
@@ -74,6 +85,13 @@ static void test_json_errors(void **state)
     assert_string_equal(error, "filter 'role' must be one of admin, author, "
                         "reader");
     assert_int_equal(from_json(p, "[1]", &exp, &error), APR_EINVAL);
+    assert_int_equal(from_json(p, "{\"resource\": \"users\", \"csv_safe\": "
+                               "true}", &exp, &error), APR_EINVAL);
+    assert_string_equal(error, "csv_safe applies to format=csv only");
+    assert_int_equal(from_json(p, "{\"resource\": \"users\", \"format\": "
+                               "\"csv\", \"csv_safe\": \"yes\"}", &exp,
+                               &error), APR_EINVAL);
+    assert_string_equal(error, "csv_safe must be true or false");
 }
 
 static void test_args(void **state)
