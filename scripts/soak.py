@@ -579,10 +579,11 @@ def check_errors_stored():
     for line in filter(None, rows.splitlines()[:20]):
         fail('error entries of job %s (failed, stored, its row says,'
              ' truncated at): %s' % tuple(line.split(' ', 1)))
-    capped = psql_retry("SELECT count(*) || ' of ' || count(*) FILTER"
+    capped = psql_retry("SELECT count(*) || ' imports, ' || count(*) FILTER"
                         " (WHERE errors_truncated_at IS NOT NULL)"
+                        " || ' of them past the error cap'"
                         " FROM bulkio_jobs WHERE kind = 'import'")
-    log('imports (of them past the error cap): ' + capped)
+    log('error entries as the caps say: ' + capped)
 
 
 def main():
