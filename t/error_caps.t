@@ -1,7 +1,7 @@
 use strict;
 use warnings FATAL => 'all';
 
-# Bounded error storage (issue 29; docs/rules.md, "Stored error entries"):
+# Bounded error storage (issue 29; docs/api.md, "Stored error entries"):
 # an import stores the entries of its failed records up to
 # BulkIOMaxErrorRows entries and BulkIOMaxErrorBytes bytes of record data;
 # past them, failed records are counted exactly but not stored, and the job
