@@ -143,6 +143,8 @@ static apr_status_t problem_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         json_object_put(doc);
         ap_set_content_type(r, PROBLEM_CTYPE);
         apr_table_unset(r->headers_out, "Content-Length");
+        apr_table_setn(r->err_headers_out, "X-Content-Type-Options",
+                       "nosniff");
         APR_BRIGADE_INSERT_HEAD(bb, apr_bucket_pool_create(
             text, strlen(text), r->pool, f->c->bucket_alloc));
         b = APR_BUCKET_NEXT(APR_BRIGADE_FIRST(bb));
