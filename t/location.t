@@ -39,7 +39,7 @@ ok t_cmp(GET('/api/bulk/health')->code, 404, 'above the mount: not served');
 # /api> merged after it does not move it), never a deeper prefix of the
 # path: /v1/x/metrics is not /metrics under a mount /v1/x, which would
 # escape <Location /v1/metrics>'s Require local
-for my $p ('/v1/x/metrics', "$m/x/metrics", '/v1/x/health', "$m/imports/x/health") {
+for my $p ('/v1/x/metrics', "$m/x/metrics", '/v1/x/health', "$m/x/health") {
     ok t_cmp(GET($p)->code, 404, "$p: 404");
 }
 ok t_cmp(GET('/v1/metrics')->code, 200, '/v1/metrics itself (from 127.0.0.1)');
