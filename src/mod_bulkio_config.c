@@ -354,12 +354,10 @@ const command_rec mod_bulkio_cmds[] = {
     AP_INIT_FLAG("BulkIOJWTRequireExp", set_flag, OFF(jwt_require_exp),
                  RSRC_CONF, "refuse tokens without an exp claim (default "
                  "On)"),
-    AP_INIT_TAKE1("BulkIOJWTAudience", set_jwt_claim, NULL,
-                  RSRC_CONF, "a token's aud claim must name this (default: "
-                  "none)"),
+    AP_INIT_TAKE1("BulkIOJWTAudience", set_jwt_claim, NULL, RSRC_CONF,
+                  "a token's aud claim must name this (default: none)"),
     AP_INIT_TAKE1("BulkIOJWTIssuer", set_jwt_claim, NULL, RSRC_CONF,
-                  "a token's iss claim must be this (default: "
-                  "none)"),
+                  "a token's iss claim must be this (default: none)"),
     AP_INIT_FLAG("BulkIORequireScopes", set_flag, OFF(require_scopes),
                  RSRC_CONF, "imports need the scope bulkio:import, deletes "
                  "bulkio:delete, exports bulkio:export (default Off)"),
