@@ -88,6 +88,22 @@ static int bulkio_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     return OK;
 }
 
+/* A regex or wildcard mount stops httpd at startup (also httpd -t). */
+static int bulkio_check_config(apr_pool_t *pconf, apr_pool_t *plog,
+                               apr_pool_t *ptemp, server_rec *s)
+{
+    const char *msg;
+
+    (void)pconf;
+    (void)plog;
+    if ((msg = mod_bulkio_router_check(ptemp, ap_conftree))) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, APR_EINVAL, s,
+                     BULKIO_LOGNO(1851) "%s", msg);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return OK;
+}
+
 static void bulkio_child_init(apr_pool_t *pchild, server_rec *s)
 {
     mod_bulkio_threads_child_init(pchild, s);
@@ -103,6 +119,7 @@ static void bulkio_register_hooks(apr_pool_t *p)
     (void)p;
     ap_hook_post_config(bulkio_post_config, NULL, before_watchdog,
                         APR_HOOK_MIDDLE);
+    ap_hook_check_config(bulkio_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(bulkio_child_init, NULL, before_watchdog,
                        APR_HOOK_MIDDLE);
 #if AP_MODULE_MAGIC_AT_LEAST(20120211, 110)

@@ -74,9 +74,19 @@ export async function probe(token) {
 }
 
 /* A path from the server (downloadUrl, errorsUrl) is used only when it is
- * one of this server's own absolute paths. */
+ * one of this server's own absolute paths as the browser reads it: its URL
+ * parser drops tabs and newlines, trims controls and spaces, and takes a
+ * backslash for a slash, so "/\t/evil.example" is "//evil.example", another
+ * host. The path returned is the normalized one; anything else is null. */
 export function ownPath(p) {
-  return typeof p === 'string' && /^\/[^/\\]/.test(p) ? p : null;
+  if (typeof p !== 'string') return null;
+  const n = p.replace(/[\t\n\r]/g, '').replace(/^[\u0000-\u0020]+|[\u0000-\u0020]+$/g, '')
+    .replace(/\\/g, '/');
+  if (!/^\/[^/]/.test(n)) return null;
+  try {
+    const u = new URL(n, location.href);
+    return u.origin === location.origin ? u.pathname + u.search + u.hash : null;
+  } catch (e) { return null; }
 }
 
 /* A next link (a path or a URL) as a path below the API, or null. */

@@ -171,8 +171,27 @@ cmd_token() {
     case "$sub" in
         *[!A-Za-z0-9._@-]*|"") die "SUB must match [A-Za-z0-9._@-]+" ;;
     esac
+    # TTL: how long it is valid, seconds or with s, m, h or d (12h); SCOPE:
+    # its scope claim (BulkIORequireScopes), space-separated
+    local ttl=${TTL:-12h} scope=${SCOPE:-} n now extra=""
+    case "$ttl" in
+        *[!0-9smhd]*|[smhd]*|*[smhd]?*|"") die "TTL must be a number with an optional s, m, h or d" ;;
+    esac
+    n=${ttl%[smhd]}
+    case "$ttl" in
+        *m) n=$((n * 60)) ;;
+        *h) n=$((n * 3600)) ;;
+        *d) n=$((n * 86400)) ;;
+    esac
+    [ "$n" -gt 0 ] || die "TTL must be more than 0"
+    case "$scope" in
+        *[!A-Za-z0-9:._\ -]*) die "SCOPE must be space-separated words like bulkio:import" ;;
+        ?*) extra=$(printf ',"scope":"%s"' "$scope") ;;
+    esac
+    now=$(date +%s)
     header=$(printf '{"alg":"HS256","typ":"JWT"}' | b64url)
-    payload=$(printf '{"sub":"%s","iat":%s}' "$sub" "$(date +%s)" | b64url)
+    payload=$(printf '{"sub":"%s","iat":%s,"exp":%s%s}' "$sub" "$now" \
+              "$((now + n))" "$extra" | b64url)
     # HMAC-SHA256 with the secret read from its file: the secret never
     # appears in a command line (openssl -macopt key:... would show it in ps)
     sig=$(printf '%s.%s' "$header" "$payload" \
@@ -234,7 +253,7 @@ print_banner() {
 mod_bulkio is running on http://127.0.0.1:$port
   error log: $run_dir/logs/error_log
 
-Token (subject "${SUB:-dev}"; more with: make token SUB=name):
+Token (subject "${SUB:-dev}", valid ${TTL:-12h}; more with: make token SUB=name TTL=1d):
   $token
 
 Console (paste the token to sign in):

@@ -75,7 +75,8 @@ def b64url(data):
 
 def token(sub):
     head = b64url(b'{"alg":"HS256","typ":"JWT"}')
-    body = b64url(json.dumps({'sub': sub}).encode())
+    body = b64url(json.dumps({'sub': sub,
+                              'exp': int(time.time()) + 12 * 3600}).encode())
     signing = (head + '.' + body).encode()
     sig = hmac.new(ARGS.secret.encode(), signing, hashlib.sha256).digest()
     return head + '.' + body + '.' + b64url(sig)

@@ -230,13 +230,81 @@ static int valid_subject(json_object *v)
     return 1;
 }
 
-/* The body of bulkio_jwt_verify(); the caller releases *phdr and *ppl. */
+/* A string claim's value, allocated from p. */
+static const char *string_claim(apr_pool_t *p, json_object *v)
+{
+    return apr_pstrmemdup(p, json_object_get_string(v),
+                          (apr_size_t)json_object_get_string_len(v));
+}
+
+/* Whether v is a string equal to want. */
+static int string_is(json_object *v, const char *want)
+{
+    return json_object_is_type(v, json_type_string)
+           && (apr_size_t)json_object_get_string_len(v) == strlen(want)
+           && !memcmp(json_object_get_string(v), want, strlen(want));
+}
+
+/* Whether the "aud" claim (a string or an array of strings) names want. */
+static int audience_holds(json_object *pl, const char *want)
+{
+    json_object *v;
+    size_t i, n;
+
+    if (!json_object_object_get_ex(pl, "aud", &v)) {
+        return 0;
+    }
+    if (!json_object_is_type(v, json_type_array)) {
+        return string_is(v, want);
+    }
+    n = json_object_array_length(v);
+    for (i = 0; i < n; ++i) {
+        if (string_is(json_object_array_get_idx(v, i), want)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The rules' claims of an authentic payload: exp, aud, iss, scope. */
+static bulkio_jwt_result_e check_rules(apr_pool_t *p, json_object *pl,
+                                       int has_exp,
+                                       const bulkio_jwt_rules_t *rules,
+                                       bulkio_jwt_claims_t *claims)
+{
+    json_object *v;
+
+    if (rules && rules->require_exp && !has_exp) {
+        return BULKIO_JWT_NO_EXPIRY;
+    }
+    if (rules && rules->audience && !audience_holds(pl, rules->audience)) {
+        return BULKIO_JWT_BAD_AUDIENCE;
+    }
+    if (rules && rules->issuer
+        && (!json_object_object_get_ex(pl, "iss", &v)
+            || !string_is(v, rules->issuer))) {
+        return BULKIO_JWT_BAD_ISSUER;
+    }
+    if (json_object_object_get_ex(pl, "scope", &v)) {
+        if (!json_object_is_type(v, json_type_string)) {
+            return BULKIO_JWT_MALFORMED;
+        }
+        claims->scope = string_claim(p, v);
+    }
+    return BULKIO_JWT_OK;
+}
+
+/* The body of bulkio_jwt_verify_rules(); the caller releases *phdr and
+ * *ppl. */
 static bulkio_jwt_result_e verify(apr_pool_t *p, const char *token,
                                   const unsigned char *secret,
                                   apr_size_t secret_len, apr_time_t now,
-                                  const char **psub, json_object **phdr,
-                                  json_object **ppl)
+                                  const bulkio_jwt_rules_t *rules,
+                                  bulkio_jwt_claims_t *claims,
+                                  json_object **phdr, json_object **ppl)
 {
+    bulkio_jwt_result_e rc;
+    int has_exp;
     unsigned char mac[SHA256_DIGEST_LENGTH], *sig;
     const char *dot1, *dot2;
     json_object *v;
@@ -282,7 +350,7 @@ static bulkio_jwt_result_e verify(apr_pool_t *p, const char *token,
     if (!(*ppl = decode_object(p, dot1 + 1, (apr_size_t)(dot2 - dot1 - 1)))) {
         return BULKIO_JWT_MALFORMED;
     }
-    if ((has = get_time_claim(*ppl, "exp", &v)) < 0) {
+    if ((has_exp = has = get_time_claim(*ppl, "exp", &v)) < 0) {
         return BULKIO_JWT_MALFORMED;
     }
     if (has && claim_not_after(v, now)) {
@@ -294,14 +362,35 @@ static bulkio_jwt_result_e verify(apr_pool_t *p, const char *token,
     if (has && !claim_not_after(v, now)) {
         return BULKIO_JWT_NOT_YET_VALID;
     }
+    if ((rc = check_rules(p, *ppl, has_exp, rules, claims))
+        != BULKIO_JWT_OK) {
+        return rc;
+    }
     if (!json_object_object_get_ex(*ppl, "sub", &v) || !valid_subject(v)) {
         return BULKIO_JWT_NO_SUBJECT;
     }
-    if (psub) {
-        *psub = apr_pstrmemdup(p, json_object_get_string(v),
-                               (apr_size_t)json_object_get_string_len(v));
-    }
+    claims->sub = string_claim(p, v);
     return BULKIO_JWT_OK;
+}
+
+bulkio_jwt_result_e bulkio_jwt_verify_rules(apr_pool_t *p, const char *token,
+                                            const unsigned char *secret,
+                                            apr_size_t secret_len,
+                                            apr_time_t now,
+                                            const bulkio_jwt_rules_t *rules,
+                                            bulkio_jwt_claims_t *claims)
+{
+    json_object *hdr = NULL, *pl = NULL;
+    bulkio_jwt_result_e rc;
+
+    memset(claims, 0, sizeof(*claims));
+    rc = verify(p, token, secret, secret_len, now, rules, claims, &hdr, &pl);
+    json_object_put(hdr);
+    json_object_put(pl);
+    if (rc != BULKIO_JWT_OK) {
+        memset(claims, 0, sizeof(*claims));
+    }
+    return rc;
 }
 
 bulkio_jwt_result_e bulkio_jwt_verify(apr_pool_t *p, const char *token,
@@ -309,16 +398,30 @@ bulkio_jwt_result_e bulkio_jwt_verify(apr_pool_t *p, const char *token,
                                       apr_size_t secret_len,
                                       apr_time_t now, const char **psub)
 {
-    json_object *hdr = NULL, *pl = NULL;
+    bulkio_jwt_claims_t claims;
     bulkio_jwt_result_e rc;
 
+    rc = bulkio_jwt_verify_rules(p, token, secret, secret_len, now, NULL,
+                                 &claims);
     if (psub) {
-        *psub = NULL;
+        *psub = claims.sub;
     }
-    rc = verify(p, token, secret, secret_len, now, psub, &hdr, &pl);
-    json_object_put(hdr);
-    json_object_put(pl);
     return rc;
+}
+
+int bulkio_jwt_has_scope(const char *scope, const char *want)
+{
+    apr_size_t n = strlen(want), w;
+
+    while (scope && *scope) {
+        scope += strspn(scope, " ");
+        w = strcspn(scope, " ");
+        if (w == n && n && !memcmp(scope, want, n)) {
+            return 1;
+        }
+        scope += w;
+    }
+    return 0;
 }
 
 const char *bulkio_jwt_strerror(bulkio_jwt_result_e rc)
@@ -338,6 +441,12 @@ const char *bulkio_jwt_strerror(bulkio_jwt_result_e rc)
         return "token not yet valid";
     case BULKIO_JWT_NO_SUBJECT:
         return "missing or invalid subject";
+    case BULKIO_JWT_NO_EXPIRY:
+        return "the token has no expiry (exp)";
+    case BULKIO_JWT_BAD_AUDIENCE:
+        return "the token is not for this audience (aud)";
+    case BULKIO_JWT_BAD_ISSUER:
+        return "the token is not from the expected issuer (iss)";
     }
     return "unknown error";
 }

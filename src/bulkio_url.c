@@ -1,6 +1,8 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE). */
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <ifaddrs.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 
@@ -71,13 +73,14 @@ static int prefix_match(const unsigned char *a, const unsigned char *b,
     return !rest || !((a[full] ^ b[full]) & (0xff << (8 - rest)));
 }
 
-static int allowed(int family, const unsigned char *addr,
-                   const apr_array_header_t *allow)
+/* Whether addr is in one of list's networks. */
+static int listed(int family, const unsigned char *addr,
+                  const apr_array_header_t *list)
 {
     int i;
 
-    for (i = 0; allow && i < allow->nelts; ++i) {
-        const bulkio_cidr_t *c = &APR_ARRAY_IDX(allow, i, bulkio_cidr_t);
+    for (i = 0; list && i < list->nelts; ++i) {
+        const bulkio_cidr_t *c = &APR_ARRAY_IDX(list, i, bulkio_cidr_t);
 
         if (c->family == family && prefix_match(addr, c->addr, c->bits)) {
             return 1;
@@ -86,22 +89,28 @@ static int allowed(int family, const unsigned char *addr,
     return 0;
 }
 
-static const char *refused_v4(const unsigned char *b)
+static const char *refused_v4(const unsigned char *b,
+                              const apr_array_header_t *allow,
+                              const apr_array_header_t *own)
 {
     apr_uint32_t a = ((apr_uint32_t)b[0] << 24) | ((apr_uint32_t)b[1] << 16)
                      | ((apr_uint32_t)b[2] << 8) | b[3];
     apr_size_t i;
 
+    if (listed(AF_INET, b, allow)) {
+        return NULL;
+    }
     for (i = 0; i < sizeof(refused4) / sizeof(refused4[0]); ++i) {
         if (((a ^ refused4[i].net) >> (32 - refused4[i].bits)) == 0) {
             return refused4[i].what;
         }
     }
-    return NULL;
+    return listed(AF_INET, b, own) ? "own interface" : NULL;
 }
 
-const char *bulkio_addr_refused(const struct sockaddr *sa,
-                                const apr_array_header_t *allow)
+const char *bulkio_addr_refused_own(const struct sockaddr *sa,
+                                    const apr_array_header_t *allow,
+                                    const apr_array_header_t *own)
 {
     static const unsigned char mapped[12] = { [10] = 0xff, [11] = 0xff };
     static const unsigned char nat64[12] = { 0x00, 0x64, 0xff, 0x9b };
@@ -111,13 +120,13 @@ const char *bulkio_addr_refused(const struct sockaddr *sa,
 
     if (sa->sa_family == AF_INET) {
         b = (const unsigned char *)&((const struct sockaddr_in *)sa)->sin_addr;
-        return allowed(AF_INET, b, allow) ? NULL : refused_v4(b);
+        return refused_v4(b, allow, own);
     }
     if (sa->sa_family != AF_INET6) {
         return "not an IP address";
     }
     b = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
-    if (allowed(AF_INET6, b, allow)) {
+    if (listed(AF_INET6, b, allow)) {
         return NULL;
     }
     for (i = 0; i < sizeof(refused6) / sizeof(refused6[0]); ++i) {
@@ -125,15 +134,107 @@ const char *bulkio_addr_refused(const struct sockaddr *sa,
             return refused6[i].what;
         }
     }
+    if (listed(AF_INET6, b, own)) {
+        return "own interface";
+    }
     /* an IPv4 address in IPv6 clothing is judged as itself */
     if (!memcmp(b, mapped, 12) || !memcmp(b, nat64, 12)
         || !memcmp(b, zero, 12)) {
-        return allowed(AF_INET, b + 12, allow) ? NULL : refused_v4(b + 12);
+        return refused_v4(b + 12, allow, own);
     }
     if (b[0] == 0x20 && b[1] == 0x02) {
-        return allowed(AF_INET, b + 2, allow) ? NULL : refused_v4(b + 2);
+        return refused_v4(b + 2, allow, own);
     }
     return NULL;
+}
+
+apr_status_t bulkio_own_addrs(apr_pool_t *p, apr_array_header_t **pown)
+{
+    apr_array_header_t *own = apr_array_make(p, 8, sizeof(bulkio_cidr_t));
+    struct ifaddrs *ifs, *i;
+    bulkio_cidr_t *c;
+
+    if (getifaddrs(&ifs)) {
+        return APR_FROM_OS_ERROR(errno);
+    }
+    for (i = ifs; i; i = i->ifa_next) {
+        if (!i->ifa_addr || (i->ifa_addr->sa_family != AF_INET
+                             && i->ifa_addr->sa_family != AF_INET6)) {
+            continue;
+        }
+        c = apr_array_push(own);
+        memset(c, 0, sizeof(*c));
+        c->family = i->ifa_addr->sa_family;
+        if (c->family == AF_INET) {
+            memcpy(c->addr, &((struct sockaddr_in *)i->ifa_addr)->sin_addr,
+                   4);
+            c->bits = 32;
+        }
+        else {
+            memcpy(c->addr,
+                   ((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr.s6_addr,
+                   16);
+            c->bits = 128;
+        }
+    }
+    freeifaddrs(ifs);
+    *pown = own;
+    return APR_SUCCESS;
+}
+
+const char *bulkio_addr_refused(const struct sockaddr *sa,
+                                const apr_array_header_t *allow)
+{
+    apr_array_header_t *own;
+    const char *why;
+    apr_pool_t *tp;
+
+    if (apr_pool_create_unmanaged_ex(&tp, NULL, NULL) != APR_SUCCESS) {
+        return "the host's own addresses are unknown";
+    }
+    why = bulkio_own_addrs(tp, &own) == APR_SUCCESS
+          ? bulkio_addr_refused_own(sa, allow, own)
+          : "the host's own addresses are unknown";
+    apr_pool_destroy(tp);
+    return why;
+}
+
+apr_status_t bulkio_port_range_parse(const char *arg,
+                                     bulkio_port_range_t *range)
+{
+    char *end;
+    long lo, hi;
+
+    lo = strtol(arg, &end, 10);
+    hi = lo;
+    if (end != arg && *end == '-') {
+        arg = end + 1;
+        hi = strtol(arg, &end, 10);
+    }
+    if (end == arg || *end || lo < 1 || hi > 65535 || lo > hi) {
+        return APR_EINVAL;
+    }
+    range->lo = (int)lo;
+    range->hi = (int)hi;
+    return APR_SUCCESS;
+}
+
+int bulkio_port_allowed(const apr_array_header_t *ports, int port)
+{
+    int i;
+
+    if (!ports) {
+        return port == 80 || port == 443;
+    }
+    for (i = 0; i < ports->nelts; ++i) {
+        const bulkio_port_range_t *r = &APR_ARRAY_IDX(ports, i,
+                                                      bulkio_port_range_t);
+
+        if (port >= r->lo && port <= r->hi) {
+            return 1;
+        }
+    }
+    return 0;
 }
 
 apr_status_t bulkio_cidr_parse(apr_pool_t *p, const char *list,
@@ -183,29 +284,46 @@ typedef struct {
     int oversize;
     int write_failed;
     int aborted;                /* by the tick callback */
-    const char *refused;        /* "address (class)" refused at connect */
+    const char *refused;        /* the reason a connect was refused */
+    const char *refused_log;    /* the address and its class, for the log */
 } fetch_t;
 
+/* Every address libcurl is about to connect to (each one a name resolves
+ * to, on each redirect) passes here first: its class, the host's own
+ * addresses, read now, and its port. */
 static curl_socket_t open_socket(void *baton, curlsocktype purpose,
                                  struct curl_sockaddr *a)
 {
     fetch_t *f = baton;
+    apr_array_header_t *own = NULL;
     const char *why;
     char host[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
 
     (void)purpose;
-    if ((why = bulkio_addr_refused(&a->addr, f->opts->allow))) {
-        if (a->family == AF_INET) {
-            inet_ntop(AF_INET, &((struct sockaddr_in *)&a->addr)->sin_addr,
-                      host, sizeof(host));
-        }
-        else if (a->family == AF_INET6) {
-            inet_ntop(AF_INET6,
-                      &((struct sockaddr_in6 *)&a->addr)->sin6_addr, host,
-                      sizeof(host));
-        }
-        f->refused = apr_psprintf(f->pool, "refused address %s (%s)", host,
-                                  why);
+    if (a->family == AF_INET) {
+        inet_ntop(AF_INET, &((struct sockaddr_in *)&a->addr)->sin_addr,
+                  host, sizeof(host));
+        port = ntohs(((struct sockaddr_in *)&a->addr)->sin_port);
+    }
+    else if (a->family == AF_INET6) {
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&a->addr)->sin6_addr,
+                  host, sizeof(host));
+        port = ntohs(((struct sockaddr_in6 *)&a->addr)->sin6_port);
+    }
+    why = bulkio_own_addrs(f->pool, &own) == APR_SUCCESS
+          ? bulkio_addr_refused_own(&a->addr, f->opts->allow, own)
+          : "the host's own addresses are unknown";
+    if (why) {
+        f->refused = "the host is not allowed (BulkIOURLAllow would allow "
+                     "it)";
+        f->refused_log = apr_psprintf(f->pool, "address %s (%s)", host, why);
+        return CURL_SOCKET_BAD;
+    }
+    if (!bulkio_port_allowed(f->opts->ports, port)) {
+        f->refused = apr_psprintf(f->pool, "port %d is not allowed "
+                                  "(BulkIOURLPorts would allow it)", port);
+        f->refused_log = apr_psprintf(f->pool, "port %d of %s", port, host);
         return CURL_SOCKET_BAD;
     }
     return socket(a->family, a->socktype, a->protocol);
@@ -319,6 +437,7 @@ apr_status_t bulkio_fetch(apr_pool_t *p, const char *url, const char *path,
     }
     if (f.refused) {
         res->error = f.refused;
+        res->refused = f.refused_log;
     }
     else if (f.aborted) {
         res->error = "interrupted";
@@ -419,6 +538,10 @@ bulkio_run_e bulkio_fetch_import(apr_pool_t *p, bulkio_job_ctx_t *job,
             break;
         }
         apr_file_remove(tmp, p);
+        if (res.refused) {
+            bulkio_job_log(job, p, BULKIO_LOG_INFO, "Job %s: its URL was "
+                           "refused: %s", c->job_id, res.refused);
+        }
         if (*job->stop) {
             return BULKIO_RUN_STOPPED;
         }

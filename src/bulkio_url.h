@@ -31,16 +31,45 @@ typedef struct {
 apr_status_t bulkio_cidr_parse(apr_pool_t *p, const char *list,
                                apr_array_header_t **pallow);
 
-/** Why the fetcher may not connect to addr ("loopback", "private", ...), or
- * NULL when it may: a public address, or one allow lists. IPv4-mapped,
- * IPv4-compatible, NAT64 and 6to4 addresses are judged by the IPv4
- * address they carry. */
+/** Why the fetcher may not connect to addr ("loopback", "private", "own
+ * interface", ...), or NULL when it may: a public address that is none of
+ * this host's own, or one allow lists. IPv4-mapped, IPv4-compatible, NAT64
+ * and 6to4 addresses are judged by the IPv4 address they carry. The host's
+ * addresses are read afresh (getifaddrs()) on each call. */
 const char *bulkio_addr_refused(const struct sockaddr *addr,
                                 const apr_array_header_t *allow);
+
+/** bulkio_addr_refused() with the host's addresses given: own, an array
+ * of bulkio_cidr_t (NULL: none), as bulkio_own_addrs() makes it. */
+const char *bulkio_addr_refused_own(const struct sockaddr *addr,
+                                    const apr_array_header_t *allow,
+                                    const apr_array_header_t *own);
+
+/** The addresses of this host's interfaces (getifaddrs()), each a
+ * bulkio_cidr_t of one host, into *pown.
+ * @return APR_SUCCESS, or the error getifaddrs() gave */
+apr_status_t bulkio_own_addrs(apr_pool_t *p, apr_array_header_t **pown);
+
+/** A range of ports in BulkIOURLPorts. */
+typedef struct {
+    int lo, hi;
+} bulkio_port_range_t;
+
+/** Parse one entry of a port list, "443" or "8000-8099".
+ * @return APR_SUCCESS, or APR_EINVAL when it is not a port or range of
+ *         ports (1-65535) */
+apr_status_t bulkio_port_range_parse(const char *arg,
+                                     bulkio_port_range_t *range);
+
+/** Whether port is in ports (an array of bulkio_port_range_t; NULL: the
+ * default, 80 and 443). */
+int bulkio_port_allowed(const apr_array_header_t *ports, int port);
 
 /** Limits of a fetch. */
 typedef struct bulkio_fetch_opts_t {
     const apr_array_header_t *allow;     /**< BulkIOURLAllow, or NULL */
+    /** BulkIOURLPorts (of bulkio_port_range_t), or NULL for 80 and 443 */
+    const apr_array_header_t *ports;
     apr_off_t max_size;                  /**< bytes */
     apr_interval_time_t connect_timeout;
     apr_interval_time_t timeout;         /**< in all */
@@ -58,7 +87,12 @@ typedef struct {
     const char *content_type;    /**< of the last response, or NULL */
     apr_off_t size;              /**< bytes written */
     int transient;               /**< trying again may succeed */
-    const char *error;           /**< the cause, when it failed */
+    const char *error;           /**< the cause, when it failed; a
+                                  * refused host or port is named by the
+                                  * directive that would allow it, never
+                                  * by its address or class */
+    const char *refused;         /**< for the server's log only: the
+                                  * address refused and why, or NULL */
 } bulkio_fetch_result_t;
 
 /** Download url (http or https, also on every redirect) into the file at

@@ -29,6 +29,8 @@
 #define DEF_FETCH_CONNECT   apr_time_from_sec(10)
 #define DEF_FETCH_TIMEOUT   apr_time_from_sec(3600)
 #define DEF_FETCH_STALL     apr_time_from_sec(60)
+#define DEF_JWT_REQUIRE_EXP 1
+#define DEF_REQUIRE_SCOPES  0
 
 /* A value set in the virtual host wins over the one it inherits. */
 #define MERGE(f) (add->f != BULKIO_UNSET ? add->f : base->f)
@@ -59,6 +61,8 @@ void *mod_bulkio_cfg_create(apr_pool_t *p, server_rec *s)
     c->fetch_timeout = BULKIO_UNSET;
     c->fetch_stall_timeout = BULKIO_UNSET;
     c->auth = BULKIO_UNSET;
+    c->jwt_require_exp = BULKIO_UNSET;
+    c->require_scopes = BULKIO_UNSET;
     return c;
 }
 
@@ -89,6 +93,11 @@ void *mod_bulkio_cfg_merge(apr_pool_t *p, void *basev, void *addv)
     c->fetch_timeout = MERGE(fetch_timeout);
     c->fetch_stall_timeout = MERGE(fetch_stall_timeout);
     c->auth = MERGE(auth);
+    c->url_ports = MERGE_STR(url_ports);
+    c->jwt_require_exp = MERGE(jwt_require_exp);
+    c->jwt_audience = MERGE_STR(jwt_audience);
+    c->jwt_issuer = MERGE_STR(jwt_issuer);
+    c->require_scopes = MERGE(require_scopes);
     return c;
 }
 
@@ -119,6 +128,8 @@ void mod_bulkio_cfg_finalize(apr_pool_t *p, server_rec *s)
         DEF_VAL(fetch_timeout, DEF_FETCH_TIMEOUT);
         DEF_VAL(fetch_stall_timeout, DEF_FETCH_STALL);
         DEF_VAL(auth, MOD_BULKIO_AUTH_JWT);
+        DEF_VAL(jwt_require_exp, DEF_JWT_REQUIRE_EXP);
+        DEF_VAL(require_scopes, DEF_REQUIRE_SCOPES);
     }
 }
 
@@ -239,6 +250,57 @@ static const char *set_url_allow(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
+/* BulkIOURLPorts: each line replaces the list. */
+static const char *set_url_ports(cmd_parms *cmd, void *dc, int argc,
+                                 char *const argv[])
+{
+    apr_array_header_t *ports;
+    int i;
+
+    (void)dc;
+    if (argc < 1) {
+        return "BulkIOURLPorts: give at least one port";
+    }
+    ports = apr_array_make(cmd->pool, argc, sizeof(bulkio_port_range_t));
+    for (i = 0; i < argc; ++i) {
+        if (bulkio_port_range_parse(argv[i], apr_array_push(ports))
+            != APR_SUCCESS) {
+            return apr_psprintf(cmd->pool, "BulkIOURLPorts: '%s' is not a "
+                                "port or a range of ports (443, 8000-8099)",
+                                argv[i]);
+        }
+    }
+    cmd_cfg(cmd)->url_ports = ports;
+    return NULL;
+}
+
+/* An On|Off directive; cmd->info is the offset of the int field. */
+static const char *set_flag(cmd_parms *cmd, void *dc, int on)
+{
+    (void)dc;
+    *(int *)((char *)cmd_cfg(cmd) + (apr_size_t)cmd->info) = on;
+    return NULL;
+}
+
+/* BulkIOJWTAudience and BulkIOJWTIssuer. */
+static const char *set_jwt_claim(cmd_parms *cmd, void *dc, const char *arg)
+{
+    mod_bulkio_cfg_t *c = cmd_cfg(cmd);
+
+    (void)dc;
+    if (!*arg) {
+        return apr_psprintf(cmd->pool, "%s: the value is empty",
+                            cmd->cmd->name);
+    }
+    if (!strcasecmp(cmd->cmd->name, "BulkIOJWTAudience")) {
+        c->jwt_audience = arg;
+    }
+    else {
+        c->jwt_issuer = arg;
+    }
+    return NULL;
+}
+
 static const char *set_auth(cmd_parms *cmd, void *dc, const char *arg)
 {
     (void)dc;
@@ -302,7 +364,11 @@ const command_rec mod_bulkio_cmds[] = {
                   RSRC_CONF, "how long finished jobs are kept (default 7d)"),
     AP_INIT_ITERATE("BulkIOURLAllow", set_url_allow, NULL, RSRC_CONF,
                     "networks URL imports may reach although they are "
-                    "loopback, private, link-local... (default: none)"),
+                    "loopback, private, link-local, this host's own... "
+                    "(default: none)"),
+    AP_INIT_TAKE_ARGV("BulkIOURLPorts", set_url_ports, NULL, RSRC_CONF,
+                      "ports (or ranges, 8000-8099) URL imports may connect "
+                      "to (default: 80 443)"),
     AP_INIT_TAKE1("BulkIOFetchMaxSize", set_size, OFF(fetch_max_size),
                   RSRC_CONF, "largest file a URL import fetches (default 10G)"),
     AP_INIT_TAKE1("BulkIOFetchConnectTimeout", set_interval,
@@ -317,5 +383,15 @@ const command_rec mod_bulkio_cmds[] = {
     AP_INIT_TAKE1("BulkIOAuth", set_auth, NULL, RSRC_CONF,
                   "who the principal is: jwt (a token's sub claim) or httpd "
                   "(the user httpd's authentication set) (default: jwt)"),
+    AP_INIT_FLAG("BulkIOJWTRequireExp", set_flag, OFF(jwt_require_exp),
+                 RSRC_CONF, "refuse tokens without an exp claim (default "
+                 "On)"),
+    AP_INIT_TAKE1("BulkIOJWTAudience", set_jwt_claim, NULL, RSRC_CONF,
+                  "a token's aud claim must name this (default: none)"),
+    AP_INIT_TAKE1("BulkIOJWTIssuer", set_jwt_claim, NULL, RSRC_CONF,
+                  "a token's iss claim must be this (default: none)"),
+    AP_INIT_FLAG("BulkIORequireScopes", set_flag, OFF(require_scopes),
+                 RSRC_CONF, "imports need the scope bulkio:import, deletes "
+                 "bulkio:delete, exports bulkio:export (default Off)"),
     { NULL }
 };

@@ -32,6 +32,12 @@ typedef struct {
     apr_interval_time_t fetch_timeout;
     apr_interval_time_t fetch_stall_timeout;
     int auth;                           /* MOD_BULKIO_AUTH_* */
+    apr_array_header_t *url_ports;      /* of bulkio_port_range_t, or NULL
+                                         * for 80 and 443 */
+    int jwt_require_exp;                /* tokens without exp: 401 */
+    const char *jwt_audience;           /* aud must hold it, or NULL */
+    const char *jwt_issuer;             /* iss must be it, or NULL */
+    int require_scopes;                 /* bulkio:import... checked */
 } mod_bulkio_cfg_t;
 
 /** BulkIOAuth: who the principal is. */

@@ -51,6 +51,9 @@ int mod_bulkio_exports_stream(mod_bulkio_req_t *req)
     apr_size_t len;
     apr_time_exp_t t;
 
+    if ((error = mod_bulkio_missing_scope(req, "bulkio:export"))) {
+        return mod_bulkio_problem(r, HTTP_FORBIDDEN, error);
+    }
     ap_args_to_table(r, &args);
     if (bulkio_export_from_args(r->pool, args, &exp, &error) != APR_SUCCESS) {
         return mod_bulkio_problem(r, HTTP_BAD_REQUEST, error);

@@ -143,6 +143,8 @@ static apr_status_t problem_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         json_object_put(doc);
         ap_set_content_type(r, PROBLEM_CTYPE);
         apr_table_unset(r->headers_out, "Content-Length");
+        apr_table_setn(r->err_headers_out, "X-Content-Type-Options",
+                       "nosniff");
         APR_BRIGADE_INSERT_HEAD(bb, apr_bucket_pool_create(
             text, strlen(text), r->pool, f->c->bucket_alloc));
         b = APR_BUCKET_NEXT(APR_BRIGADE_FIRST(bb));
@@ -259,8 +261,10 @@ int mod_bulkio_authenticate(mod_bulkio_req_t *req)
 {
     request_rec *r = req->r;
     const char *hdr = apr_table_get(r->headers_in, "Authorization");
-    const char *token, *sub;
+    bulkio_jwt_rules_t rules;
+    bulkio_jwt_claims_t claims;
     bulkio_jwt_result_e rc;
+    const char *token;
     apr_size_t n;
 
     if (req->cfg->auth == MOD_BULKIO_AUTH_HTTPD) {
@@ -285,18 +289,37 @@ int mod_bulkio_authenticate(mod_bulkio_req_t *req)
                       "BulkIOJWTSecret is not set: every token is refused");
         return unauthorized(r, "token verification is not configured", 1);
     }
-    rc = bulkio_jwt_verify(r->pool, token,
-                           (const unsigned char *)req->cfg->jwt_secret,
-                           strlen(req->cfg->jwt_secret), apr_time_now(), &sub);
+    rules.require_exp = req->cfg->jwt_require_exp;
+    rules.audience = req->cfg->jwt_audience;
+    rules.issuer = req->cfg->jwt_issuer;
+    rc = bulkio_jwt_verify_rules(r->pool, token,
+                                 (const unsigned char *)req->cfg->jwt_secret,
+                                 strlen(req->cfg->jwt_secret), apr_time_now(),
+                                 &rules, &claims);
     if (rc != BULKIO_JWT_OK) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, APR_EACCES, r, BULKIO_LOGNO(4)
                       "token refused: %s", bulkio_jwt_strerror(rc));
         return unauthorized(r, apr_pstrcat(r->pool, "invalid token: ",
                                            bulkio_jwt_strerror(rc), NULL), 1);
     }
-    req->principal = r->user = (char *)sub;
+    req->principal = r->user = (char *)claims.sub;
+    req->scope = claims.scope;
     r->ap_auth_type = "Bearer";
     return OK;
+}
+
+const char *mod_bulkio_missing_scope(mod_bulkio_req_t *req,
+                                     const char *scope)
+{
+    if (!req->cfg->require_scopes || req->cfg->auth != MOD_BULKIO_AUTH_JWT
+        || bulkio_jwt_has_scope(req->scope, scope)) {
+        return NULL;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, APR_EACCES, req->r,
+                  BULKIO_LOGNO(1850) "%s refused: the token of %s lacks the "
+                  "scope %s", req->r->method, req->principal, scope);
+    return apr_pstrcat(req->r->pool, "the token lacks the scope ", scope,
+                       " (BulkIORequireScopes is on)", NULL);
 }
 
 int mod_bulkio_method_not_allowed(request_rec *r, const char *allow)

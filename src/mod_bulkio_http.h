@@ -30,6 +30,8 @@ typedef struct {
     /** what the route table gives the handler besides the request (the
      * job kind of a list or a POST), or NULL */
     const void *arg;
+    /** the token's scope claim (space-separated), or NULL */
+    const char *scope;
 } mod_bulkio_req_t;
 
 /** Check that mod_dbd is loaded; NULL, or a message saying what is wrong. */
@@ -75,6 +77,13 @@ PGconn *mod_bulkio_db(request_rec *r);
  * same-origin (Origin, Sec-Fetch-Site). On success req->principal is set.
  * @return OK, or DONE when the 401 or 403 answer is written */
 int mod_bulkio_authenticate(mod_bulkio_req_t *req);
+
+/** With BulkIORequireScopes on and BulkIOAuth jwt, whether the request's
+ * token lacks scope (e.g. "bulkio:import").
+ * @return NULL when the request may go on, else the detail of its 403
+ *         answer, naming the scope */
+const char *mod_bulkio_missing_scope(mod_bulkio_req_t *req,
+                                     const char *scope);
 
 /** Note the job a request is about, for LogFormat: %{bulkio-job-id}n or
  * %{BULKIO_JOB_ID}e. */

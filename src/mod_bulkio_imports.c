@@ -69,6 +69,7 @@ typedef struct {
     apr_size_t json_len;
     int status;                /* an error found while receiving */
     const char *detail;
+    int query_delete;          /* the query says mode=delete */
 } upload_t;
 
 static int fail(upload_t *up, int status, const char *detail)
@@ -128,12 +129,26 @@ static int check_options(upload_t *up, bulkio_new_job_t *job)
 {
     const char *mode = apr_table_get(up->options, "mode");
     const char *max = apr_table_get(up->options, "max_errors");
+    const char *missing;
     apr_int64_t n;
     char *end;
 
     if (bulkio_mode_from_name(mode) < 0) {
         return fail(up, HTTP_BAD_REQUEST,
                     "unknown mode; allowed: " BULKIO_MODE_NAMES);
+    }
+    if (bulkio_mode_from_name(mode) == BULKIO_MODE_DELETE) {
+        if ((missing = mod_bulkio_missing_scope(up->req, "bulkio:delete"))) {
+            return fail(up, HTTP_FORBIDDEN, missing);
+        }
+        /* httpd's Require (BulkIOAuth httpd) sees the query, not the
+         * body: a delete must show there */
+        if (up->req->cfg->require_scopes && !up->query_delete
+            && up->req->cfg->auth == MOD_BULKIO_AUTH_HTTPD) {
+            return fail(up, HTTP_FORBIDDEN, "with BulkIOAuth httpd and "
+                        "BulkIORequireScopes on, give mode=delete in the "
+                        "query, where httpd's Require sees it");
+        }
     }
     job->mode = mode ? mode : bulkio_mode_name(BULKIO_MODE_UPSERT);
     if (max) {
@@ -414,7 +429,7 @@ static int check_request(upload_t *up, const char **presource,
     request_rec *r = up->req->r;
     const char *ctype = apr_table_get(r->headers_in, "Content-Type");
     const char *clen = apr_table_get(r->headers_in, "Content-Length");
-    const char *resource, *format, *boundary;
+    const char *resource, *format, *boundary, *missing;
     apr_table_t *args;
     apr_off_t len;
     bulkio_format_e fmt;
@@ -427,6 +442,13 @@ static int check_request(upload_t *up, const char **presource,
     *pformat = BULKIO_FMT_UNKNOWN;
     if (!apr_table_do(query_options, up, args, NULL)) {
         return up->status;
+    }
+    up->query_delete = bulkio_mode_from_name(apr_table_get(
+                           up->options, "mode")) == BULKIO_MODE_DELETE;
+    if (up->query_delete && (missing = mod_bulkio_missing_scope(
+                                 up->req, "bulkio:delete"))) {
+        /* before the body is read */
+        return fail(up, HTTP_FORBIDDEN, missing);
     }
     if (!bulkio_is_resource(resource)) {
         return fail(up, HTTP_BAD_REQUEST, resource

@@ -128,6 +128,10 @@ int mod_bulkio_post_job(mod_bulkio_req_t *req)
     PGconn *conn;
     int rc;
 
+    if ((detail = mod_bulkio_missing_scope(req, apr_pstrcat(
+                       r->pool, "bulkio:", poster->kind, NULL)))) {
+        return mod_bulkio_problem(r, HTTP_FORBIDDEN, detail);
+    }
     if (key && !valid_idem_key(key)) {
         return mod_bulkio_problem(r, HTTP_BAD_REQUEST, "Idempotency-Key must "
                                   "be 1 to 255 printable ASCII characters");

@@ -5,13 +5,11 @@
  * Paths are relative to the <Location> the handler is mounted at, so
  * "<Location /api/bulk/v1> SetHandler bulkio" serves /api/bulk/v1/imports
  * as "<Location /v1>" serves /v1/imports. httpd does not tell a handler
- * which section set it; the mount is found from the path of the most
- * specific section that applies to the request (core's merged "d", e.g.
- * "/v1", or "/v1/metrics" under the nested <Location /v1/metrics>): the
- * shortest of its leading segments after which the rest of the URI is a
- * route. When no route fits, the mount is that section's path (or, when
- * it does not prefix the URI, as with <LocationMatch>, the shortest
- * leading part of the URI after which a route fits).
+ * which section set it; the mount is the path of the plain <Location>
+ * whose SetHandler applies (find_mount()): a nested <Location /v1/metrics>
+ * without a SetHandler leaves the mount at /v1, and /v1/x/metrics is not
+ * /metrics under a mount /v1/x. Regex and wildcard mounts are refused at
+ * startup.
  */
 
 #include <apr_strings.h>
@@ -149,42 +147,120 @@ static const char *allow_of(apr_pool_t *p, const char *pattern)
     return allow;
 }
 
-/* Split r->uri into the mount (returned) and the route path (*ppath). */
+/* Whether a section's SetHandler names this module's handler (evaluated
+ * for r: SetHandler takes an expression). */
+static int sets_bulkio(request_rec *r, const core_dir_config *d)
+{
+    const char *err = NULL, *h;
+
+    if (!d->expr_handler) {
+        return 0;
+    }
+    h = ap_expr_str_exec(r, d->expr_handler, &err);
+    return !err && h && !strcasecmp(h, "bulkio");
+}
+
+/* Split r->uri into the mount (returned) and the route path (*ppath): the
+ * mount is the path of the <Location> that set the handler, the last (as
+ * httpd merges them) of the server's plain <Location> sections whose path
+ * is r->uri or one of its leading segments and which have a SetHandler.
+ * NULL when there is none, or when the last one sets another handler: a
+ * path outside every mount reaches no handler. (Regex and wildcard mounts
+ * are refused at startup: mod_bulkio_router_check().) */
 static const char *find_mount(request_rec *r, const char **ppath)
 {
-    core_dir_config *d = ap_get_core_module_config(r->per_dir_config);
-    const char *uri = r->uri, *sec = d ? d->d : NULL, *id;
-    apr_size_t n, seclen = 0, idlen, i;
+    core_server_config *sconf = ap_get_core_module_config(
+                                    r->server->module_config);
+    ap_conf_vector_t **secs = (ap_conf_vector_t **)sconf->sec_url->elts;
+    const core_dir_config *d, *last = NULL;
+    const char *uri = r->uri;
+    apr_size_t n, len = 0;
+    int i;
 
-    if (sec && *sec == '/' && !d->d_is_fnmatch && !d->r) {
-        seclen = strlen(sec);
-        while (seclen > 0 && sec[seclen - 1] == '/') {
-            --seclen;
+    for (i = 0; uri && *uri == '/' && i < sconf->sec_url->nelts; ++i) {
+        d = ap_get_core_module_config(secs[i]);
+        if (!d || !d->d || d->r || d->d_is_fnmatch || !d->expr_handler
+            || *d->d != '/') {
+            continue;
         }
-        if (strncmp(uri, sec, seclen) || (uri[seclen] && uri[seclen] != '/')) {
-            seclen = 0;
-            sec = NULL;
+        n = strlen(d->d);
+        while (n > 0 && d->d[n - 1] == '/') {
+            --n;
+        }
+        if (!strncmp(uri, d->d, n) && (!uri[n] || uri[n] == '/')) {
+            last = d;
+            len = n;
         }
     }
-    else {
-        sec = NULL;
+    if (!last || !sets_bulkio(r, last)) {
+        return NULL;
     }
-    /* the candidates: the URI's leading segments (up to the section's
-     * path when there is one), shortest first */
-    for (n = 0; ; ) {
-        if (find_path(uri + n, &id, &idlen) >= 0) {
-            *ppath = uri + n;
-            return apr_pstrmemdup(r->pool, uri, n);
-        }
-        if ((sec && n >= seclen) || !uri[n]) {
-            break;
-        }
-        for (i = n + 1; uri[i] && uri[i] != '/'; ++i) {
-        }
-        n = i;
+    *ppath = uri + len;
+    return apr_pstrmemdup(r->pool, uri, len);
+}
+
+/* Whether a section directive (<Location ...>) with args is a regex or a
+ * wildcard. */
+static int location_is_pattern(const ap_directive_t *dir)
+{
+    const char *a = dir->args ? dir->args : "";
+
+    if (!strcasecmp(dir->directive, "<LocationMatch")) {
+        return 1;
     }
-    *ppath = uri + seclen;
-    return apr_pstrmemdup(r->pool, uri, seclen);
+    if (strcasecmp(dir->directive, "<Location")) {
+        return 0;
+    }
+    while (*a == ' ' || *a == '\t' || *a == '"' || *a == '\'') {
+        ++a;
+    }
+    return *a == '~' || strpbrk(a, "*?[") != NULL;
+}
+
+/* The first SetHandler bulkio inside (below) dir, or NULL. */
+static const ap_directive_t *handler_inside(const ap_directive_t *dir)
+{
+    const ap_directive_t *c, *found;
+    const char *a;
+
+    for (c = dir->first_child; c; c = c->next) {
+        a = c->args ? c->args : "";
+        while (*a == '"' || *a == '\'' || *a == ' ') {
+            ++a;
+        }
+        if (!strcasecmp(c->directive, "SetHandler")
+            && !strncasecmp(a, "bulkio", 6)
+            && (!a[6] || strchr("\"' \t", a[6]))) {
+            return c;
+        }
+        if ((found = handler_inside(c))) {
+            return found;
+        }
+    }
+    return NULL;
+}
+
+const char *mod_bulkio_router_check(apr_pool_t *p,
+                                    const ap_directive_t *tree)
+{
+    const ap_directive_t *dir, *h;
+    const char *msg;
+
+    for (dir = tree; dir; dir = dir->next) {
+        if (location_is_pattern(dir) && (h = handler_inside(dir))) {
+            return apr_psprintf(p, "SetHandler bulkio in %s %s (%s:%d): the "
+                                "API must be mounted at a plain <Location "
+                                "/path>; a regex or wildcard mount is not "
+                                "supported (its links and checks need the "
+                                "mount's exact path)", dir->directive,
+                                dir->args, h->filename, h->line_num);
+        }
+        if (dir->first_child
+            && (msg = mod_bulkio_router_check(p, dir->first_child))) {
+            return msg;
+        }
+    }
+    return NULL;
 }
 
 int mod_bulkio_handler(request_rec *r)
@@ -200,11 +276,20 @@ int mod_bulkio_handler(request_rec *r)
     memset(&req, 0, sizeof(req));
     req.r = r;
     req.cfg = mod_bulkio_cfg_get(r->server);
-    req.base = find_mount(r, &path);
+    /* every answer, errors too: no content sniffing */
+    apr_table_setn(r->err_headers_out, "X-Content-Type-Options", "nosniff");
+    if (!(req.base = find_mount(r, &path))) {
+        return mod_bulkio_problem(r, HTTP_NOT_FOUND, "no such resource");
+    }
 
     at = find_path(path, &id, &idlen);
     if (at < 0 && !below_token_path(path)) {
         return mod_bulkio_problem(r, HTTP_NOT_FOUND, "no such resource");
+    }
+    if (at < 0 || routes[at].token) {
+        /* a principal's jobs, reports, lists and data: never kept by a
+         * cache, the browser's included */
+        apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
     }
     /* the path's routes need a token: authenticate before anything else */
     for (i = at < 0 ? 0 : (apr_size_t)at; i < NROUTES; ++i) {
@@ -251,11 +336,8 @@ int mod_bulkio_refuse_trace(request_rec *r)
     if (!mod_bulkio_targets_v1(r)) {
         /* under another mount: the <Location> sections are walked before
          * map_to_storage, so the mount is known if a route fits */
-        if (!r->uri || *r->uri != '/') {
-            return DECLINED;
-        }
-        find_mount(r, &path);
-        if (find_path(path, &id, &idlen) < 0) {
+        if (!r->uri || *r->uri != '/' || !find_mount(r, &path)
+            || find_path(path, &id, &idlen) < 0) {
             return DECLINED;
         }
     }

@@ -11,6 +11,7 @@
  */
 
 #include <httpd.h>
+#include <http_config.h>
 
 /** The "bulkio" handler: find the request's route, authenticate when the
  * route needs a token, call its handler; 404 for a path no route has,
@@ -20,5 +21,11 @@ int mod_bulkio_handler(request_rec *r);
 /** map_to_storage, before httpd's own TRACE answer: TRACE to the API is
  * 405 (it would echo the request's Authorization header back). */
 int mod_bulkio_refuse_trace(request_rec *r);
+
+/** check_config: SetHandler bulkio in a <LocationMatch>, <Location ~ ...>
+ * or wildcard <Location> of the configuration tree is refused.
+ * @return NULL, or the message saying which section and where */
+const char *mod_bulkio_router_check(apr_pool_t *p,
+                                    const ap_directive_t *tree);
 
 #endif /* MOD_BULKIO_ROUTER_H */

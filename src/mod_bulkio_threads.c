@@ -404,6 +404,7 @@ void mod_bulkio_threads_child_init(apr_pool_t *pchild, server_rec *s)
                               * (apr_size_t)host->cfg->max_jobs);
     apr_thread_mutex_create(&host->mutex, APR_THREAD_MUTEX_DEFAULT, pchild);
     host->fetch.allow = host->cfg->url_allow;
+    host->fetch.ports = host->cfg->url_ports;
     host->fetch.max_size = host->cfg->fetch_max_size;
     host->fetch.connect_timeout = host->cfg->fetch_connect_timeout;
     host->fetch.timeout = host->cfg->fetch_timeout;

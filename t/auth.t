@@ -33,6 +33,7 @@ my @refused = (
     [ 'expired', 'Bearer ' . token(sub => 'alice', exp => $now - 60) ],
     [ 'not yet valid', 'Bearer ' . token(sub => 'alice', nbf => $now + 3600) ],
     [ 'no sub', 'Bearer ' . token(foo => 'bar') ],
+    [ 'no exp (BulkIOJWTRequireExp)', 'Bearer ' . token(sub => 'alice', exp => undef) ],
 );
 
 plan tests => 3 * @refused + 6;

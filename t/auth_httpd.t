@@ -84,6 +84,53 @@ is($st, 409, 'a same-origin DELETE reaches the job (finished: 409)');
                 Origin => 'http://evil.example');
 is($st, 200, 'a GET is not state-changing: no origin check');
 
+# BulkIORequireScopes under BulkIOAuth httpd: the bulkio_httpd_scopes host
+# splits import, delete and export with httpd's own Require (<If> on the
+# method, path and query): carol does all, dave imports, erin exports
+my %pw;
+for my $u (qw(dave erin)) {
+    $pw{$u} = join '', map { ('a' .. 'z', 0 .. 9)[rand 36] } 1 .. 20;
+    open my $p, '|-', 'htpasswd', '-iB', "$dir/htpasswd", $u or die "htpasswd: $!";
+    print $p "$pw{$u}\n";
+    close $p or die "htpasswd failed\n";
+}
+my $split = vhost_hostport('bulkio_httpd_scopes');
+sub as {
+    my ($user, $method, $path, $body, $ctype) = @_;
+    my $cred = encode_base64("$user:" . ($user eq 'carol' ? $password : $pw{$user}), '');
+    $body //= '';
+    my ($s, undef, $b) = raw_request_at($split, "$method $path HTTP/1.1\r\n"
+        . "Host: $split\r\nAuthorization: Basic $cred\r\n"
+        . ($method eq 'POST' ? 'Content-Type: ' . ($ctype // 'text/csv')
+                               . "\r\nContent-Length: " . length($body) . "\r\n" : '')
+        . "Connection: close\r\n\r\n$body");
+    return wantarray ? ($s, $b) : $s;
+}
+sub jobs_of { sql_value("SELECT count(*) FROM bulkio_jobs WHERE principal = '$_[0]'") }
+my %n0 = map { $_ => jobs_of($_) } qw(carol dave erin);
+my $row = "email\nsplit\@example.com\n";
+is(as('erin', 'POST', '/v1/imports?resource=users', $row), 403,
+   'httpd Require: erin may not import');
+is(as('dave', 'POST', '/v1/imports?resource=users', $row), 202, 'dave may import');
+is(as('dave', 'POST', '/v1/imports?resource=users&mode=delete', $row), 403,
+   'dave may not import with mode=delete');
+my ($sd, $bd) = as('dave', 'POST', '/v1/imports?resource=users',
+                   qq({"url":"http://127.0.0.1:1/x.csv","mode":"delete"}),
+                   'application/json');
+is($sd, 403, 'nor hide mode=delete in the body, where <If> cannot see it');
+like($bd, qr/give mode=delete in the query/, 'the problem says where it must be');
+is(as('carol', 'POST', '/v1/imports?resource=users&mode=delete', $row), 202,
+   'carol may delete');
+is(as('dave', 'GET', '/v1/exports?resource=users'), 403, 'dave may not export');
+is(as('dave', 'POST', '/v1/exports', '{"resource":"users"}', 'application/json'), 403,
+   'nor as a job');
+is(as('erin', 'GET', '/v1/exports?resource=users'), 200, 'erin may export');
+is(as('dave', 'GET', '/v1/imports'), 200, 'everyone signed in may list their jobs');
+is_deeply({ map { $_ => jobs_of($_) - $n0{$_} } qw(carol dave erin) },
+          { carol => 1, dave => 1, erin => 0 },
+          'jobs only from the allowed requests');
+wait_idle();
+
 # the main server keeps BulkIOAuth jwt
 my $res = Apache::TestRequest::GET("/v1/imports/$id", Authorization => $basic);
 is($res->code, 401, 'the main server (jwt) refuses Basic credentials');

@@ -82,6 +82,9 @@ sub doc_value {
     if ($fn eq 'set_count') {
         return $text =~ /^(\d+)$/ ? $1 : undef;
     }
+    if ($fn eq 'set_flag') {
+        return $text =~ /^on$/i ? 1 : $text =~ /^off$/i ? 0 : undef;
+    }
     return undef;
 }
 
@@ -130,8 +133,13 @@ for my $d (@code) {
     if ($d->{how} eq 'TAKE1') {
         unlike($syntax, qr/\.\.\.|…|\*\s+\S/, "$name: syntax has one argument (TAKE1)");
     }
-    elsif ($d->{how} eq 'ITERATE') {
-        like($syntax, qr/\.\.\.\s*$/, "$name: syntax repeats its argument (ITERATE)");
+    elsif ($d->{how} eq 'ITERATE' || $d->{how} eq 'TAKE_ARGV') {
+        like($syntax, qr/\.\.\.\s*$/,
+             "$name: syntax repeats its argument ($d->{how})");
+    }
+    elsif ($d->{how} eq 'FLAG') {
+        like($syntax, qr/^`\Q$name\E`\s+\*On\*\|\*Off\*$/,
+             "$name: syntax is On|Off (FLAG)");
     }
     else {
         fail("$name: AP_INIT_$d->{how} not known to this test");

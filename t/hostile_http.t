@@ -60,6 +60,7 @@ sub post_mp {
 sub jwt { my ($hdr, $pl, $secret) = @_; token_raw($hdr, $pl, $secret) }
 
 my ($th, $tp, $ts) = split /\./, token(sub => 'alice');
+my $exp = time + 12 * 3600;   # raw payloads carry exp (BulkIOJWTRequireExp)
 my $deep = 100_000;
 
 # [ id, name, request (string or list of chunks), status, detail, where ]
@@ -119,7 +120,7 @@ my @catalogue = (
     [ 'H19', 'SQL in the errors format', get("/v1/imports/$uuid/errors?format=csv'--"),
       400, 'unknown format; allowed: ndjson, csv' ],
     [ 'H20', 'SQL in the principal (sub)', get("/v1/imports/$uuid",
-          token => jwt('{"alg":"HS256"}', q~{"sub":"alice' OR '1'='1"}~)),
+          token => jwt('{"alg":"HS256"}', qq~{"sub":"alice' OR '1'='1","exp":$exp}~)),
       404, 'no such job' ],
 
     [ 'H21', 'TRACE echoing the token back', req('TRACE', '/v1/imports'),
@@ -165,7 +166,7 @@ my @catalogue = (
           token => jwt('{"alg":"HS256"}', qq({"sub":"al\xffice"}))),
       401, 'invalid token: malformed token' ],
     [ 'H37', 'a control character in the token subject', get("/v1/imports/$uuid",
-          token => jwt('{"alg":"HS256"}', '{"sub":"al\u0001ice"}')),
+          token => jwt('{"alg":"HS256"}', qq~{"sub":"al\\u0001ice","exp":$exp}~)),
       401, 'invalid token: missing or invalid subject' ],
 
     # 100,000-deep JSON in request bodies and tokens

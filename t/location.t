@@ -10,7 +10,7 @@ use Apache::TestUtil qw(t_cmp);
 use lib 't/lib';
 use BulkIO::Test;
 
-plan tests => 17;
+plan tests => 26;
 
 my $m = '/api/bulk/v1';
 reset_data();
@@ -35,6 +35,45 @@ ok t_cmp(GET("$m/imports/00000000-0000-4000-8000-000000000000", auth())->code,
 
 # a prefix of the mount is not the API, nor a path that merely ends in a route
 ok t_cmp(GET('/api/bulk/health')->code, 404, 'above the mount: not served');
+# the mount is the <Location> that set the handler (a shallower <Location
+# /api> merged after it does not move it), never a deeper prefix of the
+# path: /v1/x/metrics is not /metrics under a mount /v1/x, which would
+# escape <Location /v1/metrics>'s Require local
+for my $p ('/v1/x/metrics', "$m/x/metrics", '/v1/x/health', "$m/x/health") {
+    ok t_cmp(GET($p)->code, 404, "$p: 404");
+}
+ok t_cmp(GET('/v1/metrics')->code, 200, '/v1/metrics itself (from 127.0.0.1)');
+
+# a regex or wildcard mount stops httpd at startup (httpd -t) with a clear
+# message; a plain one is fine
+my $vars = Apache::Test::vars();
+my $libexec = $ENV{BULKIO_TEST_LIBEXECDIR};
+my $dir = "$vars->{t_logs}/mounts";
+mkdir $dir;
+for my $c ([ '<LocationMatch "^/rx/v1">', '</LocationMatch>', 1 ],
+           [ '<Location ~ "^/rx/v1">', '</Location>', 1 ],
+           [ '<Location /rx/v1*>', '</Location>', 1 ],
+           [ '<Location /ok/v1>', '</Location>', 0 ]) {
+    my ($open, $close, $refused) = @$c;
+    open my $fh, '>', "$dir/httpd.conf" or die $!;
+    print $fh "ServerRoot $dir\nServerName localhost\n",
+        (-e "$libexec/mod_mpm_event.so"
+         ? "LoadModule mpm_event_module $libexec/mod_mpm_event.so\n" : ''),
+        "LoadModule bulkio_module $ENV{BULKIO_TEST_MODULE}\n",
+        "Listen 127.0.0.1:1\nErrorLog $dir/error_log\nPidFile $dir/pid\n",
+        "$open\n    <IfModule mod_bulkio.c>\n        SetHandler bulkio\n",
+        "    </IfModule>\n$close\n";
+    close $fh;
+    my $out = `$vars->{httpd} -t -f $dir/httpd.conf 2>&1`;
+    my $rc = $? >> 8;
+    if ($refused) {
+        ok t_cmp($rc != 0 && $out =~ /BULKIO1851: SetHandler bulkio in \Q$open\E.*a regex or wildcard mount is not supported/
+                 ? 'refused' : "rc $rc: $out", 'refused', "$open: refused at startup");
+    }
+    else {
+        ok t_cmp($rc, 0, "$open: accepted");
+    }
+}
 
 my $csv = "email,name\n" . join '', map { "loc$_\@example.com,L $_\n" } 1 .. 20;
 $res = POST "$m/imports?resource=users", auth(),

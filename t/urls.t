@@ -11,7 +11,7 @@ use IO::Socket::INET;
 use lib 't/lib';
 use BulkIO::Test;
 
-plan tests => 20;
+plan tests => 23;
 
 my $vars = Apache::Test::vars();
 my $docs = "$vars->{documentroot}/urls";
@@ -60,8 +60,18 @@ ok t_cmp($doc->{reason}, qr/exceeds the 1048576-byte limit/,
 $doc = url_job("$base/bulkio-loop-a");
 ok t_cmp($doc->{reason}, qr/too many redirects/, 'redirect loop');
 $doc = url_job("$base/bulkio-to-v6");
-ok t_cmp($doc->{reason}, qr/refused address ::1 \(loopback\)/,
-         'a redirect to a refused address');
+ok t_cmp($doc->{reason}, 'cannot fetch the URL: the host is not allowed '
+         . '(BulkIOURLAllow would allow it)',
+         'a redirect to a refused address: the directive, not the address');
+ok t_cmp($doc->{reason} =~ /::1|loopback/ ? 'named' : 'not named', 'not named',
+         'the reason names no address or class');
+$doc = url_job("$base/bulkio-to-port-23");
+ok t_cmp($doc->{reason}, 'cannot fetch the URL: port 23 is not allowed '
+         . '(BulkIOURLPorts would allow it)', 'a redirect to port 23');
+ok t_cmp(scalar(grep { /refused: port 23 of 127\.0\.0\.1/ }
+                do { open my $l, '<', "$vars->{t_logs}/error_log" or die;
+                     <$l> }), 1,
+         'the server log tells the operator what was refused');
 
 # a server that sends headers, then nothing
 my $slow = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,

@@ -510,6 +510,80 @@ static void test_strerror(void **state)
     assert_non_null(bulkio_jwt_strerror((bulkio_jwt_result_e)99));
 }
 
+/* BulkIOJWTRequireExp, BulkIOJWTAudience, BulkIOJWTIssuer and the scope
+ * claim through bulkio_jwt_verify_rules(). */
+static void test_rules(void **state)
+{
+    apr_pool_t *p = *state;
+    bulkio_jwt_rules_t rules = { 1, "https://bulk.test", "https://iss.test" };
+    bulkio_jwt_rules_t none = { 0, NULL, NULL };
+    bulkio_jwt_claims_t c;
+    const char *exp = "\"exp\":1700003600";
+
+#define RULES(r, pl) bulkio_jwt_verify_rules(p, token(p, HS256, pl), secret, \
+                                             SECRET_LEN, NOW, r, &c)
+    assert_int_equal(RULES(&rules, apr_pstrcat(p, "{\"sub\":\"a\",", exp,
+                     ",\"aud\":\"https://bulk.test\",\"iss\":"
+                     "\"https://iss.test\",\"scope\":\"x bulkio:export\"}",
+                     NULL)), BULKIO_JWT_OK);
+    assert_string_equal(c.sub, "a");
+    assert_string_equal(c.scope, "x bulkio:export");
+    /* no exp */
+    assert_int_equal(RULES(&rules, "{\"sub\":\"a\",\"aud\":\"https://bulk.test\","
+                           "\"iss\":\"https://iss.test\"}"),
+                     BULKIO_JWT_NO_EXPIRY);
+    assert_null(c.sub);
+    assert_int_equal(RULES(&none, "{\"sub\":\"a\"}"), BULKIO_JWT_OK);
+    assert_null(c.scope);
+    /* aud: a string or an array holding it; iss: exactly */
+    {
+        static const struct {
+            const char *claims;
+            bulkio_jwt_result_e rc;
+        } cases[] = {
+            { "\"aud\":[\"x\",\"https://bulk.test\"],"
+              "\"iss\":\"https://iss.test\"", BULKIO_JWT_OK },
+            { "\"aud\":\"https://bulk.test.evil\",\"iss\":\"https://iss.test\"",
+              BULKIO_JWT_BAD_AUDIENCE },
+            { "\"aud\":[1,[\"https://bulk.test\"]],\"iss\":\"https://iss.test\"",
+              BULKIO_JWT_BAD_AUDIENCE },
+            { "\"iss\":\"https://iss.test\"", BULKIO_JWT_BAD_AUDIENCE },
+            { "\"aud\":\"https://bulk.test\",\"iss\":\"https://iss.test/\"",
+              BULKIO_JWT_BAD_ISSUER },
+            { "\"aud\":\"https://bulk.test\"", BULKIO_JWT_BAD_ISSUER },
+        };
+        apr_size_t i;
+
+        for (i = 0; i < sizeof(cases) / sizeof(cases[0]); ++i) {
+            if (RULES(&rules, apr_pstrcat(p, "{\"sub\":\"a\",", exp, ",",
+                                          cases[i].claims, "}", NULL))
+                != cases[i].rc) {
+                fail_msg("%s: not %d", cases[i].claims, (int)cases[i].rc);
+            }
+        }
+    }
+    /* a scope that is not a string */
+    assert_int_equal(RULES(&none, "{\"sub\":\"a\",\"scope\":[\"bulkio:import\"]}"),
+                     BULKIO_JWT_MALFORMED);
+    /* an expired token is expired, whatever else */
+    assert_int_equal(RULES(&rules, "{\"sub\":\"a\",\"exp\":1}"),
+                     BULKIO_JWT_EXPIRED);
+#undef RULES
+}
+
+static void test_has_scope(void **state)
+{
+    (void)state;
+    assert_true(bulkio_jwt_has_scope("bulkio:import", "bulkio:import"));
+    assert_true(bulkio_jwt_has_scope("  a  bulkio:import b", "bulkio:import"));
+    assert_false(bulkio_jwt_has_scope("bulkio:imports", "bulkio:import"));
+    assert_false(bulkio_jwt_has_scope("xbulkio:import", "bulkio:import"));
+    assert_false(bulkio_jwt_has_scope("bulkio:impor", "bulkio:import"));
+    assert_false(bulkio_jwt_has_scope("", "bulkio:import"));
+    assert_false(bulkio_jwt_has_scope(NULL, "bulkio:import"));
+    assert_false(bulkio_jwt_has_scope("a b", ""));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -538,6 +612,8 @@ int main(void)
         BULKIO_TEST(test_wrong_secret),
         BULKIO_TEST(test_round_trip),
         BULKIO_TEST(test_strerror),
+        BULKIO_TEST(test_rules),
+        BULKIO_TEST(test_has_scope),
     };
     return BULKIO_RUN_TESTS(tests);
 }

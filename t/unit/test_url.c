@@ -11,8 +11,8 @@
 #include "test_common.h"
 #include "bulkio_url.h"
 
-/* The class of a textual address, or NULL when allowed. */
-static const char *judge(const char *text, const apr_array_header_t *allow)
+/* Fill ss with a textual address. */
+static void sockaddr_of(const char *text, struct sockaddr_storage *pss)
 {
     struct sockaddr_storage ss;
 
@@ -26,7 +26,112 @@ static const char *judge(const char *text, const apr_array_header_t *allow)
                          1);
         ss.ss_family = AF_INET6;
     }
+    *pss = ss;
+}
+
+/* The class of a textual address, or NULL when allowed. */
+static const char *judge(const char *text, const apr_array_header_t *allow)
+{
+    struct sockaddr_storage ss;
+
+    sockaddr_of(text, &ss);
     return bulkio_addr_refused((struct sockaddr *)&ss, allow);
+}
+
+/* The same with the host's addresses given. */
+static const char *judge_own(const char *text,
+                             const apr_array_header_t *allow,
+                             const apr_array_header_t *own)
+{
+    struct sockaddr_storage ss;
+
+    sockaddr_of(text, &ss);
+    return bulkio_addr_refused_own((struct sockaddr *)&ss, allow, own);
+}
+
+/* The host's own addresses, whatever their class, are refused; the
+ * allow-list still opens them. */
+static void test_own_interfaces(void **state)
+{
+    apr_pool_t *p = *state;
+    apr_array_header_t *own, *allow, *none = NULL;
+
+    assert_int_equal(bulkio_cidr_parse(p, "11.22.33.44 2606:4700::7 "
+                                       "192.168.7.1", &own), APR_SUCCESS);
+    assert_string_equal(judge_own("11.22.33.44", NULL, own),
+                        "own interface");
+    assert_string_equal(judge_own("::ffff:11.22.33.44", NULL, own),
+                        "own interface");
+    assert_string_equal(judge_own("64:ff9b::b16:212c", NULL, own),
+                        "own interface");
+    assert_string_equal(judge_own("2002:b16:212c::1", NULL, own),
+                        "own interface");
+    assert_string_equal(judge_own("2606:4700::7", NULL, own),
+                        "own interface");
+    /* a private own address is refused by its class first */
+    assert_string_equal(judge_own("192.168.7.1", NULL, own), "private");
+    /* its neighbours are other hosts */
+    assert_null(judge_own("11.22.33.45", NULL, own));
+    assert_null(judge_own("2606:4700::8", NULL, own));
+    assert_null(judge_own("11.22.33.44", NULL, none));
+    /* BulkIOURLAllow opens an own address as it opens a class */
+    assert_int_equal(bulkio_cidr_parse(p, "11.22.33.0/24", &allow),
+                     APR_SUCCESS);
+    assert_null(judge_own("11.22.33.44", allow, own));
+    assert_null(judge_own("::ffff:11.22.33.44", allow, own));
+    /* the host's real list: each of its addresses is refused */
+    assert_int_equal(bulkio_own_addrs(p, &own), APR_SUCCESS);
+    assert_true(own->nelts > 0);
+    {
+        int i;
+        char text[INET6_ADDRSTRLEN];
+
+        for (i = 0; i < own->nelts; ++i) {
+            const bulkio_cidr_t *c = &APR_ARRAY_IDX(own, i, bulkio_cidr_t);
+
+            assert_non_null(inet_ntop(c->family, c->addr, text,
+                                      sizeof(text)));
+            if (!judge(text, NULL)) {
+                fail_msg("own address %s was allowed", text);
+            }
+        }
+    }
+}
+
+static void test_ports(void **state)
+{
+    apr_pool_t *p = *state;
+    apr_array_header_t *ports = apr_array_make(p, 2,
+                                               sizeof(bulkio_port_range_t));
+
+    (void)p;
+    assert_true(bulkio_port_allowed(NULL, 80));
+    assert_true(bulkio_port_allowed(NULL, 443));
+    assert_false(bulkio_port_allowed(NULL, 8080));
+    assert_false(bulkio_port_allowed(NULL, 22));
+    assert_int_equal(bulkio_port_range_parse("8443",
+                                             apr_array_push(ports)),
+                     APR_SUCCESS);
+    assert_int_equal(bulkio_port_range_parse("9000-9009",
+                                             apr_array_push(ports)),
+                     APR_SUCCESS);
+    assert_true(bulkio_port_allowed(ports, 8443));
+    assert_true(bulkio_port_allowed(ports, 9000));
+    assert_true(bulkio_port_allowed(ports, 9009));
+    assert_false(bulkio_port_allowed(ports, 9010));
+    assert_false(bulkio_port_allowed(ports, 80));
+    {
+        bulkio_port_range_t r;
+        static const char *const bad[] = { "", "0", "65536", "x", "80-",
+                                           "-80", "90-80", "80 ", "1-70000" };
+        apr_size_t i;
+
+        for (i = 0; i < sizeof(bad) / sizeof(bad[0]); ++i) {
+            if (bulkio_port_range_parse(bad[i], &r) != APR_EINVAL) {
+                fail_msg("'%s' was taken as a port", bad[i]);
+            }
+        }
+    }
 }
 
 static void test_refused(void **state)
@@ -117,6 +222,7 @@ static void test_loopback_refused(void **state)
                             "[::1]" };
     bulkio_fetch_opts_t opts;
     bulkio_fetch_result_t res;
+    apr_array_header_t *allow;
     apr_socket_t *s, *c;
     const char *dir;
     apr_port_t port;
@@ -137,11 +243,25 @@ static void test_loopback_refused(void **state)
         assert_int_equal(bulkio_fetch(p, url, apr_pstrcat(p, dir,
                                       "/bulkio-test-fetch", NULL), &opts,
                                       &res), APR_EGENERAL);
-        if (!strstr(res.error, "refused address")) {
-            fail_msg("%s: %s", url, res.error);
-        }
+        /* the reason names the directive, not the address or class */
+        assert_string_equal(res.error, "the host is not allowed "
+                            "(BulkIOURLAllow would allow it)");
+        assert_non_null(res.refused);
         assert_false(res.transient);
     }
+    /* allowed by BulkIOURLAllow, but not on 80 or 443 */
+    assert_int_equal(bulkio_cidr_parse(p, "127.0.0.0/8", &allow),
+                     APR_SUCCESS);
+    opts.allow = allow;
+    assert_int_equal(bulkio_fetch(p, apr_psprintf(p, "http://127.0.0.1:%u/"
+                                                  "x.csv", port),
+                                  apr_pstrcat(p, dir, "/bulkio-test-fetch",
+                                              NULL), &opts, &res),
+                     APR_EGENERAL);
+    assert_string_equal(res.error, apr_psprintf(p, "port %u is not allowed "
+                                                "(BulkIOURLPorts would allow "
+                                                "it)", port));
+    opts.allow = NULL;
     /* no connection ever reached the listener */
     assert_true(APR_STATUS_IS_EAGAIN(apr_socket_accept(&c, s, p)));
     assert_int_equal(bulkio_fetch(p, "ftp://127.0.0.1/x", apr_pstrcat(
@@ -157,6 +277,8 @@ int main(void)
         BULKIO_TEST(test_refused),
         BULKIO_TEST(test_public),
         BULKIO_TEST(test_allow_list),
+        BULKIO_TEST(test_own_interfaces),
+        BULKIO_TEST(test_ports),
         BULKIO_TEST(test_loopback_refused),
     };
     bulkio_fetch_global_init();

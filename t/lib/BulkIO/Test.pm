@@ -21,7 +21,7 @@ sub b64url {
     return $s;
 }
 
-# A signed token; %claims default to sub => 'alice'.
+# A signed token.
 sub token_raw {
     my ($header, $payload, $secret) = @_;
     $secret //= $ENV{BULKIO_TEST_SECRET};
@@ -29,9 +29,13 @@ sub token_raw {
     return $signing . '.' . b64url(hmac_sha256($signing, $secret));
 }
 
+# A signed token; %claims default to sub => 'alice', and exp to 12 hours
+# from now (BulkIOJWTRequireExp): exp => undef leaves it out.
 sub token {
     my (%claims) = @_;
     %claims = (sub => 'alice') unless %claims;
+    $claims{exp} = time + 12 * 3600 unless exists $claims{exp};
+    delete $claims{exp} unless defined $claims{exp};
     return token_raw('{"alg":"HS256","typ":"JWT"}',
                      JSON::PP->new->canonical->encode(\%claims));
 }
