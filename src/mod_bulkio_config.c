@@ -27,6 +27,11 @@
 #define DEF_FETCH_CONNECT   apr_time_from_sec(10)
 #define DEF_FETCH_TIMEOUT   apr_time_from_sec(3600)
 #define DEF_FETCH_STALL     apr_time_from_sec(60)
+#define DEF_WEBHOOK_RETRY   apr_time_from_sec(24 * 3600)
+#define DEF_WEBHOOK_BACKOFF apr_time_from_sec(30)
+#define DEF_WEBHOOK_TIMEOUT apr_time_from_sec(10)
+#define DEF_LINK_TTL        apr_time_from_sec(3600)
+#define SECRET_MIN          32
 
 /* A value set in the virtual host wins over the one it inherits. */
 #define MERGE(f) (add->f != BULKIO_UNSET ? add->f : base->f)
@@ -55,6 +60,10 @@ void *mod_bulkio_cfg_create(apr_pool_t *p, server_rec *s)
     c->fetch_timeout = BULKIO_UNSET;
     c->fetch_stall_timeout = BULKIO_UNSET;
     c->auth = BULKIO_UNSET;
+    c->webhook_retry = BULKIO_UNSET;
+    c->webhook_backoff = BULKIO_UNSET;
+    c->webhook_timeout = BULKIO_UNSET;
+    c->link_ttl = BULKIO_UNSET;
     return c;
 }
 
@@ -83,6 +92,12 @@ void *mod_bulkio_cfg_merge(apr_pool_t *p, void *basev, void *addv)
     c->fetch_timeout = MERGE(fetch_timeout);
     c->fetch_stall_timeout = MERGE(fetch_stall_timeout);
     c->auth = MERGE(auth);
+    c->webhook_secret = MERGE_STR(webhook_secret);
+    c->webhook_retry = MERGE(webhook_retry);
+    c->webhook_backoff = MERGE(webhook_backoff);
+    c->webhook_timeout = MERGE(webhook_timeout);
+    c->link_secret = MERGE_STR(link_secret);
+    c->link_ttl = MERGE(link_ttl);
     return c;
 }
 
@@ -111,6 +126,10 @@ void mod_bulkio_cfg_finalize(apr_pool_t *p, server_rec *s)
         DEF_VAL(fetch_timeout, DEF_FETCH_TIMEOUT);
         DEF_VAL(fetch_stall_timeout, DEF_FETCH_STALL);
         DEF_VAL(auth, MOD_BULKIO_AUTH_JWT);
+        DEF_VAL(webhook_retry, DEF_WEBHOOK_RETRY);
+        DEF_VAL(webhook_backoff, DEF_WEBHOOK_BACKOFF);
+        DEF_VAL(webhook_timeout, DEF_WEBHOOK_TIMEOUT);
+        DEF_VAL(link_ttl, DEF_LINK_TTL);
     }
 }
 
@@ -138,6 +157,19 @@ static const char *set_jwt_secret(cmd_parms *cmd, void *dc, const char *arg)
         return "BulkIOJWTSecret must be at least 32 characters long";
     }
     cmd_cfg(cmd)->jwt_secret = arg;
+    return NULL;
+}
+
+/* A secret directive (never logged); cmd->info is the offset of the
+ * field. */
+static const char *set_secret(cmd_parms *cmd, void *dc, const char *arg)
+{
+    (void)dc;
+    if (strlen(arg) < SECRET_MIN) {
+        return apr_psprintf(cmd->pool, "%s must be at least %d characters "
+                            "long", cmd->cmd->name, SECRET_MIN);
+    }
+    *(const char **)((char *)cmd_cfg(cmd) + (apr_size_t)cmd->info) = arg;
     return NULL;
 }
 
@@ -285,5 +317,24 @@ const command_rec mod_bulkio_cmds[] = {
     AP_INIT_TAKE1("BulkIOAuth", set_auth, NULL, RSRC_CONF,
                   "who the principal is: jwt (a token's sub claim) or httpd "
                   "(the user httpd's authentication set) (default: jwt)"),
+    AP_INIT_TAKE1("BulkIOWebhookSecret", set_secret, OFF(webhook_secret),
+                  RSRC_CONF, "HMAC-SHA256 secret that signs completion "
+                  "webhooks (BulkIO-Signature); without it callback_url "
+                  "is refused"),
+    AP_INIT_TAKE1("BulkIOWebhookRetry", set_interval, OFF(webhook_retry),
+                  RSRC_CONF, "how long after a job's end its webhook is "
+                  "tried (default 24h)"),
+    AP_INIT_TAKE1("BulkIOWebhookBackoff", set_interval, OFF(webhook_backoff),
+                  RSRC_CONF, "the pause after a webhook's first failed try, "
+                  "doubled with each further one up to 1h (default 30s)"),
+    AP_INIT_TAKE1("BulkIOWebhookTimeout", set_interval, OFF(webhook_timeout),
+                  RSRC_CONF, "time one webhook try may take (default 10s)"),
+    AP_INIT_TAKE1("BulkIODownloadSecret", set_secret, OFF(link_secret),
+                  RSRC_CONF, "HMAC-SHA256 secret that signs export download "
+                  "links (signedDownloadUrl); the same on servers sharing "
+                  "a database"),
+    AP_INIT_TAKE1("BulkIODownloadLinkTTL", set_interval, OFF(link_ttl),
+                  RSRC_CONF, "how long a signed download link works, at "
+                  "most until the export expires (default 1h)"),
     { NULL }
 };

@@ -30,6 +30,12 @@ typedef struct {
     apr_interval_time_t fetch_timeout;
     apr_interval_time_t fetch_stall_timeout;
     int auth;                           /* MOD_BULKIO_AUTH_* */
+    const char *webhook_secret;         /* signs webhook bodies, or NULL */
+    apr_interval_time_t webhook_retry;  /* how long a delivery is tried */
+    apr_interval_time_t webhook_backoff; /* the first pause, then doubled */
+    apr_interval_time_t webhook_timeout; /* of one try */
+    const char *link_secret;            /* signs download links, or NULL */
+    apr_interval_time_t link_ttl;       /* a download link's lifetime */
 } mod_bulkio_cfg_t;
 
 /** BulkIOAuth: who the principal is. */

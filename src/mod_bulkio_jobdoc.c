@@ -7,6 +7,7 @@
 
 #include <apr_strings.h>
 
+#include "bulkio_sign.h"
 #include "bulkio_store_jobs.h"
 #include "mod_bulkio_jobdoc.h"
 
@@ -64,6 +65,32 @@ static json_object *progress(apr_pool_t *p, const bulkio_job_t *j)
     return o;
 }
 
+/* The state of a job's completion webhook, or NULL when it has none. */
+static json_object *webhook(const bulkio_job_t *j)
+{
+    json_object *o;
+
+    if (!j->hook_state) {
+        return NULL;
+    }
+    o = json_object_new_object();
+    json_object_object_add(o, "url", str_or_null(j->hook_url));
+    json_object_object_add(o, "state", json_object_new_string(j->hook_state));
+    json_object_object_add(o, "eventId", str_or_null(j->hook_event_id));
+    json_object_object_add(o, "attempts",
+                           json_object_new_int64(j->hook_attempts));
+    json_object_object_add(o, "lastStatus", j->hook_last_status < 0 ? NULL
+                           : json_object_new_int64(j->hook_last_status));
+    json_object_object_add(o, "lastError", str_or_null(j->hook_last_error));
+    json_object_object_add(o, "lastAttemptAt",
+                           str_or_null(j->hook_last_attempt_at));
+    json_object_object_add(o, "nextAttemptAt",
+                           str_or_null(j->hook_next_attempt_at));
+    json_object_object_add(o, "deliveredAt",
+                           str_or_null(j->hook_delivered_at));
+    return o;
+}
+
 /* What every job has: job_id, status, resource, format, reason (when
  * there is one), totalRecords, createdAt, completedAt. */
 static json_object *common(const bulkio_job_t *j)
@@ -83,6 +110,9 @@ static json_object *common(const bulkio_job_t *j)
                            json_object_new_int64(j->total_records));
     json_object_object_add(doc, "createdAt", str_or_null(j->created_at));
     json_object_object_add(doc, "completedAt", str_or_null(j->completed_at));
+    if (j->hook_state) {
+        json_object_object_add(doc, "webhook", webhook(j));
+    }
     return doc;
 }
 
@@ -141,6 +171,29 @@ static void add_export(apr_pool_t *p, json_object *doc, const bulkio_job_t *j,
                            ? json_object_new_int64(j->file_size) : NULL);
     json_object_object_add(doc, "expiresAt", done && j->expires_at
                            ? json_object_new_string(j->expires_at) : NULL);
+}
+
+void mod_bulkio_jobdoc_signed(apr_pool_t *p, json_object *doc,
+                              const bulkio_job_t *j, const char *base,
+                              const char *secret, apr_interval_time_t ttl,
+                              apr_int64_t now)
+{
+    apr_int64_t until = now + apr_time_sec(ttl);
+    const char *sig;
+
+    if (until > j->expires_s) {
+        until = j->expires_s;
+    }
+    if (!secret || strcmp(j->status, "completed") || j->expired
+        || until <= now
+        || !(sig = bulkio_link_signature(p, secret, j->job_id, until))) {
+        json_object_object_add(doc, "signedDownloadUrl", NULL);
+        return;
+    }
+    json_object_object_add(doc, "signedDownloadUrl", json_object_new_string(
+        apr_psprintf(p, "%s/exports/%s/signed-download?expires=%"
+                     APR_INT64_T_FMT "&signature=%s", base, j->job_id,
+                     until, sig)));
 }
 
 json_object *mod_bulkio_jobdoc(apr_pool_t *p, const bulkio_job_t *j,
