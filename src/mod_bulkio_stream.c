@@ -1,7 +1,10 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE). */
 
 #include <apr_buckets.h>
+#include <apr_lib.h>
 #include <apr_strings.h>
+
+#include <zlib.h>
 
 #include <httpd.h>
 #include <http_log.h>
@@ -12,13 +15,64 @@
 #include "mod_bulkio_private.h"
 #include "mod_bulkio_stream.h"
 
+#define GZ_OUT 65536             /* compressed bytes passed at a time */
+
 /* One response being streamed. */
 typedef struct {
     request_rec *r;
     apr_bucket_brigade *bb;
     int passed;                  /* chunks passed down so far */
     apr_status_t rv;             /* why the filter chain stopped it */
+    z_stream *z;                 /* gzip-compressing, or NULL */
+    unsigned char *zout;         /* GZ_OUT bytes */
 } stream_t;
+
+static apr_status_t pass(void *baton, bulkio_buf_t *buf, apr_int64_t rows);
+
+static apr_status_t z_cleanup(void *z)
+{
+    deflateEnd(z);
+    return APR_SUCCESS;
+}
+
+/* Compress len bytes of data (flush: Z_NO_FLUSH, or Z_FINISH at the end)
+ * and pass what zlib gives down, GZ_OUT bytes at a time. */
+static apr_status_t deflate_pass(stream_t *st, const char *data,
+                                 apr_size_t len, int flush)
+{
+    bulkio_buf_t out;
+    apr_status_t rv;
+    z_stream *z = st->z;
+    int zrv;
+
+    z->next_in = (Bytef *)data;
+    z->avail_in = (uInt)len;
+    do {
+        z->next_out = st->zout;
+        z->avail_out = GZ_OUT;
+        zrv = deflate(z, flush);
+        if (zrv == Z_STREAM_ERROR) {
+            return APR_EGENERAL;
+        }
+        memset(&out, 0, sizeof(out));
+        out.data = (char *)st->zout;
+        out.len = GZ_OUT - z->avail_out;
+        if ((out.len || (flush == Z_FINISH && zrv == Z_STREAM_END))
+            && (rv = pass(st, &out, 0)) != APR_SUCCESS) {
+            return rv;
+        }
+    } while (z->avail_out == 0
+             || (flush == Z_FINISH && zrv != Z_STREAM_END));
+    return APR_SUCCESS;
+}
+
+/* A chunk to compress before it is passed down. */
+static apr_status_t pass_gzip(void *baton, bulkio_buf_t *buf,
+                              apr_int64_t rows)
+{
+    (void)rows;
+    return deflate_pass(baton, buf->data, buf->len, Z_NO_FLUSH);
+}
 
 /* Pass a chunk down, the first (the head) flushed. Transient: what the
  * filters keep beyond the call they copy (set aside); the chunk's pool is
@@ -45,19 +99,67 @@ static apr_status_t pass(void *baton, bulkio_buf_t *buf, apr_int64_t rows)
     return st->rv;
 }
 
-int mod_bulkio_stream(request_rec *r, PGconn *conn, apr_status_t sent,
-                      const bulkio_frame_t *frame,
-                      bulkio_row_fn *row, void *baton)
+static int accepts_gzip(request_rec *r)
+{
+    const char *ae = apr_table_get(r->headers_in, "Accept-Encoding");
+    char *copy, *tok, *state, *q;
+
+    if (!ae) {
+        return 0;
+    }
+    copy = apr_pstrdup(r->pool, ae);
+    for (tok = apr_strtok(copy, ",", &state); tok;
+         tok = apr_strtok(NULL, ",", &state)) {
+        while (apr_isspace(*tok)) {
+            ++tok;
+        }
+        if (strncasecmp(tok, "gzip", 4) && strncasecmp(tok, "x-gzip", 6)) {
+            continue;
+        }
+        tok += apr_tolower(*tok) == 'x' ? 6 : 4;
+        while (apr_isspace(*tok)) {
+            ++tok;
+        }
+        if (!*tok) {
+            return 1;
+        }
+        if (*tok != ';') {
+            continue;
+        }
+        q = strstr(tok, "q=");
+        return !q || strtod(q + 2, NULL) > 0.0;
+    }
+    return 0;
+}
+
+static int stream(request_rec *r, PGconn *conn, apr_status_t sent,
+                  const bulkio_frame_t *frame, bulkio_row_fn *row,
+                  void *baton, int gzip)
 {
     stream_t st;
     apr_status_t rv = sent;
 
+    memset(&st, 0, sizeof(st));
     st.r = r;
     st.bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
-    st.passed = 0;
     st.rv = APR_SUCCESS;
+    if (gzip) {
+        st.z = apr_pcalloc(r->pool, sizeof(*st.z));
+        st.zout = apr_palloc(r->pool, GZ_OUT);
+        /* 15 + 16: a gzip header and trailer around the deflate data */
+        if (deflateInit2(st.z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
+                         Z_DEFAULT_STRATEGY) != Z_OK) {
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        apr_pool_cleanup_register(r->pool, st.z, z_cleanup,
+                                  apr_pool_cleanup_null);
+    }
     if (rv == APR_SUCCESS) {
-        rv = bulkio_export_rows(r->pool, conn, frame, row, baton, pass, &st);
+        rv = bulkio_export_rows(r->pool, conn, frame, row, baton,
+                                gzip ? pass_gzip : pass, &st);
+    }
+    if (rv == APR_SUCCESS && gzip) {
+        rv = deflate_pass(&st, "", 0, Z_FINISH);
     }
     if (rv == APR_SUCCESS) {
         return OK;
@@ -76,4 +178,31 @@ int mod_bulkio_stream(request_rec *r, PGconn *conn, apr_status_t sent,
                   "stream ended early (client gone or database error)");
     r->connection->aborted = 1;
     return OK;
+}
+
+int mod_bulkio_stream(request_rec *r, PGconn *conn, apr_status_t sent,
+                      const bulkio_frame_t *frame,
+                      bulkio_row_fn *row, void *baton)
+{
+    return stream(r, conn, sent, frame, row, baton, 0);
+}
+
+int mod_bulkio_stream_negotiate(request_rec *r)
+{
+    int gzip = accepts_gzip(r);
+
+    apr_table_mergen(r->headers_out, "Vary", "Accept-Encoding");
+    if (gzip) {
+        apr_table_setn(r->headers_out, "Content-Encoding", "gzip");
+        /* mod_deflate, where configured, leaves it as it is */
+        apr_table_setn(r->subprocess_env, "no-gzip", "1");
+    }
+    return gzip;
+}
+
+int mod_bulkio_stream_gzip(request_rec *r, PGconn *conn, apr_status_t sent,
+                           const bulkio_frame_t *frame, bulkio_row_fn *row,
+                           void *baton)
+{
+    return stream(r, conn, sent, frame, row, baton, 1);
 }
