@@ -41,8 +41,7 @@ BEGIN
 END
 $$;
 
-DROP TRIGGER IF EXISTS bulkio_webhook_due ON bulkio_jobs;
-CREATE TRIGGER bulkio_webhook_due
+CREATE OR REPLACE TRIGGER bulkio_webhook_due
     AFTER UPDATE OF status ON bulkio_jobs
     FOR EACH ROW
     WHEN (NEW.status IN ('completed', 'failed', 'canceled')
