@@ -3,8 +3,6 @@
 #include <apr_file_io.h>
 #include <apr_strings.h>
 
-#include <zlib.h>
-
 #include "bulkio_export.h"
 #include "bulkio_job.h"
 #include "bulkio_pq.h"
@@ -13,7 +11,6 @@
 #include "bulkio_util.h"
 
 #define PROGRESS_EVERY apr_time_from_sec(5)
-#define GZ_OUT         65536
 
 /* One run of an export job while its file is written. */
 typedef struct {
@@ -26,41 +23,21 @@ typedef struct {
     apr_time_t last_log;
     bulkio_run_e rc;             /* COMPLETED, or why write_chunk() ended */
     const char *reason;
-    z_stream *z;                 /* compressing the file, or NULL */
-    unsigned char *zout;         /* GZ_OUT bytes */
+    bulkio_gzip_t *gz;           /* compressing the file, or NULL */
 } run_t;
 
-static apr_status_t z_cleanup(void *z)
+static apr_status_t file_out(void *baton, const char *data, apr_size_t len)
 {
-    deflateEnd(z);
-    return APR_SUCCESS;
+    return apr_file_write_full(((run_t *)baton)->f, data, len, NULL);
 }
 
 /* Write len bytes of data to the file, through gzip when the export is
- * compressed (flush: Z_NO_FLUSH, or Z_FINISH at the end). */
+ * compressed (at_end: the stream's end). */
 static apr_status_t file_write(run_t *run, const char *data, apr_size_t len,
-                               int flush)
+                               int at_end)
 {
-    z_stream *z = run->z;
-    int zrv;
-
-    if (!z) {
-        return apr_file_write_full(run->f, data, len, NULL);
-    }
-    z->next_in = (Bytef *)data;
-    z->avail_in = (uInt)len;
-    do {
-        z->next_out = run->zout;
-        z->avail_out = GZ_OUT;
-        zrv = deflate(z, flush);
-        if (zrv == Z_STREAM_ERROR
-            || apr_file_write_full(run->f, run->zout, GZ_OUT - z->avail_out,
-                                   NULL) != APR_SUCCESS) {
-            return APR_EGENERAL;
-        }
-    } while (z->avail_out == 0
-             || (flush == Z_FINISH && zrv != Z_STREAM_END));
-    return APR_SUCCESS;
+    return run->gz ? bulkio_gzip_write(run->gz, data, len, at_end)
+                   : file_out(run, data, len);
 }
 
 static void export_row(void *baton, const PGresult *res, int i,
@@ -93,7 +70,7 @@ static apr_status_t write_chunk(void *baton, bulkio_buf_t *buf,
     apr_status_t rv;
     int cancel = 0;
 
-    if (file_write(run, buf->data, buf->len, Z_NO_FLUSH) != APR_SUCCESS) {
+    if (file_write(run, buf->data, buf->len, 0) != APR_SUCCESS) {
         run->reason = "cannot write the export file (is the spool full?)";
         run->rc = BULKIO_RUN_FAILED;
         return APR_EGENERAL;
@@ -164,16 +141,10 @@ bulkio_run_e bulkio_export_run(apr_pool_t *p, bulkio_job_ctx_t *job,
     run.job = job;
     run.started = run.last_renew = run.last_log = apr_time_now();
     run.rc = BULKIO_RUN_COMPLETED;
-    if (bulkio_export_gzip(exp)) {
-        run.z = apr_pcalloc(p, sizeof(*run.z));
-        run.zout = apr_palloc(p, GZ_OUT);
-        /* 15 + 16: a gzip header and trailer around the deflate data */
-        if (deflateInit2(run.z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16,
-                         8, Z_DEFAULT_STRATEGY) != Z_OK) {
-            *preason = "cannot start the gzip compression";
-            return BULKIO_RUN_FAILED;
-        }
-        apr_pool_cleanup_register(p, run.z, z_cleanup, apr_pool_cleanup_null);
+    if (bulkio_export_gzip(exp)
+        && bulkio_gzip_open(p, file_out, &run, &run.gz) != APR_SUCCESS) {
+        *preason = "cannot start the gzip compression";
+        return BULKIO_RUN_FAILED;
     }
     rv = apr_file_open(&run.f, tmp, APR_FOPEN_CREATE | APR_FOPEN_WRITE
                        | APR_FOPEN_TRUNCATE,
@@ -197,7 +168,7 @@ bulkio_run_e bulkio_export_run(apr_pool_t *p, bulkio_job_ctx_t *job,
         }
         goto leave;
     }
-    if (file_write(&run, "", 0, Z_FINISH) != APR_SUCCESS
+    if (file_write(&run, "", 0, 1) != APR_SUCCESS
         || apr_file_sync(run.f) != APR_SUCCESS
         || apr_file_info_get(&fi, APR_FINFO_SIZE, run.f) != APR_SUCCESS) {
         run.reason = "cannot write the export file (is the spool full?)";

@@ -20,6 +20,27 @@ static const bulkio_pq_col_t body_col[] = {
     { "body", BULKIO_PQ_TEXT, 0 }, BULKIO_PQ_END
 };
 
+/* A try's outcome: delivered ($3), else tried again in $6 unless that is
+ * past the retry period ($7) after the job's end. */
+#define HOOK_DONE_SQL \
+    "WITH g AS (" \
+    "  SELECT job_id, now() + $6::interval" \
+    "         > coalesce(due_since, now()) + $7::interval AS give_up" \
+    "    FROM bulkio_webhooks WHERE job_id = $1 AND lease_owner = $2" \
+    "     FOR UPDATE)" \
+    " UPDATE bulkio_webhooks w" \
+    "    SET state = CASE WHEN $3::boolean THEN 'delivered'" \
+    "                     WHEN g.give_up THEN 'failed'" \
+    "                     ELSE 'pending' END," \
+    "        last_status = $4::integer, last_error = $5," \
+    "        last_attempt_at = now()," \
+    "        delivered_at = CASE WHEN $3::boolean THEN now() END," \
+    "        next_attempt_at = CASE WHEN $3::boolean OR g.give_up" \
+    "                               THEN NULL" \
+    "                               ELSE now() + $6::interval END," \
+    "        lease_owner = NULL, lease_expires_at = NULL" \
+    "   FROM g WHERE w.job_id = g.job_id"
+
 /* A delivery a sender may take: due, or its sender's lease ran out. */
 #define HOOK_DUE \
     "(state = 'pending' AND next_attempt_at <= now())" \
@@ -87,23 +108,5 @@ apr_status_t bulkio_store_hook_done(apr_pool_t *p, PGconn *conn,
         bulkio_pq_secs(p, retry_in), bulkio_pq_secs(p, retry)
     };
 
-    /* no try is planned past the retry period after the job's end */
-    return bulkio_pq_one(p, conn,
-        "WITH g AS ("
-        "  SELECT job_id, now() + $6::interval"
-        "         > coalesce(due_since, now()) + $7::interval AS give_up"
-        "    FROM bulkio_webhooks WHERE job_id = $1 AND lease_owner = $2"
-        "     FOR UPDATE)"
-        " UPDATE bulkio_webhooks w"
-        "    SET state = CASE WHEN $3::boolean THEN 'delivered'"
-        "                     WHEN g.give_up THEN 'failed'"
-        "                     ELSE 'pending' END,"
-        "        last_status = $4::integer, last_error = $5,"
-        "        last_attempt_at = now(),"
-        "        delivered_at = CASE WHEN $3::boolean THEN now() END,"
-        "        next_attempt_at = CASE WHEN $3::boolean OR g.give_up"
-        "                               THEN NULL"
-        "                               ELSE now() + $6::interval END,"
-        "        lease_owner = NULL, lease_expires_at = NULL"
-        "   FROM g WHERE w.job_id = g.job_id", 7, params);
+    return bulkio_pq_one(p, conn, HOOK_DONE_SQL, 7, params);
 }

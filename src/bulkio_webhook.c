@@ -59,8 +59,9 @@ apr_status_t bulkio_hook_check_url(apr_pool_t *p, const char *url,
 typedef struct {
     apr_pool_t *pool;
     const bulkio_hook_opts_t *opts;
+    CURL *h;
+    struct curl_slist *headers;
     apr_size_t answered;        /* bytes of the answer read */
-    int aborted;
     const char *refused;
 } post_t;
 
@@ -89,31 +90,13 @@ static size_t discard(char *data, size_t size, size_t n, void *baton)
     return d->answered > ANSWER_MAX ? 0 : size * n;
 }
 
-static int xfer_info(void *baton, curl_off_t dltotal, curl_off_t dlnow,
-                     curl_off_t ultotal, curl_off_t ulnow)
+/* The handle and the headers of a delivery go with its pool. */
+static apr_status_t post_cleanup(void *baton)
 {
     post_t *d = baton;
 
-    (void)dltotal;
-    (void)dlnow;
-    (void)ultotal;
-    (void)ulnow;
-    if (d->opts->tick && d->opts->tick(d->opts->tick_baton)) {
-        d->aborted = 1;
-        return 1;
-    }
-    return 0;
-}
-
-static apr_status_t slist_cleanup(void *l)
-{
-    curl_slist_free_all(l);
-    return APR_SUCCESS;
-}
-
-static apr_status_t easy_cleanup(void *h)
-{
-    curl_easy_cleanup(h);
+    curl_slist_free_all(d->headers);
+    curl_easy_cleanup(d->h);
     return APR_SUCCESS;
 }
 
@@ -123,30 +106,30 @@ apr_status_t bulkio_hook_post(apr_pool_t *p, const char *url,
                               const bulkio_hook_opts_t *opts,
                               bulkio_hook_result_t *res)
 {
+    const char *lines[] = {
+        "Content-Type: application/json",
+        apr_pstrcat(p, "BulkIO-Event-Id: ", event_id, NULL),
+        apr_pstrcat(p, "BulkIO-Signature: ", signature, NULL),
+        "Expect:"
+    };
     char errbuf[CURL_ERROR_SIZE] = "";
-    struct curl_slist *headers = NULL;
     long status = 0, ms = (long)apr_time_as_msec(opts->timeout);
+    post_t *d = apr_pcalloc(p, sizeof(*d));
+    apr_size_t i;
     CURLcode cc;
     CURL *h;
-    post_t d;
 
     memset(res, 0, sizeof(*res));
-    memset(&d, 0, sizeof(d));
-    d.pool = p;
-    d.opts = opts;
-    if (!(h = curl_easy_init())) {
+    if (!(h = d->h = curl_easy_init())) {
         res->error = "cannot start a transfer";
         return APR_EGENERAL;
     }
-    apr_pool_cleanup_register(p, h, easy_cleanup, apr_pool_cleanup_null);
-    headers = curl_slist_append(headers, "Content-Type: application/json");
-    headers = curl_slist_append(headers, apr_pstrcat(p, "BulkIO-Event-Id: ",
-                                                     event_id, NULL));
-    headers = curl_slist_append(headers, apr_pstrcat(p, "BulkIO-Signature: ",
-                                                     signature, NULL));
-    headers = curl_slist_append(headers, "Expect:");
-    apr_pool_cleanup_register(p, headers, slist_cleanup,
-                              apr_pool_cleanup_null);
+    d->pool = p;
+    d->opts = opts;
+    apr_pool_cleanup_register(p, d, post_cleanup, apr_pool_cleanup_null);
+    for (i = 0; i < sizeof(lines) / sizeof(lines[0]); ++i) {
+        d->headers = curl_slist_append(d->headers, lines[i]);
+    }
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
@@ -156,26 +139,20 @@ apr_status_t bulkio_hook_post(apr_pool_t *p, const char *url,
     curl_easy_setopt(h, CURLOPT_USERAGENT, "mod_bulkio");
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, ms);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, ms);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, d->headers);
     curl_easy_setopt(h, CURLOPT_POST, 1L);
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
     curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_socket);
-    curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, &d);
+    curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, d);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &d);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, d);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, xfer_info);
-    curl_easy_setopt(h, CURLOPT_XFERINFODATA, &d);
     cc = curl_easy_perform(h);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
     res->http_status = (int)status;
-    if (d.refused) {
-        res->error = d.refused;
-    }
-    else if (d.aborted) {
-        res->error = "interrupted";
+    if (d->refused) {
+        res->error = d->refused;
     }
     else if (cc != CURLE_OK && cc != CURLE_WRITE_ERROR) {
         res->error = apr_psprintf(p, "transfer failed: %s",

@@ -30,10 +30,6 @@ apr_status_t bulkio_hook_check_url(apr_pool_t *p, const char *url,
 typedef struct {
     const apr_array_header_t *allow;     /**< BulkIOURLAllow, or NULL */
     apr_interval_time_t timeout;         /**< connect and in all */
-    /** Called now and then while the POST runs (may be NULL); non-zero
-     * aborts it. */
-    int (*tick)(void *baton);
-    void *tick_baton;
 } bulkio_hook_opts_t;
 
 /** How a delivery went. */

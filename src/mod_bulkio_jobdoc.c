@@ -65,29 +65,34 @@ static json_object *progress(apr_pool_t *p, const bulkio_job_t *j)
     return o;
 }
 
-/* The state of a job's completion webhook, or NULL when it has none. */
+/* The state of a job's completion webhook: its text members. */
+static const struct {
+    const char *name;
+    apr_size_t off;
+} hook_texts[] = {
+    { "url", APR_OFFSETOF(bulkio_job_t, hook_url) },
+    { "state", APR_OFFSETOF(bulkio_job_t, hook_state) },
+    { "eventId", APR_OFFSETOF(bulkio_job_t, hook_event_id) },
+    { "lastError", APR_OFFSETOF(bulkio_job_t, hook_last_error) },
+    { "lastAttemptAt", APR_OFFSETOF(bulkio_job_t, hook_last_attempt_at) },
+    { "nextAttemptAt", APR_OFFSETOF(bulkio_job_t, hook_next_attempt_at) },
+    { "deliveredAt", APR_OFFSETOF(bulkio_job_t, hook_delivered_at) },
+};
+
+/* The state of a job's completion webhook. */
 static json_object *webhook(const bulkio_job_t *j)
 {
-    json_object *o;
+    json_object *o = json_object_new_object();
+    apr_size_t k;
 
-    if (!j->hook_state) {
-        return NULL;
+    for (k = 0; k < sizeof(hook_texts) / sizeof(hook_texts[0]); ++k) {
+        json_object_object_add(o, hook_texts[k].name, str_or_null(
+            *(const char *const *)((const char *)j + hook_texts[k].off)));
     }
-    o = json_object_new_object();
-    json_object_object_add(o, "url", str_or_null(j->hook_url));
-    json_object_object_add(o, "state", json_object_new_string(j->hook_state));
-    json_object_object_add(o, "eventId", str_or_null(j->hook_event_id));
     json_object_object_add(o, "attempts",
                            json_object_new_int64(j->hook_attempts));
     json_object_object_add(o, "lastStatus", j->hook_last_status < 0 ? NULL
                            : json_object_new_int64(j->hook_last_status));
-    json_object_object_add(o, "lastError", str_or_null(j->hook_last_error));
-    json_object_object_add(o, "lastAttemptAt",
-                           str_or_null(j->hook_last_attempt_at));
-    json_object_object_add(o, "nextAttemptAt",
-                           str_or_null(j->hook_next_attempt_at));
-    json_object_object_add(o, "deliveredAt",
-                           str_or_null(j->hook_delivered_at));
     return o;
 }
 

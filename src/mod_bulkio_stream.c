@@ -4,18 +4,15 @@
 #include <apr_lib.h>
 #include <apr_strings.h>
 
-#include <zlib.h>
-
 #include <httpd.h>
 #include <http_log.h>
 #include <http_protocol.h>
 #include <util_filter.h>
 
 #include "bulkio_pq.h"
+#include "bulkio_util.h"
 #include "mod_bulkio_private.h"
 #include "mod_bulkio_stream.h"
-
-#define GZ_OUT 65536             /* compressed bytes passed at a time */
 
 /* One response being streamed. */
 typedef struct {
@@ -23,47 +20,20 @@ typedef struct {
     apr_bucket_brigade *bb;
     int passed;                  /* chunks passed down so far */
     apr_status_t rv;             /* why the filter chain stopped it */
-    z_stream *z;                 /* gzip-compressing, or NULL */
-    unsigned char *zout;         /* GZ_OUT bytes */
+    bulkio_gzip_t *gz;           /* gzip-compressing, or NULL */
 } stream_t;
 
 static apr_status_t pass(void *baton, bulkio_buf_t *buf, apr_int64_t rows);
 
-static apr_status_t z_cleanup(void *z)
-{
-    deflateEnd(z);
-    return APR_SUCCESS;
-}
-
-/* Compress len bytes of data (flush: Z_NO_FLUSH, or Z_FINISH at the end)
- * and pass what zlib gives down, GZ_OUT bytes at a time. */
-static apr_status_t deflate_pass(stream_t *st, const char *data,
-                                 apr_size_t len, int flush)
+/* Compressed bytes, passed down as a chunk of their own. */
+static apr_status_t pass_out(void *baton, const char *data, apr_size_t len)
 {
     bulkio_buf_t out;
-    apr_status_t rv;
-    z_stream *z = st->z;
-    int zrv;
 
-    z->next_in = (Bytef *)data;
-    z->avail_in = (uInt)len;
-    do {
-        z->next_out = st->zout;
-        z->avail_out = GZ_OUT;
-        zrv = deflate(z, flush);
-        if (zrv == Z_STREAM_ERROR) {
-            return APR_EGENERAL;
-        }
-        memset(&out, 0, sizeof(out));
-        out.data = (char *)st->zout;
-        out.len = GZ_OUT - z->avail_out;
-        if ((out.len || (flush == Z_FINISH && zrv == Z_STREAM_END))
-            && (rv = pass(st, &out, 0)) != APR_SUCCESS) {
-            return rv;
-        }
-    } while (z->avail_out == 0
-             || (flush == Z_FINISH && zrv != Z_STREAM_END));
-    return APR_SUCCESS;
+    memset(&out, 0, sizeof(out));
+    out.data = (char *)data;
+    out.len = len;
+    return pass(baton, &out, 0);
 }
 
 /* A chunk to compress before it is passed down. */
@@ -71,7 +41,8 @@ static apr_status_t pass_gzip(void *baton, bulkio_buf_t *buf,
                               apr_int64_t rows)
 {
     (void)rows;
-    return deflate_pass(baton, buf->data, buf->len, Z_NO_FLUSH);
+    return bulkio_gzip_write(((stream_t *)baton)->gz, buf->data, buf->len,
+                             0);
 }
 
 /* Pass a chunk down, the first (the head) flushed. Transient: what the
@@ -143,23 +114,16 @@ static int stream(request_rec *r, PGconn *conn, apr_status_t sent,
     st.r = r;
     st.bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
     st.rv = APR_SUCCESS;
-    if (gzip) {
-        st.z = apr_pcalloc(r->pool, sizeof(*st.z));
-        st.zout = apr_palloc(r->pool, GZ_OUT);
-        /* 15 + 16: a gzip header and trailer around the deflate data */
-        if (deflateInit2(st.z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
-                         Z_DEFAULT_STRATEGY) != Z_OK) {
-            return HTTP_INTERNAL_SERVER_ERROR;
-        }
-        apr_pool_cleanup_register(r->pool, st.z, z_cleanup,
-                                  apr_pool_cleanup_null);
+    if (gzip && bulkio_gzip_open(r->pool, pass_out, &st, &st.gz)
+                != APR_SUCCESS) {
+        return HTTP_INTERNAL_SERVER_ERROR;
     }
     if (rv == APR_SUCCESS) {
         rv = bulkio_export_rows(r->pool, conn, frame, row, baton,
                                 gzip ? pass_gzip : pass, &st);
     }
     if (rv == APR_SUCCESS && gzip) {
-        rv = deflate_pass(&st, "", 0, Z_FINISH);
+        rv = bulkio_gzip_write(st.gz, "", 0, 1);
     }
     if (rv == APR_SUCCESS) {
         return OK;

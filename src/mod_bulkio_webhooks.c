@@ -48,12 +48,6 @@ typedef struct {
 
 static sender_t *snd;
 
-static int stopping(void *baton)
-{
-    (void)baton;
-    return mod_bulkio_threads_stopping();
-}
-
 static PGconn *native(ap_dbd_t *dbd)
 {
     return apr_dbd_native_handle(dbd->driver, dbd->handle);
@@ -119,7 +113,6 @@ static void deliver(apr_pool_t *p, PGconn *conn, bulkio_hook_t *h)
     memset(&opts, 0, sizeof(opts));
     opts.allow = cfg->url_allow;
     opts.timeout = cfg->webhook_timeout;
-    opts.tick = stopping;
     if (!cfg->webhook_secret) {
         memset(&res, 0, sizeof(res));
         res.error = "the server has no BulkIOWebhookSecret";
