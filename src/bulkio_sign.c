@@ -67,7 +67,9 @@ apr_status_t bulkio_link_verify(apr_pool_t *p, const char *secret,
     apr_int64_t at;
     apr_size_t i;
 
-    if (!expires || !signature || !*expires || strlen(expires) > 18) {
+    /* the number as the server writes it: digits, no leading zero */
+    if (!expires || !signature || !*expires || strlen(expires) > 18
+        || (expires[0] == '0' && expires[1])) {
         return APR_EACCES;
     }
     for (i = 0; expires[i]; ++i) {
