@@ -15,7 +15,8 @@ use Time::HiRes qw(sleep);
 use lib 't/lib';
 use BulkIO::Test;
 
-plan tests => 27;
+my $bin = Apache::Test::vars('top_dir') . '/client/bulkio';
+plan tests => 32;
 
 my $dir = Apache::Test::vars('t_dir') . '/logs';
 my $dl_secret = 'dlsec-test-0123456789abcdef0123456789abcdef';
@@ -139,3 +140,25 @@ $res = GET '/v1/exports?resource=users', auth(),
 ok t_cmp(($res->header('Content-Encoding') // 'identity') . ' '
          . ($res->content eq $ident->content ? 'same' : 'differs'),
          'identity same', 'gzip;q=0: not compressed');
+
+# --- the client: --gzip on a stream, on a job (inflated, or kept as .gz)
+sub slurp { my $f = shift; open my $fh, '<', $f or return ''; binmode $fh;
+            local $/; return scalar <$fh> }
+sub cli {
+    local $ENV{BULKIO_URL} = 'http://' . hostport();
+    local $ENV{BULKIO_TOKEN} = token(sub => 'alice');
+    local $ENV{BULKIO_RUN_DIR} = "$dir/no-such-run-dir";
+    return system($bin, '-q', @_) >> 8;
+}
+ok t_cmp(cli('export', 'users', '--gzip', '--force', '-o',
+             "$dir/cli-gz.ndjson"), 0, 'bulkio export --gzip');
+ok t_cmp(slurp("$dir/cli-gz.ndjson") eq $ident->content ? 1 : 0, 1,
+         'the stream arrives inflated, as without --gzip');
+ok t_cmp(cli('export', 'users', '--job', '--gzip', '--force', '-o',
+             "$dir/cli-job.ndjson"), 0, 'bulkio export --job --gzip');
+ok t_cmp(slurp("$dir/cli-job.ndjson") eq $plain->content ? 1 : 0, 1,
+         'the compressed job file, inflated');
+cli('export', 'users', '--job', '--gzip', '--force', '-o',
+    "$dir/cli-job.ndjson.gz");
+ok t_cmp(inflate(slurp("$dir/cli-job.ndjson.gz")) eq $plain->content
+         ? 1 : 0, 1, '-o FILE.gz keeps it compressed');
