@@ -264,6 +264,8 @@ static const char *set_auth(cmd_parms *cmd, void *dc, const char *arg)
 }
 
 #define OFF(f) ((void *)APR_OFFSETOF(mod_bulkio_cfg_t, f))
+/* a secret's field: no default to fall back to */
+#define SECRET_FIELD(f) ((void *)APR_OFFSETOF(mod_bulkio_cfg_t, f))
 
 const command_rec mod_bulkio_cmds[] = {
     AP_INIT_TAKE1("BulkIOSpoolDir", set_spool_dir, NULL, RSRC_CONF,
@@ -317,8 +319,8 @@ const command_rec mod_bulkio_cmds[] = {
     AP_INIT_TAKE1("BulkIOAuth", set_auth, NULL, RSRC_CONF,
                   "who the principal is: jwt (a token's sub claim) or httpd "
                   "(the user httpd's authentication set) (default: jwt)"),
-    AP_INIT_TAKE1("BulkIOWebhookSecret", set_secret, OFF(webhook_secret),
-                  RSRC_CONF, "HMAC-SHA256 secret that signs completion "
+    AP_INIT_TAKE1("BulkIOWebhookSecret", set_secret,
+                  SECRET_FIELD(webhook_secret), RSRC_CONF, "HMAC-SHA256 secret that signs completion "
                   "webhooks (BulkIO-Signature); without it callback_url "
                   "is refused"),
     AP_INIT_TAKE1("BulkIOWebhookRetry", set_interval, OFF(webhook_retry),
@@ -329,8 +331,8 @@ const command_rec mod_bulkio_cmds[] = {
                   "doubled with each further one up to 1h (default 30s)"),
     AP_INIT_TAKE1("BulkIOWebhookTimeout", set_interval, OFF(webhook_timeout),
                   RSRC_CONF, "time one webhook try may take (default 10s)"),
-    AP_INIT_TAKE1("BulkIODownloadSecret", set_secret, OFF(link_secret),
-                  RSRC_CONF, "HMAC-SHA256 secret that signs export download "
+    AP_INIT_TAKE1("BulkIODownloadSecret", set_secret,
+                  SECRET_FIELD(link_secret), RSRC_CONF, "HMAC-SHA256 secret that signs export download "
                   "links (signedDownloadUrl); the same on servers sharing "
                   "a database"),
     AP_INIT_TAKE1("BulkIODownloadLinkTTL", set_interval, OFF(link_ttl),
