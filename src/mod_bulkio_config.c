@@ -320,9 +320,9 @@ const command_rec mod_bulkio_cmds[] = {
                   "who the principal is: jwt (a token's sub claim) or httpd "
                   "(the user httpd's authentication set) (default: jwt)"),
     AP_INIT_TAKE1("BulkIOWebhookSecret", set_secret,
-                  SECRET_FIELD(webhook_secret), RSRC_CONF, "HMAC-SHA256 secret that signs completion "
-                  "webhooks (BulkIO-Signature); without it callback_url "
-                  "is refused"),
+                  SECRET_FIELD(webhook_secret), RSRC_CONF,
+                  "HMAC-SHA256 secret that signs completion webhooks "
+                  "(BulkIO-Signature); without it callback_url is refused"),
     AP_INIT_TAKE1("BulkIOWebhookRetry", set_interval, OFF(webhook_retry),
                   RSRC_CONF, "how long after a job's end its webhook is "
                   "tried (default 24h)"),
@@ -332,9 +332,10 @@ const command_rec mod_bulkio_cmds[] = {
     AP_INIT_TAKE1("BulkIOWebhookTimeout", set_interval, OFF(webhook_timeout),
                   RSRC_CONF, "time one webhook try may take (default 10s)"),
     AP_INIT_TAKE1("BulkIODownloadSecret", set_secret,
-                  SECRET_FIELD(link_secret), RSRC_CONF, "HMAC-SHA256 secret that signs export download "
-                  "links (signedDownloadUrl); the same on servers sharing "
-                  "a database"),
+                  SECRET_FIELD(link_secret), RSRC_CONF,
+                  "HMAC-SHA256 secret that signs export download links "
+                  "(signedDownloadUrl); the same on servers sharing a "
+                  "database"),
     AP_INIT_TAKE1("BulkIODownloadLinkTTL", set_interval, OFF(link_ttl),
                   RSRC_CONF, "how long a signed download link works, at "
                   "most until the export expires (default 1h)"),
