@@ -233,7 +233,11 @@ static apr_status_t sender_cleanup(void *data)
         }
         apr_sleep(apr_time_from_msec(50));
     }
-    reap();
+    /* against a scheduler tick that would kick it meanwhile */
+    if (mod_bulkio_threads_lock() == APR_SUCCESS) {
+        reap();
+        mod_bulkio_threads_unlock();
+    }
     return APR_SUCCESS;
 }
 
