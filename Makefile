@@ -46,7 +46,7 @@ APXS_VERSION_DEF := -DBULKIO_VERSION='\"$(VERSION)\"'
 # httpd, nothing of the module)
 CLIENT_SRC  := $(wildcard client/*.c)
 CLIENT_HDRS := $(wildcard client/*.h)
-CLIENT_LIBS := -lcurl -ljson-c
+CLIENT_LIBS := -lcurl -ljson-c -lz
 CLIENT_BIN  := client/bulkio
 # its unit tests link the parts without libcurl (options, progress, files)
 CLIENT_UNIT_OBJ_SRC := client/cli_opts.c client/cli_progress.c client/cli_file.c

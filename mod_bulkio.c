@@ -28,6 +28,7 @@
 #include "src/mod_bulkio_signal.h"
 #include "src/mod_bulkio_status.h"
 #include "src/mod_bulkio_threads.h"
+#include "src/mod_bulkio_webhooks.h"
 
 /* The spool directory must exist and belong to the user children run as. */
 static apr_status_t make_spool_dir(apr_pool_t *p, server_rec *s,
@@ -108,6 +109,7 @@ static void bulkio_child_init(apr_pool_t *pchild, server_rec *s)
 {
     mod_bulkio_threads_child_init(pchild, s);
     mod_bulkio_scheduler_child_init(pchild, s);
+    mod_bulkio_webhooks_child_init(pchild, s);
     mod_bulkio_status_child_init(mod_bulkio_scheduler_server_id());
 }
 

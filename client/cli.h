@@ -69,6 +69,8 @@ typedef struct {
     const char *kind;           /* jobs --kind import|export, NULL: both */
     const char *mode;           /* import --mode, NULL: the server's (upsert) */
     long max_errors;            /* import --max-errors, -1: not given */
+    const char *callback_url;   /* import, export --job: --callback-url */
+    int gzip;                   /* export: --gzip */
     int no_wait;
     int as_job;                 /* export --job */
     int quiet;

@@ -162,6 +162,9 @@ int cli_http_do(const cli_http_t *h, const cli_req_t *req, cli_resp_t *resp)
     if (strcmp(req->method, req->upload || req->body ? "POST" : "GET")) {
         curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
     }
+    if (req->accept_gzip) {
+        curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "gzip");
+    }
     if (req->resume_from > 0) {
         curl_easy_setopt(c, CURLOPT_RESUME_FROM_LARGE, req->resume_from);
     }

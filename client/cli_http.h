@@ -39,6 +39,7 @@ typedef struct {
     FILE *sink;                 /* a 2xx response body goes here */
     curl_off_t resume_from;     /* Range: bytes=N- (with sink) */
     long timeout;               /* seconds for the whole transfer, 0: none */
+    int accept_gzip;            /* ask for gzip; what comes is inflated */
     cli_xfer_cb *progress;
     void *baton;
 } cli_req_t;

@@ -33,6 +33,8 @@ enum {
     OPT_FORCE,
     OPT_MODE,
     OPT_MAX_ERRORS,
+    OPT_CALLBACK,
+    OPT_GZIP,
     OPT_VERSION
 };
 
@@ -58,6 +60,8 @@ static const struct option long_opts[] = {
     { "force", no_argument, NULL, OPT_FORCE },
     { "mode", required_argument, NULL, OPT_MODE },
     { "max-errors", required_argument, NULL, OPT_MAX_ERRORS },
+    { "callback-url", required_argument, NULL, OPT_CALLBACK },
+    { "gzip", no_argument, NULL, OPT_GZIP },
     { "help", no_argument, NULL, OPT_HELP },
     { "version", no_argument, NULL, OPT_VERSION },
     { NULL, 0, NULL, 0 }
@@ -286,6 +290,8 @@ int cli_parse(int argc, char **argv, cli_opts_t *o, char *err, size_t errlen)
             o->filters[o->nfilters++] = optarg;
             break;
         case OPT_JOB:         o->as_job = 1; break;
+        case OPT_CALLBACK:    o->callback_url = optarg; break;
+        case OPT_GZIP:        o->gzip = 1; break;
         case OPT_STATUS:      o->status = optarg; break;
         case OPT_RESOURCE:    o->resource = optarg; break;
         case OPT_LIMIT:
@@ -424,6 +430,14 @@ int cli_parse(int argc, char **argv, cli_opts_t *o, char *err, size_t errlen)
         return fail(err, errlen, "--no-wait and --idempotency-key belong to "
                     "import and export --job");
     }
+    if (o->callback_url && o->cmd != CLI_CMD_IMPORT
+        && !(o->cmd == CLI_CMD_EXPORT && o->as_job)) {
+        return fail(err, errlen, "--callback-url belongs to import and "
+                    "export --job");
+    }
+    if (o->gzip && o->cmd != CLI_CMD_EXPORT) {
+        return fail(err, errlen, "--gzip belongs to export");
+    }
     if ((o->mode || o->max_errors >= 0) && o->cmd != CLI_CMD_IMPORT) {
         return fail(err, errlen, "--mode and --max-errors belong to import "
                     "and delete");
@@ -463,14 +477,14 @@ void cli_usage(FILE *out)
 "usage: bulkio [options] COMMAND ...\n"
 "\n"
 "  import RESOURCE FILE|URL [--format F] [--idempotency-key K] [--no-wait]\n"
-"         [--mode M] [--max-errors N]\n"
+"         [--mode M] [--max-errors N] [--callback-url URL]\n"
 "  delete RESOURCE FILE|URL [options of import]   (import --mode delete)\n"
 "  status JOB\n"
 "  cancel JOB\n"
 "  errors JOB [--format ndjson|csv] [-o FILE [--force]]\n"
 "  jobs [--status S[,S]] [--resource R] [--limit N] [--kind import|export]\n"
 "  export RESOURCE [--format F] [--fields a,b] [--filter k=v]... [--job]\n"
-"         [-o FILE [--force]]\n"
+"         [--gzip] [--callback-url URL] [-o FILE [--force]]\n"
 "\n"
 "RESOURCE is users, articles or comments; F is ndjson, json or csv.\n"
 "\n"
@@ -481,6 +495,14 @@ void cli_usage(FILE *out)
 "                     field takes its default) or delete\n"
 "  --max-errors N     stop the job (failed) when more than N records fail;\n"
 "                     the batches before stay applied\n"
+"  --callback-url URL the server POSTs the job's status document there when\n"
+"                     it ends, signed (BulkIO-Signature); also export --job\n"
+"\n"
+"export:\n"
+"  --gzip             a streamed export comes gzip-compressed (smaller on the\n"
+"                     wire) and is inflated as it arrives; an export --job\n"
+"                     is stored compressed and inflated after the download,\n"
+"                     unless -o FILE ends in .gz (then kept as it is)\n"
 "\n"
 "options:\n"
 "  --url URL          server (BULKIO_URL, else http://127.0.0.1:$BULKIO_PORT,\n"

@@ -103,6 +103,7 @@ int cli_output_stream(cli_ctx_t *ctx, const char *path, const char *what)
     req.method = "GET";
     req.path = path;
     req.sink = out.f;
+    req.accept_gzip = ctx->opts.gzip;
     cli_xfer_start(&xfer, ctx, &req, what, NULL);
     if (cli_http_do(&ctx->http, &req, &resp)) {
         cli_say(ctx, "%s: %s after %lld bytes (%s)", what,

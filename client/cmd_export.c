@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <zlib.h>
+
 #include "cli_job.h"
 #include "cli_output.h"
 
@@ -38,6 +40,14 @@ static json_object *job_body(const cli_opts_t *o)
         free(key);
     }
     json_object_object_add(body, "filters", filters);
+    if (o->gzip) {
+        json_object_object_add(body, "compression",
+                               json_object_new_string("gzip"));
+    }
+    if (o->callback_url) {
+        json_object_object_add(body, "callback_url",
+                               json_object_new_string(o->callback_url));
+    }
     if (o->fields) {
         fields = json_object_new_array();
         copy = strdup(o->fields);
@@ -84,9 +94,39 @@ static int download_failed(cli_ctx_t *ctx, FILE *out, cli_resp_t *resp,
     return -1;
 }
 
+/* Inflate the gzip file in (from its start) into out.
+ * @return 0, or -1 (reported) */
+static int inflate_into(cli_ctx_t *ctx, FILE *in, FILE *out)
+{
+    char buf[65536];
+    gzFile gz;
+    int n, fd;
+
+    fflush(in);
+    if ((fd = dup(fileno(in))) < 0 || lseek(fd, 0, SEEK_SET) < 0
+        || !(gz = gzdopen(fd, "rb"))) {
+        cli_say(ctx, "download: cannot read the compressed file");
+        return -1;
+    }
+    while ((n = gzread(gz, buf, sizeof(buf))) > 0) {
+        if (fwrite(buf, 1, (size_t)n, out) != (size_t)n) {
+            n = -1;
+            break;
+        }
+    }
+    if (n < 0) {
+        cli_say(ctx, "download: cannot inflate the file (%s)",
+                gzerror(gz, &fd));
+    }
+    gzclose(gz);
+    return n < 0 ? -1 : 0;
+}
+
 /* Download a finished export job's file, resuming with Range after an
- * interruption, and check its size. */
-static int download_job(cli_ctx_t *ctx, const char *url, int64_t size)
+ * interruption, and check its size. A gzip-compressed file (inflate) is
+ * downloaded into a temporary file and inflated into the output. */
+static int download_job(cli_ctx_t *ctx, const char *url, int64_t size,
+                        int inflate)
 {
     cli_xfer_t xfer;
     cli_req_t req;
@@ -95,15 +135,21 @@ static int download_job(cli_ctx_t *ctx, const char *url, int64_t size)
     curl_off_t have = 0;
     double delay = 0.5, t0 = cli_now();
     int attempt, resumed = 0, rc;
+    FILE *sink;
 
     if ((rc = cli_output_open(ctx, &out))) {
         return rc;
+    }
+    if (!(sink = inflate ? tmpfile() : out.f)) {
+        cli_say(ctx, "download: no temporary file: %s", strerror(errno));
+        cli_output_close(ctx, &out, 1);
+        return CLI_EXIT_ERROR;
     }
     for (attempt = 0; ; ++attempt) {
         memset(&req, 0, sizeof(req));
         req.method = "GET";
         req.path = cli_link_path(url);
-        req.sink = out.f;
+        req.sink = sink;
         req.resume_from = have;
         cli_xfer_start(&xfer, ctx, &req, "download", NULL);
         rc = cli_http_do(&ctx->http, &req, &resp);
@@ -112,11 +158,10 @@ static int download_job(cli_ctx_t *ctx, const char *url, int64_t size)
             cli_resp_clear(&resp);
             break;
         }
-        rc = download_failed(ctx, out.f, &resp, rc, attempt, &have);
+        rc = download_failed(ctx, sink, &resp, rc, attempt, &have);
         if (rc >= 0) {
             cli_resp_clear(&resp);
-            cli_output_close(ctx, &out, 1);
-            return rc;
+            goto failed;
         }
         cli_say(ctx, "download: %s after %lld bytes; resuming in %.1f s",
                 resp.error, (long long)have, delay);
@@ -126,17 +171,37 @@ static int download_job(cli_ctx_t *ctx, const char *url, int64_t size)
         delay *= 2;
     }
     cli_progress_end(&ctx->progress);
+    rc = CLI_EXIT_ERROR;
     if (size >= 0 && have != (curl_off_t)size) {
         cli_say(ctx, "download: %lld bytes received, the export has %lld",
                 (long long)have, (long long)size);
-        cli_output_close(ctx, &out, 1);
-        return CLI_EXIT_ERROR;
+        goto failed;
+    }
+    if (inflate && inflate_into(ctx, sink, out.f)) {
+        goto failed;
+    }
+    if (inflate) {
+        fclose(sink);
     }
     if ((rc = cli_output_close(ctx, &out, 0))) {
         return rc;
     }
     cli_output_done(ctx, "download", (double)have, cli_now() - t0, resumed);
     return CLI_EXIT_OK;
+failed:
+    if (inflate) {
+        fclose(sink);
+    }
+    cli_output_close(ctx, &out, 1);
+    return rc;
+}
+
+/* Whether -o FILE names a .gz file (a compressed export is kept so). */
+static int keeps_gz(const char *out)
+{
+    size_t n = out ? strlen(out) : 0;
+
+    return n > 3 && !strcmp(out + n - 3, ".gz");
 }
 
 /* The job line while an export runs. */
@@ -170,8 +235,8 @@ static int export_done(cli_ctx_t *ctx, json_object *doc)
         return CLI_EXIT_ERROR;
     }
     url = strdup(cli_json_str(doc, "downloadUrl"));
-    rc = download_job(ctx, url,
-                      (int64_t)cli_json_num(doc, "fileSize", -1));
+    rc = download_job(ctx, url, (int64_t)cli_json_num(doc, "fileSize", -1),
+                      ctx->opts.gzip && !keeps_gz(ctx->opts.output));
     free(url);
     out = ctx->opts.output;
     if (ctx->opts.json && !rc && out && strcmp(out, "-")) {

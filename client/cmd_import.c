@@ -174,14 +174,17 @@ static int wait_import(cli_ctx_t *ctx, const char *id)
     return rc;
 }
 
-/* --mode and --max-errors as query parameters, each only when given (a
- * server before modes knows neither) */
+/* --mode, --max-errors and --callback-url as query parameters, each
+ * only when given (a server before modes knows none) */
 static void add_mode_params(const cli_opts_t *o, char *path, size_t len)
 {
     char n[32];
 
     if (o->mode) {
         cli_add_param(path, len, "mode", o->mode);
+    }
+    if (o->callback_url) {
+        cli_add_param(path, len, "callback_url", o->callback_url);
     }
     if (o->max_errors >= 0) {
         snprintf(n, sizeof(n), "%ld", o->max_errors);
@@ -240,7 +243,7 @@ static int upload_failed(cli_ctx_t *ctx, const char *key)
 int cmd_import(cli_ctx_t *ctx)
 {
     const cli_opts_t *o = &ctx->opts;
-    char path[512], key[37], line[512];
+    char path[8192], key[37], line[512];
     const char *format, *name, *id;
     json_object *doc, *body = NULL;
     cli_xfer_t xfer;

@@ -156,11 +156,14 @@ secret_file() { echo "$run_dir/jwt.secret"; }
 
 ensure_secret() {
     local f
-    f=$(secret_file)
     mkdir -p "$run_dir"
-    if [ ! -s "$f" ]; then
-        (umask 077; openssl rand -hex 32 >"$f")
-    fi
+    # the JWT secret, and those of webhooks and signed download links
+    for f in "$(secret_file)" "$run_dir/webhook.secret" \
+             "$run_dir/download.secret"; do
+        if [ ! -s "$f" ]; then
+            (umask 077; openssl rand -hex 32 >"$f")
+        fi
+    done
 }
 
 b64url() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }
@@ -232,6 +235,8 @@ LoadModule bulkio_module "${BULKIO_MODULE:-$top/.libs/mod_bulkio.so}"
 Define BULKIO_DBD_PARAMS "$(conninfo)"
 Define BULKIO_SPOOL_DIR "$spool"
 Define BULKIO_JWT_SECRET "$(cat "$(secret_file)")"
+Define BULKIO_WEBHOOK_SECRET "$(cat "$run_dir/webhook.secret")"
+Define BULKIO_DOWNLOAD_SECRET "$(cat "$run_dir/download.secret")"
 Include "$top/conf/bulkio.conf"
 $( [ -n "${BULKIO_EXTRA_CONF:-}" ] && echo "Include \"$BULKIO_EXTRA_CONF\"" )
 EOF

@@ -61,7 +61,7 @@ field() { perl -MJSON::PP -0777 -e \
 BULKIO_RUN_DIR=$a BULKIO_PORT=$port_a BULKIO_SPOOL_DIR=$spool \
     scripts/bulkio.sh start >/dev/null
 db=$(BULKIO_RUN_DIR=$a scripts/bulkio.sh conninfo)
-cp "$a/jwt.secret" "$b/jwt.secret"
+cp "$a/jwt.secret" "$a/webhook.secret" "$a/download.secret" "$b/"
 BULKIO_RUN_DIR=$b BULKIO_PORT=$port_b BULKIO_SPOOL_DIR=$spool \
     BULKIO_DATABASE_URL=$db scripts/bulkio.sh start >/dev/null
 token=$(BULKIO_RUN_DIR=$a SUB=cluster scripts/bulkio.sh token)

@@ -107,6 +107,7 @@ struct bulkio_export_t {
     apr_size_t keylens[MAX_FIELDS];
     const char *values[MAX_FILTERS];   /* by filter index, NULL: unused */
     int csv_safe;                      /* CSV cells safe in a spreadsheet */
+    int gzip;                          /* an export job's file compressed */
 };
 
 static int nfields_of(const resource_t *res)
@@ -415,10 +416,11 @@ apr_status_t bulkio_export_from_json(apr_pool_t *p, json_object *body,
     json_object_object_foreach(body, key, val) {
         if (strcmp(key, "resource") && strcmp(key, "format")
             && strcmp(key, "filters") && strcmp(key, "fields")
-            && strcmp(key, "csv_safe")) {
+            && strcmp(key, "csv_safe") && strcmp(key, "compression")) {
             return fail(perror, apr_psprintf(p, "unknown member '%s'; "
                                              "allowed: resource, format, "
-                                             "filters, fields, csv_safe",
+                                             "filters, fields, csv_safe, "
+                                             "compression, callback_url",
                                              key));
         }
         if (!strcmp(key, "csv_safe")
@@ -436,6 +438,14 @@ apr_status_t bulkio_export_from_json(apr_pool_t *p, json_object *body,
     }
     if (json_object_object_get_ex(body, "csv_safe", &v)) {
         exp->csv_safe = json_object_get_boolean(v);
+    }
+    if (json_object_object_get_ex(body, "compression", &v) && v) {
+        if (!json_object_is_type(v, json_type_string)
+            || (strcmp(json_object_get_string(v), "gzip")
+                && strcmp(json_object_get_string(v), "none"))) {
+            return fail(perror, "compression must be \"gzip\" or \"none\"");
+        }
+        exp->gzip = !strcmp(json_object_get_string(v), "gzip");
     }
     if (json_object_object_get_ex(body, "filters", &filters) && filters) {
         if (!json_object_is_type(filters, json_type_object)) {
@@ -506,6 +516,10 @@ const char *bulkio_export_params_json(apr_pool_t *p,
         /* only when set: the text of the other exports stays as it was */
         json_object_object_add(doc, "csv_safe", json_object_new_boolean(1));
     }
+    if (exp->gzip) {
+        json_object_object_add(doc, "compression",
+                                json_object_new_string("gzip"));
+    }
     json_object_object_add(doc, "fields", fields);
     json_object_object_add(doc, "filters", filters);
     json_object_object_add(doc, "format",
@@ -516,6 +530,11 @@ const char *bulkio_export_params_json(apr_pool_t *p,
                               doc, JSON_C_TO_STRING_PLAIN));
     json_object_put(doc);
     return text;
+}
+
+int bulkio_export_gzip(const bulkio_export_t *exp)
+{
+    return exp->gzip;
 }
 
 bulkio_format_e bulkio_export_format(const bulkio_export_t *exp)

@@ -43,6 +43,10 @@ const char *bulkio_export_params_json(apr_pool_t *p,
 /** The export's format. */
 bulkio_format_e bulkio_export_format(const bulkio_export_t *exp);
 
+/** Whether an export job's file is written gzip-compressed
+ * ("compression": "gzip" in its parameters). */
+int bulkio_export_gzip(const bulkio_export_t *exp);
+
 /** The export's resource. */
 bulkio_resource_e bulkio_export_resource(const bulkio_export_t *exp);
 

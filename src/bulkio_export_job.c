@@ -23,7 +23,22 @@ typedef struct {
     apr_time_t last_log;
     bulkio_run_e rc;             /* COMPLETED, or why write_chunk() ended */
     const char *reason;
+    bulkio_gzip_t *gz;           /* compressing the file, or NULL */
 } run_t;
+
+static apr_status_t file_out(void *baton, const char *data, apr_size_t len)
+{
+    return apr_file_write_full(((run_t *)baton)->f, data, len, NULL);
+}
+
+/* Write len bytes of data to the file, through gzip when the export is
+ * compressed (at_end: the stream's end). */
+static apr_status_t file_write(run_t *run, const char *data, apr_size_t len,
+                               int at_end)
+{
+    return run->gz ? bulkio_gzip_write(run->gz, data, len, at_end)
+                   : file_out(run, data, len);
+}
 
 static void export_row(void *baton, const PGresult *res, int i,
                        bulkio_buf_t *out)
@@ -55,8 +70,7 @@ static apr_status_t write_chunk(void *baton, bulkio_buf_t *buf,
     apr_status_t rv;
     int cancel = 0;
 
-    if (apr_file_write_full(run->f, buf->data, buf->len, NULL)
-        != APR_SUCCESS) {
+    if (file_write(run, buf->data, buf->len, 0) != APR_SUCCESS) {
         run->reason = "cannot write the export file (is the spool full?)";
         run->rc = BULKIO_RUN_FAILED;
         return APR_EGENERAL;
@@ -119,13 +133,19 @@ bulkio_run_e bulkio_export_run(apr_pool_t *p, bulkio_job_ctx_t *job,
      * never touches the files of the one that took the job over */
     tmp = apr_psprintf(p, "%s/export-%s.%d.tmp", job->spool_dir, c->job_id,
                        c->attempts);
-    path = apr_psprintf(p, "%s/export-%s.%d.%s", job->spool_dir, c->job_id,
-                        c->attempts, bulkio_export_ext(exp));
+    path = apr_psprintf(p, "%s/export-%s.%d.%s%s", job->spool_dir,
+                        c->job_id, c->attempts, bulkio_export_ext(exp),
+                        bulkio_export_gzip(exp) ? ".gz" : "");
     memset(&run, 0, sizeof(run));
     run.pool = p;
     run.job = job;
     run.started = run.last_renew = run.last_log = apr_time_now();
     run.rc = BULKIO_RUN_COMPLETED;
+    if (bulkio_export_gzip(exp)
+        && bulkio_gzip_open(p, file_out, &run, &run.gz) != APR_SUCCESS) {
+        *preason = "cannot start the gzip compression";
+        return BULKIO_RUN_FAILED;
+    }
     rv = apr_file_open(&run.f, tmp, APR_FOPEN_CREATE | APR_FOPEN_WRITE
                        | APR_FOPEN_TRUNCATE,
                        APR_FPROT_UREAD | APR_FPROT_UWRITE, p);
@@ -148,7 +168,8 @@ bulkio_run_e bulkio_export_run(apr_pool_t *p, bulkio_job_ctx_t *job,
         }
         goto leave;
     }
-    if (apr_file_sync(run.f) != APR_SUCCESS
+    if (file_write(&run, "", 0, 1) != APR_SUCCESS
+        || apr_file_sync(run.f) != APR_SUCCESS
         || apr_file_info_get(&fi, APR_FINFO_SIZE, run.f) != APR_SUCCESS) {
         run.reason = "cannot write the export file (is the spool full?)";
         run.rc = BULKIO_RUN_FAILED;

@@ -21,6 +21,11 @@ static const bulkio_pq_col_t job_cols[] = {
     J(params, TEXT), J(source_path, TEXT), J(file_size, INT64),
     J(expired, BOOL), J(expires_at, TEXT), J(created_at, TEXT),
     J(started_at, TEXT), J(completed_at, TEXT), J(created_us, INT64),
+    J(expires_s, INT64), J(hook_url, TEXT), J(hook_state, TEXT),
+    J(hook_event_id, TEXT), J(hook_attempts, INT64),
+    J(hook_last_status, INT64), J(hook_last_error, TEXT),
+    J(hook_last_attempt_at, TEXT), J(hook_next_attempt_at, TEXT),
+    J(hook_delivered_at, TEXT),
     BULKIO_PQ_END
 };
 #undef J
@@ -49,8 +54,27 @@ static const bulkio_pq_col_t job_cols[] = {
     "       " BULKIO_STORE_TS("j.started_at") " AS started_at," \
     "       " BULKIO_STORE_TS("j.completed_at") " AS completed_at," \
     "       (extract(epoch FROM j.created_at) * 1000000)::bigint" \
-    "       AS created_us" \
-    "  FROM bulkio_jobs j"
+    "       AS created_us," \
+    "       coalesce(extract(epoch FROM j.expires_at), 0)::bigint" \
+    "       AS expires_s," \
+    "       w.hook_url, w.hook_state, w.hook_event_id::text AS hook_event_id," \
+    "       w.hook_attempts, coalesce(w.hook_last_status, -1)" \
+    "       AS hook_last_status, w.hook_last_error," \
+    "       " BULKIO_STORE_TS("w.hook_last_attempt_at") \
+    "       AS hook_last_attempt_at," \
+    "       " BULKIO_STORE_TS("w.hook_next_attempt_at") \
+    "       AS hook_next_attempt_at," \
+    "       " BULKIO_STORE_TS("w.hook_delivered_at") " AS hook_delivered_at" \
+    "  FROM bulkio_jobs j" \
+    "  LEFT JOIN (SELECT job_id AS hook_job, url AS hook_url," \
+    "                    state AS hook_state, event_id AS hook_event_id," \
+    "                    attempts AS hook_attempts," \
+    "                    last_status AS hook_last_status," \
+    "                    last_error AS hook_last_error," \
+    "                    last_attempt_at AS hook_last_attempt_at," \
+    "                    next_attempt_at AS hook_next_attempt_at," \
+    "                    delivered_at AS hook_delivered_at" \
+    "               FROM bulkio_webhooks) w ON w.hook_job = j.id"
 
 /* A record error, from the columns of ERRORS_SQL. */
 #define E(member, type) BULKIO_PQ_COL(bulkio_rec_error_t, member, type)
@@ -116,6 +140,17 @@ static apr_status_t create(apr_pool_t *p, PGconn *conn, void *baton)
         "                         max_error_bytes)"
         " VALUES ($1, $8, $2, $3, $4, $5, $6, $7, $9, $10, $11, $12, $13)",
         13, params, NULL);
+    if (rv == APR_SUCCESS && job->callback_url) {
+        /* its delivery waits for the job's end (sql/011_webhooks.sql) */
+        const char *hook[] = {
+            job->job_id, job->callback_url, job->callback_base
+        };
+
+        rv = bulkio_pq_one(p, conn,
+            "INSERT INTO bulkio_webhooks (job_id, event_id, url, base)"
+            " SELECT id, gen_random_uuid(), $2, $3 FROM bulkio_jobs"
+            "  WHERE public_id = $1::uuid", 3, hook);
+    }
     if (rv == APR_SUCCESS && cr->idem) {
         rv = bulkio_store_idem_complete(p, conn, cr->idem, cr->fingerprint,
                                         cr->status, cr->body, job->job_id);
@@ -169,6 +204,21 @@ apr_status_t bulkio_store_job_get(apr_pool_t *p, PGconn *conn,
     rv = bulkio_pq_get(p, conn, JOB_SELECT
         " WHERE public_id = $1::uuid AND kind = $2 AND principal = $3",
         3, params, job_cols, j);
+    if (rv == APR_SUCCESS) {
+        *pjob = j;
+    }
+    return rv;
+}
+
+apr_status_t bulkio_store_export_get(apr_pool_t *p, PGconn *conn,
+                                     const char *job_id, bulkio_job_t **pjob)
+{
+    bulkio_job_t *j = apr_pcalloc(p, sizeof(*j));
+    apr_status_t rv;
+
+    rv = bulkio_pq_get(p, conn, JOB_SELECT
+        " WHERE public_id = $1::uuid AND kind = 'export'", 1, &job_id,
+        job_cols, j);
     if (rv == APR_SUCCESS) {
         *pjob = j;
     }

@@ -33,6 +33,8 @@ typedef struct {
     const char *max_error_rows;  /**< an import's caps on the error entries
                                       it stores (numbers), or NULL ... */
     const char *max_error_bytes; /**< ... for none */
+    const char *callback_url; /**< completion webhook, or NULL */
+    const char *callback_base; /**< the API's mount, for its document */
     apr_off_t bytes_total;
     int max_active;          /**< >0: refuse the job when its principal
                                   has this many pending or running jobs */
@@ -94,6 +96,17 @@ typedef struct {
     const char *started_at;
     const char *completed_at;
     apr_int64_t created_us;  /**< created_at in microseconds since 1970 */
+    apr_int64_t expires_s;   /**< expires_at in seconds since 1970, 0 */
+    const char *hook_url;    /**< its completion webhook, or NULL */
+    const char *hook_state;  /**< waiting, pending, sending, delivered,
+                                  failed */
+    const char *hook_event_id;
+    apr_int64_t hook_attempts;
+    apr_int64_t hook_last_status; /**< -1 for none */
+    const char *hook_last_error;
+    const char *hook_last_attempt_at;
+    const char *hook_next_attempt_at;
+    const char *hook_delivered_at;
 } bulkio_job_t;
 
 /** Which of a principal's jobs a list shows: newest first, a page of
@@ -122,6 +135,12 @@ apr_status_t bulkio_store_job_list(apr_pool_t *p, PGconn *conn,
 apr_status_t bulkio_store_job_get(apr_pool_t *p, PGconn *conn,
                                   const char *kind, const char *principal,
                                   const char *job_id, bulkio_job_t **pjob);
+
+/** Look up export job job_id whoever it belongs to (a signed download
+ * link names it).
+ * @return APR_SUCCESS, APR_NOTFOUND */
+apr_status_t bulkio_store_export_get(apr_pool_t *p, PGconn *conn,
+                                     const char *job_id, bulkio_job_t **pjob);
 
 /** Ask a job of principal to stop: a pending job is canceled at once, a
  * running one at its next batch boundary.

@@ -6,6 +6,8 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <zlib.h>
+
 #include "bulkio_util.h"
 
 /* Parse leading decimal digits of s into *pv; *pend points past them. */
@@ -286,4 +288,60 @@ void bulkio_csv_field_safe(bulkio_buf_t *b, const char *s)
         s = apr_pstrcat(b->pool, "'", s, NULL);
     }
     bulkio_csv_field(b, s);
+}
+
+#define GZIP_OUT 65536
+
+struct bulkio_gzip_t {
+    z_stream z;
+    bulkio_gzip_out_fn *out;
+    void *baton;
+    unsigned char buf[GZIP_OUT];
+};
+
+static apr_status_t gzip_cleanup(void *gz)
+{
+    deflateEnd(&((bulkio_gzip_t *)gz)->z);
+    return APR_SUCCESS;
+}
+
+apr_status_t bulkio_gzip_open(apr_pool_t *p, bulkio_gzip_out_fn *out,
+                              void *baton, bulkio_gzip_t **pgz)
+{
+    bulkio_gzip_t *gz = apr_pcalloc(p, sizeof(*gz));
+
+    /* window bits 15 + 16: a gzip header and trailer around the data */
+    if (deflateInit2(&gz->z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
+                     Z_DEFAULT_STRATEGY) != Z_OK) {
+        return APR_ENOMEM;
+    }
+    apr_pool_cleanup_register(p, gz, gzip_cleanup, apr_pool_cleanup_null);
+    gz->out = out;
+    gz->baton = baton;
+    *pgz = gz;
+    return APR_SUCCESS;
+}
+
+apr_status_t bulkio_gzip_write(bulkio_gzip_t *gz, const char *data,
+                               apr_size_t len, int at_end)
+{
+    int flush = at_end ? Z_FINISH : Z_NO_FLUSH, zrv;
+    apr_size_t n;
+    apr_status_t rv;
+
+    gz->z.next_in = (Bytef *)data;
+    gz->z.avail_in = (uInt)len;
+    do {
+        gz->z.next_out = gz->buf;
+        gz->z.avail_out = GZIP_OUT;
+        if ((zrv = deflate(&gz->z, flush)) == Z_STREAM_ERROR) {
+            return APR_EGENERAL;
+        }
+        n = GZIP_OUT - gz->z.avail_out;
+        if (n && (rv = gz->out(gz->baton, (const char *)gz->buf, n))
+                 != APR_SUCCESS) {
+            return rv;
+        }
+    } while (gz->z.avail_out == 0 || (at_end && zrv != Z_STREAM_END));
+    return APR_SUCCESS;
 }

@@ -67,4 +67,22 @@ void bulkio_csv_field(bulkio_buf_t *b, const char *s);
  * reports people open, not for data exports (those stay lossless). */
 void bulkio_csv_field_safe(bulkio_buf_t *b, const char *s);
 
+/** A gzip stream being written: bytes in, compressed bytes out. */
+typedef struct bulkio_gzip_t bulkio_gzip_t;
+
+/** Where a gzip stream's compressed bytes go. */
+typedef apr_status_t bulkio_gzip_out_fn(void *baton, const char *data,
+                                        apr_size_t len);
+
+/** Start a gzip stream in p (its memory and zlib's end with p) that
+ * hands its output to out with baton, at most 64 KiB at a time. */
+apr_status_t bulkio_gzip_open(apr_pool_t *p, bulkio_gzip_out_fn *out,
+                              void *baton, bulkio_gzip_t **pgz);
+
+/** Compress len bytes of data; at_end finishes the stream (the rest and
+ * the gzip trailer go out).
+ * @return APR_SUCCESS, or what out returned, or APR_EGENERAL */
+apr_status_t bulkio_gzip_write(bulkio_gzip_t *gz, const char *data,
+                               apr_size_t len, int at_end);
+
 #endif /* BULKIO_UTIL_H */

@@ -31,6 +31,11 @@
 #define DEF_FETCH_STALL     apr_time_from_sec(60)
 #define DEF_JWT_REQUIRE_EXP 1
 #define DEF_REQUIRE_SCOPES  0
+#define DEF_WEBHOOK_RETRY   apr_time_from_sec(24 * 3600)
+#define DEF_WEBHOOK_BACKOFF apr_time_from_sec(30)
+#define DEF_WEBHOOK_TIMEOUT apr_time_from_sec(10)
+#define DEF_LINK_TTL        apr_time_from_sec(3600)
+#define SECRET_MIN          32
 
 /* A value set in the virtual host wins over the one it inherits. */
 #define MERGE(f) (add->f != BULKIO_UNSET ? add->f : base->f)
@@ -63,6 +68,10 @@ void *mod_bulkio_cfg_create(apr_pool_t *p, server_rec *s)
     c->auth = BULKIO_UNSET;
     c->jwt_require_exp = BULKIO_UNSET;
     c->require_scopes = BULKIO_UNSET;
+    c->webhook_retry = BULKIO_UNSET;
+    c->webhook_backoff = BULKIO_UNSET;
+    c->webhook_timeout = BULKIO_UNSET;
+    c->link_ttl = BULKIO_UNSET;
     return c;
 }
 
@@ -98,6 +107,12 @@ void *mod_bulkio_cfg_merge(apr_pool_t *p, void *basev, void *addv)
     c->jwt_audience = MERGE_STR(jwt_audience);
     c->jwt_issuer = MERGE_STR(jwt_issuer);
     c->require_scopes = MERGE(require_scopes);
+    c->webhook_secret = MERGE_STR(webhook_secret);
+    c->webhook_retry = MERGE(webhook_retry);
+    c->webhook_backoff = MERGE(webhook_backoff);
+    c->webhook_timeout = MERGE(webhook_timeout);
+    c->link_secret = MERGE_STR(link_secret);
+    c->link_ttl = MERGE(link_ttl);
     return c;
 }
 
@@ -130,6 +145,10 @@ void mod_bulkio_cfg_finalize(apr_pool_t *p, server_rec *s)
         DEF_VAL(auth, MOD_BULKIO_AUTH_JWT);
         DEF_VAL(jwt_require_exp, DEF_JWT_REQUIRE_EXP);
         DEF_VAL(require_scopes, DEF_REQUIRE_SCOPES);
+        DEF_VAL(webhook_retry, DEF_WEBHOOK_RETRY);
+        DEF_VAL(webhook_backoff, DEF_WEBHOOK_BACKOFF);
+        DEF_VAL(webhook_timeout, DEF_WEBHOOK_TIMEOUT);
+        DEF_VAL(link_ttl, DEF_LINK_TTL);
     }
 }
 
@@ -157,6 +176,19 @@ static const char *set_jwt_secret(cmd_parms *cmd, void *dc, const char *arg)
         return "BulkIOJWTSecret must be at least 32 characters long";
     }
     cmd_cfg(cmd)->jwt_secret = arg;
+    return NULL;
+}
+
+/* A secret directive (never logged); cmd->info is the offset of the
+ * field. */
+static const char *set_secret(cmd_parms *cmd, void *dc, const char *arg)
+{
+    (void)dc;
+    if (strlen(arg) < SECRET_MIN) {
+        return apr_psprintf(cmd->pool, "%s must be at least %d characters "
+                            "long", cmd->cmd->name, SECRET_MIN);
+    }
+    *(const char **)((char *)cmd_cfg(cmd) + (apr_size_t)cmd->info) = arg;
     return NULL;
 }
 
@@ -318,6 +350,8 @@ static const char *set_auth(cmd_parms *cmd, void *dc, const char *arg)
 }
 
 #define OFF(f) ((void *)APR_OFFSETOF(mod_bulkio_cfg_t, f))
+/* a secret's field: no default to fall back to */
+#define SECRET_FIELD(f) ((void *)APR_OFFSETOF(mod_bulkio_cfg_t, f))
 
 const command_rec mod_bulkio_cmds[] = {
     AP_INIT_TAKE1("BulkIOSpoolDir", set_spool_dir, NULL, RSRC_CONF,
@@ -393,5 +427,25 @@ const command_rec mod_bulkio_cmds[] = {
     AP_INIT_FLAG("BulkIORequireScopes", set_flag, OFF(require_scopes),
                  RSRC_CONF, "imports need the scope bulkio:import, deletes "
                  "bulkio:delete, exports bulkio:export (default Off)"),
+    AP_INIT_TAKE1("BulkIOWebhookSecret", set_secret,
+                  SECRET_FIELD(webhook_secret), RSRC_CONF,
+                  "HMAC-SHA256 secret that signs completion webhooks "
+                  "(BulkIO-Signature); without it callback_url is refused"),
+    AP_INIT_TAKE1("BulkIOWebhookRetry", set_interval, OFF(webhook_retry),
+                  RSRC_CONF, "how long after a job's end its webhook is "
+                  "tried (default 24h)"),
+    AP_INIT_TAKE1("BulkIOWebhookBackoff", set_interval, OFF(webhook_backoff),
+                  RSRC_CONF, "the pause after a webhook's first failed try, "
+                  "doubled with each further one up to 1h (default 30s)"),
+    AP_INIT_TAKE1("BulkIOWebhookTimeout", set_interval, OFF(webhook_timeout),
+                  RSRC_CONF, "time one webhook try may take (default 10s)"),
+    AP_INIT_TAKE1("BulkIODownloadSecret", set_secret,
+                  SECRET_FIELD(link_secret), RSRC_CONF,
+                  "HMAC-SHA256 secret that signs export download links "
+                  "(signedDownloadUrl); the same on servers sharing a "
+                  "database"),
+    AP_INIT_TAKE1("BulkIODownloadLinkTTL", set_interval, OFF(link_ttl),
+                  RSRC_CONF, "how long a signed download link works, at "
+                  "most until the export expires (default 1h)"),
     { NULL }
 };

@@ -38,6 +38,12 @@ typedef struct {
     const char *jwt_audience;           /* aud must hold it, or NULL */
     const char *jwt_issuer;             /* iss must be it, or NULL */
     int require_scopes;                 /* bulkio:import... checked */
+    const char *webhook_secret;         /* signs webhook bodies, or NULL */
+    apr_interval_time_t webhook_retry;  /* how long a delivery is tried */
+    apr_interval_time_t webhook_backoff; /* the first pause, then doubled */
+    apr_interval_time_t webhook_timeout; /* of one try */
+    const char *link_secret;            /* signs download links, or NULL */
+    apr_interval_time_t link_ttl;       /* a download link's lifetime */
 } mod_bulkio_cfg_t;
 
 /** BulkIOAuth: who the principal is. */

@@ -13,6 +13,7 @@
 
 #include "bulkio_export.h"
 #include "bulkio_pq.h"
+#include "bulkio_sign.h"
 #include "bulkio_store_jobs.h"
 #include "bulkio_util.h"
 #include "mod_bulkio_private.h"
@@ -50,6 +51,7 @@ int mod_bulkio_exports_stream(mod_bulkio_req_t *req)
     char stamp[32];
     apr_size_t len;
     apr_time_exp_t t;
+    int gzip;
 
     if ((error = mod_bulkio_missing_scope(req, "bulkio:export"))) {
         return mod_bulkio_problem(r, HTTP_FORBIDDEN, error);
@@ -66,20 +68,23 @@ int mod_bulkio_exports_stream(mod_bulkio_req_t *req)
     set_attachment(r, exp, apr_pstrcat(
                    r->pool, bulkio_resource_name(bulkio_export_resource(exp)),
                    "-", stamp, NULL));
+    gzip = mod_bulkio_stream_negotiate(r);
     if (r->header_only) {
         return OK;
     }
     frame.head = bulkio_export_head(r->pool, exp);
     frame.sep = bulkio_export_sep(exp);
     frame.tail = bulkio_export_tail(exp);
-    return mod_bulkio_stream(r, conn, bulkio_export_send(r->pool, conn, exp),
-                             &frame, export_row, exp);
+    return (gzip ? mod_bulkio_stream_gzip : mod_bulkio_stream)(
+               r, conn, bulkio_export_send(r->pool, conn, exp), &frame,
+               export_row, exp);
 }
 
 /* One POST /v1/exports. */
 typedef struct {
     bulkio_export_t *exp;
     const char *params;
+    const char *callback_url;   /* or NULL */
 } post_t;
 
 /* Read a small request body whole (at most BODY_MAX bytes). */
@@ -119,8 +124,10 @@ static int receive(mod_bulkio_req_t *req, void *baton, PGconn *conn,
 {
     post_t *post = baton;
     request_rec *r = req->r;
-    json_object *doc;
+    const char *callback;
+    json_object *doc, *v;
     json_tokener *tok;
+    apr_table_t *args;
     char *body;
     apr_size_t len, end;
     apr_status_t rv;
@@ -128,6 +135,7 @@ static int receive(mod_bulkio_req_t *req, void *baton, PGconn *conn,
 
     (void)conn;
     (void)claimed;
+    ap_args_to_table(r, &args);
     if ((rc = read_body(r, &body, &len, pdetail)) != OK) {
         return rc;
     }
@@ -159,14 +167,30 @@ static int receive(mod_bulkio_req_t *req, void *baton, PGconn *conn,
                    "\"format\", \"filters\", \"fields\"}";
         return HTTP_BAD_REQUEST;
     }
+    /* the job's callback_url: a member of the body, or the query's */
+    callback = apr_table_get(args, "callback_url");
+    if (json_object_object_get_ex(doc, "callback_url", &v)) {
+        callback = v && json_object_is_type(v, json_type_string)
+                   ? apr_pstrdup(r->pool, json_object_get_string(v)) : "";
+        json_object_object_del(doc, "callback_url");
+    }
     rv = bulkio_export_from_json(r->pool, doc, &post->exp, pdetail);
     json_object_put(doc);
     if (rv != APR_SUCCESS) {
         return HTTP_BAD_REQUEST;
     }
+    if (callback && !*callback) {
+        *pdetail = "callback_url must be a non-empty string";
+        return HTTP_BAD_REQUEST;
+    }
+    if ((rc = mod_bulkio_callback_url(req, callback, &post->callback_url,
+                                      pdetail)) != OK) {
+        return rc;
+    }
     post->params = bulkio_export_params_json(r->pool, post->exp);
-    *pfp = bulkio_sha256_hex(r->pool, apr_pstrcat(r->pool, "export\n",
-                                                  post->params, NULL));
+    *pfp = bulkio_sha256_hex(r->pool, apr_pstrcat(
+               r->pool, "export\n", post->params, "\ncallback_url=",
+               post->callback_url ? post->callback_url : "", NULL));
     return OK;
 }
 
@@ -181,6 +205,8 @@ static int prepare(mod_bulkio_req_t *req, void *baton, const char *job_id,
     job->resource = bulkio_resource_name(bulkio_export_resource(post->exp));
     job->format = bulkio_format_name(bulkio_export_format(post->exp));
     job->params = post->params;
+    job->callback_url = post->callback_url;
+    job->callback_base = req->base;
     *pjob = job;
     return OK;
 }
@@ -194,31 +220,31 @@ int mod_bulkio_exports_get(mod_bulkio_req_t *req)
     PGconn *conn = mod_bulkio_job_conn(req, req->id);
     bulkio_job_t *j;
 
+    json_object *doc;
+
     if (!conn || mod_bulkio_job_get(req, conn, "export", req->id, &j) != OK) {
         return OK;
     }
-    return mod_bulkio_send_json(req->r, HTTP_OK,
-                                mod_bulkio_jobdoc(req->r->pool, j, req->base,
-                                                  NULL));
+    doc = mod_bulkio_jobdoc(req->r->pool, j, req->base, NULL);
+    mod_bulkio_jobdoc_signed(req->r->pool, doc, j, req->base,
+                             req->cfg->link_secret, req->cfg->link_ttl,
+                             apr_time_sec(apr_time_now()));
+    return mod_bulkio_send_json(req->r, HTTP_OK, doc);
 }
 
-int mod_bulkio_exports_download(mod_bulkio_req_t *req)
+/* Send the file of export job j: Content-Length, ETag, Last-Modified,
+ * conditional requests and ranges (the byterange filter). */
+static int send_file(mod_bulkio_req_t *req, bulkio_job_t *j)
 {
     request_rec *r = req->r;
-    const char *job_id = req->id;
-    PGconn *conn = mod_bulkio_job_conn(req, job_id);
     apr_bucket_brigade *bb;
     bulkio_export_t *exp;
     json_object *doc;
     apr_file_t *f;
-    bulkio_job_t *j;
     const char *error;
     apr_status_t rv;
     int rc;
 
-    if (!conn || mod_bulkio_job_get(req, conn, "export", job_id, &j) != OK) {
-        return OK;
-    }
     if (strcmp(j->status, "completed")) {
         return mod_bulkio_problem(r, HTTP_CONFLICT, apr_pstrcat(
                                   r->pool, "the export is ", j->status,
@@ -250,7 +276,18 @@ int mod_bulkio_exports_download(mod_bulkio_req_t *req)
                                   "the export's parameters are damaged");
     }
     json_object_put(doc);
-    set_attachment(r, exp, apr_pstrcat(r->pool, "export-", j->job_id, NULL));
+    if (bulkio_export_gzip(exp)) {
+        /* the file as stored: a .gz the client inflates (or keeps) */
+        ap_set_content_type(r, "application/gzip");
+        apr_table_setn(r->headers_out, "Content-Disposition", apr_psprintf(
+                       r->pool, "attachment; filename=\"export-%s.%s.gz\"",
+                       j->job_id, bulkio_export_ext(exp)));
+        apr_table_setn(r->subprocess_env, "no-gzip", "1");
+    }
+    else {
+        set_attachment(r, exp, apr_pstrcat(r->pool, "export-", j->job_id,
+                                           NULL));
+    }
     ap_update_mtime(r, r->finfo.mtime);
     ap_set_last_modified(r);
     ap_set_etag(r);
@@ -270,4 +307,50 @@ int mod_bulkio_exports_download(mod_bulkio_req_t *req)
     rv = ap_pass_brigade(r->output_filters, bb);
     return rv == APR_SUCCESS || r->connection->aborted ? OK
                                                        : AP_FILTER_ERROR;
+}
+
+int mod_bulkio_exports_download(mod_bulkio_req_t *req)
+{
+    PGconn *conn = mod_bulkio_job_conn(req, req->id);
+    bulkio_job_t *j;
+
+    if (!conn || mod_bulkio_job_get(req, conn, "export", req->id, &j) != OK) {
+        return OK;
+    }
+    return send_file(req, j);
+}
+
+int mod_bulkio_exports_signed(mod_bulkio_req_t *req)
+{
+    request_rec *r = req->r;
+    apr_table_t *args;
+    bulkio_job_t *j;
+    PGconn *conn;
+    apr_status_t rv;
+
+    ap_args_to_table(r, &args);
+    rv = bulkio_link_verify(r->pool, req->cfg->link_secret, req->id,
+                            apr_table_get(args, "expires"),
+                            apr_table_get(args, "signature"),
+                            apr_time_sec(apr_time_now()));
+    if (rv == APR_TIMEUP) {
+        return mod_bulkio_problem(r, HTTP_GONE, "the download link has "
+                                  "expired; get a new one from the job's "
+                                  "document");
+    }
+    if (rv != APR_SUCCESS) {
+        return mod_bulkio_problem(r, HTTP_FORBIDDEN, "the download link's "
+                                  "signature is not valid");
+    }
+    if (!(conn = mod_bulkio_job_conn(req, req->id))) {
+        return OK;
+    }
+    rv = bulkio_store_export_get(r->pool, conn, req->id, &j);
+    if (APR_STATUS_IS_NOTFOUND(rv)) {
+        return mod_bulkio_problem(r, HTTP_NOT_FOUND, "no such job");
+    }
+    if (rv != APR_SUCCESS) {
+        return mod_bulkio_db_unavailable(r);
+    }
+    return send_file(req, j);
 }

@@ -21,4 +21,9 @@ int mod_bulkio_exports_get(mod_bulkio_req_t *req);
 /** GET /exports/{job_id}/download: the finished file. */
 int mod_bulkio_exports_download(mod_bulkio_req_t *req);
 
+/** GET /exports/{job_id}/signed-download?expires=&signature=: the same
+ * file without a token, while the link's signature (BulkIODownloadSecret)
+ * holds and it has not expired (403 for a changed byte, 410 expired). */
+int mod_bulkio_exports_signed(mod_bulkio_req_t *req);
+
 #endif /* MOD_BULKIO_EXPORTS_H */

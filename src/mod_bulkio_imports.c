@@ -19,6 +19,7 @@
 #include "bulkio_pq.h"
 #include "bulkio_store_jobs.h"
 #include "bulkio_util.h"
+#include "bulkio_webhook.h"
 #include "mod_bulkio_private.h"
 #include "mod_bulkio_http.h"
 #include "mod_bulkio_imports.h"
@@ -30,15 +31,15 @@
 #define URL_MAX           2048
 #define READ_CHUNK        65536
 #define ERRORS_IN_STATUS  100
-#define OPTION_MAX        32
+#define OPTION_MAX        BULKIO_HOOK_URL_MAX /* callback_url's */
 
 /* The parameters POST /v1/imports knows; the options among them (from
  * mode on) may come as form fields or {"url"} members as well. */
 static const char *const params_known[] = {
-    "resource", "format", "mode", "max_errors", NULL
+    "resource", "format", "mode", "max_errors", "callback_url", NULL
 };
 #define FIRST_OPTION 2
-#define PARAMS_ALLOWED "resource, format, mode, max_errors"
+#define PARAMS_ALLOWED "resource, format, mode, max_errors, callback_url"
 
 typedef enum {
     BODY_RAW,        /* the file itself */
@@ -130,8 +131,10 @@ static int check_options(upload_t *up, bulkio_new_job_t *job)
     const char *mode = apr_table_get(up->options, "mode");
     const char *max = apr_table_get(up->options, "max_errors");
     const char *missing;
+    const char *detail;
     apr_int64_t n;
     char *end;
+    int rc;
 
     if (bulkio_mode_from_name(mode) < 0) {
         return fail(up, HTTP_BAD_REQUEST,
@@ -161,6 +164,12 @@ static int check_options(upload_t *up, bulkio_new_job_t *job)
         job->max_errors = apr_psprintf(up->req->r->pool, "%" APR_INT64_T_FMT,
                                        n);
     }
+    if ((rc = mod_bulkio_callback_url(up->req, apr_table_get(up->options,
+                                                            "callback_url"),
+                                      &job->callback_url, &detail)) != OK) {
+        return fail(up, rc, detail);
+    }
+    job->callback_base = up->req->base;
     return OK;
 }
 
@@ -568,7 +577,9 @@ static int receive_import(upload_t *up, bulkio_new_job_t *job,
                         r->pool, "import\n", job->resource, "\n",
                         job->format ? job->format : "", "\n", source,
                         "\nmode=", job->mode, "\nmax_errors=",
-                        job->max_errors ? job->max_errors : "", NULL));
+                        job->max_errors ? job->max_errors : "",
+                        "\ncallback_url=",
+                        job->callback_url ? job->callback_url : "", NULL));
     return OK;
 }
 

@@ -7,6 +7,7 @@
 
 #include <apr_strings.h>
 
+#include "bulkio_sign.h"
 #include "bulkio_store_jobs.h"
 #include "mod_bulkio_jobdoc.h"
 
@@ -83,6 +84,37 @@ static json_object *progress(apr_pool_t *p, const bulkio_job_t *j)
     return o;
 }
 
+/* The state of a job's completion webhook: its text members. */
+static const struct {
+    const char *name;
+    apr_size_t off;
+} hook_texts[] = {
+    { "url", APR_OFFSETOF(bulkio_job_t, hook_url) },
+    { "state", APR_OFFSETOF(bulkio_job_t, hook_state) },
+    { "eventId", APR_OFFSETOF(bulkio_job_t, hook_event_id) },
+    { "lastError", APR_OFFSETOF(bulkio_job_t, hook_last_error) },
+    { "lastAttemptAt", APR_OFFSETOF(bulkio_job_t, hook_last_attempt_at) },
+    { "nextAttemptAt", APR_OFFSETOF(bulkio_job_t, hook_next_attempt_at) },
+    { "deliveredAt", APR_OFFSETOF(bulkio_job_t, hook_delivered_at) },
+};
+
+/* The state of a job's completion webhook. */
+static json_object *webhook(const bulkio_job_t *j)
+{
+    json_object *o = json_object_new_object();
+    apr_size_t k;
+
+    for (k = 0; k < sizeof(hook_texts) / sizeof(hook_texts[0]); ++k) {
+        json_object_object_add(o, hook_texts[k].name, str_or_null(
+            *(const char *const *)((const char *)j + hook_texts[k].off)));
+    }
+    json_object_object_add(o, "attempts",
+                           json_object_new_int64(j->hook_attempts));
+    json_object_object_add(o, "lastStatus", j->hook_last_status < 0 ? NULL
+                           : json_object_new_int64(j->hook_last_status));
+    return o;
+}
+
 /* What every job has: job_id, status, resource, format, reason (when
  * there is one), totalRecords, createdAt, completedAt. */
 static json_object *common(const bulkio_job_t *j)
@@ -102,6 +134,9 @@ static json_object *common(const bulkio_job_t *j)
                            json_object_new_int64(j->total_records));
     json_object_object_add(doc, "createdAt", str_or_null(j->created_at));
     json_object_object_add(doc, "completedAt", str_or_null(j->completed_at));
+    if (j->hook_state) {
+        json_object_object_add(doc, "webhook", webhook(j));
+    }
     return doc;
 }
 
@@ -182,6 +217,29 @@ static void add_export(apr_pool_t *p, json_object *doc, const bulkio_job_t *j,
                            ? json_object_new_int64(j->file_size) : NULL);
     json_object_object_add(doc, "expiresAt", done && j->expires_at
                            ? json_object_new_string(j->expires_at) : NULL);
+}
+
+void mod_bulkio_jobdoc_signed(apr_pool_t *p, json_object *doc,
+                              const bulkio_job_t *j, const char *base,
+                              const char *secret, apr_interval_time_t ttl,
+                              apr_int64_t now)
+{
+    apr_int64_t until = now + apr_time_sec(ttl);
+    const char *sig;
+
+    if (until > j->expires_s) {
+        until = j->expires_s;
+    }
+    if (!secret || strcmp(j->status, "completed") || j->expired
+        || until <= now
+        || !(sig = bulkio_link_signature(p, secret, j->job_id, until))) {
+        json_object_object_add(doc, "signedDownloadUrl", NULL);
+        return;
+    }
+    json_object_object_add(doc, "signedDownloadUrl", json_object_new_string(
+        apr_psprintf(p, "%s/exports/%s/signed-download?expires=%"
+                     APR_INT64_T_FMT "&signature=%s", base, j->job_id,
+                     until, sig)));
 }
 
 json_object *mod_bulkio_jobdoc(apr_pool_t *p, const bulkio_job_t *j,

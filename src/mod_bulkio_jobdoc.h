@@ -25,6 +25,16 @@ json_object *mod_bulkio_jobdoc(apr_pool_t *p, const bulkio_job_t *j,
                                const char *base,
                                const apr_array_header_t *errors);
 
+/** Add "signedDownloadUrl" to the document doc of export job j: a link
+ * that works without a token until min(now + ttl, the export's expiry),
+ * signed with secret (bulkio_link_signature()); null when the file is
+ * not ready, has expired, or secret is NULL.
+ * @param now seconds since 1970 */
+void mod_bulkio_jobdoc_signed(apr_pool_t *p, json_object *doc,
+                              const bulkio_job_t *j, const char *base,
+                              const char *secret, apr_interval_time_t ttl,
+                              apr_int64_t now);
+
 /** One record error as the status document and the NDJSON error file
  * show it. */
 json_object *mod_bulkio_jobdoc_error(const bulkio_rec_error_t *e);

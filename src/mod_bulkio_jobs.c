@@ -16,6 +16,7 @@
 #include "bulkio_pq.h"
 #include "bulkio_store_jobs.h"
 #include "bulkio_util.h"
+#include "bulkio_webhook.h"
 #include "mod_bulkio_private.h"
 #include "mod_bulkio_http.h"
 #include "mod_bulkio_jobdoc.h"
@@ -222,6 +223,26 @@ int mod_bulkio_post_job(mod_bulkio_req_t *req)
         return too_many(req);
     }
     return mod_bulkio_problem(r, rc, detail);
+}
+
+int mod_bulkio_callback_url(mod_bulkio_req_t *req, const char *url,
+                            const char **purl, const char **pdetail)
+{
+    *purl = NULL;
+    if (!url || !*url) {
+        return OK;
+    }
+    if (!req->cfg->webhook_secret) {
+        *pdetail = "callback_url needs a BulkIOWebhookSecret in the server's "
+                   "configuration, which this server lacks";
+        return HTTP_BAD_REQUEST;
+    }
+    if (bulkio_hook_check_url(req->r->pool, url, req->cfg->url_allow,
+                              pdetail) != APR_SUCCESS) {
+        return HTTP_BAD_REQUEST;
+    }
+    *purl = url;
+    return OK;
 }
 
 int mod_bulkio_list_jobs(mod_bulkio_req_t *req)

@@ -49,6 +49,14 @@ typedef struct {
  * create, then 202 with Location. */
 int mod_bulkio_post_job(mod_bulkio_req_t *req);
 
+/** Check a job's callback_url (NULL or empty: none): the server must
+ * have a BulkIOWebhookSecret, and the URL pass bulkio_hook_check_url()
+ * with BulkIOURLAllow.
+ * @return OK with *purl (NULL for none), or HTTP_BAD_REQUEST with
+ *         *pdetail */
+int mod_bulkio_callback_url(mod_bulkio_req_t *req, const char *url,
+                            const char **purl, const char **pdetail);
+
 /** GET of a job list: the caller's jobs of the kind req->arg (a
  * mod_bulkio_poster_t), newest first, filtered
  * and paged by the query (see bulkio_joblist.h); each item is the job's

@@ -62,6 +62,8 @@ static const route_t routes[] = {
       &mod_bulkio_exports },
     { M_GET,    "/exports/{id}",          mod_bulkio_exports_get,      1, NULL },
     { M_GET,    "/exports/{id}/download", mod_bulkio_exports_download, 1, NULL },
+    { M_GET,    "/exports/{id}/signed-download", mod_bulkio_exports_signed,
+      0, NULL },
     { M_GET,    "/console",               mod_bulkio_console,          0, NULL },
     { M_GET,    "/console/{id}",          mod_bulkio_console,          0, NULL },
 };

@@ -33,6 +33,7 @@
 #include "mod_bulkio_scheduler.h"
 #include "mod_bulkio_signal.h"
 #include "mod_bulkio_threads.h"
+#include "mod_bulkio_webhooks.h"
 
 #define WATCHDOG_NAME   "_bulkio_"
 #define TICK            apr_time_from_msec(100) /* mod_watchdog's slice */
@@ -115,6 +116,9 @@ static void schedule(apr_pool_t *p)
         ++running;
     }
     mod_bulkio_housekeeping_sweep(p, conn, sched->s);
+    mod_bulkio_webhooks_kick(p, conn, apr_psprintf(
+        p, "%s/%s/%" APR_PID_T_FMT, sched->server_id, sched->nonce,
+        getpid()));
     mod_bulkio_threads_conn_close(dbd);
 }
 

@@ -21,4 +21,15 @@ int mod_bulkio_stream(request_rec *r, PGconn *conn, apr_status_t sent,
                       const bulkio_frame_t *frame,
                       bulkio_row_fn *row, void *baton);
 
+/** Whether the response is to be gzip-compressed: the request's
+ * Accept-Encoding takes gzip (or x-gzip) with a q above 0; then sets
+ * Content-Encoding: gzip. Vary: Accept-Encoding either way. */
+int mod_bulkio_stream_negotiate(request_rec *r);
+
+/** mod_bulkio_stream(), gzip-compressed as it goes (still in chunks,
+ * memory flat). */
+int mod_bulkio_stream_gzip(request_rec *r, PGconn *conn, apr_status_t sent,
+                           const bulkio_frame_t *frame, bulkio_row_fn *row,
+                           void *baton);
+
 #endif /* MOD_BULKIO_STREAM_H */
