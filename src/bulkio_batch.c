@@ -439,6 +439,8 @@ struct bulkio_stage_t {
     int skip;                    /* batches to apply without trying the
                                   * insert statement first */
     int backoff;                 /* what skip becomes at its next failure */
+    PGconn *errconn;             /* the error entries' connection, or NULL:
+                                  * the batch's */
 };
 
 /* After the insert statement failed, batches go straight to the apply
@@ -553,6 +555,11 @@ const char *bulkio_batch_table(const bulkio_stage_t *stage)
 const char *bulkio_batch_sequence(const bulkio_stage_t *stage)
 {
     return stage->sql->seq;
+}
+
+void bulkio_batch_errors_to(bulkio_stage_t *stage, PGconn *conn)
+{
+    stage->errconn = conn;
 }
 
 static void batch_init(bulkio_batch_t *b)
@@ -1031,7 +1038,8 @@ apr_status_t bulkio_batch_finish(bulkio_batch_t *b, PGconn *conn,
     if (!errs.len) {
         return APR_SUCCESS;
     }
-    return copy_in(p, conn, "COPY bulkio_job_errors (job_id, record_index,"
+    return copy_in(p, b->stage->errconn ? b->stage->errconn : conn,
+                   "COPY bulkio_job_errors (job_id, record_index,"
                    " line, field, error_type, error_message, record_data)"
                    " FROM STDIN", errs.data, errs.len);
 }

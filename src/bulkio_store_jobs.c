@@ -14,7 +14,7 @@ static const bulkio_pq_col_t job_cols[] = {
     J(total_records, INT64), J(success_count, INT64), J(error_count, INT64),
     J(inserted_count, INT64), J(updated_count, INT64),
     J(unchanged_count, INT64), J(deleted_count, INT64), J(mode, TEXT),
-    J(max_errors, INT64),
+    J(max_errors, INT64), J(dry_run, BOOL), J(atomic, BOOL),
     J(processed_records, INT64), J(bytes_processed, INT64),
     J(bytes_total, INT64), J(elapsed_seconds, DOUBLE),
     J(params, TEXT), J(source_path, TEXT), J(file_size, INT64),
@@ -32,7 +32,8 @@ static const bulkio_pq_col_t job_cols[] = {
     "       j.format, j.reason, j.total_records, j.success_count," \
     "       j.error_count, j.inserted_count, j.updated_count," \
     "       j.unchanged_count, j.deleted_count, j.mode," \
-    "       coalesce(j.max_errors, -1) AS max_errors," \
+    "       coalesce(j.max_errors, -1) AS max_errors, j.dry_run," \
+    "       j.atomic," \
     "       j.checkpoint_records AS processed_records," \
     "       j.checkpoint_bytes AS bytes_processed, j.bytes_total," \
     "       extract(epoch FROM coalesce(j.completed_at, now())" \
@@ -87,7 +88,8 @@ static apr_status_t create(apr_pool_t *p, PGconn *conn, void *baton)
         job->job_id, job->resource, job->format, job->principal,
         job->source_path, job->source_url, apr_off_t_toa(p, job->bytes_total),
         job->kind, job->params ? job->params : "{}", job->mode,
-        job->max_errors
+        job->max_errors, job->dry_run ? "true" : "false",
+        job->atomic ? "true" : "false"
     };
     apr_status_t rv;
     int full = 0;
@@ -108,8 +110,9 @@ static apr_status_t create(apr_pool_t *p, PGconn *conn, void *baton)
     rv = bulkio_pq_exec(p, conn,
         "INSERT INTO bulkio_jobs (public_id, kind, resource, format, principal,"
         "                         source_path, source_url, bytes_total, params,"
-        "                         mode, max_errors)"
-        " VALUES ($1, $8, $2, $3, $4, $5, $6, $7, $9, $10, $11)", 11, params,
+        "                         mode, max_errors, dry_run, atomic)"
+        " VALUES ($1, $8, $2, $3, $4, $5, $6, $7, $9, $10, $11, $12, $13)",
+        13, params,
         NULL);
     if (rv == APR_SUCCESS && cr->idem) {
         rv = bulkio_store_idem_complete(p, conn, cr->idem, cr->fingerprint,

@@ -30,6 +30,8 @@ typedef struct {
     const char *mode;        /**< an import's mode, or NULL */
     const char *max_errors;  /**< an import's limit of failed records (a
                                   number), or NULL for none */
+    int dry_run;             /**< an import that applies nothing */
+    int atomic;              /**< an import that applies all or nothing */
     apr_off_t bytes_total;
     int max_active;          /**< >0: refuse the job when its principal
                                   has this many pending or running jobs */
@@ -74,6 +76,8 @@ typedef struct {
     const char *mode;            /**< an import's mode */
     apr_int64_t max_errors;      /**< its limit of failed records, -1 for
                                       none */
+    int dry_run;                 /**< an import that applies nothing */
+    int atomic;                  /**< ... that applies all or nothing */
     apr_int64_t processed_records;
     apr_int64_t bytes_processed;
     apr_int64_t bytes_total;
