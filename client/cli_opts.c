@@ -33,6 +33,8 @@ enum {
     OPT_FORCE,
     OPT_MODE,
     OPT_MAX_ERRORS,
+    OPT_DRY_RUN,
+    OPT_ATOMIC,
     OPT_VERSION
 };
 
@@ -58,6 +60,8 @@ static const struct option long_opts[] = {
     { "force", no_argument, NULL, OPT_FORCE },
     { "mode", required_argument, NULL, OPT_MODE },
     { "max-errors", required_argument, NULL, OPT_MAX_ERRORS },
+    { "dry-run", no_argument, NULL, OPT_DRY_RUN },
+    { "atomic", no_argument, NULL, OPT_ATOMIC },
     { "help", no_argument, NULL, OPT_HELP },
     { "version", no_argument, NULL, OPT_VERSION },
     { NULL, 0, NULL, 0 }
@@ -324,6 +328,8 @@ int cli_parse(int argc, char **argv, cli_opts_t *o, char *err, size_t errlen)
             }
             o->mode = optarg;
             break;
+        case OPT_DRY_RUN:     o->dry_run = 1; break;
+        case OPT_ATOMIC:      o->atomic = 1; break;
         case OPT_MAX_ERRORS:
             if (parse_long(optarg, 0, 2147483647L, &o->max_errors)) {
                 return fail(err, errlen, "--max-errors wants a number from "
@@ -424,9 +430,10 @@ int cli_parse(int argc, char **argv, cli_opts_t *o, char *err, size_t errlen)
         return fail(err, errlen, "--no-wait and --idempotency-key belong to "
                     "import and export --job");
     }
-    if ((o->mode || o->max_errors >= 0) && o->cmd != CLI_CMD_IMPORT) {
-        return fail(err, errlen, "--mode and --max-errors belong to import "
-                    "and delete");
+    if ((o->mode || o->dry_run || o->max_errors >= 0 || o->atomic)
+        && o->cmd != CLI_CMD_IMPORT) {
+        return fail(err, errlen, "--mode, --dry-run, --max-errors and "
+                    "--atomic belong to import and delete");
     }
     if (o->idempotency_key && (!*o->idempotency_key
                                || strlen(o->idempotency_key) > 255
@@ -463,7 +470,7 @@ void cli_usage(FILE *out)
 "usage: bulkio [options] COMMAND ...\n"
 "\n"
 "  import RESOURCE FILE|URL [--format F] [--idempotency-key K] [--no-wait]\n"
-"         [--mode M] [--max-errors N]\n"
+"         [--mode M] [--dry-run] [--max-errors N] [--atomic]\n"
 "  delete RESOURCE FILE|URL [options of import]   (import --mode delete)\n"
 "  status JOB\n"
 "  cancel JOB\n"
@@ -479,8 +486,12 @@ void cli_usage(FILE *out)
 "                     key inserts, an existing one updates the fields the\n"
 "                     record carries), insert, update, replace (a missing\n"
 "                     field takes its default) or delete\n"
+"  --dry-run          check every record against the database, change\n"
+"                     nothing; the summary shows what would happen\n"
 "  --max-errors N     stop the job (failed) when more than N records fail;\n"
 "                     the batches before stay applied\n"
+"  --atomic           all or nothing: no row changes unless at most\n"
+"                     --max-errors (0) records fail\n"
 "\n"
 "options:\n"
 "  --url URL          server (BULKIO_URL, else http://127.0.0.1:$BULKIO_PORT,\n"
