@@ -212,6 +212,23 @@ apr_status_t bulkio_store_counts(apr_pool_t *p, PGconn *conn,
     return checkpoint(p, conn, job, owner, lease, prog, 0, pcancel);
 }
 
+/* Update the job (params: $1 its id, $2 owner, $3 the lease) that owner
+ * holds: set, and a renewed lease; whether it was asked to stop into
+ * *pcancel. */
+static apr_status_t held_update(apr_pool_t *p, PGconn *conn, const char *set,
+                                const char *const *params, int nparams,
+                                int *pcancel)
+{
+    int cancel;
+
+    return bulkio_pq_get(p, conn, apr_pstrcat(p,
+        "UPDATE bulkio_jobs SET ", set, ","
+        "       lease_expires_at = now() + $3::interval"
+        " WHERE id = $1 AND lease_owner = $2 AND status = 'running'"
+        " RETURNING cancel_requested", NULL), nparams, params, cancel_col,
+        pcancel ? pcancel : &cancel);
+}
+
 apr_status_t bulkio_store_position(apr_pool_t *p, PGconn *conn,
                                    apr_int64_t job, const char *owner,
                                    apr_interval_time_t lease,
@@ -223,23 +240,19 @@ apr_status_t bulkio_store_position(apr_pool_t *p, PGconn *conn,
         bulkio_pq_int64(p, records), bulkio_pq_int64(p, bytes)
     };
 
-    return bulkio_pq_get(p, conn,
-        "UPDATE bulkio_jobs SET checkpoint_records = $4,"
-        "       checkpoint_bytes = $5,"
-        "       lease_expires_at = now() + $3::interval"
-        " WHERE id = $1 AND lease_owner = $2 AND status = 'running'"
-        " RETURNING cancel_requested", 5, params, cancel_col, pcancel);
+    return held_update(p, conn, "checkpoint_records = $4,"
+                       " checkpoint_bytes = $5", params, 5, pcancel);
 }
 
 apr_status_t bulkio_store_applied(apr_pool_t *p, PGconn *conn,
-                                  apr_int64_t job, const char *owner)
+                                  apr_int64_t job, const char *owner,
+                                  apr_interval_time_t lease)
 {
-    const char *params[] = { bulkio_pq_int64(p, job), owner };
+    const char *params[] = {
+        bulkio_pq_int64(p, job), owner, bulkio_pq_secs(p, lease)
+    };
 
-    return bulkio_pq_one(p, conn,
-        "UPDATE bulkio_jobs SET atomic_applied = true"
-        " WHERE id = $1 AND lease_owner = $2 AND status = 'running'", 2,
-        params);
+    return held_update(p, conn, "atomic_applied = true", params, 3, NULL);
 }
 
 /* The restart of a job: its error entries go, its counters start again. */

@@ -109,7 +109,8 @@ apr_status_t bulkio_store_position(apr_pool_t *p, PGconn *conn,
  * commits them: a worker that takes the job over then only finishes it.
  * @return APR_SUCCESS, or APR_NOTFOUND when owner no longer holds it */
 apr_status_t bulkio_store_applied(apr_pool_t *p, PGconn *conn,
-                                  apr_int64_t job, const char *owner);
+                                  apr_int64_t job, const char *owner,
+                                  apr_interval_time_t lease);
 
 /** Start job c again from its first record, in one transaction: its error
  * entries are deleted, its checkpoint and counters go back to 0 (in c

@@ -390,7 +390,8 @@ static bulkio_run_e end_run(bulkio_writer_t *w, int last)
     rv = bulkio_store_checkpoint(w->tx, conn, job->claim->id, job->owner,
                                  job->lease, &w->stats.prog, &cancel);
     if (rv == APR_SUCCESS && !cancel) {
-        rv = bulkio_store_applied(w->tx, conn, job->claim->id, job->owner);
+        rv = bulkio_store_applied(w->tx, conn, job->claim->id, job->owner,
+                                  job->lease);
     }
     if (rv == APR_SUCCESS && !cancel) {
         rv = commit(w, conn, 0);
