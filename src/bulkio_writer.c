@@ -635,10 +635,12 @@ apr_status_t bulkio_writer_open(apr_pool_t *p, bulkio_job_ctx_t *job,
         }
     }
     if (w->ctl) {
-        /* error entries outlive the rollback; one transaction from here */
+        /* error entries outlive the rollback; one transaction from here,
+         * without the resource's lock: held for the whole run, it would
+         * keep every other import of the resource waiting (and their
+         * leases expiring); only writers of the same rows wait */
         bulkio_batch_errors_to(w->stage, w->ctl);
-        rv = exec_all(w->conns[0], begin_sql(w, w->stats.commit
-                                                == BULKIO_COMMIT_AT_END));
+        rv = exec_all(w->conns[0], begin_sql(w, 0));
         w->tx_started = apr_time_now();
         if (rv != APR_SUCCESS) {
             *preason = apr_pstrcat(p, "database error: ",

@@ -61,8 +61,8 @@ bulkio_mode_e bulkio_writer_mode(const bulkio_claim_t *c);
  * at once, so a rolled back run keeps them), the progress and the lease.
  * Such a run starts again from the first record: the job's error entries
  * and counters are reset, and job->claim then points to a copy with its
- * checkpoint at 0. An atomic import holds the resource's lock for the
- * whole run; a dry run takes no lock but the rows it writes.
+ * checkpoint at 0. Neither takes the resource's lock: they hold the row
+ * locks of what they write until they end.
  * @param started when the run started (for its rate in progress lines)
  * @param preason why, when it fails (a database error: try again later)
  */
