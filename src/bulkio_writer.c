@@ -343,11 +343,13 @@ static bulkio_run_e end_whole(bulkio_writer_t *w)
     int cancel = 0, over = 0;
 
     rv = finish_batch(w, &f, &next, &over);
-    if (rv == APR_SUCCESS) {
-        /* the transaction lasts: the staging table keeps one batch */
+    if (rv == APR_SUCCESS && ++w->tx_batches >= TX_BATCHES) {
+        /* the transaction lasts: the staging table keeps up to
+         * TX_BATCHES batches, as one of batch by batch does */
         rv = exec_all(f.conn, apr_pstrcat(w->tx, "TRUNCATE ",
                                           bulkio_batch_table(w->stage),
                                           NULL));
+        w->tx_batches = 0;
     }
     if (rv == APR_SUCCESS
         && (over || *job->stop || apr_time_now() - w->tx_started >= TX_TIME)) {
