@@ -14,7 +14,7 @@ use Time::HiRes qw(sleep);
 use lib 't/lib';
 use BulkIO::Test;
 
-plan tests => 27;
+plan tests => 31;
 
 # 3,000 users (three batches of 1,000); bad emails at the indexes given
 sub users_file {
@@ -163,3 +163,39 @@ ok t_cmp(sql_value("SELECT attempts FROM bulkio_jobs WHERE public_id = '$id'")
 ok t_cmp(outcome($taken), outcome($plain),
          'after the takeover: the same status, counts and error entries, none twice');
 ok t_cmp(sql_value($rows), $plain_rows, 'the same rows');
+
+# ---- a worker that died after the commit, before recording the end ----
+# (simulated: the job made running again under a dead owner, its lease
+# expired): the takeover sees it applied and only finishes it, applying
+# nothing twice. A URL import, so that the file can be fetched again.
+my $vars = Apache::Test::vars();
+mkdir "$vars->{documentroot}/atomic";
+open my $fh, '>', "$vars->{documentroot}/atomic/users.csv" or die $!;
+print $fh users_file(7);
+close $fh;
+reset_data();
+$res = POST '/v1/imports?resource=users', auth(),
+    'Content-Type' => 'application/json',
+    content => qq({"url": "http://127.0.0.1:$vars->{port}/atomic/users.csv",)
+               . qq( "atomic": true, "max_errors": 1});
+$d = wait_job(json_decode($res->content)->{job_id});
+my $applied = users_md5();
+ok t_cmp(counts($d) . ' entries ' . entries($d),
+         'completed 3000/2999/2999/0/1 entries 1', 'an atomic URL import');
+sql("UPDATE bulkio_jobs SET status = 'running', completed_at = NULL,"
+    . " source_path = NULL, lease_owner = 'dead/1/1',"
+    . " lease_expires_at = now() - interval '1 second'"
+    . " WHERE public_id = '$d->{job_id}'");
+my $again;
+for (1 .. 300) {
+    $again = wait_job($d->{job_id});
+    last if sql_value("SELECT attempts FROM bulkio_jobs"
+                      . " WHERE public_id = '$d->{job_id}'") > 1;
+    sleep 0.1;
+}
+ok t_cmp(sql_value("SELECT attempts FROM bulkio_jobs WHERE public_id = '$d->{job_id}'"),
+         2, 'taken over');
+ok t_cmp(counts($again) . ' entries ' . entries($again),
+         'completed 3000/2999/2999/0/1 entries 1',
+         'the same counts and error entries');
+ok t_cmp(users_md5(), $applied, 'no row applied twice or changed');
