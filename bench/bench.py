@@ -15,8 +15,11 @@ against `COPY (the same SELECT) TO STDOUT`, and as an export job (POST
 compressed: the stream with Accept-Encoding: gzip, and the export job with
 "compression": "gzip", whose rows also give the file sizes. The users
 file is imported a second time (every row an update that changes nothing),
-and a third time with every name changed, against the \\copy into an
-empty table. httpd's peak resident memory
+a third time with every name changed, and a fourth time from a file of
+only `id,name` (every row a partial update that changes the name: at most
+the time of the full re-import), against the \\copy into an empty table;
+before its import, the users file is imported as a dry run (dry_run=true:
+at most 1.2 times the import). httpd's peak resident memory
 is sampled during every run; last, a warm server imports N users, then
 --big (5N by default), to show it does not grow with the input. ab
 measures GET /v1/imports/{id} while three imports run.
@@ -64,6 +67,7 @@ class Bench:
         self.pidfile = os.path.join(os.environ['BULKIO_RUN_DIR'], 'httpd.pid')
         self.spool = os.path.join(os.environ['BULKIO_RUN_DIR'], 'spool')
         self.table = []
+        self.modes = []     # the dry run and the partial re-import, said
 
     def psql(self, sql, out=None):
         return subprocess.run(['psql', self.db, '-v', 'ON_ERROR_STOP=1',
@@ -129,12 +133,25 @@ class Bench:
             os.rename(out + '.tmp', out)
         return out
 
-    def upload(self, resource, path):
+    def partial(self, path):
+        """The users file as id,name only, every name changed again."""
+        out = path.replace('.csv', '-partial.csv')
+        if not os.path.exists(out):
+            with open(path) as f, open(out + '.tmp', 'w') as g:
+                g.write('id,name\n')
+                next(f)
+                for line in f:
+                    cells = line.split(',', 3)
+                    g.write('%s,Partial %s\n' % (cells[0], cells[2]))
+            os.rename(out + '.tmp', out)
+        return out
+
+    def upload(self, resource, path, query=''):
         out = subprocess.run(
             ['curl', '-sS', '--fail-with-body', '-X', 'POST', '-T', path,
              '-H', 'Authorization: Bearer ' + self.token,
              '-H', 'Content-Type: ' + CTYPE[FORMAT[resource]],
-             '%s/v1/imports?resource=%s' % (self.base, resource)],
+             '%s/v1/imports?resource=%s%s' % (self.base, resource, query)],
             check=True, capture_output=True, text=True).stdout
         return json.loads(out)['job_id']
 
@@ -189,6 +206,15 @@ class Bench:
         self.reset()
         for res in RESOURCES:
             path = self.datafile(res, profile, self.rows)
+            dry = None
+            if res == 'users' and profile == 'valid':
+                # first a dry run of the same file: nothing changes
+                dry = self.measure(lambda: self.wait(
+                    self.upload(res, path, '&dry_run=true')))
+                self.clean_spool()
+                if not dry[2]['dryRun'] or int(self.psql(
+                        'SELECT count(*) FROM users')):
+                    sys.exit('bench: users dry run gave %s' % dry[2])
             secs, mem, doc = self.measure(
                 lambda: self.wait(self.upload(res, path)))
             self.clean_spool()
@@ -209,6 +235,18 @@ class Bench:
                      TARGET[(res, profile)], mem)
             print('    %d rows, %d failed records' % (rows,
                                                        doc['errorCount']))
+            if dry:
+                counts = ('totalRecords', 'successCount', 'insertedCount',
+                          'updatedCount', 'errorCount')
+                if [dry[2][k] for k in counts] != [doc[k] for k in counts]:
+                    sys.exit('bench: the dry run counted %s, the import %s'
+                             % (dry[2], doc))
+                # its target against COPY: 1.2 times the import's
+                self.add('dry run users valid (csv)', dry[2]['totalRecords'],
+                         dry[0], base, 1.2 * TARGET[(res, profile)], dry[1])
+                self.modes.append('the dry run of the users file took %.2f s,'
+                                  ' %.2f× the import (%.2f s; target ≤ 1.2×)'
+                                  % (dry[0], dry[0] / secs, secs))
             if res == 'users' and profile == 'valid':
                 # the same file again: every row an update
                 secs, mem, doc = self.measure(
@@ -232,6 +270,23 @@ class Bench:
                 self.add('re-import users valid (csv), all changed',
                          doc['totalRecords'], secs, base, REIMPORT_TARGET,
                          mem)
+                # id,name only: every row a partial update of its name
+                full = secs
+                part = self.partial(path)
+                secs, mem, doc = self.measure(
+                    lambda: self.wait(self.upload(res, part)))
+                self.clean_spool()
+                if doc['updatedCount'] != rows or int(self.psql(
+                        "SELECT count(*) FROM users WHERE name LIKE"
+                        " 'Partial User %' AND email LIKE 'user%'")) != rows:
+                    sys.exit('bench: users partial re-import gave %s' % doc)
+                self.add('re-import users (csv id,name), partial, all changed',
+                         doc['totalRecords'], secs, base, REIMPORT_TARGET,
+                         mem)
+                self.modes.append('the partial re-import (id,name) took %.2f'
+                                  ' s, %.2f× the full re-import with every'
+                                  ' name changed (%.2f s; target ≤ 1×)'
+                                  % (secs, secs / full, full))
 
     def exports(self):
         for res in RESOURCES:
@@ -344,11 +399,12 @@ class Bench:
                % (p50, p99, failed, running))
         cpu = subprocess.run(['nproc'], capture_output=True,
                              text=True).stdout.strip()
+        modes = 'Modes: %s.' % '; '.join(self.modes) if self.modes else ''
         text = ('# mod_bulkio benchmark\n\n%s, %s cores, %d rows per'
                 ' resource. Ratios are ours against PostgreSQL\'s COPY on'
-                ' the same rows in the same run.\n\n%s%s\n\n%s\n\n%s\n'
+                ' the same rows in the same run.\n\n%s%s\n\n%s\n\n%s\n\n%s\n'
                 % (time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()), cpu,
-                   self.rows, head, '\n'.join(lines), flat, lat))
+                   self.rows, head, '\n'.join(lines), modes, flat, lat))
         print('\n' + text)
         with open(out, 'w') as f:
             f.write(text)

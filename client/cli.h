@@ -71,6 +71,8 @@ typedef struct {
     long max_errors;            /* import --max-errors, -1: not given */
     const char *callback_url;   /* import, export --job: --callback-url */
     int gzip;                   /* export: --gzip */
+    int dry_run;                /* import --dry-run */
+    int atomic;                 /* import --atomic */
     int no_wait;
     int as_job;                 /* export --job */
     int quiet;
@@ -192,6 +194,7 @@ typedef struct {
     int has_actions;            /* the job's document holds the counts */
     int64_t actions[CLI_NACTIONS];  /* succeeded records by action */
     const char *mode;           /* shown unless NULL or upsert */
+    int dry_run;                /* "dry run: nothing was changed" */
 } cli_summary_t;
 
 /** The one-line summary at the end of an import. */

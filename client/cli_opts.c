@@ -35,6 +35,8 @@ enum {
     OPT_MAX_ERRORS,
     OPT_CALLBACK,
     OPT_GZIP,
+    OPT_DRY_RUN,
+    OPT_ATOMIC,
     OPT_VERSION
 };
 
@@ -62,6 +64,8 @@ static const struct option long_opts[] = {
     { "max-errors", required_argument, NULL, OPT_MAX_ERRORS },
     { "callback-url", required_argument, NULL, OPT_CALLBACK },
     { "gzip", no_argument, NULL, OPT_GZIP },
+    { "dry-run", no_argument, NULL, OPT_DRY_RUN },
+    { "atomic", no_argument, NULL, OPT_ATOMIC },
     { "help", no_argument, NULL, OPT_HELP },
     { "version", no_argument, NULL, OPT_VERSION },
     { NULL, 0, NULL, 0 }
@@ -330,6 +334,8 @@ int cli_parse(int argc, char **argv, cli_opts_t *o, char *err, size_t errlen)
             }
             o->mode = optarg;
             break;
+        case OPT_DRY_RUN:     o->dry_run = 1; break;
+        case OPT_ATOMIC:      o->atomic = 1; break;
         case OPT_MAX_ERRORS:
             if (parse_long(optarg, 0, 2147483647L, &o->max_errors)) {
                 return fail(err, errlen, "--max-errors wants a number from "
@@ -438,9 +444,10 @@ int cli_parse(int argc, char **argv, cli_opts_t *o, char *err, size_t errlen)
     if (o->gzip && o->cmd != CLI_CMD_EXPORT) {
         return fail(err, errlen, "--gzip belongs to export");
     }
-    if ((o->mode || o->max_errors >= 0) && o->cmd != CLI_CMD_IMPORT) {
-        return fail(err, errlen, "--mode and --max-errors belong to import "
-                    "and delete");
+    if ((o->mode || o->dry_run || o->max_errors >= 0 || o->atomic)
+        && o->cmd != CLI_CMD_IMPORT) {
+        return fail(err, errlen, "--mode, --dry-run, --max-errors and "
+                    "--atomic belong to import and delete");
     }
     if (o->idempotency_key && (!*o->idempotency_key
                                || strlen(o->idempotency_key) > 255
@@ -477,7 +484,8 @@ void cli_usage(FILE *out)
 "usage: bulkio [options] COMMAND ...\n"
 "\n"
 "  import RESOURCE FILE|URL [--format F] [--idempotency-key K] [--no-wait]\n"
-"         [--mode M] [--max-errors N] [--callback-url URL]\n"
+"         [--mode M] [--dry-run] [--max-errors N] [--atomic]\n"
+"         [--callback-url URL]\n"
 "  delete RESOURCE FILE|URL [options of import]   (import --mode delete)\n"
 "  status JOB\n"
 "  cancel JOB\n"
@@ -493,8 +501,12 @@ void cli_usage(FILE *out)
 "                     key inserts, an existing one updates the fields the\n"
 "                     record carries), insert, update, replace (a missing\n"
 "                     field takes its default) or delete\n"
+"  --dry-run          check every record against the database, change\n"
+"                     nothing; the summary shows what would happen\n"
 "  --max-errors N     stop the job (failed) when more than N records fail;\n"
 "                     the batches before stay applied\n"
+"  --atomic           all or nothing: no row changes unless at most\n"
+"                     --max-errors (0) records fail\n"
 "  --callback-url URL the server POSTs the job's status document there when\n"
 "                     it ends, signed (BulkIO-Signature); also export --job\n"
 "\n"

@@ -204,6 +204,10 @@ void cli_fmt_summary(char *buf, size_t len, const cli_summary_t *s)
     if (s->mode && strcmp(s->mode, "upsert") && k < len) {
         k += (size_t)snprintf(buf + k, len - k, "; mode %s", s->mode);
     }
+    if (s->dry_run && k < len) {
+        k += (size_t)snprintf(buf + k, len - k, "; dry run: nothing was "
+                              "changed");
+    }
     if (s->reason && k < len) {
         snprintf(buf + k, len - k, "; %s", s->reason);
     }

@@ -140,6 +140,7 @@ static void summary(cli_ctx_t *ctx, const char *id, json_object *doc)
     sum.failed = cli_json_int(doc, "errorCount");
     sum.has_actions = cli_job_actions(doc, sum.actions);
     sum.mode = cli_json_str(doc, "mode");
+    sum.dry_run = cli_json_bool(doc, "dryRun");
     if (sum.failed) {
         count_errors(ctx, id, &sum, &ec);
     }
@@ -174,8 +175,8 @@ static int wait_import(cli_ctx_t *ctx, const char *id)
     return rc;
 }
 
-/* --mode, --max-errors and --callback-url as query parameters, each
- * only when given (a server before modes knows none) */
+/* --mode, --dry-run, --max-errors, --atomic and --callback-url as query
+ * parameters, each only when given (a server before modes knows none) */
 static void add_mode_params(const cli_opts_t *o, char *path, size_t len)
 {
     char n[32];
@@ -189,6 +190,12 @@ static void add_mode_params(const cli_opts_t *o, char *path, size_t len)
     if (o->max_errors >= 0) {
         snprintf(n, sizeof(n), "%ld", o->max_errors);
         cli_add_param(path, len, "max_errors", n);
+    }
+    if (o->dry_run) {
+        cli_add_param(path, len, "dry_run", "true");
+    }
+    if (o->atomic) {
+        cli_add_param(path, len, "atomic", "true");
     }
 }
 

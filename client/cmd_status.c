@@ -43,7 +43,8 @@ static void show_errors(json_object *doc)
     }
 }
 
-/* "mode      update, max errors 5" when the server names the job's mode */
+/* "mode      update, dry run: nothing was changed, atomic, max errors 5"
+ * when the server names the job's mode */
 static void show_mode(json_object *doc)
 {
     const char *mode = cli_json_str(doc, "mode");
@@ -56,7 +57,9 @@ static void show_mode(json_object *doc)
     if (max >= 0) {
         snprintf(m, sizeof(m), ", max errors %.0f", max);
     }
-    printf("mode      %s%s\n", mode, m);
+    printf("mode      %s%s%s%s\n", mode, cli_json_bool(doc, "dryRun")
+           ? ", dry run: nothing was changed" : "",
+           cli_json_bool(doc, "atomic") ? ", atomic" : "", m);
 }
 
 static void show_import(json_object *doc)

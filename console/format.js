@@ -48,12 +48,14 @@ export function actions(job) {
     .map(a => num(job[a + 'Count']) + ' ' + a).join(', ');
 }
 
-/* How an import writes: "mode update · at most 5 failed"; the mode
- * upsert (the default) only when all is set; '' when there is nothing to
- * say (or the server is older than modes). */
+/* How an import writes: "dry run · mode update · atomic · at most 5
+ * failed"; the mode upsert (the default) only when all is set; '' when
+ * there is nothing to say (or the server is older than modes). */
 export function writeMode(job, all) {
   const parts = [];
+  if (job.dryRun) parts.push('dry run');
   if (job.mode && (all || job.mode !== 'upsert')) parts.push('mode ' + job.mode);
+  if (job.atomic) parts.push('atomic');
   if (typeof job.maxErrors === 'number') parts.push('at most ' + num(job.maxErrors) + ' failed');
   return parts.join(' · ');
 }

@@ -24,6 +24,8 @@ export function newImport(view) {
   const fMode = select('mode', MODES.map(m => [m, m === 'upsert' ? 'upsert (default)' : m]), 'upsert');
   const fMax = el('input', { type: 'number', id: 'f-max-errors', name: 'max_errors', min: 0, step: 1,
                              placeholder: 'no limit', size: 8 });
+  const fDry = el('input', { type: 'checkbox', id: 'f-dry-run', name: 'dry_run' });
+  const fAtomic = el('input', { type: 'checkbox', id: 'f-atomic', name: 'atomic' });
   const modeHelp = el('p', { class: 'muted small', id: 'mode-help' }, MODE_HELP.upsert);
   fMode.addEventListener('change', () => { modeHelp.textContent = MODE_HELP[fMode.value]; });
   const urlIn = el('input', { type: 'url', id: 'url', name: 'url', placeholder: 'https://…', size: 50 });
@@ -45,7 +47,7 @@ export function newImport(view) {
   fileIn.addEventListener('change', () => choose(fileIn.files[0] || null));
   urlIn.addEventListener('input', () => { key = null; });
   fRes.addEventListener('change', () => { key = null; });
-  [fFmt, fMode, fMax].forEach(f => f.addEventListener('change', () => { key = null; }));
+  [fFmt, fMode, fMax, fDry, fAtomic].forEach(f => f.addEventListener('change', () => { key = null; }));
   drop.addEventListener('dragover', ev => { ev.preventDefault(); drop.classList.add('over'); });
   drop.addEventListener('dragleave', () => drop.classList.remove('over'));
   drop.addEventListener('drop', ev => {
@@ -57,7 +59,9 @@ export function newImport(view) {
   const form = el('form', { id: 'import-form' },
     el('h1', null, 'New import'),
     el('div', { class: 'row' }, field('Resource', fRes), field('Format', fFmt)),
-    el('div', { class: 'row', id: 'write-options' }, field('Mode', fMode), field('Max errors', fMax)),
+    el('div', { class: 'row', id: 'write-options' }, field('Mode', fMode), field('Max errors', fMax),
+       el('label', { id: 'dry-run-label' }, fDry, ' Dry run (check every record, change nothing)'),
+       el('label', { id: 'atomic-label' }, fAtomic, ' Atomic (all or nothing)')),
     modeHelp,
     el('label', null, 'File'), drop, chosen,
     el('label', { for: 'url' }, 'or a URL the server fetches'), urlIn,
@@ -78,6 +82,8 @@ export function newImport(view) {
      * (no modes) answers 400 to a parameter it does not know */
     if (fMode.value !== 'upsert') q.set('mode', fMode.value);
     if (max) q.set('max_errors', max);
+    if (fDry.checked) q.set('dry_run', 'true');
+    if (fAtomic.checked) q.set('atomic', 'true');
     go.disabled = true;
     upload(API + '/imports?' + q.toString(), key, file, url, upBox, (status, doc, statusText) => {
       go.disabled = false;
@@ -154,7 +160,8 @@ function followJob(box, id) {
       + ' succeeded, ' + num(j.errorCount) + ' failed'
       + (active(j) ? ', ' + num(Math.round(pr.rowsPerSecond || 0)) + ' records/s, ETA ' + secs(pr.etaSeconds)
                    : ', took ' + secs(duration(j)));
-    acts.textContent = actions(j);
+    acts.textContent = (j.dryRun ? 'Dry run, nothing was changed' + (actions(j) ? ': would be ' : '.') : '')
+                       + actions(j);
     return active(j);
   };
   refresh().then(again => { if (again) poll(refresh); }).catch(() => poll(refresh));

@@ -445,6 +445,8 @@ struct bulkio_stage_t {
     apr_int64_t kept_rows;       /* entries stored so far ... */
     apr_int64_t kept_bytes;      /* ... and their bytes of record_data */
     int truncated;               /* a failed record was left out */
+    PGconn *errconn;             /* the error entries' connection, or NULL:
+                                  * the batch's */
 };
 
 /* After the insert statement failed, batches go straight to the apply
@@ -568,6 +570,11 @@ const char *bulkio_batch_table(const bulkio_stage_t *stage)
 const char *bulkio_batch_sequence(const bulkio_stage_t *stage)
 {
     return stage->sql->seq;
+}
+
+void bulkio_batch_errors_to(bulkio_stage_t *stage, PGconn *conn)
+{
+    stage->errconn = conn;
 }
 
 static void batch_init(bulkio_batch_t *b)
@@ -1137,5 +1144,7 @@ apr_status_t bulkio_batch_finish(bulkio_batch_t *b, PGconn *conn,
     }
     result->unchanged = result->applied - result->inserted - result->updated
                         - result->deleted;
-    return result->failed ? store_errors(b, conn, job) : APR_SUCCESS;
+    return result->failed ? store_errors(b, b->stage->errconn ? b->stage->errconn
+                                                       : conn, job)
+                          : APR_SUCCESS;
 }

@@ -65,6 +65,12 @@ const char *bulkio_batch_table(const bulkio_stage_t *stage);
 /** The sequence of the ids of stage's resource. */
 const char *bulkio_batch_sequence(const bulkio_stage_t *stage);
 
+/** Write the error entries of stage's batches through conn, each COPY
+ * committed at once, not in the batch's transaction: so they outlive a
+ * run whose transaction is rolled back (a dry run, an atomic import that
+ * fails). NULL: in the batch's transaction (the default). */
+void bulkio_batch_errors_to(bulkio_stage_t *stage, PGconn *conn);
+
 /** A new, empty batch of stage; its memory comes from a subpool of p,
  * cleared on each bulkio_batch_reset(). */
 bulkio_batch_t *bulkio_batch_create(apr_pool_t *p, bulkio_stage_t *stage,

@@ -119,17 +119,19 @@ bulkio_run_e bulkio_import_run(apr_pool_t *p, bulkio_job_ctx_t *job,
         return BULKIO_RUN_FAILED;
     }
     bulkio_parser_limit_inflated(parser, job->max_inflated);
+    if (bulkio_writer_open(p, job, res, started, &w, preason)
+        != APR_SUCCESS) {
+        return BULKIO_RUN_RETRY;
+    }
+    c = job->claim;   /* a run that starts again has its counters reset */
     if (c->max_errors >= 0 && c->error_count > c->max_errors) {
         /* an earlier run committed the batch that passed it */
         bulkio_progress_t prog = { c->checkpoint_records, 0, c->success_count,
                                    c->error_count, { 0 }, { 0 } };
 
+        bulkio_writer_abort(w, NULL);
         *preason = bulkio_writer_over(p, &prog, c->max_errors);
         return BULKIO_RUN_FAILED;
-    }
-    if (bulkio_writer_open(p, job, res, started, &w, preason)
-        != APR_SUCCESS) {
-        return BULKIO_RUN_RETRY;
     }
     bulkio_job_log(job, p, BULKIO_LOG_INFO, "Job %s started: %s %s, resuming "
                    "after record %" APR_INT64_T_FMT ", attempt %d, through %d "
@@ -146,8 +148,11 @@ bulkio_run_e bulkio_import_run(apr_pool_t *p, bulkio_job_ctx_t *job,
         if (APR_STATUS_IS_ENOSPC(rv)) {
             unreadable = apr_psprintf(p, "the file inflates past "
                                       "BulkIOMaxInflatedSize (%" APR_OFF_T_FMT
-                                      " bytes); the batches before that "
-                                      "point were applied", job->max_inflated);
+                                      " bytes); %s", job->max_inflated,
+                                      bulkio_writer_stats(w)->commit
+                                      ? "nothing was applied"
+                                      : "the batches before that point were "
+                                        "applied");
             break;
         }
         if (rv != APR_SUCCESS) {

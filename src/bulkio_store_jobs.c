@@ -16,6 +16,7 @@ static const bulkio_pq_col_t job_cols[] = {
     J(unchanged_count, INT64), J(deleted_count, INT64), J(mode, TEXT),
     J(max_errors, INT64), J(errors_stored, INT64), J(truncated_at, INT64),
     J(truncated_line, INT64),
+    J(dry_run, BOOL), J(atomic, BOOL),
     J(processed_records, INT64), J(bytes_processed, INT64),
     J(bytes_total, INT64), J(elapsed_seconds, DOUBLE),
     J(params, TEXT), J(source_path, TEXT), J(file_size, INT64),
@@ -42,6 +43,7 @@ static const bulkio_pq_col_t job_cols[] = {
     "       j.error_rows_stored AS errors_stored," \
     "       coalesce(j.errors_truncated_at, -1) AS truncated_at," \
     "       coalesce(j.errors_truncated_line, -1) AS truncated_line," \
+    "       j.dry_run, j.atomic," \
     "       j.checkpoint_records AS processed_records," \
     "       j.checkpoint_bytes AS bytes_processed, j.bytes_total," \
     "       extract(epoch FROM coalesce(j.completed_at, now())" \
@@ -115,7 +117,8 @@ static apr_status_t create(apr_pool_t *p, PGconn *conn, void *baton)
         job->job_id, job->resource, job->format, job->principal,
         job->source_path, job->source_url, apr_off_t_toa(p, job->bytes_total),
         job->kind, job->params ? job->params : "{}", job->mode,
-        job->max_errors, job->max_error_rows, job->max_error_bytes
+        job->max_errors, job->max_error_rows, job->max_error_bytes,
+        job->dry_run ? "true" : "false", job->atomic ? "true" : "false"
     };
     apr_status_t rv;
     int full = 0;
@@ -137,9 +140,9 @@ static apr_status_t create(apr_pool_t *p, PGconn *conn, void *baton)
         "INSERT INTO bulkio_jobs (public_id, kind, resource, format, principal,"
         "                         source_path, source_url, bytes_total, params,"
         "                         mode, max_errors, max_error_rows,"
-        "                         max_error_bytes)"
-        " VALUES ($1, $8, $2, $3, $4, $5, $6, $7, $9, $10, $11, $12, $13)",
-        13, params, NULL);
+        "                         max_error_bytes, dry_run, atomic)"
+        " VALUES ($1, $8, $2, $3, $4, $5, $6, $7, $9, $10, $11, $12, $13,"
+        "         $14, $15)", 15, params, NULL);
     if (rv == APR_SUCCESS && job->callback_url) {
         /* its delivery waits for the job's end (sql/011_webhooks.sql) */
         const char *hook[] = {

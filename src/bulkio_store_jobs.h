@@ -35,6 +35,8 @@ typedef struct {
     const char *max_error_bytes; /**< ... for none */
     const char *callback_url; /**< completion webhook, or NULL */
     const char *callback_base; /**< the API's mount, for its document */
+    int dry_run;             /**< an import that applies nothing */
+    int atomic;              /**< an import that applies all or nothing */
     apr_off_t bytes_total;
     int max_active;          /**< >0: refuse the job when its principal
                                   has this many pending or running jobs */
@@ -83,6 +85,8 @@ typedef struct {
     apr_int64_t truncated_at;    /**< the first failed record without an
                                       entry (past the caps), -1 for none */
     apr_int64_t truncated_line;  /**< ... and its line */
+    int dry_run;                 /**< an import that applies nothing */
+    int atomic;                  /**< ... that applies all or nothing */
     apr_int64_t processed_records;
     apr_int64_t bytes_processed;
     apr_int64_t bytes_total;

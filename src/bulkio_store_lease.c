@@ -1,5 +1,7 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE). */
 
+#include <string.h>
+
 #include <apr_strings.h>
 
 #include "bulkio_pq.h"
@@ -14,7 +16,8 @@
     " not_found_errors, inserted_count, updated_count, unchanged_count," \
     " deleted_count, mode, coalesce(max_errors, -1) AS max_errors," \
     " coalesce(max_error_rows, -1) AS max_error_rows," \
-    " coalesce(max_error_bytes, -1) AS max_error_bytes"
+    " coalesce(max_error_bytes, -1) AS max_error_bytes," \
+    " dry_run, atomic, atomic_applied"
 
 /* A claimed job, from the columns the claim returns (RESUMED last). */
 #define C(member, type) BULKIO_PQ_COL(bulkio_claim_t, member, type)
@@ -34,6 +37,7 @@ static const bulkio_pq_col_t claim_cols[] = {
     ACT("updated_count", 1), ACT("unchanged_count", 2),
     ACT("deleted_count", 3), C(mode, TEXT), C(max_errors, INT64),
     C(max_error_rows, INT64), C(max_error_bytes, INT64),
+    C(dry_run, BOOL), C(atomic, BOOL), C(atomic_applied, BOOL),
     BULKIO_PQ_END
 };
 #undef ACT
@@ -124,18 +128,22 @@ apr_status_t bulkio_store_claim(apr_pool_t *p, PGconn *conn,
     return rv;
 }
 
-apr_status_t bulkio_store_checkpoint(apr_pool_t *p, PGconn *conn,
-                                     apr_int64_t job, const char *owner,
-                                     apr_interval_time_t lease,
-                                     const bulkio_progress_t *prog,
-                                     int *pcancel)
+/* Record a checkpoint (bulkio_store_checkpoint()); with totals, the
+ * running totals grow too. */
+static apr_status_t checkpoint(apr_pool_t *p, PGconn *conn, apr_int64_t job,
+                               const char *owner, apr_interval_time_t lease,
+                               const bulkio_progress_t *prog, int totals,
+                               int *pcancel)
 {
-    const char *params[7 + BULKIO_STORE_ERR_TYPES + BULKIO_STORE_ACTS] = {
+    const char *params[8 + BULKIO_STORE_ERR_TYPES + BULKIO_STORE_ACTS] = {
         bulkio_pq_int64(p, job), owner, bulkio_pq_secs(p, lease),
         bulkio_pq_int64(p, prog->records), bulkio_pq_int64(p, prog->bytes),
         bulkio_pq_int64(p, prog->success), bulkio_pq_int64(p, prog->errors)
     };
     int i;
+
+    params[7 + BULKIO_STORE_ERR_TYPES + BULKIO_STORE_ACTS] = totals ? "true"
+                                                                    : "false";
 
     for (i = 0; i < BULKIO_STORE_ERR_TYPES; ++i) {
         params[7 + i] = bulkio_pq_int64(p, prog->by_type[i]);
@@ -181,13 +189,113 @@ apr_status_t bulkio_store_checkpoint(apr_pool_t *p, PGconn *conn,
         "           (6, 'DUPLICATE_ERROR', $11::bigint - u.duplicate_errors),"
         "           (7, 'NOT_FOUND_ERROR', $12::bigint - u.not_found_errors))"
         "         AS d(o, counter, value)"
-        "   WHERE u.kind = 'import' AND d.value > 0"
+        "   WHERE u.kind = 'import' AND $17::boolean AND d.value > 0"
         "   ORDER BY d.o"
         "      ON CONFLICT (kind, resource, counter)"
         "      DO UPDATE SET value = t.value + EXCLUDED.value)"
         "SELECT cancel_requested FROM u",
-        7 + BULKIO_STORE_ERR_TYPES + BULKIO_STORE_ACTS, params,
+        8 + BULKIO_STORE_ERR_TYPES + BULKIO_STORE_ACTS, params,
         cancel_col, pcancel);
+}
+
+apr_status_t bulkio_store_checkpoint(apr_pool_t *p, PGconn *conn,
+                                     apr_int64_t job, const char *owner,
+                                     apr_interval_time_t lease,
+                                     const bulkio_progress_t *prog,
+                                     int *pcancel)
+{
+    return checkpoint(p, conn, job, owner, lease, prog, 1, pcancel);
+}
+
+apr_status_t bulkio_store_counts(apr_pool_t *p, PGconn *conn,
+                                 apr_int64_t job, const char *owner,
+                                 apr_interval_time_t lease,
+                                 const bulkio_progress_t *prog, int *pcancel)
+{
+    return checkpoint(p, conn, job, owner, lease, prog, 0, pcancel);
+}
+
+/* Update the job (params: $1 its id, $2 owner, $3 the lease) that owner
+ * holds: set, and a renewed lease; whether it was asked to stop into
+ * *pcancel. */
+static apr_status_t held_update(apr_pool_t *p, PGconn *conn, const char *set,
+                                const char *const *params, int nparams,
+                                int *pcancel)
+{
+    int cancel;
+
+    return bulkio_pq_get(p, conn, apr_pstrcat(p,
+        "UPDATE bulkio_jobs SET ", set, ","
+        "       lease_expires_at = now() + $3::interval"
+        " WHERE id = $1 AND lease_owner = $2 AND status = 'running'"
+        " RETURNING cancel_requested", NULL), nparams, params, cancel_col,
+        pcancel ? pcancel : &cancel);
+}
+
+apr_status_t bulkio_store_position(apr_pool_t *p, PGconn *conn,
+                                   apr_int64_t job, const char *owner,
+                                   apr_interval_time_t lease,
+                                   apr_int64_t records, apr_off_t bytes,
+                                   int *pcancel)
+{
+    const char *params[] = {
+        bulkio_pq_int64(p, job), owner, bulkio_pq_secs(p, lease),
+        bulkio_pq_int64(p, records), bulkio_pq_int64(p, bytes)
+    };
+
+    return held_update(p, conn, "checkpoint_records = $4,"
+                       " checkpoint_bytes = $5", params, 5, pcancel);
+}
+
+apr_status_t bulkio_store_applied(apr_pool_t *p, PGconn *conn,
+                                  apr_int64_t job, const char *owner,
+                                  apr_interval_time_t lease)
+{
+    const char *params[] = {
+        bulkio_pq_int64(p, job), owner, bulkio_pq_secs(p, lease)
+    };
+
+    return held_update(p, conn, "atomic_applied = true", params, 3, NULL);
+}
+
+/* The restart of a job: its error entries go, its counters start again. */
+static apr_status_t restart(apr_pool_t *p, PGconn *conn, void *baton)
+{
+    const char *const *params = baton;
+    apr_status_t rv;
+
+    rv = bulkio_pq_one(p, conn,
+        "UPDATE bulkio_jobs SET checkpoint_records = 0, checkpoint_bytes = 0,"
+        "       total_records = 0, success_count = 0, error_count = 0,"
+        "       parse_errors = 0, validation_errors = 0,"
+        "       foreign_key_errors = 0, duplicate_errors = 0,"
+        "       not_found_errors = 0, inserted_count = 0, updated_count = 0,"
+        "       unchanged_count = 0, deleted_count = 0,"
+        "       error_rows_stored = 0, error_bytes_stored = 0,"
+        "       errors_truncated_at = NULL, errors_truncated_line = NULL"
+        " WHERE id = $1 AND lease_owner = $2 AND status = 'running'", 2,
+        params);
+    if (rv == APR_SUCCESS) {
+        rv = bulkio_pq_exec(p, conn, "DELETE FROM bulkio_job_errors"
+                            " WHERE job_id = $1", 1, params, NULL);
+    }
+    return rv;
+}
+
+apr_status_t bulkio_store_restart(apr_pool_t *p, PGconn *conn,
+                                  bulkio_claim_t *c, const char *owner)
+{
+    const char *params[] = { bulkio_pq_int64(p, c->id), owner };
+    apr_status_t rv;
+
+    rv = bulkio_pq_txn(p, conn, NULL, restart, (void *)params, NULL);
+    if (rv == APR_SUCCESS) {
+        c->checkpoint_records = c->checkpoint_bytes = c->total_records = 0;
+        c->success_count = c->error_count = 0;
+        memset(c->errors_by_type, 0, sizeof(c->errors_by_type));
+        memset(c->acts, 0, sizeof(c->acts));
+    }
+    return rv;
 }
 
 apr_status_t bulkio_store_renew(apr_pool_t *p, PGconn *conn, apr_int64_t job,

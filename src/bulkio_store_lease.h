@@ -48,6 +48,10 @@ typedef struct {
     apr_int64_t max_error_rows;   /**< an import's caps on its stored error
                                        entries, -1 for none ... */
     apr_int64_t max_error_bytes;  /**< ... and their record data's bytes */
+    int dry_run;                  /**< an import that applies nothing */
+    int atomic;                   /**< ... that applies all or nothing */
+    int atomic_applied;           /**< ... whose records were committed
+                                       (bulkio_store_applied()) */
 } bulkio_claim_t;
 
 /** Claim the oldest pending job (or a running one whose lease expired)
@@ -84,6 +88,39 @@ apr_status_t bulkio_store_checkpoint(apr_pool_t *p, PGconn *conn,
                                      apr_interval_time_t lease,
                                      const bulkio_progress_t *prog,
                                      int *pcancel);
+
+/** Record a job's counters as bulkio_store_checkpoint() does, but leave
+ * the running totals as they are: for a run whose records are not applied
+ * (a dry run, an atomic import rolled back). */
+apr_status_t bulkio_store_counts(apr_pool_t *p, PGconn *conn,
+                                 apr_int64_t job, const char *owner,
+                                 apr_interval_time_t lease,
+                                 const bulkio_progress_t *prog, int *pcancel);
+
+/** Record how far a run that commits nothing before its end (a dry run,
+ * an atomic import) got: the records and bytes it consumed, for the
+ * status's progress; and renew the lease. Its counters stay as they are.
+ * @param pcancel set when the job was asked to stop
+ * @return APR_SUCCESS, or APR_NOTFOUND when owner no longer holds the job */
+apr_status_t bulkio_store_position(apr_pool_t *p, PGconn *conn,
+                                   apr_int64_t job, const char *owner,
+                                   apr_interval_time_t lease,
+                                   apr_int64_t records, apr_off_t bytes,
+                                   int *pcancel);
+
+/** Mark an atomic import's records applied, inside the transaction that
+ * commits them: a worker that takes the job over then only finishes it.
+ * @return APR_SUCCESS, or APR_NOTFOUND when owner no longer holds it */
+apr_status_t bulkio_store_applied(apr_pool_t *p, PGconn *conn,
+                                  apr_int64_t job, const char *owner,
+                                  apr_interval_time_t lease);
+
+/** Start job c again from its first record, in one transaction: its error
+ * entries are deleted, its checkpoint and counters go back to 0 (in c
+ * too; the running totals are left as they are).
+ * @return APR_SUCCESS, or APR_NOTFOUND when owner no longer holds it */
+apr_status_t bulkio_store_restart(apr_pool_t *p, PGconn *conn,
+                                  bulkio_claim_t *c, const char *owner);
 
 /** Renew owner's lease on a job outside a batch.
  * @return APR_SUCCESS, or APR_NOTFOUND when owner no longer holds it */

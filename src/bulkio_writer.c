@@ -66,6 +66,8 @@ struct bulkio_writer_t {
     apr_int64_t batches;       /* started by this run... */
     apr_int64_t beside;        /* ... of them beside the one before */
     bulkio_writer_stats_t stats; /* as of the last batch committed */
+    PGconn *ctl;               /* commit not BATCHES: errors, progress and
+                                * the lease go through it */
     apr_time_t started;
     apr_time_t last_log;
     const char *reason;
@@ -191,6 +193,59 @@ static bulkio_run_e drop_batch(bulkio_writer_t *w, PGconn *conn,
     return APR_STATUS_IS_NOTFOUND(rv) ? BULKIO_RUN_LOST : BULKIO_RUN_RETRY;
 }
 
+/* Finish writing the oldest batch in flight f (its error entries too);
+ * its counts are added to *next; *over when the job's failed records
+ * pass max_errors with it. */
+static apr_status_t finish_batch(bulkio_writer_t *w, const flight_t *f,
+                                 bulkio_progress_t *next, int *over)
+{
+    const bulkio_claim_t *c = w->job->claim;
+    bulkio_batch_result_t done;
+    apr_status_t rv;
+    int i;
+
+    rv = bulkio_batch_finish(f->batch, f->conn, c->id, &done);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    next->records = f->records;
+    next->bytes = f->bytes;
+    next->success += done.applied;
+    next->errors += done.failed;
+    for (i = 0; i < BULKIO_STORE_ERR_TYPES; ++i) {
+        next->by_type[i] += done.by_type[BULKIO_ERR_PARSE + i];
+    }
+    next->acts[0] += done.inserted;
+    next->acts[1] += done.updated;
+    next->acts[2] += done.unchanged;
+    next->acts[3] += done.deleted;
+    *over = c->max_errors >= 0 && next->errors > c->max_errors;
+    return APR_SUCCESS;
+}
+
+/* The oldest batch in flight is done: next is the job's progress now. */
+static void pop_flight(bulkio_writer_t *w, const bulkio_progress_t *next)
+{
+    bulkio_batch_t *batch = w->flights[0].batch;
+
+    w->nflights--;
+    memmove(w->flights, w->flights + 1,
+            sizeof(*w->flights) * (apr_size_t)w->nflights);
+    release(w, batch);
+    w->stats.records += next->records - w->stats.prog.records;
+    w->stats.prog = *next;
+}
+
+/* A progress line every PROGRESS_EVERY. */
+static void log_progress(bulkio_writer_t *w)
+{
+    if (apr_time_now() - w->last_log >= PROGRESS_EVERY) {
+        bulkio_job_progress(w->job, w->tx, &w->stats.prog, w->stats.records,
+                            w->started);
+        w->last_log = apr_time_now();
+    }
+}
+
 /* Finish the oldest batch in flight; commit it with the checkpoint
  * (records consumed and bytes of input read once it is written) when its
  * transaction holds enough, or when flush says so. */
@@ -198,29 +253,15 @@ static bulkio_run_e end_batch(bulkio_writer_t *w, int flush)
 {
     bulkio_job_ctx_t *job = w->job;
     flight_t f = w->flights[0];
-    bulkio_batch_result_t done;
     bulkio_progress_t next = w->stats.prog;
     apr_status_t rv;
-    int cancel = 0, over = 0, i;
+    int cancel = 0, over = 0;
 
-    rv = bulkio_batch_finish(f.batch, f.conn, job->claim->id, &done);
+    rv = finish_batch(w, &f, &next, &over);
     if (rv == APR_SUCCESS) {
-        next.records = f.records;
-        next.bytes = f.bytes;
-        next.success += done.applied;
-        next.errors += done.failed;
-        for (i = 0; i < BULKIO_STORE_ERR_TYPES; ++i) {
-            next.by_type[i] += done.by_type[BULKIO_ERR_PARSE + i];
-        }
-        next.acts[0] += done.inserted;
-        next.acts[1] += done.updated;
-        next.acts[2] += done.unchanged;
-        next.acts[3] += done.deleted;
         w->tx_batches++;
         /* max_errors: the batch in which the failed records pass it is
          * committed with those before it, then the job stops */
-        over = job->claim->max_errors >= 0
-               && next.errors > job->claim->max_errors;
         flush = flush || over || *job->stop || w->tx_batches >= TX_BATCHES
                 || apr_time_now() - w->tx_started >= TX_TIME;
     }
@@ -236,20 +277,11 @@ static bulkio_run_e end_batch(bulkio_writer_t *w, int flush)
     if (rv != APR_SUCCESS) {
         return drop_batch(w, f.conn, rv);
     }
-    w->nflights--;
-    memmove(w->flights, w->flights + 1,
-            sizeof(*w->flights) * (apr_size_t)w->nflights);
-    release(w, f.batch);
-    w->stats.records += next.records - w->stats.prog.records;
-    w->stats.prog = next;
+    pop_flight(w, &next);
     if (!flush) {
         return BULKIO_RUN_COMPLETED;
     }
-    if (apr_time_now() - w->last_log >= PROGRESS_EVERY) {
-        bulkio_job_progress(job, w->tx, &w->stats.prog, w->stats.records,
-                            w->started);
-        w->last_log = apr_time_now();
-    }
+    log_progress(w);
     if (over) {
         drop_flights(w);   /* the later batch is not committed */
         w->reason = bulkio_writer_over(w->pool, &next,
@@ -263,13 +295,126 @@ static bulkio_run_e end_batch(bulkio_writer_t *w, int flush)
     return BULKIO_RUN_COMPLETED;
 }
 
+/* A run that commits nothing before its end ends without applying
+ * anything: roll its transaction back and record its counters (not the
+ * running totals: nothing was imported). */
+static bulkio_run_e end_unapplied(bulkio_writer_t *w, bulkio_run_e rc)
+{
+    bulkio_job_ctx_t *job = w->job;
+    apr_status_t rv;
+    int cancel = 0;
+
+    drop_flights(w);
+    rv = bulkio_store_counts(w->tx, w->ctl, job->claim->id, job->owner,
+                             job->lease, &w->stats.prog, &cancel);
+    if (rv != APR_SUCCESS) {
+        return drop_batch(w, w->ctl, rv);
+    }
+    return cancel && rc == BULKIO_RUN_COMPLETED ? BULKIO_RUN_CANCELED : rc;
+}
+
+/* Why a run that commits nothing before its end stopped at max_errors. */
+static const char *whole_over(bulkio_writer_t *w)
+{
+    const bulkio_claim_t *c = w->job->claim;
+
+    return apr_psprintf(w->pool, "%s%s: %" APR_INT64_T_FMT " failed records "
+                        "passed max_errors=%" APR_INT64_T_FMT " (at record %"
+                        APR_INT64_T_FMT "); %s",
+                        c->dry_run ? "dry run, " : "",
+                        c->atomic ? "atomic import failed" : "stopped",
+                        w->stats.prog.errors, c->max_errors,
+                        w->stats.prog.records,
+                        c->dry_run ? "nothing was written"
+                                   : "nothing was applied, no row changed");
+}
+
+/* Finish the oldest batch in flight of a run that commits nothing before
+ * its end: its staged rows go, the progress and the lease are recorded
+ * through the control connection now and then. At max_errors, a cancel or
+ * a stop the whole run is rolled back. */
+static bulkio_run_e end_whole(bulkio_writer_t *w)
+{
+    bulkio_job_ctx_t *job = w->job;
+    flight_t f = w->flights[0];
+    bulkio_progress_t next = w->stats.prog;
+    PGconn *failed = f.conn;
+    apr_status_t rv;
+    int cancel = 0, over = 0;
+
+    rv = finish_batch(w, &f, &next, &over);
+    if (rv == APR_SUCCESS && ++w->tx_batches >= TX_BATCHES) {
+        /* the transaction lasts: the staging table keeps up to
+         * TX_BATCHES batches, as one of batch by batch does */
+        rv = exec_all(f.conn, apr_pstrcat(w->tx, "TRUNCATE ",
+                                          bulkio_batch_table(w->stage),
+                                          NULL));
+        w->tx_batches = 0;
+    }
+    if (rv == APR_SUCCESS
+        && (over || *job->stop || apr_time_now() - w->tx_started >= TX_TIME)) {
+        failed = w->ctl;
+        rv = bulkio_store_position(w->tx, w->ctl, job->claim->id, job->owner,
+                                   job->lease, next.records, next.bytes,
+                                   &cancel);
+        w->tx_started = apr_time_now();
+    }
+    if (rv != APR_SUCCESS) {
+        return drop_batch(w, failed, rv);
+    }
+    pop_flight(w, &next);
+    log_progress(w);
+    if (over) {
+        w->reason = whole_over(w);
+        return end_unapplied(w, BULKIO_RUN_FAILED);
+    }
+    if (cancel || *job->stop) {
+        drop_flights(w);   /* nothing is applied */
+        return cancel ? BULKIO_RUN_CANCELED : BULKIO_RUN_STOPPED;
+    }
+    return BULKIO_RUN_COMPLETED;
+}
+
+/* The end of a run that commits nothing before its end, every batch
+ * finished: an atomic import that read its whole file (last) commits
+ * with its checkpoint, marked applied; a dry run (or an atomic import
+ * that could not read its file to the end) rolls back. */
+static bulkio_run_e end_run(bulkio_writer_t *w, int last)
+{
+    bulkio_job_ctx_t *job = w->job;
+    PGconn *conn = w->conns[0];
+    apr_status_t rv;
+    int cancel = 0;
+
+    if (w->stats.commit != BULKIO_COMMIT_AT_END || !last) {
+        return end_unapplied(w, BULKIO_RUN_COMPLETED);
+    }
+    rv = bulkio_store_checkpoint(w->tx, conn, job->claim->id, job->owner,
+                                 job->lease, &w->stats.prog, &cancel);
+    if (rv == APR_SUCCESS && !cancel) {
+        rv = bulkio_store_applied(w->tx, conn, job->claim->id, job->owner,
+                                  job->lease);
+    }
+    if (rv == APR_SUCCESS && !cancel) {
+        rv = commit(w, conn, 0);
+    }
+    if (rv != APR_SUCCESS) {
+        return drop_batch(w, conn, rv);
+    }
+    if (cancel) {
+        drop_flights(w);   /* canceled before it was applied */
+        return BULKIO_RUN_CANCELED;
+    }
+    return BULKIO_RUN_COMPLETED;
+}
+
 /* Finish and commit every batch in flight. */
 static bulkio_run_e end_all(bulkio_writer_t *w)
 {
     bulkio_run_e rc = BULKIO_RUN_COMPLETED;
 
     while (rc == BULKIO_RUN_COMPLETED && w->nflights) {
-        rc = end_batch(w, 1);
+        rc = w->stats.commit ? end_whole(w) : end_batch(w, 1);
     }
     return rc;
 }
@@ -378,7 +523,7 @@ static bulkio_run_e start_batch(bulkio_writer_t *w, apr_int64_t records,
         rc = pick_conn(w, &i, &same);
     }
     else if (w->nflights) {
-        rc = end_batch(w, 0);
+        rc = w->stats.commit ? end_whole(w) : end_batch(w, 0);
     }
     w->filling = NULL;
     if (rc != BULKIO_RUN_COMPLETED) {
@@ -392,7 +537,7 @@ static bulkio_run_e start_batch(bulkio_writer_t *w, apr_int64_t records,
     if (w->nconns > 1) {
         rv = open_tx(w, i, same, &ids);
     }
-    else if (!w->tx_batches) {
+    else if (!w->tx_batches && !w->stats.commit) {
         rv = exec_all(conn, begin_sql(w, 1));
         w->tx_started = apr_time_now();
     }
@@ -419,6 +564,16 @@ const char *bulkio_writer_over(apr_pool_t *p, const bulkio_progress_t *prog,
                         max_errors, prog->records, prog->success);
 }
 
+bulkio_commit_e bulkio_writer_commit(const bulkio_claim_t *c)
+{
+    if (c->dry_run) {
+        return BULKIO_COMMIT_NEVER;
+    }
+    /* an atomic import taken over once it was applied only finishes */
+    return c->atomic && !c->atomic_applied ? BULKIO_COMMIT_AT_END
+                                           : BULKIO_COMMIT_BATCHES;
+}
+
 bulkio_mode_e bulkio_writer_mode(const bulkio_claim_t *c)
 {
     int mode = bulkio_mode_from_name(c->mode);
@@ -432,11 +587,30 @@ apr_status_t bulkio_writer_open(apr_pool_t *p, bulkio_job_ctx_t *job,
 {
     const bulkio_claim_t *c = job->claim;
     bulkio_writer_t *w = apr_pcalloc(p, sizeof(*w));
+    bulkio_claim_t *again;
     apr_status_t rv = APR_SUCCESS;
     int i;
 
     w->job = job;
     w->pool = p;
+    w->stats.commit = bulkio_writer_commit(c);
+    if (w->stats.commit) {
+        if (!job->ctl || job->ctl == job->conn) {
+            *preason = "a dry run or an atomic import needs a second "
+                       "database connection";
+            return APR_EGENERAL;
+        }
+        /* nothing of an earlier run is applied: start again */
+        w->ctl = job->ctl;
+        again = apr_pmemdup(p, c, sizeof(*c));
+        rv = bulkio_store_restart(p, w->ctl, again, job->owner);
+        if (rv != APR_SUCCESS) {
+            *preason = apr_pstrcat(p, "database error: ",
+                                   bulkio_pq_error(p, w->ctl), NULL);
+            return rv;
+        }
+        job->claim = c = again;
+    }
     w->stats.prog.records = c->checkpoint_records;
     w->stats.prog.bytes = c->checkpoint_bytes;
     w->stats.prog.success = c->success_count;
@@ -448,7 +622,7 @@ apr_status_t bulkio_writer_open(apr_pool_t *p, bulkio_job_ctx_t *job,
     apr_pool_create(&w->tx, p);
     apr_pool_create(&w->idpool, p);
     w->conns[w->nconns++] = job->conn;
-    if (job->ctl && job->ctl != job->conn) {
+    if (job->ctl && job->ctl != job->conn && !w->ctl) {
         w->conns[w->nconns++] = job->ctl;
     }
     w->stats.connections = w->nconns;
@@ -463,6 +637,20 @@ apr_status_t bulkio_writer_open(apr_pool_t *p, bulkio_job_ctx_t *job,
         }
     }
     bulkio_batch_error_caps(w->stage, c->max_error_rows, c->max_error_bytes);
+    if (w->ctl) {
+        /* error entries outlive the rollback; one transaction from here,
+         * without the resource's lock: held for the whole run, it would
+         * keep every other import of the resource waiting (and their
+         * leases expiring); only writers of the same rows wait */
+        bulkio_batch_errors_to(w->stage, w->ctl);
+        rv = exec_all(w->conns[0], begin_sql(w, 0));
+        w->tx_started = apr_time_now();
+        if (rv != APR_SUCCESS) {
+            *preason = apr_pstrcat(p, "database error: ",
+                                   bulkio_pq_error(p, w->conns[0]), NULL);
+            return rv;
+        }
+    }
     /* one batch is filled while the database writes the others */
     for (i = 0; i <= w->nconns; ++i) {
         w->free[w->nfree++] = bulkio_batch_create(p, w->stage, res);
@@ -497,9 +685,12 @@ bulkio_run_e bulkio_writer_finish(bulkio_writer_t *w, int last,
         if (rc == BULKIO_RUN_COMPLETED) {
             rc = end_all(w);
         }
-        if (rc == BULKIO_RUN_STOPPED) {
+        if (rc == BULKIO_RUN_STOPPED && !w->stats.commit) {
             rc = BULKIO_RUN_COMPLETED;   /* nothing is left to hand back */
         }
+    }
+    if (rc == BULKIO_RUN_COMPLETED && w->stats.commit) {
+        rc = end_run(w, last);
     }
     bulkio_writer_abort(w, preason);
     return rc;

@@ -21,16 +21,31 @@
  */
 typedef struct bulkio_writer_t bulkio_writer_t;
 
+/** How a writer commits. */
+typedef enum {
+    BULKIO_COMMIT_BATCHES,    /**< batch by batch, with the checkpoint */
+    BULKIO_COMMIT_AT_END,     /**< atomic: the whole run in one
+                                   transaction, committed at its end */
+    BULKIO_COMMIT_NEVER       /**< dry run: the whole run in one
+                                   transaction, rolled back at its end */
+} bulkio_commit_e;
+
 /** What a writer did so far. */
 typedef struct {
-    bulkio_progress_t prog;   /**< the job's, as of the last commit */
+    bulkio_progress_t prog;   /**< the job's, as of the last commit (the
+                                   last batch when commit is not
+                                   BULKIO_COMMIT_BATCHES) */
     apr_int64_t records;      /**< records this run committed */
     int connections;          /**< written through */
+    bulkio_commit_e commit;   /**< how */
 } bulkio_writer_stats_t;
 
 /** Why an import stopped whose failed records (prog) passed max_errors. */
 const char *bulkio_writer_over(apr_pool_t *p, const bulkio_progress_t *prog,
                                apr_int64_t max_errors);
+
+/** How a run of the import job of claim c commits. */
+bulkio_commit_e bulkio_writer_commit(const bulkio_claim_t *c);
 
 /** The mode an import job's claim c writes its records in. */
 bulkio_mode_e bulkio_writer_mode(const bulkio_claim_t *c);
@@ -38,6 +53,16 @@ bulkio_mode_e bulkio_writer_mode(const bulkio_claim_t *c);
 /** Open the writer of an import run of job into resource res: through
  * job->conn, and job->ctl too when it is another connection; the job's
  * progress starts from its claim's checkpoint.
+ *
+ * A dry run, and an atomic import whose records are not committed yet,
+ * write through job->conn alone, in one transaction for the whole run
+ * (committed at the end only when atomic and at most max_errors records
+ * failed), and need job->ctl: through it go the error entries (committed
+ * at once, so a rolled back run keeps them), the progress and the lease.
+ * Such a run starts again from the first record: the job's error entries
+ * and counters are reset, and job->claim then points to a copy with its
+ * checkpoint at 0. Neither takes the resource's lock: they hold the row
+ * locks of what they write until they end.
  * @param started when the run started (for its rate in progress lines)
  * @param preason why, when it fails (a database error: try again later)
  */

@@ -36,10 +36,12 @@
 /* The parameters POST /v1/imports knows; the options among them (from
  * mode on) may come as form fields or {"url"} members as well. */
 static const char *const params_known[] = {
-    "resource", "format", "mode", "max_errors", "callback_url", NULL
+    "resource", "format", "mode", "max_errors", "dry_run", "atomic",
+    "callback_url", NULL
 };
 #define FIRST_OPTION 2
-#define PARAMS_ALLOWED "resource, format, mode, max_errors, callback_url"
+#define PARAMS_ALLOWED "resource, format, mode, max_errors, dry_run, " \
+                       "atomic, callback_url"
 
 typedef enum {
     BODY_RAW,        /* the file itself */
@@ -113,16 +115,29 @@ static int query_options(void *baton, const char *key, const char *value)
 }
 
 /* The options of a {"url"} body: its members other than url (strings, or
- * numbers as max_errors may be). */
+ * numbers as max_errors may be, or booleans as dry_run and atomic). */
 static void url_options(upload_t *up, json_object *doc)
 {
     json_object_object_foreach(doc, key, val) {
         if (option_index(key) >= 0 && val
             && (json_object_is_type(val, json_type_string)
-                || json_object_is_type(val, json_type_int))) {
+                || json_object_is_type(val, json_type_int)
+                || json_object_is_type(val, json_type_boolean))) {
             apr_table_set(up->options, key, json_object_get_string(val));
         }
     }
+}
+
+/* A yes-or-no option: true or 1, false or 0 (any case; absent: no).
+ * @return 1, 0, or -1 for another value */
+static int flag_option(upload_t *up, const char *name)
+{
+    const char *v = apr_table_get(up->options, name);
+
+    if (!v || !ap_cstr_casecmp(v, "false") || !strcmp(v, "0")) {
+        return 0;
+    }
+    return !ap_cstr_casecmp(v, "true") || !strcmp(v, "1") ? 1 : -1;
 }
 
 /* Check the options once the body is read; set the job's. */
@@ -163,6 +178,16 @@ static int check_options(upload_t *up, bulkio_new_job_t *job)
         }
         job->max_errors = apr_psprintf(up->req->r->pool, "%" APR_INT64_T_FMT,
                                        n);
+    }
+    job->dry_run = flag_option(up, "dry_run");
+    job->atomic = flag_option(up, "atomic");
+    if (job->dry_run < 0 || job->atomic < 0) {
+        return fail(up, HTTP_BAD_REQUEST, apr_pstrcat(up->req->r->pool,
+                    job->dry_run < 0 ? "dry_run" : "atomic",
+                    " must be true or false", NULL));
+    }
+    if (job->atomic && !job->max_errors) {
+        job->max_errors = "0";     /* atomic: no failed record by default */
     }
     if ((rc = mod_bulkio_callback_url(up->req, apr_table_get(up->options,
                                                             "callback_url"),
@@ -578,6 +603,8 @@ static int receive_import(upload_t *up, bulkio_new_job_t *job,
                         job->format ? job->format : "", "\n", source,
                         "\nmode=", job->mode, "\nmax_errors=",
                         job->max_errors ? job->max_errors : "",
+                        "\ndry_run=", job->dry_run ? "true" : "false",
+                        "\natomic=", job->atomic ? "true" : "false",
                         "\ncallback_url=",
                         job->callback_url ? job->callback_url : "", NULL));
     return OK;

@@ -180,6 +180,8 @@ static void add_import(apr_pool_t *p, json_object *doc, const bulkio_job_t *j,
     json_object_object_add(doc, "mode", str_or_null(j->mode));
     json_object_object_add(doc, "maxErrors", j->max_errors < 0 ? NULL
                            : json_object_new_int64(j->max_errors));
+    json_object_object_add(doc, "dryRun", json_object_new_boolean(j->dry_run));
+    json_object_object_add(doc, "atomic", json_object_new_boolean(j->atomic));
     json_object_object_add(doc, "successCount",
                            json_object_new_int64(j->success_count));
     for (k = 0; k < sizeof(acts) / sizeof(acts[0]); ++k) {

@@ -118,7 +118,7 @@ static bulkio_run_e run_once(slot_t *slot, apr_pool_t *p, ap_dbd_t **pdbd,
 
     *preason = NULL;
     if (!(*pdbd = mod_bulkio_threads_conn_open(p))
-        || ((is_export || cfg->import_conns > 1)
+        || ((is_export || cfg->import_conns > 1 || c->dry_run || c->atomic)
             && !(*pctl = mod_bulkio_threads_conn_open(p)))) {
         *preason = "no database connection";
         return BULKIO_RUN_RETRY;

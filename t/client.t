@@ -17,7 +17,7 @@ use BulkIO::Test qw(:DEFAULT vhost_hostport job_total);
 
 my $top = Apache::Test::vars('top_dir');
 my $bin = "$top/client/bulkio";
-plan tests => 89, need { 'client/bulkio is built' => -x $bin };
+plan tests => 94, need { 'client/bulkio is built' => -x $bin };
 
 my $dir = Apache::Test::vars('t_dir') . '/logs';
 unlink glob("$dir/cli-* $dir/.cli-*");  # -o refuses what a last run left
@@ -107,6 +107,28 @@ ok t_cmp(scalar(() = $out =~ /"errorType"/g), $failed, 'errors as NDJSON on stdo
 ($rc, $out, $err) = cli('status', '00000000-0000-4000-8000-000000000000');
 ok t_cmp($rc, 3, 'unknown job: exit 3');
 ok t_cmp($err, qr/HTTP 404: /, 'with the server\'s detail');
+
+# ---- --dry-run and --atomic: nothing changes ----------------------------
+my $users_before = sql_value("SELECT count(*) || md5(string_agg(u::text, ','"
+                             . " ORDER BY u.id)) FROM users u");
+($rc, $out, $err) = cli('import', 'users', "$dir/cli-rules.ndjson",
+                        '--dry-run');
+ok t_cmp($rc, 1, '--dry-run: exit 1, as the import with failed records');
+ok t_cmp($err, qr/^completed: $exp->{total} records, .*; dry run: nothing was changed$/m,
+         'the summary says a dry run changed nothing');
+($rc, $out, $err) = cli('import', 'users', "$dir/cli-rules.ndjson",
+                        '--atomic', '--no-wait');
+chomp $out;
+my $atomic = wait_job($out, 'cli-user');
+ok t_cmp("$atomic->{status} $atomic->{atomic}", 'failed 1',
+         '--atomic with failed records: the job fails');
+($rc, $out) = cli('status', $atomic->{job_id});
+ok t_cmp("$rc " . ($out =~ /^(mode\s+.*)$/m ? $1 : ''),
+         '2 mode      upsert, atomic, max errors 0',
+         'status: exit 2, the mode line names atomic');
+ok t_cmp(sql_value("SELECT count(*) || md5(string_agg(u::text, ','"
+                   . " ORDER BY u.id)) FROM users u"), $users_before,
+         'neither changed a row');
 
 # ---- Idempotency-Key: a repeated command makes no second job -----------
 my $jobs = job_total();

@@ -13,7 +13,7 @@ use IO::Compress::Gzip qw(gzip $GzipError);
 use lib 't/lib';
 use BulkIO::Test;
 
-plan tests => 62;
+plan tests => 103;
 
 my %ctype = (ndjson => 'application/x-ndjson', json => 'application/json',
              csv => 'text/csv', gzip => 'application/gzip');
@@ -219,12 +219,12 @@ ok t_cmp(counts($d), '1/0/0/0/1/0', 'a user deleted by email (gzip)');
 ok t_cmp(sql_value('SELECT count(*) FROM users'), 0, 'no user left');
 
 # ---- the request ----
-my $res = post_import('resource=users&dry_run=1', 'ndjson', "{}\n");
+my $res = post_import('resource=users&dryrun=1', 'ndjson', "{}\n");
 ok t_cmp($res->code, 400, 'an unknown parameter: 400');
 ok t_cmp($res->header('Content-Type'), qr{application/problem\+json},
          'as problem+json');
 ok t_cmp(json_decode($res->content)->{detail},
-         qr/unknown parameter dry_run; allowed: resource, format, mode/,
+         qr/unknown parameter dryrun; allowed: resource, format, mode, max_errors, dry_run, atomic$/,
          'naming the allowed ones');
 $res = post_import('resource=users&mode=merge', 'ndjson', "{}\n");
 ok t_cmp($res->code, 400, 'an unknown mode: 400');
@@ -279,3 +279,78 @@ ok t_cmp(join(',', map { exists $item->{$_} ? $_ : "no $_" }
               qw(mode insertedCount updatedCount unchangedCount deletedCount)),
          'mode,insertedCount,updatedCount,unchangedCount,deletedCount',
          'list items carry mode and counts');
+ok t_cmp(join(',', map { exists $item->{$_} ? $_ : "no $_" }
+              qw(maxErrors dryRun atomic)), 'maxErrors,dryRun,atomic',
+         'and maxErrors, dryRun, atomic');
+
+# ---- every mode in every format: the rows afterwards ----
+# Records as lists of [field, value] pairs, written as format.
+sub encode {
+    my ($format, @recs) = @_;
+    if ($format eq 'csv') {
+        my (@cols, %seen);
+        for my $r (@recs) {
+            push @cols, grep { !$seen{$_}++ } map { $_->[0] } @$r;
+        }
+        return join(',', @cols) . "\n" . join('', map {
+            my %h = map { @$_ } @$_;
+            join(',', map { $h{$_} // '' } @cols) . "\n" } @recs);
+    }
+    my @objs = map {
+        '{' . join(',', map { qq("$_->[0]":) . (defined $_->[1]
+            ? ($_->[1] =~ /^(true|false)$/ ? $_->[1] : qq("$_->[1]"))
+            : 'null') } @$_) . '}' } @recs;
+    return $format eq 'json' ? '[' . join(',', @objs) . ']'
+                             : join('', map { "$_\n" } @objs);
+}
+
+# Every user as text, by external id.
+my $all_users = "SELECT string_agg(concat_ws('|', external_id, email,"
+    . " coalesce(name, '<null>'), role, active::text,"
+    . " created_at AT TIME ZONE 'UTC'), ';' ORDER BY external_id) FROM users";
+
+# c1 an admin with a name, c2 a reader; the state each case starts from.
+sub seed {
+    reset_data();
+    run('resource=users', 'ndjson',
+        qq({"id":"$c1","email":"c1\@example.com","name":"Ann",)
+        . qq("role":"admin","active":false,)
+        . qq("created_at":"2024-01-01T00:00:00Z"}\n)
+        . qq({"id":"$c2","email":"c2\@example.com",)
+        . qq("created_at":"2024-01-02T00:00:00Z"}\n));
+    return sql_value($all_users);
+}
+
+my $u1 = "$c1|c1\@example.com|Ann|admin|false|2024-01-01 00:00:00";
+my $u2 = "$c2|c2\@example.com|<null>|reader|true|2024-01-02 00:00:00";
+my %cases = (
+    # mode => [records, counts, every user afterwards]
+    upsert  => [ [ [ [id => $c1], [name => 'Partial'] ] ],
+                 '1/0/1/0/0/0', join(';', $u1 =~ s/\|Ann\|/|Partial|/r, $u2) ],
+    insert  => [ [ [ [id => $c1], [email => 'x@example.com'] ],
+                   [ [id => $c3], [email => 'c3@example.com'],
+                     [created_at => '2024-01-03T00:00:00Z'] ] ],
+                 '1/1/0/0/0/1',
+                 join(';', $u1, $u2, "$c3|c3\@example.com|<null>|reader|true"
+                                     . '|2024-01-03 00:00:00') ],
+    update  => [ [ [ [id => $c1], [name => 'Upd'] ],
+                   [ [id => $c4], [name => 'Nobody'] ] ],
+                 '1/0/1/0/0/1', join(';', $u1 =~ s/\|Ann\|/|Upd|/r, $u2) ],
+    replace => [ [ [ [id => $c1], [email => 'c1@example.com'] ] ],
+                 '1/0/1/0/0/0',
+                 join(';', "$c1|c1\@example.com|<null>|reader|true"
+                           . '|2024-01-01 00:00:00', $u2) ],
+    delete  => [ [ [ [id => $c2] ], [ [id => $c4] ] ],
+                 '1/0/0/0/1/1', $u1 ],
+);
+for my $mode (qw(upsert insert update replace delete)) {
+    my ($recs, $counts, $rows) = @{ $cases{$mode} };
+    for my $format (qw(ndjson json csv gzip)) {
+        seed();
+        my $content = encode($format eq 'gzip' ? 'ndjson' : $format, @$recs);
+        my $d = run("resource=users&mode=$mode", $format, $content);
+        ok t_cmp(counts($d), $counts, "$mode, $format: the counts");
+        ok t_cmp(sql_value($all_users), $rows,
+                 "$mode, $format: the rows (the others byte-identical)");
+    }
+}

@@ -210,10 +210,15 @@ static void modes(void **state)
                            NULL), 0);
     assert_null(o.mode);
     assert_int_equal(o.max_errors, -1);
+    assert_int_equal(o.dry_run, 0);
+    assert_int_equal(o.atomic, 0);
     assert_int_equal(parse(&w, &o, "bulkio", "import", "--mode", "update",
-                           "users", "a.csv", "--max-errors", "0", NULL), 0);
+                           "users", "a.csv", "--dry-run", "--max-errors",
+                           "0", "--atomic", NULL), 0);
     assert_string_equal(o.mode, "update");
     assert_int_equal(o.max_errors, 0);
+    assert_int_equal(o.dry_run, 1);
+    assert_int_equal(o.atomic, 1);
     assert_int_equal(parse(&w, &o, "bulkio", "import", "users", "a.csv",
                            "--mode", "upsert", "--max-errors", "250", NULL),
                            0);
@@ -221,7 +226,8 @@ static void modes(void **state)
     assert_int_equal(o.max_errors, 250);
     /* delete is import --mode delete */
     assert_int_equal(parse(&w, &o, "bulkio", "delete", "articles",
-                           "gone.csv", NULL), 0);
+                           "gone.csv", "--dry-run", NULL), 0);
+    assert_int_equal(o.dry_run, 1);
     assert_int_equal(o.cmd, CLI_CMD_IMPORT);
     assert_string_equal(o.mode, "delete");
     assert_string_equal(o.resource, "articles");
@@ -255,12 +261,13 @@ static void modes(void **state)
     assert_string_equal(err, "option --max-errors needs a value");
     assert_int_equal(parse(&w, &o, "bulkio", "export", "users", "--mode",
                            "insert", NULL), -1);
-    assert_string_equal(err, "--mode and --max-errors belong to import and "
-                        "delete");
+    assert_string_equal(err, "--mode, --dry-run, --max-errors and --atomic "
+                        "belong to import and delete");
     assert_int_equal(parse(&w, &o, "bulkio", "jobs", "--max-errors", "1",
                            NULL), -1);
-    assert_int_equal(parse(&w, &o, "bulkio", "import", "users", "a.csv",
-                           "--dry-run", NULL), -1);
+    assert_int_equal(parse(&w, &o, "bulkio", "export", "users", "--dry-run",
+                           NULL), -1);
+    assert_int_equal(parse(&w, &o, "bulkio", "jobs", "--atomic", NULL), -1);
     assert_int_equal(cli_mode_ok("replace"), 0);
     assert_int_equal(cli_mode_ok("delete"), 0);
     assert_int_equal(cli_mode_ok("delete, x"), -1);

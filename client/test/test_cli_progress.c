@@ -146,12 +146,12 @@ static void summary_actions(void **state)
     s = (cli_summary_t){ .status = "completed", .total = 3, .succeeded = 2,
                          .failed = 1, .has_actions = 1,
                          .actions = { [CLI_ACT_DELETED] = 2 },
-                         .mode = "delete", .duration = 1.0 };
+                         .mode = "delete", .dry_run = 1, .duration = 1.0 };
     cli_summary_add(&s, "NOT_FOUND_ERROR", 1);
     cli_fmt_summary(b, sizeof(b), &s);
     assert_string_equal(b, "completed: 3 records, 2 succeeded (2 deleted), "
                         "1 failed (NOT_FOUND_ERROR 1) in 1.0 s, 3 rows/s; "
-                        "mode delete");
+                        "mode delete; dry run: nothing was changed");
     /* nothing succeeded: no empty parentheses; the reason comes last */
     s = (cli_summary_t){ .status = "failed", .total = 6, .failed = 6,
                          .has_actions = 1, .mode = "insert",
