@@ -46,8 +46,14 @@ static void show_errors(json_object *doc)
         n = ERRORS_SHOWN;
     }
     cli_fmt_count(a, sizeof(a), all > (int64_t)n ? all : (int64_t)n);
-    printf("errors    the first %zu of %s (all: bulkio errors %s)\n", n, a,
-           cli_json_str(doc, "job_id"));
+    if (all > (int64_t)n) {
+        printf("errors    the first %zu of %s (all: bulkio errors %s)\n", n,
+               a, cli_json_str(doc, "job_id"));
+    }
+    else {
+        printf("errors    %s (also: bulkio errors %s)\n", a,
+               cli_json_str(doc, "job_id"));
+    }
     for (i = 0; i < n; ++i) {
         e = json_object_array_get_idx(errs, i);
         printf("  line %" PRId64 " %s%s%s: %s\n", cli_json_int(e, "line"),
