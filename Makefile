@@ -54,6 +54,7 @@ CLIENT_UNIT_SRC  := $(wildcard client/test/test_*.c)
 CLIENT_UNIT_BIN  := $(patsubst client/test/%.c,build/unit/%,$(CLIENT_UNIT_SRC))
 CLIENT_ASAN_BIN  := $(patsubst client/test/%.c,build/unit-asan/%,$(CLIENT_UNIT_SRC))
 BINDIR      ?= /usr/local/bin
+MANDIR      ?= /usr/local/share/man
 
 .PHONY: all install install-client deps run start stop migrate token unit unit-plain \
         unit-asan test apache-test test-static test-system test-faults \
@@ -90,8 +91,9 @@ install: all install-client
 	fi
 
 install-client: client/bulkio
-	install -d $(DESTDIR)$(BINDIR)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
 	install -m 755 client/bulkio $(DESTDIR)$(BINDIR)/bulkio
+	install -m 644 docs/bulkio.1 $(DESTDIR)$(MANDIR)/man1/bulkio.1
 
 deps:
 	@$(RUN) deps
@@ -333,7 +335,7 @@ help:
 	@echo "make test-cluster two servers on one database and spool (BULKIO_PORT, +1)"
 	@echo "make fuzz       each libFuzzer target for FUZZ_TIME seconds (60)"
 	@echo "make test-asan  the Apache::Test suite against an ASan/UBSan build of the module"
-	@echo "make install    install the module into the system httpd (and bulkio.load/.conf into $(MODS_AVAILABLE)) and the client into \$$DESTDIR\$$BINDIR (/usr/local/bin)"
-	@echo "make install-client  only the client: client/bulkio into \$$DESTDIR\$$BINDIR"
+	@echo "make install    install the module into the system httpd (and bulkio.load/.conf into $(MODS_AVAILABLE)) and the client into \$$DESTDIR\$$BINDIR (/usr/local/bin), its man page bulkio(1) into \$$DESTDIR\$$MANDIR/man1 (/usr/local/share/man)"
+	@echo "make install-client  only the client: client/bulkio into \$$DESTDIR\$$BINDIR, docs/bulkio.1 into \$$DESTDIR\$$MANDIR/man1"
 	@echo "make bench      benchmark against COPY (BENCH_ROWS=100000 for a quick run)"
 	@echo "make soak       mixed load with restarts, exact checks (SOAK_MINUTES=30)"

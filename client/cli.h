@@ -43,6 +43,7 @@ typedef enum {
     CLI_CMD_ERRORS,
     CLI_CMD_JOBS,
     CLI_CMD_EXPORT,
+    CLI_CMD_DOWNLOAD,
     CLI_CMD_HELP,
     CLI_CMD_VERSION
 } cli_cmd_e;
@@ -56,7 +57,9 @@ typedef struct {
     int token_from_argv;        /* --token was given (warned about) */
     const char *resource;
     const char *source;         /* import: FILE or URL */
-    const char *job_id;         /* status, cancel, errors */
+    const char *job_id;         /* status, cancel, errors, download: an id
+                                   or the start of one */
+    const char *help_topic;     /* help COMMAND, COMMAND --help */
     const char *format;
     const char *idempotency_key;
     const char *output;         /* -o FILE */
@@ -102,6 +105,13 @@ int cli_url_loopback(const char *url, char *host, size_t hostlen);
 
 /** The usage text. */
 void cli_usage(FILE *out);
+
+/**
+ * The help of one command (import, delete, status, cancel, errors, jobs,
+ * export, download, help, version), or the usage when topic is NULL.
+ * @return 0, or -1 when there is no such command
+ */
+int cli_help(FILE *out, const char *topic);
 
 /**
  * Check an import's write mode: upsert, insert, update, replace, delete.

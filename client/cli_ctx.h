@@ -33,6 +33,8 @@ int cmd_errors(cli_ctx_t *ctx);
 int cmd_jobs(cli_ctx_t *ctx);
 /** export RESOURCE, streamed or as a job (cmd_export.c) */
 int cmd_export(cli_ctx_t *ctx);
+/** download JOB: an export job's file (cmd_download.c) */
+int cmd_download(cli_ctx_t *ctx);
 
 /**
  * A context before the command line is parsed: messages go to standard

@@ -1,4 +1,5 @@
 /* bulkio: libcurl requests. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,6 +36,7 @@ static size_t on_write(char *data, size_t size, size_t n, void *baton)
     }
     if (x->sink_ok) {
         if (fwrite(data, 1, len, x->req->sink) != len) {
+            resp->sink_errno = errno ? errno : EIO;
             return 0;           /* CURLE_WRITE_ERROR */
         }
         resp->received += (curl_off_t)len;
@@ -76,7 +78,13 @@ static int on_progress(void *baton, curl_off_t dlt, curl_off_t dln,
                        curl_off_t ult, curl_off_t uln)
 {
     xfer_t *x = baton;
+    long status = 0;
 
+    /* an answer that is no success: its body is no transfer to show */
+    curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &status);
+    if (status >= 300) {
+        return 0;
+    }
     return x->req->progress(x->req->baton, dlt, dln, ult, uln);
 }
 

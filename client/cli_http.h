@@ -18,6 +18,8 @@ typedef struct {
     char *body;                 /* the response body (JSON, problems) */
     size_t len;
     curl_off_t received;        /* bytes written to a download's sink */
+    int sink_errno;             /* why writing to the sink failed, or 0
+                                   (EPIPE: its reader went away) */
     double seconds;             /* the transfer's duration */
 } cli_resp_t;
 
@@ -49,7 +51,8 @@ int cli_http_init(void);
 
 /**
  * Perform one request. A body that is not a 2xx download goes to
- * resp->body (at most 16 MiB kept).
+ * resp->body (at most 16 MiB kept), and req->progress is not called for
+ * it (no progress line for an error's body).
  * @return 0 when an HTTP answer came (any status), -1 on a transfer error
  *         (resp->code, resp->error say which)
  */

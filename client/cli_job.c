@@ -158,3 +158,83 @@ json_object *cli_job_wait(cli_ctx_t *ctx, const char *kind, const char *id,
     cli_progress_end(&ctx->progress);
     return doc;
 }
+
+void cli_job_export_line(char *buf, size_t len, const char *id,
+                         json_object *doc)
+{
+    char n[32];
+
+    cli_fmt_count(n, sizeof(n), cli_json_int(doc, "totalRecords"));
+    snprintf(buf, len, "export job %s %-9s %s records", id,
+             cli_json_str_or(doc, "status", "?"), n);
+}
+
+/* How many ids an ambiguous prefix lists. */
+#define AMBIGUOUS_SHOWN 5
+
+int cli_job_resolve(cli_ctx_t *ctx, const char *what, cli_job_ref_t *ref)
+{
+    const char *given = ctx->opts.job_id, *id, *kind;
+    char path[256], list[AMBIGUOUS_SHOWN * 38 + 8] = "";
+    json_object *doc, *items, *it;
+    long status = 0;
+    int64_t total;
+    size_t i, n;
+    int rc;
+
+    memset(ref, 0, sizeof(*ref));
+    snprintf(path, sizeof(path), "/v1/jobs?limit=%d", AMBIGUOUS_SHOWN);
+    cli_add_param(path, sizeof(path), "id_prefix", given);
+    doc = cli_get_json(ctx, path, what, &rc, &status);
+    if (!doc && status == 404 && strlen(given) == 36) {
+        /* a server without the list across kinds: a whole id as given */
+        snprintf(ref->id, sizeof(ref->id), "%s", given);
+        return 0;
+    }
+    if (!doc) {
+        if (status == 404) {
+            cli_say(ctx, "%s: this server cannot resolve the start of a job "
+                    "id; give the whole id", what);
+        }
+        return CLI_EXIT_ERROR;
+    }
+    items = cli_json_arr(doc, "items");
+    n = items ? json_object_array_length(items) : 0;
+    total = cli_json_int(doc, "total");
+    if (total < (int64_t)n) {
+        total = (int64_t)n;
+    }
+    if (n == 1 && total == 1) {
+        it = json_object_array_get_idx(items, 0);
+        id = cli_json_str(it, "job_id");
+        kind = cli_json_str(it, "kind");
+        snprintf(ref->id, sizeof(ref->id), "%s", id ? id : "");
+        snprintf(ref->kind, sizeof(ref->kind), "%s", kind ? kind : "");
+        json_object_put(doc);
+        return 0;
+    }
+    if (!n) {
+        cli_say(ctx, "%s: no job of yours has an id that starts with %s",
+                what, given);
+    }
+    else {
+        for (i = 0; i < n; ++i) {
+            it = json_object_array_get_idx(items, i);
+            snprintf(list + strlen(list), sizeof(list) - strlen(list),
+                     "%s%s", i ? ", " : "", cli_json_str_or(it, "job_id",
+                                                            "?"));
+        }
+        cli_say(ctx, "%s: %s is ambiguous: %lld jobs of yours start with it "
+                "(%s%s); give more of the id", what, given,
+                (long long)total, list, total > (int64_t)n ? ", ..." : "");
+    }
+    json_object_put(doc);
+    return CLI_EXIT_ERROR;
+}
+
+void cli_job_path(char *buf, size_t len, const cli_job_ref_t *ref,
+                  const char *dflt, const char *suffix)
+{
+    snprintf(buf, len, "/v1/%ss/%s%s", *ref->kind ? ref->kind : dflt,
+             ref->id, suffix ? suffix : "");
+}

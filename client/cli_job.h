@@ -56,4 +56,29 @@ typedef void cli_job_line_fn(char *buf, size_t len, const char *id,
 json_object *cli_job_wait(cli_ctx_t *ctx, const char *kind, const char *id,
                           cli_job_line_fn *line, int *rc);
 
+/** A job a command names. */
+typedef struct {
+    char id[37];                /* its full id */
+    char kind[8];               /* "import", "export", or "" (unknown: a
+                                   server without GET /v1/jobs) */
+} cli_job_ref_t;
+
+/**
+ * The job the command line names: its id, or any start of it that no
+ * other job of the caller shares (GET /v1/jobs?id_prefix=). No job, or
+ * several, is reported as WHAT: ... (the ambiguous prefix with the ids it
+ * starts).
+ * @return 0, or the exit status 3
+ */
+int cli_job_resolve(cli_ctx_t *ctx, const char *what, cli_job_ref_t *ref);
+
+/** The path of a resolved job, /v1/KINDs/ID then suffix (kind: the
+ * ref's, or dflt when it is unknown). */
+void cli_job_path(char *buf, size_t len, const cli_job_ref_t *ref,
+                  const char *dflt, const char *suffix);
+
+/** The progress line of an export job (a cli_job_line_fn). */
+void cli_job_export_line(char *buf, size_t len, const char *id,
+                         json_object *doc);
+
 #endif /* BULKIO_CLI_JOB_H */

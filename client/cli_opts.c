@@ -84,7 +84,8 @@ static const struct {
     { "errors", CLI_CMD_ERRORS, 1, NULL },
     { "jobs", CLI_CMD_JOBS, 0, NULL },
     { "export", CLI_CMD_EXPORT, 1, NULL },
-    { "help", CLI_CMD_HELP, 0, NULL },
+    { "download", CLI_CMD_DOWNLOAD, 1, NULL },
+    { "help", CLI_CMD_HELP, 1, NULL },          /* the 1 is optional */
     { "version", CLI_CMD_VERSION, 0, NULL },
 };
 
@@ -260,7 +261,7 @@ int cli_parse(int argc, char **argv, cli_opts_t *o, char *err, size_t errlen)
     const char *env, *name;
     const char *pos[3];
     size_t i;
-    int c, npos = 0, want;
+    int c, npos = 0, want, help = 0;
     long v;
     char *endp;
 
@@ -342,7 +343,7 @@ int cli_parse(int argc, char **argv, cli_opts_t *o, char *err, size_t errlen)
                             "0, not '%s'", optarg);
             }
             break;
-        case OPT_HELP:        o->cmd = CLI_CMD_HELP; return 0;
+        case OPT_HELP:        help = 1; break;
         case OPT_VERSION:     o->cmd = CLI_CMD_VERSION; return 0;
         case ':':
             return fail(err, errlen, "option %s needs a value",
@@ -350,6 +351,18 @@ int cli_parse(int argc, char **argv, cli_opts_t *o, char *err, size_t errlen)
         default:
             return fail(err, errlen, "unknown option %s", argv[optind - 1]);
         }
+    }
+    if (help) {
+        /* --help alone, or COMMAND --help: that command's help */
+        o->cmd = CLI_CMD_HELP;
+        if (optind < argc && strcmp(argv[optind], "help")) {
+            o->help_topic = argv[optind];
+            if (cli_help(NULL, o->help_topic)) {
+                return fail(err, errlen, "unknown command '%s'",
+                            o->help_topic);
+            }
+        }
+        return 0;
     }
     if (optind >= argc) {
         return fail(err, errlen, "no command given");
@@ -379,6 +392,14 @@ int cli_parse(int argc, char **argv, cli_opts_t *o, char *err, size_t errlen)
         }
         pos[npos++] = argv[optind++];
     }
+    if (o->cmd == CLI_CMD_HELP) {
+        o->help_topic = npos ? pos[0] : NULL;
+        if (npos && cli_help(NULL, o->help_topic)) {
+            return fail(err, errlen, "no help on '%s': it is no command "
+                        "(bulkio help lists them)", o->help_topic);
+        }
+        return 0;
+    }
     if (npos < want) {
         return fail(err, errlen, "%s needs %s", name,
                     o->cmd == CLI_CMD_IMPORT ? "RESOURCE and FILE or URL"
@@ -399,10 +420,13 @@ int cli_parse(int argc, char **argv, cli_opts_t *o, char *err, size_t errlen)
     case CLI_CMD_STATUS:
     case CLI_CMD_CANCEL:
     case CLI_CMD_ERRORS:
+    case CLI_CMD_DOWNLOAD:
         o->job_id = pos[0];
-        if (!*o->job_id || strspn(o->job_id, "0123456789abcdefABCDEF-")
-                           != strlen(o->job_id)) {
-            return fail(err, errlen, "'%s' is no job id", o->job_id);
+        if (!*o->job_id || strlen(o->job_id) > 36
+            || strspn(o->job_id, "0123456789abcdefABCDEF-")
+               != strlen(o->job_id)) {
+            return fail(err, errlen, "'%s' is no job id (or the start of "
+                        "one: hex digits and dashes)", o->job_id);
         }
         break;
     default:
@@ -493,8 +517,11 @@ void cli_usage(FILE *out)
 "  jobs [--status S[,S]] [--resource R] [--limit N] [--kind import|export]\n"
 "  export RESOURCE [--format F] [--fields a,b] [--filter k=v]... [--job]\n"
 "         [--gzip] [--callback-url URL] [-o FILE [--force]]\n"
+"  download JOB [-o FILE [--force]]\n"
+"  help [COMMAND]     (or COMMAND --help): one command's help\n"
 "\n"
-"RESOURCE is users, articles or comments; F is ndjson, json or csv.\n"
+"RESOURCE is users, articles or comments; F is ndjson, json or csv. JOB is\n"
+"a job id or any start of one that no other job of yours shares (097f).\n"
 "\n"
 "import:\n"
 "  --mode M           how records write: upsert (the server's default: a new\n"
@@ -540,4 +567,106 @@ void cli_usage(FILE *out)
 "records; 2 the job failed or was canceled; 3 usage, network,\n"
 "authentication or HTTP error; 4 -o FILE exists (see --force); 130\n"
 "interrupted while waiting (the job runs on).\n", out);
+}
+
+/* The help of each command: its synopsis and what it does; the options
+ * every command takes are in the usage (bulkio --help). */
+static const struct {
+    const char *name;
+    const char *text;
+} helps[] = {
+    { "import",
+"usage: bulkio [options] import RESOURCE FILE|URL [--format F]\n"
+"              [--idempotency-key K] [--no-wait] [--mode M] [--max-errors N]\n"
+"\n"
+"Upload FILE (or have the server fetch URL, http or https) as an import\n"
+"job of RESOURCE (users, articles, comments), show its progress and end\n"
+"with a summary of what the records did.\n"
+"\n"
+"  --format F         ndjson, json or csv (default: from the file's name,\n"
+"                     else the server sniffs it); a .gz file is sent as is\n"
+"  --mode M           upsert (default), insert, update, replace or delete\n"
+"  --max-errors N     stop the job (failed) past N failed records; the\n"
+"                     batches before stay applied\n"
+"  --idempotency-key K  the request's key (default: a new UUID, kept for\n"
+"                     retries, so a retry never makes a second job)\n"
+"  --no-wait          print the job id (or --json its document) and exit\n"
+"\n"
+"exit status: 0 every record applied, 1 some failed, 2 the job failed or\n"
+"was canceled, 3 usage, network, authentication or HTTP error.\n" },
+    { "delete",
+"usage: bulkio [options] delete RESOURCE FILE|URL [options of import]\n"
+"\n"
+"import --mode delete: each record names a row (by id, users also by\n"
+"email, articles by slug) that is deleted. See bulkio help import.\n" },
+    { "status",
+"usage: bulkio [options] status JOB [--json]\n"
+"\n"
+"An import or export job's state, counts, times and its first errors.\n"
+"JOB is the job's id or any start of it no other job of yours shares.\n"
+"The exit status is import's once the job has ended (0, 1 or 2).\n" },
+    { "cancel",
+"usage: bulkio [options] cancel JOB [--json]\n"
+"\n"
+"Cancel a pending or running import or export job. A running import stops\n"
+"at its next batch boundary: the batches committed before stay applied.\n"
+"A running export stops at its next chunk; its partial file is removed.\n" },
+    { "errors",
+"usage: bulkio [options] errors JOB [--format ndjson|csv] [-o FILE [--force]]\n"
+"\n"
+"Every error of an import job in record order, streamed to standard\n"
+"output or -o FILE (NDJSON by default). Piped into head, it ends quietly.\n" },
+    { "jobs",
+"usage: bulkio [options] jobs [--status S[,S]] [--resource R] [--limit N]\n"
+"              [--kind import|export] [--json]\n"
+"\n"
+"Your import and export jobs, newest first, one table (KIND, JOB, STATUS,\n"
+"RESOURCE, FORMAT, RECORDS, FAILED, CREATED) with the full job ids; --json\n"
+"prints the items as one array.\n" },
+    { "export",
+"usage: bulkio [options] export RESOURCE [--format F] [--fields a,b]\n"
+"              [--filter k=v]... [--job [--no-wait]] [-o FILE [--force]]\n"
+"\n"
+"Stream RESOURCE to standard output or -o FILE; with --job, as an export\n"
+"job that is waited for and then downloaded (resumed after an\n"
+"interruption). Filters: users role, active; articles status, author_id;\n"
+"comments article_id, user_id; all created_after, created_before,\n"
+"updated_after.\n" },
+    { "download",
+"usage: bulkio [options] download JOB [-o FILE [--force]]\n"
+"\n"
+"Download the file of an existing export job (waited for while it is\n"
+"pending or running) to standard output or -o FILE, resumed after an\n"
+"interruption. Exit status 2 when the job failed or was canceled.\n" },
+    { "help",
+"usage: bulkio help [COMMAND]\n"
+"\n"
+"The usage, or one command's help (also bulkio COMMAND --help).\n" },
+    { "version",
+"usage: bulkio version\n"
+"\n"
+"The client's version and libcurl's.\n" },
+};
+
+int cli_help(FILE *out, const char *topic)
+{
+    size_t i;
+
+    if (!topic) {
+        if (out) {
+            cli_usage(out);
+        }
+        return 0;
+    }
+    for (i = 0; i < sizeof(helps) / sizeof(helps[0]); ++i) {
+        if (!strcmp(topic, helps[i].name)) {
+            if (out) {
+                fputs(helps[i].text, out);
+                fputs("\nThe options of every command: bulkio --help; "
+                      "the manual: man bulkio.\n", out);
+            }
+            return 0;
+        }
+    }
+    return -1;
 }

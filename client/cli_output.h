@@ -48,4 +48,22 @@ void cli_output_done(cli_ctx_t *ctx, const char *what, double bytes,
  */
 int cli_output_stream(cli_ctx_t *ctx, const char *path, const char *what);
 
+/**
+ * Download an export job's file from url into -o FILE or standard output,
+ * resuming with Range after an interruption, and check it has size bytes
+ * (size < 0: not checked). A reader of standard output that goes away
+ * ends it quietly. With inflate, the (gzip) file is downloaded into a
+ * temporary file and inflated into the output.
+ * @return the exit status
+ */
+int cli_output_download(cli_ctx_t *ctx, const char *url, int64_t size,
+                        int inflate);
+
+/**
+ * A finished export job's document: its file downloaded (and with --json
+ * and -o FILE the document printed), or why there is none.
+ * @return the exit status: 2 when the job failed or was canceled
+ */
+int cli_output_export(cli_ctx_t *ctx, json_object *doc);
+
 #endif /* BULKIO_CLI_OUTPUT_H */

@@ -121,7 +121,7 @@ void cli_fmt_job(char *buf, size_t len, const cli_job_progress_t *p)
     else {
         snprintf(pct, sizeof(pct), "  ?  %%");
     }
-    snprintf(buf, len, "job %.8s %-9s %s records  %s  %s rows/s  ETA %s  "
+    snprintf(buf, len, "job %s %-9s %s records  %s  %s rows/s  ETA %s  "
              "errors %s", p->job_id ? p->job_id : "?",
              p->status ? p->status : "?", n, pct, r, eta, e);
 }

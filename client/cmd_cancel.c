@@ -1,17 +1,23 @@
-/* bulkio cancel JOB: a running import stops at its next batch boundary. */
+/* bulkio cancel JOB: a running import stops at its next batch boundary, a
+ * running export at its next chunk. */
 #include <string.h>
 
-#include "cli_request.h"
+#include "cli_job.h"
 
 int cmd_cancel(cli_ctx_t *ctx)
 {
     char path[256];
+    cli_job_ref_t ref;
     json_object *doc;
     cli_req_t req;
     cli_resp_t resp;
-    int rc;
+    int rc, is_export;
 
-    snprintf(path, sizeof(path), "/v1/imports/%s", ctx->opts.job_id);
+    if ((rc = cli_job_resolve(ctx, "cancel", &ref))) {
+        return rc;
+    }
+    is_export = !strcmp(ref.kind, "export");
+    cli_job_path(path, sizeof(path), &ref, "import", NULL);
     memset(&req, 0, sizeof(req));
     req.method = "DELETE";
     req.path = path;
@@ -30,10 +36,13 @@ int cmd_cancel(cli_ctx_t *ctx)
         cli_json_print(doc);
     }
     else if (!ctx->opts.quiet) {
-        fprintf(stderr, "bulkio: job %s %s\n", ctx->opts.job_id,
-                resp.status == 202 ? "stops at its next batch boundary "
-                                     "(bulkio status shows when)"
-                                   : "canceled");
+        fprintf(stderr, "bulkio: %s job %s %s\n",
+                is_export ? "export" : "import", ref.id,
+                resp.status != 202 ? "canceled"
+                : is_export ? "stops at its next chunk; its partial file is "
+                              "removed (bulkio status shows when)"
+                : "stops at its next batch boundary; the batches before "
+                  "stay applied (bulkio status shows when)");
     }
     json_object_put(doc);
     return CLI_EXIT_OK;

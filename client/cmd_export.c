@@ -1,13 +1,9 @@
 /* bulkio export RESOURCE: streamed to -o FILE or standard output, or with
- * --job as an export job, waited for and downloaded (resumed with Range
- * after an interruption) into a temporary file that becomes -o FILE
- * when whole. */
-#include <errno.h>
+ * --job as an export job, waited for and downloaded (cli_output_export:
+ * resumed with Range after an interruption) into a temporary file that
+ * becomes -o FILE when whole. */
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-
-#include <zlib.h>
 
 #include "cli_job.h"
 #include "cli_output.h"
@@ -61,190 +57,6 @@ static json_object *job_body(const cli_opts_t *o)
     return body;
 }
 
-/* One attempt's outcome that ends the download: an HTTP error, Ctrl-C, a
- * transfer error not worth another try. @return the exit status, or -1
- * to try again (have is reset when the server cannot resume) */
-static int download_failed(cli_ctx_t *ctx, FILE *out, cli_resp_t *resp,
-                           int rc, int attempt, curl_off_t *have)
-{
-    if (rc == 0) {
-        return cli_http_error(ctx, "download", resp);
-    }
-    if (cli_interrupted(ctx)) {
-        cli_say(ctx, "download interrupted; the file stays on the server "
-                "until it expires");
-        return CLI_EXIT_INTERRUPT;
-    }
-    if (resp->code == CURLE_RANGE_ERROR && out != stdout) {
-        /* the server ignored Range: start over */
-        cli_say(ctx, "download: the server cannot resume; starting over");
-        if (fflush(out) || ftruncate(fileno(out), 0)
-            || fseeko(out, 0, SEEK_SET)) {
-            cli_say(ctx, "download: cannot start over: %s", strerror(errno));
-            return CLI_EXIT_ERROR;
-        }
-        *have = 0;
-    }
-    else if (!cli_http_retryable(resp->code)
-             || attempt >= ctx->opts.retries) {
-        cli_say(ctx, "download: %s after %lld bytes", resp->error,
-                (long long)*have);
-        return CLI_EXIT_ERROR;
-    }
-    return -1;
-}
-
-/* Inflate the gzip file in (from its start) into out.
- * @return 0, or -1 (reported) */
-static int inflate_into(cli_ctx_t *ctx, FILE *in, FILE *out)
-{
-    char buf[65536];
-    gzFile gz;
-    int n, fd;
-
-    fflush(in);
-    if ((fd = dup(fileno(in))) < 0 || lseek(fd, 0, SEEK_SET) < 0
-        || !(gz = gzdopen(fd, "rb"))) {
-        cli_say(ctx, "download: cannot read the compressed file");
-        return -1;
-    }
-    while ((n = gzread(gz, buf, sizeof(buf))) > 0) {
-        if (fwrite(buf, 1, (size_t)n, out) != (size_t)n) {
-            n = -1;
-            break;
-        }
-    }
-    if (n < 0) {
-        cli_say(ctx, "download: cannot inflate the file (%s)",
-                gzerror(gz, &fd));
-    }
-    gzclose(gz);
-    return n < 0 ? -1 : 0;
-}
-
-/* Download a finished export job's file, resuming with Range after an
- * interruption, and check its size. A gzip-compressed file (inflate) is
- * downloaded into a temporary file and inflated into the output. */
-static int download_job(cli_ctx_t *ctx, const char *url, int64_t size,
-                        int inflate)
-{
-    cli_xfer_t xfer;
-    cli_req_t req;
-    cli_resp_t resp;
-    cli_output_t out;
-    curl_off_t have = 0;
-    double delay = 0.5, t0 = cli_now();
-    int attempt, resumed = 0, rc;
-    FILE *sink;
-
-    if ((rc = cli_output_open(ctx, &out))) {
-        return rc;
-    }
-    if (!(sink = inflate ? tmpfile() : out.f)) {
-        cli_say(ctx, "download: no temporary file: %s", strerror(errno));
-        cli_output_close(ctx, &out, 1);
-        return CLI_EXIT_ERROR;
-    }
-    for (attempt = 0; ; ++attempt) {
-        memset(&req, 0, sizeof(req));
-        req.method = "GET";
-        req.path = cli_link_path(url);
-        req.sink = sink;
-        req.resume_from = have;
-        cli_xfer_start(&xfer, ctx, &req, "download", NULL);
-        rc = cli_http_do(&ctx->http, &req, &resp);
-        have += resp.received;
-        if (rc == 0 && (resp.status == 200 || resp.status == 206)) {
-            cli_resp_clear(&resp);
-            break;
-        }
-        rc = download_failed(ctx, sink, &resp, rc, attempt, &have);
-        if (rc >= 0) {
-            cli_resp_clear(&resp);
-            goto failed;
-        }
-        cli_say(ctx, "download: %s after %lld bytes; resuming in %.1f s",
-                resp.error, (long long)have, delay);
-        cli_resp_clear(&resp);
-        ++resumed;
-        cli_nap(ctx, delay);
-        delay *= 2;
-    }
-    cli_progress_end(&ctx->progress);
-    rc = CLI_EXIT_ERROR;
-    if (size >= 0 && have != (curl_off_t)size) {
-        cli_say(ctx, "download: %lld bytes received, the export has %lld",
-                (long long)have, (long long)size);
-        goto failed;
-    }
-    if (inflate && inflate_into(ctx, sink, out.f)) {
-        goto failed;
-    }
-    if (inflate) {
-        fclose(sink);
-    }
-    if ((rc = cli_output_close(ctx, &out, 0))) {
-        return rc;
-    }
-    cli_output_done(ctx, "download", (double)have, cli_now() - t0, resumed);
-    return CLI_EXIT_OK;
-failed:
-    if (inflate) {
-        fclose(sink);
-    }
-    cli_output_close(ctx, &out, 1);
-    return rc;
-}
-
-/* Whether -o FILE names a .gz file (a compressed export is kept so). */
-static int keeps_gz(const char *out)
-{
-    size_t n = out ? strlen(out) : 0;
-
-    return n > 3 && !strcmp(out + n - 3, ".gz");
-}
-
-/* The job line while an export runs. */
-static void job_line(char *buf, size_t len, const char *id, json_object *doc)
-{
-    char n[32];
-
-    cli_fmt_count(n, sizeof(n), cli_json_int(doc, "totalRecords"));
-    snprintf(buf, len, "export job %.8s %-9s %s records", id,
-             cli_json_str_or(doc, "status", "?"), n);
-}
-
-/* A finished export job: its file downloaded, or why there is none. */
-static int export_done(cli_ctx_t *ctx, json_object *doc)
-{
-    const char *status = cli_json_str(doc, "status"), *reason, *out;
-    char *url;
-    int rc;
-
-    if (strcmp(status, "completed")) {
-        reason = cli_json_str(doc, "reason");
-        cli_say(ctx, "export job %s %s%s%s", cli_json_str(doc, "job_id"),
-                status, reason ? ": " : "", reason ? reason : "");
-        if (ctx->opts.json) {
-            cli_json_print(doc);
-        }
-        return CLI_EXIT_JOB;
-    }
-    if (!cli_json_str(doc, "downloadUrl")) {
-        cli_say(ctx, "export: the job has no downloadUrl (expired?)");
-        return CLI_EXIT_ERROR;
-    }
-    url = strdup(cli_json_str(doc, "downloadUrl"));
-    rc = download_job(ctx, url, (int64_t)cli_json_num(doc, "fileSize", -1),
-                      ctx->opts.gzip && !keeps_gz(ctx->opts.output));
-    free(url);
-    out = ctx->opts.output;
-    if (ctx->opts.json && !rc && out && strcmp(out, "-")) {
-        cli_json_print(doc);
-    }
-    return rc;
-}
-
 static int export_job(cli_ctx_t *ctx)
 {
     char key[37];
@@ -277,8 +89,8 @@ static int export_job(cli_ctx_t *ctx)
         rc = cli_job_print(ctx, doc);
     }
     else if ((done = cli_job_wait(ctx, "export", cli_json_str(doc, "job_id"),
-                                  job_line, &rc))) {
-        rc = export_done(ctx, done);
+                                  cli_job_export_line, &rc))) {
+        rc = cli_output_export(ctx, done);
         json_object_put(done);
     }
     json_object_put(doc);

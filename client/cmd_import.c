@@ -102,6 +102,25 @@ static void count_errors(cli_ctx_t *ctx, const char *id, cli_summary_t *sum,
     fclose(f);
 }
 
+/* Failed records by error type from the document's errorCounts, in the
+ * order of the error classes. @return 0 when the server sends none */
+static int counts_from_doc(json_object *doc, cli_summary_t *sum)
+{
+    static const char *const types[] = {
+        "PARSE_ERROR", "VALIDATION_ERROR", "FOREIGN_KEY_ERROR",
+        "DUPLICATE_ERROR", "NOT_FOUND_ERROR"
+    };
+    json_object *counts = cli_json_obj(doc, "errorCounts");
+    size_t i;
+
+    for (i = 0; counts && i < sizeof(types) / sizeof(types[0]); ++i) {
+        if (cli_json_int(counts, types[i]) > 0) {
+            cli_summary_add(sum, types[i], cli_json_int(counts, types[i]));
+        }
+    }
+    return counts != NULL;
+}
+
 /* The job line while an import runs. */
 static void job_line(char *buf, size_t len, const char *id, json_object *doc)
 {
@@ -141,7 +160,7 @@ static void summary(cli_ctx_t *ctx, const char *id, json_object *doc)
     sum.has_actions = cli_job_actions(doc, sum.actions);
     sum.mode = cli_json_str(doc, "mode");
     sum.dry_run = cli_json_bool(doc, "dryRun");
-    if (sum.failed) {
+    if (sum.failed && !counts_from_doc(doc, &sum)) {
         count_errors(ctx, id, &sum, &ec);
     }
     started = cli_json_time(doc, "startedAt");

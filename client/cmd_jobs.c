@@ -1,29 +1,32 @@
-/* bulkio jobs: the import and export jobs, following the server's next
- * links; a table, or one JSON array with --json. */
+/* bulkio jobs: the import and export jobs in one list, newest first
+ * (GET /v1/jobs), following the server's next links; a table, or one
+ * JSON array with --json. */
 #include <string.h>
 
 #include "cli_request.h"
 
-#define ROW "%-6s  %-36s  %-9s  %-8s  %-6s  %12s  %s\n"
+#define ROW "%-6s  %-36s  %-9s  %-8s  %-6s  %12s  %12s  %s\n"
 
-/* One row of the table, or the item added to all (with its kind). */
-static void list_item(const char *kind, json_object *it, json_object *all)
+/* One row of the table, or the item added to all. */
+static void list_item(json_object *it, json_object *all)
 {
-    char n[32];
+    const char *kind = cli_json_str_or(it, "kind", "?");
+    char n[32], f[32] = "-";
 
     if (all) {
-        json_object_object_add(it, "kind", json_object_new_string(kind));
         json_object_array_add(all, json_object_get(it));
         return;
     }
     cli_fmt_count(n, sizeof(n), cli_json_int(it, "totalRecords"));
+    if (!strcmp(kind, "import")) {
+        cli_fmt_count(f, sizeof(f), cli_json_int(it, "errorCount"));
+    }
     printf(ROW, kind, cli_json_str(it, "job_id"), cli_json_str(it, "status"),
            cli_json_str(it, "resource"), cli_json_str_or(it, "format", "-"),
-           n, cli_json_str_or(it, "createdAt", "-"));
+           n, f, cli_json_str_or(it, "createdAt", "-"));
 }
 
-static int list_kind(cli_ctx_t *ctx, const char *kind, const char *base_path,
-                     json_object *all)
+static int list_jobs(cli_ctx_t *ctx, json_object *all)
 {
     const cli_opts_t *o = &ctx->opts;
     char path[2048], a[32];
@@ -33,7 +36,10 @@ static int list_kind(cli_ctx_t *ctx, const char *kind, const char *base_path,
     size_t i, n;
     int rc;
 
-    snprintf(path, sizeof(path), "%s", base_path);
+    snprintf(path, sizeof(path), "/v1/jobs");
+    if (o->kind) {
+        cli_add_param(path, sizeof(path), "kind", o->kind);
+    }
     if (o->status) {
         cli_add_param(path, sizeof(path), "status", o->status);
     }
@@ -55,7 +61,7 @@ static int list_kind(cli_ctx_t *ctx, const char *kind, const char *base_path,
         }
         n = json_object_array_length(items);
         for (i = 0; i < n && (!o->limit || shown < o->limit); ++i, ++shown) {
-            list_item(kind, json_object_array_get_idx(items, i), all);
+            list_item(json_object_array_get_idx(items, i), all);
         }
         next = cli_json_str(doc, "next");
         if (!next || !*next || (o->limit && shown >= o->limit)) {
@@ -69,20 +75,14 @@ static int list_kind(cli_ctx_t *ctx, const char *kind, const char *base_path,
 
 int cmd_jobs(cli_ctx_t *ctx)
 {
-    const char *kind = ctx->opts.kind;
     json_object *all = ctx->opts.json ? json_object_new_array() : NULL;
-    int rc = CLI_EXIT_OK;
+    int rc;
 
     if (!all) {
         printf(ROW, "KIND", "JOB", "STATUS", "RESOURCE", "FORMAT", "RECORDS",
-               "CREATED");
+               "FAILED", "CREATED");
     }
-    if (!kind || !strcmp(kind, "import")) {
-        rc = list_kind(ctx, "import", "/v1/imports", all);
-    }
-    if (!rc && (!kind || !strcmp(kind, "export"))) {
-        rc = list_kind(ctx, "export", "/v1/exports/jobs", all);
-    }
+    rc = list_jobs(ctx, all);
     if (all) {
         if (!rc) {
             cli_json_print(all);

@@ -15,6 +15,12 @@ static void show_head(json_object *doc, const char *kind)
            reason ? ": " : "", reason ? reason : "");
     printf("resource  %s (%s)\n", cli_json_str(doc, "resource"),
            cli_json_str_or(doc, "format", "?"));
+    if (cli_json_str(doc, "source")) {
+        printf("source    %s\n", cli_json_str(doc, "source"));
+    }
+    if (cli_json_str(doc, "createdBy")) {
+        printf("by        %s\n", cli_json_str(doc, "createdBy"));
+    }
 }
 
 /* "created   2026-12-02T10:00:00Z", or "-" */
@@ -23,17 +29,32 @@ static void show_time(json_object *doc, const char *label, const char *key)
     printf("%-9s %s\n", label, cli_json_str_or(doc, key, "-"));
 }
 
+/* How many of the document's errors status lists. */
+#define ERRORS_SHOWN 10
+
 static void show_errors(json_object *doc)
 {
     json_object *errs = cli_json_arr(doc, "errors"), *e;
     size_t i, n = errs ? json_object_array_length(errs) : 0;
+    int64_t all = cli_json_int(doc, "errorCount");
+    char a[32];
 
     if (!n) {
         return;
     }
-    printf("errors    (first %zu; all: bulkio errors %s)\n", n,
-           cli_json_str(doc, "job_id"));
-    for (i = 0; i < n && i < 10; ++i) {
+    if (n > ERRORS_SHOWN) {
+        n = ERRORS_SHOWN;
+    }
+    cli_fmt_count(a, sizeof(a), all > (int64_t)n ? all : (int64_t)n);
+    if (all > (int64_t)n) {
+        printf("errors    the first %zu of %s (all: bulkio errors %s)\n", n,
+               a, cli_json_str(doc, "job_id"));
+    }
+    else {
+        printf("errors    %s (also: bulkio errors %s)\n", a,
+               cli_json_str(doc, "job_id"));
+    }
+    for (i = 0; i < n; ++i) {
         e = json_object_array_get_idx(errs, i);
         printf("  line %" PRId64 " %s%s%s: %s\n", cli_json_int(e, "line"),
                cli_json_str(e, "errorType"),
@@ -113,15 +134,20 @@ static void show_export(json_object *doc)
 int cmd_status(cli_ctx_t *ctx)
 {
     char path[256];
+    cli_job_ref_t ref;
     json_object *doc;
     long status = 0;
-    int rc, is_export = 0;
+    int rc, is_export;
 
-    snprintf(path, sizeof(path), "/v1/imports/%s", ctx->opts.job_id);
-    doc = cli_get_json(ctx, path, "status", &rc, &status);
+    if ((rc = cli_job_resolve(ctx, "status", &ref))) {
+        return rc;
+    }
+    is_export = !strcmp(ref.kind, "export");
+    cli_job_path(path, sizeof(path), &ref, "import", NULL);
+    doc = cli_get_json(ctx, path, "status", &rc, *ref.kind ? NULL : &status);
     if (!doc && status == 404) {
-        /* not an import of ours: perhaps an export job */
-        snprintf(path, sizeof(path), "/v1/exports/%s", ctx->opts.job_id);
+        /* a server that does not tell the kind: perhaps an export job */
+        snprintf(path, sizeof(path), "/v1/exports/%s", ref.id);
         doc = cli_get_json(ctx, path, "status", &rc, NULL);
         is_export = 1;
     }

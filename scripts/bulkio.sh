@@ -10,6 +10,12 @@
 #   BULKIO_DATABASE_URL  libpq connection string of an existing database;
 #                        when set, no local cluster is created or started
 #   BULKIO_EXTRA_CONF    a file of directives included after conf/bulkio.conf
+#                        (and after $BULKIO_RUN_DIR/local.conf)
+#
+# $BULKIO_RUN_DIR/local.conf, when it exists, holds this installation's own
+# BulkIO* directives (e.g. BulkIOURLAllow 127.0.0.0/8 for URL imports from
+# this machine); it is included after conf/bulkio.conf at every start and
+# never written by this script.
 #   BULKIO_MODULE        the module to load (default: .libs/mod_bulkio.so)
 #   BULKIO_SPOOL_DIR     spool directory (default: $BULKIO_RUN_DIR/spool);
 #                        servers sharing a database share it too
@@ -238,6 +244,7 @@ Define BULKIO_JWT_SECRET "$(cat "$(secret_file)")"
 Define BULKIO_WEBHOOK_SECRET "$(cat "$run_dir/webhook.secret")"
 Define BULKIO_DOWNLOAD_SECRET "$(cat "$run_dir/download.secret")"
 Include "$top/conf/bulkio.conf"
+$( [ -f "$run_dir/local.conf" ] && echo "Include \"$run_dir/local.conf\"" )
 $( [ -n "${BULKIO_EXTRA_CONF:-}" ] && echo "Include \"$BULKIO_EXTRA_CONF\"" )
 EOF
     )
@@ -260,6 +267,9 @@ mod_bulkio is running on http://127.0.0.1:$port
 
 Token (subject "${SUB:-dev}", valid ${TTL:-12h}; more with: make token SUB=name TTL=1d):
   $token
+
+Directives of this installation (BulkIOURLAllow, ...), kept across runs:
+  $run_dir/local.conf (optional; read at start)
 
 Console (paste the token to sign in):
   http://127.0.0.1:$port/v1/console/

@@ -2,9 +2,13 @@
 # Deterministic data for mod_bulkio's tests and benchmarks; nothing random,
 # nothing committed.
 #
-#   gendata.pl --resource users|articles|comments --format ndjson|json|csv
+#   gendata.pl --resource users|articles|comments [--format ndjson|json|csv]
 #              [--count N] [--users N] [--articles N]
-#              [--profile rules|valid|invalid5] [--expect FILE]
+#              [--profile rules|valid|invalid5] [--expect FILE] > FILE
+#   gendata.pl --help
+#
+# The records go to standard output (--format ndjson by default, --count
+# 1000 by default).
 #
 # profile rules (default): records that exercise every rule of docs/rules.md in a
 #   fixed cycle; --expect writes the counts an import must give (JSON).
@@ -15,10 +19,40 @@ use strict;
 use warnings;
 use Getopt::Long;
 
+# The usage: the comment at the top of this file.
+sub usage {
+    my ($fh) = @_;
+    open my $self, '<', $0 or die "$0: $!\n";
+    <$self>;
+    while (my $line = <$self>) {
+        last unless $line =~ s/^# ?//;
+        print $fh $line;
+    }
+    print $fh "\nExample (1,000,000 users, 5% invalid, as the README imports them):\n"
+        . "  scripts/gendata.pl --resource users --format csv --count 1000000 \\\n"
+        . "      --profile invalid5 > users_1m.csv\n";
+}
+
 my %o = (count => 1000, profile => 'rules', format => 'ndjson');
 GetOptions(\%o, 'resource=s', 'format=s', 'count=i', 'users=i',
-           'articles=i', 'profile=s', 'expect=s') or die "bad options\n";
-my $res = $o{resource} // die "--resource is required\n";
+           'articles=i', 'profile=s', 'expect=s', 'help|h')
+    or do { usage(\*STDERR); exit 2 };
+if ($o{help}) {
+    usage(\*STDOUT);
+    exit 0;
+}
+my $res = $o{resource} // do {
+    print STDERR "gendata.pl: --resource is required (gendata.pl --help)\n";
+    exit 2;
+};
+my %known = (resource => [qw(users articles comments)],
+             format => [qw(ndjson json csv)],
+             profile => [qw(rules valid invalid5)]);
+for my $k (sort keys %known) {
+    next if grep { $_ eq $o{$k} } @{ $known{$k} };
+    print STDERR "gendata.pl: unknown --$k '$o{$k}'; allowed: @{ $known{$k} }\n";
+    exit 2;
+}
 my $n = $o{count};
 my $nu = $o{users} // $n;
 my $na = $o{articles} // $n;

@@ -118,6 +118,9 @@ static int read_body(request_rec *r, char **pbody, apr_size_t *plen,
     return OK;
 }
 
+/* What the query of POST /v1/exports may carry: the export is the body. */
+static const char *const query_known[] = { "callback_url", NULL };
+
 static int receive(mod_bulkio_req_t *req, void *baton, PGconn *conn,
                    const bulkio_idem_t *claimed, const char **pfp,
                    const char **pdetail)
@@ -135,7 +138,11 @@ static int receive(mod_bulkio_req_t *req, void *baton, PGconn *conn,
 
     (void)conn;
     (void)claimed;
+    /* the export is in the body; the query takes only callback_url */
     ap_args_to_table(r, &args);
+    if ((*pdetail = bulkio_args_unknown(r->pool, args, query_known))) {
+        return HTTP_BAD_REQUEST;
+    }
     if ((rc = read_body(r, &body, &len, pdetail)) != OK) {
         return rc;
     }
@@ -230,6 +237,24 @@ int mod_bulkio_exports_get(mod_bulkio_req_t *req)
                              req->cfg->link_secret, req->cfg->link_ttl,
                              apr_time_sec(apr_time_now()));
     return mod_bulkio_send_json(req->r, HTTP_OK, doc);
+}
+
+int mod_bulkio_exports_delete(mod_bulkio_req_t *req)
+{
+    PGconn *conn = mod_bulkio_job_conn(req, req->id);
+    const char *status;
+    bulkio_job_t *j;
+
+    if (!conn || mod_bulkio_cancel_job(req, conn, "export", &status) != OK
+        || mod_bulkio_job_get(req, conn, "export", req->id, &j) != OK) {
+        return OK;
+    }
+    /* a running job stops at its next chunk; its worker removes the
+     * partial file */
+    return mod_bulkio_send_json(req->r, strcmp(status, "running")
+                                ? HTTP_OK : HTTP_ACCEPTED,
+                                mod_bulkio_jobdoc(req->r->pool, j, req->base,
+                                                  NULL));
 }
 
 /* Send the file of export job j: Content-Length, ETag, Last-Modified,

@@ -17,7 +17,7 @@ use BulkIO::Test qw(:DEFAULT vhost_hostport job_total);
 
 my $top = Apache::Test::vars('top_dir');
 my $bin = "$top/client/bulkio";
-plan tests => 94, need { 'client/bulkio is built' => -x $bin };
+plan tests => 118, need { 'client/bulkio is built' => -x $bin };
 
 my $dir = Apache::Test::vars('t_dir') . '/logs';
 unlink glob("$dir/cli-* $dir/.cli-*");  # -o refuses what a last run left
@@ -106,7 +106,49 @@ ok t_cmp(lines_of("$dir/cli-errors.csv"), $failed + 1,
 ok t_cmp(scalar(() = $out =~ /"errorType"/g), $failed, 'errors as NDJSON on stdout');
 ($rc, $out, $err) = cli('status', '00000000-0000-4000-8000-000000000000');
 ok t_cmp($rc, 3, 'unknown job: exit 3');
-ok t_cmp($err, qr/HTTP 404: /, 'with the server\'s detail');
+ok t_cmp($err, qr/^bulkio: status: no job of yours has an id that starts with 00000000-0000-4000-8000-000000000000$/m,
+         'saying so');
+
+# ---- a job id's start --------------------------------------------------
+($rc, $out) = cli('status', uc substr($id, 0, 4));
+ok t_cmp("$rc " . ($out =~ /^job\s+(\S+) \(import\)$/m ? $1 : $out), "1 $id",
+         'status with the first 4 characters (any case): the job, its full id');
+ok t_cmp($out, qr/^errors\s+the first 10 of \Q$failed\E \(all: bulkio errors $id\)\n(  line .*\n){10}/m,
+         'status lists the 10 errors it promises, of how many');
+($rc, $out) = cli('errors', substr($id, 0, 8));
+ok t_cmp(scalar(() = $out =~ /"errorType"/g), $failed, 'errors with 8 characters');
+# two jobs of the caller whose ids share their first 9 characters
+sql("INSERT INTO bulkio_jobs (public_id, kind, resource, status, principal, completed_at)"
+    . " VALUES ('abcdef01-2222-4000-8000-000000000001', 'import', 'users', 'completed', 'cli-user', now()),"
+    . " ('abcdef01-3333-4000-8000-000000000002', 'export', 'users', 'completed', 'cli-user', now())");
+($rc, $out, $err) = cli('status', 'abcdef01');
+ok t_cmp("$rc $err", qr/^3 bulkio: status: abcdef01 is ambiguous: 2 jobs of yours start with it \(abcdef01-3333-4000-8000-000000000002, abcdef01-2222-4000-8000-000000000001\); give more of the id$/,
+         'an ambiguous start: exit 3, naming the jobs');
+($rc, $out) = cli('status', 'abcdef01-3');
+ok t_cmp("$rc " . ($out =~ /^job\s+(\S+ \(\w+\))$/m ? $1 : $out),
+         '0 abcdef01-3333-4000-8000-000000000002 (export)', 'one more character: the export');
+($rc, $out, $err) = cli('cancel', 'abcdef01-3');
+ok t_cmp("$rc $err", qr/^3 bulkio: cancel: HTTP 409: the job has already completed$/,
+         'cancel of an export job goes to /v1/exports');
+($rc, $out, $err) = cli('errors', 'abcdef01-3');
+ok t_cmp("$rc $err", qr/^3 bulkio: errors: abcdef01-3333-4000-8000-000000000002 is an export job; only imports have errors$/,
+         'errors of an export job: exit 3, saying why');
+sql("DELETE FROM bulkio_jobs WHERE public_id::text LIKE 'abcdef01-%'");
+
+# ---- per-command help ----------------------------------------------------
+my ($h1, $h2, $rc_h);
+($rc, $h1) = cli('import', '--help');
+($rc_h, $h2) = cli('help', 'import');
+ok t_cmp("$rc $rc_h", '0 0', 'import --help, help import: exit 0');
+ok t_cmp($h1, qr/^usage: bulkio \[options\] import RESOURCE FILE\|URL/, "import's own help");
+ok t_cmp($h1 !~ /^\s+export RESOURCE/m && $h1 eq $h2 ? 1 : 0, 1,
+         'not the global usage, the same both ways');
+($rc, $out) = cli('help', 'download');
+ok t_cmp($out, qr/^usage: bulkio \[options\] download JOB/, 'help download');
+($rc, $out, $err) = cli('help', 'frobnicate');
+ok t_cmp("$rc $err", qr/^3 bulkio: no help on 'frobnicate'/, 'help on no command: exit 3');
+($rc, $out) = cli('--help');
+ok t_cmp($out, qr/^usage: bulkio \[options\] COMMAND/, '--help: the usage');
 
 # ---- --dry-run and --atomic: nothing changes ----------------------------
 my $users_before = sql_value("SELECT count(*) || md5(string_agg(u::text, ','"
@@ -226,6 +268,60 @@ ok t_cmp(lines_of("$dir/cli-xj.ndjson"), $users, 'the downloaded file');
 ($rc, $out, $err) = cli('export', 'users', '--filter', 'colour=red');
 ok t_cmp("$rc " . ($err =~ /HTTP 400: / ? 'detail' : $err), '3 detail',
          'unknown filter: exit 3 with the detail');
+ok t_cmp($err, qr/\Abulkio: export: HTTP 400: [^\n]*\n\z/,
+         'and no progress line for the error\'s body');
+
+# ---- download JOB: an existing export job's file ---------------------------
+my ($xj) = sql("SELECT public_id FROM bulkio_jobs WHERE principal = 'cli-user'"
+               . " AND kind = 'export' AND status = 'completed' ORDER BY id DESC LIMIT 1");
+$xj //= 'none';
+($rc, $out, $err) = cli('download', substr($xj, 0, 8), '-o', "$dir/cli-dl.ndjson");
+ok t_cmp($rc, 0, 'download JOB -o FILE (the id\'s start): exit 0');
+ok t_cmp(slurp("$dir/cli-dl.ndjson") eq slurp("$dir/cli-xj.ndjson") ? 1 : 0, 1,
+         'the export job\'s file');
+($rc, $out) = cli('download', $xj);
+ok t_cmp($out eq slurp("$dir/cli-xj.ndjson") ? 1 : 0, 1, 'download to standard output');
+($rc, $out, $err) = cli('download', $id);
+ok t_cmp("$rc $err", qr/^3 bulkio: download: \Q$id\E is an import job/,
+         'download of an import job: exit 3');
+($rc, $out) = cli('export', 'users', '--format', 'csv', '--job', '--no-wait');
+chomp(my $pending = $out);
+($rc, $out, $err) = cli('download', $pending, '-o', "$dir/cli-dl.csv");
+ok t_cmp($rc, 0, 'download of a job just made: waited for, exit 0');
+ok t_cmp(lines_of("$dir/cli-dl.csv"), $users + 1, 'its file, whole');
+
+# ---- a reader that goes away: errors J | head -1 ---------------------------
+open my $badfh, '>', "$dir/cli-bad.ndjson" or die;
+print $badfh map { qq({"email":"not-an-address-$_"}\n) } 1 .. 4000;
+close $badfh;
+($rc, $out) = cli('import', 'users', "$dir/cli-bad.ndjson", '--no-wait');
+chomp(my $bad = $out);
+wait_job($bad, 'cli-user');
+pipe my $prd, my $pwr or die;
+$pid = fork // die;
+if (!$pid) {
+    close $prd;
+    $ENV{BULKIO_URL} = $url;
+    $ENV{BULKIO_TOKEN} = token(sub => 'cli-user');
+    open STDOUT, '>&', $pwr or die;
+    open STDERR, '>', "$dir/cli-pipe.err" or die;
+    exec $bin, 'errors', $bad or exit 99;
+}
+close $pwr;
+my $first = <$prd>;
+close $prd;                     # as head -1 does
+waitpid $pid, 0;
+my $wstat = $?;
+ok t_cmp($first, qr/^\{"recordIndex":0,/, 'the reader got its first line');
+ok t_cmp(sprintf('exit %d signal %d', $wstat >> 8, $wstat & 127), 'exit 0 signal 0',
+         'errors J | head -1: exit 0, no SIGPIPE death');
+ok t_cmp(slurp("$dir/cli-pipe.err"), '', 'and nothing said');
+
+# ---- full job ids on a terminal ----------------------------------------------
+my $tty = `BULKIO_URL='$url' BULKIO_TOKEN='@{[ token(sub => 'cli-user') ]}' script -qefc '$bin import users $dir/cli-big.csv' /dev/null 2>&1`;
+my @tty_ids = $tty =~ /\bjob ([0-9a-f-]+) /g;
+ok t_cmp(scalar(@tty_ids) && !grep({ length != 36 } @tty_ids) ? 'full' : "@tty_ids", 'full',
+         'a terminal\'s progress lines show the whole job id');
 
 # ---- -o FILE: a temporary file beside it, renamed when whole -------------
 sub put_file {
@@ -252,8 +348,8 @@ ok t_cmp($rc, 4, 'a symlink at -o: refused, exit 4');
 ok t_cmp($err, qr/cli-link exists; add --force to replace it \(it is a symbolic link: the link is replaced, never the file it points to\)/,
          'it says why and what --force does');
 ($rc, $out, $err) = cli('errors', $nojob, '--force', '-o', $link);
-ok t_cmp("$rc " . ($err =~ /HTTP 404: / ? 'detail' : $err), '3 detail',
-         'a failed download to a symlink with --force: exit 3');
+ok t_cmp("$rc " . ($err =~ /no job of yours has an id that starts with / ? 'detail' : $err),
+         '3 detail', 'a failed download to a symlink with --force: exit 3');
 ok t_cmp(-l $link && slurp($victim) eq $precious, 1,
          'the link and the file it points to are as they were');
 ($rc, $out, $err) = cli('export', 'users', '--force', '-o', $link);
@@ -465,23 +561,19 @@ ok t_cmp(slurp($kept) . leftovers($kept), $precious,
          'the file as it was, no temporary file left');
 
 # ---- jobs against a fake list server: two pages joined by `next` --------
-sub item { qq({"job_id":"$_[0]","status":"completed","resource":"users",)
+sub item { qq({"job_id":"$_[0]","kind":") . ($_[0] =~ /^e/ ? 'export' : 'import')
+           . qq(","status":"completed","resource":"users","errorCount":7,)
            . qq("format":"csv","totalRecords":$_[1],"createdAt":"2026-12-02T10:00:00Z"}) }
 ($port, $kid, $rd) = fake_server(sub {
     my ($head, $n, $c, $wr) = @_;
     my ($target) = $head =~ /^GET (\S+)/;
     print $wr "$target\n";
-    if ($target =~ m{^/v1/imports\?cursor=c2}) {
-        answer($c, '200 OK', '{"items":[' . item('i3', 3) . '],"next":null}');
-    }
-    elsif ($target =~ m{^/v1/imports}) {
-        answer($c, '200 OK', '{"items":[' . item('i1', 1) . ',' . item('i2', 2)
-               . qq(],"next":"http://127.0.0.1:$port/v1/imports?cursor=c2&limit=2"}));
-    }
-    else {
-        answer($c, '200 OK', '{"items":[' . item('e1', 9) . ']}');
+    if ($target =~ m{^/v1/jobs\?cursor=c2}) {
+        answer($c, '200 OK', '{"items":[' . item('i3', 3) . '],"total":4,"next":null}');
         return 'exit';
     }
+    answer($c, '200 OK', '{"items":[' . item('i1', 1) . ',' . item('e1', 9) . ','
+           . item('i2', 2) . qq(],"total":4,"next":"http://127.0.0.1:$port/v1/jobs?cursor=c2&limit=2"}));
     return;
 });
 ($rc, $out, $err) = cli({ BULKIO_URL => "http://127.0.0.1:$port" }, '--json',
@@ -490,30 +582,31 @@ waitpid $kid, 0;
 my @seen = map { chomp; $_ } <$rd>;
 my $items = json_decode($out) // [];
 ok t_cmp(join(' ', map { "$_->{kind}:$_->{job_id}" } @$items),
-         'import:i1 import:i2 import:i3 export:e1',
-         'jobs follows next, then lists the export jobs');
-ok t_cmp("@seen", '/v1/imports?status=completed%2Cfailed '
-         . '/v1/imports?cursor=c2&limit=2 /v1/exports/jobs?status=completed%2Cfailed',
+         'import:i1 export:e1 import:i2 import:i3',
+         'jobs: one list across kinds in the server\'s order, following next');
+ok t_cmp("@seen", '/v1/jobs?status=completed%2Cfailed /v1/jobs?cursor=c2&limit=2',
          'the filters, the next link as given');
 ($port, $kid) = fake_server(sub {
     my ($head, $n, $c) = @_;
     answer($c, '200 OK', '{"items":[' . item('i1', 1) . ',' . item('i2', 1234)
-           . qq(],"next":"/v1/imports?cursor=c2"}));
+           . qq(],"total":3,"next":"/v1/jobs?cursor=c2"}));
     return 'exit';
 });
 ($rc, $out) = cli({ BULKIO_URL => "http://127.0.0.1:$port" }, 'jobs',
                   '--kind', 'import', '--limit', '2');
 waitpid $kid, 0;
 ok t_cmp($rc, 0, 'jobs: exit 0');
-ok t_cmp($out, qr/^KIND .*\nimport\s+i1\s+completed.*\nimport\s+i2\s+completed\s+users\s+csv\s+1,234\s+2026-12-02T10:00:00Z\n\z/,
-         '--limit 2: one page, no request for the next, a table');
+ok t_cmp($out, qr/^KIND .*RECORDS\s+FAILED\s+CREATED\nimport\s+i1\s+completed.*\nimport\s+i2\s+completed\s+users\s+csv\s+1,234\s+7\s+2026-12-02T10:00:00Z\n\z/,
+         '--limit 2: one page, no request for the next, a table with FAILED');
 
 # ---- jobs against the server (GET /v1/imports, /v1/exports/jobs) ---------
 ($rc, $out, $err) = cli('--json', 'jobs', '--kind', 'import', '--limit', '3');
 ok t_cmp($rc, 0, 'jobs: exit 0');
 my $list = json_decode($out) // [];
 ok t_cmp(scalar @$list, 3, '--limit 3 of the imports');
-ok t_cmp($list->[0]{job_id}, $iid, 'newest first: the import left running at Ctrl-C');
+ok t_cmp($list->[0]{job_id}, sql_value("SELECT public_id FROM bulkio_jobs WHERE principal = 'cli-user'"
+                                        . " AND kind = 'import' ORDER BY created_at DESC, id DESC LIMIT 1"),
+         'newest first');
 ($rc, $out) = cli('--json', 'jobs', '--status', 'canceled', '--resource', 'users');
 $list = json_decode($out) // [];
 ok t_cmp(join(',', map { "$_->{kind}:$_->{job_id}:$_->{status}" } @$list),
@@ -523,5 +616,5 @@ my $total = sql_value("SELECT count(*) FROM bulkio_jobs WHERE principal = 'cli-u
 ($rc, $out) = cli('jobs');
 my @rows = grep { /^(import|export)\s/ } split /\n/, $out;
 ok t_cmp(scalar(@rows), $total, 'the table: every job of the caller, imports and exports');
-ok t_cmp(scalar(grep { /^export\s+[0-9a-f-]{36}\s+completed\s+users\s/ } @rows), 1,
-         'with the export job');
+ok t_cmp(scalar(grep { /^export\s+[0-9a-f-]{36}\s+completed\s+users\s.*\s-\s/ } @rows), 2,
+         'with the two export jobs (FAILED -)');

@@ -175,7 +175,14 @@ static void refused(void **state)
                            "json", NULL), -1);
     assert_non_null(strstr(err, "allowed: ndjson, csv"));
     assert_int_equal(parse(&w, &o, "bulkio", "status", "../etc", NULL), -1);
-    assert_string_equal(err, "'../etc' is no job id");
+    assert_string_equal(err, "'../etc' is no job id (or the start of one: "
+                        "hex digits and dashes)");
+    assert_int_equal(parse(&w, &o, "bulkio", "status", "097F", NULL), 0);
+    assert_string_equal(o.job_id, "097F");
+    assert_int_equal(parse(&w, &o, "bulkio", "download",
+                           "097f5434-0000-4000-8000-0000000000001", NULL), -1);
+    assert_int_equal(parse(&w, &o, "bulkio", "download", NULL), -1);
+    assert_string_equal(err, "download needs a job id");
     assert_int_equal(parse(&w, &o, "bulkio", "jobs", "--limit", "0", NULL),
                            -1);
     assert_int_equal(parse(&w, &o, "bulkio", "jobs", "--limit", "5x", NULL),
@@ -284,6 +291,22 @@ static void help(void **state)
     (void)state;
     assert_int_equal(parse(&w, &o, "bulkio", "import", "--help", NULL), 0);
     assert_int_equal(o.cmd, CLI_CMD_HELP);
+    assert_string_equal(o.help_topic, "import");
+    assert_int_equal(parse(&w, &o, "bulkio", "export", "users", "-h", NULL),
+                     0);
+    assert_string_equal(o.help_topic, "export");
+    assert_int_equal(parse(&w, &o, "bulkio", "--help", NULL), 0);
+    assert_null(o.help_topic);
+    assert_int_equal(parse(&w, &o, "bulkio", "help", "download", NULL), 0);
+    assert_int_equal(o.cmd, CLI_CMD_HELP);
+    assert_string_equal(o.help_topic, "download");
+    assert_int_equal(parse(&w, &o, "bulkio", "help", NULL), 0);
+    assert_null(o.help_topic);
+    assert_int_equal(parse(&w, &o, "bulkio", "help", "frobnicate", NULL), -1);
+    assert_int_equal(parse(&w, &o, "bulkio", "frobnicate", "--help", NULL),
+                     -1);
+    assert_int_equal(cli_help(NULL, "jobs"), 0);
+    assert_int_equal(cli_help(NULL, "frobnicate"), -1);
     assert_int_equal(parse(&w, &o, "bulkio", "--version", NULL), 0);
     assert_int_equal(o.cmd, CLI_CMD_VERSION);
 }

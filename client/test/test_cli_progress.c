@@ -69,7 +69,7 @@ static void lines(void **state)
     p.rate = 45210.6;
     p.eta = 14;
     cli_fmt_job(b, sizeof(b), &p);
-    assert_string_equal(b, "job 0f1e2d3c running   350,000 records   35.0%  "
+    assert_string_equal(b, "job 0f1e2d3c-aaaa-4bbb-8ccc-000000000000 running   350,000 records   35.0%  "
                            "45,211 rows/s  ETA 0:14  errors 17,500");
     p.status = "pending";
     p.processed = 0;
@@ -78,7 +78,7 @@ static void lines(void **state)
     p.rate = 0;
     p.eta = -1;
     cli_fmt_job(b, sizeof(b), &p);
-    assert_string_equal(b, "job 0f1e2d3c pending   0 records    ?  %  "
+    assert_string_equal(b, "job 0f1e2d3c-aaaa-4bbb-8ccc-000000000000 pending   0 records    ?  %  "
                            "0 rows/s  ETA --:--  errors 0");
 }
 
