@@ -99,13 +99,21 @@ export function jobsList(view, rest) {
     more.hidden = !next;
   }
 
-  /* the first page again, and any running job loaded from further down */
+  /* The first page again, and any running job loaded from further down.
+   * When the first page still holds the newest job known, what is loaded
+   * stays contiguous (and next still continues after it); when it does
+   * not, more jobs came than a page holds: the list starts again from the
+   * first page, with its own next link. */
   async function refreshTop() {
     const doc = await api('GET', '/jobs?' + query());
     const items = (doc && doc.items) || [];
+    if (order.length && !items.some(j => keyOf(j) === order[0])) {
+      jobs.clear();
+      order = [];
+      next = doc.next ? localPath(doc.next) : null;
+    }
     merge(items, true);
     if (typeof doc.total === 'number') total = doc.total;
-    if (!next && doc.next && order.length <= items.length) next = localPath(doc.next);
     const seen = new Set(items.map(keyOf));
     const live = order.filter(k => !seen.has(k) && active(jobs.get(k))).map(k => jobs.get(k));
     await Promise.all(live.map(async j => {
