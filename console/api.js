@@ -115,11 +115,15 @@ export async function download(path, statusEl, signed) {
       const ticket = newKey();
       await new Promise((resolve, reject) => {
         const ch = new MessageChannel();
-        ch.port1.onmessage = ev => (ev.data === 'ok' ? resolve() : reject(new Error(ev.data)));
+        ch.port1.onmessage = ev => {
+          if (ev.data === 'ok') resolve();
+          else if (/^failed: /.test(ev.data)) say('Download failed: ' + ev.data.slice(8));
+          else reject(new Error(ev.data));
+        };
         worker.postMessage({ ticket: ticket, path: path, token: session.token }, [ch.port2]);
         setTimeout(() => reject(new Error('the download worker does not answer')), 5000);
       });
-      clickLink('dl/' + ticket, '');
+      clickLink('dl/' + ticket, null);
       say('Download started.');
       return;
     }

@@ -5,7 +5,9 @@
  * fetched with the token: its body streams through as it arrives, under
  * the server's Content-Disposition name, and nothing is held in memory.
  * A ticket is used once, and forgotten after a minute if it is not. It
- * answers nothing else: every other request goes to the network. */
+ * answers nothing else: every other request goes to the network. The link
+ * is followed as a navigation (no download attribute): the server's
+ * Content-Disposition makes it a download and the page stays. */
 'use strict';
 
 const TICKET_MS = 60000;
@@ -24,7 +26,7 @@ self.addEventListener('message', ev => {
     ok = u.origin === self.location.origin && typeof d.ticket === 'string'
          && /^[0-9a-f-]{36}$/.test(d.ticket) && typeof d.token === 'string';
     if (ok) {
-      tickets.set(d.ticket, { url: u.href, token: d.token });
+      tickets.set(d.ticket, { url: u.href, token: d.token, port: port });
       setTimeout(() => tickets.delete(d.ticket), TICKET_MS);
     }
   } catch (e) { ok = false; }
@@ -42,6 +44,17 @@ self.addEventListener('fetch', ev => {
                                 { status: 410, headers: { 'Content-Type': 'text/plain' } }));
     return;
   }
+  /* a refusal (a problem document) is told to the page, which stays (a
+   * 204 to the navigation) */
   ev.respondWith(fetch(t.url, { headers: { Authorization: 'Bearer ' + t.token },
-                                cache: 'no-store', credentials: 'same-origin' }));
+                                cache: 'no-store', credentials: 'same-origin' }).then(async res => {
+    if (res.ok) return res;
+    let detail = res.status + ' ' + res.statusText;
+    try {
+      const doc = await res.json();
+      if (doc && doc.detail) detail = doc.detail;
+    } catch (e) { /* not JSON */ }
+    if (t.port) t.port.postMessage('failed: ' + detail);
+    return new Response(null, { status: 204 });
+  }));
 });
