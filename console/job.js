@@ -14,6 +14,12 @@ export function jobPage(view, kind, id) {
   const path = '/' + kind + 's/' + encodeURIComponent(id);
   /* kept across refreshes: whether the cancel question is open */
   const ui = { confirming: false, note: '', said: '' };
+  /* The actions (cancel, its question, downloads) are one element kept
+   * across refreshes and rebuilt only when what they offer changes: a
+   * button rebuilt every second would lose a click that lands while it is
+   * swapped, and a download's note. */
+  const actionsBox = el('div', { class: 'actions', id: 'job-actions' });
+  let actionsKey = null;
 
   async function refresh() {
     let j;
@@ -29,6 +35,13 @@ export function jobPage(view, kind, id) {
     if (ui.said !== st.label) {
       if (ui.said) announce((imp ? 'Import ' : 'Export ') + j.job_id.slice(0, 8) + ': ' + st.label);
       ui.said = st.label;
+    }
+    const key = JSON.stringify([j.status, ui.confirming, ui.note, Number(j.errorCount) > 0,
+                                j.downloadUrl, j.signedDownloadUrl, j.expiresAt]);
+    if (key !== actionsKey) {
+      actionsKey = key;
+      replace(actionsBox, cancelAction(j, kind, path, ui, refresh),
+              imp ? importActions(j, path) : exportActions(j));
     }
     replace(body,
       el('h1', null, (imp ? 'Import ' : 'Export ') + j.resource + ' ',
@@ -47,8 +60,7 @@ export function jobPage(view, kind, id) {
          'created ' + when(j.createdAt),
          j.startedAt ? ' · started ' + when(j.startedAt) : '',
          ' · finished ' + when(j.completedAt)),
-      el('div', { class: 'actions' }, cancelAction(j, kind, path, ui, refresh),
-         imp ? importActions(j, path) : exportActions(j)),
+      actionsBox,
       imp && (j.successCount || j.errorCount)
         ? [el('h2', null, 'Outcome'), outcome(j, true, { id: 'outcome' })] : null,
       imp ? firstErrors(j) : null,
@@ -149,7 +161,7 @@ function cancelAction(j, kind, path, ui, refresh) {
                           'aria-labelledby': 'cancel-text' },
     el('p', { id: 'cancel-text' }, kind === 'import'
       ? 'Cancel this import? It stops after the batch it is writing. The records applied '
-        + 'before that (' + num(j.successCount) + ' so far) stay applied: cancel undoes nothing.'
+        + 'before that stay applied: cancel undoes nothing.'
       : 'Cancel this export? It stops, and no file is kept. The table is not changed.'),
     el('div', { class: 'actions' }, yes, no));
   if (ui.focus) {
