@@ -13,11 +13,15 @@ static const char *const states[] = {
 };
 #define NSTATES (sizeof(states) / sizeof(states[0]))
 
+/* The parameters of a list of one kind, and of the list across kinds. */
 static const char *const known[] = {
     "status", "resource", "created_after", "created_before", "limit",
-    "cursor"
+    "cursor", "id_prefix", NULL
 };
-#define NKNOWN (sizeof(known) / sizeof(known[0]))
+static const char *const known_all[] = {
+    "status", "resource", "created_after", "created_before", "limit",
+    "cursor", "id_prefix", "kind", NULL
+};
 
 static apr_status_t fail(const char **perror, const char *msg)
 {
@@ -25,23 +29,25 @@ static apr_status_t fail(const char **perror, const char *msg)
     return APR_EINVAL;
 }
 
-typedef struct {
-    const char *unknown;
-} arg_check_t;
-
-static int check_arg(void *baton, const char *key, const char *value)
+/* The start of a job id: 1 to 36 of its characters (hex digits and
+ * dashes), kept in lower case. */
+static apr_status_t parse_id_prefix(apr_pool_t *p, const char *s,
+                                    const char **pprefix, const char **perror)
 {
-    arg_check_t *c = baton;
-    apr_size_t i;
+    char *lower = apr_pstrdup(p, s), *c;
 
-    (void)value;
-    for (i = 0; i < NKNOWN; ++i) {
-        if (!strcmp(key, known[i])) {
-            return 1;
+    for (c = lower; *c; ++c) {
+        if (!apr_isxdigit(*c) && *c != '-') {
+            break;
         }
+        *c = (char)apr_tolower(*c);
     }
-    c->unknown = key;
-    return 0;
+    if (*c || c == lower || c - lower > 36) {
+        return fail(perror, "id_prefix must be the start of a job id: 1 to "
+                    "36 hex digits and dashes");
+    }
+    *pprefix = lower;
+    return APR_SUCCESS;
 }
 
 /* "a,b" to the text[] literal "{a,b}"; every name is one of states. */
@@ -158,8 +164,7 @@ static apr_status_t parse_cursor(apr_pool_t *p, const char *s,
 apr_status_t bulkio_joblist_parse(apr_pool_t *p, apr_table_t *args,
                                   bulkio_job_query_t *q, const char **perror)
 {
-    const char *v;
-    arg_check_t check = { NULL };
+    const char *v, *unknown;
     const struct {
         const char *name;
         const char **value;
@@ -172,12 +177,25 @@ apr_status_t bulkio_joblist_parse(apr_pool_t *p, apr_table_t *args,
     int i;
 
     q->statuses = q->resource = q->created_after = q->created_before = NULL;
+    q->id_prefix = NULL;
     q->after_set = 0;
     q->limit = BULKIO_JOBLIST_LIMIT_DEFAULT;
-    if (!apr_table_do(check_arg, &check, args, NULL)) {
-        return fail(perror, apr_psprintf(p, "unknown parameter '%s'; "
-                    "allowed: status, resource, created_after, "
-                    "created_before, limit, cursor", check.unknown));
+    if ((unknown = bulkio_args_unknown(p, args, q->all_kinds ? known_all
+                                                              : known))) {
+        return fail(perror, unknown);
+    }
+    if (q->all_kinds) {
+        q->kind = NULL;
+        if ((v = apr_table_get(args, "kind"))) {
+            if (strcmp(v, "import") && strcmp(v, "export")) {
+                return fail(perror, "unknown kind; allowed: import, export");
+            }
+            q->kind = v;
+        }
+    }
+    if ((v = apr_table_get(args, "id_prefix"))
+        && parse_id_prefix(p, v, &q->id_prefix, perror) != APR_SUCCESS) {
+        return APR_EINVAL;
     }
     if ((v = apr_table_get(args, "status"))
         && parse_statuses(p, v, &q->statuses, perror) != APR_SUCCESS) {
@@ -262,6 +280,12 @@ const char *bulkio_joblist_next_query(apr_pool_t *p,
     if (q->created_before) {
         s = apr_pstrcat(p, s, "created_before=", qenc(p, q->created_before),
                         "&", NULL);
+    }
+    if (q->id_prefix) {
+        s = apr_pstrcat(p, s, "id_prefix=", q->id_prefix, "&", NULL);
+    }
+    if (q->all_kinds && q->kind) {
+        s = apr_pstrcat(p, s, "kind=", q->kind, "&", NULL);
     }
     if (limit_given) {
         s = apr_pstrcat(p, s, apr_psprintf(p, "limit=%d&", q->limit), NULL);

@@ -18,8 +18,9 @@
 #define BULKIO_JOBLIST_LIMIT_MAX     1000
 
 /** Read a list's parameters (status, resource, created_after,
- * created_before, limit, cursor) from args into q (principal and kind are
- * the caller's to set).
+ * created_before, limit, cursor, id_prefix; and kind when q->all_kinds)
+ * from args into q (principal, all_kinds and a list's one kind are the
+ * caller's to set).
  * @return APR_SUCCESS, or APR_EINVAL with *perror for the client */
 apr_status_t bulkio_joblist_parse(apr_pool_t *p, apr_table_t *args,
                                   bulkio_job_query_t *q, const char **perror);

@@ -8,9 +8,15 @@
 
 /* A job's status document, from the columns of JOB_SELECT. */
 #define J(member, type) BULKIO_PQ_COL(bulkio_job_t, member, type)
+#define BY_TYPE(name, i) \
+    { name, BULKIO_PQ_INT64, offsetof(bulkio_job_t, errors_by_type[i]) }
 static const bulkio_pq_col_t job_cols[] = {
     J(id, INT64), J(job_id, TEXT), J(kind, TEXT), J(status, TEXT),
-    J(resource, TEXT), J(format, TEXT), J(reason, TEXT),
+    J(resource, TEXT), J(format, TEXT), J(reason, TEXT), J(principal, TEXT),
+    J(source, TEXT),
+    BY_TYPE("parse_errors", 0), BY_TYPE("validation_errors", 1),
+    BY_TYPE("foreign_key_errors", 2), BY_TYPE("duplicate_errors", 3),
+    BY_TYPE("not_found_errors", 4),
     J(total_records, INT64), J(success_count, INT64), J(error_count, INT64),
     J(inserted_count, INT64), J(updated_count, INT64),
     J(unchanged_count, INT64), J(deleted_count, INT64), J(mode, TEXT),
@@ -22,6 +28,7 @@ static const bulkio_pq_col_t job_cols[] = {
     J(started_at, TEXT), J(completed_at, TEXT), J(created_us, INT64),
     BULKIO_PQ_END
 };
+#undef BY_TYPE
 #undef J
 
 /* The columns of a job's status document, labelled as job_cols reads them;
@@ -29,7 +36,11 @@ static const bulkio_pq_col_t job_cols[] = {
  * (its timestamps are text). */
 #define JOB_SELECT \
     "SELECT j.id, j.public_id AS job_id, j.kind, j.status, j.resource," \
-    "       j.format, j.reason, j.total_records, j.success_count," \
+    "       j.format, j.reason, j.principal," \
+    "       coalesce(j.source_name, j.source_url) AS source," \
+    "       j.parse_errors, j.validation_errors, j.foreign_key_errors," \
+    "       j.duplicate_errors, j.not_found_errors," \
+    "       j.total_records, j.success_count," \
     "       j.error_count, j.inserted_count, j.updated_count," \
     "       j.unchanged_count, j.deleted_count, j.mode," \
     "       coalesce(j.max_errors, -1) AS max_errors," \
@@ -87,7 +98,7 @@ static apr_status_t create(apr_pool_t *p, PGconn *conn, void *baton)
         job->job_id, job->resource, job->format, job->principal,
         job->source_path, job->source_url, apr_off_t_toa(p, job->bytes_total),
         job->kind, job->params ? job->params : "{}", job->mode,
-        job->max_errors
+        job->max_errors, job->source_name
     };
     apr_status_t rv;
     int full = 0;
@@ -108,8 +119,9 @@ static apr_status_t create(apr_pool_t *p, PGconn *conn, void *baton)
     rv = bulkio_pq_exec(p, conn,
         "INSERT INTO bulkio_jobs (public_id, kind, resource, format, principal,"
         "                         source_path, source_url, bytes_total, params,"
-        "                         mode, max_errors)"
-        " VALUES ($1, $8, $2, $3, $4, $5, $6, $7, $9, $10, $11)", 11, params,
+        "                         mode, max_errors, source_name)"
+        " VALUES ($1, $8, $2, $3, $4, $5, $6, $7, $9, $10, $11, $12)", 12,
+        params,
         NULL);
     if (rv == APR_SUCCESS && cr->idem) {
         rv = bulkio_store_idem_complete(p, conn, cr->idem, cr->fingerprint,
@@ -170,36 +182,59 @@ apr_status_t bulkio_store_job_get(apr_pool_t *p, PGconn *conn,
     return rv;
 }
 
+/* The filters of a job list, $1 to $7 of the parameters filters() gives.
+ * An unnamed statement is planned with its parameters: the filters that
+ * are NULL fold away, and what is left is a range scan of
+ * bulkio_jobs_list_idx (principal, kind, created_at DESC, id DESC) for a
+ * list of one kind, of bulkio_jobs_all_idx (principal, created_at DESC,
+ * id DESC) for the list across kinds. */
+#define LIST_WHERE \
+    " WHERE principal = $1 AND ($2::text IS NULL OR kind = $2::text)" \
+    "   AND ($3::text[] IS NULL OR status = ANY ($3::text[]))" \
+    "   AND ($4::text IS NULL OR resource = $4::text)" \
+    "   AND ($5::timestamptz IS NULL OR created_at > $5::timestamptz)" \
+    "   AND ($6::timestamptz IS NULL OR created_at < $6::timestamptz)" \
+    "   AND ($7::text IS NULL OR public_id::text LIKE $7::text || '%')"
+#define LIST_NPARAMS 7
+
+/* The parameters of LIST_WHERE, with room for n more. */
+static const char **filters(apr_pool_t *p, const bulkio_job_query_t *q,
+                            int n)
+{
+    const char **params = apr_pcalloc(p, (LIST_NPARAMS + n)
+                                         * sizeof(*params));
+
+    params[0] = q->principal;
+    params[1] = q->kind;
+    params[2] = q->statuses;
+    params[3] = q->resource;
+    params[4] = q->created_after;
+    params[5] = q->created_before;
+    params[6] = q->id_prefix;
+    return params;
+}
+
 apr_status_t bulkio_store_job_list(apr_pool_t *p, PGconn *conn,
                                    const bulkio_job_query_t *q,
                                    apr_array_header_t **pjobs)
 {
-    const char *params[] = {
-        q->principal, q->kind, q->statuses, q->resource, q->created_after,
-        q->created_before,
-        q->after_set ? bulkio_pq_int64(p, q->after_us) : NULL,
-        q->after_set ? bulkio_pq_int64(p, q->after_id) : NULL,
-        apr_itoa(p, q->limit)
-    };
+    const char **params = filters(p, q, 3);
     apr_array_header_t *rows;
     apr_status_t rv;
     int i;
 
-    /* an unnamed statement is planned with its parameters: the filters
-     * that are NULL fold away, and what is left is a range scan of
-     * bulkio_jobs_list_idx (principal, kind, created_at DESC, id DESC) */
-    rv = bulkio_pq_list(p, conn, JOB_SELECT
-        " WHERE principal = $1 AND kind = $2"
-        "   AND ($3::text[] IS NULL OR status = ANY ($3::text[]))"
-        "   AND ($4::text IS NULL OR resource = $4::text)"
-        "   AND ($5::timestamptz IS NULL OR created_at > $5::timestamptz)"
-        "   AND ($6::timestamptz IS NULL OR created_at < $6::timestamptz)"
-        "   AND ($7::bigint IS NULL OR (created_at, id) <"
-        "        ('epoch'::timestamptz + $7::bigint * interval '1 microsecond',"
-        "         $8::bigint))"
+    if (q->after_set) {
+        params[LIST_NPARAMS] = bulkio_pq_int64(p, q->after_us);
+        params[LIST_NPARAMS + 1] = bulkio_pq_int64(p, q->after_id);
+    }
+    params[LIST_NPARAMS + 2] = apr_itoa(p, q->limit);
+    rv = bulkio_pq_list(p, conn, JOB_SELECT LIST_WHERE
+        "   AND ($8::bigint IS NULL OR (created_at, id) <"
+        "        ('epoch'::timestamptz + $8::bigint * interval '1 microsecond',"
+        "         $9::bigint))"
         " ORDER BY j.created_at DESC, j.id DESC"
-        " LIMIT $9::integer",
-        9, params, job_cols, sizeof(bulkio_job_t), &rows);
+        " LIMIT $10::integer",
+        LIST_NPARAMS + 3, params, job_cols, sizeof(bulkio_job_t), &rows);
     if (rv != APR_SUCCESS) {
         return rv;
     }
@@ -209,6 +244,19 @@ apr_status_t bulkio_store_job_list(apr_pool_t *p, PGconn *conn,
                                                                bulkio_job_t);
     }
     return APR_SUCCESS;
+}
+
+apr_status_t bulkio_store_job_count(apr_pool_t *p, PGconn *conn,
+                                    const bulkio_job_query_t *q,
+                                    apr_int64_t *ptotal)
+{
+    static const bulkio_pq_col_t total_col[] = {
+        { "total", BULKIO_PQ_INT64, 0 }, BULKIO_PQ_END
+    };
+
+    return bulkio_pq_get(p, conn, "SELECT count(*) AS total"
+                         "  FROM bulkio_jobs" LIST_WHERE, LIST_NPARAMS,
+                         filters(p, q, 0), total_col, ptotal);
 }
 
 apr_status_t bulkio_store_cancel(apr_pool_t *p, PGconn *conn,

@@ -8,6 +8,7 @@
 #include <apr_time.h>
 #include <libpq-fe.h>
 
+#include "bulkio_record.h"
 #include "bulkio_store_idem.h"
 
 /*
@@ -26,6 +27,7 @@ typedef struct {
     const char *format;
     const char *source_path; /**< spool file, or NULL for a URL import */
     const char *source_url;
+    const char *source_name; /**< an upload's file name, or NULL */
     const char *params;      /**< an export's parameters (JSON), or NULL */
     const char *mode;        /**< an import's mode, or NULL */
     const char *max_errors;  /**< an import's limit of failed records (a
@@ -64,6 +66,8 @@ typedef struct {
     const char *resource;
     const char *format;
     const char *reason;
+    const char *principal;   /**< who created it */
+    const char *source;      /**< an import's file name or URL, or NULL */
     apr_int64_t total_records;
     apr_int64_t success_count;
     apr_int64_t error_count;
@@ -71,6 +75,8 @@ typedef struct {
     apr_int64_t updated_count;
     apr_int64_t unchanged_count;
     apr_int64_t deleted_count;
+    apr_int64_t errors_by_type[BULKIO_ERR_LAST]; /**< failed records of
+                                  bulkio_errtype_e t at [t - 1] */
     const char *mode;            /**< an import's mode */
     apr_int64_t max_errors;      /**< its limit of failed records, -1 for
                                       none */
@@ -93,7 +99,9 @@ typedef struct {
  * limit after a position (created_at, id) when after_set. */
 typedef struct {
     const char *principal;
-    const char *kind;           /**< "import" or "export" */
+    const char *kind;           /**< "import" or "export"; NULL: both */
+    int all_kinds;              /**< a list across kinds (kind filters) */
+    const char *id_prefix;      /**< the start of the job ids, or NULL */
     const char *statuses;       /**< a text[] literal of state names, or NULL */
     const char *resource;       /**< or NULL */
     const char *created_after;  /**< RFC 3339 (exclusive), or NULL */
@@ -109,6 +117,12 @@ typedef struct {
 apr_status_t bulkio_store_job_list(apr_pool_t *p, PGconn *conn,
                                    const bulkio_job_query_t *q,
                                    apr_array_header_t **pjobs);
+
+/** The number of jobs q's filters select, on every page (its position
+ * and limit aside). */
+apr_status_t bulkio_store_job_count(apr_pool_t *p, PGconn *conn,
+                                    const bulkio_job_query_t *q,
+                                    apr_int64_t *ptotal);
 
 /** Look up job job_id of kind for principal.
  * @return APR_SUCCESS, APR_NOTFOUND (also for another principal's job) */

@@ -138,6 +138,85 @@ const char *bulkio_sha256_hex(apr_pool_t *p, const char *s)
     return bulkio_hex(p, md, len);
 }
 
+const char *bulkio_args_unknown(apr_pool_t *p, const apr_table_t *args,
+                                const char *const *allowed)
+{
+    const apr_array_header_t *arr = apr_table_elts(args);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
+    const char *list = NULL;
+    int i, k;
+
+    for (i = 0; i < arr->nelts; ++i) {
+        for (k = 0; allowed[k] && strcmp(e[i].key, allowed[k]); ++k) {
+        }
+        if (!allowed[k]) {
+            break;
+        }
+    }
+    if (i == arr->nelts) {
+        return NULL;
+    }
+    for (k = 0; allowed[k]; ++k) {
+        list = list ? apr_pstrcat(p, list, ", ", allowed[k], NULL)
+                    : allowed[k];
+    }
+    return apr_psprintf(p, "unknown parameter '%s'; allowed: %s", e[i].key,
+                        list ? list : "none");
+}
+
+/* The length of the UTF-8 character at s (1 to 4 bytes), or 0 when s does
+ * not start a valid one (overlong forms and surrogates included). */
+static apr_size_t utf8_len(const unsigned char *s)
+{
+    apr_size_t n, i;
+    unsigned long cp;
+
+    if (s[0] < 0x80) {
+        return 1;
+    }
+    n = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc0 ? 2 : 0;
+    if (!n || s[0] > 0xf4) {
+        return 0;
+    }
+    cp = s[0] & (0x7f >> n);
+    for (i = 1; i < n; ++i) {
+        if ((s[i] & 0xc0) != 0x80) {
+            return 0;
+        }
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800)
+        || (n == 4 && (cp < 0x10000 || cp > 0x10ffff))
+        || (cp >= 0xd800 && cp <= 0xdfff)) {
+        return 0;
+    }
+    return n;
+}
+
+const char *bulkio_text_clean(apr_pool_t *p, const char *s, apr_size_t max)
+{
+    const unsigned char *in = (const unsigned char *)s;
+    char *out = apr_palloc(p, strlen(s) + 1), *o = out;
+    apr_size_t n;
+
+    while (*in) {
+        n = utf8_len(in);
+        if ((apr_size_t)(o - out) + (n ? n : 1) > max) {
+            break;
+        }
+        if (!n || *in < 0x20 || *in == 0x7f) {
+            *o++ = '?';
+            ++in;
+            continue;
+        }
+        memcpy(o, in, n);
+        o += n;
+        in += n;
+    }
+    *o = '\0';
+    return out;
+}
+
 const char *bulkio_uuid_new(apr_pool_t *p)
 {
     unsigned char b[16];

@@ -4,6 +4,7 @@
 #define BULKIO_UTIL_H
 
 #include <apr_pools.h>
+#include <apr_tables.h>
 #include <apr_time.h>
 
 /**
@@ -31,6 +32,19 @@ const char *bulkio_hex(apr_pool_t *p, const unsigned char *buf, apr_size_t len);
 
 /** Lower-case hex SHA-256 of the string s. */
 const char *bulkio_sha256_hex(apr_pool_t *p, const char *s);
+
+/** The query parameters of an endpoint: whether each one in args is
+ * named in allowed (NULL-terminated; may be empty).
+ * @return NULL when all are, else the message for the client, naming the
+ *         first unknown one and the allowed ones ("unknown parameter 'x';
+ *         allowed: a, b", or "allowed: none") */
+const char *bulkio_args_unknown(apr_pool_t *p, const apr_table_t *args,
+                                const char *const *allowed);
+
+/** s as text that is safe to keep and show: valid UTF-8 without control
+ * characters (each invalid byte or control character becomes '?'), at
+ * most max bytes (cut between characters). */
+const char *bulkio_text_clean(apr_pool_t *p, const char *s, apr_size_t max);
 
 /** A new random (version 4) UUID in lower-case canonical form. */
 const char *bulkio_uuid_new(apr_pool_t *p);

@@ -125,6 +125,16 @@ static int receive(mod_bulkio_req_t *req, void *baton, PGconn *conn,
 
     (void)conn;
     (void)claimed;
+    if (r->args && *r->args) {
+        /* the export is in the body; the query takes nothing */
+        static const char *const none[] = { NULL };
+        apr_table_t *args;
+
+        ap_args_to_table(r, &args);
+        if ((*pdetail = bulkio_args_unknown(r->pool, args, none))) {
+            return HTTP_BAD_REQUEST;
+        }
+    }
     if ((rc = read_body(r, &body, &len, pdetail)) != OK) {
         return rc;
     }
@@ -195,6 +205,24 @@ int mod_bulkio_exports_get(mod_bulkio_req_t *req)
         return OK;
     }
     return mod_bulkio_send_json(req->r, HTTP_OK,
+                                mod_bulkio_jobdoc(req->r->pool, j, req->base,
+                                                  NULL));
+}
+
+int mod_bulkio_exports_delete(mod_bulkio_req_t *req)
+{
+    PGconn *conn = mod_bulkio_job_conn(req, req->id);
+    const char *status;
+    bulkio_job_t *j;
+
+    if (!conn || mod_bulkio_cancel_job(req, conn, "export", &status) != OK
+        || mod_bulkio_job_get(req, conn, "export", req->id, &j) != OK) {
+        return OK;
+    }
+    /* a running job stops at its next chunk; its worker removes the
+     * partial file */
+    return mod_bulkio_send_json(req->r, strcmp(status, "running")
+                                ? HTTP_OK : HTTP_ACCEPTED,
                                 mod_bulkio_jobdoc(req->r->pool, j, req->base,
                                                   NULL));
 }

@@ -18,6 +18,10 @@ extern const mod_bulkio_poster_t mod_bulkio_exports;
 /** GET /exports/{job_id} (req->id): the status document. */
 int mod_bulkio_exports_get(mod_bulkio_req_t *req);
 
+/** DELETE /exports/{job_id}: cancel (mod_bulkio_cancel_job()); the job's
+ * document, 202 while it still runs. */
+int mod_bulkio_exports_delete(mod_bulkio_req_t *req);
+
 /** GET /exports/{job_id}/download: the finished file. */
 int mod_bulkio_exports_download(mod_bulkio_req_t *req);
 

@@ -38,7 +38,9 @@ static const char *const params_known[] = {
     "resource", "format", "mode", "max_errors", NULL
 };
 #define FIRST_OPTION 2
-#define PARAMS_ALLOWED "resource, format, mode, max_errors"
+
+/* An upload's file name is kept up to this many bytes. */
+#define SOURCE_NAME_MAX 255
 
 typedef enum {
     BODY_RAW,        /* the file itself */
@@ -91,20 +93,12 @@ static int option_index(const char *name)
     return -1;
 }
 
-/* The query's parameters: each must be known; the options are kept. */
+/* The query's parameters (each one known): the options are kept. */
 static int query_options(void *baton, const char *key, const char *value)
 {
     upload_t *up = baton;
-    int i;
 
-    for (i = 0; params_known[i] && strcmp(key, params_known[i]); ++i) {
-    }
-    if (!params_known[i]) {
-        fail(up, HTTP_BAD_REQUEST, apr_pstrcat(up->req->r->pool,
-             "unknown parameter ", key, "; allowed: " PARAMS_ALLOWED, NULL));
-        return 0;
-    }
-    if (i >= FIRST_OPTION) {
+    if (option_index(key) >= 0) {
         apr_table_set(up->options, key, value);
     }
     return 1;
@@ -414,7 +408,7 @@ static int check_request(upload_t *up, const char **presource,
     request_rec *r = up->req->r;
     const char *ctype = apr_table_get(r->headers_in, "Content-Type");
     const char *clen = apr_table_get(r->headers_in, "Content-Length");
-    const char *resource, *format, *boundary;
+    const char *resource, *format, *boundary, *unknown;
     apr_table_t *args;
     apr_off_t len;
     bulkio_format_e fmt;
@@ -425,9 +419,10 @@ static int check_request(upload_t *up, const char **presource,
     format = apr_table_get(args, "format");
     up->options = apr_table_make(r->pool, 4);
     *pformat = BULKIO_FMT_UNKNOWN;
-    if (!apr_table_do(query_options, up, args, NULL)) {
-        return up->status;
+    if ((unknown = bulkio_args_unknown(r->pool, args, params_known))) {
+        return fail(up, HTTP_BAD_REQUEST, unknown);
     }
+    apr_table_do(query_options, up, args, NULL);
     if (!bulkio_is_resource(resource)) {
         return fail(up, HTTP_BAD_REQUEST, resource
                     ? "unknown resource; allowed: users, articles, comments"
@@ -532,6 +527,10 @@ static int receive_import(upload_t *up, bulkio_new_job_t *job,
                         "format; give format=ndjson, json or csv");
         }
         job->bytes_total = bulkio_spool_size(up->spool);
+        if (up->filename && *up->filename) {
+            job->source_name = bulkio_text_clean(r->pool, up->filename,
+                                                 SOURCE_NAME_MAX);
+        }
         source = apr_pstrcat(r->pool, "sha256:",
                              bulkio_hex(r->pool, digest, sizeof(digest)),
                              NULL);
@@ -637,40 +636,15 @@ int mod_bulkio_imports_get(mod_bulkio_req_t *req)
 
 int mod_bulkio_imports_delete(mod_bulkio_req_t *req)
 {
-    request_rec *r = req->r;
-    const char *job_id = req->id;
-    PGconn *conn = mod_bulkio_job_conn(req, job_id);
+    PGconn *conn = mod_bulkio_job_conn(req, req->id);
     const char *status;
-    apr_status_t rv;
 
-    if (!conn) {
+    if (!conn || mod_bulkio_cancel_job(req, conn, "import", &status) != OK) {
         return OK;
     }
-    rv = bulkio_store_cancel(r->pool, conn, "import", req->principal, job_id,
-                             &status);
-    if (APR_STATUS_IS_NOTFOUND(rv)) {
-        return mod_bulkio_problem(r, HTTP_NOT_FOUND, "no such job");
-    }
-    if (rv != APR_SUCCESS) {
-        return mod_bulkio_db_unavailable(r);
-    }
-    if (!strcmp(status, "completed") || !strcmp(status, "failed")) {
-        return mod_bulkio_problem(r, HTTP_CONFLICT, apr_pstrcat(
-                                  r->pool, "the job has already ", status,
-                                  NULL));
-    }
-    if (!strcmp(status, "canceled")) {
-        /* canceled before it ran: its upload is needed no more (a running
-         * job's worker removes it when it stops) */
-        char *id = apr_pstrdup(r->pool, job_id);
-
-        ap_str_tolower(id);
-        apr_file_remove(apr_pstrcat(r->pool, req->cfg->spool_dir, "/import-",
-                                    id, NULL), r->pool);
-    }
     /* a running job stops at its next batch boundary */
-    return send_job(req, conn, job_id, strcmp(status, "running")
-                                       ? HTTP_OK : HTTP_ACCEPTED);
+    return send_job(req, conn, req->id, strcmp(status, "running")
+                                        ? HTTP_OK : HTTP_ACCEPTED);
 }
 
 static void error_ndjson(void *baton, const PGresult *res, int i,

@@ -7,6 +7,7 @@
 
 #include <apr_strings.h>
 
+#include "bulkio_record.h"
 #include "bulkio_store_jobs.h"
 #include "mod_bulkio_jobdoc.h"
 
@@ -66,6 +67,20 @@ static json_object *progress(apr_pool_t *p, const bulkio_job_t *j)
 
 /* What every job has: job_id, status, resource, format, reason (when
  * there is one), totalRecords, createdAt, completedAt. */
+/* The failed records by error type: every type, 0 included. */
+static json_object *error_counts(const bulkio_job_t *j)
+{
+    json_object *o = json_object_new_object();
+    int t;
+
+    for (t = BULKIO_ERR_NONE + 1; t <= BULKIO_ERR_LAST; ++t) {
+        json_object_object_add(o, bulkio_errtype_name((bulkio_errtype_e)t),
+                               json_object_new_int64(
+                                   j->errors_by_type[t - 1]));
+    }
+    return o;
+}
+
 static json_object *common(const bulkio_job_t *j)
 {
     json_object *doc = json_object_new_object();
@@ -79,8 +94,11 @@ static json_object *common(const bulkio_job_t *j)
         json_object_object_add(doc, "reason",
                                json_object_new_string(j->reason));
     }
+    json_object_object_add(doc, "source", str_or_null(j->source));
+    json_object_object_add(doc, "createdBy", str_or_null(j->principal));
     json_object_object_add(doc, "totalRecords",
                            json_object_new_int64(j->total_records));
+    json_object_object_add(doc, "errorCounts", error_counts(j));
     json_object_object_add(doc, "createdAt", str_or_null(j->created_at));
     json_object_object_add(doc, "completedAt", str_or_null(j->completed_at));
     return doc;
@@ -132,6 +150,21 @@ static void add_export(apr_pool_t *p, json_object *doc, const bulkio_job_t *j,
                        const char *base)
 {
     int done = !strcmp(j->status, "completed");
+    json_object *params = j->params ? json_tokener_parse(j->params) : NULL;
+    json_object *filters = NULL, *fields = NULL;
+
+    /* what the job was created with: its filters (by their names) and
+     * its fields, in order */
+    if (params) {
+        json_object_object_get_ex(params, "filters", &filters);
+        json_object_object_get_ex(params, "fields", &fields);
+    }
+    json_object_object_add(doc, "filters", filters ? json_object_get(filters)
+                                                   : json_object_new_object());
+    json_object_object_add(doc, "fields", fields ? json_object_get(fields)
+                                                 : json_object_new_array());
+    json_object_put(params);
+    json_object_object_add(doc, "startedAt", str_or_null(j->started_at));
 
     json_object_object_add(doc, "downloadUrl", done && !j->expired
                            ? json_object_new_string(apr_pstrcat(

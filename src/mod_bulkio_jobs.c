@@ -5,6 +5,7 @@
  * and the list of the caller's jobs of one kind.
  */
 
+#include <apr_file_io.h>
 #include <apr_strings.h>
 
 #include <httpd.h>
@@ -222,24 +223,28 @@ int mod_bulkio_post_job(mod_bulkio_req_t *req)
 
 int mod_bulkio_list_jobs(mod_bulkio_req_t *req)
 {
-    const char *kind = ((const mod_bulkio_poster_t *)req->arg)->kind;
+    const mod_bulkio_poster_t *poster = req->arg;
     request_rec *r = req->r;
     apr_array_header_t *jobs;
     apr_table_t *args;
     bulkio_job_query_t q;
-    json_object *doc, *items;
+    json_object *doc, *items, *item;
     const char *error, *next = NULL;
+    apr_int64_t total = 0;
     PGconn *conn;
     apr_status_t rv;
     int i, n;
 
     ap_args_to_table(r, &args);
     memset(&q, 0, sizeof(q));
+    q.all_kinds = !poster;
     if (bulkio_joblist_parse(r->pool, args, &q, &error) != APR_SUCCESS) {
         return mod_bulkio_problem(r, HTTP_BAD_REQUEST, error);
     }
     q.principal = req->principal;
-    q.kind = kind;
+    if (poster) {
+        q.kind = poster->kind;
+    }
     if (!(conn = mod_bulkio_db(r))) {
         return mod_bulkio_db_unavailable(r);
     }
@@ -247,18 +252,26 @@ int mod_bulkio_list_jobs(mod_bulkio_req_t *req)
     ++q.limit;
     rv = bulkio_store_job_list(r->pool, conn, &q, &jobs);
     --q.limit;
+    if (rv == APR_SUCCESS) {
+        rv = bulkio_store_job_count(r->pool, conn, &q, &total);
+    }
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, BULKIO_LOGNO(1300)
-                      "cannot list the %s jobs: %s", kind,
-                      bulkio_pq_error(r->pool, conn));
+                      "cannot list the %s jobs: %s", poster ? poster->kind
+                      : "import and export", bulkio_pq_error(r->pool, conn));
         return mod_bulkio_db_unavailable(r);
     }
     n = jobs->nelts > q.limit ? q.limit : jobs->nelts;
     items = json_object_new_array();
     for (i = 0; i < n; ++i) {
-        json_object_array_add(items, mod_bulkio_jobdoc(
-            r->pool, APR_ARRAY_IDX(jobs, i, bulkio_job_t *), req->base,
-            NULL));
+        const bulkio_job_t *j = APR_ARRAY_IDX(jobs, i, bulkio_job_t *);
+
+        item = mod_bulkio_jobdoc(r->pool, j, req->base, NULL);
+        if (!poster) {
+            json_object_object_add(item, "kind",
+                                   json_object_new_string(j->kind));
+        }
+        json_object_array_add(items, item);
     }
     if (jobs->nelts > q.limit) {
         next = apr_pstrcat(r->pool, r->uri, "?", bulkio_joblist_next_query(
@@ -271,7 +284,48 @@ int mod_bulkio_list_jobs(mod_bulkio_req_t *req)
     }
     doc = json_object_new_object();
     json_object_object_add(doc, "items", items);
+    json_object_object_add(doc, "total", json_object_new_int64(total));
     json_object_object_add(doc, "next",
                            next ? json_object_new_string(next) : NULL);
     return mod_bulkio_send_json(r, HTTP_OK, doc);
+}
+
+int mod_bulkio_cancel_job(mod_bulkio_req_t *req, PGconn *conn,
+                          const char *kind, const char **pstatus)
+{
+    request_rec *r = req->r;
+    apr_status_t rv;
+    char *id;
+
+    rv = bulkio_store_cancel(r->pool, conn, kind, req->principal, req->id,
+                             pstatus);
+    if (APR_STATUS_IS_NOTFOUND(rv)) {
+        mod_bulkio_problem(r, HTTP_NOT_FOUND, "no such job");
+        return DONE;
+    }
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, BULKIO_LOGNO(1950)
+                      "cannot cancel %s job %s: %s", kind, req->id,
+                      bulkio_pq_error(r->pool, conn));
+        mod_bulkio_db_unavailable(r);
+        return DONE;
+    }
+    if (!strcmp(*pstatus, "completed") || !strcmp(*pstatus, "failed")) {
+        mod_bulkio_problem(r, HTTP_CONFLICT, apr_pstrcat(
+                           r->pool, "the job has already ", *pstatus, NULL));
+        return DONE;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, BULKIO_LOGNO(1951)
+                  "%s job %s: cancel requested, %s", kind, req->id,
+                  *pstatus);
+    if (!strcmp(*pstatus, "canceled") && !strcmp(kind, "import")) {
+        /* canceled before it ran: its upload is needed no more (a running
+         * job's worker removes it when it stops; an export writes nothing
+         * before it runs) */
+        id = apr_pstrdup(r->pool, req->id);
+        ap_str_tolower(id);
+        apr_file_remove(apr_pstrcat(r->pool, req->cfg->spool_dir, "/import-",
+                                    id, NULL), r->pool);
+    }
+    return OK;
 }

@@ -50,10 +50,21 @@ typedef struct {
 int mod_bulkio_post_job(mod_bulkio_req_t *req);
 
 /** GET of a job list: the caller's jobs of the kind req->arg (a
- * mod_bulkio_poster_t), newest first, filtered
- * and paged by the query (see bulkio_joblist.h); each item is the job's
- * status document without "errors"; a "next" link in the body and an
- * RFC 8288 Link header while there are more. */
+ * mod_bulkio_poster_t), or of both kinds when req->arg is NULL (each item
+ * then says its "kind"), newest first, filtered and paged by the query
+ * (see bulkio_joblist.h); each item is the job's status document without
+ * "errors"; "total", the number of jobs the filters select; a "next" link
+ * in the body and an RFC 8288 Link header while there are more. */
 int mod_bulkio_list_jobs(mod_bulkio_req_t *req);
+
+/** DELETE of job req->id of kind: ask it to stop (404 for none of the
+ * caller's, 409 once it has ended). A pending job is canceled at once
+ * (and its upload, an import's spool file, removed); a running one stops
+ * at its next batch or chunk, its worker removing what it wrote.
+ * @return OK with *pstatus (the job's status now: "canceled" or
+ *         "running") for the caller to answer with the job's document;
+ *         DONE when the answer was sent */
+int mod_bulkio_cancel_job(mod_bulkio_req_t *req, PGconn *conn,
+                          const char *kind, const char **pstatus);
 
 #endif /* MOD_BULKIO_JOBS_H */

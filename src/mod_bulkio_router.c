@@ -22,6 +22,9 @@
 #include <http_log.h>
 #include <http_protocol.h>
 #include <http_request.h>
+#include <util_script.h>
+
+#include "bulkio_util.h"
 
 #include "mod_bulkio_private.h"
 #include "mod_bulkio_config.h"
@@ -42,30 +45,43 @@ typedef struct {
     route_fn *handler;
     int token;            /* needs a Bearer token */
     const void *arg;      /* the handler's req->arg */
+    const char *const *params; /* the query parameters it takes; OWN: the
+                                  handler checks them itself (the lists,
+                                  the streamed export's filters, the POSTs
+                                  after their Idempotency-Key) */
 } route_t;
+
+/* The query parameters a route takes (none, or the errors' format), or
+ * OWN: its handler checks them itself. */
+static const char *const none[] = { NULL };
+static const char *const fmt[] = { "format", NULL };
+#define OWN NULL
 
 /* A literal segment is listed before a {id} in the same place: the first
  * path that matches decides. Adding an endpoint is one line here. */
 static const route_t routes[] = {
-    { M_GET,    "/health",                mod_bulkio_health,           0, NULL },
-    { M_GET,    "/metrics",               mod_bulkio_metrics,          0, NULL },
-    { M_GET,    "/openapi.yaml",          mod_bulkio_openapi,          0, NULL },
+    { M_GET,    "/health",                mod_bulkio_health,           0, NULL, none },
+    { M_GET,    "/metrics",               mod_bulkio_metrics,          0, NULL, none },
+    { M_GET,    "/openapi.yaml",          mod_bulkio_openapi,          0, NULL, none },
+    { M_GET,    "/jobs",                  mod_bulkio_list_jobs,        1, NULL, OWN },
     { M_GET,    "/imports",               mod_bulkio_list_jobs,        1,
-      &mod_bulkio_imports },
+      &mod_bulkio_imports, OWN },
     { M_POST,   "/imports",               mod_bulkio_post_job,         1,
-      &mod_bulkio_imports },
-    { M_GET,    "/imports/{id}",          mod_bulkio_imports_get,      1, NULL },
-    { M_DELETE, "/imports/{id}",          mod_bulkio_imports_delete,   1, NULL },
-    { M_GET,    "/imports/{id}/errors",   mod_bulkio_imports_errors,   1, NULL },
-    { M_GET,    "/exports",               mod_bulkio_exports_stream,   1, NULL },
+      &mod_bulkio_imports, OWN },
+    { M_GET,    "/imports/{id}",          mod_bulkio_imports_get,      1, NULL, none },
+    { M_DELETE, "/imports/{id}",          mod_bulkio_imports_delete,   1, NULL, none },
+    { M_GET,    "/imports/{id}/errors",   mod_bulkio_imports_errors,   1, NULL, fmt },
+    { M_GET,    "/exports",               mod_bulkio_exports_stream,   1, NULL, OWN },
     { M_POST,   "/exports",               mod_bulkio_post_job,         1,
-      &mod_bulkio_exports },
+      &mod_bulkio_exports, OWN },
     { M_GET,    "/exports/jobs",          mod_bulkio_list_jobs,        1,
-      &mod_bulkio_exports },
-    { M_GET,    "/exports/{id}",          mod_bulkio_exports_get,      1, NULL },
-    { M_GET,    "/exports/{id}/download", mod_bulkio_exports_download, 1, NULL },
-    { M_GET,    "/console",               mod_bulkio_console,          0, NULL },
-    { M_GET,    "/console/{id}",          mod_bulkio_console,          0, NULL },
+      &mod_bulkio_exports, OWN },
+    { M_GET,    "/exports/{id}",          mod_bulkio_exports_get,      1, NULL, none },
+    { M_DELETE, "/exports/{id}",          mod_bulkio_exports_delete,   1, NULL, none },
+    { M_GET,    "/exports/{id}/download", mod_bulkio_exports_download, 1, NULL, none },
+    /* the console's static files, not the API: their query is left alone */
+    { M_GET,    "/console",               mod_bulkio_console,          0, NULL, OWN },
+    { M_GET,    "/console/{id}",          mod_bulkio_console,          0, NULL, OWN },
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
@@ -149,6 +165,18 @@ static const char *allow_of(apr_pool_t *p, const char *pattern)
     return allow;
 }
 
+/* Why the query does not suit a route that takes params, or NULL. */
+static const char *unknown_param(request_rec *r, const char *const *params)
+{
+    apr_table_t *args;
+
+    if (!r->args || !*r->args) {
+        return NULL;
+    }
+    ap_args_to_table(r, &args);
+    return bulkio_args_unknown(r->pool, args, params);
+}
+
 /* Split r->uri into the mount (returned) and the route path (*ppath). */
 static const char *find_mount(request_rec *r, const char **ppath)
 {
@@ -190,7 +218,7 @@ static const char *find_mount(request_rec *r, const char **ppath)
 int mod_bulkio_handler(request_rec *r)
 {
     mod_bulkio_req_t req;
-    const char *path, *id;
+    const char *path, *id, *detail;
     apr_size_t i, idlen;
     int at, rc;
 
@@ -232,6 +260,10 @@ int mod_bulkio_handler(request_rec *r)
     for (i = (apr_size_t)at; i < NROUTES; ++i) {
         if (!strcmp(routes[i].path, routes[at].path)
             && routes[i].method == r->method_number) {
+            if (routes[i].params
+                && (detail = unknown_param(r, routes[i].params))) {
+                return mod_bulkio_problem(r, HTTP_BAD_REQUEST, detail);
+            }
             req.arg = routes[i].arg;
             return routes[i].handler(&req);
         }

@@ -96,12 +96,57 @@ static void test_cursor_round_trip(void **state)
                         "2024-01-01T00:00:00%2B01:00&cursor=", c, NULL));
 }
 
+static void test_kind_and_prefix(void **state)
+{
+    apr_pool_t *p = *state;
+    bulkio_job_query_t q;
+    bulkio_job_t j;
+    apr_table_t *args = apr_table_make(p, 2);
+    const char *err;
+
+    /* kind: only on the list across kinds */
+    assert_int_equal(parse(p, &q, &err, "kind", "export", NULL), APR_EINVAL);
+    assert_string_equal(err, "unknown parameter 'kind'; allowed: status, "
+                        "resource, created_after, created_before, limit, "
+                        "cursor, id_prefix");
+    memset(&q, 0, sizeof(q));
+    q.all_kinds = 1;
+    apr_table_set(args, "kind", "export");
+    apr_table_set(args, "id_prefix", "097F-");
+    assert_int_equal(bulkio_joblist_parse(p, args, &q, &err), APR_SUCCESS);
+    assert_string_equal(q.kind, "export");
+    assert_string_equal(q.id_prefix, "097f-");
+    memset(&j, 0, sizeof(j));
+    j.created_us = 5;
+    j.id = 7;
+    assert_string_equal(bulkio_joblist_next_query(p, &q, 0, &j),
+                        apr_pstrcat(p, "id_prefix=097f-&kind=export&cursor=",
+                                    bulkio_joblist_cursor(p, &j), NULL));
+    apr_table_set(args, "kind", "imports");
+    assert_int_equal(bulkio_joblist_parse(p, args, &q, &err), APR_EINVAL);
+    assert_string_equal(err, "unknown kind; allowed: import, export");
+    apr_table_unset(args, "kind");
+    assert_int_equal(bulkio_joblist_parse(p, args, &q, &err), APR_SUCCESS);
+    assert_null(q.kind);
+    /* a job id's start: hex digits and dashes, at most 36 */
+    assert_int_equal(parse(p, &q, &err, "id_prefix", "", NULL), APR_EINVAL);
+    assert_int_equal(parse(p, &q, &err, "id_prefix", "09%", NULL), APR_EINVAL);
+    assert_int_equal(parse(p, &q, &err, "id_prefix", "0g", NULL), APR_EINVAL);
+    assert_int_equal(parse(p, &q, &err, "id_prefix",
+                           "097f5434-0000-4000-8000-0000000000001", NULL),
+                     APR_EINVAL);
+    assert_int_equal(parse(p, &q, &err, "id_prefix",
+                           "097f5434-0000-4000-8000-000000000000", NULL),
+                     APR_SUCCESS);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         BULKIO_TEST(test_defaults_and_filters),
         BULKIO_TEST(test_refused),
         BULKIO_TEST(test_cursor_round_trip),
+        BULKIO_TEST(test_kind_and_prefix),
     };
     return BULKIO_RUN_TESTS(tests);
 }

@@ -245,6 +245,42 @@ static void test_buf_reserve(void **state)
     assert_ptr_equal(bulkio_buf_reserve(&b, 0), b.data + b.len);
 }
 
+static void test_args_unknown(void **state)
+{
+    apr_pool_t *p = *state;
+    apr_table_t *args = apr_table_make(p, 4);
+    static const char *const some[] = { "format", "limit", NULL };
+    static const char *const none[] = { NULL };
+
+    assert_null(bulkio_args_unknown(p, args, none));
+    apr_table_add(args, "limit", "3");
+    assert_null(bulkio_args_unknown(p, args, some));
+    assert_string_equal(bulkio_args_unknown(p, args, none),
+                        "unknown parameter 'limit'; allowed: none");
+    apr_table_add(args, "Format", "csv");
+    assert_string_equal(bulkio_args_unknown(p, args, some),
+                        "unknown parameter 'Format'; allowed: format, limit");
+}
+
+static void test_text_clean(void **state)
+{
+    apr_pool_t *p = *state;
+
+    assert_string_equal(bulkio_text_clean(p, "day 1.csv", 255), "day 1.csv");
+    /* valid UTF-8 stays; a stray byte, a control character, an overlong
+     * form and a surrogate become '?' */
+    assert_string_equal(bulkio_text_clean(p, "\xc3\xa9" "t\xc3\xa9", 255),
+                        "\xc3\xa9" "t\xc3\xa9");
+    assert_string_equal(bulkio_text_clean(p, "a\xe9" "b\tc\x1b", 255), "a?b?c?");
+    assert_string_equal(bulkio_text_clean(p, "\xc0\xaf", 255), "??");
+    assert_string_equal(bulkio_text_clean(p, "\xed\xa0\x80", 255), "???");
+    assert_string_equal(bulkio_text_clean(p, "\xf0\x9f\x98\x80", 255),
+                        "\xf0\x9f\x98\x80");
+    /* cut between characters */
+    assert_string_equal(bulkio_text_clean(p, "ab\xc3\xa9", 3), "ab");
+    assert_string_equal(bulkio_text_clean(p, "abcdef", 4), "abcd");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -257,6 +293,8 @@ int main(void)
         BULKIO_TEST(test_spool_and_sniff_gzip),
         BULKIO_TEST(test_spool_digest),
         BULKIO_TEST(test_csv_field_safe),
+        BULKIO_TEST(test_args_unknown),
+        BULKIO_TEST(test_text_clean),
     };
     return BULKIO_RUN_TESTS(tests);
 }
