@@ -200,7 +200,7 @@ function jobRow(j) {
     el('td', { class: 'num err-count' }, imp ? num(j.errorCount) : ''),
     el('td', { class: 'num total' }, fileTotal(j)),
     el('td', { class: 'speed' }, speed),
-    el('td', { class: 'nowrap' }, when(j.createdAt)),
+    el('td', { class: 'created' }, when(j.createdAt)),
   ];
   /* the column's title, for the narrow layout (a card per job) */
   cells.forEach((c, i) => c.setAttribute('data-label', [].concat(COLUMNS[i])[0]));
