@@ -20,7 +20,7 @@ let ended = () => {};
 
 export function onSessionEnd(fn) { ended = fn; }
 
-export function endSession() { if (session.mode) ended(); }
+export function endSession(reason) { if (session.mode) ended(reason); }
 
 function bearer(token) { return token ? { Authorization: 'Bearer ' + token } : {}; }
 
@@ -58,8 +58,9 @@ export async function api(method, path, body, extra) {
   }
   const res = await request(API + path, opts);
   if (res.status === 401 && session.mode) {
-    endSession();
-    throw new ApiError(401, 'not signed in');
+    const why = await problemOf(res);
+    endSession(why.message);
+    throw new ApiError(401, 'not signed in: ' + why.message);
   }
   if (!res.ok) throw await problemOf(res);
   const text = await res.text();
@@ -67,10 +68,12 @@ export async function api(method, path, body, extra) {
 }
 
 /* Whether the server accepts these credentials (a token, or none: httpd's
- * own): any answer but 401. */
+ * own): null for any answer but 401, else the server's reason ("token
+ * expired", "bad signature"). */
 export async function probe(token) {
   const res = await request(API + '/imports?limit=1', { headers: bearer(token) });
-  return res.status !== 401;
+  if (res.status !== 401) return null;
+  return (await problemOf(res)).message;
 }
 
 /* A path from the server (downloadUrl, errorsUrl) is used only when it is
@@ -98,26 +101,78 @@ export function localPath(p) {
   } catch (e) { return null; }
 }
 
-/* Download with the token: fetch, then save the blob; statusEl tells how
- * it went. With httpd's authentication a plain link does (the browser
- * streams it to disk). */
-export async function download(path, filename, statusEl) {
-  if (session.mode !== 'token') {
-    clickLink(path, filename || '');
+/* Downloads go to disk as they arrive, under the server's
+ * Content-Disposition name: a link the browser follows itself. With
+ * httpd's authentication (the browser's own credentials) or a signed URL
+ * (signed: no credentials needed) the link is the API's path. With a
+ * token, which a link cannot carry, the link is a one-time path below the
+ * console (dl/<ticket>) that the console's service worker (sw.js) answers:
+ * it fetches the API's path with the token and hands the response's body
+ * on as it streams, with the server's headers. The ticket is random,
+ * used once and forgotten after a minute; the token never appears in a
+ * URL. Without a service worker (a plain-http origin other than
+ * localhost) the file is read into memory first, and the note says so. */
+export async function download(path, statusEl, signed) {
+  const say = t => { if (statusEl) statusEl.textContent = t; };
+  if (session.mode !== 'token' || signed) {
+    clickLink(signed || path, '');
+    say('Download started.');
     return;
   }
-  if (statusEl) statusEl.textContent = 'Downloading…';
   try {
+    const worker = await downloadWorker();
+    if (worker) {
+      const ticket = newKey();
+      await new Promise((resolve, reject) => {
+        const ch = new MessageChannel();
+        ch.port1.onmessage = ev => {
+          if (ev.data === 'ok') resolve();
+          else if (/^failed: /.test(ev.data)) say('Download failed: ' + ev.data.slice(8));
+          else reject(new Error(ev.data));
+        };
+        worker.postMessage({ ticket: ticket, path: path, token: session.token }, [ch.port2]);
+        setTimeout(() => reject(new Error('the download worker does not answer')), 5000);
+      });
+      clickLink('dl/' + ticket, null);
+      say('Download started.');
+      return;
+    }
+    say('Downloading (into memory: this origin has no service worker)…');
     const res = await authedFetch(path);
     if (!res.ok) throw await problemOf(res);
+    const cd = res.headers.get('Content-Disposition') || '';
+    const m = /filename="([^"]*)"/.exec(cd);
     const blob = await res.blob();
     const url = URL.createObjectURL(blob);
-    clickLink(url, filename || 'download');
+    clickLink(url, m ? m[1] : 'download');
     setTimeout(() => URL.revokeObjectURL(url), 10000);
-    if (statusEl) statusEl.textContent = 'Saved ' + bytes(blob.size) + '.';
+    say('Saved ' + bytes(blob.size) + '.');
   } catch (e) {
-    if (statusEl) statusEl.textContent = 'Download failed: ' + e.message;
+    say('Download failed: ' + e.message);
   }
+}
+
+/* The service worker that controls this page, registered on first use
+ * (null where there is none: not a secure context). */
+let workerReady = null;
+
+function downloadWorker() {
+  if (!('serviceWorker' in navigator) || !window.isSecureContext) return Promise.resolve(null);
+  if (!workerReady) {
+    workerReady = navigator.serviceWorker.register('sw.js').then(async () => {
+      await navigator.serviceWorker.ready;
+      if (!navigator.serviceWorker.controller) {
+        /* sw.js claims this page on activation */
+        await new Promise(res => {
+          navigator.serviceWorker.addEventListener('controllerchange', res, { once: true });
+          setTimeout(res, 3000);
+        });
+      }
+      return navigator.serviceWorker.controller;
+    }).catch(() => null);
+    workerReady.then(w => { if (!w) workerReady = null; });
+  }
+  return workerReady;
 }
 
 /* An Idempotency-Key: a random UUID. crypto.randomUUID needs a secure

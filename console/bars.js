@@ -1,16 +1,15 @@
 /* Bars: a job's progress, and its outcome (succeeded vs failed records,
- * the failures by error type once counted). */
-import { API, authedFetch } from './api.js';
-import { el, replace } from './dom.js';
-import { active, num, pct } from './format.js';
+ * the failures by error type). */
+import { el } from './dom.js';
+import { num, pct } from './format.js';
 import { ERROR_TYPES } from './model.js';
 
-const TYPE_COUNT_MAX = 20000;
-
-/* A bar filled to p percent; done: the finished colour. */
-export function progressBar(p, big, done, id) {
+/* A bar filled to p percent; done: the finished colour; name: its
+ * accessible name ("Upload progress"). */
+export function progressBar(p, big, done, id, name) {
   const fill = el('span', { class: done ? 'fill done' : 'fill' });
   const bar = el('div', { class: 'bar' + (big ? ' big' : ''), id: id, role: 'progressbar',
+                          'aria-label': name || 'Progress',
                           'aria-valuemin': 0, 'aria-valuemax': 100 }, fill);
   bar.set = q => {
     fill.style.width = q.toFixed(1) + '%';
@@ -22,9 +21,9 @@ export function progressBar(p, big, done, id) {
 
 /* A big bar under a label line (title on the left, the percentage on the
  * right, with ids.pct); set(p) moves both. */
-export function meter(title, ids, p, done) {
+export function meter(title, ids, p, done, name) {
   const label = el('span', { id: ids.pct }, pct(p));
-  const bar = progressBar(p, true, done, ids.bar);
+  const bar = progressBar(p, true, done, ids.bar, name);
   const block = el('div', { class: 'progress-block' },
                    el('div', { class: 'label' }, el('span', null, title), label), bar);
   block.set = q => {
@@ -40,7 +39,7 @@ function outcomeBar(job, byType, big) {
   const ok = Number(job.successCount) || 0;
   const bad = Number(job.errorCount) || 0;
   const total = ok + bad;
-  const bar = el('div', { class: 'bar outcome' + (big ? ' big' : '') });
+  const bar = el('div', { class: 'bar outcome' + (big ? ' big' : ''), role: 'img' });
   const parts = [['ok', 'succeeded', ok]];
   if (byType) {
     let known = 0;
@@ -61,50 +60,14 @@ function outcomeBar(job, byType, big) {
     legend.appendChild(el('span', null, el('i', { class: cls }), label + ' ' + num(n)));
   }
   bar.title = parts.filter(p => p[2]).map(p => p[1] + ': ' + num(p[2])).join(', ');
+  bar.setAttribute('aria-label', 'Outcome: ' + bar.title);
   return el('div', null, bar, legend);
 }
 
-/* Error counts by type, from the job's full error stream (NDJSON). A
- * finished job's errors do not change: kept per job, the promise while it
- * runs (typeCache), the counts once known (typeDone). */
-const typeCache = new Map();
-const typeDone = new Map();
-
-function errorTypes(job) {
-  if (job.errorCount > TYPE_COUNT_MAX) return Promise.resolve(null);
-  if (!typeCache.has(job.job_id)) {
-    const p = countTypes(job).then(t => {
-      if (t) typeDone.set(job.job_id, t);
-      else typeCache.delete(job.job_id);
-      return t;
-    }, () => { typeCache.delete(job.job_id); return null; });
-    typeCache.set(job.job_id, p);
-  }
-  return typeCache.get(job.job_id);
-}
-
-async function countTypes(job) {
-  const res = await authedFetch(API + '/imports/' + encodeURIComponent(job.job_id) + '/errors');
-  if (!res.ok) return null;
-  const counts = {};
-  for (const line of (await res.text()).split('\n')) {
-    if (!line) continue;
-    try {
-      const t = JSON.parse(line).errorType;
-      counts[t] = (counts[t] || 0) + 1;
-    } catch (e) { /* skip */ }
-  }
-  return counts;
-}
-
-/* An import's outcome bar in a holder (attrs: the holder's); a finished
- * job's failures are split by type as soon as they are counted. */
+/* An import's outcome bar in a holder (attrs: the holder's): the failures
+ * split by type from the job's own errorCounts ({TYPE: n}, in the job
+ * document and the list items); the error report is never read for it. */
 export function outcome(job, big, attrs) {
-  const holder = el('div', attrs, outcomeBar(job, typeDone.get(job.job_id) || null, big));
-  if (!active(job) && job.errorCount && !typeDone.has(job.job_id)) {
-    errorTypes(job).then(t => {
-      if (t) replace(holder, outcomeBar(job, t, big));
-    }).catch(() => {});
-  }
-  return holder;
+  const byType = job.errorCounts && typeof job.errorCounts === 'object' ? job.errorCounts : null;
+  return el('div', attrs, outcomeBar(job, byType, big));
 }

@@ -66,3 +66,9 @@ export function clickLink(href, filename) {
   a.click();
   a.remove();
 }
+
+/* Say text to screen readers (the page's aria-live region, #live). */
+export function announce(text) {
+  const live = document.getElementById('live');
+  if (live && live.textContent !== text) live.textContent = text;
+}

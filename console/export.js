@@ -12,7 +12,7 @@ export function newExport(view) {
   const fields = el('div', { class: 'fields', id: 'fields' });
   const mode = select('mode', [['job', 'an export job (download link)'], ['stream', 'download now (streamed)']], 'job');
   const msg = el('p', { class: 'error', role: 'alert' });
-  const note = el('p', { class: 'muted' });
+  const note = el('p', { class: 'muted', id: 'export-note', 'aria-live': 'polite' });
 
   /* the chosen resource's filters and fields */
   function build() {
@@ -61,7 +61,7 @@ export function newExport(view) {
       const q = new URLSearchParams({ resource: fRes.value, format: fFmt.value });
       if (!all) q.set('fields', chosen.join(','));
       for (const k of Object.keys(flt)) q.set(k, flt[k]);
-      return download(API + '/exports?' + q.toString(), fRes.value + '.' + fFmt.value, note);
+      return download(API + '/exports?' + q.toString(), note);
     }
     const body = { resource: fRes.value, format: fFmt.value, filters: flt };
     if (!all) body.fields = chosen;

@@ -14,21 +14,26 @@ export function bytes(n) {
   return (i ? n.toFixed(1) : String(Math.round(n))) + ' ' + u[i];
 }
 
+/* A duration: "0.4 s" and "7.5 s" below 10 s, then whole seconds. */
 export function secs(s) {
   if (s === null || s === undefined || !isFinite(s)) return '–';
-  s = Math.max(0, Math.round(s));
+  s = Math.max(0, s);
+  if (s < 10) return (s > 0 && s < 0.05 ? '< 0.1' : s.toFixed(1)) + ' s';
+  s = Math.round(s);
   if (s < 60) return s + ' s';
   if (s < 3600) return Math.floor(s / 60) + ' min ' + (s % 60) + ' s';
   return Math.floor(s / 3600) + ' h ' + Math.floor((s % 3600) / 60) + ' min';
 }
 
+/* A time as the API gives it, in UTC with the zone written out:
+ * "2026-12-06 18:44:02 UTC" (whatever the browser's own zone). */
 export function when(t) {
   if (!t) return '–';
   const d = new Date(t);
   if (isNaN(d)) return String(t);
   const p = n => String(n).padStart(2, '0');
-  return d.getFullYear() + '-' + p(d.getMonth() + 1) + '-' + p(d.getDate()) + ' '
-         + p(d.getHours()) + ':' + p(d.getMinutes()) + ':' + p(d.getSeconds());
+  return d.getUTCFullYear() + '-' + p(d.getUTCMonth() + 1) + '-' + p(d.getUTCDate()) + ' '
+         + p(d.getUTCHours()) + ':' + p(d.getUTCMinutes()) + ':' + p(d.getUTCSeconds()) + ' UTC';
 }
 
 export function pct(p) { return p.toFixed(1) + ' %'; }
@@ -58,6 +63,32 @@ export function writeMode(job, all) {
   if (job.atomic) parts.push('atomic');
   if (typeof job.maxErrors === 'number') parts.push('at most ' + num(job.maxErrors) + ' failed');
   return parts.join(' · ');
+}
+
+/* A job's state as shown: a completed job with failed records is
+ * "completed with errors" (its own colour, class completed-errors). */
+export function state(job) {
+  if (job.status === 'completed' && Number(job.errorCount) > 0) {
+    return { cls: 'completed-errors', label: 'completed with errors' };
+  }
+  return { cls: job.status, label: job.status };
+}
+
+/* The file's records: known once a job has read its file to the end (a
+ * completed job); before that, or when it stopped early, unknown. */
+export function fileTotal(job) {
+  if (job.status === 'completed' && job.totalRecords !== null && job.totalRecords !== undefined) {
+    return num(job.totalRecords);
+  }
+  return 'unknown';
+}
+
+/* A running job's speed and time left; a pending one has neither. */
+export function eta(job) {
+  const p = job.progress || {};
+  if (job.status === 'pending') return 'waiting for a worker';
+  if (!p.processedRecords || !p.etaSeconds) return num(Math.round(p.rowsPerSecond || 0)) + ' records/s';
+  return num(Math.round(p.rowsPerSecond || 0)) + ' records/s, ETA ' + secs(p.etaSeconds);
 }
 
 export function active(job) { return job.status === 'pending' || job.status === 'running'; }

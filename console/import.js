@@ -1,8 +1,8 @@
 /* The new-import form: a file (chosen or dropped) or a URL the server
  * fetches; the upload's progress, then the job's until it ends. */
 import { API, api, authHeaders, endSession, newKey } from './api.js';
-import { el, field, replace, select } from './dom.js';
-import { actions, active, bytes, duration, num, percentOf, secs } from './format.js';
+import { announce, el, field, replace, select } from './dom.js';
+import { actions, active, bytes, duration, eta, num, percentOf, secs, state } from './format.js';
 import { FORMATS, MODES, RESOURCES } from './model.js';
 import { meter } from './bars.js';
 import { jobHref, poll } from './router.js';
@@ -30,13 +30,17 @@ export function newImport(view) {
   fMode.addEventListener('change', () => { modeHelp.textContent = MODE_HELP[fMode.value]; });
   const urlIn = el('input', { type: 'url', id: 'url', name: 'url', placeholder: 'https://…', size: 50 });
   const drop = el('div', { class: 'drop', id: 'drop' }, 'Drop a file here, or ', fileIn);
-  const chosen = el('p', { class: 'muted', id: 'chosen' });
+  const chosen = el('p', { class: 'muted', id: 'chosen', 'aria-live': 'polite' });
   const go = el('button', { type: 'submit', id: 'upload' }, 'Upload');
   const msg = el('p', { class: 'error', role: 'alert', id: 'import-error' });
+  fileIn.setAttribute('aria-describedby', 'chosen');
   const upBox = el('div', { id: 'upload-progress', hidden: true });
   const jobBox = el('div', { id: 'import-job', hidden: true });
   let file = null;
-  /* one key per upload: a second click (a retry) sends the same one */
+  /* One key per file and options: a second click (a retry after a
+   * network error, or after a success) sends the same key, and the server
+   * answers with the same job instead of making a second one. Choosing
+   * another file or changing an option makes a new key. */
   let key = null;
 
   function choose(f) {
@@ -63,7 +67,7 @@ export function newImport(view) {
        el('label', { id: 'dry-run-label' }, fDry, ' Dry run (check every record, change nothing)'),
        el('label', { id: 'atomic-label' }, fAtomic, ' Atomic (all or nothing)')),
     modeHelp,
-    el('label', null, 'File'), drop, chosen,
+    el('label', { for: 'file' }, 'File'), drop, chosen,
     el('label', { for: 'url' }, 'or a URL the server fetches'), urlIn,
     el('div', { class: 'actions' }, go), msg, upBox, jobBox);
   view.appendChild(el('div', { class: 'card' }, form));
@@ -85,14 +89,15 @@ export function newImport(view) {
     if (fDry.checked) q.set('dry_run', 'true');
     if (fAtomic.checked) q.set('atomic', 'true');
     go.disabled = true;
+    go.setAttribute('aria-busy', 'true');
     upload(API + '/imports?' + q.toString(), key, file, url, upBox, (status, doc, statusText) => {
       go.disabled = false;
-      if (status === 202 && doc && doc.job_id) {
-        key = null;
+      go.removeAttribute('aria-busy');
+      if ((status === 202 || status === 200) && doc && doc.job_id) {
         followJob(jobBox, doc.job_id);
         return;
       }
-      if (status === 401) endSession();
+      if (status === 401) endSession(doc && doc.detail);
       msg.textContent = status
         ? 'The upload was refused (' + status + '): ' + ((doc && doc.detail) || statusText)
         : 'The upload failed (network). Upload again: the same '
@@ -121,7 +126,8 @@ function upload(target, key, file, url, box, done) {
   const t0 = performance.now();
   const total = file ? file.size : 0;
   const sent = el('span', { id: 'upload-bytes' }, file ? '0 B of ' + bytes(total) : 'sending the URL');
-  const bar = meter(['Upload: ', sent], { pct: 'upload-pct', bar: 'upload-bar' }, 0);
+  const bar = meter(['Upload: ', sent], { pct: 'upload-pct', bar: 'upload-bar' }, 0, false,
+                    'Upload progress');
   replace(box, bar);
   box.hidden = false;
   xhr.upload.addEventListener('progress', e => {
@@ -129,39 +135,45 @@ function upload(target, key, file, url, box, done) {
     const s = (performance.now() - t0) / 1000;
     bar.set(all ? 100 * e.loaded / all : 0);
     sent.textContent = bytes(e.loaded) + ' of ' + bytes(all) + ', '
-                       + bytes(s > 0 ? e.loaded / s : 0) + '/s';
+                       + bytes(s > 0 ? Math.round(e.loaded / s) : 0) + '/s';
   });
   xhr.addEventListener('load', () => {
     let doc = null;
     try { doc = JSON.parse(xhr.responseText); } catch (e) { /* not JSON */ }
-    if (xhr.status === 202 && doc && doc.job_id) bar.set(100);
+    if ((xhr.status === 202 || xhr.status === 200) && doc && doc.job_id) bar.set(100);
     done(xhr.status, doc, xhr.statusText);
   });
   xhr.addEventListener('error', () => done(0, null, ''));
   xhr.send(body);
 }
 
-/* After an upload: the job's own progress, until it ends. */
+/* After an upload: the job's own progress, until it ends; a failed job's
+ * reason (a refused URL) is shown here, where the import was started. */
 function followJob(box, id) {
   const status = el('span', { class: 'badge pending', id: 'job-status' }, 'pending');
   const bar = meter(['Job ', el('a', { href: jobHref('import', id), class: 'mono', id: 'job-link' }, id),
-                     ' ', status], { pct: 'job-pct', bar: 'job-bar' }, 0);
+                     ' ', status], { pct: 'job-pct', bar: 'job-bar' }, 0, false, 'Job progress');
   const counts = el('p', { id: 'job-counts', class: 'muted' });
   const acts = el('p', { id: 'job-actions', class: 'muted' });
-  replace(box, bar, counts, acts);
+  const reason = el('p', { id: 'job-reason', class: 'error', role: 'alert' });
+  replace(box, bar, counts, acts, reason);
   box.hidden = false;
+  let said = '';
   const refresh = async () => {
     const j = await api('GET', '/imports/' + encodeURIComponent(id));
     const pr = j.progress || {};
+    const st = state(j);
     bar.set(percentOf(j));
-    status.textContent = j.status;
-    status.className = 'badge ' + j.status;
+    status.textContent = st.label;
+    status.className = 'badge ' + st.cls;
+    if (said !== st.label) announce('Import ' + id.slice(0, 8) + ': ' + st.label);
+    said = st.label;
     counts.textContent = num(pr.processedRecords) + ' processed, ' + num(j.successCount)
       + ' succeeded, ' + num(j.errorCount) + ' failed'
-      + (active(j) ? ', ' + num(Math.round(pr.rowsPerSecond || 0)) + ' records/s, ETA ' + secs(pr.etaSeconds)
-                   : ', took ' + secs(duration(j)));
+      + (active(j) ? ', ' + eta(j) : ', took ' + secs(duration(j)));
     acts.textContent = (j.dryRun ? 'Dry run, nothing was changed' + (actions(j) ? ': would be ' : '.') : '')
                        + actions(j);
+    reason.textContent = j.reason ? 'The job failed: ' + j.reason : '';
     return active(j);
   };
   refresh().then(again => { if (again) poll(refresh); }).catch(() => poll(refresh));

@@ -1,14 +1,19 @@
-/* The job list: imports and exports, newest first, filtered by kind,
- * status and resource (kept in the hash: #/jobs/kind=…&status=…), paged
- * with "older jobs", running jobs refreshed while the list is shown. */
+/* The job list: imports and exports in one list, newest first, paged by
+ * the server (GET /v1/jobs), filtered by kind, status and resource (kept
+ * in the hash: #/jobs/kind=…&status=…), refreshed while it is shown. */
 import { API, api, localPath } from './api.js';
-import { append, clear, el, field, select, thead } from './dom.js';
-import { actions, active, bytes, duration, num, pct, percentOf, secs, when, writeMode } from './format.js';
+import { announce, append, clear, el, field, select, thead } from './dom.js';
+import { actions, active, bytes, duration, eta, fileTotal, num, pct, percentOf, secs, state, when,
+         writeMode } from './format.js';
 import { RESOURCES, STATUSES } from './model.js';
 import { outcome, progressBar } from './bars.js';
 import { jobHref, poll } from './router.js';
 
 const PAGE = 20;
+/* with no job running, the list is read again every IDLE_TICKS polls */
+const IDLE_TICKS = 5;
+const COLUMNS = ['Job', 'Resource', 'Status', 'Progress / outcome', ['Succeeded', 'num'],
+                 ['Failed', 'num'], ['Total', 'num'], 'Speed / time', 'Created'];
 
 export function jobsList(view, rest) {
   const params = new URLSearchParams(rest);
@@ -30,74 +35,115 @@ export function jobsList(view, rest) {
   const tbody = el('tbody', { id: 'jobs-body' });
   const msg = el('p', { class: 'error', role: 'alert' });
   const more = el('button', { type: 'button', class: 'secondary', id: 'more', hidden: true }, 'Older jobs');
-  const count = el('span', { class: 'muted', id: 'jobs-count' });
+  const count = el('span', { class: 'muted', id: 'jobs-count', 'aria-live': 'polite' });
   view.appendChild(el('div', { class: 'card' },
     el('h1', null, 'Jobs'),
     el('div', { class: 'row' },
        field('Kind', fKind), field('Status', fStatus), field('Resource', fRes)),
     msg));
-  view.appendChild(el('table', { id: 'jobs' },
-    thead('Job', 'Resource', 'Status', 'Progress / outcome', ['Succeeded', 'num'],
-          ['Failed', 'num'], ['Total', 'num'], 'Speed / time', 'Created'),
-    tbody));
+  view.appendChild(el('div', { class: 'table-box' }, el('table', { id: 'jobs', class: 'cards' },
+    thead(...COLUMNS), tbody)));
   view.appendChild(el('div', { class: 'pager' }, more, count));
 
-  /* one keyset cursor per list; "older jobs" pages both further */
-  const lists = [];
-  if (kind !== 'exports') lists.push({ kind: 'import', path: '/imports', next: null, done: false });
-  if (kind !== 'imports') lists.push({ kind: 'export', path: '/exports/jobs', next: null, done: false });
+  /* One list across kinds, newest first, paged by the server (GET
+   * /v1/jobs): the pages loaded so far, the next page's link, the total.
+   * While the list is shown its first page is read again (every second
+   * while a listed job runs, else every IDLE_TICKS seconds): new jobs
+   * appear on top, running ones move on, and the total follows. */
   const jobs = new Map();
+  let order = [];
+  let next = null;
+  let total = null;
 
-  function query() {
-    const q = new URLSearchParams({ limit: String(PAGE) });
+  function query(limit) {
+    const q = new URLSearchParams({ limit: String(limit || PAGE) });
+    if (kind === 'imports') q.set('kind', 'import');
+    if (kind === 'exports') q.set('kind', 'export');
     if (status) q.set('status', status);
     if (resource) q.set('resource', resource);
     return q.toString();
   }
 
+  const keyOf = j => j.kind + ':' + j.job_id;
+
+  /* merge a page's items (fresh: the first page, ahead of what is known) */
+  function merge(items, fresh) {
+    const keys = [];
+    for (const item of items) {
+      const k = keyOf(item);
+      const old = jobs.get(k);
+      const st = state(item).label;
+      if (old && state(old).label !== st) announce(item.kind + ' ' + String(item.job_id).slice(0, 8) + ': ' + st);
+      jobs.set(k, item);
+      keys.push(k);
+    }
+    const rest = order.filter(k => !keys.includes(k));
+    order = (fresh ? keys.concat(rest) : rest.concat(keys));
+    const t = k => Date.parse(jobs.get(k).createdAt) || 0;
+    order.sort((a, b) => t(b) - t(a));
+  }
+
   async function loadPage() {
     more.disabled = true;
     try {
-      await Promise.all(lists.filter(l => !l.done).map(async l => {
-        const path = l.next || API + l.path + '?' + query();
-        const doc = await api('GET', path.slice(API.length));
-        for (const item of (doc && doc.items) || []) {
-          item._kind = l.kind;
-          jobs.set(l.kind + ':' + item.job_id, item);
-        }
-        l.next = doc && doc.next ? localPath(doc.next) : null;
-        l.done = !l.next;
-      }));
+      const doc = await api('GET', next ? next.slice(API.length) : '/jobs?' + query());
+      merge((doc && doc.items) || [], false);
+      next = doc && doc.next ? localPath(doc.next) : null;
+      if (doc && typeof doc.total === 'number') total = doc.total;
       msg.textContent = '';
     } catch (e) {
       msg.textContent = 'The job list cannot be read: ' + e.message;
     }
     render();
     more.disabled = false;
-    more.hidden = lists.every(l => l.done);
+    more.hidden = !next;
+  }
+
+  /* The first page again, and any running job loaded from further down.
+   * When the first page still holds the newest job known, what is loaded
+   * stays contiguous (and next still continues after it); when it does
+   * not, more jobs came than a page holds: the list starts again from the
+   * first page, with its own next link. */
+  async function refreshTop() {
+    const doc = await api('GET', '/jobs?' + query());
+    const items = (doc && doc.items) || [];
+    if (order.length && !items.some(j => keyOf(j) === order[0])) {
+      jobs.clear();
+      order = [];
+      next = doc.next ? localPath(doc.next) : null;
+    }
+    merge(items, true);
+    if (typeof doc.total === 'number') total = doc.total;
+    const seen = new Set(items.map(keyOf));
+    const live = order.filter(k => !seen.has(k) && active(jobs.get(k))).map(k => jobs.get(k));
+    await Promise.all(live.map(async j => {
+      const d = await api('GET', '/' + j.kind + 's/' + encodeURIComponent(j.job_id));
+      delete d.errors;
+      d.kind = j.kind;
+      merge([d], false);
+    }));
+    msg.textContent = '';
+    render();
+    more.hidden = !next;
   }
 
   function render() {
     clear(tbody);
-    const all = Array.from(jobs.values()).sort((a, b) =>
-      (Date.parse(b.createdAt) || 0) - (Date.parse(a.createdAt) || 0));
-    for (const j of all) tbody.appendChild(jobRow(j));
-    if (!all.length) {
-      tbody.appendChild(el('tr', null, el('td', { colspan: 9, class: 'empty' }, 'No jobs yet.')));
+    for (const k of order) tbody.appendChild(jobRow(jobs.get(k)));
+    if (!order.length) {
+      tbody.appendChild(el('tr', null, el('td', { colspan: COLUMNS.length, class: 'empty' }, 'No jobs yet.')));
     }
-    count.textContent = all.length + (all.length === 1 ? ' job' : ' jobs');
+    const n = total === null ? order.length : total;
+    count.textContent = num(n) + (n === 1 ? ' job' : ' jobs')
+      + (order.length < n ? ', ' + num(order.length) + ' shown' : '');
   }
 
   more.addEventListener('click', loadPage);
+  let ticks = 0;
   loadPage().then(() => poll(async () => {
-    const live = Array.from(jobs.values()).filter(active);
-    await Promise.all(live.map(async j => {
-      const doc = await api('GET', '/' + j._kind + 's/' + encodeURIComponent(j.job_id));
-      delete doc.errors;
-      doc._kind = j._kind;
-      jobs.set(j._kind + ':' + j.job_id, doc);
-    }));
-    if (live.length) render();
+    ticks++;
+    if (!order.some(k => active(jobs.get(k))) && ticks % IDLE_TICKS) return true;
+    await refreshTop();
     return true;
   }));
 }
@@ -105,11 +151,11 @@ export function jobsList(view, rest) {
 /* An import's progress or outcome cell, and its speed or run time. */
 function importCells(j, cell) {
   if (active(j)) {
-    const p = j.progress || {};
-    const done = percentOf(j);
-    cell.appendChild(el('div', { class: 'live' }, progressBar(done),
+      const done = percentOf(j);
+    cell.appendChild(el('div', { class: 'live' },
+                        progressBar(done, false, false, null, 'Progress of import ' + String(j.job_id).slice(0, 8)),
                         el('span', { class: 'pct' }, pct(done))));
-    return [num(Math.round(p.rowsPerSecond || 0)) + ' records/s,', el('br'), 'ETA ' + secs(p.etaSeconds)];
+    return eta(j);
   }
   if (j.successCount || j.errorCount) cell.appendChild(outcome(j));
   if (j.status === 'canceled') {
@@ -125,15 +171,19 @@ function exportCells(j, cell) {
       bytes(j.fileSize) + (j.expiresAt ? ', until ' + when(j.expiresAt) : '')));
     return 'took ' + secs(duration(j));
   }
-  if (active(j)) cell.appendChild(progressBar(j.status === 'running' ? 50 : 0));
+  if (active(j)) {
+    cell.appendChild(progressBar(j.status === 'running' ? 50 : 0, false, false, null,
+                                 'Progress of export ' + String(j.job_id).slice(0, 8)));
+  }
   return '';
 }
 
 function jobRow(j) {
-  const imp = j._kind === 'import';
-  const tr = el('tr', { class: 'job ' + j.status, 'data-job': j.job_id, 'data-kind': j._kind });
-  const link = el('a', { href: jobHref(j._kind, j.job_id), class: 'mono', title: j.job_id },
-                  j._kind + ' ' + String(j.job_id).slice(0, 8));
+  const imp = j.kind === 'import';
+  const st = state(j);
+  const tr = el('tr', { class: 'job ' + st.cls, 'data-job': j.job_id, 'data-kind': j.kind });
+  const link = el('a', { href: jobHref(j.kind, j.job_id), class: 'mono', title: j.job_id },
+                  j.kind + ' ' + String(j.job_id).slice(0, 8));
   const cell = el('td', { class: 'outcome-cell' });
   const speed = imp ? importCells(j, cell) : exportCells(j, cell);
   if (imp && (actions(j) || writeMode(j))) {
@@ -141,16 +191,19 @@ function jobRow(j) {
                         [actions(j), writeMode(j)].filter(Boolean).join(' · ')));
   }
   if (j.reason) cell.appendChild(el('div', { class: 'error' }, j.reason));
-  append(tr, [
+  const cells = [
     el('td', { class: 'nowrap' }, link),
     el('td', null, j.resource),
-    el('td', null, el('span', { class: 'badge ' + j.status }, j.status)),
+    el('td', null, el('span', { class: 'badge ' + st.cls }, st.label)),
     cell,
     el('td', { class: 'num ok-count' }, imp ? num(j.successCount) : ''),
     el('td', { class: 'num err-count' }, imp ? num(j.errorCount) : ''),
-    el('td', { class: 'num' }, num(j.totalRecords)),
-    el('td', { class: 'speed nowrap' }, speed),
-    el('td', { class: 'nowrap' }, when(j.createdAt)),
-  ]);
+    el('td', { class: 'num total' }, fileTotal(j)),
+    el('td', { class: 'speed' }, speed),
+    el('td', { class: 'created' }, when(j.createdAt)),
+  ];
+  /* the column's title, for the narrow layout (a card per job) */
+  cells.forEach((c, i) => c.setAttribute('data-label', [].concat(COLUMNS[i])[0]));
+  append(tr, cells);
   return tr;
 }

@@ -51,8 +51,9 @@ async function submit(ev) {
   const error = byId('signin-error');
   error.textContent = '';
   try {
-    if (!(await probe(tok))) {
-      error.textContent = 'The server refused this token.';
+    const refused = await probe(tok);
+    if (refused !== null) {
+      error.textContent = 'The server refused this token: ' + refused;
       return;
     }
   } catch (e) {
@@ -69,13 +70,19 @@ async function submit(ev) {
 export async function start() {
   byId('signin-form').addEventListener('submit', submit);
   byId('signout').addEventListener('click', () => signOut());
-  onSessionEnd(() => signOut('Your session has ended: sign in again.'));
+  onSessionEnd(reason => signOut('Your session has ended' + (reason ? ' (' + reason + ')' : '')
+                                 + ': sign in again.'));
 
   const saved = sessionStorage.getItem(TOKEN_KEY);
+  let note = '';
   try {
-    if (saved && await probe(saved)) return signIn('token', saved);
+    if (saved) {
+      const refused = await probe(saved);
+      if (refused === null) return signIn('token', saved);
+      note = 'The server refused the saved token: ' + refused;
+    }
     /* BulkIOAuth httpd: the browser's own credentials are enough */
-    if (await probe(null)) return signIn('httpd', null);
+    if (await probe(null) === null) return signIn('httpd', null);
   } catch (e) { /* offline: the form says so on submit */ }
-  signOut();
+  signOut(note);
 }

@@ -49,6 +49,82 @@ async function shot(page, name, full) {
   data.screenshots = (data.screenshots || []).concat(name);
 }
 
+/* Every value the texts of sels took in the page, recorded by a
+ * MutationObserver as the page changes them (not sampled from here: a
+ * sampler can miss the last state, see upload). */
+async function recordTexts(page, sels) {
+  await page.evaluate(list => {
+    window.__seen = {};
+    list.forEach(s => { window.__seen[s] = []; });
+    const take = () => list.forEach(s => {
+      const e = document.querySelector(s);
+      const v = e && (e.matches('button') ? (e.disabled ? 'disabled' : 'enabled') : e.textContent);
+      const seen = window.__seen[s];
+      if (v !== null && v !== undefined && seen[seen.length - 1] !== v) seen.push(v);
+    });
+    new MutationObserver(take).observe(document.body, { subtree: true, childList: true,
+                                                        characterData: true, attributes: true });
+    take();
+  }, sels);
+}
+
+async function seenTexts(page) {
+  return page.evaluate(() => window.__seen);
+}
+
+/* WCAG 2 contrast of each badge state (its text on its background),
+ * computed in the page from the computed colours */
+async function badgeContrast(page) {
+  return page.evaluate(() => {
+    const rgb = c => c.match(/[\d.]+/g).slice(0, 3).map(Number);
+    const lum = c => {
+      const [r, g, b] = rgb(c).map(v => {
+        v /= 255;
+        return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
+      });
+      return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+    };
+    const ratio = (a, b) => {
+      const [x, y] = [lum(a), lum(b)].sort((m, n) => n - m);
+      return (x + 0.05) / (y + 0.05);
+    };
+    const out = {};
+    for (const cls of ['pending', 'running', 'completed', 'completed-errors', 'failed', 'canceled']) {
+      const b = document.createElement('span');
+      b.className = 'badge ' + cls;
+      b.textContent = cls;
+      document.body.appendChild(b);
+      const cs = getComputedStyle(b);
+      out[cls] = Math.round(ratio(cs.color, cs.backgroundColor) * 100) / 100;
+      b.remove();
+    }
+    return out;
+  });
+}
+
+/* the document does not scroll sideways; Sign out is inside the header */
+async function layout(page) {
+  return page.evaluate(() => {
+    const h = document.querySelector('header.top').getBoundingClientRect();
+    const s = document.querySelector('#signout').getBoundingClientRect();
+    return {
+      overflow: document.documentElement.scrollWidth - window.innerWidth,
+      inside: s.width > 0 && s.left >= h.left && s.right <= h.right && s.top >= h.top && s.bottom <= h.bottom,
+    };
+  });
+}
+
+function curl(args) {
+  const hdr = path.join(require('os').tmpdir(), 'bulkio-curl-' + process.pid);
+  fs.writeFileSync(hdr, 'Authorization: Bearer ' + token + '\n', { mode: 0o600 });
+  try {
+    const out = require('child_process').execFileSync('curl', ['-sS', '-H', '@' + hdr].concat(args));
+    return JSON.parse(out.toString());
+  } finally {
+    fs.rmSync(hdr, { force: true });
+  }
+}
+
 async function signIn(page) {
   await page.goto(cfg.url + '/v1/console/', { waitUntil: 'networkidle0' });
   await page.waitForSelector('#signin:not([hidden])');
@@ -66,6 +142,12 @@ const scenarios = {
     await page.click('#signin-form button[type=submit]');
     await waitText(page, '#signin-error', 'refused');
     check(true, 'a bad token is refused');
+    await page.$eval('#token', e => { e.value = ''; });
+    await page.type('#token', process.env.BULKIO_BROWSER_EXPIRED || '');
+    await page.click('#signin-form button[type=submit]');
+    await waitText(page, '#signin-error', 'token expired').catch(() => null);
+    check(/^The server refused this token: .*token expired$/.test(await textOf(page, '#signin-error') || ''),
+          "an expired token: the server's reason is shown (" + await textOf(page, '#signin-error') + ')');
     await page.$eval('#token', e => { e.value = ''; });
     await page.type('#token', token);
     await page.click('#signin-form button[type=submit]');
@@ -91,20 +173,11 @@ const scenarios = {
     await page.select('#f-resource', cfg.resource || 'users');
     const input = await page.waitForSelector('#file');
     await input.uploadFile(cfg.file);
-    const seen = { upload: new Set(), job: new Set(), bytes: null, status: new Set() };
-    const watch = setInterval(async () => {
-      try {
-        const s = await page.evaluate(() => ({
-          u: document.querySelector('#upload-pct') && document.querySelector('#upload-pct').textContent,
-          b: document.querySelector('#upload-bytes') && document.querySelector('#upload-bytes').textContent,
-          j: document.querySelector('#job-pct') && document.querySelector('#job-pct').textContent,
-          st: document.querySelector('#job-status') && document.querySelector('#job-status').textContent }));
-        if (s.u) seen.upload.add(s.u);
-        if (s.b) seen.bytes = s.b;
-        if (s.j) seen.job.add(s.j);
-        if (s.st) seen.status.add(s.st);
-      } catch (e) { /* navigation */ }
-    }, 25);
+    /* The bars' texts as the page sets them. (A sampler here that polled
+     * the page every 25 ms missed the final "100.0 %" on a loaded first
+     * run: the sample that would have seen it was still in flight when the
+     * waits below returned and the sampling stopped.) */
+    await recordTexts(page, ['#upload-pct', '#upload-bytes', '#job-pct', '#job-status', '#upload']);
     await page.click('#upload');
     await page.waitForSelector('#upload-bar');
     check(true, 'the upload bar appears');
@@ -114,13 +187,25 @@ const scenarios = {
     data.job_id = id;
     await waitText(page, '#job-status', 'completed', 180000);
     await waitText(page, '#job-pct', '100.0 %', 5000);
-    clearInterval(watch);
-    data.upload_seen = Array.from(seen.upload);
-    data.job_seen = Array.from(seen.job);
-    data.status_seen = Array.from(seen.status);
-    check(seen.upload.has('100.0 %'), 'the upload bar reaches 100 %');
-    check(/ of .*\/s$/.test(seen.bytes || ''), 'the upload shows bytes sent and speed: ' + seen.bytes);
-    check(seen.job.has('100.0 %'), 'the job bar reaches 100 %');
+    const seen = await seenTexts(page);
+    data.upload_seen = seen['#upload-pct'];
+    data.job_seen = seen['#job-pct'];
+    data.status_seen = seen['#job-status'];
+    const bytesLine = seen['#upload-bytes'][seen['#upload-bytes'].length - 1] || '';
+    check(seen['#upload-pct'].includes('100.0 %'), 'the upload bar reaches 100 %');
+    check(/^\d+(\.\d)? (B|KB|MB|GB) of \d+(\.\d)? (B|KB|MB|GB), \d+(\.\d)? (B|KB|MB|GB)\/s$/.test(bytesLine),
+          'the upload shows bytes sent and speed, rounded: ' + bytesLine);
+    check(seen['#job-pct'].includes('100.0 %'), 'the job bar reaches 100 %');
+    check(seen['#upload'].includes('disabled'), 'Upload is disabled while the upload runs');
+    check(/took \d+(\.\d)? s/.test(await textOf(page, '#job-counts')),
+          'its run time: ' + await textOf(page, '#job-counts'));
+    /* a second click on Upload, the same file still chosen: the same key,
+     * the same job (console.t counts the jobs in the table) */
+    await page.click('#upload');
+    await page.waitForFunction(() => window.__seen['#upload'].filter(v => v === 'disabled').length >= 2
+                               && !document.querySelector('#upload').disabled, { timeout: 60000 });
+    await waitText(page, '#job-status', 'completed', 10000);
+    check((await textOf(page, '#job-link')) === id, 'a second click on Upload shows the same job');
     const doc = await jobDoc(page, 'import', id);
     data.doc = { totalRecords: doc.totalRecords, successCount: doc.successCount,
                  errorCount: doc.errorCount, status: doc.status };
@@ -161,7 +246,7 @@ const scenarios = {
       check(/records\/s,\s*ETA \d/.test(await row.$eval('.speed', e => e.textContent).catch(() => '')),
             'it shows records/s and ETA');
       /* the finished 100,000-row import's failures, by error type */
-      await page.waitForFunction(() => Array.from(document.querySelectorAll('tr.completed .legend span'))
+      await page.waitForFunction(() => Array.from(document.querySelectorAll('tr.job .legend span'))
         .some(s => /_ERROR /.test(s.textContent)), { timeout: 10000, polling: 200 }).catch(() => null);
       await shot(page, 'console-jobs.png');
     }
@@ -174,19 +259,40 @@ const scenarios = {
     }, { timeout: 5000, polling: 100 }).catch(() => null);
     check(numbers(await textOf(page, '#c-rate') || '0')[0] > 0 && (await textOf(page, '#c-eta')) !== null,
           'with its records/s and ETA');
+    check((await textOf(page, '#c-total')) === 'unknown', 'the file\'s total is unknown while it runs');
     await shot(page, 'console-running.png');
     await page.click('#cancel');
+    await page.waitForSelector('#cancel-question');
+    const q = await textOf(page, '#cancel-text');
+    check(/stay applied/.test(q || ''), 'Cancel asks first, saying that applied rows stay applied: ' + q);
+    await shot(page, 'console-cancel.png');
+    await page.click('#cancel-keep');
+    await page.waitForFunction(() => !document.querySelector('#cancel-question'));
+    check((await jobDoc(page, 'import', cfg.job)).status === 'running', '"No" leaves the job running');
+    await page.click('#cancel');
+    await page.waitForSelector('#cancel-confirm');
+    await page.click('#cancel-confirm');
     await waitText(page, '#job-status', 'canceled', 60000);
-    check(true, 'after Cancel the page shows it canceled');
+    check(true, 'after Cancel and "Yes" the page shows it canceled');
     check(!(await page.$('#cancel')), 'and offers no Cancel any more');
     const doc = await jobDoc(page, 'import', cfg.job);
     data.doc = { status: doc.status, successCount: doc.successCount };
+    await page.waitForFunction(n => {
+      const e = document.querySelector('#c-success');
+      return e && e.textContent.replace(/,/g, '') === String(n);
+    }, { timeout: 5000 }, doc.successCount).catch(() => null);
     check(numbers(await textOf(page, '#c-success'))[0] === doc.successCount,
           'its success count is the job document\'s');
+    const note = await textOf(page, '#canceled-note') || '';
+    check(note.includes(doc.successCount.toLocaleString('en-US') + ' records applied before the cancel stay applied'),
+          'the canceled page says what stays applied: ' + note);
+    check((await textOf(page, '#c-total')) === 'unknown', 'and does not call the records processed the total');
   },
 
   /* hostile record data is text */
   async xss(page) {
+    const errReqs = [];
+    page.on('request', r => { if (/\/errors(\?|$)/.test(new URL(r.url()).pathname + '?')) errReqs.push(r.url()); });
     await page.evaluateOnNewDocument(() => { window.__xss = undefined; });
     await signIn(page);
     await page.goto(cfg.url + '/v1/console/#/imports/' + cfg.job, { waitUntil: 'networkidle0' });
@@ -208,6 +314,10 @@ const scenarios = {
     data.legend = types;
     check(types.some(t => /^succeeded /.test(t)) && types.filter(t => /_ERROR /.test(t)).length >= 2,
           'the outcome bar splits the failures by error type');
+    check(errReqs.length === 0, 'the outcome bar comes from errorCounts: no request to an /errors URL ('
+          + errReqs.join(' ') + ')');
+    check(/completed with errors/.test(await textOf(page, '#job-status') || ''),
+          'a completed job with failures reads "completed with errors"');
     await shot(page, 'console-errors.png', true);
     /* the list renders the job too, without running anything */
     await page.goto(cfg.url + '/v1/console/#/jobs', { waitUntil: 'networkidle0' });
@@ -217,6 +327,11 @@ const scenarios = {
 
   /* an export job with a filter and fields, then its download */
   async export(page) {
+    await page.evaluateOnNewDocument(() => {
+      window.__blobs = 0;
+      const orig = URL.createObjectURL;
+      URL.createObjectURL = function (b) { window.__blobs++; return orig.call(URL, b); };
+    });
     await signIn(page);
     await page.goto(cfg.url + '/v1/console/#/new-export', { waitUntil: 'networkidle0' });
     await page.select('#f-resource', 'users');
@@ -236,17 +351,133 @@ const scenarios = {
     const dir = fs.mkdtempSync(path.join(require('os').tmpdir(), 'bulkio-dl-'));
     const cdp = await page.browser().target().createCDPSession();
     await cdp.send('Browser.setDownloadBehavior', { behavior: 'allow', downloadPath: dir });
-    const btn = await page.waitForSelector('xpath/.//button[starts-with(., "Download")]');
+    const about = await textOf(page, '#job-about') || '';
+    check(/role = admin/.test(about) && /id, email, role/.test(about) && /alice/.test(about),
+          'its page shows its filters, fields and who made it: ' + about);
+    const btn = await page.waitForSelector('#download');
     await btn.click();
-    const want = path.join(dir, 'users-' + id + '.csv');
+    /* the server's Content-Disposition name */
+    const want = path.join(dir, 'export-' + id + '.csv');
     for (let i = 0; i < 100 && !fs.existsSync(want); i++) await new Promise(r => setTimeout(r, 100));
     const body = fs.existsSync(want) ? fs.readFileSync(want, 'utf8') : '';
+    check(fs.existsSync(want), 'saved under the server\'s file name: ' + fs.readdirSync(dir).join(' '));
+    const sw = await page.evaluate(() => ({ blobs: window.__blobs,
+      controlled: !!(navigator.serviceWorker && navigator.serviceWorker.controller) }));
+    check(sw.controlled && sw.blobs === 0,
+          'streamed through the service worker, never held whole in a blob (' + JSON.stringify(sw) + ')');
     fs.rmSync(dir, { recursive: true, force: true });
     const lines = body.trim().split(/\r?\n/);
     data.download = { lines: lines.length, header: lines[0] };
     check(lines[0] === 'id,email,role', 'the downloaded file is the CSV with the chosen fields');
     data.rows = lines.length - 1;
     check(lines.slice(1).every(l => /,admin$/.test(l)), 'only the filtered rows');
+  },
+
+  /* a URL import that fails says why on the import page */
+  async urlfail(page) {
+    await signIn(page);
+    await page.goto(cfg.url + '/v1/console/#/new-import', { waitUntil: 'networkidle0' });
+    await page.type('#url', cfg.url + '/no-such-file.ndjson');
+    await page.click('#upload');
+    await waitText(page, '#job-status', 'failed', 30000);
+    await waitText(page, '#job-reason', 'The job failed: ', 5000).catch(() => null);
+    const reason = await textOf(page, '#job-reason') || '';
+    data.reason = reason;
+    check(/^The job failed: \S/.test(reason), 'the failed URL import\'s reason is on the import page: ' + reason);
+    data.job_id = await textOf(page, '#job-link');
+  },
+
+  /* One list across kinds, newest first, paged by the server; jobs made
+   * with curl while the page is open appear; no error report is read. */
+  async list(page) {
+    const errReqs = [];
+    page.on('request', r => { if (/\/errors$/.test(new URL(r.url()).pathname)) errReqs.push(r.url()); });
+    await signIn(page);
+    await page.goto(cfg.url + '/v1/console/#/jobs', { waitUntil: 'networkidle0' });
+    await page.waitForSelector('#jobs-body tr');
+    const made = [];
+    const file = path.join(require('os').tmpdir(), 'bulkio-list-' + process.pid + '.ndjson');
+    fs.writeFileSync(file, '{"email":"list@example.com","name":"list"}\n');
+    for (let i = 0; i < cfg.count; i++) {
+      const doc = i % 2
+        ? curl(['-X', 'POST', '-H', 'Content-Type: application/json',
+                '--data-binary', '{"resource":"users","format":"ndjson"}', cfg.url + '/v1/exports'])
+        : curl(['-X', 'POST', '-H', 'Content-Type: application/x-ndjson', '--data-binary', '@' + file,
+                cfg.url + '/v1/imports?resource=users']);
+      made.push((i % 2 ? 'export' : 'import') + ':' + doc.job_id);
+    }
+    fs.rmSync(file, { force: true });
+    const newest = made.slice().reverse();
+    /* the list reads its first page again by itself (no reload) */
+    await page.waitForFunction(first => {
+      const r = document.querySelector('#jobs-body tr');
+      return r && r.dataset.kind + ':' + r.dataset.job === first;
+    }, { timeout: 20000, polling: 200 }, newest[0]).catch(() => null);
+    const rows = () => page.$$eval('#jobs-body tr.job', t => t.map(r => r.dataset.kind + ':' + r.dataset.job));
+    const older = async () => {
+      for (let i = 0; i < 5 && await page.$('#more:not([hidden]):not([disabled])'); i++) {
+        const n = (await rows()).length;
+        await page.click('#more');
+        await page.waitForFunction(m => document.querySelectorAll('#jobs-body tr.job').length > m,
+                                   { timeout: 10000 }, n);
+      }
+      return rows();
+    };
+    let shown = await older();
+    data.shown = shown;
+    check(shown.slice(0, cfg.count).join() === newest.join(),
+          'the jobs made with curl appear without a reload, newest first across kinds');
+    /* the same list read afresh: 20 a page, then Older jobs */
+    await page.reload({ waitUntil: 'networkidle0' });
+    await page.waitForSelector('#jobs-body tr.job');
+    shown = await rows();
+    check(shown.length === 20 && shown.join() === newest.slice(0, 20).join(),
+          'page one is the 20 newest across kinds');
+    data.count_text = await textOf(page, '#jobs-count');
+    check((await page.$('#more:not([hidden])')) !== null, 'Older jobs is offered');
+    shown = await older();
+    check(shown.slice(0, cfg.count).join() === newest.join() && !(await page.$('#more:not([hidden])')),
+          'Older jobs continues the same order to the end (' + shown.length + ' rows)');
+    const created = await page.$$eval('#jobs-body tr.job td[data-label=Created]', t => t.map(c => c.textContent));
+    check(created.every(c => / UTC$/.test(c)), 'times are in UTC, with the zone shown: ' + created[0]);
+    const keys = shown.map(k => k.split(':')[0]);
+    check(keys.includes('import') && keys.includes('export'), 'imports and exports in the one list');
+    check(errReqs.length === 0, 'no request to an /errors URL while the list loads and refreshes ('
+          + errReqs.length + ')');
+    data.made = made;
+    /* badge contrast, light and dark */
+    data.contrast = {};
+    for (const scheme of ['light', 'dark']) {
+      await page.emulateMediaFeatures([{ name: 'prefers-color-scheme', value: scheme }]);
+      const c = await badgeContrast(page);
+      data.contrast[scheme] = c;
+      check(Object.values(c).every(v => v >= 4.5),
+            'badge text contrast is at least 4.5:1 in the ' + scheme + ' scheme: ' + JSON.stringify(c));
+    }
+    await page.emulateMediaFeatures([{ name: 'prefers-color-scheme', value: 'dark' }]);
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await shot(page, 'console-dark.png');
+    await page.emulateMediaFeatures([{ name: 'prefers-color-scheme', value: 'light' }]);
+  },
+
+  /* a phone: 390×844 and 360 wide */
+  async phone(page) {
+    await signIn(page);
+    for (const [w, h] of [[390, 844], [360, 740]]) {
+      await page.setViewport({ width: w, height: h, deviceScaleFactor: 1, isMobile: true, hasTouch: true });
+      for (const [name, hash, sel] of [['jobs', '#/jobs', '#jobs-body tr.job'],
+                                       ['job', '#/imports/' + cfg.job, '#errors .error-row'],
+                                       ['import', '#/new-import', '#file'],
+                                       ['export', '#/new-export', '#fields']]) {
+        await page.goto(cfg.url + '/v1/console/' + hash, { waitUntil: 'networkidle0' });
+        await page.waitForSelector(sel);
+        const l = await layout(page);
+        check(l.overflow <= 0, w + ' px, ' + name + ': the page does not scroll sideways (' + l.overflow + ' px over)');
+        check(l.inside, w + ' px, ' + name + ': Sign out is inside the header');
+        if (w === 390 && name === 'jobs') await shot(page, 'console-phone-jobs.png');
+        if (w === 390 && name === 'job') await shot(page, 'console-phone-job.png');
+      }
+    }
   },
 
   /* BulkIOAuth httpd behind mod_auth_basic */

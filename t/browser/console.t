@@ -28,6 +28,7 @@ die "puppeteer-core not installed (make deps: npm ci)\n"
 sub browser {
     my (%cfg) = @_;
     my %env = (BULKIO_BROWSER_TOKEN => delete $cfg{token} // token(sub => 'alice'),
+               BULKIO_BROWSER_EXPIRED => token(sub => 'alice', exp => time - 3600),
                BULKIO_BROWSER_PASSWORD => delete $cfg{password} // '');
     local @ENV{keys %env} = values %env;
     my $arg = JSON::PP->new->canonical->encode({ url => $url, shots => $shots,
@@ -60,7 +61,7 @@ ok t_cmp(sql_value("SELECT count(*) FROM users"), $expect->{rows},
 ok t_cmp(sql_value("SELECT status FROM bulkio_jobs WHERE public_id = '$id'"),
          'completed', 'the job row is completed');
 ok t_cmp(sql_value("SELECT count(*) FROM bulkio_jobs WHERE kind = 'import'"),
-         $jobs_before + 1, 'one upload, one job');
+         $jobs_before + 1, 'one upload and a second click on Upload: one job');
 
 # ---- an export job through the form ----------------------------------------
 $d = browser(scenario => 'export');
@@ -110,6 +111,22 @@ ok t_cmp($doc->{errorCount}, 4, 'the hostile file: 4 failed records');
 ok t_cmp(sql_value("SELECT name FROM users WHERE email = 'img\@example.com'"), $img,
          'a hostile name is stored as sent');
 browser(scenario => 'xss', job => $xid);
+
+# ---- a URL import that fails: its reason on the import page -----------------
+$d = browser(scenario => 'urlfail');
+ok t_cmp(sql_value("SELECT status FROM bulkio_jobs WHERE public_id = '"
+                   . ($d->{job_id} // '') . "'"), 'failed', 'the URL import failed');
+
+# ---- one list across kinds, jobs made with curl while it is open -----------
+$d = browser(scenario => 'list', count => 22);
+my ($listed) = (($d->{count_text} // '') =~ /^([\d,]+) jobs/);
+$listed =~ s/,//g if defined $listed;
+ok t_cmp($listed, sql_value("SELECT count(*) FROM bulkio_jobs WHERE principal = 'alice'"),
+         "the list's count is the total of alice's jobs, not the rows loaded");
+wait_idle();
+
+# ---- a phone: 390 and 360 px wide ------------------------------------------
+browser(scenario => 'phone', job => $xid);
 
 # ---- BulkIOAuth httpd behind mod_auth_basic (t/auth_httpd.t: the raw requests)
 my $vhost = vhost_hostport('bulkio_httpd');
