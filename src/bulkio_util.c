@@ -201,6 +201,11 @@ char *bulkio_buf_reserve(bulkio_buf_t *b, apr_size_t n)
 
 void bulkio_csv_field(bulkio_buf_t *b, const char *s)
 {
+    bulkio_csv_field_delim(b, s, ',');
+}
+
+void bulkio_csv_field_delim(bulkio_buf_t *b, const char *s, char delim)
+{
     apr_size_t n;
     const char *q;
 
@@ -208,7 +213,8 @@ void bulkio_csv_field(bulkio_buf_t *b, const char *s)
         return;
     }
     n = strlen(s);
-    if (!n || (!strpbrk(s, ",\"\r\n") && s[0] != ' ' && s[n - 1] != ' ')) {
+    if (!n || (!strpbrk(s, "\"\r\n") && !strchr(s, delim) && s[0] != ' '
+               && s[n - 1] != ' ')) {
         bulkio_buf_add(b, s, n);
         return;
     }

@@ -7,6 +7,7 @@
 
 #include <apr_strings.h>
 
+#include "bulkio_format.h"
 #include "bulkio_store_jobs.h"
 #include "mod_bulkio_jobdoc.h"
 
@@ -86,6 +87,19 @@ static json_object *common(const bulkio_job_t *j)
     return doc;
 }
 
+/* An import's CSV dialect and charset options, when it was given any:
+ * "dialect": {"charset", "columns", "delimiter"}. */
+static void add_dialect(apr_pool_t *p, json_object *doc, const bulkio_job_t *j)
+{
+    bulkio_dialect_t d;
+    const char *text;
+
+    bulkio_dialect_from_json(p, &d, j->params);
+    if ((text = bulkio_dialect_json(p, &d)) != NULL) {
+        json_object_object_add(doc, "dialect", json_tokener_parse(text));
+    }
+}
+
 static void add_import(apr_pool_t *p, json_object *doc, const bulkio_job_t *j,
                        const char *base, const apr_array_header_t *errs)
 {
@@ -105,6 +119,7 @@ static void add_import(apr_pool_t *p, json_object *doc, const bulkio_job_t *j,
     json_object_object_add(doc, "mode", str_or_null(j->mode));
     json_object_object_add(doc, "maxErrors", j->max_errors < 0 ? NULL
                            : json_object_new_int64(j->max_errors));
+    add_dialect(p, doc, j);
     json_object_object_add(doc, "successCount",
                            json_object_new_int64(j->success_count));
     for (k = 0; k < sizeof(acts) / sizeof(acts[0]); ++k) {
