@@ -69,6 +69,10 @@ typedef struct {
     const char *kind;           /* jobs --kind import|export, NULL: both */
     const char *mode;           /* import --mode, NULL: the server's (upsert) */
     long max_errors;            /* import --max-errors, -1: not given */
+    const char *delimiter;      /* import, export: --delimiter */
+    const char *columns;        /* import --columns Header:field,... */
+    const char *charset;        /* import --charset */
+    int include_deleted;        /* export --include-deleted */
     int no_wait;
     int as_job;                 /* export --job */
     int quiet;

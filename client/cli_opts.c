@@ -33,6 +33,10 @@ enum {
     OPT_FORCE,
     OPT_MODE,
     OPT_MAX_ERRORS,
+    OPT_DELIMITER,
+    OPT_COLUMNS,
+    OPT_CHARSET,
+    OPT_INCLUDE_DELETED,
     OPT_VERSION
 };
 
@@ -58,6 +62,10 @@ static const struct option long_opts[] = {
     { "force", no_argument, NULL, OPT_FORCE },
     { "mode", required_argument, NULL, OPT_MODE },
     { "max-errors", required_argument, NULL, OPT_MAX_ERRORS },
+    { "delimiter", required_argument, NULL, OPT_DELIMITER },
+    { "columns", required_argument, NULL, OPT_COLUMNS },
+    { "charset", required_argument, NULL, OPT_CHARSET },
+    { "include-deleted", no_argument, NULL, OPT_INCLUDE_DELETED },
     { "help", no_argument, NULL, OPT_HELP },
     { "version", no_argument, NULL, OPT_VERSION },
     { NULL, 0, NULL, 0 }
@@ -165,6 +173,9 @@ const char *cli_format_for(const char *format, const char *path)
     }
     if (ends_with(base, n, ".csv")) {
         return "csv";
+    }
+    if (ends_with(base, n, ".tsv")) {
+        return "tsv";
     }
     return NULL;
 }
@@ -330,6 +341,10 @@ int cli_parse(int argc, char **argv, cli_opts_t *o, char *err, size_t errlen)
                             "0, not '%s'", optarg);
             }
             break;
+        case OPT_DELIMITER:   o->delimiter = optarg; break;
+        case OPT_COLUMNS:     o->columns = optarg; break;
+        case OPT_CHARSET:     o->charset = optarg; break;
+        case OPT_INCLUDE_DELETED: o->include_deleted = 1; break;
         case OPT_HELP:        o->cmd = CLI_CMD_HELP; return 0;
         case OPT_VERSION:     o->cmd = CLI_CMD_VERSION; return 0;
         case ':':
@@ -398,12 +413,14 @@ int cli_parse(int argc, char **argv, cli_opts_t *o, char *err, size_t errlen)
     }
     if (o->format) {
         int ok = !strcmp(o->format, "ndjson") || !strcmp(o->format, "csv")
-                 || (o->cmd != CLI_CMD_ERRORS && !strcmp(o->format, "json"));
+                 || (o->cmd != CLI_CMD_ERRORS && (!strcmp(o->format, "json")
+                                                  || !strcmp(o->format,
+                                                             "tsv")));
 
         if (!ok) {
             return fail(err, errlen, "unknown format '%s'; allowed: %s",
                         o->format, o->cmd == CLI_CMD_ERRORS
-                        ? "ndjson, csv" : "ndjson, json, csv");
+                        ? "ndjson, csv" : "ndjson, json, csv, tsv");
         }
     }
     if (o->cmd != CLI_CMD_JOBS && o->cmd != CLI_CMD_EXPORT
@@ -423,6 +440,15 @@ int cli_parse(int argc, char **argv, cli_opts_t *o, char *err, size_t errlen)
                                          && o->as_job)) {
         return fail(err, errlen, "--no-wait and --idempotency-key belong to "
                     "import and export --job");
+    }
+    if ((o->columns || o->charset) && o->cmd != CLI_CMD_IMPORT) {
+        return fail(err, errlen, "--columns and --charset belong to import");
+    }
+    if (o->delimiter && o->cmd != CLI_CMD_IMPORT && o->cmd != CLI_CMD_EXPORT) {
+        return fail(err, errlen, "--delimiter belongs to import and export");
+    }
+    if (o->include_deleted && o->cmd != CLI_CMD_EXPORT) {
+        return fail(err, errlen, "--include-deleted belongs to export");
     }
     if ((o->mode || o->max_errors >= 0) && o->cmd != CLI_CMD_IMPORT) {
         return fail(err, errlen, "--mode and --max-errors belong to import "
@@ -464,15 +490,16 @@ void cli_usage(FILE *out)
 "\n"
 "  import RESOURCE FILE|URL [--format F] [--idempotency-key K] [--no-wait]\n"
 "         [--mode M] [--max-errors N]\n"
+"         [--delimiter D] [--columns 'Header:field,...'] [--charset C]\n"
 "  delete RESOURCE FILE|URL [options of import]   (import --mode delete)\n"
 "  status JOB\n"
 "  cancel JOB\n"
 "  errors JOB [--format ndjson|csv] [-o FILE [--force]]\n"
 "  jobs [--status S[,S]] [--resource R] [--limit N] [--kind import|export]\n"
 "  export RESOURCE [--format F] [--fields a,b] [--filter k=v]... [--job]\n"
-"         [-o FILE [--force]]\n"
+"         [--delimiter D] [--include-deleted] [-o FILE [--force]]\n"
 "\n"
-"RESOURCE is users, articles or comments; F is ndjson, json or csv.\n"
+"RESOURCE is users, articles or comments; F is ndjson, json, csv or tsv.\n"
 "\n"
 "import:\n"
 "  --mode M           how records write: upsert (the server's default: a new\n"
@@ -481,6 +508,17 @@ void cli_usage(FILE *out)
 "                     field takes its default) or delete\n"
 "  --max-errors N     stop the job (failed) when more than N records fail;\n"
 "                     the batches before stay applied\n"
+"  --delimiter D      a CSV file's delimiter: ',' ';' '|' or tab (import:\n"
+"                     found from the header line when not given)\n"
+"  --columns MAP      map the file's headers to fields: 'E-Mail:email,Full\n"
+"                     Name:name' (names match ignoring case and blanks)\n"
+"  --charset C        the file's charset: utf-8 (default), windows-1252 or\n"
+"                     iso-8859-1\n"
+"\n"
+"export:\n"
+"  --delimiter D      CSV with D between cells: ',' ';' '|' or tab\n"
+"  --include-deleted  with --filter updated_after=T: also the rows deleted\n"
+"                     after T, as {\"id\", \"deleted_at\", \"deleted\": true}\n"
 "\n"
 "options:\n"
 "  --url URL          server (BULKIO_URL, else http://127.0.0.1:$BULKIO_PORT,\n"

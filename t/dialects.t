@@ -15,7 +15,7 @@ use Apache::TestUtil qw(t_cmp);
 use lib 't/lib';
 use BulkIO::Test;
 
-plan tests => 59;
+plan tests => 64;
 
 # The comma file: a quoted cell holding every delimiter, an empty cell.
 my @rows = (
@@ -279,3 +279,68 @@ $res = GET "/v1/exports?resource=users&updated_after=$t0&include_deleted=true"
 ok t_cmp($res->content, qq({"id":"$id1"}\n{"id":"$id3","deleted_at":)
          . qq("$lines[1]{deleted_at}","deleted":true}\n),
          'an id imported again is no tombstone');
+
+# ---- the client ----
+my $bin = Apache::Test::vars('top_dir') . '/client/bulkio';
+my $dir = Apache::Test::vars('t_dir') . '/logs';
+
+# Run the client; returns (exit status, stdout).
+sub cli {
+    local $ENV{BULKIO_URL} = 'http://' . hostport();
+    local $ENV{BULKIO_TOKEN} = token();
+    my $pid = open my $fh, '-|' // die "fork: $!";
+    if (!$pid) {
+        open STDERR, '>', "$dir/dialects-cli.err" or die;
+        exec $bin, @_ or exit 99;
+    }
+    my $out = do { local $/; <$fh> } // '';
+    close $fh;
+    return ($? >> 8, $out);
+}
+
+sub write_file {
+    my ($path, $content) = @_;
+    open my $fh, '>:raw', $path or die "$path: $!";
+    print $fh $content;
+    close $fh;
+    return $path;
+}
+
+reset_data();
+my $semi = write_file("$dir/dialects-semi.csv",
+    "Id;E-Mail;Full Name;role;active\r\n" . join('', map {
+        join(';', map { /[;"]/ ? '"' . s/"/""/gr . '"' : $_ } @$_) . "\r\n"
+    } @rows[1 .. 3]));
+my ($rc, $out) = cli('import', 'users', $semi, '--delimiter', ';',
+                     '--columns', 'E-Mail:email,Full Name:name', '-q');
+ok t_cmp("$rc " . users(), "0 $expect",
+         'bulkio import --delimiter ; --columns: the same rows');
+my $latin = write_file("$dir/dialects-latin.csv",
+                       "email,name\r\nzoe\@dialects.test,Zo\xeb \x80\r\n");
+($rc, $out) = cli('import', 'users', $latin, '--charset', 'windows-1252',
+                  '-q');
+ok t_cmp("$rc " . sql_value("SELECT encode(convert_to(name, 'UTF8'), 'hex')"
+                            . " FROM users WHERE email = 'zoe\@dialects.test'"),
+         '0 ' . unpack('H*', "Zo\xc3\xab \xe2\x82\xac"),
+         'bulkio import --charset windows-1252');
+($rc, $out) = cli('export', 'users', '--format', 'csv', '--delimiter', ';',
+                  '--fields', 'email,name');
+ok t_cmp("$rc " . (split /\r\n/, $out)[1],
+         qq(0 ann\@dialects.test;"Ann; ""the | first"", 1"),
+         'bulkio export --delimiter ;');
+($rc, $out) = cli('export', 'users', '--format', 'tsv', '--job',
+                  '--fields', 'email,role', '-o', "$dir/dialects-out.tsv",
+                  '--force', '-q');
+open my $tsv, '<', "$dir/dialects-out.tsv" or die;
+ok t_cmp("$rc " . scalar(<$tsv>), "0 email\trole\r\n",
+         'bulkio export --format tsv --job');
+run('resource=users&mode=delete', 'text/csv', "email\r\nzoe\@dialects.test\r\n");
+my $zoe_t = sql_value("SELECT to_char((max(deleted_at) - interval '1 ms')"
+                      . " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+                      . ' FROM bulkio_tombstones');
+($rc, $out) = cli('export', 'users', '--include-deleted', '--fields', 'id',
+                  '--filter', "updated_after=$zoe_t");
+my @tomb = map { json_decode($_) } split /\n/, $out;
+ok t_cmp("$rc " . scalar(@tomb) . ' ' . ($tomb[0]{deleted} ? 'deleted' : '')
+         . ' ' . ($tomb[0]{id} // ''), qr/^0 1 deleted [0-9a-f-]{36}$/,
+         'bulkio export --include-deleted');
