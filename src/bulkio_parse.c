@@ -1119,10 +1119,14 @@ static const char *bulkio_csv_header(bulkio_parser_t *ps)
 {
     apr_hash_t *seen = apr_hash_make(ps->rp);
     char used[BULKIO_DIALECT_MAX_COLUMNS] = { 0 }, *name;
-    const char *s, *missing = NULL, *have = NULL;
+    const char *s, *missing = NULL;
+    bulkio_pbuf_t have;         /* the names, for a message: the first
+                                 * ones, "..." after 200 bytes (a header
+                                 * may have 100,000 columns) */
     apr_size_t len, k;
     int i, *prev;
 
+    bulkio_pbuf_init(&have, ps->rp, 256);
     ps->ncols = ps->fends->nelts;
     ps->cols = apr_pcalloc(ps->pool, ps->ncols * sizeof(*ps->cols));
     for (i = 0; i < ps->ncols; i++) {
@@ -1141,7 +1145,14 @@ static const char *bulkio_csv_header(bulkio_parser_t *ps)
         for (k = 0; k < len; k++) {
             name[k] = (char)apr_tolower(name[k]);
         }
-        have = have ? apr_pstrcat(ps->rp, have, ", ", name, NULL) : name;
+        if (have.len < 200) {
+            bulkio_pbuf_add(&have, ps->rp, ", ", have.len ? 2 : 0);
+            bulkio_pbuf_add(&have, ps->rp, name, len);
+            if (have.len >= 200) {
+                bulkio_pbuf_add(&have, ps->rp, ", ...", 5);
+            }
+            have.data[have.len] = '\0';
+        }
         ps->cols[i] = bulkio_csv_rename(ps, name, used);
         len = strlen(ps->cols[i]);
         if ((prev = apr_hash_get(seen, ps->cols[i], len)) != NULL) {
@@ -1162,7 +1173,7 @@ static const char *bulkio_csv_header(bulkio_parser_t *ps)
         return apr_psprintf(ps->rp, "columns maps %s, which the header "
                             "lacks (it has: %s; names match ignoring case "
                             "and surrounding blanks)", missing,
-                            have ? have : "no names");
+                            have.len ? have.data : "no names");
     }
     return NULL;
 }

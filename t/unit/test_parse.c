@@ -1005,6 +1005,17 @@ static void test_csv_columns(void **state)
     assert_int_equal(recs->nelts, 1);
     expect(recs, 0, 1, NULL, "invalid CSV header: columns maps mail, which "
            "the header lacks (it has: e-mail, full name, role;");
+    /* a header of 100,000 columns: the message names the first ones */
+    {
+        const char *wide = apr_pstrcat(p, repeat(p, "col,", 100000), "x\n",
+                                       NULL);
+
+        recs = parse_dialect(p, wide, strlen(wide), ",", "mail:email", NULL);
+        assert_int_equal(recs->nelts, 1);
+        assert_non_null(strstr(REC(recs, 0)->error, "(it has: col, col, "));
+        assert_non_null(strstr(REC(recs, 0)->error, ", ...; names match"));
+        assert_true(strlen(REC(recs, 0)->error) < 400);
+    }
 }
 
 static void test_dialect_options(void **state)
