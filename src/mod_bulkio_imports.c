@@ -131,6 +131,12 @@ static void url_options(upload_t *up, json_object *doc)
     }
 }
 
+/* The record field of a validated column (external_id is id). */
+static const char *field_name(const char *col)
+{
+    return strcmp(col, "external_id") ? col : "id";
+}
+
 /* The CSV dialect options (delimiter, columns, charset) as the job's
  * parameters; fmt is the file's format (unknown for a URL import). */
 static int check_dialect(upload_t *up, bulkio_new_job_t *job,
@@ -165,16 +171,14 @@ static int check_dialect(upload_t *up, bulkio_new_job_t *job,
     n = bulkio_validate_ncols((bulkio_resource_e)
                               bulkio_resource_from_name(job->resource));
     for (i = 0; i < d.ncolumns; ++i) {
-        for (k = 0; k < n && strcmp(d.to[i], strcmp(names[k], "external_id")
-                                              ? names[k] : "id"); ++k) {
+        for (k = 0; k < n && strcmp(d.to[i], field_name(names[k])); ++k) {
         }
         if (k < n) {
             continue;
         }
         for (k = 0; k < n; ++k) {
             allowed = apr_pstrcat(p, allowed ? allowed : "", allowed ? ", "
-                                  : "", strcmp(names[k], "external_id")
-                                  ? names[k] : "id", NULL);
+                                  : "", field_name(names[k]), NULL);
         }
         return fail(up, HTTP_BAD_REQUEST, apr_psprintf(
                     p, "columns: unknown field '%s' for %s; allowed: %s",
