@@ -277,17 +277,16 @@ static void dialects(void **state)
 
     (void)state;
     assert_int_equal(parse(&w, &o, "bulkio", "import", "users", "a.csv",
-                           NULL), 0);
-    assert_null(o.delimiter);
-    assert_null(o.columns);
-    assert_null(o.charset);
-    assert_int_equal(parse(&w, &o, "bulkio", "import", "users", "a.csv",
                            "--delimiter", ";", "--columns",
                            "E-Mail:email,Full Name:name", "--charset",
                            "windows-1252", NULL), 0);
     assert_string_equal(o.delimiter, ";");
     assert_string_equal(o.columns, "E-Mail:email,Full Name:name");
     assert_string_equal(o.charset, "windows-1252");
+    /* none given: none sent */
+    assert_int_equal(parse(&w, &o, "bulkio", "import", "users", "b.tsv",
+                           NULL), 0);
+    assert_true(!o.delimiter && !o.columns && !o.charset);
     assert_int_equal(parse(&w, &o, "bulkio", "export", "users", "--format",
                            "tsv", "--delimiter", "tab", "--include-deleted",
                            NULL), 0);
