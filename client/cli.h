@@ -76,6 +76,10 @@ typedef struct {
     int gzip;                   /* export: --gzip */
     int dry_run;                /* import --dry-run */
     int atomic;                 /* import --atomic */
+    const char *delimiter;      /* import, export: --delimiter */
+    const char *columns;        /* import --columns Header:field,... */
+    const char *charset;        /* import --charset */
+    int include_deleted;        /* export --include-deleted */
     int no_wait;
     int as_job;                 /* export --job */
     int quiet;

@@ -37,6 +37,10 @@ enum {
     OPT_GZIP,
     OPT_DRY_RUN,
     OPT_ATOMIC,
+    OPT_DELIMITER,
+    OPT_COLUMNS,
+    OPT_CHARSET,
+    OPT_INCLUDE_DELETED,
     OPT_VERSION
 };
 
@@ -66,6 +70,10 @@ static const struct option long_opts[] = {
     { "gzip", no_argument, NULL, OPT_GZIP },
     { "dry-run", no_argument, NULL, OPT_DRY_RUN },
     { "atomic", no_argument, NULL, OPT_ATOMIC },
+    { "delimiter", required_argument, NULL, OPT_DELIMITER },
+    { "columns", required_argument, NULL, OPT_COLUMNS },
+    { "charset", required_argument, NULL, OPT_CHARSET },
+    { "include-deleted", no_argument, NULL, OPT_INCLUDE_DELETED },
     { "help", no_argument, NULL, OPT_HELP },
     { "version", no_argument, NULL, OPT_VERSION },
     { NULL, 0, NULL, 0 }
@@ -174,6 +182,9 @@ const char *cli_format_for(const char *format, const char *path)
     }
     if (ends_with(base, n, ".csv")) {
         return "csv";
+    }
+    if (ends_with(base, n, ".tsv")) {
+        return "tsv";
     }
     return NULL;
 }
@@ -343,6 +354,10 @@ int cli_parse(int argc, char **argv, cli_opts_t *o, char *err, size_t errlen)
                             "0, not '%s'", optarg);
             }
             break;
+        case OPT_DELIMITER:   o->delimiter = optarg; break;
+        case OPT_COLUMNS:     o->columns = optarg; break;
+        case OPT_CHARSET:     o->charset = optarg; break;
+        case OPT_INCLUDE_DELETED: o->include_deleted = 1; break;
         case OPT_HELP:        help = 1; break;
         case OPT_VERSION:     o->cmd = CLI_CMD_VERSION; return 0;
         case ':':
@@ -434,12 +449,14 @@ int cli_parse(int argc, char **argv, cli_opts_t *o, char *err, size_t errlen)
     }
     if (o->format) {
         int ok = !strcmp(o->format, "ndjson") || !strcmp(o->format, "csv")
-                 || (o->cmd != CLI_CMD_ERRORS && !strcmp(o->format, "json"));
+                 || (o->cmd != CLI_CMD_ERRORS && (!strcmp(o->format, "json")
+                                                  || !strcmp(o->format,
+                                                             "tsv")));
 
         if (!ok) {
             return fail(err, errlen, "unknown format '%s'; allowed: %s",
                         o->format, o->cmd == CLI_CMD_ERRORS
-                        ? "ndjson, csv" : "ndjson, json, csv");
+                        ? "ndjson, csv" : "ndjson, json, csv, tsv");
         }
     }
     if (o->cmd != CLI_CMD_JOBS && o->cmd != CLI_CMD_EXPORT
@@ -472,6 +489,15 @@ int cli_parse(int argc, char **argv, cli_opts_t *o, char *err, size_t errlen)
         && o->cmd != CLI_CMD_IMPORT) {
         return fail(err, errlen, "--mode, --dry-run, --max-errors and "
                     "--atomic belong to import and delete");
+    }
+    if ((o->columns || o->charset) && o->cmd != CLI_CMD_IMPORT) {
+        return fail(err, errlen, "--columns and --charset belong to import");
+    }
+    if (o->delimiter && o->cmd != CLI_CMD_IMPORT && o->cmd != CLI_CMD_EXPORT) {
+        return fail(err, errlen, "--delimiter belongs to import and export");
+    }
+    if (o->include_deleted && o->cmd != CLI_CMD_EXPORT) {
+        return fail(err, errlen, "--include-deleted belongs to export");
     }
     if (o->idempotency_key && (!*o->idempotency_key
                                || strlen(o->idempotency_key) > 255
@@ -510,18 +536,21 @@ void cli_usage(FILE *out)
 "  import RESOURCE FILE|URL [--format F] [--idempotency-key K] [--no-wait]\n"
 "         [--mode M] [--dry-run] [--max-errors N] [--atomic]\n"
 "         [--callback-url URL]\n"
+"         [--delimiter D] [--columns 'Header:field,...'] [--charset C]\n"
 "  delete RESOURCE FILE|URL [options of import]   (import --mode delete)\n"
 "  status JOB\n"
 "  cancel JOB\n"
 "  errors JOB [--format ndjson|csv] [-o FILE [--force]]\n"
 "  jobs [--status S[,S]] [--resource R] [--limit N] [--kind import|export]\n"
 "  export RESOURCE [--format F] [--fields a,b] [--filter k=v]... [--job]\n"
-"         [--gzip] [--callback-url URL] [-o FILE [--force]]\n"
+"         [--gzip] [--callback-url URL] [--delimiter D] [--include-deleted]\n"
+"         [-o FILE [--force]]\n"
 "  download JOB [-o FILE [--force]]\n"
 "  help [COMMAND]     (or COMMAND --help): one command's help\n"
 "\n"
-"RESOURCE is users, articles or comments; F is ndjson, json or csv. JOB is\n"
-"a job id or any start of one that no other job of yours shares (097f).\n"
+"RESOURCE is users, articles or comments; F is ndjson, json, csv or tsv.\n"
+"JOB is a job id or any start of one that no other job of yours shares\n"
+"(097f).\n"
 "\n"
 "import:\n"
 "  --mode M           how records write: upsert (the server's default: a new\n"
@@ -536,12 +565,21 @@ void cli_usage(FILE *out)
 "                     --max-errors (0) records fail\n"
 "  --callback-url URL the server POSTs the job's status document there when\n"
 "                     it ends, signed (BulkIO-Signature); also export --job\n"
+"  --delimiter D      a CSV file's delimiter: ',' ';' '|' or tab (import:\n"
+"                     found from the header line when not given)\n"
+"  --columns MAP      map the file's headers to fields: 'E-Mail:email,Full\n"
+"                     Name:name' (names match ignoring case and blanks)\n"
+"  --charset C        the file's charset: utf-8 (default), windows-1252 or\n"
+"                     iso-8859-1\n"
 "\n"
 "export:\n"
 "  --gzip             a streamed export comes gzip-compressed (smaller on the\n"
 "                     wire) and is inflated as it arrives; an export --job\n"
 "                     is stored compressed and inflated after the download,\n"
 "                     unless -o FILE ends in .gz (then kept as it is)\n"
+"  --delimiter D      CSV with D between cells: ',' ';' '|' or tab\n"
+"  --include-deleted  with --filter updated_after=T: also the rows deleted\n"
+"                     after T, as {\"id\", \"deleted_at\", \"deleted\": true}\n"
 "\n"
 "options:\n"
 "  --url URL          server (BULKIO_URL, else http://127.0.0.1:$BULKIO_PORT,\n"

@@ -54,6 +54,14 @@ static json_object *job_body(const cli_opts_t *o)
         free(copy);
         json_object_object_add(body, "fields", fields);
     }
+    if (o->delimiter) {
+        json_object_object_add(body, "delimiter",
+                               json_object_new_string(o->delimiter));
+    }
+    if (o->include_deleted) {
+        json_object_object_add(body, "include_deleted",
+                               json_object_new_boolean(1));
+    }
     return body;
 }
 
@@ -113,6 +121,12 @@ int cmd_export(cli_ctx_t *ctx)
     }
     if (o->fields) {
         cli_add_param(path, sizeof(path), "fields", o->fields);
+    }
+    if (o->delimiter) {
+        cli_add_param(path, sizeof(path), "delimiter", o->delimiter);
+    }
+    if (o->include_deleted) {
+        cli_add_param(path, sizeof(path), "include_deleted", "true");
     }
     for (i = 0; i < o->nfilters; ++i) {
         key = filter_key(o->filters[i], &value);

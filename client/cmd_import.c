@@ -218,6 +218,21 @@ static void add_mode_params(const cli_opts_t *o, char *path, size_t len)
     }
 }
 
+/* --delimiter, --columns and --charset as query parameters, each only
+ * when given (a server before dialects knows none) */
+static void add_dialect_params(const cli_opts_t *o, char *path, size_t len)
+{
+    if (o->delimiter) {
+        cli_add_param(path, len, "delimiter", o->delimiter);
+    }
+    if (o->columns) {
+        cli_add_param(path, len, "columns", o->columns);
+    }
+    if (o->charset) {
+        cli_add_param(path, len, "charset", o->charset);
+    }
+}
+
 /* Open the file to upload into req: the bytes as they are on disk (gzip
  * too: the server inflates); a JSON array as octet-stream, since
  * application/json with an object means a URL import.
@@ -245,6 +260,8 @@ static FILE *open_upload(cli_ctx_t *ctx, cli_req_t *req, const char *format)
     req->content_type = format && !strcmp(format, "ndjson")
                         ? "application/x-ndjson"
                         : format && !strcmp(format, "csv") ? "text/csv"
+                        : format && !strcmp(format, "tsv")
+                        ? "text/tab-separated-values"
                         : "application/octet-stream";
     return f;
 }
@@ -287,6 +304,7 @@ int cmd_import(cli_ctx_t *ctx)
         cli_add_param(path, sizeof(path), "format", format);
     }
     add_mode_params(o, path, sizeof(path));
+    add_dialect_params(o, path, sizeof(path));
     req.idempotency_key = cli_job_key(ctx, key);
     req.method = "POST";
     req.path = path;

@@ -372,6 +372,17 @@ static const char *ref_checks(apr_pool_t *p, const resource_sql_t *q)
     return w;
 }
 
+/* The tombstones of the rows CTE del deleted: TOMBSTONE_HEAD, the
+ * resource (a name of the allow-list), TOMBSTONE_TAIL; with the job that
+ * deleted them, which its run set as bulkio.job_id on the connection. */
+#define TOMBSTONE_HEAD \
+    "INSERT INTO bulkio_tombstones (resource, external_id, job_id," \
+    " principal) SELECT '"
+#define TOMBSTONE_TAIL \
+    "', d.external_id, j.id, j.principal" \
+    "  FROM del d LEFT JOIN bulkio_jobs j ON j.id = nullif(current_setting(" \
+    "       'bulkio.job_id', true), '')::bigint"
+
 /* The apply statement of q's resource in mode: it writes segment $2 of
  * batch $1 (new rows take their ids from $3, the batch's from record
  * index $4 on, else from the sequence) and returns (idx, code) of the
@@ -400,9 +411,12 @@ static const char *apply_sql(apr_pool_t *p, const resource_sql_t *q,
         result = " SELECT idx, err FROM c WHERE err <> 0";
     }
     if (mode == BULKIO_MODE_DELETE) {
+        /* each deleted row leaves a tombstone, in the same statement */
         write = apr_pstrcat(p, "), del AS (DELETE FROM ", q->table,
                             " t USING c WHERE c.err = 0 AND t.id = c.target"
-                            " RETURNING 1)", NULL);
+                            " RETURNING t.external_id), tomb AS ("
+                            TOMBSTONE_HEAD, q->table, TOMBSTONE_TAIL ")",
+                            NULL);
     }
     else {
         write = apr_pstrcat(p, ")",

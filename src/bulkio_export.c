@@ -101,6 +101,10 @@ static const resource_t resources[] = {
 struct bulkio_export_t {
     const resource_t *res;
     bulkio_format_e format;
+    int tsv;                           /* format tsv: CSV with tabs */
+    char delim;                        /* CSV: the delimiter */
+    int include_deleted;               /* add the tombstones */
+    int id_col;                        /* the field id's index, or -1 */
     int nfields;
     const field_t *fields[MAX_FIELDS];
     const char *keys[MAX_FIELDS];      /* JSON: '{"id":', ',"email":' ... */
@@ -188,9 +192,15 @@ static bulkio_export_t *export_new(apr_pool_t *p, const char *resource,
     }
     exp = apr_pcalloc(p, sizeof(*exp));
     exp->res = &resources[i];
+    exp->delim = ',';
     exp->format = format ? bulkio_format_from_name(format) : BULKIO_FMT_NDJSON;
+    if (format && !strcasecmp(format, "tsv")) {
+        exp->format = BULKIO_FMT_CSV;
+        exp->tsv = 1;
+        exp->delim = '\t';
+    }
     if (!exp->format) {
-        *perror = "unknown format; allowed: ndjson, json, csv";
+        *perror = "unknown format; allowed: ndjson, json, csv, tsv";
         return NULL;
     }
     return exp;
@@ -219,6 +229,39 @@ static apr_status_t add_field(apr_pool_t *p, bulkio_export_t *exp,
                                      name, allowed_fields(p, exp->res)));
 }
 
+/* Take the delimiter option (CSV only). */
+static apr_status_t set_delimiter(apr_pool_t *p, bulkio_export_t *exp,
+                                  const char *value, const char **perror)
+{
+    bulkio_dialect_t d;
+    const char *err;
+
+    if ((err = bulkio_dialect_parse(p, &d, value, NULL, NULL)) != NULL) {
+        return fail(perror, err);
+    }
+    if (exp->format != BULKIO_FMT_CSV) {
+        return fail(perror, "delimiter applies to CSV exports only");
+    }
+    if (exp->tsv && d.delimiter != '\t') {
+        return fail(perror, "a TSV export's delimiter is a tab; for another "
+                    "delimiter ask for format=csv");
+    }
+    exp->delim = d.delimiter;
+    return APR_SUCCESS;
+}
+
+/* Take the include_deleted option ("true" or "false"). */
+static apr_status_t set_include_deleted(bulkio_export_t *exp,
+                                        const char *value,
+                                        const char **perror)
+{
+    if (strcasecmp(value, "true") && strcasecmp(value, "false")) {
+        return fail(perror, "include_deleted must be true or false");
+    }
+    exp->include_deleted = apr_tolower(*value) == 't';
+    return APR_SUCCESS;
+}
+
 /* Every field when none was chosen; the JSON keys of the fields. */
 static void finish_fields(apr_pool_t *p, bulkio_export_t *exp)
 {
@@ -230,21 +273,29 @@ static void finish_fields(apr_pool_t *p, bulkio_export_t *exp)
             exp->fields[exp->nfields] = &exp->res->fields[exp->nfields];
         }
     }
+    exp->id_col = -1;
     for (i = 0; i < exp->nfields; ++i) {
         exp->keys[i] = apr_pstrcat(p, i ? "," : "{", "\"",
                                    exp->fields[i]->name, "\":", NULL);
         exp->keylens[i] = strlen(exp->keys[i]);
+        if (!strcmp(exp->fields[i]->name, "id")) {
+            exp->id_col = i;
+        }
     }
 }
 
-/* The export is complete: its fields, and options that fit its format. */
-static apr_status_t finish_export(apr_pool_t *p, bulkio_export_t *exp,
-                                  bulkio_export_t **pexp, const char **perror)
+/* Finish the export: its fields, and what the options need of them. */
+static apr_status_t finish(apr_pool_t *p, bulkio_export_t *exp,
+                           bulkio_export_t **pexp, const char **perror)
 {
     if (exp->csv_safe && exp->format != BULKIO_FMT_CSV) {
         return fail(perror, "csv_safe applies to format=csv only");
     }
     finish_fields(p, exp);
+    if (exp->include_deleted && exp->id_col < 0) {
+        return fail(perror, "include_deleted needs the field id among the "
+                    "fields");
+    }
     *pexp = exp;
     return APR_SUCCESS;
 }
@@ -335,7 +386,7 @@ apr_status_t bulkio_export_from_args(apr_pool_t *p, const apr_table_t *args,
     const apr_array_header_t *arr = apr_table_elts(args);
     const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
     bulkio_export_t *exp;
-    const char *fields = NULL;
+    const char *fields = NULL, *delimiter = NULL, *deleted = NULL;
     char *list, *name, *state;
     int i, f, seen_resource = 0, seen_format = 0;
 
@@ -363,6 +414,16 @@ apr_status_t bulkio_export_from_args(apr_pool_t *p, const apr_table_t *args,
             }
             exp->csv_safe = !strcmp(e[i].val, "true");
         }
+        else if (!strcmp(e[i].key, "delimiter")
+                 || !strcmp(e[i].key, "include_deleted")) {
+            const char **opt = *e[i].key == 'd' ? &delimiter : &deleted;
+
+            if (*opt) {
+                return fail(perror, apr_psprintf(p, "'%s' is given twice",
+                                                 e[i].key));
+            }
+            *opt = e[i].val;
+        }
         else if ((f = find_filter(exp, e[i].key)) < 0) {
             return unknown_filter(p, exp, e[i].key, perror);
         }
@@ -383,7 +444,11 @@ apr_status_t bulkio_export_from_args(apr_pool_t *p, const apr_table_t *args,
             return fail(perror, "fields must name at least one field");
         }
     }
-    return finish_export(p, exp, pexp, perror);
+    if ((delimiter && set_delimiter(p, exp, delimiter, perror))
+        || (deleted && set_include_deleted(exp, deleted, perror))) {
+        return APR_EINVAL;
+    }
+    return finish(p, exp, pexp, perror);
 }
 
 static const char *json_str(json_object *o, const char *key, int *pbad)
@@ -416,11 +481,13 @@ apr_status_t bulkio_export_from_json(apr_pool_t *p, json_object *body,
     json_object_object_foreach(body, key, val) {
         if (strcmp(key, "resource") && strcmp(key, "format")
             && strcmp(key, "filters") && strcmp(key, "fields")
-            && strcmp(key, "csv_safe") && strcmp(key, "compression")) {
+            && strcmp(key, "csv_safe") && strcmp(key, "compression")
+            && strcmp(key, "delimiter") && strcmp(key, "include_deleted")) {
             return fail(perror, apr_psprintf(p, "unknown member '%s'; "
                                              "allowed: resource, format, "
                                              "filters, fields, csv_safe, "
-                                             "compression, callback_url",
+                                             "compression, delimiter, "
+                                             "include_deleted, callback_url",
                                              key));
         }
         if (!strcmp(key, "csv_safe")
@@ -488,7 +555,21 @@ apr_status_t bulkio_export_from_json(apr_pool_t *p, json_object *body,
             }
         }
     }
-    return finish_export(p, exp, pexp, perror);
+    if (json_object_object_get_ex(body, "delimiter", &v) && v) {
+        if (!json_object_is_type(v, json_type_string)) {
+            return fail(perror, "delimiter must be a string");
+        }
+        if (set_delimiter(p, exp, json_object_get_string(v), perror)) {
+            return APR_EINVAL;
+        }
+    }
+    if (json_object_object_get_ex(body, "include_deleted", &v) && v) {
+        if (!json_object_is_type(v, json_type_boolean)) {
+            return fail(perror, "include_deleted must be true or false");
+        }
+        exp->include_deleted = json_object_get_boolean(v);
+    }
+    return finish(p, exp, pexp, perror);
 }
 
 const char *bulkio_export_params_json(apr_pool_t *p,
@@ -520,10 +601,19 @@ const char *bulkio_export_params_json(apr_pool_t *p,
         json_object_object_add(doc, "compression",
                                 json_object_new_string("gzip"));
     }
+    if (exp->format == BULKIO_FMT_CSV && exp->delim != ',' && !exp->tsv) {
+        char delim[2] = { exp->delim, '\0' };
+
+        json_object_object_add(doc, "delimiter", json_object_new_string(delim));
+    }
     json_object_object_add(doc, "fields", fields);
     json_object_object_add(doc, "filters", filters);
     json_object_object_add(doc, "format",
                            json_object_new_string(bulkio_export_ext(exp)));
+    if (exp->include_deleted) {
+        json_object_object_add(doc, "include_deleted",
+                               json_object_new_boolean(1));
+    }
     json_object_object_add(doc, "resource",
                            json_object_new_string(exp->res->name));
     text = apr_pstrdup(p, json_object_to_json_string_ext(
@@ -547,28 +637,58 @@ bulkio_resource_e bulkio_export_resource(const bulkio_export_t *exp)
     return (bulkio_resource_e)(exp->res - resources);
 }
 
+/* The SELECT of the resource's tombstones (rows of the export's columns:
+ * the id, NULLs, and the time of deletion), of ids no live row holds,
+ * without its time condition and order. The rows come after the live
+ * rows: the branches of a UNION ALL run one after the other. */
+static const char *tombstones_sql(apr_pool_t *p, const bulkio_export_t *exp)
+{
+    const char *sql = "SELECT ";
+    int i;
+
+    for (i = 0; i < exp->nfields; ++i) {
+        sql = apr_pstrcat(p, sql, i == exp->id_col ? "t.external_id"
+                                                   : "NULL::text", ", ", NULL);
+    }
+    /* the name and table come from the allow-list of resources */
+    return apr_pstrcat(p, sql, TS("t.deleted_at"), " FROM bulkio_tombstones t"
+                       " WHERE t.resource = '", exp->res->name, "'"
+                       " AND NOT EXISTS (SELECT 1 FROM ", exp->res->name,
+                       " x WHERE x.external_id = t.external_id)", NULL);
+}
+
 const char *bulkio_export_sql(apr_pool_t *p, const bulkio_export_t *exp,
                               int *pnparams, const char *const **pparams)
 {
     const char **params = apr_pcalloc(p, sizeof(*params) * MAX_FILTERS);
-    const char *sql = "SELECT ", *where = " WHERE ";
+    const char *sql = "SELECT ", *where = " WHERE ", *after = NULL;
     int i, n = 0;
 
     for (i = 0; i < exp->nfields; ++i) {
         sql = apr_pstrcat(p, sql, i ? ", " : "", exp->fields[i]->expr, NULL);
     }
-    sql = apr_pstrcat(p, sql, " FROM ", exp->res->from, NULL);
+    sql = apr_pstrcat(p, sql, exp->include_deleted ? ", NULL::text" : "",
+                      " FROM ", exp->res->from, NULL);
     for (i = 0; i < nfilters_of(exp->res); ++i) {
         if (exp->values[i]) {
             params[n++] = exp->values[i];
             sql = apr_pstrcat(p, sql, where, apr_psprintf(
                               p, exp->res->filters[i].cond, n), NULL);
             where = " AND ";
+            if (!strcmp(exp->res->filters[i].name, "updated_after")) {
+                after = apr_psprintf(p, " AND t.deleted_at > $%d::timestamptz",
+                                     n);
+            }
         }
     }
     *pnparams = n;
     *pparams = params;
-    return apr_pstrcat(p, sql, " ORDER BY ", exp->res->order, NULL);
+    sql = apr_pstrcat(p, sql, " ORDER BY ", exp->res->order, NULL);
+    if (!exp->include_deleted) {
+        return sql;
+    }
+    return apr_pstrcat(p, "(", sql, ") UNION ALL (", tombstones_sql(p, exp),
+                       after ? after : "", " ORDER BY t.id)", NULL);
 }
 
 const char *bulkio_export_head(apr_pool_t *p, const bulkio_export_t *exp)
@@ -583,7 +703,12 @@ const char *bulkio_export_head(apr_pool_t *p, const bulkio_export_t *exp)
         return "";
     }
     for (i = 0; i < exp->nfields; ++i) {
-        head = apr_pstrcat(p, head, i ? "," : "", exp->fields[i]->name, NULL);
+        head = apr_pstrcat(p, head, i ? apr_pstrndup(p, &exp->delim, 1) : "",
+                           exp->fields[i]->name, NULL);
+    }
+    if (exp->include_deleted) {
+        head = apr_psprintf(p, "%s%cdeleted%cdeleted_at", head, exp->delim,
+                            exp->delim);
     }
     return apr_pstrcat(p, head, "\r\n", NULL);
 }
@@ -663,26 +788,62 @@ static const char *bool_text(const char *v)
     return *v == 't' ? "true" : "false";
 }
 
+/* A tombstone as JSON: {"id": ..., "deleted_at": ..., "deleted": true}. */
+static void tombstone_row(const bulkio_export_t *exp, const PGresult *res,
+                          int i, bulkio_buf_t *out)
+{
+    apr_size_t n = (apr_size_t)PQgetlength(res, i, exp->id_col);
+    char *o, *start;
+
+    o = start = bulkio_buf_reserve(out, 6 * n + 80);
+    memcpy(o, "{\"id\":", 6);
+    o = json_string(o + 6, PQgetvalue(res, i, exp->id_col), n);
+    memcpy(o, ",\"deleted_at\":", 14);
+    o = json_string(o + 14, PQgetvalue(res, i, exp->nfields),
+                    (apr_size_t)PQgetlength(res, i, exp->nfields));
+    memcpy(o, ",\"deleted\":true}", 16);
+    o += 16;
+    if (exp->format == BULKIO_FMT_NDJSON) {
+        *o++ = '\n';
+    }
+    out->len += (apr_size_t)(o - start);
+}
+
 void bulkio_export_row(const bulkio_export_t *exp, const PGresult *res, int i,
                        bulkio_buf_t *out)
 {
     apr_size_t need = 2, n;
     char *o, *start;
     const char *v;
-    int c;
+    int c, deleted = exp->include_deleted
+                     && !PQgetisnull(res, i, exp->nfields);
 
     if (exp->format == BULKIO_FMT_CSV) {
-        for (c = 0; c < exp->nfields; ++c) {
+        for (c = 0; c < exp->nfields + 2 * exp->include_deleted; ++c) {
             if (c) {
-                bulkio_buf_addc(out, ',');
+                bulkio_buf_addc(out, exp->delim);
             }
-            if (!PQgetisnull(res, i, c)) {
+            if (c == exp->nfields) {            /* the column deleted */
+                bulkio_buf_add(out, deleted ? "true" : "false",
+                               deleted ? 4 : 5);
+            }
+            else if (c > exp->nfields) {        /* ... and deleted_at */
+                bulkio_csv_field(out, deleted ? PQgetvalue(res, i, c - 1)
+                                              : NULL);
+            }
+            else if (!PQgetisnull(res, i, c)) {
                 v = PQgetvalue(res, i, c);
-                (exp->csv_safe ? bulkio_csv_field_safe : bulkio_csv_field)(
-                    out, exp->fields[c]->type == V_BOOL ? bool_text(v) : v);
+                (exp->csv_safe ? bulkio_csv_field_safe_delim
+                               : bulkio_csv_field_delim)(
+                    out, exp->fields[c]->type == V_BOOL ? bool_text(v) : v,
+                    exp->delim);
             }
         }
         bulkio_buf_add(out, "\r\n", 2);
+        return;
+    }
+    if (deleted) {
+        tombstone_row(exp, res, i, out);
         return;
     }
     /* room for the whole row at once: key, value escaped at worst, quotes
@@ -722,14 +883,16 @@ const char *bulkio_export_ctype(const bulkio_export_t *exp)
 {
     switch (exp->format) {
     case BULKIO_FMT_JSON: return "application/json";
-    case BULKIO_FMT_CSV: return "text/csv; charset=utf-8";
+    case BULKIO_FMT_CSV: return exp->tsv
+                                ? "text/tab-separated-values; charset=utf-8"
+                                : "text/csv; charset=utf-8";
     default: return "application/x-ndjson";
     }
 }
 
 const char *bulkio_export_ext(const bulkio_export_t *exp)
 {
-    return bulkio_format_name(exp->format);
+    return exp->tsv ? "tsv" : bulkio_format_name(exp->format);
 }
 
 apr_status_t bulkio_export_send(apr_pool_t *p, PGconn *conn,

@@ -7,6 +7,7 @@
 
 #include "bulkio_job.h"
 #include "bulkio_parse.h"
+#include "bulkio_pq.h"
 #include "bulkio_store_lease.h"
 #include "bulkio_url.h"
 #include "bulkio_validate.h"
@@ -38,6 +39,25 @@ static int keep_lease(void *baton)
     apr_pool_clear(l->pool);
     return bulkio_store_renew(l->pool, job->conn, job->claim->id, job->owner,
                               job->lease) != APR_SUCCESS;
+}
+
+/* Name the job on its connections (bulkio.job_id), for the tombstones
+ * its deletes leave. A connection made again later lacks it: its
+ * tombstones then name no job. */
+static void set_job_id(apr_pool_t *p, bulkio_job_ctx_t *job)
+{
+    const char *id = apr_psprintf(p, "%" APR_INT64_T_FMT, job->claim->id);
+    PGconn *conns[2];
+    int i;
+
+    conns[0] = job->conn;
+    conns[1] = job->ctl;
+    for (i = 0; i < 2; ++i) {
+        if (conns[i]) {
+            bulkio_pq_exec(p, conns[i], "SELECT set_config('bulkio.job_id',"
+                           " $1, false)", 1, &id, NULL);
+        }
+    }
 }
 
 /* Validate a record and add it to batch b, with its error if it has one
@@ -94,6 +114,7 @@ bulkio_run_e bulkio_import_run(apr_pool_t *p, bulkio_job_ctx_t *job,
     bulkio_parser_t *parser;
     bulkio_writer_t *w;
     bulkio_record_t rec;
+    bulkio_dialect_t dialect;
     apr_pool_t *vpool;
     bulkio_run_e rc = BULKIO_RUN_COMPLETED;
     apr_int64_t consumed = 0;
@@ -119,6 +140,9 @@ bulkio_run_e bulkio_import_run(apr_pool_t *p, bulkio_job_ctx_t *job,
         return BULKIO_RUN_FAILED;
     }
     bulkio_parser_limit_inflated(parser, job->max_inflated);
+    bulkio_dialect_from_json(p, &dialect, c->params);
+    bulkio_parser_set_dialect(parser, &dialect);
+    set_job_id(p, job);
     if (bulkio_writer_open(p, job, res, started, &w, preason)
         != APR_SUCCESS) {
         return BULKIO_RUN_RETRY;

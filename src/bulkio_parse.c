@@ -98,7 +98,15 @@ struct bulkio_parser_t {
     json_tokener *tok;
     bulkio_jstate_e jstate;
 
+    /* a file in another charset: each record's text (and a CSV row's
+     * fields) recoded to UTF-8 through this spare buffer */
+    bulkio_charset_e charset;
+    bulkio_pbuf_t tbuf;
+
     /* CSV */
+    bulkio_dialect_t dialect;
+    int delim;                  /* the delimiter; 0 until detected */
+    unsigned char csv_stop[256]; /* see bulkio_csv_set_delim() */
     bulkio_pbuf_t fbuf;         /* unquoted field contents, end to end */
     apr_array_header_t *fends;  /* end offset in fbuf of each field */
     const char **cols;          /* column names; NULL: column ignored */
@@ -373,6 +381,12 @@ static apr_size_t bulkio_ascii_run(const unsigned char *s, apr_size_t n)
     return i;
 }
 
+/* Invalid UTF-8 (what a spreadsheet's "CSV" in Windows-1252 or Latin-1
+ * is), and how to import such a file. */
+#define BULKIO_UTF8_HINT "invalid UTF-8: if the file is Windows-1252 or " \
+    "Latin-1 (as spreadsheets often save CSV), import it again with " \
+    "charset=windows-1252 or charset=iso-8859-1, or save it as UTF-8"
+
 /* What is wrong with the encoding of s, or NULL. */
 static const char *bulkio_utf8_check(const char *s, apr_size_t n)
 {
@@ -388,7 +402,7 @@ static const char *bulkio_utf8_check(const char *s, apr_size_t n)
             return "NUL byte";
         }
         if ((k = bulkio_utf8_char(u + i, n - i)) == 0) {
-            return "invalid UTF-8";
+            return BULKIO_UTF8_HINT;
         }
         i += k;
     }
@@ -430,6 +444,96 @@ static const char *bulkio_raw(apr_pool_t *p, const char *s, apr_size_t n)
     }
     out[o] = '\0';
     return out;
+}
+
+/* The code points of Windows-1252's bytes 0x80-0x9f (the five it leaves
+ * undefined map to the C1 controls, as WHATWG's decoder does). */
+static const apr_uint16_t bulkio_cp1252[32] = {
+    0x20ac, 0x0081, 0x201a, 0x0192, 0x201e, 0x2026, 0x2020, 0x2021,
+    0x02c6, 0x2030, 0x0160, 0x2039, 0x0152, 0x008d, 0x017d, 0x008f,
+    0x0090, 0x2018, 0x2019, 0x201c, 0x201d, 0x2022, 0x2013, 0x2014,
+    0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0x009d, 0x017e, 0x0178
+};
+
+/* Append the n bytes at s, in the parser's charset, to out as UTF-8
+ * (at most three bytes each). */
+static void bulkio_recode_add(bulkio_parser_t *ps, bulkio_pbuf_t *out,
+                              const unsigned char *s, apr_size_t n)
+{
+    apr_size_t i, k;
+    unsigned int cp;
+    char *o;
+
+    bulkio_pbuf_room(out, ps->pool, 3 * n);
+    o = out->data + out->len;
+    for (i = 0; i < n; i += k) {
+        k = bulkio_ascii_run(s + i, n - i);
+        memcpy(o, s + i, k);
+        o += k;
+        if (k || i == n) {
+            continue;
+        }
+        k = 1;
+        cp = s[i];
+        if (ps->charset == BULKIO_CHARSET_WINDOWS_1252 && cp >= 0x80
+            && cp < 0xa0) {
+            cp = bulkio_cp1252[cp - 0x80];
+        }
+        if (cp < 0x80) {                /* a NUL: the check reports it */
+            *o++ = (char)cp;
+        }
+        else if (cp < 0x800) {
+            *o++ = (char)(0xc0 | (cp >> 6));
+            *o++ = (char)(0x80 | (cp & 0x3f));
+        }
+        else {
+            *o++ = (char)(0xe0 | (cp >> 12));
+            *o++ = (char)(0x80 | ((cp >> 6) & 0x3f));
+            *o++ = (char)(0x80 | (cp & 0x3f));
+        }
+    }
+    out->len = (apr_size_t)(o - out->data);
+}
+
+/* Recode b to UTF-8 (through the spare buffer, which b's old storage
+ * becomes). */
+static void bulkio_recode_buf(bulkio_parser_t *ps, bulkio_pbuf_t *b)
+{
+    bulkio_pbuf_t t = ps->tbuf;
+
+    t.len = 0;
+    bulkio_recode_add(ps, &t, (const unsigned char *)b->data, b->len);
+    ps->tbuf = *b;
+    *b = t;
+}
+
+/* Recode the record's text, and a CSV row's fields, from the file's
+ * charset to UTF-8. Framing ran on the bytes as read: the charsets taken
+ * are ASCII-compatible single-byte ones. */
+static void bulkio_recode(bulkio_parser_t *ps)
+{
+    bulkio_pbuf_t t;
+    apr_size_t start = 0, end;
+    int i;
+
+    if (ps->charset == BULKIO_CHARSET_UTF8) {
+        return;
+    }
+    bulkio_recode_buf(ps, &ps->rbuf);
+    if (ps->fmt != BULKIO_FMT_CSV) {
+        return;
+    }
+    t = ps->tbuf;
+    t.len = 0;
+    for (i = 0; i < ps->fends->nelts; i++) {
+        end = APR_ARRAY_IDX(ps->fends, i, apr_size_t);
+        bulkio_recode_add(ps, &t, (const unsigned char *)ps->fbuf.data + start,
+                          end - start);
+        APR_ARRAY_IDX(ps->fends, i, apr_size_t) = t.len;
+        start = end;
+    }
+    ps->tbuf = ps->fbuf;
+    ps->fbuf = t;
 }
 
 static void bulkio_rec_reset(bulkio_parser_t *ps)
@@ -800,11 +904,66 @@ static const char *bulkio_csv_field(bulkio_parser_t *ps, int i,
     return ps->fbuf.data + start;
 }
 
-/* The bytes that end a run of ordinary bytes in a CSV state: 1 in an
- * unquoted field, 2 in a row being skipped; in a quoted field only '"'. */
-static const unsigned char bulkio_csv_stop[256] = {
-    [','] = 1, ['"'] = 1, ['\n'] = 3, ['\r'] = 3
-};
+/* Take delimiter c. ps->csv_stop marks the bytes that end a run of
+ * ordinary bytes in a CSV state: 1 in an unquoted field, 2 in a row being
+ * skipped; in a quoted field only '"' does. */
+static void bulkio_csv_set_delim(bulkio_parser_t *ps, int c)
+{
+    ps->delim = c;
+    memset(ps->csv_stop, 0, sizeof(ps->csv_stop));
+    ps->csv_stop[(unsigned char)c] = 1;
+    ps->csv_stop['"'] = 1;
+    ps->csv_stop['\n'] = 3;
+    ps->csv_stop['\r'] = 3;
+}
+
+/* Detect the delimiter from the header line: of ',' ';' tab '|', the one
+ * found most often outside double quotes (a tie goes to the earlier in
+ * that list; none at all: ','). The line is looked at as far as a block
+ * holds it; nothing is consumed. */
+static void bulkio_csv_detect(bulkio_parser_t *ps)
+{
+    static const char cands[] = ",;\t|";
+    apr_size_t counts[4] = { 0, 0, 0, 0 }, i;
+    const char *hit;
+    int c, inq = 0, started = 0, best = 0;
+
+    /* the buffer holds the line's end, or a full block of it */
+    for (;;) {
+        for (i = ps->dpos; i < ps->dlen; i++) {
+            c = ps->dbuf[i];
+            if (c == '\n' && started) {
+                break;
+            }
+            started = started || (c != '\n' && c != '\r');
+        }
+        if (i < ps->dlen || ps->dlen - ps->dpos >= BULKIO_BLOCK || ps->zerr
+            || bulkio_fill(ps) != APR_SUCCESS) {
+            break;
+        }
+    }
+    for (i = ps->dpos, started = 0; i < ps->dlen; i++) {
+        c = ps->dbuf[i];
+        if (c == '"') {
+            inq = !inq;
+        }
+        else if (!inq && (c == '\n' || c == '\r')) {
+            if (started) {
+                break;
+            }
+        }
+        else if (!inq && c && (hit = strchr(cands, c)) != NULL) {
+            counts[hit - cands]++;
+        }
+        started = started || (c != '\n' && c != '\r');
+    }
+    for (i = 1; i < 4; i++) {
+        if (counts[i] > counts[best]) {
+            best = (int)i;
+        }
+    }
+    bulkio_csv_set_delim(ps, cands[best]);
+}
 
 /* In state st, take the ordinary bytes that follow in the current block
  * (those that bulkio_csv_row() would take one by one without changing
@@ -830,7 +989,7 @@ static void bulkio_csv_run(bulkio_parser_t *ps, bulkio_csv_e st)
         }
     }
     else {
-        while (i < n && !(bulkio_csv_stop[s[i]] & stop)) {
+        while (i < n && !(ps->csv_stop[s[i]] & stop)) {
             i++;
         }
     }
@@ -892,7 +1051,7 @@ static apr_status_t bulkio_csv_row(bulkio_parser_t *ps, const char **perr)
             st = BULKIO_CSV_PLAIN;
             /* fall through */
         case BULKIO_CSV_PLAIN:
-            if (c == ',') {
+            if (c == ps->delim) {
                 bulkio_csv_endfield(ps);
                 st = BULKIO_CSV_FIELD;
             }
@@ -917,7 +1076,7 @@ static apr_status_t bulkio_csv_row(bulkio_parser_t *ps, const char **perr)
                 bulkio_pbuf_addc(&ps->fbuf, ps->pool, '"');
                 st = BULKIO_CSV_QUOTED;
             }
-            else if (c == ',') {
+            else if (c == ps->delim) {
                 bulkio_csv_endfield(ps);
                 st = BULKIO_CSV_FIELD;
             }
@@ -934,16 +1093,40 @@ static apr_status_t bulkio_csv_row(bulkio_parser_t *ps, const char **perr)
     return APR_SUCCESS;
 }
 
-/* Take the row just read as the header: names trimmed of ASCII whitespace;
- * an empty name, and every column but the last of those sharing a name,
- * are ignored (a later duplicate wins). */
-static void bulkio_csv_header(bulkio_parser_t *ps)
+/* The field header name (trimmed, lower-case) stands for: the one the
+ * dialect's columns map it to, else the name itself. Marks the mapping
+ * used in used. */
+static const char *bulkio_csv_rename(bulkio_parser_t *ps, const char *name,
+                                     char *used)
+{
+    int i;
+
+    for (i = 0; i < ps->dialect.ncolumns; i++) {
+        if (!strcmp(ps->dialect.from[i], name)) {
+            used[i] = 1;
+            return ps->dialect.to[i];
+        }
+    }
+    return name;
+}
+
+/* Take the row just read as the header: names trimmed of ASCII whitespace
+ * and lower-cased, then renamed by the dialect's columns; an empty name,
+ * and every column but the last of those sharing a name, are ignored (a
+ * later duplicate wins). NULL, or what is wrong: a mapped header the file
+ * lacks. */
+static const char *bulkio_csv_header(bulkio_parser_t *ps)
 {
     apr_hash_t *seen = apr_hash_make(ps->rp);
-    const char *s;
-    apr_size_t len;
+    char used[BULKIO_DIALECT_MAX_COLUMNS] = { 0 }, *name;
+    const char *s, *missing = NULL;
+    bulkio_pbuf_t have;         /* the names, for a message: the first
+                                 * ones, "..." after 200 bytes (a header
+                                 * may have 100,000 columns) */
+    apr_size_t len, k;
     int i, *prev;
 
+    bulkio_pbuf_init(&have, ps->rp, 256);
     ps->ncols = ps->fends->nelts;
     ps->cols = apr_pcalloc(ps->pool, ps->ncols * sizeof(*ps->cols));
     for (i = 0; i < ps->ncols; i++) {
@@ -958,7 +1141,20 @@ static void bulkio_csv_header(bulkio_parser_t *ps)
         if (len == 0) {
             continue;
         }
-        ps->cols[i] = apr_pstrmemdup(ps->pool, s, len);
+        name = apr_pstrmemdup(ps->pool, s, len);
+        for (k = 0; k < len; k++) {
+            name[k] = (char)apr_tolower(name[k]);
+        }
+        if (have.len < 200) {
+            bulkio_pbuf_add(&have, ps->rp, ", ", have.len ? 2 : 0);
+            bulkio_pbuf_add(&have, ps->rp, name, len);
+            if (have.len >= 200) {
+                bulkio_pbuf_add(&have, ps->rp, ", ...", 5);
+            }
+            have.data[have.len] = '\0';
+        }
+        ps->cols[i] = bulkio_csv_rename(ps, name, used);
+        len = strlen(ps->cols[i]);
         if ((prev = apr_hash_get(seen, ps->cols[i], len)) != NULL) {
             ps->cols[*prev] = NULL;
         }
@@ -966,6 +1162,20 @@ static void bulkio_csv_header(bulkio_parser_t *ps)
         *prev = i;
         apr_hash_set(seen, ps->cols[i], len, prev);
     }
+    for (i = 0; i < ps->dialect.ncolumns; i++) {
+        if (!used[i]) {
+            missing = missing ? apr_pstrcat(ps->rp, missing, ", ",
+                                            ps->dialect.from[i], NULL)
+                              : ps->dialect.from[i];
+        }
+    }
+    if (missing) {
+        return apr_psprintf(ps->rp, "columns maps %s, which the header "
+                            "lacks (it has: %s; names match ignoring case "
+                            "and surrounding blanks)", missing,
+                            have.len ? have.data : "no names");
+    }
+    return NULL;
 }
 
 /* The object of the row just read: column name -> string, empty cells
@@ -1003,6 +1213,9 @@ static apr_status_t bulkio_csv_next(bulkio_parser_t *ps, bulkio_record_t *rec)
     const char *err;
     apr_int64_t line;
 
+    if (!ps->delim) {
+        bulkio_csv_detect(ps);
+    }
     for (;;) {
         line = ps->line;
         if (bulkio_csv_row(ps, &err) == APR_EOF) {
@@ -1014,13 +1227,14 @@ static apr_status_t bulkio_csv_next(bulkio_parser_t *ps, bulkio_record_t *rec)
         if (ps->ncols >= 0) {
             return bulkio_rec_emit(ps, rec, line, err);
         }
-        if ((err = bulkio_rec_check(ps, err)) != NULL) {
+        bulkio_recode(ps);
+        if ((err = bulkio_rec_check(ps, err)) != NULL
+            || (err = bulkio_csv_header(ps)) != NULL) {
             ps->done = 1;
             return bulkio_rec_set(ps, rec, line,
                                   apr_pstrcat(ps->rp, "invalid CSV header: ",
                                               err, NULL));
         }
-        bulkio_csv_header(ps);
     }
 }
 
@@ -1029,6 +1243,7 @@ static apr_status_t bulkio_csv_next(bulkio_parser_t *ps, bulkio_record_t *rec)
 static apr_status_t bulkio_rec_emit(bulkio_parser_t *ps, bulkio_record_t *rec,
                                     apr_int64_t line, const char *err)
 {
+    bulkio_recode(ps);
     err = bulkio_rec_check(ps, err);
     if (!err) {
         err = ps->fmt == BULKIO_FMT_CSV ? bulkio_csv_object(ps, &rec->obj)
@@ -1069,6 +1284,8 @@ apr_status_t bulkio_parser_open(bulkio_parser_t **pps, apr_pool_t *p,
     }
     bulkio_pbuf_init(&ps->rbuf, p, 1024);
     bulkio_pbuf_init(&ps->fbuf, p, 1024);
+    bulkio_pbuf_init(&ps->tbuf, p, 1024);
+    bulkio_csv_set_delim(ps, ',');
     ps->fends = apr_array_make(p, 16, sizeof(apr_size_t));
     ps->tok = json_tokener_new_ex(BULKIO_JSON_MAX_DEPTH);
     if (!ps->tok) {
@@ -1165,4 +1382,16 @@ const char *bulkio_parser_error(const bulkio_parser_t *ps)
 void bulkio_parser_limit_inflated(bulkio_parser_t *ps, apr_off_t max)
 {
     ps->max_inflated = max > 0 ? max : 0;
+}
+
+void bulkio_parser_set_dialect(bulkio_parser_t *ps, const bulkio_dialect_t *d)
+{
+    ps->dialect = *d;
+    ps->charset = d->charset;
+    if (d->delimiter) {
+        bulkio_csv_set_delim(ps, d->delimiter);
+    }
+    else {
+        ps->delim = 0;
+    }
 }

@@ -61,6 +61,14 @@ apr_status_t bulkio_parser_next(bulkio_parser_t *ps, bulkio_record_t *rec);
  * bulkio_parser_open() (which inflates the first block). */
 void bulkio_parser_limit_inflated(bulkio_parser_t *ps, apr_off_t max);
 
+/** Read the file with dialect d (copied; its names must outlive the
+ * parser): CSV with d->delimiter (0: detected from the header line, see
+ * docs/records.md), header names renamed by d's columns (a mapped name
+ * the header lacks makes the header invalid), every record's text recoded
+ * from d->charset to UTF-8. Without it: ',' and UTF-8. Call it right after
+ * bulkio_parser_open(). */
+void bulkio_parser_set_dialect(bulkio_parser_t *ps, const bulkio_dialect_t *d);
+
 /** Bytes of the file as stored (compressed bytes for gzip) consumed so far. */
 apr_off_t bulkio_parser_offset(const bulkio_parser_t *ps);
 

@@ -52,6 +52,21 @@ apr_status_t bulkio_store_purge_jobs(apr_pool_t *p, PGconn *conn,
         purge(p, retention, max), pres);
 }
 
+/* Tombstones older than $1, at most $2 of them. */
+#define OLD_TOMBSTONES \
+    "DELETE FROM bulkio_tombstones WHERE id IN (" \
+    "  SELECT id FROM bulkio_tombstones" \
+    "   WHERE deleted_at < now() - $1::interval LIMIT $2::int)"
+
+apr_status_t bulkio_store_purge_tombstones(apr_pool_t *p, PGconn *conn,
+                                           apr_interval_time_t retention,
+                                           int max, int *pcount)
+{
+    const char *const *params = purge(p, retention, max);
+
+    return bulkio_pq_count(p, conn, OLD_TOMBSTONES, 2, params, pcount);
+}
+
 apr_status_t bulkio_store_purge_idem(apr_pool_t *p, PGconn *conn,
                                      apr_interval_time_t grace, int max,
                                      int *pcount)

@@ -33,6 +33,13 @@ apr_status_t bulkio_store_purge_idem(apr_pool_t *p, PGconn *conn,
                                      apr_interval_time_t grace, int max,
                                      int *pcount);
 
+/** Delete at most max tombstones (rows a delete import removed) older
+ * than retention.
+ * @param pcount rows deleted */
+apr_status_t bulkio_store_purge_tombstones(apr_pool_t *p, PGconn *conn,
+                                           apr_interval_time_t retention,
+                                           int max, int *pcount);
+
 /** Forget the files of exports past their TTL; *pres lists their paths
  * (column 0) for the caller to remove. */
 apr_status_t bulkio_store_expire_exports(apr_pool_t *p, PGconn *conn,

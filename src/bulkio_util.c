@@ -282,6 +282,11 @@ char *bulkio_buf_reserve(bulkio_buf_t *b, apr_size_t n)
 
 void bulkio_csv_field(bulkio_buf_t *b, const char *s)
 {
+    bulkio_csv_field_delim(b, s, ',');
+}
+
+void bulkio_csv_field_delim(bulkio_buf_t *b, const char *s, char delim)
+{
     apr_size_t n;
     const char *q;
 
@@ -289,7 +294,8 @@ void bulkio_csv_field(bulkio_buf_t *b, const char *s)
         return;
     }
     n = strlen(s);
-    if (!n || (!strpbrk(s, ",\"\r\n") && s[0] != ' ' && s[n - 1] != ' ')) {
+    if (!n || (!strpbrk(s, "\"\r\n") && !strchr(s, delim) && s[0] != ' '
+               && s[n - 1] != ' ')) {
         bulkio_buf_add(b, s, n);
         return;
     }
@@ -363,10 +369,15 @@ int bulkio_is_rfc3339(const char *s)
 
 void bulkio_csv_field_safe(bulkio_buf_t *b, const char *s)
 {
+    bulkio_csv_field_safe_delim(b, s, ',');
+}
+
+void bulkio_csv_field_safe_delim(bulkio_buf_t *b, const char *s, char delim)
+{
     if (s && *s && strchr("=+-@\t\r", *s)) {
         s = apr_pstrcat(b->pool, "'", s, NULL);
     }
-    bulkio_csv_field(b, s);
+    bulkio_csv_field_delim(b, s, delim);
 }
 
 #define GZIP_OUT 65536

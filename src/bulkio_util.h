@@ -75,11 +75,18 @@ char *bulkio_buf_reserve(bulkio_buf_t *b, apr_size_t n);
  * CR or LF, or starts or ends with a space); NULL as an empty field. */
 void bulkio_csv_field(bulkio_buf_t *b, const char *s);
 
+/** Append s as a CSV field between delimiters delim (as bulkio_csv_field()
+ * does for ','; quoted when it holds delim too). */
+void bulkio_csv_field_delim(bulkio_buf_t *b, const char *s, char delim);
+
 /** Append s as a CSV field for a spreadsheet reader: a cell that begins
  * with '=', '+', '-', '@', a tab or a carriage return gets a leading "'"
  * (OWASP's advice against CSV injection), then as bulkio_csv_field(). For
  * reports people open, not for data exports (those stay lossless). */
 void bulkio_csv_field_safe(bulkio_buf_t *b, const char *s);
+
+/** bulkio_csv_field_safe() between delimiters delim. */
+void bulkio_csv_field_safe_delim(bulkio_buf_t *b, const char *s, char delim);
 
 /** A gzip stream being written: bytes in, compressed bytes out. */
 typedef struct bulkio_gzip_t bulkio_gzip_t;

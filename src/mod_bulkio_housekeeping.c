@@ -130,6 +130,13 @@ static apr_status_t purge_keys(apr_pool_t *p, PGconn *conn, server_rec *s,
     return bulkio_store_purge_idem(p, conn, ORPHAN_GRACE, max, pn);
 }
 
+static apr_status_t purge_tombstones(apr_pool_t *p, PGconn *conn,
+                                     server_rec *s, int max, int *pn)
+{
+    return bulkio_store_purge_tombstones(
+        p, conn, mod_bulkio_cfg_get(s)->job_retention, max, pn);
+}
+
 /* The purge's steps in their order: error rows before their jobs. */
 static const struct {
     purge_step_fn *step;
@@ -138,6 +145,7 @@ static const struct {
     { purge_errors, PURGE_BATCH },
     { purge_jobs, PURGE_BATCH / 10 },
     { purge_keys, PURGE_BATCH },
+    { purge_tombstones, PURGE_BATCH },
 };
 
 #define PURGE_STEPS (int)(sizeof(purge_steps) / sizeof(purge_steps[0]))
@@ -167,11 +175,12 @@ static int purge(apr_pool_t *p, PGconn *conn, server_rec *s, apr_time_t until)
         more = n == purge_steps[i].batch;
     }
 leave:
-    if (purged[0] || purged[1] || purged[2]) {
+    if (purged[0] || purged[1] || purged[2] || purged[3]) {
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, BULKIO_LOGNO(41)
                      "retention: purged %" APR_INT64_T_FMT " jobs, %"
                      APR_INT64_T_FMT " error rows, %" APR_INT64_T_FMT
-                     " idempotency keys", purged[1], purged[0], purged[2]);
+                     " idempotency keys, %" APR_INT64_T_FMT " tombstones",
+                     purged[1], purged[0], purged[2], purged[3]);
     }
     apr_pool_destroy(tmp);
     return more;

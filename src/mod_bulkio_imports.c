@@ -19,6 +19,7 @@
 #include "bulkio_pq.h"
 #include "bulkio_store_jobs.h"
 #include "bulkio_util.h"
+#include "bulkio_validate.h"
 #include "bulkio_webhook.h"
 #include "mod_bulkio_private.h"
 #include "mod_bulkio_http.h"
@@ -31,13 +32,14 @@
 #define URL_MAX           2048
 #define READ_CHUNK        65536
 #define ERRORS_IN_STATUS  100
-#define OPTION_MAX        BULKIO_HOOK_URL_MAX /* callback_url's */
+#define OPTION_MAX        4096   /* a form field's value (columns,
+                                   * callback_url) */
 
 /* The parameters POST /v1/imports knows; the options among them (from
  * mode on) may come as form fields or {"url"} members as well. */
 static const char *const params_known[] = {
     "resource", "format", "mode", "max_errors", "dry_run", "atomic",
-    "callback_url", NULL
+    "callback_url", "delimiter", "columns", "charset", NULL
 };
 #define FIRST_OPTION 2
 
@@ -68,6 +70,7 @@ typedef struct {
     apr_size_t option_len;
     const char *filename;
     const char *file_type;     /* Content-Type of the file (part) */
+    int tsv;                   /* format=tsv, or a TSV type or name */
     apr_off_t received;        /* request body bytes */
     char *json;                /* a {"url"} body, up to URL_BODY_MAX */
     apr_size_t json_len;
@@ -108,14 +111,17 @@ static int query_options(void *baton, const char *key, const char *value)
 }
 
 /* The options of a {"url"} body: its members other than url (strings, or
- * numbers as max_errors may be, or booleans as dry_run and atomic). */
+ * numbers as max_errors may be, booleans as dry_run and atomic, or an
+ * object as columns may be, kept as its JSON text). */
 static void url_options(upload_t *up, json_object *doc)
 {
     json_object_object_foreach(doc, key, val) {
         if (option_index(key) >= 0 && val
             && (json_object_is_type(val, json_type_string)
                 || json_object_is_type(val, json_type_int)
-                || json_object_is_type(val, json_type_boolean))) {
+                || json_object_is_type(val, json_type_boolean)
+                || (json_object_is_type(val, json_type_object)
+                    && !strcmp(key, "columns")))) {
             apr_table_set(up->options, key, json_object_get_string(val));
         }
     }
@@ -133,8 +139,66 @@ static int flag_option(upload_t *up, const char *name)
     return !ap_cstr_casecmp(v, "true") || !strcmp(v, "1") ? 1 : -1;
 }
 
+/* The record field of a validated column (external_id is id). */
+static const char *field_name(const char *col)
+{
+    return strcmp(col, "external_id") ? col : "id";
+}
+
+/* The CSV dialect options (delimiter, columns, charset) as the job's
+ * parameters; fmt is the file's format (unknown for a URL import). */
+static int check_dialect(upload_t *up, bulkio_new_job_t *job,
+                         bulkio_format_e fmt)
+{
+    apr_pool_t *p = up->req->r->pool;
+    const char *delimiter = apr_table_get(up->options, "delimiter");
+    const char *columns = apr_table_get(up->options, "columns");
+    const char *const *names;
+    const char *err, *allowed = NULL;
+    bulkio_dialect_t d;
+    int i, k, n;
+
+    if ((err = bulkio_dialect_parse(p, &d, delimiter, columns,
+                                    apr_table_get(up->options, "charset")))) {
+        return fail(up, HTTP_BAD_REQUEST, err);
+    }
+    if (up->tsv && d.delimiter && d.delimiter != '\t') {
+        return fail(up, HTTP_BAD_REQUEST, "a TSV file's delimiter is a tab; "
+                    "for another delimiter send format=csv");
+    }
+    if (up->tsv) {
+        d.delimiter = '\t';
+    }
+    if ((d.delimiter || d.ncolumns) && fmt && fmt != BULKIO_FMT_CSV) {
+        return fail(up, HTTP_BAD_REQUEST, "delimiter and columns apply to "
+                    "CSV files only");
+    }
+    /* each mapping names a field of the resource */
+    names = bulkio_validate_colnames((bulkio_resource_e)
+                                     bulkio_resource_from_name(job->resource));
+    n = bulkio_validate_ncols((bulkio_resource_e)
+                              bulkio_resource_from_name(job->resource));
+    for (i = 0; i < d.ncolumns; ++i) {
+        for (k = 0; k < n && strcmp(d.to[i], field_name(names[k])); ++k) {
+        }
+        if (k < n) {
+            continue;
+        }
+        for (k = 0; k < n; ++k) {
+            allowed = apr_pstrcat(p, allowed ? allowed : "", allowed ? ", "
+                                  : "", field_name(names[k]), NULL);
+        }
+        return fail(up, HTTP_BAD_REQUEST, apr_psprintf(
+                    p, "columns: unknown field '%s' for %s; allowed: %s",
+                    d.to[i], job->resource, allowed));
+    }
+    job->params = bulkio_dialect_json(p, &d);
+    return OK;
+}
+
 /* Check the options once the body is read; set the job's. */
-static int check_options(upload_t *up, bulkio_new_job_t *job)
+static int check_options(upload_t *up, bulkio_new_job_t *job,
+                         bulkio_format_e fmt)
 {
     const char *mode = apr_table_get(up->options, "mode");
     const char *max = apr_table_get(up->options, "max_errors");
@@ -188,7 +252,7 @@ static int check_options(upload_t *up, bulkio_new_job_t *job)
         return fail(up, rc, detail);
     }
     job->callback_base = up->req->base;
-    return OK;
+    return check_dialect(up, job, fmt);
 }
 
 /* Map a spool write error to an answer. */
@@ -485,9 +549,13 @@ static int check_request(upload_t *up, const char **presource,
                       "(users, articles or comments)");
     }
     *pformat = bulkio_format_from_name(format);
+    if (format && !strcasecmp(format, "tsv")) {
+        *pformat = BULKIO_FMT_CSV;      /* CSV with tabs */
+        up->tsv = 1;
+    }
     if (format && !*pformat) {
         return fail(up, HTTP_BAD_REQUEST,
-                    "unknown format; allowed: ndjson, json, csv");
+                    "unknown format; allowed: ndjson, json, csv, tsv");
     }
     *presource = resource;
     if (clen) {
@@ -517,7 +585,8 @@ static int check_request(upload_t *up, const char **presource,
     if (bulkio_format_from_type(ctype, &fmt) == BULKIO_CT_UNSUPPORTED) {
         return fail(up, HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported "
                     "Content-Type; send multipart/form-data, "
-                    "application/x-ndjson, application/json or text/csv");
+                    "application/x-ndjson, application/json, text/csv or "
+                    "text/tab-separated-values");
     }
     up->file_type = ctype;
     up->file_parts = 1;
@@ -577,9 +646,12 @@ static int receive_import(upload_t *up, bulkio_new_job_t *job,
         if (!bulkio_spool_size(up->spool)) {
             return fail(up, HTTP_BAD_REQUEST, "no file: the upload is empty");
         }
+        if (!fmt && bulkio_format_is_tsv(up->file_type, up->filename)) {
+            up->tsv = 1;
+        }
         if (!(fmt = resolve_format(up, fmt))) {
             return fail(up, HTTP_BAD_REQUEST, "cannot tell the file's "
-                        "format; give format=ndjson, json or csv");
+                        "format; give format=ndjson, json, csv or tsv");
         }
         job->bytes_total = bulkio_spool_size(up->spool);
         if (up->filename && *up->filename) {
@@ -590,7 +662,7 @@ static int receive_import(upload_t *up, bulkio_new_job_t *job,
                              bulkio_hex(r->pool, digest, sizeof(digest)),
                              NULL);
     }
-    if (check_options(up, job) != OK) {
+    if (check_options(up, job, fmt) != OK) {
         return up->status;
     }
     job->format = bulkio_format_name(fmt);
@@ -604,7 +676,8 @@ static int receive_import(upload_t *up, bulkio_new_job_t *job,
                         "\ndry_run=", job->dry_run ? "true" : "false",
                         "\natomic=", job->atomic ? "true" : "false",
                         "\ncallback_url=",
-                        job->callback_url ? job->callback_url : "", NULL));
+                        job->callback_url ? job->callback_url : "",
+                        "\ndialect=", job->params ? job->params : "", NULL));
     return OK;
 }
 

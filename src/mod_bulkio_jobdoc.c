@@ -7,8 +7,9 @@
 
 #include <apr_strings.h>
 
-#include "bulkio_sign.h"
+#include "bulkio_format.h"
 #include "bulkio_record.h"
+#include "bulkio_sign.h"
 #include "bulkio_store_jobs.h"
 #include "mod_bulkio_jobdoc.h"
 
@@ -179,6 +180,19 @@ static void add_stored(json_object *doc, const bulkio_job_t *j)
     json_object_object_add(doc, "errorsTruncatedAt", at);
 }
 
+/* An import's CSV dialect and charset options, when it was given any:
+ * "dialect": {"charset", "columns", "delimiter"}. */
+static void add_dialect(apr_pool_t *p, json_object *doc, const bulkio_job_t *j)
+{
+    bulkio_dialect_t d;
+    const char *text;
+
+    bulkio_dialect_from_json(p, &d, j->params);
+    if ((text = bulkio_dialect_json(p, &d)) != NULL) {
+        json_object_object_add(doc, "dialect", json_tokener_parse(text));
+    }
+}
+
 static void add_import(apr_pool_t *p, json_object *doc, const bulkio_job_t *j,
                        const char *base, const apr_array_header_t *errs)
 {
@@ -200,6 +214,7 @@ static void add_import(apr_pool_t *p, json_object *doc, const bulkio_job_t *j,
                            : json_object_new_int64(j->max_errors));
     json_object_object_add(doc, "dryRun", json_object_new_boolean(j->dry_run));
     json_object_object_add(doc, "atomic", json_object_new_boolean(j->atomic));
+    add_dialect(p, doc, j);
     json_object_object_add(doc, "successCount",
                            json_object_new_int64(j->success_count));
     for (k = 0; k < sizeof(acts) / sizeof(acts[0]); ++k) {

@@ -87,7 +87,7 @@ my @catalogue = (
       400, 'unknown resource; allowed: users, articles, comments' ],
     [ 'H9', 'SQL in format', post_import(
           "resource=users&format=csv'%20OR%20'1'%3D'1", 'text/csv', $csv1),
-      400, 'unknown format; allowed: ndjson, json, csv' ],
+      400, 'unknown format; allowed: ndjson, json, csv, tsv' ],
     [ 'H10', 'SQL in a filter value',
       get("/v1/exports?resource=users&role=admin'%20OR%20'1'%3D'1"),
       400, "filter 'role' must be one of admin, author, reader" ],
@@ -365,7 +365,7 @@ for my $f (@filters) {
 }
 push @catalogue, [ 'H' . $n++, 'SQL in the export format',
                    get("/v1/exports?resource=users&format=csv'--"),
-                   400, 'unknown format; allowed: ndjson, json, csv' ];
+                   400, 'unknown format; allowed: ndjson, json, csv, tsv' ];
 
 # accepted hostile requests, checked one by one below
 my $tmpname = "hostile-$$-" . int(rand 1e9);

@@ -11,6 +11,11 @@ use Apache::TestUtil qw(t_cmp);
 use lib 't/lib';
 use BulkIO::Test qw(:DEFAULT raw_request_at vhost_hostport spool_listing job_total);
 
+# what a record that is not UTF-8 fails with (docs/records.md, "Charsets")
+my $BAD_UTF8 = 'invalid UTF-8: if the file is Windows-1252 or Latin-1 (as '
+    . 'spreadsheets often save CSV), import it again with '
+    . 'charset=windows-1252 or charset=iso-8859-1, or save it as UTF-8';
+
 my $DEEP = 100_000;
 my $max_record = 1024 * 1024;   # BulkIOMaxRecordSize in t/conf/extra.conf.in
 
@@ -44,11 +49,11 @@ push @cases, {
         '{"email":"ok2@r1.hostile.test"}',                               # 16
     ) . "\n",
     errors => [
-        [ 1, 2, 'PARSE_ERROR', 'invalid UTF-8' ],
+        [ 1, 2, 'PARSE_ERROR', $BAD_UTF8 ],
         [ 2, 3, 'PARSE_ERROR', 'NUL byte' ],
         [ 3, 4, 'PARSE_ERROR', 'NUL byte' ],
-        [ 4, 5, 'PARSE_ERROR', 'invalid UTF-8' ],
-        [ 5, 6, 'PARSE_ERROR', 'invalid UTF-8' ],
+        [ 4, 5, 'PARSE_ERROR', $BAD_UTF8 ],
+        [ 5, 6, 'PARSE_ERROR', $BAD_UTF8 ],
         [ 6, 7, 'PARSE_ERROR', 'invalid JSON: nesting too deep' ],
         [ 7, 8, 'PARSE_ERROR', 'invalid JSON: nesting too deep' ],
         [ 9, 10, 'VALIDATION_ERROR', 'email is not a valid address' ],
@@ -76,7 +81,7 @@ push @cases, {
     ) . "\r\n",
     errors => [
         [ 1, 3, 'PARSE_ERROR', "row has $DEEP fields, header has 3" ],
-        [ 2, 4, 'PARSE_ERROR', 'invalid UTF-8' ],
+        [ 2, 4, 'PARSE_ERROR', $BAD_UTF8 ],
         [ 3, 5, 'PARSE_ERROR', 'NUL byte' ],
         [ 5, 7, 'PARSE_ERROR', 'stray quote in an unquoted field' ],
     ],

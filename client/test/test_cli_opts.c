@@ -283,6 +283,43 @@ static void modes(void **state)
     assert_int_equal(cli_mode_ok(NULL), -1);
 }
 
+static void dialects(void **state)
+{
+    cli_opts_t o;
+    words_t w;
+    const char *err = w.err;
+
+    (void)state;
+    assert_int_equal(parse(&w, &o, "bulkio", "import", "users", "a.csv",
+                           "--delimiter", ";", "--columns",
+                           "E-Mail:email,Full Name:name", "--charset",
+                           "windows-1252", NULL), 0);
+    assert_string_equal(o.delimiter, ";");
+    assert_string_equal(o.columns, "E-Mail:email,Full Name:name");
+    assert_string_equal(o.charset, "windows-1252");
+    /* none given: none sent */
+    assert_int_equal(parse(&w, &o, "bulkio", "import", "users", "b.tsv",
+                           NULL), 0);
+    assert_true(!o.delimiter && !o.columns && !o.charset);
+    assert_int_equal(parse(&w, &o, "bulkio", "export", "users", "--format",
+                           "tsv", "--delimiter", "tab", "--include-deleted",
+                           NULL), 0);
+    assert_string_equal(o.format, "tsv");
+    assert_int_equal(o.include_deleted, 1);
+    assert_int_equal(parse(&w, &o, "bulkio", "export", "users", "--columns",
+                           "a:b", NULL), -1);
+    assert_string_equal(err, "--columns and --charset belong to import");
+    assert_int_equal(parse(&w, &o, "bulkio", "import", "users", "a.csv",
+                           "--include-deleted", NULL), -1);
+    assert_string_equal(err, "--include-deleted belongs to export");
+    assert_int_equal(parse(&w, &o, "bulkio", "jobs", "--delimiter", ";",
+                           NULL), -1);
+    assert_string_equal(err, "--delimiter belongs to import and export");
+    assert_int_equal(parse(&w, &o, "bulkio", "errors", "J", "--format",
+                           "tsv", NULL), -1);
+    assert_string_equal(cli_format_for(NULL, "people.TSV.gz"), "tsv");
+}
+
 static void help(void **state)
 {
     cli_opts_t o;
@@ -391,6 +428,7 @@ int main(void)
         cmocka_unit_test_setup(export_and_jobs, setup),
         cmocka_unit_test_setup(refused, setup),
         cmocka_unit_test_setup(modes, setup),
+        cmocka_unit_test_setup(dialects, setup),
         cmocka_unit_test_setup(help, setup),
         cmocka_unit_test_setup(formats, setup),
         cmocka_unit_test_setup(loopback, setup),

@@ -292,6 +292,68 @@ static void test_escapes(void **state)
     }
 }
 
+/* Delimiters, TSV and tombstones: parameters, head, SQL and rows. */
+static void test_dialects(void **state)
+{
+    apr_pool_t *p = *state;
+    apr_table_t *args = apr_table_make(p, 4);
+    bulkio_export_t *exp, *again;
+    const char *error, *const *params;
+    bulkio_buf_t buf;
+    PGresult *res = users_result();
+    int n;
+
+    assert_int_equal(from_json(p, "{\"resource\": \"users\", \"format\": "
+                               "\"csv\", \"delimiter\": \";\", \"fields\":"
+                               " [\"id\", \"name\"], \"include_deleted\": "
+                               "true}", &exp, &error), APR_SUCCESS);
+    assert_string_equal(bulkio_export_params_json(p, exp),
+                        "{\"delimiter\":\";\",\"fields\":[\"id\",\"name\"],"
+                        "\"filters\":{},\"format\":\"csv\","
+                        "\"include_deleted\":true,\"resource\":\"users\"}");
+    assert_int_equal(from_json(p, bulkio_export_params_json(p, exp), &again,
+                               &error), APR_SUCCESS);
+    assert_string_equal(bulkio_export_params_json(p, again),
+                        bulkio_export_params_json(p, exp));
+    assert_string_equal(bulkio_export_head(p, exp),
+                        "id;name;deleted;deleted_at\r\n");
+    /* the tombstones come after the rows, of ids no row holds */
+    assert_non_null(strstr(bulkio_export_sql(p, exp, &n, &params),
+                           ") UNION ALL (SELECT t.external_id, NULL::text, "));
+    assert_non_null(strstr(bulkio_export_sql(p, exp, &n, &params),
+                           "NOT EXISTS (SELECT 1 FROM users x WHERE"));
+    assert_int_equal(from_json(p, "{\"resource\": \"users\", \"format\": "
+                               "\"tsv\"}", &exp, &error), APR_SUCCESS);
+    assert_string_equal(bulkio_export_ext(exp), "tsv");
+    assert_string_equal(bulkio_export_ctype(exp),
+                        "text/tab-separated-values; charset=utf-8");
+    bulkio_buf_init(&buf, p, 16);
+    bulkio_export_row(exp, res, 0, &buf);
+    bulkio_buf_addc(&buf, '\0');
+    assert_string_equal(buf.data, "u1\ta@b.io\t\"Q \"\"x\"\" \\ y,\n\x01z "
+                        "\xc3\xa9\"\tadmin\ttrue\t2024-01-01T00:01:00Z\t\r\n");
+    PQclear(res);
+
+    apr_table_add(args, "resource", "users");
+    apr_table_add(args, "include_deleted", "true");
+    apr_table_add(args, "fields", "email");
+    assert_int_equal(bulkio_export_from_args(p, args, &exp, &error),
+                     APR_EINVAL);
+    assert_string_equal(error, "include_deleted needs the field id among the "
+                        "fields");
+    apr_table_set(args, "fields", "id");
+    apr_table_add(args, "delimiter", ";");
+    assert_int_equal(bulkio_export_from_args(p, args, &exp, &error),
+                     APR_EINVAL);
+    assert_string_equal(error, "delimiter applies to CSV exports only");
+    assert_int_equal(from_json(p, "{\"resource\": \"users\", \"format\": "
+                               "\"tsv\", \"delimiter\": \"|\"}", &exp,
+                               &error), APR_EINVAL);
+    assert_int_equal(from_json(p, "{\"resource\": \"users\", "
+                               "\"include_deleted\": \"yes\"}", &exp,
+                               &error), APR_EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -300,6 +362,7 @@ int main(void)
         BULKIO_TEST(test_args),
         BULKIO_TEST(test_rows),
         BULKIO_TEST(test_escapes),
+        BULKIO_TEST(test_dialects),
     };
     return BULKIO_RUN_TESTS(tests);
 }

@@ -893,6 +893,212 @@ static void test_gzip_inflate_limit(void **state)
     assert_int_equal(parse_all(p, ps)->nelts, (int)n);
 }
 
+/* ---- CSV dialects and charsets ---------------------------------------- */
+
+/* Records of data read with the dialect of the options given. */
+static apr_array_header_t *parse_dialect(apr_pool_t *p, const char *data,
+                                         apr_size_t len, const char *delim,
+                                         const char *columns,
+                                         const char *charset)
+{
+    bulkio_parser_t *ps = open_data(p, BULKIO_FMT_CSV, data, len, MIB);
+    bulkio_dialect_t d;
+
+    assert_null(bulkio_dialect_parse(p, &d, delim, columns, charset));
+    bulkio_parser_set_dialect(ps, &d);
+    return parse_all(p, ps);
+}
+
+/* a and b hold the same objects at the same lines. */
+static void assert_same_objects(apr_array_header_t *a, apr_array_header_t *b)
+{
+    int i;
+
+    assert_int_equal(a->nelts, b->nelts);
+    for (i = 0; i < a->nelts; i++) {
+        assert_int_equal(REC(a, i)->line, REC(b, i)->line);
+        assert_non_null(REC(b, i)->json);
+        assert_string_equal(REC(a, i)->json, REC(b, i)->json);
+    }
+}
+
+/* The comma file's rows, with delimiter c (detected, and given). */
+static void check_delimiter(apr_pool_t *p, char c, const char *name,
+                            apr_array_header_t *comma)
+{
+    char *data = apr_pstrdup(p, "id,email,\"name, with; | \t all\"\r\n"
+                             "1,a@x.io,\"Smith, J; | x\"\r\n"
+                             "2,b@x.io,\r\n");
+    char *q;
+    int inq = 0;
+
+    for (q = data; *q; ++q) {
+        inq ^= *q == '"';
+        if (!inq && *q == ',') {
+            *q = c;
+        }
+    }
+    assert_same_objects(comma, parse_dialect(p, data, strlen(data), NULL,
+                                             NULL, NULL));
+    assert_same_objects(comma, parse_dialect(p, data, strlen(data), name,
+                                             NULL, NULL));
+}
+
+static void test_csv_delimiters(void **state)
+{
+    apr_pool_t *p = *state;
+    static const char comma[] = "id,email,\"name, with; | \t all\"\r\n"
+                                "1,a@x.io,\"Smith, J; | x\"\r\n"
+                                "2,b@x.io,\r\n";
+    apr_array_header_t *recs = parse_str(p, BULKIO_FMT_CSV, comma);
+
+    assert_int_equal(recs->nelts, 2);
+    expect(recs, 0, 2, "{\"id\":\"1\",\"email\":\"a@x.io\",\"name, with; | "
+           "\\t all\":\"Smith, J; | x\"}", NULL);
+    check_delimiter(p, ',', ",", recs);
+    check_delimiter(p, ';', ";", recs);
+    check_delimiter(p, '\t', "tab", recs);
+    check_delimiter(p, '\t', "\t", recs);
+    check_delimiter(p, '|', "pipe", recs);
+
+    /* a tie goes to ','; a header of one name: ',' */
+    recs = parse_dialect(p, "a;b,c\n1;2,3\n", 12, NULL, NULL, NULL);
+    expect(recs, 0, 2, "{\"a;b\":\"1;2\",\"c\":\"3\"}", NULL);
+    recs = parse_dialect(p, "\n\nemail\nx;y\n", 13, NULL, NULL, NULL);
+    expect(recs, 0, 4, "{\"email\":\"x;y\"}", NULL);
+    /* the delimiter given wins over what the header suggests */
+    recs = parse_dialect(p, "a;b,c\n1;2,3\n", 12, ";", NULL, NULL);
+    expect(recs, 0, 2, "{\"a\":\"1\",\"b,c\":\"2,3\"}", NULL);
+    /* gzipped, detected */
+    {
+        static const char semi[] = "a;b\n1;2\n";
+        apr_size_t gzlen;
+        const char *gz = gzip_data(p, semi, sizeof(semi) - 1, 1, &gzlen);
+
+        recs = parse_dialect(p, gz, gzlen, NULL, NULL, NULL);
+        assert_int_equal(recs->nelts, 1);
+        expect(recs, 0, 2, "{\"a\":\"1\",\"b\":\"2\"}", NULL);
+    }
+}
+
+static void test_csv_columns(void **state)
+{
+    apr_pool_t *p = *state;
+    static const char data[] = " E-Mail ;Full Name;ROLE\n"
+                               "a@x.io;Ann;admin\n";
+    apr_array_header_t *recs;
+
+    /* names match ignoring case and blanks; unmapped ones lower-cased */
+    recs = parse_dialect(p, data, sizeof(data) - 1, NULL,
+                         "e-mail:email, FULL NAME :name", NULL);
+    assert_int_equal(recs->nelts, 1);
+    expect(recs, 0, 2, "{\"email\":\"a@x.io\",\"name\":\"Ann\",\"role\":"
+           "\"admin\"}", NULL);
+    recs = parse_dialect(p, data, sizeof(data) - 1, ";",
+                         "{\"E-MAIL\": \"email\", \"Full Name\": \"name\"}",
+                         NULL);
+    expect(recs, 0, 2, "{\"email\":\"a@x.io\",\"name\":\"Ann\",\"role\":"
+           "\"admin\"}", NULL);
+    /* a mapped name the header lacks: the header fails, naming it */
+    recs = parse_dialect(p, data, sizeof(data) - 1, NULL,
+                         "Mail:email,Full Name:name", NULL);
+    assert_int_equal(recs->nelts, 1);
+    expect(recs, 0, 1, NULL, "invalid CSV header: columns maps mail, which "
+           "the header lacks (it has: e-mail, full name, role;");
+    /* a header of 100,000 columns: the message names the first ones */
+    {
+        const char *wide = apr_pstrcat(p, repeat(p, "col,", 100000), "x\n",
+                                       NULL);
+
+        recs = parse_dialect(p, wide, strlen(wide), ",", "mail:email", NULL);
+        assert_int_equal(recs->nelts, 1);
+        assert_non_null(strstr(REC(recs, 0)->error, "(it has: col, col, "));
+        assert_non_null(strstr(REC(recs, 0)->error, ", ...; names match"));
+        assert_true(strlen(REC(recs, 0)->error) < 400);
+    }
+}
+
+static void test_dialect_options(void **state)
+{
+    apr_pool_t *p = *state;
+    bulkio_dialect_t d, back;
+
+    assert_null(bulkio_dialect_parse(p, &d, NULL, NULL, NULL));
+    assert_null(bulkio_dialect_json(p, &d));
+    assert_null(bulkio_dialect_parse(p, &d, "Semicolon",
+                                     "E-Mail:email,Full Name:name", "CP1252"));
+    assert_int_equal(d.delimiter, ';');
+    assert_int_equal(d.charset, BULKIO_CHARSET_WINDOWS_1252);
+    assert_string_equal(bulkio_dialect_json(p, &d),
+                        "{\"charset\":\"windows-1252\",\"columns\":{\"e-mail\":"
+                        "\"email\",\"full name\":\"name\"},\"delimiter\":\";\"}");
+    bulkio_dialect_from_json(p, &back, bulkio_dialect_json(p, &d));
+    assert_string_equal(bulkio_dialect_json(p, &back),
+                        bulkio_dialect_json(p, &d));
+    bulkio_dialect_from_json(p, &back, "{}");
+    assert_null(bulkio_dialect_json(p, &back));
+
+    assert_string_equal(bulkio_dialect_parse(p, &d, ":", NULL, NULL),
+                        "unknown delimiter; allowed: " BULKIO_DELIMITER_NAMES);
+    assert_string_equal(bulkio_dialect_parse(p, &d, NULL, NULL, "utf-16"),
+                        "unknown charset; allowed: " BULKIO_CHARSET_NAMES);
+    assert_non_null(bulkio_dialect_parse(p, &d, NULL, "email", NULL));
+    assert_non_null(bulkio_dialect_parse(p, &d, NULL, "a:,b:c", NULL));
+    assert_string_equal(bulkio_dialect_parse(p, &d, NULL, "A:x, a :y", NULL),
+                        "columns: the header 'a' is mapped twice");
+    assert_string_equal(bulkio_dialect_parse(p, &d, NULL, "a:x,b:x", NULL),
+                        "columns: the field 'x' is mapped twice");
+    assert_non_null(bulkio_dialect_parse(p, &d, NULL, "{\"a\":1}", NULL));
+    assert_non_null(bulkio_dialect_parse(p, &d, NULL, "{\"a\":", NULL));
+
+    assert_true(bulkio_format_is_tsv("Text/Tab-Separated-Values; x=1", NULL));
+    assert_true(bulkio_format_is_tsv(NULL, "users.TSV.gz"));
+    assert_false(bulkio_format_is_tsv("text/csv", "users.csv"));
+    assert_int_equal(bulkio_format_from_filename("a.tsv"), BULKIO_FMT_CSV);
+}
+
+static void test_charsets(void **state)
+{
+    apr_pool_t *p = *state;
+    /* "€uro", "café", an undefined byte, and a quoted field over lines */
+    static const char data[] = "n\xe4me,x\r\n"
+                               "\x80uro,caf\xe9\r\n"
+                               "\x81,\"a\r\n\x9f\"\r\n";
+    apr_array_header_t *recs;
+
+    recs = parse_dialect(p, data, sizeof(data) - 1, NULL, NULL,
+                         "windows-1252");
+    assert_int_equal(recs->nelts, 2);
+    expect(recs, 0, 2, "{\"n\xc3\xa4me\":\"\xe2\x82\xacuro\",\"x\":"
+           "\"caf\xc3\xa9\"}", NULL);
+    expect(recs, 1, 3, "{\"n\xc3\xa4me\":\"\xc2\x81\",\"x\":\"a\\r\\n"
+           "\xc5\xb8\"}", NULL);
+    assert_string_equal(REC(recs, 0)->raw, "\xe2\x82\xacuro,caf\xc3\xa9");
+    recs = parse_dialect(p, data, sizeof(data) - 1, NULL, NULL, "latin1");
+    expect(recs, 0, 2, "{\"n\xc3\xa4me\":\"\xc2\x80uro\",\"x\":"
+           "\"caf\xc3\xa9\"}", NULL);
+    /* as UTF-8 the header fails, saying what to do */
+    recs = parse_dialect(p, data, sizeof(data) - 1, NULL, NULL, NULL);
+    assert_int_equal(recs->nelts, 1);
+    expect(recs, 0, 1, NULL, "invalid CSV header: invalid UTF-8: if the "
+           "file is Windows-1252 or Latin-1");
+    assert_non_null(strstr(REC(recs, 0)->error, "charset=windows-1252"));
+    /* a NUL stays an error */
+    recs = parse_dialect(p, "a\nx\0y\n", 6, NULL, NULL, "windows-1252");
+    expect(recs, 0, 2, NULL, "NUL byte");
+    /* NDJSON too */
+    {
+        bulkio_parser_t *ps;
+        bulkio_dialect_t d;
+
+        ps = open_data(p, BULKIO_FMT_NDJSON, "{\"a\":\"\xe9\"}\n", 10, MIB);
+        assert_null(bulkio_dialect_parse(p, &d, NULL, NULL, "iso-8859-1"));
+        bulkio_parser_set_dialect(ps, &d);
+        recs = parse_all(p, ps);
+        expect(recs, 0, 1, "{\"a\":\"\xc3\xa9\"}", NULL);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -913,6 +1119,10 @@ int main(void)
         BULKIO_TEST(test_csv_long_row),
         BULKIO_TEST(test_csv_block_edge),
         BULKIO_TEST(test_csv_header),
+        BULKIO_TEST(test_csv_delimiters),
+        BULKIO_TEST(test_csv_columns),
+        BULKIO_TEST(test_dialect_options),
+        BULKIO_TEST(test_charsets),
         BULKIO_TEST(test_empty_files),
         BULKIO_TEST(test_gzip),
         BULKIO_TEST(test_gzip_inflate_limit),
