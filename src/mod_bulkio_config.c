@@ -27,6 +27,7 @@
 #define DEF_FETCH_CONNECT   apr_time_from_sec(10)
 #define DEF_FETCH_TIMEOUT   apr_time_from_sec(3600)
 #define DEF_FETCH_STALL     apr_time_from_sec(60)
+#define DEF_REPLICA_WAIT    apr_time_from_sec(2)
 
 /* A value set in the virtual host wins over the one it inherits. */
 #define MERGE(f) (add->f != BULKIO_UNSET ? add->f : base->f)
@@ -55,6 +56,8 @@ void *mod_bulkio_cfg_create(apr_pool_t *p, server_rec *s)
     c->fetch_timeout = BULKIO_UNSET;
     c->fetch_stall_timeout = BULKIO_UNSET;
     c->auth = BULKIO_UNSET;
+    c->spool.kind = BULKIO_UNSET;
+    c->replica_wait = BULKIO_UNSET;
     return c;
 }
 
@@ -83,6 +86,9 @@ void *mod_bulkio_cfg_merge(apr_pool_t *p, void *basev, void *addv)
     c->fetch_timeout = MERGE(fetch_timeout);
     c->fetch_stall_timeout = MERGE(fetch_stall_timeout);
     c->auth = MERGE(auth);
+    c->spool.kind = MERGE(spool.kind);
+    c->replica = MERGE_STR(replica);
+    c->replica_wait = MERGE(replica_wait);
     return c;
 }
 
@@ -111,6 +117,9 @@ void mod_bulkio_cfg_finalize(apr_pool_t *p, server_rec *s)
         DEF_VAL(fetch_timeout, DEF_FETCH_TIMEOUT);
         DEF_VAL(fetch_stall_timeout, DEF_FETCH_STALL);
         DEF_VAL(auth, MOD_BULKIO_AUTH_JWT);
+        DEF_VAL(spool.kind, BULKIO_SPOOL_FILE);
+        DEF_VAL(replica_wait, DEF_REPLICA_WAIT);
+        c->spool.dir = c->spool_dir;
     }
 }
 
@@ -231,12 +240,44 @@ static const char *set_auth(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
+static const char *set_spool(cmd_parms *cmd, void *dc, const char *arg)
+{
+    int kind = bulkio_spool_kind(arg);
+
+    (void)dc;
+    if (kind < 0) {
+        return apr_psprintf(cmd->pool, "BulkIOSpool: '%s' is neither file "
+                            "nor database", arg);
+    }
+    cmd_cfg(cmd)->spool.kind = kind;
+    return NULL;
+}
+
+static const char *set_replica(cmd_parms *cmd, void *dc, const char *arg)
+{
+    (void)dc;
+    /* the conninfo may hold a password: no message repeats it */
+    cmd_cfg(cmd)->replica = *arg ? arg : NULL;
+    return NULL;
+}
+
 #define OFF(f) ((void *)APR_OFFSETOF(mod_bulkio_cfg_t, f))
 
 const command_rec mod_bulkio_cmds[] = {
     AP_INIT_TAKE1("BulkIOSpoolDir", set_spool_dir, NULL, RSRC_CONF,
                   "directory for uploads and export files "
                   "(default: bulkio-spool in DefaultRuntimeDir)"),
+    AP_INIT_TAKE1("BulkIOSpool", set_spool, NULL, RSRC_CONF,
+                  "where uploads, URL downloads and export files are kept: "
+                  "file (in BulkIOSpoolDir, the default) or database "
+                  "(PostgreSQL large objects)"),
+    AP_INIT_TAKE1("BulkIOExportReplica", set_replica, NULL, RSRC_CONF,
+                  "libpq conninfo of a streaming replica that exports read "
+                  "from (default: none, exports read from the primary)"),
+    AP_INIT_TAKE1("BulkIOExportReplicaWait", set_interval, OFF(replica_wait),
+                  RSRC_CONF, "how long an export waits for the replica to "
+                  "replay the principal's last import before it reads from "
+                  "the primary (default 2s)"),
     AP_INIT_TAKE1("BulkIOJWTSecret", set_jwt_secret, NULL, RSRC_CONF,
                   "HS256 secret that client tokens are signed with"),
     AP_INIT_TAKE1("BulkIOMaxUploadSize", set_size, OFF(max_upload), RSRC_CONF,

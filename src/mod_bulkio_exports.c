@@ -207,7 +207,8 @@ int mod_bulkio_exports_download(mod_bulkio_req_t *req)
     apr_bucket_brigade *bb;
     bulkio_export_t *exp;
     json_object *doc;
-    apr_file_t *f;
+    bulkio_spool_reader_t *f;
+    apr_time_t mtime;
     bulkio_job_t *j;
     const char *error;
     apr_status_t rv;
@@ -222,16 +223,11 @@ int mod_bulkio_exports_download(mod_bulkio_req_t *req)
                                   "; its file is not ready", NULL));
     }
     if (j->expired || !j->source_path) {
-        if (j->source_path) {
-            apr_file_remove(j->source_path, r->pool);
-        }
+        bulkio_spool_remove(r->pool, j->source_path, req->cfg->spool_dir,
+                            conn);
         return mod_bulkio_problem(r, HTTP_GONE, "the export has expired");
     }
-    rv = apr_file_open(&f, j->source_path, APR_FOPEN_READ
-                       | APR_FOPEN_SENDFILE_ENABLED, 0, r->pool);
-    if (rv == APR_SUCCESS) {
-        rv = apr_file_info_get(&r->finfo, APR_FINFO_NORM, f);
-    }
+    rv = bulkio_spool_open(&f, r->pool, j->source_path, conn, 0);
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, BULKIO_LOGNO(51)
                       "export file %s of job %s cannot be read",
@@ -248,20 +244,23 @@ int mod_bulkio_exports_download(mod_bulkio_req_t *req)
     }
     json_object_put(doc);
     set_attachment(r, exp, apr_pstrcat(r->pool, "export-", j->job_id, NULL));
-    ap_update_mtime(r, r->finfo.mtime);
-    ap_set_last_modified(r);
-    ap_set_etag(r);
+    apr_table_setn(r->headers_out, "ETag", bulkio_spool_etag(f, &mtime));
+    if (mtime) {
+        ap_update_mtime(r, mtime);
+        ap_set_last_modified(r);
+    }
     ap_set_accept_ranges(r);
     if ((rc = ap_meets_conditions(r)) != OK) {
         return rc;
     }
-    ap_set_content_length(r, r->finfo.size);
+    ap_set_content_length(r, bulkio_spool_reader_size(f));
     if (r->header_only) {
         return OK;
     }
-    /* a file bucket: sendfile, and the byterange filter serves Range */
+    /* buckets that read the file as sent (a file's: sendfile), and the
+     * byterange filter serves Range from them */
     bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
-    apr_brigade_insert_file(bb, f, 0, r->finfo.size, r->pool);
+    bulkio_spool_brigade(f, bb);
     APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(
                                 r->connection->bucket_alloc));
     rv = ap_pass_brigade(r->output_filters, bb);

@@ -132,6 +132,7 @@ static bulkio_run_e run_once(slot_t *slot, apr_pool_t *p, ap_dbd_t **pdbd,
     job.max_record = (apr_size_t)cfg->max_record;
     job.max_inflated = cfg->max_inflated;
     job.spool_dir = cfg->spool_dir;
+    job.spool = &cfg->spool;
     job.fetch = &host->fetch;
     job.ttl = cfg->export_ttl;
     job.ctl = *pctl ? native(*pctl) : job.conn;
