@@ -13,7 +13,9 @@
 
 #include "bulkio_export.h"
 #include "bulkio_pq.h"
+#include "bulkio_spool.h"
 #include "bulkio_store_jobs.h"
+#include "bulkio_store_replica.h"
 #include "bulkio_util.h"
 #include "mod_bulkio_private.h"
 #include "mod_bulkio_exports.h"
@@ -37,6 +39,32 @@ static void set_attachment(request_rec *r, const bulkio_export_t *exp,
     apr_table_setn(r->headers_out, "Content-Disposition", apr_psprintf(
                    r->pool, "attachment; filename=\"%s.%s\"", name,
                    bulkio_export_ext(exp)));
+}
+
+/* The connection an export reads from: the replica, once it has replayed
+ * the principal's last finished import (BulkIOExportReplica), else conn
+ * (the primary). */
+static PGconn *export_conn(mod_bulkio_req_t *req, PGconn *conn)
+{
+    PGconn *replica;
+    const char *why;
+    apr_status_t rv;
+
+    if (!req->cfg->replica) {
+        return conn;
+    }
+    rv = bulkio_store_replica_ready(req->r->pool, conn, req->cfg->replica,
+                                    req->principal, 0, req->cfg->replica_wait,
+                                    &replica, &why);
+    if (rv == APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, req->r, BULKIO_LOGNO(2000)
+                      "export of %s reads from the replica", req->principal);
+        return replica;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_NOTICE, rv, req->r, BULKIO_LOGNO(2001)
+                  "export of %s reads from the primary: the replica is %s",
+                  req->principal, why);
+    return conn;
 }
 
 int mod_bulkio_exports_stream(mod_bulkio_req_t *req)
@@ -69,6 +97,7 @@ int mod_bulkio_exports_stream(mod_bulkio_req_t *req)
     frame.head = bulkio_export_head(r->pool, exp);
     frame.sep = bulkio_export_sep(exp);
     frame.tail = bulkio_export_tail(exp);
+    conn = export_conn(req, conn);
     return mod_bulkio_stream(r, conn, bulkio_export_send(r->pool, conn, exp),
                              &frame, export_row, exp);
 }
