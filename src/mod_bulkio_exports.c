@@ -41,6 +41,23 @@ static void set_attachment(request_rec *r, const bulkio_export_t *exp,
                    bulkio_export_ext(exp)));
 }
 
+/* The time of a job's timestamp (UTC, "YYYY-MM-DDTHH:MM:SS.mmmZ"), 0 when
+ * there is none. */
+static apr_time_t job_time(const char *ts)
+{
+    apr_time_exp_t t;
+    apr_time_t when;
+
+    memset(&t, 0, sizeof(t));
+    if (!ts || sscanf(ts, "%4d-%2d-%2dT%2d:%2d:%2d", &t.tm_year, &t.tm_mon,
+                      &t.tm_mday, &t.tm_hour, &t.tm_min, &t.tm_sec) != 6) {
+        return 0;
+    }
+    t.tm_year -= 1900;
+    t.tm_mon -= 1;
+    return apr_time_exp_gmt_get(&when, &t) == APR_SUCCESS ? when : 0;
+}
+
 /* The connection an export reads from: the replica, once it has replayed
  * the principal's last finished import (BulkIOExportReplica), else conn
  * (the primary). */
@@ -274,10 +291,9 @@ int mod_bulkio_exports_download(mod_bulkio_req_t *req)
     json_object_put(doc);
     set_attachment(r, exp, apr_pstrcat(r->pool, "export-", j->job_id, NULL));
     apr_table_setn(r->headers_out, "ETag", bulkio_spool_etag(f, &mtime));
-    if (mtime) {
-        ap_update_mtime(r, mtime);
-        ap_set_last_modified(r);
-    }
+    /* a file's time, or (a large object has none) the job's end */
+    ap_update_mtime(r, mtime ? mtime : job_time(j->completed_at));
+    ap_set_last_modified(r);
     ap_set_accept_ranges(r);
     if ((rc = ap_meets_conditions(r)) != OK) {
         return rc;
