@@ -24,13 +24,22 @@ perl scripts/gendata.pl --resource users --format ndjson --profile valid \
     --count $kill_n | sed -e 's/-8000-/-9000-/' -e 's/"email":"user/"email":"killed/' \
     > "$tmp/kill.ndjson"
 apid=$(cat "$a/httpd.pid")
-kid=$(curl -s -H "$auth" -H 'Content-Type: application/x-ndjson' \
-           --data-binary @"$tmp/kill.ndjson" \
-           "http://127.0.0.1:$port_a/v1/imports?resource=users" | field job_id)
+last=$(psql "$db" -XAtq -c "SELECT coalesce(max(id), 0) FROM bulkio_jobs")
+curl -s -o /dev/null -H "$auth" -H 'Content-Type: application/x-ndjson' \
+     --data-binary @"$tmp/kill.ndjson" \
+     "http://127.0.0.1:$port_a/v1/imports?resource=users" &
+upload=$!
+# A is killed the moment the job's row is committed: its worker claims
+# at its next tick (100 ms) at the soonest
+while [ "$(psql "$db" -XAtq -c "SELECT count(*) FROM bulkio_jobs WHERE id > $last")" = 0 ]; do
+    [ $SECONDS -lt $deadline ] || break
+done
 pkill -KILL -P "$apid" || true
 kill -KILL "$apid" 2>/dev/null || true
-claimed=$(psql "$db" -XAtq -c "SELECT attempts FROM bulkio_jobs WHERE public_id = '$kid'")
-echo "# job $kid: attempts when A was killed: $claimed (0: A had not claimed it)"
+wait "$upload" 2>/dev/null || true
+kid=$(psql "$db" -XAtq -c "SELECT public_id FROM bulkio_jobs WHERE id > $last")
+claimed=$(grep -c "Job $kid started" "$a/logs/error_log" || true)
+echo "# job $kid: runs started by A before it died: $claimed"
 check "the upload to A made its job before A died" "$([ -n "$kid" ] && echo yes)" yes
 while :; do
     st=$(curl -s -H "$auth" "http://127.0.0.1:$port_b/v1/imports/$kid" | field status)
@@ -43,6 +52,9 @@ check "its rows, each once" \
     "$(psql "$db" -XAtq -c "SELECT count(*) || '/' || count(DISTINCT external_id)
                               FROM users WHERE email LIKE 'killed%'")" "$kill_n/$kill_n"
 check "finished by B" "$(grep -c "Job $kid finished" "$b/logs/error_log")" 1
+check "claimed once (by B), or by A and taken over by B" \
+    "$(psql "$db" -XAtq -c "SELECT attempts FROM bulkio_jobs WHERE public_id = '$kid'")" \
+    "$((claimed + 1))"
 check "not finished by A" "$(grep -c "Job $kid finished" "$a/logs/error_log" || true)" 0
 
 # cancels, a failed job, an upload cut off midway: no object left behind
