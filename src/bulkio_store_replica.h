@@ -36,12 +36,8 @@ typedef struct {
  *         when the primary cannot tell
  */
 apr_status_t bulkio_store_replica_ready(apr_pool_t *p, PGconn *primary,
-                                        const char *conninfo,
-                                        const char *principal,
-                                        apr_int64_t job,
-                                        apr_interval_time_t wait,
-                                        PGconn **preplica,
-                                        const char **pwhy);
+    const char *conninfo, const char *principal, apr_int64_t job,
+    apr_interval_time_t wait, PGconn **preplica, const char **pwhy);
 
 /** The replica's state: down when it cannot be reached or is no replica;
  * its lag measured against the primary's WAL position. */

@@ -359,16 +359,25 @@ static apr_status_t fetch_run(apr_pool_t *p, const char *url, fetch_t *f,
     return APR_EGENERAL;
 }
 
+/* A transfer not begun, into spool (or a file when NULL). */
+static void fetch_init(fetch_t *f, apr_pool_t *p, bulkio_spool_t *spool,
+                       const bulkio_fetch_opts_t *opts,
+                       bulkio_fetch_result_t *res)
+{
+    memset(res, 0, sizeof(*res));
+    memset(f, 0, sizeof(*f));
+    f->pool = p;
+    f->opts = opts;
+    f->spool = spool;
+}
+
 apr_status_t bulkio_fetch(apr_pool_t *p, const char *url, const char *path,
                           const bulkio_fetch_opts_t *opts,
                           bulkio_fetch_result_t *res)
 {
     fetch_t f;
 
-    memset(res, 0, sizeof(*res));
-    memset(&f, 0, sizeof(f));
-    f.pool = p;
-    f.opts = opts;
+    fetch_init(&f, p, NULL, opts, res);
     if (apr_file_open(&f.file, path, APR_FOPEN_CREATE | APR_FOPEN_WRITE
                       | APR_FOPEN_TRUNCATE | APR_FOPEN_BUFFERED,
                       APR_FPROT_UREAD | APR_FPROT_UWRITE, p) != APR_SUCCESS) {
@@ -385,11 +394,7 @@ apr_status_t bulkio_fetch_spool(apr_pool_t *p, const char *url,
 {
     fetch_t f;
 
-    memset(res, 0, sizeof(*res));
-    memset(&f, 0, sizeof(f));
-    f.pool = p;
-    f.opts = opts;
-    f.spool = spool;
+    fetch_init(&f, p, spool, opts, res);
     return fetch_run(p, url, &f, res);
 }
 

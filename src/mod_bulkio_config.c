@@ -269,15 +269,15 @@ const command_rec mod_bulkio_cmds[] = {
                   "(default: bulkio-spool in DefaultRuntimeDir)"),
     AP_INIT_TAKE1("BulkIOSpool", set_spool, NULL, RSRC_CONF,
                   "where uploads, URL downloads and export files are kept: "
-                  "file (in BulkIOSpoolDir, the default) or database "
-                  "(PostgreSQL large objects)"),
+                  "file (in BulkIOSpoolDir) or database (PostgreSQL large "
+                  "objects) (default: file)"),
     AP_INIT_TAKE1("BulkIOExportReplica", set_replica, NULL, RSRC_CONF,
                   "libpq conninfo of a streaming replica that exports read "
-                  "from (default: none, exports read from the primary)"),
+                  "from (default: none)"),
     AP_INIT_TAKE1("BulkIOExportReplicaWait", set_interval, OFF(replica_wait),
                   RSRC_CONF, "how long an export waits for the replica to "
                   "replay the principal's last import before it reads from "
-                  "the primary (default 2s)"),
+                  "the primary (default: 2s)"),
     AP_INIT_TAKE1("BulkIOJWTSecret", set_jwt_secret, NULL, RSRC_CONF,
                   "HS256 secret that client tokens are signed with"),
     AP_INIT_TAKE1("BulkIOMaxUploadSize", set_size, OFF(max_upload), RSRC_CONF,
