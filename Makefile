@@ -149,7 +149,7 @@ test-faults: all
 # two servers on one database and one spool directory
 test-cluster: all
 	@CLUSTER_SPOOL=file scripts/cluster-test.sh
-	@CLUSTER_SPOOL=database scripts/cluster-test.sh
+	@CLUSTER_SPOOL=database CLUSTER_RECORDS=$${CLUSTER_RECORDS:-10000} scripts/cluster-test.sh
 
 test-replica: all
 	@scripts/replica-test.sh
