@@ -58,7 +58,7 @@ MANDIR      ?= /usr/local/share/man
 
 .PHONY: all install install-client deps run start stop migrate token unit unit-plain \
         unit-asan test apache-test test-static test-system test-faults \
-        test-cluster test-browser bench clean help soak soak-short deb test-deb
+        test-cluster test-replica test-browser bench clean help soak soak-short deb test-deb
 
 all: .libs/mod_bulkio.so client/bulkio
 
@@ -150,7 +150,11 @@ test-faults: all
 
 # two servers on one database and one spool directory
 test-cluster: all
-	@scripts/cluster-test.sh
+	@CLUSTER_SPOOL=file scripts/cluster-test.sh
+	@CLUSTER_SPOOL=database CLUSTER_RECORDS=$${CLUSTER_RECORDS:-10000} scripts/cluster-test.sh
+
+test-replica: all
+	@scripts/replica-test.sh
 
 # the web console in headless chromium (puppeteer-core from npm, make deps);
 # BULKIO_SCREENSHOTS=docs/img refreshes the README's screenshots
@@ -166,7 +170,7 @@ test-system: all
 	@scripts/system-test.sh
 
 test: unit fuzz-smoke unit-valgrind test-static apache-test test-browser \
-      test-asan test-cluster test-system test-deb soak-short
+      test-asan test-cluster test-replica test-system test-deb soak-short
 
 # ---- Debian packages ---------------------------------------------------------
 # make deb: dpkg-buildpackage (debian/) on a copy of the checkout's files in
@@ -332,7 +336,8 @@ help:
 	@echo "make deb        the Debian packages libapache2-mod-bulkio and bulkio-client in build/deb/ (dpkg-buildpackage, lintian)"
 	@echo "make test-deb     make deb, then dpkg -i, a2enmod, an import with the packaged bulkio, dpkg --purge (root)"
 	@echo "make test-faults  the fault, spool and retention tests alone"
-	@echo "make test-cluster two servers on one database and spool (BULKIO_PORT, +1)"
+	@echo "make test-cluster two servers on one database: shared spool, then database spool (BULKIO_PORT, +1)"
+	@echo "make test-replica exports from a streaming replica (BULKIO_PORT, +3 for PostgreSQL)"
 	@echo "make fuzz       each libFuzzer target for FUZZ_TIME seconds (60)"
 	@echo "make test-asan  the Apache::Test suite against an ASan/UBSan build of the module"
 	@echo "make install    install the module into the system httpd (and bulkio.load/.conf into $(MODS_AVAILABLE)) and the client into \$$DESTDIR\$$BINDIR (/usr/local/bin), its man page bulkio(1) into \$$DESTDIR\$$MANDIR/man1 (/usr/local/share/man)"

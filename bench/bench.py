@@ -20,7 +20,11 @@ only `id,name` (every row a partial update that changes the name: at most
 the time of the full re-import), against the \\copy into an empty table;
 before its import, the users file is imported as a dry run (dry_run=true:
 at most 1.2 times the import). httpd's peak resident memory
-is sampled during every run; last, a warm server imports N users, then
+is sampled during every run. The users import runs once more on each
+spool backend in turn (BulkIOSpool file, then database, the server
+restarted between), the second against the first, with the upload's
+throughput (the POST until its 202) of each. Last, a warm server imports
+N users, then
 --big (5N by default), to show it does not grow with the input. ab
 measures GET /v1/imports/{id} while three imports run.
 """
@@ -47,6 +51,7 @@ TARGET = {('users', 'valid'): 1.5, ('articles', 'valid'): 1.6,
 REIMPORT_TARGET = 2.0     # every row an update, against \copy into empty
 STREAM_TARGET = 1.1       # GET /v1/exports against COPY TO
 EXPORT_JOB_TARGET = 1.25  # POST /v1/exports, file in the spool
+DB_SPOOL_TARGET = 1.15    # the users import, database spool against file
 FORMAT = {'users': 'csv', 'articles': 'ndjson', 'comments': 'ndjson'}
 CTYPE = {'csv': 'text/csv', 'ndjson': 'application/x-ndjson'}
 
@@ -68,6 +73,7 @@ class Bench:
         self.spool = os.path.join(os.environ['BULKIO_RUN_DIR'], 'spool')
         self.table = []
         self.modes = []     # the dry run and the partial re-import, said
+        self.spool_notes = []
 
     def psql(self, sql, out=None):
         return subprocess.run(['psql', self.db, '-v', 'ON_ERROR_STOP=1',
@@ -288,6 +294,59 @@ class Bench:
                                   ' name changed (%.2f s; target ≤ 1×)'
                                   % (secs, secs / full, full))
 
+    def restart(self, spool):
+        """Restart the installation with BulkIOSpool spool."""
+        conf = os.path.join(os.environ['BULKIO_RUN_DIR'], 'bench-spool.conf')
+        with open(conf, 'w') as f:
+            f.write('BulkIOSpool %s\n' % spool)
+        os.environ['BULKIO_EXTRA_CONF'] = conf
+        bulkio('stop')
+        bulkio('start')
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(self.base + '/v1/health', timeout=2)
+                return
+            except OSError:
+                time.sleep(0.2)
+        sys.exit('bench: the server did not come back')
+
+    def spools(self):
+        """The users import through the file spool, then the database
+        spool, in the same run: the upload's throughput and the whole
+        import's time."""
+        path = self.datafile('users', 'valid', self.rows)
+        size = os.path.getsize(path)
+        secs = {}
+        for spool in ('file', 'database'):
+            self.restart(spool)
+            self.reset()
+            up = {}
+
+            def run():
+                start = time.monotonic()
+                job = self.upload('users', path)
+                up['secs'] = time.monotonic() - start
+                return self.wait(job)
+            secs[spool], mem, doc = self.measure(run)
+            self.clean_spool()
+            if doc['successCount'] != self.rows:
+                sys.exit('bench: users import (%s spool) gave %s'
+                         % (spool, doc))
+            objects = int(self.psql('SELECT count(*) FROM'
+                                    ' pg_largeobject_metadata'))
+            self.spool_notes.append(
+                'upload of %d users (%.1f MB), %s spool: %.2f s, %.0f MB/s;'
+                ' large objects left after the import: %d'
+                % (self.rows, size / MB, spool, up['secs'],
+                   size / MB / up['secs'], objects))
+            print('    ' + self.spool_notes[-1], flush=True)
+            if spool == 'database':
+                self.add('import users valid (csv), database spool'
+                         ' (baseline: file spool)', doc['totalRecords'],
+                         secs['database'], secs['file'], DB_SPOOL_TARGET,
+                         mem)
+        self.restart('file')
+
     def exports(self):
         for res in RESOURCES:
             rows = int(self.psql('SELECT count(*) FROM ' + res))
@@ -405,6 +464,10 @@ class Bench:
                 ' the same rows in the same run.\n\n%s%s\n\n%s\n\n%s\n\n%s\n'
                 % (time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()), cpu,
                    self.rows, head, '\n'.join(lines), modes, flat, lat))
+        if self.spool_notes:
+            text += '\n' + '\n'.join('- ' + n for n in self.spool_notes) \
+                    + '\n'
+
         print('\n' + text)
         with open(out, 'w') as f:
             f.write(text)
@@ -462,6 +525,7 @@ def main():
     b = Bench(a.rows, a.port)
     b.imports('valid')
     b.exports()
+    b.spools()
     b.imports('invalid5')
     b.memory(a.big or 5 * a.rows)
     b.report(*b.latency(), a.out)

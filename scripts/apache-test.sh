@@ -25,6 +25,7 @@ export BULKIO_TEST_DBD_PARAMS=$(scripts/bulkio.sh conninfo)
 export BULKIO_TEST_SECRET=$(openssl rand -hex 32)
 export BULKIO_TEST_LIBEXECDIR=$(apxs -q LIBEXECDIR)
 export BULKIO_TEST_IMPORT_CONNECTIONS=${BULKIO_TEST_IMPORT_CONNECTIONS:-2}
+export BULKIO_TEST_SPOOL=${BULKIO_TEST_SPOOL:-file}
 # the module under test (make test-asan: an ASan/UBSan build)
 export BULKIO_TEST_MODULE=${BULKIO_TEST_MODULE:-$top/.libs/mod_bulkio.so}
 

@@ -1,12 +1,22 @@
 #!/usr/bin/env bash
-# Two httpd servers (own ports, own server roots) on one PostgreSQL and one
-# shared spool directory, as in the README's "Scaling out":
+# Two httpd servers (own ports, own server roots) on one PostgreSQL, in
+# either topology of the README's "Scaling out":
+#   CLUSTER_SPOOL=file      one shared spool directory (the default);
+#   CLUSTER_SPOOL=database  BulkIOSpool database: the servers share nothing
+#                           but PostgreSQL (separate run directories).
+# Both:
 #   - 12 import jobs posted across both are each processed exactly once
 #     (rows in PostgreSQL, one attempt each, one "finished" line in all);
 #   - both servers do work, and neither runs more than BulkIOMaxJobs (3)
 #     jobs at a time (sampled from lease_server while they run);
 #   - either server answers status and download for any job (an export job
 #     posted on A is followed and downloaded on B).
+# The database topology also:
+#   - an upload to A, A killed (SIGKILL) at once, before it claims the
+#     job: B processes it exactly once;
+#   - an export job made on A is downloaded from B with a range;
+#   - after cancels, a failed job and an upload cut off midway, no large
+#     object is orphaned (pg_largeobject_metadata against live jobs).
 #   scripts/cluster-test.sh      (ports BULKIO_PORT and BULKIO_PORT+1,
 #                                 default 8090 and 8091)
 set -euo pipefail
@@ -18,13 +28,26 @@ port_b=$((port_a + 1))
 jobs=12
 per_job=${CLUSTER_RECORDS:-20000}
 max_jobs=3
+topology=${CLUSTER_SPOOL:-file}
+echo "# topology: $topology"
 
 tmp=$(mktemp -d /tmp/bulkio-cluster.XXXXXX)
 chmod 755 "$tmp"
 a=$tmp/a
 b=$tmp/b
-spool=$tmp/spool
 mkdir -p "$a" "$b"
+if [ "$topology" = database ]; then
+    # nothing shared but PostgreSQL: each server its own spool directory
+    # (unused) under its own run directory
+    spool_a=$a/spool
+    spool_b=$b/spool
+    printf 'BulkIOSpool database\nBulkIOLeaseTime 3s\n' > "$tmp/extra.conf"
+else
+    spool_a=$tmp/spool
+    spool_b=$tmp/spool
+    : > "$tmp/extra.conf"
+fi
+export BULKIO_EXTRA_CONF=$tmp/extra.conf
 unset BULKIO_DATABASE_URL
 failures=0
 sampler=
@@ -58,11 +81,11 @@ field() { perl -MJSON::PP -0777 -e \
     'my $d = eval { decode_json(<STDIN>) } // {}; print $d->{$ARGV[0]} // ""' "$1"; }
 
 # server A brings up the database; B uses A's database, secret and spool
-BULKIO_RUN_DIR=$a BULKIO_PORT=$port_a BULKIO_SPOOL_DIR=$spool \
+BULKIO_RUN_DIR=$a BULKIO_PORT=$port_a BULKIO_SPOOL_DIR=$spool_a \
     scripts/bulkio.sh start >/dev/null
 db=$(BULKIO_RUN_DIR=$a scripts/bulkio.sh conninfo)
 cp "$a/jwt.secret" "$a/webhook.secret" "$a/download.secret" "$b/"
-BULKIO_RUN_DIR=$b BULKIO_PORT=$port_b BULKIO_SPOOL_DIR=$spool \
+BULKIO_RUN_DIR=$b BULKIO_PORT=$port_b BULKIO_SPOOL_DIR=$spool_b \
     BULKIO_DATABASE_URL=$db scripts/bulkio.sh start >/dev/null
 token=$(BULKIO_RUN_DIR=$a SUB=cluster scripts/bulkio.sh token)
 auth="Authorization: Bearer $token"
@@ -165,6 +188,10 @@ for s in a b; do
     bad=$(grep -E 'Segmentation fault|AddressSanitizer|exit signal' "$tmp/$s/logs/error_log" || true)
     check "server $s error log has no crash" "$bad" ""
 done
+
+if [ "$topology" = database ]; then
+    . "$top/scripts/cluster-db-checks.sh"
+fi
 
 if [ "$failures" -gt 0 ]; then
     echo "cluster test: $failures check(s) failed"

@@ -1,11 +1,11 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE). */
 
-#include <apr_file_io.h>
 #include <apr_strings.h>
 
 #include "bulkio_export.h"
 #include "bulkio_job.h"
 #include "bulkio_pq.h"
+#include "bulkio_spool.h"
 #include "bulkio_store_jobs.h"
 #include "bulkio_store_lease.h"
 #include "bulkio_util.h"
@@ -16,7 +16,7 @@
 typedef struct {
     apr_pool_t *pool;
     bulkio_job_ctx_t *job;
-    apr_file_t *f;
+    bulkio_spool_t *file;
     bulkio_progress_t prog;
     apr_time_t started;
     apr_time_t last_renew;
@@ -28,7 +28,7 @@ typedef struct {
 
 static apr_status_t file_out(void *baton, const char *data, apr_size_t len)
 {
-    return apr_file_write_full(((run_t *)baton)->f, data, len, NULL);
+    return bulkio_spool_write(((run_t *)baton)->file, data, len);
 }
 
 /* Write len bytes of data to the file, through gzip when the export is
@@ -110,12 +110,12 @@ bulkio_run_e bulkio_export_run(apr_pool_t *p, bulkio_job_ctx_t *job,
                                const char **preason)
 {
     const bulkio_claim_t *c = job->claim;
-    const char *tmp, *path, *error, *sql;
+    const char *name, *error, *sql;
+    unsigned char digest[BULKIO_SHA256_LEN];
     const char *const *params;
     bulkio_export_t *exp;
     bulkio_frame_t frame;
     json_object *doc;
-    apr_finfo_t fi;
     run_t run;
     apr_status_t rv;
     int nparams;
@@ -129,12 +129,10 @@ bulkio_run_e bulkio_export_run(apr_pool_t *p, bulkio_job_ctx_t *job,
                                doc ? error : "not JSON", NULL);
         return BULKIO_RUN_FAILED;
     }
-    /* names of this attempt's own: a run that lost its lease unknowingly
-     * never touches the files of the one that took the job over */
-    tmp = apr_psprintf(p, "%s/export-%s.%d.tmp", job->spool_dir, c->job_id,
-                       c->attempts);
-    path = apr_psprintf(p, "%s/export-%s.%d.%s%s", job->spool_dir,
-                        c->job_id, c->attempts, bulkio_export_ext(exp),
+    /* a name of this attempt's own: a run that lost its lease unknowingly
+     * never touches the file of the one that took the job over */
+    name = apr_psprintf(p, "export-%s.%d.%s%s", c->job_id, c->attempts,
+                        bulkio_export_ext(exp),
                         bulkio_export_gzip(exp) ? ".gz" : "");
     memset(&run, 0, sizeof(run));
     run.pool = p;
@@ -146,12 +144,13 @@ bulkio_run_e bulkio_export_run(apr_pool_t *p, bulkio_job_ctx_t *job,
         *preason = "cannot start the gzip compression";
         return BULKIO_RUN_FAILED;
     }
-    rv = apr_file_open(&run.f, tmp, APR_FOPEN_CREATE | APR_FOPEN_WRITE
-                       | APR_FOPEN_TRUNCATE,
-                       APR_FPROT_UREAD | APR_FPROT_UWRITE, p);
+    /* written beside the job's row: the database spool commits the file
+     * with the row that names it */
+    rv = bulkio_spool_begin(&run.file, p, job->spool, job->ctl,
+                            BULKIO_SPOOL_OWN_CONN);
     if (rv != APR_SUCCESS) {
-        *preason = "cannot write the export file into the spool directory";
-        return BULKIO_RUN_FAILED;
+        *preason = "cannot write the export file into the spool";
+        return BULKIO_RUN_RETRY;
     }
     bulkio_job_log(job, p, BULKIO_LOG_INFO, "Job %s started: export of %s "
                    "as %s, attempt %d", c->job_id, c->resource,
@@ -169,35 +168,36 @@ bulkio_run_e bulkio_export_run(apr_pool_t *p, bulkio_job_ctx_t *job,
         goto leave;
     }
     if (file_write(&run, "", 0, 1) != APR_SUCCESS
-        || apr_file_sync(run.f) != APR_SUCCESS
-        || apr_file_info_get(&fi, APR_FINFO_SIZE, run.f) != APR_SUCCESS) {
+        || bulkio_spool_close(run.file, digest) != APR_SUCCESS) {
         run.reason = "cannot write the export file (is the spool full?)";
         run.rc = BULKIO_RUN_FAILED;
         goto leave;
     }
-    apr_file_close(run.f);
-    run.f = NULL;
-    if (apr_file_rename(tmp, path, p) != APR_SUCCESS) {
-        run.reason = "cannot rename the export file in the spool directory";
+    if (bulkio_spool_keep(run.file, name) != APR_SUCCESS) {
+        run.reason = "cannot keep the export file in the spool";
         run.rc = BULKIO_RUN_FAILED;
         goto leave;
     }
-    rv = bulkio_store_export_file(p, job->ctl, c->id, job->owner, path,
-                                  fi.size, run.prog.records, job->ttl);
+    rv = bulkio_store_export_file(p, bulkio_spool_conn(run.file), c->id,
+                                  job->owner, bulkio_spool_path(run.file),
+                                  bulkio_spool_size(run.file),
+                                  run.prog.records, job->ttl);
+    if (rv == APR_SUCCESS) {
+        rv = bulkio_spool_commit(run.file);
+    }
     if (rv != APR_SUCCESS) {
-        apr_file_remove(path, p);
-        run.rc = lost_or_retry(&run, rv, job->ctl);
+        run.rc = lost_or_retry(&run, rv, bulkio_spool_conn(run.file));
         goto leave;
     }
     bulkio_job_progress(job, p, &run.prog, run.prog.records, run.started);
     bulkio_job_log(job, p, BULKIO_LOG_NOTICE, "Job %s finished after %.1f s:"
                    " %" APR_INT64_T_FMT " records, %" APR_OFF_T_FMT " bytes",
                    c->job_id, (double)(apr_time_now() - run.started)
-                   / APR_USEC_PER_SEC, run.prog.records, fi.size);
+                   / APR_USEC_PER_SEC, run.prog.records,
+                   bulkio_spool_size(run.file));
 leave:
-    if (run.f) {
-        apr_file_close(run.f);
-        apr_file_remove(tmp, p);
+    if (run.rc != BULKIO_RUN_COMPLETED) {
+        bulkio_spool_discard(run.file);
     }
     *preason = run.reason;
     return run.rc;

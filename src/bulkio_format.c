@@ -127,11 +127,9 @@ bulkio_format_e bulkio_format_sniff(const unsigned char *buf, apr_size_t len)
 
 bulkio_format_e bulkio_format_sniff_file(apr_pool_t *p, const char *path)
 {
-    unsigned char raw[SNIFF_LEN], plain[SNIFF_LEN];
+    unsigned char raw[SNIFF_LEN];
     apr_size_t len = sizeof(raw);
     apr_file_t *f;
-    z_stream z;
-    bulkio_format_e fmt;
 
     if (apr_file_open(&f, path, APR_FOPEN_READ, 0, p) != APR_SUCCESS) {
         return BULKIO_FMT_UNKNOWN;
@@ -141,6 +139,16 @@ bulkio_format_e bulkio_format_sniff_file(apr_pool_t *p, const char *path)
         return BULKIO_FMT_UNKNOWN;
     }
     apr_file_close(f);
+    return bulkio_format_sniff_head(raw, len);
+}
+
+bulkio_format_e bulkio_format_sniff_head(const unsigned char *raw,
+                                         apr_size_t len)
+{
+    unsigned char plain[SNIFF_LEN];
+    z_stream z;
+    bulkio_format_e fmt;
+
     if (len < 2 || raw[0] != 0x1f || raw[1] != 0x8b) {
         return bulkio_format_sniff(raw, len);
     }
@@ -148,8 +156,8 @@ bulkio_format_e bulkio_format_sniff_file(apr_pool_t *p, const char *path)
     if (inflateInit2(&z, 15 + 16) != Z_OK) {
         return BULKIO_FMT_UNKNOWN;
     }
-    z.next_in = raw;
-    z.avail_in = (uInt)len;
+    z.next_in = (unsigned char *)raw;
+    z.avail_in = (uInt)(len < SNIFF_LEN ? len : SNIFF_LEN);
     z.next_out = plain;
     z.avail_out = sizeof(plain);
     inflate(&z, Z_SYNC_FLUSH);

@@ -44,6 +44,11 @@ int bulkio_format_is_tsv(const char *ctype, const char *fname);
  * @return the format, BULKIO_FMT_UNKNOWN when empty or unreadable */
 bulkio_format_e bulkio_format_sniff_file(apr_pool_t *p, const char *path);
 
+/** The format of a file whose first bytes (gzip-compressed or not) are
+ * raw, or BULKIO_FMT_UNKNOWN. */
+bulkio_format_e bulkio_format_sniff_head(const unsigned char *raw,
+                                         apr_size_t len);
+
 /** Guess the format from the first len bytes of (uncompressed) data. */
 bulkio_format_e bulkio_format_sniff(const unsigned char *buf, apr_size_t len);
 

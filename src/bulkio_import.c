@@ -111,6 +111,7 @@ bulkio_run_e bulkio_import_run(apr_pool_t *p, bulkio_job_ctx_t *job,
     bulkio_resource_e res = (bulkio_resource_e)bulkio_resource_from_name(
                                 c->resource);
     bulkio_mode_e mode = bulkio_writer_mode(c);
+    bulkio_spool_reader_t *source;
     bulkio_parser_t *parser;
     bulkio_writer_t *w;
     bulkio_record_t rec;
@@ -133,8 +134,12 @@ bulkio_run_e bulkio_import_run(apr_pool_t *p, bulkio_job_ctx_t *job,
                  != BULKIO_RUN_COMPLETED) {
         return rc;
     }
-    rv = bulkio_parser_open(&parser, p, path, bulkio_format_from_name(format),
-                            job->max_record);
+    rv = bulkio_spool_open(&source, p, path, job->conn, BULKIO_SPOOL_OWN_CONN);
+    if (rv == APR_SUCCESS) {
+        rv = bulkio_parser_open_spool(&parser, p, source,
+                                      bulkio_format_from_name(format),
+                                      job->max_record);
+    }
     if (rv != APR_SUCCESS) {
         *preason = "the uploaded file cannot be read";
         return BULKIO_RUN_FAILED;

@@ -8,6 +8,7 @@
 
 #include "bulkio_format.h"
 #include "bulkio_record.h"
+#include "bulkio_spool.h"
 #include "bulkio_store_lease.h"
 
 /** Levels of bulkio_log_fn, as syslog numbers them (and httpd too). */
@@ -32,7 +33,8 @@ typedef struct {
     apr_size_t max_record;
     apr_off_t max_inflated;        /**< imports: bytes a gzip file may
                                         inflate to (0: no bound) */
-    const char *spool_dir;         /**< where downloads and exports go */
+    const char *spool_dir;         /**< the spool's directory */
+    const bulkio_spool_conf_t *spool; /**< where downloads and exports go */
     const struct bulkio_fetch_opts_t *fetch; /**< URL imports' limits */
     apr_interval_time_t ttl;       /**< exports: how long it stays */
     volatile int *stop;            /**< raised when the server stops */

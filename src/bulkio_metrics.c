@@ -220,3 +220,25 @@ void bulkio_metrics_render(bulkio_buf_t *out, const bulkio_metrics_t *m)
     sample(&w, "bulkio_queue_oldest_pending_age_seconds",
            bulkio_prom_double(p, m->oldest_pending), NULL);
 }
+
+void bulkio_metrics_render_replica(bulkio_buf_t *out,
+                                   const bulkio_replica_state_t *st)
+{
+    writer_t w;
+    apr_pool_t *p = out->pool;
+
+    w.out = out;
+    w.p = p;
+    family(&w, "bulkio_replica_up", "gauge",
+           "1 when the export replica (BulkIOExportReplica) answers as a "
+           "replica, else 0.");
+    sample(&w, "bulkio_replica_up", st->up ? "1" : "0", NULL);
+    family(&w, "bulkio_replica_lag_bytes", "gauge",
+           "WAL the primary wrote that the replica has not replayed.");
+    sample(&w, "bulkio_replica_lag_bytes", i64(p, st->lag_bytes), NULL);
+    family(&w, "bulkio_replica_lag_seconds", "gauge",
+           "Age of the replica's last replayed transaction while it lags, "
+           "0 when it has replayed everything.");
+    sample(&w, "bulkio_replica_lag_seconds",
+           bulkio_prom_double(p, st->lag_seconds), NULL);
+}

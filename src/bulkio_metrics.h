@@ -6,6 +6,7 @@
 #include <apr_pools.h>
 
 #include "bulkio_store_metrics.h"
+#include "bulkio_store_replica.h"
 #include "bulkio_util.h"
 
 /*
@@ -36,5 +37,9 @@ const char *bulkio_prom_double(apr_pool_t *p, double v);
 /** Append m to out in the text exposition format: a HELP and a TYPE line
  * before each family's samples. */
 void bulkio_metrics_render(bulkio_buf_t *out, const bulkio_metrics_t *m);
+
+/** Append the export replica's state (BulkIOExportReplica) to out. */
+void bulkio_metrics_render_replica(bulkio_buf_t *out,
+                                   const bulkio_replica_state_t *st);
 
 #endif /* BULKIO_METRICS_H */

@@ -63,7 +63,7 @@ typedef enum {
 struct bulkio_parser_t {
     apr_pool_t *pool;
     apr_pool_t *rp;             /* the current record's, cleared per record */
-    apr_file_t *fd;
+    bulkio_spool_reader_t *fd;
     bulkio_format_e fmt;
     apr_size_t max_record;
 
@@ -215,7 +215,7 @@ static apr_status_t bulkio_fill(bulkio_parser_t *ps)
     ps->dlen = keep;
     if (!ps->gzip) {
         n = BULKIO_BLOCK - keep;
-        rv = apr_file_read(ps->fd, ps->dbuf + keep, &n);
+        rv = bulkio_spool_read(ps->fd, ps->dbuf + keep, &n);
         if (rv == APR_EOF || (rv == APR_SUCCESS && n == 0)) {
             return APR_EOF;
         }
@@ -229,7 +229,7 @@ static apr_status_t bulkio_fill(bulkio_parser_t *ps)
     while (ps->dlen == keep) {
         if (ps->zs.avail_in == 0 && !ps->file_eof) {
             n = BULKIO_BLOCK;
-            rv = apr_file_read(ps->fd, ps->ibuf, &n);
+            rv = bulkio_spool_read(ps->fd, ps->ibuf, &n);
             if (rv == APR_EOF || (rv == APR_SUCCESS && n == 0)) {
                 ps->file_eof = 1;
             }
@@ -1252,9 +1252,42 @@ static apr_status_t bulkio_rec_emit(bulkio_parser_t *ps, bulkio_record_t *rec,
     return bulkio_rec_set(ps, rec, line, err);
 }
 
+/* Read up to len bytes, short only at the end. */
+static apr_status_t read_full(bulkio_spool_reader_t *rd, unsigned char *buf,
+                              apr_size_t len, apr_size_t *pn)
+{
+    apr_size_t n;
+    apr_status_t rv = APR_SUCCESS;
+
+    *pn = 0;
+    while (*pn < len) {
+        n = len - *pn;
+        if ((rv = bulkio_spool_read(rd, buf + *pn, &n)) != APR_SUCCESS) {
+            break;
+        }
+        *pn += n;
+    }
+    return rv == APR_EOF ? APR_SUCCESS : rv;
+}
+
 apr_status_t bulkio_parser_open(bulkio_parser_t **pps, apr_pool_t *p,
                                 const char *path, bulkio_format_e fmt,
                                 apr_size_t max_record)
+{
+    bulkio_spool_reader_t *rd;
+    apr_status_t rv;
+
+    *pps = NULL;
+    rv = bulkio_spool_open(&rd, p, path, NULL, 0);
+    return rv == APR_SUCCESS ? bulkio_parser_open_spool(pps, p, rd, fmt,
+                                                        max_record)
+                             : rv;
+}
+
+apr_status_t bulkio_parser_open_spool(bulkio_parser_t **pps, apr_pool_t *p,
+                                      bulkio_spool_reader_t *rd,
+                                      bulkio_format_e fmt,
+                                      apr_size_t max_record)
 {
     bulkio_parser_t *ps;
     apr_size_t n;
@@ -1275,10 +1308,7 @@ apr_status_t bulkio_parser_open(bulkio_parser_t **pps, apr_pool_t *p,
     ps->max_record = max_record;
     ps->line = 1;
     ps->ncols = -1;
-    rv = apr_file_open(&ps->fd, path, APR_FOPEN_READ, APR_OS_DEFAULT, p);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
+    ps->fd = rd;
     if ((rv = apr_pool_create(&ps->rp, p)) != APR_SUCCESS) {
         return rv;
     }
@@ -1296,8 +1326,8 @@ apr_status_t bulkio_parser_open(bulkio_parser_t **pps, apr_pool_t *p,
     json_tokener_set_flags(ps->tok, JSON_TOKENER_STRICT);
 
     ps->ibuf = apr_palloc(p, BULKIO_BLOCK);
-    rv = apr_file_read_full(ps->fd, ps->ibuf, BULKIO_BLOCK, &n);
-    if (rv != APR_SUCCESS && rv != APR_EOF) {
+    rv = read_full(ps->fd, ps->ibuf, BULKIO_BLOCK, &n);
+    if (rv != APR_SUCCESS) {
         return rv;
     }
     ps->nread = n;

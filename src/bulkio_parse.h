@@ -7,6 +7,7 @@
 
 #include "bulkio_format.h"
 #include "bulkio_record.h"
+#include "bulkio_spool.h"
 
 /*
  * Streaming readers for import files: NDJSON, one JSON array of objects,
@@ -43,6 +44,13 @@ typedef struct bulkio_parser_t bulkio_parser_t;
 apr_status_t bulkio_parser_open(bulkio_parser_t **pps, apr_pool_t *p,
                                 const char *path, bulkio_format_e fmt,
                                 apr_size_t max_record);
+
+/** bulkio_parser_open() on an object of the spool opened for reading
+ * (whatever its backend). */
+apr_status_t bulkio_parser_open_spool(bulkio_parser_t **pps, apr_pool_t *p,
+                                      bulkio_spool_reader_t *rd,
+                                      bulkio_format_e fmt,
+                                      apr_size_t max_record);
 
 /**
  * Read the next record. rec->obj, rec->raw and rec->error stay valid

@@ -177,9 +177,11 @@ apr_status_t bulkio_pq_txn(apr_pool_t *p, PGconn *conn, const char *begin,
                            bulkio_pq_txn_fn *fn, void *baton,
                            const char **perror)
 {
-    apr_status_t rv;
+    apr_status_t rv = APR_SUCCESS;
 
-    rv = bulkio_pq_exec(p, conn, begin ? begin : "BEGIN", 0, NULL, NULL);
+    if (PQtransactionStatus(conn) != PQTRANS_INTRANS) {
+        rv = bulkio_pq_exec(p, conn, begin ? begin : "BEGIN", 0, NULL, NULL);
+    }
     if (rv == APR_SUCCESS) {
         rv = fn(p, conn, baton);
     }
@@ -237,6 +239,65 @@ const char *bulkio_pq_error(apr_pool_t *p, PGconn *conn)
 apr_status_t bulkio_pq_ping(apr_pool_t *p, PGconn *conn)
 {
     return bulkio_pq_exec(p, conn, "SELECT 1", 0, NULL, NULL);
+}
+
+static apr_status_t finish_conn(void *conn)
+{
+    PQfinish(conn);
+    return APR_SUCCESS;
+}
+
+/* A connection made by libpq with keywords and values; tied to p. */
+static apr_status_t connect_params(apr_pool_t *p, const char *const *keys,
+                                   const char *const *values, int expand,
+                                   PGconn **pout)
+{
+    PGconn *c = PQconnectdbParams(keys, values, expand);
+
+    *pout = NULL;
+    if (!c) {
+        return APR_ENOMEM;
+    }
+    apr_pool_cleanup_register(p, c, finish_conn, apr_pool_cleanup_null);
+    if (PQstatus(c) != CONNECTION_OK) {
+        return APR_EGENERAL;
+    }
+    *pout = c;
+    return APR_SUCCESS;
+}
+
+apr_status_t bulkio_pq_clone(apr_pool_t *p, PGconn *conn, PGconn **pout)
+{
+    PQconninfoOption *opts = PQconninfo(conn), *o;
+    apr_array_header_t *keys = apr_array_make(p, 16, sizeof(char *));
+    apr_array_header_t *values = apr_array_make(p, 16, sizeof(char *));
+    apr_status_t rv;
+
+    *pout = NULL;
+    if (!opts) {
+        return APR_ENOMEM;
+    }
+    for (o = opts; o->keyword; ++o) {
+        if (o->val) {
+            APR_ARRAY_PUSH(keys, const char *) = apr_pstrdup(p, o->keyword);
+            APR_ARRAY_PUSH(values, const char *) = apr_pstrdup(p, o->val);
+        }
+    }
+    PQconninfoFree(opts);
+    APR_ARRAY_PUSH(keys, const char *) = NULL;
+    APR_ARRAY_PUSH(values, const char *) = NULL;
+    rv = connect_params(p, (const char *const *)keys->elts,
+                        (const char *const *)values->elts, 0, pout);
+    return rv;
+}
+
+apr_status_t bulkio_pq_connect(apr_pool_t *p, const char *conninfo,
+                               PGconn **pout)
+{
+    static const char *const keys[] = { "dbname", NULL };
+    const char *values[] = { conninfo, NULL };
+
+    return connect_params(p, keys, values, 1, pout);
 }
 
 int bulkio_pq_revive(PGconn *conn)

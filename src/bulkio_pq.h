@@ -99,7 +99,8 @@ typedef apr_status_t bulkio_pq_txn_fn(apr_pool_t *p, PGconn *conn,
                                       void *baton);
 
 /** Run fn in one transaction: begin (NULL: "BEGIN"), fn, COMMIT when fn
- * returned APR_SUCCESS, else ROLLBACK.
+ * returned APR_SUCCESS, else ROLLBACK. A transaction conn has open already
+ * (a spool object's) is joined: it commits or rolls back with fn's.
  * @param perror if not NULL, on failure the database's message, read
  *        before the rollback clears it
  * @return what fn returned, or the failure of BEGIN or COMMIT */
@@ -128,6 +129,17 @@ void bulkio_pq_rollback(PGconn *conn);
 
 /** The last error of conn, one line, for logs. */
 const char *bulkio_pq_error(apr_pool_t *p, PGconn *conn);
+
+/** Open a new connection to the database conn is connected to, with the
+ * same parameters; it is closed when p is cleaned up.
+ * @return APR_SUCCESS, or APR_EGENERAL (*pout NULL) */
+apr_status_t bulkio_pq_clone(apr_pool_t *p, PGconn *conn, PGconn **pout);
+
+/** Open a connection with conninfo (closed when p is cleaned up); the
+ * conninfo may hold a password: it is never logged.
+ * @return APR_SUCCESS, or APR_EGENERAL with *pout NULL */
+apr_status_t bulkio_pq_connect(apr_pool_t *p, const char *conninfo,
+                               PGconn **pout);
 
 /** APR_SUCCESS when the database answers a query. */
 apr_status_t bulkio_pq_ping(apr_pool_t *p, PGconn *conn);

@@ -279,7 +279,8 @@ apr_status_t bulkio_cidr_parse(apr_pool_t *p, const char *list,
 typedef struct {
     apr_pool_t *pool;
     const bulkio_fetch_opts_t *opts;
-    apr_file_t *file;
+    apr_file_t *file;           /* where it goes: a file, */
+    bulkio_spool_t *spool;      /* or an object of the spool */
     apr_off_t size;
     int oversize;
     int write_failed;
@@ -338,7 +339,9 @@ static size_t write_data(char *data, size_t size, size_t n, void *baton)
         f->oversize = 1;
         return 0;
     }
-    if (apr_file_write_full(f->file, data, len, NULL) != APR_SUCCESS) {
+    if ((f->spool ? bulkio_spool_write(f->spool, data, len)
+                  : apr_file_write_full(f->file, data, len, NULL))
+        != APR_SUCCESS) {
         f->write_failed = 1;
         return 0;
     }
@@ -373,29 +376,21 @@ static long msecs(apr_interval_time_t t)
     return (long)apr_time_as_msec(t);
 }
 
-apr_status_t bulkio_fetch(apr_pool_t *p, const char *url, const char *path,
-                          const bulkio_fetch_opts_t *opts,
-                          bulkio_fetch_result_t *res)
+/* One transfer into f's file or spool object. */
+static apr_status_t fetch_run(apr_pool_t *p, const char *url, fetch_t *f,
+                              bulkio_fetch_result_t *res)
 {
+    const bulkio_fetch_opts_t *opts = f->opts;
     char errbuf[CURL_ERROR_SIZE] = "";
     const char *ctype = NULL;
     long status = 0;
     CURLcode cc;
     CURL *h;
-    fetch_t f;
 
-    memset(res, 0, sizeof(*res));
-    memset(&f, 0, sizeof(f));
-    f.pool = p;
-    f.opts = opts;
-    if (apr_file_open(&f.file, path, APR_FOPEN_CREATE | APR_FOPEN_WRITE
-                      | APR_FOPEN_TRUNCATE | APR_FOPEN_BUFFERED,
-                      APR_FPROT_UREAD | APR_FPROT_UWRITE, p) != APR_SUCCESS) {
-        res->error = "cannot write into the spool directory";
-        return APR_EGENERAL;
-    }
     if (!(h = curl_easy_init())) {
-        apr_file_close(f.file);
+        if (f->file) {
+            apr_file_close(f->file);
+        }
         res->error = "cannot start a transfer";
         res->transient = 1;
         return APR_EGENERAL;
@@ -418,36 +413,36 @@ apr_status_t bulkio_fetch(apr_pool_t *p, const char *url, const char *path,
     curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE,
                      (curl_off_t)opts->max_size);
     curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_socket);
-    curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, &f);
+    curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, f);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_data);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &f);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, f);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
     curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, xfer_info);
-    curl_easy_setopt(h, CURLOPT_XFERINFODATA, &f);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, f);
     cc = curl_easy_perform(h);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ctype);
     res->http_status = (int)status;
     res->content_type = ctype ? apr_pstrdup(p, ctype) : NULL;
-    res->size = f.size;
-    if (apr_file_close(f.file) != APR_SUCCESS && cc == CURLE_OK) {
-        f.write_failed = 1;
+    res->size = f->size;
+    if (f->file && apr_file_close(f->file) != APR_SUCCESS && cc == CURLE_OK) {
+        f->write_failed = 1;
         cc = CURLE_WRITE_ERROR;
     }
-    if (f.refused) {
-        res->error = f.refused;
-        res->refused = f.refused_log;
+    if (f->refused) {
+        res->error = f->refused;
+        res->refused = f->refused_log;
     }
-    else if (f.aborted) {
+    else if (f->aborted) {
         res->error = "interrupted";
         res->transient = 1;
     }
-    else if (f.oversize || cc == CURLE_FILESIZE_EXCEEDED) {
+    else if (f->oversize || cc == CURLE_FILESIZE_EXCEEDED) {
         res->error = apr_psprintf(p, "the file exceeds the %" APR_OFF_T_FMT
                                   "-byte limit", opts->max_size);
     }
-    else if (f.write_failed) {
+    else if (f->write_failed) {
         res->error = "cannot write into the spool directory";
     }
     else if (cc == CURLE_TOO_MANY_REDIRECTS) {
@@ -483,20 +478,61 @@ apr_status_t bulkio_fetch(apr_pool_t *p, const char *url, const char *path,
     return APR_EGENERAL;
 }
 
+/* A transfer not begun, into spool (or a file when NULL). */
+static void fetch_init(fetch_t *f, apr_pool_t *p, bulkio_spool_t *spool,
+                       const bulkio_fetch_opts_t *opts,
+                       bulkio_fetch_result_t *res)
+{
+    memset(res, 0, sizeof(*res));
+    memset(f, 0, sizeof(*f));
+    f->pool = p;
+    f->opts = opts;
+    f->spool = spool;
+}
+
+apr_status_t bulkio_fetch(apr_pool_t *p, const char *url, const char *path,
+                          const bulkio_fetch_opts_t *opts,
+                          bulkio_fetch_result_t *res)
+{
+    fetch_t f;
+
+    fetch_init(&f, p, NULL, opts, res);
+    if (apr_file_open(&f.file, path, APR_FOPEN_CREATE | APR_FOPEN_WRITE
+                      | APR_FOPEN_TRUNCATE | APR_FOPEN_BUFFERED,
+                      APR_FPROT_UREAD | APR_FPROT_UWRITE, p) != APR_SUCCESS) {
+        res->error = "cannot write into the spool directory";
+        return APR_EGENERAL;
+    }
+    return fetch_run(p, url, &f, res);
+}
+
+apr_status_t bulkio_fetch_spool(apr_pool_t *p, const char *url,
+                                bulkio_spool_t *spool,
+                                const bulkio_fetch_opts_t *opts,
+                                bulkio_fetch_result_t *res)
+{
+    fetch_t f;
+
+    fetch_init(&f, p, spool, opts, res);
+    return fetch_run(p, url, &f, res);
+}
+
 apr_status_t bulkio_fetch_global_init(void)
 {
     return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? APR_SUCCESS
                                                              : APR_EGENERAL;
 }
 
-/* The format of the file fetched into tmp: the job's, the response's
- * Content-Type, the URL's file name, or what the file starts with. */
+/* The format of the file fetched into spool: the job's, the response's
+ * media type, the URL's file name, the content. */
 static bulkio_format_e fetched_format(apr_pool_t *p, const char *format,
                                       const char *url,
                                       const bulkio_fetch_result_t *res,
-                                      const char *tmp)
+                                      const bulkio_spool_t *spool)
 {
     bulkio_format_e fmt = bulkio_format_from_name(format);
+    const unsigned char *head;
+    apr_size_t len;
     apr_uri_t uri;
 
     if (!fmt) {
@@ -506,9 +542,43 @@ static bulkio_format_e fetched_format(apr_pool_t *p, const char *format,
         fmt = bulkio_format_from_filename(uri.path);
     }
     if (!fmt) {
-        fmt = bulkio_format_sniff_file(p, tmp);
+        head = bulkio_spool_head(spool, &len);
+        fmt = bulkio_format_sniff_head(head, len);
     }
     return fmt;
+}
+
+/* Keep the fetched file under the job's name and record it with its
+ * format on the job, in one transaction with it (the database spool). */
+static bulkio_run_e keep_fetched(apr_pool_t *p, bulkio_job_ctx_t *job,
+                                 bulkio_spool_t *spool, bulkio_format_e fmt,
+                                 const char **preason)
+{
+    const bulkio_claim_t *c = job->claim;
+    unsigned char digest[BULKIO_SHA256_LEN];
+    apr_status_t rv;
+
+    if (bulkio_spool_close(spool, digest) != APR_SUCCESS
+        || bulkio_spool_keep(spool, apr_pstrcat(p, "import-", c->job_id,
+                                                NULL)) != APR_SUCCESS) {
+        bulkio_spool_discard(spool);
+        *preason = "cannot store the fetched file in the spool";
+        return BULKIO_RUN_FAILED;
+    }
+    rv = bulkio_store_import_source(p, bulkio_spool_conn(spool), c->id,
+                                    job->owner, bulkio_spool_path(spool),
+                                    bulkio_format_name(fmt),
+                                    bulkio_spool_size(spool));
+    if (rv == APR_SUCCESS) {
+        rv = bulkio_spool_commit(spool);
+    }
+    if (rv != APR_SUCCESS) {
+        bulkio_spool_discard(spool);
+        *preason = "database error while recording the download";
+        return APR_STATUS_IS_NOTFOUND(rv) ? BULKIO_RUN_LOST
+                                          : BULKIO_RUN_RETRY;
+    }
+    return BULKIO_RUN_COMPLETED;
 }
 
 bulkio_run_e bulkio_fetch_import(apr_pool_t *p, bulkio_job_ctx_t *job,
@@ -517,31 +587,39 @@ bulkio_run_e bulkio_fetch_import(apr_pool_t *p, bulkio_job_ctx_t *job,
                                  const char **preason)
 {
     const bulkio_claim_t *c = job->claim;
-    const char *tmp, *path;
     bulkio_fetch_opts_t opts = *job->fetch;
     bulkio_fetch_result_t res;
+    bulkio_spool_t *spool;
     bulkio_format_e fmt;
+    bulkio_run_e rc;
+    apr_pool_t *tp;
     apr_time_t until;
     apr_status_t rv;
     int try;
 
     opts.tick = tick;
     opts.tick_baton = baton;
-    tmp = apr_pstrcat(p, job->spool_dir, "/import-", c->job_id, ".part",
-                      NULL);
-    path = apr_pstrcat(p, job->spool_dir, "/import-", c->job_id, NULL);
     for (try = 1; ; ++try) {
         bulkio_job_log(job, p, BULKIO_LOG_INFO, "Job %s: fetching its URL, "
                        "try %d", c->job_id, try);
-        rv = bulkio_fetch(p, c->source_url, tmp, &opts, &res);
+        apr_pool_create(&tp, p);
+        rv = bulkio_spool_begin(&spool, tp, job->spool, job->conn,
+                                BULKIO_SPOOL_OWN_CONN);
+        if (rv != APR_SUCCESS) {
+            apr_pool_destroy(tp);
+            *preason = "cannot write into the spool";
+            return BULKIO_RUN_RETRY;
+        }
+        rv = bulkio_fetch_spool(tp, c->source_url, spool, &opts, &res);
         if (rv == APR_SUCCESS) {
             break;
         }
-        apr_file_remove(tmp, p);
+        res.error = apr_pstrdup(p, res.error);
         if (res.refused) {
             bulkio_job_log(job, p, BULKIO_LOG_INFO, "Job %s: its URL was "
                            "refused: %s", c->job_id, res.refused);
         }
+        apr_pool_destroy(tp);
         if (*job->stop) {
             return BULKIO_RUN_STOPPED;
         }
@@ -558,27 +636,16 @@ bulkio_run_e bulkio_fetch_import(apr_pool_t *p, bulkio_job_ctx_t *job,
             }
         }
     }
-    fmt = fetched_format(p, c->format, c->source_url, &res, tmp);
+    fmt = fetched_format(tp, c->format, c->source_url, &res, spool);
     if (!fmt) {
-        apr_file_remove(tmp, p);
+        apr_pool_destroy(tp);
         *preason = "cannot tell the fetched file's format; give format="
                    "ndjson, json or csv";
         return BULKIO_RUN_FAILED;
     }
-    if (apr_file_rename(tmp, path, p) != APR_SUCCESS) {
-        apr_file_remove(tmp, p);
-        *preason = "cannot store the fetched file in the spool directory";
-        return BULKIO_RUN_FAILED;
-    }
-    rv = bulkio_store_import_source(p, job->conn, c->id, job->owner, path,
-                                    bulkio_format_name(fmt), res.size);
-    if (rv != APR_SUCCESS) {
-        apr_file_remove(path, p);
-        *preason = "database error while recording the download";
-        return APR_STATUS_IS_NOTFOUND(rv) ? BULKIO_RUN_LOST
-                                          : BULKIO_RUN_RETRY;
-    }
-    *ppath = path;
+    rc = keep_fetched(tp, job, spool, fmt, preason);
+    *ppath = apr_pstrdup(p, bulkio_spool_path(spool));
     *pformat = bulkio_format_name(fmt);
-    return BULKIO_RUN_COMPLETED;
+    apr_pool_destroy(tp);
+    return rc;
 }

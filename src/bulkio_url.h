@@ -102,12 +102,18 @@ apr_status_t bulkio_fetch(apr_pool_t *p, const char *url, const char *path,
                           const bulkio_fetch_opts_t *opts,
                           bulkio_fetch_result_t *res);
 
+/** bulkio_fetch() into an object of the spool (begun, not closed). */
+apr_status_t bulkio_fetch_spool(apr_pool_t *p, const char *url,
+                                bulkio_spool_t *spool,
+                                const bulkio_fetch_opts_t *opts,
+                                bulkio_fetch_result_t *res);
+
 /** Download the file of URL import job into the spool (transient failures
  * are tried again, with backoff), decide its format and record both on
  * the job.
  * @param tick called now and then while the fetch runs or waits to try
  *        again, with baton (to keep the job's lease); non-zero ends it
- * @param ppath the file's path in the spool
+ * @param ppath the file's reference in the spool
  * @param pformat its format's name
  * @param preason why, unless it returns BULKIO_RUN_COMPLETED
  * @return BULKIO_RUN_COMPLETED, or how the run ends */

@@ -36,6 +36,7 @@
 #define DEF_WEBHOOK_TIMEOUT apr_time_from_sec(10)
 #define DEF_LINK_TTL        apr_time_from_sec(3600)
 #define SECRET_MIN          32
+#define DEF_REPLICA_WAIT    apr_time_from_sec(2)
 
 /* A value set in the virtual host wins over the one it inherits. */
 #define MERGE(f) (add->f != BULKIO_UNSET ? add->f : base->f)
@@ -72,6 +73,8 @@ void *mod_bulkio_cfg_create(apr_pool_t *p, server_rec *s)
     c->webhook_backoff = BULKIO_UNSET;
     c->webhook_timeout = BULKIO_UNSET;
     c->link_ttl = BULKIO_UNSET;
+    c->spool.kind = BULKIO_UNSET;
+    c->replica_wait = BULKIO_UNSET;
     return c;
 }
 
@@ -113,6 +116,9 @@ void *mod_bulkio_cfg_merge(apr_pool_t *p, void *basev, void *addv)
     c->webhook_timeout = MERGE(webhook_timeout);
     c->link_secret = MERGE_STR(link_secret);
     c->link_ttl = MERGE(link_ttl);
+    c->spool.kind = MERGE(spool.kind);
+    c->replica = MERGE_STR(replica);
+    c->replica_wait = MERGE(replica_wait);
     return c;
 }
 
@@ -149,6 +155,9 @@ void mod_bulkio_cfg_finalize(apr_pool_t *p, server_rec *s)
         DEF_VAL(webhook_backoff, DEF_WEBHOOK_BACKOFF);
         DEF_VAL(webhook_timeout, DEF_WEBHOOK_TIMEOUT);
         DEF_VAL(link_ttl, DEF_LINK_TTL);
+        DEF_VAL(spool.kind, BULKIO_SPOOL_FILE);
+        DEF_VAL(replica_wait, DEF_REPLICA_WAIT);
+        c->spool.dir = c->spool_dir;
     }
 }
 
@@ -349,6 +358,27 @@ static const char *set_auth(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
+static const char *set_spool(cmd_parms *cmd, void *dc, const char *arg)
+{
+    int kind = bulkio_spool_kind(arg);
+
+    (void)dc;
+    if (kind < 0) {
+        return apr_psprintf(cmd->pool, "BulkIOSpool: '%s' is neither file "
+                            "nor database", arg);
+    }
+    cmd_cfg(cmd)->spool.kind = kind;
+    return NULL;
+}
+
+static const char *set_replica(cmd_parms *cmd, void *dc, const char *arg)
+{
+    (void)dc;
+    /* the conninfo may hold a password: no message repeats it */
+    cmd_cfg(cmd)->replica = *arg ? arg : NULL;
+    return NULL;
+}
+
 #define OFF(f) ((void *)APR_OFFSETOF(mod_bulkio_cfg_t, f))
 /* a secret's field: no default to fall back to */
 #define SECRET_FIELD(f) ((void *)APR_OFFSETOF(mod_bulkio_cfg_t, f))
@@ -357,6 +387,17 @@ const command_rec mod_bulkio_cmds[] = {
     AP_INIT_TAKE1("BulkIOSpoolDir", set_spool_dir, NULL, RSRC_CONF,
                   "directory for uploads and export files "
                   "(default: bulkio-spool in DefaultRuntimeDir)"),
+    AP_INIT_TAKE1("BulkIOSpool", set_spool, NULL, RSRC_CONF,
+                  "where uploads, URL downloads and export files are kept: "
+                  "file (in BulkIOSpoolDir) or database (PostgreSQL large "
+                  "objects) (default: file)"),
+    AP_INIT_TAKE1("BulkIOExportReplica", set_replica, NULL, RSRC_CONF,
+                  "libpq conninfo of a streaming replica that exports read "
+                  "from (default: none)"),
+    AP_INIT_TAKE1("BulkIOExportReplicaWait", set_interval, OFF(replica_wait),
+                  RSRC_CONF, "how long an export waits for the replica to "
+                  "replay the principal's last import before it reads from "
+                  "the primary (default: 2s)"),
     AP_INIT_TAKE1("BulkIOJWTSecret", set_jwt_secret, NULL, RSRC_CONF,
                   "HS256 secret that client tokens are signed with"),
     AP_INIT_TAKE1("BulkIOMaxUploadSize", set_size, OFF(max_upload), RSRC_CONF,

@@ -6,10 +6,17 @@
 #include <httpd.h>
 #include <http_config.h>
 
+#include "bulkio_spool.h"
+
 /** Per-server configuration. Unset values hold BULKIO_UNSET (or NULL) until
  * mod_bulkio_cfg_finalize() gives them their defaults. */
 typedef struct {
     const char *spool_dir;
+    bulkio_spool_conf_t spool;          /* BulkIOSpool: its kind, and
+                                         * spool_dir once finalized */
+    const char *replica;                /* BulkIOExportReplica conninfo (a
+                                         * secret: never logged), or NULL */
+    apr_interval_time_t replica_wait;   /* BulkIOExportReplicaWait */
     const char *jwt_secret;
     apr_off_t max_upload;
     apr_off_t max_record;

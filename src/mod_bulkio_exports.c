@@ -14,7 +14,9 @@
 #include "bulkio_export.h"
 #include "bulkio_pq.h"
 #include "bulkio_sign.h"
+#include "bulkio_spool.h"
 #include "bulkio_store_jobs.h"
+#include "bulkio_store_replica.h"
 #include "bulkio_util.h"
 #include "mod_bulkio_private.h"
 #include "mod_bulkio_exports.h"
@@ -38,6 +40,49 @@ static void set_attachment(request_rec *r, const bulkio_export_t *exp,
     apr_table_setn(r->headers_out, "Content-Disposition", apr_psprintf(
                    r->pool, "attachment; filename=\"%s.%s\"", name,
                    bulkio_export_ext(exp)));
+}
+
+/* The time of a job's timestamp (UTC, "YYYY-MM-DDTHH:MM:SS.mmmZ"), 0 when
+ * there is none. */
+static apr_time_t job_time(const char *ts)
+{
+    apr_time_exp_t t;
+    apr_time_t when;
+
+    memset(&t, 0, sizeof(t));
+    if (!ts || sscanf(ts, "%4d-%2d-%2dT%2d:%2d:%2d", &t.tm_year, &t.tm_mon,
+                      &t.tm_mday, &t.tm_hour, &t.tm_min, &t.tm_sec) != 6) {
+        return 0;
+    }
+    t.tm_year -= 1900;
+    t.tm_mon -= 1;
+    return apr_time_exp_gmt_get(&when, &t) == APR_SUCCESS ? when : 0;
+}
+
+/* The connection an export reads from: the replica, once it has replayed
+ * the principal's last finished import (BulkIOExportReplica), else conn
+ * (the primary). */
+static PGconn *export_conn(mod_bulkio_req_t *req, PGconn *conn)
+{
+    PGconn *replica;
+    const char *why;
+    apr_status_t rv;
+
+    if (!req->cfg->replica) {
+        return conn;
+    }
+    rv = bulkio_store_replica_ready(req->r->pool, conn, req->cfg->replica,
+                                    req->principal, 0, req->cfg->replica_wait,
+                                    &replica, &why);
+    if (rv == APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, req->r, BULKIO_LOGNO(2000)
+                      "export of %s reads from the replica", req->principal);
+        return replica;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_NOTICE, rv, req->r, BULKIO_LOGNO(2001)
+                  "export of %s reads from the primary: the replica is %s",
+                  req->principal, why);
+    return conn;
 }
 
 int mod_bulkio_exports_stream(mod_bulkio_req_t *req)
@@ -75,6 +120,7 @@ int mod_bulkio_exports_stream(mod_bulkio_req_t *req)
     frame.head = bulkio_export_head(r->pool, exp);
     frame.sep = bulkio_export_sep(exp);
     frame.tail = bulkio_export_tail(exp);
+    conn = export_conn(req, conn);
     return (gzip ? mod_bulkio_stream_gzip : mod_bulkio_stream)(
                r, conn, bulkio_export_send(r->pool, conn, exp), &frame,
                export_row, exp);
@@ -259,13 +305,14 @@ int mod_bulkio_exports_delete(mod_bulkio_req_t *req)
 
 /* Send the file of export job j: Content-Length, ETag, Last-Modified,
  * conditional requests and ranges (the byterange filter). */
-static int send_file(mod_bulkio_req_t *req, bulkio_job_t *j)
+static int send_file(mod_bulkio_req_t *req, PGconn *conn, bulkio_job_t *j)
 {
     request_rec *r = req->r;
     apr_bucket_brigade *bb;
     bulkio_export_t *exp;
     json_object *doc;
-    apr_file_t *f;
+    bulkio_spool_reader_t *f;
+    apr_time_t mtime;
     const char *error;
     apr_status_t rv;
     int rc;
@@ -276,16 +323,11 @@ static int send_file(mod_bulkio_req_t *req, bulkio_job_t *j)
                                   "; its file is not ready", NULL));
     }
     if (j->expired || !j->source_path) {
-        if (j->source_path) {
-            apr_file_remove(j->source_path, r->pool);
-        }
+        bulkio_spool_remove(r->pool, j->source_path, req->cfg->spool_dir,
+                            conn);
         return mod_bulkio_problem(r, HTTP_GONE, "the export has expired");
     }
-    rv = apr_file_open(&f, j->source_path, APR_FOPEN_READ
-                       | APR_FOPEN_SENDFILE_ENABLED, 0, r->pool);
-    if (rv == APR_SUCCESS) {
-        rv = apr_file_info_get(&r->finfo, APR_FINFO_NORM, f);
-    }
+    rv = bulkio_spool_open(&f, r->pool, j->source_path, conn, 0);
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, BULKIO_LOGNO(51)
                       "export file %s of job %s cannot be read",
@@ -313,20 +355,22 @@ static int send_file(mod_bulkio_req_t *req, bulkio_job_t *j)
         set_attachment(r, exp, apr_pstrcat(r->pool, "export-", j->job_id,
                                            NULL));
     }
-    ap_update_mtime(r, r->finfo.mtime);
+    apr_table_setn(r->headers_out, "ETag", bulkio_spool_etag(f, &mtime));
+    /* a file's time, or (a large object has none) the job's end */
+    ap_update_mtime(r, mtime ? mtime : job_time(j->completed_at));
     ap_set_last_modified(r);
-    ap_set_etag(r);
     ap_set_accept_ranges(r);
     if ((rc = ap_meets_conditions(r)) != OK) {
         return rc;
     }
-    ap_set_content_length(r, r->finfo.size);
+    ap_set_content_length(r, bulkio_spool_reader_size(f));
     if (r->header_only) {
         return OK;
     }
-    /* a file bucket: sendfile, and the byterange filter serves Range */
+    /* buckets that read the file as sent (a file's: sendfile), and the
+     * byterange filter serves Range from them */
     bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
-    apr_brigade_insert_file(bb, f, 0, r->finfo.size, r->pool);
+    bulkio_spool_brigade(f, bb);
     APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(
                                 r->connection->bucket_alloc));
     rv = ap_pass_brigade(r->output_filters, bb);
@@ -342,7 +386,7 @@ int mod_bulkio_exports_download(mod_bulkio_req_t *req)
     if (!conn || mod_bulkio_job_get(req, conn, "export", req->id, &j) != OK) {
         return OK;
     }
-    return send_file(req, j);
+    return send_file(req, conn, j);
 }
 
 int mod_bulkio_exports_signed(mod_bulkio_req_t *req)
@@ -377,5 +421,5 @@ int mod_bulkio_exports_signed(mod_bulkio_req_t *req)
     if (rv != APR_SUCCESS) {
         return mod_bulkio_db_unavailable(r);
     }
-    return send_file(req, j);
+    return send_file(req, conn, j);
 }

@@ -57,6 +57,7 @@ typedef enum {
 typedef struct {
     mod_bulkio_req_t *req;
     PGconn *conn;
+    PGconn *renew;             /* the key's renewals while conn is busy */
     const bulkio_idem_t *idem; /* the key this request claimed, or NULL */
     bulkio_new_job_t job;      /* what the upload makes */
     body_mode_e mode;
@@ -259,8 +260,10 @@ static int check_options(upload_t *up, bulkio_new_job_t *job,
 static int spool_failed(upload_t *up, apr_status_t rv)
 {
     ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, up->req->r, BULKIO_LOGNO(10)
-                  "cannot write to the spool directory %s",
-                  up->req->cfg->spool_dir);
+                  "cannot write to the spool %s", up->req->cfg->spool.kind
+                  == BULKIO_SPOOL_DATABASE ? apr_pstrcat(up->req->r->pool,
+                  "(large objects): ", bulkio_pq_error(up->req->r->pool,
+                  up->conn), NULL) : up->req->cfg->spool_dir);
     if (APR_STATUS_IS_ENOSPC(rv)
 #ifdef EDQUOT
         || rv == APR_FROM_OS_ERROR(EDQUOT)
@@ -396,6 +399,20 @@ static int consume(upload_t *up, const char *data, apr_size_t len)
     }
 }
 
+/* The connection to renew the Idempotency-Key on: the request's, unless
+ * the spool holds a transaction open on it (the database spool), in
+ * which a renewal would stay unseen (and lock the key's row). */
+static PGconn *renew_conn(upload_t *up)
+{
+    if (PQtransactionStatus(up->conn) == PQTRANS_IDLE) {
+        return up->conn;
+    }
+    if (!up->renew) {
+        bulkio_pq_clone(up->req->r->pool, up->conn, &up->renew);
+    }
+    return up->renew;
+}
+
 /* Stream the request body through consume(); memory stays flat. */
 static int receive_body(upload_t *up)
 {
@@ -445,8 +462,10 @@ static int receive_body(upload_t *up)
         }
         apr_brigade_cleanup(bb);
         if (up->idem && apr_time_now() > renew_at) {
-            bulkio_store_idem_renew(r->pool, up->conn, up->idem,
-                                    MOD_BULKIO_IDEM_LEASE);
+            if (renew_conn(up)) {
+                bulkio_store_idem_renew(r->pool, renew_conn(up), up->idem,
+                                        MOD_BULKIO_IDEM_LEASE);
+            }
             renew_at = apr_time_now() + MOD_BULKIO_IDEM_RENEW;
         }
     } while (!seen_eos);
@@ -498,6 +517,8 @@ static const char *parse_url_request(upload_t *up)
 static bulkio_format_e resolve_format(upload_t *up, bulkio_format_e param)
 {
     bulkio_format_e fmt = param;
+    const unsigned char *head;
+    apr_size_t len;
 
     if (!fmt) {
         bulkio_format_from_type(up->file_type, &fmt);
@@ -506,8 +527,8 @@ static bulkio_format_e resolve_format(upload_t *up, bulkio_format_e param)
         fmt = bulkio_format_from_filename(up->filename);
     }
     if (!fmt) {
-        fmt = bulkio_format_sniff_file(up->req->r->pool,
-                                       bulkio_spool_path(up->spool));
+        head = bulkio_spool_head(up->spool, &len);
+        fmt = bulkio_format_sniff_head(head, len);
     }
     return fmt;
 }
@@ -611,8 +632,8 @@ static int receive_import(upload_t *up, bulkio_new_job_t *job,
     if (check_request(up, &job->resource, &fmt) != OK) {
         return up->status;
     }
-    if ((rv = bulkio_spool_create(&up->spool, r->pool,
-                                  up->req->cfg->spool_dir)) != APR_SUCCESS) {
+    if ((rv = bulkio_spool_begin(&up->spool, r->pool, &up->req->cfg->spool,
+                                 up->conn, 0)) != APR_SUCCESS) {
         return spool_failed(up, rv);
     }
     if (receive_body(up) != OK) {
@@ -692,6 +713,10 @@ static int receive(mod_bulkio_req_t *req, void *baton, PGconn *conn,
     up->conn = conn;
     up->idem = claimed;
     rc = receive_import(up, &up->job, pfp);
+    if (rc != OK && up->spool) {
+        /* now: the request's connection serves the key's release next */
+        bulkio_spool_discard(up->spool);
+    }
     *pdetail = up->detail;
     return rc;
 }
@@ -705,15 +730,19 @@ static int prepare(mod_bulkio_req_t *req, void *baton, const char *job_id,
     int rc;
 
     if (!up->job.source_url) {
-        rv = bulkio_spool_keep(up->spool, apr_pstrcat(
-                 req->r->pool, req->cfg->spool_dir, "/import-", job_id,
-                 NULL));
+        rv = bulkio_spool_keep(up->spool, apr_pstrcat(req->r->pool, "import-",
+                                                      job_id, NULL));
         if (rv != APR_SUCCESS) {
+            bulkio_spool_discard(up->spool);
             rc = spool_failed(up, rv);
             *pdetail = up->detail;
             return rc;
         }
         up->job.source_path = bulkio_spool_path(up->spool);
+    }
+    else {
+        /* the worker downloads the file: nothing to keep */
+        bulkio_spool_discard(up->spool);
     }
     /* the caps on its error entries: this server's, as it is created */
     up->job.max_error_rows = apr_psprintf(req->r->pool, "%" APR_INT64_T_FMT,
@@ -730,7 +759,7 @@ static void discard(void *baton, int maybe_created)
     upload_t *up = baton;
 
     if (up->job.source_path && !maybe_created) {
-        apr_file_remove(up->job.source_path, up->req->r->pool);
+        bulkio_spool_discard(up->spool);
     }
 }
 

@@ -36,6 +36,12 @@ int mod_bulkio_metrics(mod_bulkio_req_t *req)
     }
     bulkio_buf_init(&out, r->pool, 8192);
     bulkio_metrics_render(&out, m);
+    if (req->cfg->replica) {
+        bulkio_replica_state_t st;
+
+        bulkio_store_replica_state(r->pool, conn, req->cfg->replica, &st);
+        bulkio_metrics_render_replica(&out, &st);
+    }
     ap_set_content_type(r, BULKIO_METRICS_CTYPE);
     ap_set_content_length(r, (apr_off_t)out.len);
     apr_table_setn(r->headers_out, "Cache-Control", "no-store");
@@ -58,5 +64,19 @@ int mod_bulkio_health(mod_bulkio_req_t *req)
     doc = json_object_new_object();
     json_object_object_add(doc, "status", json_object_new_string("ok"));
     json_object_object_add(doc, "database", json_object_new_string("ok"));
+    if (req->cfg->replica) {
+        /* a replica down costs exports only the fallback: still 200 */
+        bulkio_replica_state_t st;
+        json_object *rep = json_object_new_object();
+
+        bulkio_store_replica_state(r->pool, conn, req->cfg->replica, &st);
+        json_object_object_add(rep, "status", json_object_new_string(
+                               st.up ? "ok" : "down"));
+        json_object_object_add(rep, "lagBytes",
+                               json_object_new_int64(st.lag_bytes));
+        json_object_object_add(rep, "lagSeconds",
+                               json_object_new_double(st.lag_seconds));
+        json_object_object_add(doc, "replica", rep);
+    }
     return mod_bulkio_send_json(r, HTTP_OK, doc);
 }

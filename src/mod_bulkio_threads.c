@@ -26,6 +26,7 @@
 #include "bulkio_job.h"
 #include "bulkio_pq.h"
 #include "bulkio_store_lease.h"
+#include "bulkio_store_replica.h"
 #include "bulkio_url.h"
 #include "mod_bulkio_private.h"
 #include "mod_bulkio_config.h"
@@ -107,6 +108,31 @@ static int pause_for(apr_interval_time_t d)
     return apr_atomic_read32(&host->stop) != 0;
 }
 
+/* An export job reads from the replica (BulkIOExportReplica) once it has
+ * replayed the last finished import of the job's principal; else from
+ * the primary. Its file is written beside the job's row, on the
+ * primary. */
+static void read_replica(apr_pool_t *p, bulkio_job_ctx_t *job)
+{
+    mod_bulkio_cfg_t *cfg = host->cfg;
+    const bulkio_claim_t *c = job->claim;
+    PGconn *replica;
+    const char *why;
+    apr_status_t rv;
+
+    rv = bulkio_store_replica_ready(p, job->ctl, cfg->replica, NULL, c->id,
+                                    cfg->replica_wait, &replica, &why);
+    if (rv == APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, host->s, BULKIO_LOGNO(2002)
+                     "job %s reads from the replica", c->job_id);
+        job->conn = replica;
+        return;
+    }
+    ap_log_error(APLOG_MARK, APLOG_NOTICE, rv, host->s, BULKIO_LOGNO(2003)
+                 "job %s reads from the primary: the replica is %s",
+                 c->job_id, why);
+}
+
 /* Run one claimed job once, on connections of its own. */
 static bulkio_run_e run_once(slot_t *slot, apr_pool_t *p, ap_dbd_t **pdbd,
                              ap_dbd_t **pctl, const char **preason)
@@ -132,12 +158,16 @@ static bulkio_run_e run_once(slot_t *slot, apr_pool_t *p, ap_dbd_t **pdbd,
     job.max_record = (apr_size_t)cfg->max_record;
     job.max_inflated = cfg->max_inflated;
     job.spool_dir = cfg->spool_dir;
+    job.spool = &cfg->spool;
     job.fetch = &host->fetch;
     job.ttl = cfg->export_ttl;
     job.ctl = *pctl ? native(*pctl) : job.conn;
     job.stop = (volatile int *)&host->stop;
     job.log = log_core;
     job.log_baton = host->s;
+    if (is_export && cfg->replica) {
+        read_replica(p, &job);
+    }
     return is_export ? bulkio_export_run(p, &job, preason)
                      : bulkio_import_run(p, &job, preason);
 }

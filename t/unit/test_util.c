@@ -187,6 +187,66 @@ static void test_spool_digest(void **state)
         "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
+/* The file backend through the spool's interface: begun, kept under a
+ * name in its directory, read back in order, its head and ETag; a
+ * discarded kept file is gone. */
+static void test_spool_backend_file(void **state)
+{
+    apr_pool_t *p = *state;
+    bulkio_spool_conf_t conf = { BULKIO_SPOOL_FILE, NULL };
+    unsigned char md[BULKIO_SHA256_LEN];
+    bulkio_spool_reader_t *rd;
+    const unsigned char *head;
+    bulkio_spool_t *s;
+    char buf[4], all[16];
+    apr_size_t n, len = 0;
+    apr_time_t mtime;
+    apr_finfo_t fi;
+    const char *name;
+
+    assert_int_equal(bulkio_spool_kind("file"), BULKIO_SPOOL_FILE);
+    assert_int_equal(bulkio_spool_kind("Database"), BULKIO_SPOOL_DATABASE);
+    assert_int_equal(bulkio_spool_kind("s3"), -1);
+    assert_int_equal(apr_temp_dir_get(&conf.dir, p), APR_SUCCESS);
+    assert_int_equal(bulkio_spool_begin(&s, p, &conf, NULL, 0), APR_SUCCESS);
+    assert_int_equal(bulkio_spool_write(s, "id,email\n", 9), APR_SUCCESS);
+    assert_int_equal(bulkio_spool_close(s, md), APR_SUCCESS);
+    head = bulkio_spool_head(s, &n);
+    assert_int_equal(bulkio_format_sniff_head(head, n), BULKIO_FMT_CSV);
+    name = apr_psprintf(p, "bulkio-test-%" APR_PID_T_FMT, getpid());
+    assert_int_equal(bulkio_spool_keep(s, name), APR_SUCCESS);
+    assert_string_equal(bulkio_spool_path(s),
+                        apr_pstrcat(p, conf.dir, "/", name, NULL));
+    assert_ptr_equal(bulkio_spool_conn(s), NULL);
+    assert_int_equal(bulkio_spool_commit(s), APR_SUCCESS);
+
+    assert_int_equal(bulkio_spool_open(&rd, p, bulkio_spool_path(s), NULL,
+                                       BULKIO_SPOOL_OWN_CONN), APR_SUCCESS);
+    assert_int_equal(bulkio_spool_reader_size(rd), 9);
+    for (;;) {
+        n = sizeof(buf);
+        if (bulkio_spool_read(rd, buf, &n) == APR_EOF) {
+            break;
+        }
+        memcpy(all + len, buf, n);
+        len += n;
+    }
+    assert_int_equal(len, 9);
+    assert_memory_equal(all, "id,email\n", 9);
+    assert_true(bulkio_spool_etag(rd, &mtime)[0] == '"');
+    assert_true(mtime > 0);
+
+    /* discarded after it was kept (its job was not created): gone */
+    bulkio_spool_discard(s);
+    assert_int_not_equal(apr_stat(&fi, bulkio_spool_path(s), APR_FINFO_SIZE,
+                                  p), APR_SUCCESS);
+    /* removal stays inside the directory it is given */
+    assert_int_equal(bulkio_spool_remove(p, "/etc/passwd", conf.dir, NULL),
+                     APR_SUCCESS);
+    assert_int_equal(apr_stat(&fi, "/etc/passwd", APR_FINFO_SIZE, p),
+                     APR_SUCCESS);
+}
+
 /* The error report's cells: formulas are defused, other cells are as
  * bulkio_csv_field() writes them. */
 static void test_csv_field_safe(void **state)
@@ -292,6 +352,7 @@ int main(void)
         BULKIO_TEST(test_sniff),
         BULKIO_TEST(test_spool_and_sniff_gzip),
         BULKIO_TEST(test_spool_digest),
+        BULKIO_TEST(test_spool_backend_file),
         BULKIO_TEST(test_csv_field_safe),
         BULKIO_TEST(test_args_unknown),
         BULKIO_TEST(test_text_clean),

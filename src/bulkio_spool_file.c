@@ -1,0 +1,143 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE). */
+
+/* The spool's file backend: an object is a file in the spool directory,
+ * written under a temporary name and renamed when kept. */
+
+#include <apr_strings.h>
+
+#include "bulkio_spool_be.h"
+
+static int file_owns(const char *ref)
+{
+    return ref && *ref == '/';
+}
+
+static apr_status_t file_begin(bulkio_spool_t *s, int flags)
+{
+    (void)flags;
+    s->path = apr_pstrcat(s->pool, s->dir, "/upload-XXXXXX", NULL);
+    return apr_file_mktemp(&s->file, s->path, APR_FOPEN_CREATE
+                           | APR_FOPEN_READ | APR_FOPEN_WRITE
+                           | APR_FOPEN_EXCL | APR_FOPEN_BUFFERED
+                           | APR_FOPEN_NOCLEANUP, s->pool);
+}
+
+static apr_status_t file_write(bulkio_spool_t *s, const void *data,
+                               apr_size_t len)
+{
+    return apr_file_write_full(s->file, data, len, NULL);
+}
+
+static apr_status_t file_close(bulkio_spool_t *s)
+{
+    apr_status_t rv;
+
+    rv = apr_file_flush(s->file);
+    if (rv == APR_SUCCESS) {
+        rv = apr_file_sync(s->file);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = apr_file_close(s->file);
+    }
+    else {
+        apr_file_close(s->file);
+    }
+    s->file = NULL;
+    return rv;
+}
+
+static apr_status_t file_keep(bulkio_spool_t *s, const char *name)
+{
+    const char *path = strchr(name, '/') ? name
+                       : apr_pstrcat(s->pool, s->dir, "/", name, NULL);
+    apr_status_t rv = apr_file_rename(s->path, path, s->pool);
+
+    if (rv == APR_SUCCESS) {
+        s->path = apr_pstrdup(s->pool, path);
+    }
+    return rv;
+}
+
+static apr_status_t file_commit(bulkio_spool_t *s)
+{
+    (void)s;
+    return APR_SUCCESS;
+}
+
+static void file_discard(bulkio_spool_t *s)
+{
+    if (s->file) {
+        apr_file_close(s->file);
+        s->file = NULL;
+    }
+    apr_file_remove(s->path, s->pool);
+}
+
+static apr_status_t file_open(bulkio_spool_reader_t *rd, int flags)
+{
+    apr_finfo_t fi;
+    apr_status_t rv;
+
+    (void)flags;
+    rv = apr_file_open(&rd->file, rd->ref, APR_FOPEN_READ
+                       | APR_FOPEN_SENDFILE_ENABLED, APR_OS_DEFAULT,
+                       rd->pool);
+    if (rv == APR_SUCCESS) {
+        rv = apr_file_info_get(&fi, APR_FINFO_SIZE | APR_FINFO_MTIME,
+                               rd->file);
+    }
+    if (rv == APR_SUCCESS) {
+        rd->size = fi.size;
+        rd->mtime = fi.mtime;
+    }
+    return rv;
+}
+
+static apr_status_t file_read(bulkio_spool_reader_t *rd, void *buf,
+                              apr_size_t *plen)
+{
+    apr_status_t rv = apr_file_read(rd->file, buf, plen);
+
+    if (rv == APR_EOF) {
+        *plen = 0;
+        return APR_SUCCESS;
+    }
+    return rv;
+}
+
+static apr_status_t file_brigade(bulkio_spool_reader_t *rd,
+                                 apr_bucket_brigade *bb)
+{
+    apr_brigade_insert_file(bb, rd->file, 0, rd->size, rd->pool);
+    return APR_SUCCESS;
+}
+
+static const char *file_etag(const bulkio_spool_reader_t *rd)
+{
+    /* as httpd's FileETag MTime Size */
+    return apr_psprintf(rd->pool, "\"%" APR_UINT64_T_HEX_FMT "-%"
+                        APR_UINT64_T_HEX_FMT "\"", (apr_uint64_t)rd->size,
+                        (apr_uint64_t)rd->mtime);
+}
+
+static apr_status_t file_remove(apr_pool_t *p, const char *ref,
+                                const char *dir, PGconn *conn)
+{
+    apr_size_t n = dir ? strlen(dir) : 0;
+    apr_status_t rv;
+
+    (void)conn;
+    /* only a file of the spool's, never anything else */
+    if (!n || strncmp(ref, dir, n) || ref[n] != '/' || strchr(ref + n + 1, '/')
+        || ref[n + 1] == '.') {
+        return APR_SUCCESS;
+    }
+    rv = apr_file_remove(ref, p);
+    return APR_STATUS_IS_ENOENT(rv) ? APR_SUCCESS : rv;
+}
+
+const bulkio_spool_be_t bulkio_spool_file_be = {
+    "file", file_owns, file_begin, file_write, file_close, file_keep,
+    file_commit, file_discard, file_open, file_read, file_brigade, file_etag,
+    file_remove
+};
