@@ -6,9 +6,11 @@ then exact checks and start-versus-end figures.
 Load, from several principals at once:
   - import jobs of the kinds in JOB_MIX, picked by weight: rounds (users,
     then articles of those users, then comments on those articles), users
-    deleted again with mode=delete, users under max_errors; each file with
-    5 % invalid records, as NDJSON, JSON or CSV, some gzip-compressed, some
-    fetched by URL from a loopback server;
+    deleted again with mode=delete, users under max_errors, dry runs,
+    atomic imports that apply or fail whole; each file with 5 % invalid
+    records, as NDJSON, JSON or CSV, some gzip-compressed, some fetched by
+    URL from a loopback server, some with a callback_url whose webhook
+    the same server receives (refusing a third of the tries with a 500);
   - streamed exports (GET /v1/exports), export jobs and their downloads;
   - status polls, job lists, health and metrics.
 Chaos meanwhile: graceful restarts of httpd, restarts of PostgreSQL,
@@ -18,7 +20,9 @@ Every POST carries an Idempotency-Key, so one retried after a restart never
 makes a second job. At the end every job must have ended as expected with
 exact counts, the tables must hold exactly the valid records sent (none
 lost, none twice), and every import must have stored exactly its failed
-records' entries up to BulkIOMaxErrorRows, none past it.
+records' entries up to BulkIOMaxErrorRows, none past it, and every job
+with a callback_url must have had its webhook accepted, signed, under one
+event id.
 
 Standard library only.
 """
@@ -49,6 +53,8 @@ STATS = {}
 EXPECTED = {'users': 0, 'articles': 0, 'comments': 0}
 IMPORTS = []        # (principal, job id, resource, status expected)
 EXPORTS = []        # (principal, job id)
+HOOK_JOBS = []      # jobs created with a callback_url
+HOOKS = {}          # job id: the event ids of its accepted webhooks
 TERMINAL = ('completed', 'failed', 'canceled')
 BATCH = 1000        # BulkIOBatchSize in soak.sh's configuration
 
@@ -224,6 +230,9 @@ def run_import(sub, resource, recs, want, query=''):
         data = gzip.compress(data)
     by_url = random.random() < 0.2
     key = str(uuid.uuid4())
+    hook = random.random() < 0.3
+    if hook:
+        query += '&callback_url=http://127.0.0.1:%d/hook' % ARGS.url_port
     path = '/v1/imports?resource=%s&format=%s%s' % (resource, fmt, query)
     if by_url:
         name = '%s.%s%s' % (key, fmt, '.gz' if gz else '')
@@ -244,6 +253,8 @@ def run_import(sub, resource, recs, want, query=''):
     job = json.loads(res)['job_id']
     with LOCK:
         IMPORTS.append((sub, job, resource, want['status']))
+        if hook:
+            HOOK_JOBS.append(job)
     doc = wait_import(sub, job)
     got = {k: doc.get(k) for k in want}
     kind = '%s%s%s%s' % (fmt, ' gzip' if gz else '', ' url' if by_url else '',
@@ -330,11 +341,37 @@ def kind_max_errors(sub, tag):
             EXPECTED['users'] += ok
 
 
-# (name, weight, kind): adding a kind (atomic, dry_run...) is one entry
+def kind_dry_run(sub, tag):
+    """users as a dry run: the counts of the real import, and no row."""
+    recs, good = make_records('users', tag, random.randint(300, 1500), {})
+    run_import(sub, 'users', recs, dict(applied(recs, good), dryRun=True),
+               '&dry_run=true')
+
+
+def kind_atomic(sub, tag):
+    """users all or nothing: max_errors below their failed records (the
+    job fails and no row changes) or not below (every valid row)."""
+    recs, good = make_records('users', tag, random.randint(300, 3000), {})
+    nbad = len(recs) - len(good)
+    if random.random() < 0.5:
+        limit, ok = random.randint(0, nbad - 1), 0
+        want = {'status': 'failed', 'atomic': True}
+    else:
+        limit, ok = random.randint(nbad, nbad + 10), len(good)
+        want = dict(applied(recs, good), atomic=True)
+    if run_import(sub, 'users', recs, want,
+                  '&atomic=true&max_errors=%d' % limit):
+        with LOCK:
+            EXPECTED['users'] += ok
+
+
+# (name, weight, kind): adding a kind is one entry
 JOB_MIX = [
     ('round', 6, kind_round),
     ('delete', 2, kind_delete),
     ('max_errors', 2, kind_max_errors),
+    ('dry_run', 1, kind_dry_run),
+    ('atomic', 2, kind_atomic),
 ]
 
 
@@ -459,11 +496,39 @@ def poller():
 
 
 class Quiet(http.server.SimpleHTTPRequestHandler):
+    """The files of URL imports (GET), and the webhooks' receiver (POST):
+    a signature checked as docs/api.md shows, a third of the tries refused
+    with a 500 (so that deliveries are tried again), the event ids of the
+    accepted ones kept by job."""
     def __init__(self, *a, **kw):
         super().__init__(*a, directory=ARGS.url_dir, **kw)
 
     def log_message(self, *a):
         pass
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get('Content-Length') or 0))
+        sig = dict(p.split('=', 1) for p in
+                   self.headers.get('BulkIO-Signature', '').split(',')
+                   if '=' in p)
+        mac = hmac.new(ARGS.hook_secret.encode(),
+                       sig.get('t', '').encode() + b'.' + body,
+                       hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(mac, sig.get('v1', '')):
+            fail('a webhook with a bad signature: %r' % sig)
+            code = 400
+        elif random.random() < 1 / 3:
+            count('webhook tries refused (500)')
+            code = 500
+        else:
+            with LOCK:
+                HOOKS.setdefault(json.loads(body).get('job_id'), set()).add(
+                    self.headers.get('BulkIO-Event-Id'))
+            count('webhooks accepted')
+            code = 204
+        self.send_response(code)
+        self.send_header('Content-Length', '0')
+        self.end_headers()
 
 
 # ---- figures -----------------------------------------------------------
@@ -587,6 +652,26 @@ def check_errors_stored():
     log('error entries as the caps say: ' + capped)
 
 
+def check_webhooks():
+    """Every job made with a callback_url had its webhook accepted, each
+    time under the same event id, and its delivery says delivered."""
+    until = time.time() + 300
+    while time.time() < until and int(psql_retry(
+            "SELECT count(*) FROM bulkio_webhooks"
+            " WHERE state NOT IN ('delivered', 'failed')")):
+        time.sleep(1)
+    state = dict(line.split(' ', 1) for line in psql_retry(
+        "SELECT j.public_id || ' ' || w.state FROM bulkio_webhooks w"
+        "  JOIN bulkio_jobs j ON j.id = w.job_id").splitlines() if line)
+    bad = [job for job in HOOK_JOBS
+           if state.get(job) != 'delivered' or len(HOOKS.get(job, ())) != 1]
+    for job in bad[:10]:
+        fail('webhook of job %s: %s, event ids accepted %s'
+             % (job, state.get(job), sorted(HOOKS.get(job, ()))))
+    log('webhooks: %d jobs with a callback_url, %d delivered as they should'
+        % (len(HOOK_JOBS), len(HOOK_JOBS) - len(bad)))
+
+
 def main():
     global ARGS
     ap = argparse.ArgumentParser()
@@ -613,6 +698,9 @@ def main():
     ARGS = ap.parse_args()
     with open(ARGS.secret_file) as f:
         ARGS.secret = f.read().strip()
+    with open(os.path.join(os.path.dirname(ARGS.secret_file),
+                           'webhook.secret')) as f:
+        ARGS.hook_secret = f.read().strip()
     random.seed(17)
     # a run shorter than two PostgreSQL periods restarts it once, halfway
     pg_every = ARGS.pg_every
@@ -689,6 +777,7 @@ def main():
             fail('%s: %d rows in the table, %d valid records sent'
                  % (res, got, EXPECTED[res]))
     check_errors_stored()
+    check_webhooks()
     time.sleep(3)   # let finished requests release their connections
     final = figures()
     srv.shutdown()

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # make soak [SOAK_MINUTES=30]: a dedicated installation (its own run
 # directory and PostgreSQL cluster, .soak in the checkout, port SOAK_PORT),
-# mixed load from scripts/soak.py (its JOB_MIX: import rounds, delete-mode
-# and max_errors imports, export jobs, streams) for SOAK_MINUTES minutes with
+# mixed load from scripts/soak.py (its JOB_MIX: import rounds, delete-mode,
+# max_errors, dry-run and atomic imports, webhooks, export jobs, streams) for SOAK_MINUTES minutes with
 # graceful restarts every 2 minutes, PostgreSQL restarts every 10, SIGKILL
 # of a random httpd child about every 45 s and pg_terminate_backend() of a
 # PostgreSQL backend about every 30 s, then exact checks (no record lost or
@@ -37,8 +37,11 @@ cp .libs/mod_bulkio.so "$BULKIO_RUN_DIR/mod_bulkio.so"
 export BULKIO_MODULE=$BULKIO_RUN_DIR/mod_bulkio.so
 export BULKIO_EXTRA_CONF=$BULKIO_RUN_DIR/soak.conf
 cat >"$BULKIO_EXTRA_CONF" <<CONF
-# URL imports fetch from the soak's own loopback file server
+# URL imports fetch from the soak's own loopback file server, which
+# receives the webhooks too (tried again after 1 s, 2 s, ...)
 BulkIOURLAllow 127.0.0.0/8
+BulkIOURLPorts $url_port
+BulkIOWebhookBackoff 1s
 BulkIOPollInterval 500ms
 BulkIOLeaseTime 10s
 BulkIOMaxJobsPerPrincipal 50
