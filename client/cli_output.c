@@ -203,6 +203,9 @@ static int inflate_into(cli_ctx_t *ctx, FILE *in, FILE *out)
     fflush(in);
     if ((fd = dup(fileno(in))) < 0 || lseek(fd, 0, SEEK_SET) < 0
         || !(gz = gzdopen(fd, "rb"))) {
+        if (fd >= 0) {
+            close(fd);
+        }
         cli_say(ctx, "download: cannot read the compressed file");
         return -1;
     }

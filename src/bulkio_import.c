@@ -140,9 +140,15 @@ bulkio_run_e bulkio_import_run(apr_pool_t *p, bulkio_job_ctx_t *job,
                                       bulkio_format_from_name(format),
                                       job->max_record);
     }
-    if (rv != APR_SUCCESS) {
+    if (APR_STATUS_IS_ENOENT(rv) || rv == APR_EINVAL) {
         *preason = "the uploaded file cannot be read";
         return BULKIO_RUN_FAILED;
+    }
+    if (rv != APR_SUCCESS) {
+        /* the database spool's connection or transaction, for one: the
+         * upload stays for the next attempt */
+        *preason = "the uploaded file cannot be opened now";
+        return BULKIO_RUN_RETRY;
     }
     bulkio_parser_limit_inflated(parser, job->max_inflated);
     bulkio_dialect_from_json(p, &dialect, c->params);

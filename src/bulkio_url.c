@@ -292,39 +292,50 @@ typedef struct {
 /* Every address libcurl is about to connect to (each one a name resolves
  * to, on each redirect) passes here first: its class, the host's own
  * addresses, read now, and its port. */
-static curl_socket_t open_socket(void *baton, curlsocktype purpose,
-                                 struct curl_sockaddr *a)
+const char *bulkio_connect_refused(apr_pool_t *p, const struct sockaddr *a,
+                                   const apr_array_header_t *allow,
+                                   const apr_array_header_t *ports,
+                                   const char **plog)
 {
-    fetch_t *f = baton;
     apr_array_header_t *own = NULL;
     const char *why;
     char host[INET6_ADDRSTRLEN] = "?";
     int port = 0;
 
-    (void)purpose;
-    if (a->family == AF_INET) {
-        inet_ntop(AF_INET, &((struct sockaddr_in *)&a->addr)->sin_addr,
+    if (a->sa_family == AF_INET) {
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)a)->sin_addr,
                   host, sizeof(host));
-        port = ntohs(((struct sockaddr_in *)&a->addr)->sin_port);
+        port = ntohs(((const struct sockaddr_in *)a)->sin_port);
     }
-    else if (a->family == AF_INET6) {
-        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&a->addr)->sin6_addr,
+    else if (a->sa_family == AF_INET6) {
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)a)->sin6_addr,
                   host, sizeof(host));
-        port = ntohs(((struct sockaddr_in6 *)&a->addr)->sin6_port);
+        port = ntohs(((const struct sockaddr_in6 *)a)->sin6_port);
     }
-    why = bulkio_own_addrs(f->pool, &own) == APR_SUCCESS
-          ? bulkio_addr_refused_own(&a->addr, f->opts->allow, own)
+    why = bulkio_own_addrs(p, &own) == APR_SUCCESS
+          ? bulkio_addr_refused_own(a, allow, own)
           : "the host's own addresses are unknown";
     if (why) {
-        f->refused = "the host is not allowed (BulkIOURLAllow would allow "
-                     "it)";
-        f->refused_log = apr_psprintf(f->pool, "address %s (%s)", host, why);
-        return CURL_SOCKET_BAD;
+        *plog = apr_psprintf(p, "address %s (%s)", host, why);
+        return "the host is not allowed (BulkIOURLAllow would allow it)";
     }
-    if (!bulkio_port_allowed(f->opts->ports, port)) {
-        f->refused = apr_psprintf(f->pool, "port %d is not allowed "
-                                  "(BulkIOURLPorts would allow it)", port);
-        f->refused_log = apr_psprintf(f->pool, "port %d of %s", port, host);
+    if (!bulkio_port_allowed(ports, port)) {
+        *plog = apr_psprintf(p, "port %d of %s", port, host);
+        return apr_psprintf(p, "port %d is not allowed (BulkIOURLPorts "
+                            "would allow it)", port);
+    }
+    return NULL;
+}
+
+static curl_socket_t open_socket(void *baton, curlsocktype purpose,
+                                 struct curl_sockaddr *a)
+{
+    fetch_t *f = baton;
+
+    (void)purpose;
+    f->refused = bulkio_connect_refused(f->pool, &a->addr, f->opts->allow,
+                                        f->opts->ports, &f->refused_log);
+    if (f->refused) {
         return CURL_SOCKET_BAD;
     }
     return socket(a->family, a->socktype, a->protocol);

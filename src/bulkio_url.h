@@ -65,6 +65,19 @@ apr_status_t bulkio_port_range_parse(const char *arg,
  * default, 80 and 443). */
 int bulkio_port_allowed(const apr_array_header_t *ports, int port);
 
+/**
+ * Whether a connection to address a (as libcurl's open-socket callback
+ * has it) is refused: an address of a refused class or of the host's own
+ * interfaces, unless allow lists it, or a port not in ports.
+ * @return NULL, or the reason to give, which names the directive that
+ *         would allow it but not the address; *plog then names the
+ *         address and why, for the server's log only
+ */
+const char *bulkio_connect_refused(apr_pool_t *p, const struct sockaddr *a,
+                                   const apr_array_header_t *allow,
+                                   const apr_array_header_t *ports,
+                                   const char **plog);
+
 /** Limits of a fetch. */
 typedef struct bulkio_fetch_opts_t {
     const apr_array_header_t *allow;     /**< BulkIOURLAllow, or NULL */

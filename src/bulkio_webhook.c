@@ -17,12 +17,14 @@
 
 apr_status_t bulkio_hook_check_url(apr_pool_t *p, const char *url,
                                    const apr_array_header_t *allow,
+                                   const apr_array_header_t *ports,
                                    const char **perror)
 {
     struct sockaddr_in6 a6;
     struct sockaddr_in a4;
     const char *why = NULL;
     apr_uri_t uri;
+    int port;
 
     if (strlen(url) > BULKIO_HOOK_URL_MAX) {
         *perror = "callback_url is longer than 2048 characters";
@@ -34,6 +36,12 @@ apr_status_t bulkio_hook_check_url(apr_pool_t *p, const char *url,
         || uri.user || uri.password) {
         *perror = "callback_url must be an absolute http or https URL "
                   "without user information";
+        return APR_EINVAL;
+    }
+    port = uri.port ? uri.port : apr_uri_port_of_scheme(uri.scheme);
+    if (!bulkio_port_allowed(ports, port)) {
+        *perror = apr_psprintf(p, "callback_url names port %d, which this "
+                               "server may not reach (BulkIOURLPorts)", port);
         return APR_EINVAL;
     }
     memset(&a4, 0, sizeof(a4));
@@ -69,15 +77,13 @@ static curl_socket_t open_socket(void *baton, curlsocktype purpose,
                                  struct curl_sockaddr *a)
 {
     post_t *d = baton;
-    const char *why;
+    const char *log;
 
     (void)purpose;
-    if ((why = bulkio_addr_refused(&a->addr, d->opts->allow))) {
-        d->refused = apr_pstrcat(d->pool, "refused address (", why, ")",
-                                 NULL);
-        return CURL_SOCKET_BAD;
-    }
-    return socket(a->family, a->socktype, a->protocol);
+    d->refused = bulkio_connect_refused(d->pool, &a->addr, d->opts->allow,
+                                        d->opts->ports, &log);
+    return d->refused ? CURL_SOCKET_BAD
+                      : socket(a->family, a->socktype, a->protocol);
 }
 
 /* The receiver's answer is read and dropped (a bounded amount). */

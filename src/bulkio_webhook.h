@@ -24,11 +24,13 @@
  * @return APR_SUCCESS, or APR_EINVAL with *perror saying why */
 apr_status_t bulkio_hook_check_url(apr_pool_t *p, const char *url,
                                    const apr_array_header_t *allow,
+                                   const apr_array_header_t *ports,
                                    const char **perror);
 
 /** Limits of one delivery. */
 typedef struct {
     const apr_array_header_t *allow;     /**< BulkIOURLAllow, or NULL */
+    const apr_array_header_t *ports;     /**< BulkIOURLPorts, or NULL */
     apr_interval_time_t timeout;         /**< connect and in all */
 } bulkio_hook_opts_t;
 

@@ -239,7 +239,7 @@ int mod_bulkio_callback_url(mod_bulkio_req_t *req, const char *url,
         return HTTP_BAD_REQUEST;
     }
     if (bulkio_hook_check_url(req->r->pool, url, req->cfg->url_allow,
-                              pdetail) != APR_SUCCESS) {
+                              req->cfg->url_ports, pdetail) != APR_SUCCESS) {
         return HTTP_BAD_REQUEST;
     }
     *purl = url;

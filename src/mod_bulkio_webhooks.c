@@ -112,6 +112,7 @@ static void deliver(apr_pool_t *p, PGconn *conn, bulkio_hook_t *h)
     }
     memset(&opts, 0, sizeof(opts));
     opts.allow = cfg->url_allow;
+    opts.ports = cfg->url_ports;
     opts.timeout = cfg->webhook_timeout;
     if (!cfg->webhook_secret) {
         memset(&res, 0, sizeof(res));

@@ -17,7 +17,7 @@ use Time::HiRes qw(sleep time);
 use lib 't/lib';
 use BulkIO::Test;
 
-plan tests => 31, need { 'the throwaway PostgreSQL of scripts/apache-test.sh'
+plan tests => 32, need { 'the throwaway PostgreSQL of scripts/apache-test.sh'
                          => defined $ENV{BULKIO_RUN_DIR} };
 
 my $vars = Apache::Test::vars();
@@ -196,7 +196,8 @@ ok t_cmp(wait_for('the form import\'s delivery', 60,
 my $jobs = sql_value('SELECT count(*) FROM bulkio_jobs');
 for my $bad ([ 'http://10.1.2.3/hook', qr/private/ ],
              [ 'ftp://127.0.0.1/hook', qr/http or https/ ],
-             [ 'http://user:pw@127.0.0.1/hook', qr/user information/ ]) {
+             [ 'http://user:pw@127.0.0.1/hook', qr/user information/ ],
+             [ 'http://127.0.0.1:23/hook', qr/port 23,.*BulkIOURLPorts/ ]) {
     $res = POST '/v1/exports', auth(), 'Content-Type' => 'application/json',
         content => qq({"resource": "users", "callback_url": "$bad->[0]"});
     ok t_cmp($res->code . ' ' . (json_decode($res->content)->{detail} // ''),

@@ -106,31 +106,43 @@ static void test_callback_urls(void **state)
 {
     apr_pool_t *p = *state;
     apr_array_header_t *allow;
+    apr_array_header_t *ports = apr_array_make(p, 1,
+                                               sizeof(bulkio_port_range_t));
     const char *error = NULL;
     char *longurl;
 
     assert_int_equal(bulkio_hook_check_url(p, "https://hooks.example.com/a"
-                                           "?b=1", NULL, &error), APR_SUCCESS);
+                                           "?b=1", NULL, NULL, &error),
+                     APR_SUCCESS);
     assert_int_equal(bulkio_hook_check_url(p, "ftp://example.com/", NULL,
-                                           &error), APR_EINVAL);
-    assert_int_equal(bulkio_hook_check_url(p, "/relative", NULL, &error),
-                     APR_EINVAL);
-    assert_int_equal(bulkio_hook_check_url(p, "http://u:pw@example.com/",
                                            NULL, &error), APR_EINVAL);
+    assert_int_equal(bulkio_hook_check_url(p, "/relative", NULL, NULL,
+                                           &error), APR_EINVAL);
+    assert_int_equal(bulkio_hook_check_url(p, "http://u:pw@example.com/",
+                                           NULL, NULL, &error), APR_EINVAL);
     assert_int_equal(bulkio_hook_check_url(p, "http://10.0.0.7/h", NULL,
-                                           &error), APR_EINVAL);
+                                           NULL, &error), APR_EINVAL);
     assert_non_null(strstr(error, "private"));
-    assert_int_equal(bulkio_hook_check_url(p, "http://[::1]:8080/h", NULL,
-                                           &error), APR_EINVAL);
     assert_int_equal(bulkio_cidr_parse(p, "10.0.0.0/8 ::1", &allow),
                      APR_SUCCESS);
     assert_int_equal(bulkio_hook_check_url(p, "http://10.0.0.7/h", allow,
-                                           &error), APR_SUCCESS);
+                                           NULL, &error), APR_SUCCESS);
+    /* a port outside BulkIOURLPorts (default 80, 443), even on an
+     * allowed address */
     assert_int_equal(bulkio_hook_check_url(p, "http://[::1]:8080/h", allow,
-                                           &error), APR_SUCCESS);
+                                           NULL, &error), APR_EINVAL);
+    assert_non_null(strstr(error, "BulkIOURLPorts"));
+    assert_int_equal(bulkio_hook_check_url(p, "http://10.0.0.7:6379/h",
+                                           allow, NULL, &error), APR_EINVAL);
+    assert_int_equal(bulkio_port_range_parse("8080", apr_array_push(ports)),
+                     APR_SUCCESS);
+    assert_int_equal(bulkio_hook_check_url(p, "http://[::1]:8080/h", allow,
+                                           ports, &error), APR_SUCCESS);
+    assert_int_equal(bulkio_hook_check_url(p, "http://[::1]:8080/h", NULL,
+                                           ports, &error), APR_EINVAL);
     longurl = apr_pstrcat(p, "https://example.com/", apr_psprintf(p,
                           "%0*d", BULKIO_HOOK_URL_MAX, 0), NULL);
-    assert_int_equal(bulkio_hook_check_url(p, longurl, NULL, &error),
+    assert_int_equal(bulkio_hook_check_url(p, longurl, NULL, NULL, &error),
                      APR_EINVAL);
 }
 
