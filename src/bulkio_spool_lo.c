@@ -3,9 +3,11 @@
 /* The spool's database backend: an object is a PostgreSQL large object,
  * written through libpq's lo_* calls in one transaction with the row
  * that names it ("lo:<oid>"); read in a read-only transaction. The rows'
- * trigger (sql/010_spool_database.sql) unlinks an object once no row
+ * trigger (sql/010_spool_replica.sql) unlinks an object once no row
  * wants it. */
 
+/* before APR: its ring macros then use offsetof (no NULL arithmetic) */
+#include <stddef.h>
 #include <stdlib.h>
 
 #include <apr_strings.h>
