@@ -13,7 +13,7 @@ my $top = Apache::Test::vars('top_dir');
 my $csp = "default-src 'self'; frame-ancestors 'none'";
 # the console's JavaScript: app.js, the entry, and the modules it imports
 my @modules = qw(app.js api.js bars.js dom.js export.js format.js import.js
-                 job.js jobs.js model.js router.js signin.js);
+                 job.js jobs.js model.js router.js signin.js sw.js);
 is_deeply([sort map { (split m{/})[-1] } glob("$top/console/*.js")], [sort @modules],
           'every script of console/ is checked here');
 

@@ -176,7 +176,7 @@ ok t_cmp(json_decode($res->content)->{detail},
          'delimiter and columns apply to CSV files only', 'NDJSON: 400');
 $res = post_import('resource=users&quote=x', 'text/csv', "email\r\n");
 ok t_cmp(json_decode($res->content)->{detail},
-         qr/^unknown parameter quote; allowed: .*delimiter, columns, charset/,
+         qr/^unknown parameter 'quote'; allowed: .*delimiter, columns, charset/,
          'the allowed parameters include the new ones');
 
 # the options are part of the Idempotency-Key's request

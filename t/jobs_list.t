@@ -264,8 +264,9 @@ for my $case (
     [ GET => "/v1/exports/$exp?$bogus", 'none' ],
     [ DELETE => "/v1/exports/$exp?$bogus", 'none' ],
     [ GET => "/v1/exports/$exp/download?$bogus", 'none' ],
-    [ POST => "/v1/exports?$bogus", 'none' ],
-    [ POST => "/v1/imports?resource=users&$bogus", 'resource, format, mode, max_errors' ],
+    [ POST => "/v1/exports?$bogus", 'callback_url' ],
+    [ POST => "/v1/imports?resource=users&$bogus",
+      'resource, format, mode, max_errors, dry_run, atomic, callback_url, delimiter, columns, charset' ],
 ) {
     my ($method, $path, $allowed, $token) = @$case;
     my @auth = ($token // 1) ? auth($me) : ();

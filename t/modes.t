@@ -224,7 +224,7 @@ ok t_cmp($res->code, 400, 'an unknown parameter: 400');
 ok t_cmp($res->header('Content-Type'), qr{application/problem\+json},
          'as problem+json');
 ok t_cmp(json_decode($res->content)->{detail},
-         qr/unknown parameter 'dryrun'; allowed: resource, format, mode, max_errors, dry_run, atomic, callback_url$/,
+         qr/unknown parameter 'dryrun'; allowed: resource, format, mode, max_errors, dry_run, atomic, callback_url, delimiter, columns, charset$/,
          'naming the allowed ones');
 $res = post_import('resource=users&mode=merge', 'ndjson', "{}\n");
 ok t_cmp($res->code, 400, 'an unknown mode: 400');
