@@ -72,8 +72,11 @@ export async function api(method, path, body, extra) {
  * expired", "bad signature"). */
 export async function probe(token) {
   const res = await request(API + '/imports?limit=1', { headers: bearer(token) });
-  if (res.status !== 401) return null;
-  return (await problemOf(res)).message;
+  if (res.status === 401) return (await problemOf(res)).message;
+  /* read to its end: an answer left unread stays an open request
+   * (no-store answers are not drained into the cache either) */
+  await res.arrayBuffer().catch(() => null);
+  return null;
 }
 
 /* A path from the server (downloadUrl, errorsUrl) is used only when it is
