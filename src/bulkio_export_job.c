@@ -118,7 +118,7 @@ bulkio_run_e bulkio_export_run(apr_pool_t *p, bulkio_job_ctx_t *job,
     json_object *doc;
     run_t run;
     apr_status_t rv;
-    int nparams;
+    int nparams, cancel = 0;
 
     *preason = NULL;
     doc = json_tokener_parse(c->params);
@@ -184,6 +184,14 @@ bulkio_run_e bulkio_export_run(apr_pool_t *p, bulkio_job_ctx_t *job,
                                   run.prog.records, job->ttl);
     if (rv == APR_SUCCESS) {
         rv = bulkio_spool_commit(run.file);
+    }
+    if (APR_STATUS_IS_NOTFOUND(rv)
+        && bulkio_store_checkpoint(p, job->ctl, c->id, job->owner, job->lease,
+                                   &run.prog, &cancel) == APR_SUCCESS
+        && cancel) {
+        /* canceled while its file was written: no file is kept */
+        run.rc = BULKIO_RUN_CANCELED;
+        goto leave;
     }
     if (rv != APR_SUCCESS) {
         run.rc = lost_or_retry(&run, rv, bulkio_spool_conn(run.file));

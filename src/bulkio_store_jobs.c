@@ -386,11 +386,13 @@ apr_status_t bulkio_store_export_file(apr_pool_t *p, PGconn *conn,
 
     /* the running totals count an export's records once, when its file
      * is first recorded; the statement returns a row when owner holds the
-     * job */
+     * job and nobody asked to cancel it (the row lock orders it with the
+     * DELETE's update) */
     return bulkio_pq_one(p, conn,
         "WITH o AS ("
         "  SELECT id, resource, file_size FROM bulkio_jobs"
-        "   WHERE id = $1 AND lease_owner = $2 FOR UPDATE),"
+        "   WHERE id = $1 AND lease_owner = $2 AND NOT cancel_requested"
+        "     FOR UPDATE),"
         " u AS ("
         "  UPDATE bulkio_jobs j"
         "     SET source_path = $3, file_size = $4,"

@@ -204,7 +204,8 @@ apr_status_t bulkio_store_import_source(apr_pool_t *p, PGconn *conn,
 /** Record an export job's file: at path, size bytes with records records,
  * downloadable for ttl once the job is completed. The first file recorded
  * adds its records to the running totals.
- * @return APR_SUCCESS, or APR_NOTFOUND when owner no longer holds the job */
+ * @return APR_SUCCESS, or APR_NOTFOUND when owner no longer holds the job
+ *         or a cancel of it was asked for */
 apr_status_t bulkio_store_export_file(apr_pool_t *p, PGconn *conn,
                                       apr_int64_t job, const char *owner,
                                       const char *path, apr_off_t size,
