@@ -382,6 +382,56 @@ const scenarios = {
     check(lines.slice(1).every(l => /,admin$/.test(l)), 'only the filtered rows');
   },
 
+  /* Cancel a running export from its page. console.t holds a lock on
+   * users, so the export's query waits: signed in, it says "step
+   * signed-in", makes the job and writes its id into cfg.gate; once the
+   * cancel is asked for, "step cancel-requested", and it lets the lock go. */
+  async exportcancel(page) {
+    const deletes = [];
+    page.on('request', r => { if (r.method() === 'DELETE') deletes.push(r.url()); });
+    await signIn(page);
+    process.stdout.write('step signed-in\n');
+    let id = '';
+    for (let i = 0; i < 600 && !id; i++) {
+      if (fs.existsSync(cfg.gate)) id = fs.readFileSync(cfg.gate, 'utf8').trim();
+      else await new Promise(r => setTimeout(r, 50));
+    }
+    data.job_id = id;
+    check(id, 'console.t made an export job: ' + id);
+    await page.goto(cfg.url + '/v1/console/#/exports/' + encodeURIComponent(id), { waitUntil: 'networkidle0' });
+    await waitText(page, '#job-status', 'running');
+    check(true, 'the export job page shows running');
+    await page.click('#cancel');
+    await page.waitForSelector('#cancel-question');
+    const question = await textOf(page, '#cancel-text') || '';
+    check(/^Cancel this export\? .*no file is kept/.test(question), 'Cancel asks first: ' + question);
+    check(deletes.length === 0 && (await textOf(page, '#job-status')) === 'running',
+          'nothing is canceled before the answer');
+    /* No keeps the job; the question comes back with Cancel */
+    await page.click('#cancel-keep');
+    await page.waitForSelector('#cancel');
+    check(!(await page.$('#cancel-question')) && deletes.length === 0,
+          'No, keep exporting: the question goes, nothing sent');
+    await page.click('#cancel');
+    await page.waitForSelector('#cancel-confirm');
+    const answer = page.waitForResponse(r => r.request().method() === 'DELETE', { timeout: 10000 });
+    await page.click('#cancel-confirm');
+    const res = await answer;
+    check(res.status() === 202 && deletes.length === 1 && deletes[0].endsWith('/v1/exports/' + id),
+          'Yes sends one DELETE /v1/exports/{id}, answered 202 (' + res.status() + ' ' + deletes.join(' ') + ')');
+    await waitText(page, '#cancel-note', 'Cancel requested.');
+    check(true, 'the page says the cancel is requested');
+    process.stdout.write('step cancel-requested\n');
+    await waitText(page, '#job-status', 'canceled', 30000);
+    check(true, 'the export job page shows canceled');
+    const note = await textOf(page, '#canceled-note') || '';
+    check(note === 'Canceled. No file was kept; the table was not changed.', 'and says no file was kept: ' + note);
+    check(!(await page.$('#download')) && !(await page.$('#cancel')),
+          'no Download button, no Cancel button any more');
+    const doc = await jobDoc(page, 'export', id);
+    check(doc.status === 'canceled' && !doc.downloadUrl, 'the job document: canceled, no download URL');
+  },
+
   /* a URL import that fails says why on the import page */
   async urlfail(page) {
     await signIn(page);

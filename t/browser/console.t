@@ -10,7 +10,7 @@ use Apache::TestUtil qw(t_cmp);
 use JSON::PP;
 use Time::HiRes qw(sleep);
 use lib 't/lib';
-use BulkIO::Test qw(:DEFAULT vhost_hostport);
+use BulkIO::Test qw(:DEFAULT vhost_hostport spool_listing);
 
 plan skip_all => 'browser tests run with make test-browser'
     unless $ENV{BULKIO_BROWSER};
@@ -24,9 +24,11 @@ die "chromium not found (make deps)\n" unless -x ($ENV{CHROMIUM} // '/usr/bin/ch
 die "puppeteer-core not installed (make deps: npm ci)\n"
     unless -d "$top/node_modules/puppeteer-core";
 
-# One scenario of console.js; its checks become tests here.
+# One scenario of console.js; its checks become tests here. steps: code
+# run when the scenario prints "step <name>" (it goes on meanwhile).
 sub browser {
     my (%cfg) = @_;
+    my $steps = delete $cfg{steps} // {};
     my %env = (BULKIO_BROWSER_TOKEN => delete $cfg{token} // token(sub => 'alice'),
                BULKIO_BROWSER_EXPIRED => token(sub => 'alice', exp => time - 3600),
                BULKIO_BROWSER_PASSWORD => delete $cfg{password} // '');
@@ -35,7 +37,11 @@ sub browser {
                                                  sub => 'alice', %cfg });
     open my $fh, '-|', 'node', "$top/t/browser/console.js", $arg
         or die "node: $!";
-    my @out = <$fh>;
+    my @out;
+    while (my $line = <$fh>) {
+        push @out, $line;
+        $steps->{$1}->() if $line =~ /^step (\S+)$/ && $steps->{$1};
+    }
     close $fh;
     my $res = eval { decode_json($out[-1] // '') }
         or return ok(0, "$cfg{scenario}: console.js printed no result: @out");
@@ -69,6 +75,81 @@ ok t_cmp(sql_value("SELECT status FROM bulkio_jobs WHERE public_id = '"
                    . ($d->{job_id} // '') . "'"), 'completed', 'the export job row is completed');
 ok t_cmp($d->{rows}, sql_value("SELECT count(*) FROM users WHERE role = 'admin'"),
          'the file holds every admin of the users table');
+
+# ---- cancel a running export job -------------------------------------------
+# The export's query waits for a lock on users that a psql transaction here
+# holds: the job is running, and writes no row, until the lock goes.
+my $lock;
+my $locked = "SELECT count(*) FROM pg_locks WHERE relation = 'users'::regclass"
+           . " AND mode = 'AccessExclusiveLock' AND granted";
+my $waiting = "SELECT count(*) FROM pg_locks WHERE relation = 'users'::regclass"
+            . " AND NOT granted";
+sub release_users {
+    return unless $lock;
+    print $lock "COMMIT;\n";
+    close $lock or die "psql (the lock on users) failed\n";
+    undef $lock;
+}
+my $gate = "$dir/browser-exportcancel.job";
+unlink $gate;
+my $eid = '';
+$d = browser(scenario => 'exportcancel', gate => $gate, steps => {
+    'signed-in' => sub {
+        open $lock, '|-', 'psql', $ENV{BULKIO_TEST_DBD_PARAMS}, '-XAtq',
+            '-v', 'ON_ERROR_STOP=1' or die "psql: $!";
+        $lock->autoflush(1);
+        print $lock "BEGIN;\nLOCK TABLE users IN ACCESS EXCLUSIVE MODE;\n";
+        for (1 .. 200) { last if sql_value($locked); sleep 0.05 }
+        my $res = Apache::TestRequest::POST('/v1/exports', auth(),
+            'Content-Type' => 'application/json',
+            content => '{"resource":"users","format":"csv"}');
+        $eid = (json_decode($res->content) // {})->{job_id} // '';
+        # running, its query waiting for the lock
+        for (1 .. 400) {
+            last if (sql_value("SELECT status FROM bulkio_jobs WHERE public_id = '$eid'")
+                     // '') eq 'running' && sql_value($waiting) > 0;
+            sleep 0.05;
+        }
+        open my $g, '>', "$gate.tmp" or die $!;
+        print $g $eid;
+        close $g;
+        rename "$gate.tmp", $gate or die $!;
+    },
+    'cancel-requested' => sub {
+        # The worker sees a cancel when it renews its lease (BulkIOLeaseTime
+        # 3s, renewed after a third of it) at its first chunk; a worker
+        # that waited past its lease lost the job to a new attempt. The
+        # lock goes once the lease holder has waited 1.8 s of its 3 s.
+        for (1 .. 400) {
+            my $left = sql_value("SELECT coalesce(extract(epoch FROM lease_expires_at - now()),"
+                                 . " -99) FROM bulkio_jobs WHERE public_id = '$eid'") // -99;
+            last if ($left >= 0.4 && $left <= 1.2) || $left < -50;
+            sleep 0.05;
+        }
+        release_users();
+    },
+});
+release_users();
+ok t_cmp(sql_value("SELECT count(*) FROM pg_locks WHERE relation = 'users'::regclass"
+                   . " AND mode = 'AccessExclusiveLock'"), 0, 'the lock on users is gone');
+for (1 .. 400) {
+    last unless (sql_value("SELECT status FROM bulkio_jobs WHERE public_id = '$eid'")
+                 // '') =~ /^(pending|running)$/;
+    sleep 0.05;
+}
+ok t_cmp(sql_value("SELECT status FROM bulkio_jobs WHERE public_id = '$eid'"),
+         'canceled', 'the export job row is canceled');
+ok t_cmp(sql_value("SELECT count(*) FROM bulkio_jobs WHERE public_id = '$eid'"
+                   . " AND source_path IS NULL AND cancel_requested"), 1,
+         'a cancel it was asked for, and no export file recorded');
+# neither kept nor half-written (a worker that lost the job to a later
+# attempt removes its file when it learns so; no other job runs now)
+my @left;
+for (1 .. 200) {
+    last unless @left = grep { /^export-\Q$eid\E|^upload-/i } spool_listing();
+    sleep 0.05;
+}
+ok t_cmp("@left", '', 'no export file of the job in the spool');
 
 # ---- cancel a running job -----------------------------------------------
 reset_data();
