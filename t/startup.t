@@ -13,12 +13,19 @@ plan tests => 7;
 
 my $vars = Apache::Test::vars();
 my $dir = "$vars->{t_dir}/logs/nodbd";
+# a port of its own: the test's virtual hosts take those above the main one
+my $port = do {
+    require IO::Socket::INET;
+    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+                                  Listen => 1) or die "no free port: $!";
+    $s->sockport;
+};
 mkdir $dir;
 my $mods = $ENV{BULKIO_TEST_LIBEXECDIR};
 open my $fh, '>', "$dir/httpd.conf" or die;
 print $fh <<"CONF";
 ServerRoot "$dir"
-Listen 127.0.0.1:@{[$vars->{port} + 7]}
+Listen 127.0.0.1:$port
 PidFile "$dir/httpd.pid"
 ErrorLog "$dir/error_log"
 LoadModule mpm_event_module $mods/mod_mpm_event.so
