@@ -289,9 +289,6 @@ typedef struct {
     const char *refused_log;    /* the address and its class, for the log */
 } fetch_t;
 
-/* Every address libcurl is about to connect to (each one a name resolves
- * to, on each redirect) passes here first: its class, the host's own
- * addresses, read now, and its port. */
 const char *bulkio_connect_refused(apr_pool_t *p, const struct sockaddr *a,
                                    const apr_array_header_t *allow,
                                    const apr_array_header_t *ports,
@@ -327,6 +324,9 @@ const char *bulkio_connect_refused(apr_pool_t *p, const struct sockaddr *a,
     return NULL;
 }
 
+/* Every address libcurl is about to connect to (each one a name resolves
+ * to, on each redirect) passes here first: its class, the host's own
+ * addresses, read now, and its port. */
 static curl_socket_t open_socket(void *baton, curlsocktype purpose,
                                  struct curl_sockaddr *a)
 {
