@@ -12,7 +12,7 @@ use Apache::TestRequest qw(POST GET);
 use Apache::TestUtil qw(t_cmp);
 use Time::HiRes qw(sleep);
 use lib 't/lib';
-use BulkIO::Test;
+use BulkIO::Test qw(:DEFAULT wait_accepted);
 
 plan tests => 31;
 
@@ -31,12 +31,7 @@ sub post {
         'Content-Type' => 'text/csv', content => $content;
 }
 
-sub run {
-    my $res = post(@_);
-    die 'import: ' . $res->code . ' ' . $res->content
-        unless $res->code == 202;
-    return wait_job(json_decode($res->content)->{job_id});
-}
+sub run { return wait_accepted(post(@_)) }
 
 sub users_md5 {
     return sql_value("SELECT count(*) || ':' || coalesce(md5(string_agg("

@@ -13,7 +13,7 @@ use Apache::Test;
 use Apache::TestRequest qw(POST GET);
 use Apache::TestUtil qw(t_cmp);
 use lib 't/lib';
-use BulkIO::Test;
+use BulkIO::Test qw(:DEFAULT wait_accepted);
 
 plan tests => 64;
 
@@ -45,13 +45,7 @@ sub post_import {
 }
 
 # Import and wait: the job's status document.
-sub run {
-    my ($query, $ctype, $content) = @_;
-    my $res = post_import($query, $ctype, $content);
-    die 'import: ' . $res->code . ' ' . $res->content
-        unless $res->code == 202;
-    return wait_job(json_decode($res->content)->{job_id});
-}
+sub run { return wait_accepted(post_import(@_)) }
 
 # The users of the test as stored, one line each.
 sub users {

@@ -11,33 +11,13 @@ use warnings FATAL => 'all';
 use Apache::Test;
 use Apache::TestRequest qw(POST GET);
 use Apache::TestUtil qw(t_cmp);
-use IO::Compress::Gzip qw(gzip $GzipError);
 use lib 't/lib';
-use BulkIO::Test;
+use BulkIO::Test qw(:DEFAULT import_file wait_accepted);
 
 plan tests => 60;
 
-my %ctype = (ndjson => 'application/x-ndjson', json => 'application/json',
-             csv => 'text/csv', gzip => 'application/gzip');
-
-sub post_import {
-    my ($query, $format, $content, @headers) = @_;
-    if ($format eq 'gzip') {
-        my $gz;
-        gzip(\$content => \$gz) or die $GzipError;
-        $content = $gz;
-    }
-    return POST "/v1/imports?$query", auth(), @headers,
-        'Content-Type' => $ctype{$format}, content => $content;
-}
-
-sub run {
-    my ($query, $format, $content) = @_;
-    my $res = post_import($query, $format, $content);
-    die 'import: ' . $res->code . ' ' . $res->content
-        unless $res->code == 202;
-    return wait_job(json_decode($res->content)->{job_id});
-}
+# Import (import_file) and wait: the job's status document.
+sub run { return wait_accepted(import_file(@_)) }
 
 # What a job reports: status, counts, and every error entry.
 sub outcome {
@@ -201,10 +181,10 @@ $dry = wait_job(json_decode($res->content)->{job_id});
 ok t_cmp(($dry->{dryRun} ? 'dry ' : 'real ') . $dry->{insertedCount}, 'dry 1',
          'the member makes a dry run');
 ok t_cmp(tables_md5(), $before, 'neither changed a row');
-$res = post_import('resource=users&dry_run=maybe', 'ndjson', "{}\n");
+$res = import_file('resource=users&dry_run=maybe', 'ndjson', "{}\n");
 ok t_cmp($res->code . ' ' . (json_decode($res->content)->{detail} // ''),
          '400 dry_run must be true or false', 'dry_run=maybe: 400');
-$res = post_import('resource=users&dry_run=false', 'ndjson',
+$res = import_file('resource=users&dry_run=false', 'ndjson',
                    qq({"id":"$c3","email":"c3\@example.com"}\n));
 $real = wait_job(json_decode($res->content)->{job_id});
 ok t_cmp(($real->{dryRun} ? 'dry' : 'real') . ' '
@@ -213,14 +193,14 @@ ok t_cmp(($real->{dryRun} ? 'dry' : 'real') . ' '
 
 # the Idempotency-Key compares dry_run
 my $body = qq({"id":"$c3","email":"k\@example.com"}\n);
-$res = post_import('resource=users&dry_run=true', 'ndjson', $body,
+$res = import_file('resource=users&dry_run=true', 'ndjson', $body,
                    'Idempotency-Key' => 'dry-key');
 ok t_cmp($res->code, 202, 'a dry run with a key');
 wait_job(json_decode($res->content)->{job_id});
-$res = post_import('resource=users&dry_run=true', 'ndjson', $body,
+$res = import_file('resource=users&dry_run=true', 'ndjson', $body,
                    'Idempotency-Key' => 'dry-key');
 ok t_cmp($res->code, 202, 'the same request: replayed');
-$res = post_import('resource=users', 'ndjson', $body,
+$res = import_file('resource=users', 'ndjson', $body,
                    'Idempotency-Key' => 'dry-key');
 ok t_cmp($res->code, 422, 'the same key without dry_run: 422');
 

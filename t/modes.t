@@ -9,35 +9,13 @@ use warnings FATAL => 'all';
 use Apache::Test;
 use Apache::TestRequest qw(POST GET);
 use Apache::TestUtil qw(t_cmp);
-use IO::Compress::Gzip qw(gzip $GzipError);
 use lib 't/lib';
-use BulkIO::Test;
+use BulkIO::Test qw(:DEFAULT import_file wait_accepted);
 
 plan tests => 103;
 
-my %ctype = (ndjson => 'application/x-ndjson', json => 'application/json',
-             csv => 'text/csv', gzip => 'application/gzip');
-
-# POST content as format with the query; the answer.
-sub post_import {
-    my ($query, $format, $content, @headers) = @_;
-    if ($format eq 'gzip') {
-        my $gz;
-        gzip(\$content => \$gz) or die $GzipError;
-        $content = $gz;
-    }
-    return POST "/v1/imports?$query", auth(), @headers,
-        'Content-Type' => $ctype{$format}, content => $content;
-}
-
-# Import and wait: the job's status document.
-sub run {
-    my ($query, $format, $content) = @_;
-    my $res = post_import($query, $format, $content);
-    die 'import: ' . $res->code . ' ' . $res->content
-        unless $res->code == 202;
-    return wait_job(json_decode($res->content)->{job_id});
-}
+# Import (import_file) and wait: the job's status document.
+sub run { return wait_accepted(import_file(@_)) }
 
 sub counts {
     my $d = shift;
@@ -219,14 +197,14 @@ ok t_cmp(counts($d), '1/0/0/0/1/0', 'a user deleted by email (gzip)');
 ok t_cmp(sql_value('SELECT count(*) FROM users'), 0, 'no user left');
 
 # ---- the request ----
-my $res = post_import('resource=users&dryrun=1', 'ndjson', "{}\n");
+my $res = import_file('resource=users&dryrun=1', 'ndjson', "{}\n");
 ok t_cmp($res->code, 400, 'an unknown parameter: 400');
 ok t_cmp($res->header('Content-Type'), qr{application/problem\+json},
          'as problem+json');
 ok t_cmp(json_decode($res->content)->{detail},
          qr/unknown parameter 'dryrun'; allowed: resource, format, mode, max_errors, dry_run, atomic, callback_url, delimiter, columns, charset$/,
          'naming the allowed ones');
-$res = post_import('resource=users&mode=merge', 'ndjson', "{}\n");
+$res = import_file('resource=users&mode=merge', 'ndjson', "{}\n");
 ok t_cmp($res->code, 400, 'an unknown mode: 400');
 ok t_cmp(json_decode($res->content)->{detail},
          qr/upsert, insert, update, replace, delete/, 'naming the modes');
@@ -261,14 +239,14 @@ ok t_cmp(errors_of($d), '0:DUPLICATE_ERROR:id', 'as an insert');
 
 # the mode is part of the Idempotency-Key fingerprint
 my $body = qq({"id":"$c4","email":"k\@example.com"}\n);
-$res = post_import('resource=users', 'ndjson', $body,
+$res = import_file('resource=users', 'ndjson', $body,
                    'Idempotency-Key' => 'modes-key');
 ok t_cmp($res->code, 202, 'with a key');
 wait_job(json_decode($res->content)->{job_id});
-$res = post_import('resource=users&mode=upsert', 'ndjson', $body,
+$res = import_file('resource=users&mode=upsert', 'ndjson', $body,
                    'Idempotency-Key' => 'modes-key');
 ok t_cmp($res->code, 202, 'the same request (upsert is the default): replay');
-$res = post_import('resource=users&mode=insert', 'ndjson', $body,
+$res = import_file('resource=users&mode=insert', 'ndjson', $body,
                    'Idempotency-Key' => 'modes-key');
 ok t_cmp($res->code, 422, 'the same key with another mode: 422');
 

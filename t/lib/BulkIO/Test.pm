@@ -190,7 +190,8 @@ sub gendata {
 # ---- helpers of the hostile-input catalogue (t/hostile*.t) ----
 
 # opt-in: use BulkIO::Test qw(:DEFAULT raw_request_at ...)
-push our @EXPORT_OK, qw(raw_request_at vhost_hostport spool_listing job_total);
+push our @EXPORT_OK, qw(raw_request_at vhost_hostport spool_listing job_total
+                        import_file wait_accepted);
 
 # host:port of an Apache::Test virtual host of t/conf/extra.conf.in.
 sub vhost_hostport {
@@ -231,6 +232,34 @@ sub spool_listing {
 
 sub job_total {
     return sql_value('SELECT count(*) FROM bulkio_jobs');
+}
+
+my %import_ctype = (ndjson => 'application/x-ndjson',
+                    json => 'application/json', csv => 'text/csv',
+                    gzip => 'application/gzip');
+
+# POST content to /v1/imports with the query, as format (ndjson, json, csv,
+# or gzip: the content compressed first); the answer.
+sub import_file {
+    my ($query, $format, $content, @headers) = @_;
+    if ($format eq 'gzip') {
+        require IO::Compress::Gzip;
+        my $gz;
+        IO::Compress::Gzip::gzip(\$content => \$gz)
+            or die $IO::Compress::Gzip::GzipError;
+        $content = $gz;
+    }
+    return Apache::TestRequest::POST("/v1/imports?$query", auth(), @headers,
+        'Content-Type' => $import_ctype{$format}, content => $content);
+}
+
+# The status document of the job an accepted (202) POST made, once it has
+# ended; dies on any other answer.
+sub wait_accepted {
+    my $res = shift;
+    die 'import: ' . $res->code . ' ' . $res->content
+        unless $res->code == 202;
+    return wait_job(json_decode($res->content)->{job_id});
 }
 
 1;
