@@ -772,7 +772,7 @@ class Bench:
                         % ((i,) + tuple(r)))
         top = max(max(r[3], r[4]) for r in rows)
         script = """
-set terminal pngcairo noenhanced size 1100,%d font 'DejaVu Sans,11'
+set terminal pngcairo noenhanced size 1300,%d font 'DejaVu Sans,11'
 set output '%s'
 set title "mod_bulkio against psql \\\\copy (exports: COPY TO) and pgloader\\n%d rows per resource, median of %d rounds, %s cores (%s)"
 set xlabel "time as a multiple of psql \\\\copy (exports: COPY TO) in the same round (lower is better)\\nwhiskers: min-max of the rounds; black mark: the target"
@@ -782,7 +782,7 @@ set ytics nomirror
 set xtics nomirror %s
 set grid xtics lc rgb '#dddddd'
 set style fill solid 0.85 noborder
-set key below horizontal
+set key bottom right vertical opaque box
 set arrow from 1,-0.7 to 1,%.1f nohead lc rgb '#444444' dt 2
 set label '\\copy = 1' at 1,%.1f center offset 0,0.5 tc rgb '#444444'
 plot '%s' using (($3)/2):1:(($3)/2):(0.35):7:ytic(2) \\
