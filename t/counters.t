@@ -140,15 +140,7 @@ sub timed_get {     # (path, seconds, headers...) -> (HTTP code, seconds, curl's
                 join ' ', map { "-H '$_'" } @h]} 'http://@{[hostport()]}$path'`;
     return (split(' ', $out), $? >> 8);
 }
-open my $locker, '|-', 'psql', $ENV{BULKIO_TEST_DBD_PARAMS}, '-XAtq',
-    '-v', 'ON_ERROR_STOP=1' or die "psql: $!";
-$locker->autoflush(1);
-print $locker "BEGIN;\nLOCK TABLE bulkio_job_errors IN ACCESS EXCLUSIVE MODE;\n";
-$until = time + 30;
-sleep 0.1 while time < $until && sql_value(
-    "SELECT count(*) FROM pg_locks WHERE locktype = 'relation' AND granted"
-    . " AND relation = 'bulkio_job_errors'::regclass"
-    . " AND mode = 'AccessExclusiveLock'") != 1;
+my $locker = hold_lock('bulkio_job_errors');
 my (@ms, @codes);
 for (1 .. 10) {
     my ($code, $secs) = timed_get('/v1/metrics', 10);
@@ -167,6 +159,5 @@ my (undef, undef, $exit) = timed_get('/v1/imports/'
     . sql_value("SELECT public_id FROM bulkio_jobs WHERE id = $jid") . '/errors', 3,
     'Authorization: Bearer ' . token(sub => 'counters-test'));
 ok t_cmp($exit, 28, 'while reading the errors waits for the lock (curl timed out)');
-print $locker "ROLLBACK;\n";
-close $locker;
+release_lock($locker);
 sql("DELETE FROM bulkio_jobs WHERE id = $jid");
