@@ -214,8 +214,9 @@ soak: all
 soak-short: all
 	@SOAK_MINUTES=3 scripts/soak.sh
 
-# make bench [BENCH_ROWS=100000]: a dedicated installation in .bench on
-# BENCH_PORT; the table goes to bench/results.md.
+# make bench [BENCH_ROWS=100000] [BENCH_ONLY=results]: a dedicated
+# installation in .bench on BENCH_PORT; the table goes to bench/results.md
+# (BENCH_ONLY: those sections alone, printed only).
 BENCH_ROWS ?= 1000000
 BENCH_PORT ?= 8095
 
@@ -234,7 +235,8 @@ build/bench/parse_bench: bench/parse_bench.c $(CORE_SRC) $(HDRS)
 bench: all build/bench/export_sql
 	@export BULKIO_RUN_DIR=$(CURDIR)/.bench BULKIO_PORT=$(BENCH_PORT); \
 	    trap '$(RUN) stop' EXIT; $(RUN) start >/dev/null && \
-	    bench/bench.py --rows $(BENCH_ROWS) --port $(BENCH_PORT)
+	    bench/bench.py --rows $(BENCH_ROWS) --port $(BENCH_PORT) \
+	        $(if $(BENCH_ONLY),--only $(BENCH_ONLY))
 
 # ---- fuzzing and sanitizers -------------------------------------------------
 # libFuzzer targets (t/fuzz), the Apache::Test suite against an ASan/UBSan

@@ -26,7 +26,14 @@ restarted between), the second against the first, with the upload's
 throughput (the POST until its 202) of each. Last, a warm server imports
 N users, then
 --big (5N by default), to show it does not grow with the input. ab
-measures GET /v1/imports/{id} while three imports run.
+measures GET /v1/imports/{id} while three imports run. The users import
+with per-record results (BulkIOImportResults On, the default) runs against
+the same import with them Off, twice each in turn, the server restarted
+between (the best of each two; at most 1.1 times).
+
+    bench/bench.py --only results   runs that comparison alone (the
+    sections: imports, exports, spools, invalid, memory, results); the
+    table is printed, bench/results.md left alone
 """
 import argparse
 import json
@@ -52,6 +59,7 @@ REIMPORT_TARGET = 2.0     # every row an update, against \copy into empty
 STREAM_TARGET = 1.1       # GET /v1/exports against COPY TO
 EXPORT_JOB_TARGET = 1.25  # POST /v1/exports, file in the spool
 DB_SPOOL_TARGET = 1.15    # the users import, database spool against file
+RESULTS_TARGET = 1.10     # the users import with results, against without
 FORMAT = {'users': 'csv', 'articles': 'ndjson', 'comments': 'ndjson'}
 CTYPE = {'csv': 'text/csv', 'ndjson': 'application/x-ndjson'}
 
@@ -294,11 +302,13 @@ class Bench:
                                   ' name changed (%.2f s; target ≤ 1×)'
                                   % (secs, secs / full, full))
 
-    def restart(self, spool):
-        """Restart the installation with BulkIOSpool spool."""
+    def restart(self, spool, results='on'):
+        """Restart the installation with BulkIOSpool spool and
+        BulkIOImportResults results."""
         conf = os.path.join(os.environ['BULKIO_RUN_DIR'], 'bench-spool.conf')
         with open(conf, 'w') as f:
-            f.write('BulkIOSpool %s\n' % spool)
+            f.write('BulkIOSpool %s\nBulkIOImportResults %s\n'
+                    % (spool, results))
         os.environ['BULKIO_EXTRA_CONF'] = conf
         bulkio('stop')
         bulkio('start')
@@ -345,6 +355,43 @@ class Bench:
                          ' (baseline: file spool)', doc['totalRecords'],
                          secs['database'], secs['file'], DB_SPOOL_TARGET,
                          mem)
+        self.restart('file')
+
+    def results(self):
+        """The users import with per-record results against the same
+        import without (BulkIOImportResults Off), in turn, twice each: the
+        best of each."""
+        path = self.datafile('users', 'valid', self.rows)
+        best = {}
+        for results in ('off', 'on', 'off', 'on'):
+            self.restart('file', results)
+            self.reset()
+            secs, mem, doc = self.measure(
+                lambda: self.wait(self.upload('users', path)))
+            self.clean_spool()
+            if doc['successCount'] != self.rows:
+                sys.exit('bench: users import (results %s) gave %s'
+                         % (results, doc))
+            stored = int(self.psql('SELECT coalesce(sum(records), 0) FROM'
+                                   ' bulkio_job_results'))
+            if stored != (self.rows if results == 'on' else 0):
+                sys.exit('bench: results %s stored %d entries'
+                         % (results, stored))
+            print('    users import, results %s: %.2f s' % (results, secs),
+                  flush=True)
+            if results not in best or secs < best[results][0]:
+                best[results] = (secs, mem, doc)
+        size = self.psql("SELECT pg_total_relation_size('bulkio_job_results')")
+        self.add('import users valid (csv), per-record results'
+                 ' (baseline: without)', self.rows, best['on'][0],
+                 best['off'][0], RESULTS_TARGET, best['on'][1])
+        self.modes.append('per-record results of the users import: %.2f s'
+                          ' against %.2f s without (%.2f×; target ≤ 1.1×),'
+                          ' stored in %.1f MB (%.0f bytes a record)'
+                          % (best['on'][0], best['off'][0],
+                             best['on'][0] / best['off'][0],
+                             int(size) / MB, int(size) / self.rows))
+        print('    ' + self.modes[-1], flush=True)
         self.restart('file')
 
     def exports(self):
@@ -521,14 +568,23 @@ def main():
     ap.add_argument('--port', type=int, default=8095)
     ap.add_argument('--out', default=os.path.join(TOP, 'bench',
                                                   'results.md'))
+    ap.add_argument('--only', default='',
+                    help='comma-separated sections to run alone (imports,'
+                    ' exports, spools, invalid, memory, results); the'
+                    ' report is not written')
     a = ap.parse_args()
     b = Bench(a.rows, a.port)
-    b.imports('valid')
-    b.exports()
-    b.spools()
-    b.imports('invalid5')
-    b.memory(a.big or 5 * a.rows)
-    b.report(*b.latency(), a.out)
+    only = set(filter(None, a.only.split(',')))
+    sections = (('imports', lambda: b.imports('valid')),
+                ('exports', b.exports), ('spools', b.spools),
+                ('results', b.results),
+                ('invalid', lambda: b.imports('invalid5')),
+                ('memory', lambda: b.memory(a.big or 5 * a.rows)))
+    for name, run in sections:
+        if not only or name in only:
+            run()
+    if not only:
+        b.report(*b.latency(), a.out)
 
 
 if __name__ == '__main__':
