@@ -430,6 +430,9 @@ const command_rec mod_bulkio_cmds[] = {
                   RSRC_CONF, "bytes of record data an import job's error "
                   "entries keep at most; past them failed records are "
                   "counted, not stored (default 64M)"),
+    AP_INIT_FLAG("BulkIOImportResults", set_flag, OFF(import_results),
+                 RSRC_CONF, "imports store each record's result for "
+                 "GET .../results (default On)"),
     AP_INIT_TAKE1("BulkIOPollInterval", set_interval, OFF(poll_interval),
                   RSRC_CONF, "how often the worker polls for jobs when "
                   "nothing wakes it (default 1s)"),
@@ -469,9 +472,6 @@ const command_rec mod_bulkio_cmds[] = {
                   "a token's aud claim must name this (default: none)"),
     AP_INIT_TAKE1("BulkIOJWTIssuer", set_jwt_claim, NULL, RSRC_CONF,
                   "a token's iss claim must be this (default: none)"),
-    AP_INIT_FLAG("BulkIOImportResults", set_flag, OFF(import_results),
-                 RSRC_CONF, "imports store each record's result for "
-                 "GET .../results (default On)"),
     AP_INIT_FLAG("BulkIORequireScopes", set_flag, OFF(require_scopes),
                  RSRC_CONF, "imports need the scope bulkio:import, deletes "
                  "bulkio:delete, exports bulkio:export (default Off)"),
