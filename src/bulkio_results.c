@@ -118,16 +118,16 @@ static int read_num(const char **s, char stop, apr_int64_t *v)
     return 1;
 }
 
-apr_status_t bulkio_results_expand(const PGresult *res, int i,
+apr_status_t bulkio_results_expand(apr_int64_t first, const char *entries,
                                    bulkio_result_fn *fn, void *baton)
 {
-    const char *s = PQgetvalue(res, i, 1), *a, *nl;
+    const char *s = entries, *a, *nl;
     char id[256];
     bulkio_result_t e;
     apr_int64_t di, dl;
 
     memset(&e, 0, sizeof(e));
-    e.index = apr_atoi64(PQgetvalue(res, i, 0)) - 1;
+    e.index = first - 1;
     while (*s) {
         if (!(a = strchr(letters, *s))) {
             return APR_EGENERAL;

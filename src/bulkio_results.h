@@ -76,10 +76,11 @@ apr_status_t bulkio_results_send(apr_pool_t *p, PGconn *conn,
  * call only. */
 typedef void bulkio_result_fn(void *baton, const bulkio_result_t *e);
 
-/** Decode the batch of row i of the query bulkio_results_send() sent and
- * hand its entries to fn in file order.
- * @return APR_SUCCESS, or APR_EGENERAL for a row that does not decode */
-apr_status_t bulkio_results_expand(const PGresult *res, int i,
+/** Decode the entries of a batch whose first record is first (a row of
+ * the query bulkio_results_send() sent: its columns 0 and 1) and hand them
+ * to fn in file order.
+ * @return APR_SUCCESS, or APR_EGENERAL at an entry that does not decode */
+apr_status_t bulkio_results_expand(apr_int64_t first, const char *entries,
                                    bulkio_result_fn *fn, void *baton);
 
 /** The id a failed record carries, as it would be stored (a UUID lower-

@@ -99,7 +99,9 @@ static void result_row(void *baton, const PGresult *res, int i,
     report_t *rp = baton;
 
     rp->out = out;
-    if (bulkio_results_expand(res, i, result_entry, rp) != APR_SUCCESS) {
+    if (bulkio_results_expand(apr_atoi64(PQgetvalue(res, i, 0)),
+                              PQgetvalue(res, i, 1), result_entry, rp)
+        != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, APR_EGENERAL, rp->r,
                       BULKIO_LOGNO(2200) "the results of job %"
                       APR_INT64_T_FMT " from record %s do not decode",
