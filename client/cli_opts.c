@@ -659,7 +659,8 @@ static const struct {
 "Every error of an import job in record order, streamed to standard\n"
 "output or -o FILE (NDJSON by default). Piped into head, it ends quietly.\n" },
     { "results",
-"usage: bulkio [options] results JOB [--format ndjson|csv] [-o FILE [--force]]\n"
+"usage: bulkio [options] results JOB [--format ndjson|csv] "
+"[-o FILE [--force]]\n"
 "\n"
 "What became of each record of an ended import job, in file order: its\n"
 "row's id (also the UUID a record without one was given) and its action\n"
