@@ -13,7 +13,7 @@ use Time::HiRes qw(sleep);
 use lib 't/lib';
 use BulkIO::Test qw(:DEFAULT import_file wait_accepted);
 
-plan tests => 42;
+plan tests => 43;
 
 my $dir = Apache::Test::vars('t_dir') . '/logs';
 
@@ -213,3 +213,12 @@ ok t_cmp("$failed $wrong", "$bad 0",
          'each entry: its action, and the id of the row with its email');
 ok t_cmp(scalar(keys %ids) . ' ' . scalar(keys %table), ($n - $bad) . ' '
          . ($n - $bad), 'as many distinct ids as rows in the table');
+
+# the results go with the job (the retention purge deletes job rows)
+my $jid = sql_value("SELECT id FROM bulkio_jobs WHERE public_id = '$id'");
+my $rows = sql_value("SELECT count(*) FROM bulkio_job_results WHERE job_id = $jid");
+sql("DELETE FROM bulkio_jobs WHERE id = $jid");
+ok t_cmp("$rows>0 " . sql_value("SELECT count(*) FROM bulkio_job_results"
+                                . " WHERE job_id = $jid"),
+         ($rows > 0 ? $rows : 'none') . '>0 0',
+         'one row per batch, gone with the job');
