@@ -115,7 +115,8 @@ typedef struct {
     " UNION ALL SELECT cut, 0, NULL FROM k WHERE cut IS NOT NULL"
 
 /* The rows of c applied to an existing row (its external id when the
- * record has none: the holder of its email or slug), for the results. */
+ * record has none: the holder of its email or slug), for the results;
+ * 30 is CODE_EXISTING (and 31 in apply_sql() CODE_CHANGED). */
 #define EXISTING_RESULT \
     " UNION ALL SELECT idx, 30, CASE WHEN external_id IS NULL" \
     " THEN holder_xid END FROM c WHERE err = 0 AND target IS NOT NULL"
