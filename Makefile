@@ -217,7 +217,8 @@ soak-short: all
 # make bench [BENCH_ROWS=100000] [BENCH_RUNS=3]: a dedicated installation
 # in .bench on BENCH_PORT; every row the median of BENCH_RUNS interleaved
 # rounds (ours, psql \copy, pgloader); the table goes to bench/results.md,
-# the chart to bench/results.png.
+# the chart to bench/results.png. BENCH_ONLY=results,spools: those sections
+# alone, the table printed only.
 BENCH_ROWS ?= 1000000
 BENCH_RUNS ?= 3
 BENCH_PORT ?= 8095
@@ -238,7 +239,7 @@ bench: all build/bench/export_sql
 	@export BULKIO_RUN_DIR=$(CURDIR)/.bench BULKIO_PORT=$(BENCH_PORT); \
 	    trap '$(RUN) stop' EXIT; $(RUN) start >/dev/null && \
 	    bench/bench.py --rows $(BENCH_ROWS) --runs $(BENCH_RUNS) \
-	        --port $(BENCH_PORT)
+	        --port $(BENCH_PORT) $(if $(BENCH_ONLY),--only $(BENCH_ONLY))
 
 # ---- fuzzing and sanitizers -------------------------------------------------
 # libFuzzer targets (t/fuzz), the Apache::Test suite against an ASan/UBSan

@@ -36,7 +36,14 @@ only `id,name` (a partial update of every name); each resource exported,
 streamed and as an export job, plain and gzip (with the file sizes); the
 users import on the database spool against the file spool (the server
 restarted between); httpd's peak resident memory for N and 5N users on a
-warm server; ab on GET /v1/imports/{id} while three imports run.
+warm server; ab on GET /v1/imports/{id} while three imports run; the users
+import with per-record results (BulkIOImportResults On, the default)
+against the same import without them (Off), the server restarted before
+each run (at most 1.1 times).
+
+    bench/bench.py --only results,spools   those sections alone (imports,
+    exports, spools, results, invalid, memory); the table is printed and
+    bench/results.md left alone
 """
 import argparse
 import calendar
@@ -69,6 +76,7 @@ PARTIAL_TARGET = 2.0      # re-import of id,name only
 STREAM_TARGET = 1.0       # GET /v1/exports against COPY TO
 EXPORT_JOB_TARGET = 1.05  # POST /v1/exports, file in the spool
 DB_SPOOL_TARGET = 1.15    # the users import, database spool against file
+RESULTS_TARGET = 1.10     # the users import with results, against without
 P99_TARGET = 20           # ms, GET /v1/imports/{id} while 3 imports run
 IDS = 'random'            # gendata.pl --ids of every file but one row
 FORMAT = {'users': 'csv', 'articles': 'ndjson', 'comments': 'ndjson'}
@@ -544,11 +552,13 @@ class Bench:
 
     # ---- spools -------------------------------------------------------
 
-    def restart(self, spool):
-        """Restart the installation with BulkIOSpool spool."""
+    def restart(self, spool, results='on'):
+        """Restart the installation with BulkIOSpool spool and
+        BulkIOImportResults results."""
         conf = os.path.join(os.environ['BULKIO_RUN_DIR'], 'bench-spool.conf')
         with open(conf, 'w') as f:
-            f.write('BulkIOSpool %s\n' % spool)
+            f.write('BulkIOSpool %s\nBulkIOImportResults %s\n'
+                    % (spool, results))
         os.environ['BULKIO_EXTRA_CONF'] = conf
         bulkio('stop')
         bulkio('start')
@@ -593,6 +603,42 @@ class Bench:
         self.add('import users valid (csv), database spool'
                  ' (baseline: file spool)', self.rows, r['database'],
                  r['file'], DB_SPOOL_TARGET)
+        self.restart('file')
+
+    def results(self):
+        """The users import with per-record results against the same
+        import without them (BulkIOImportResults Off), the server restarted
+        before each run."""
+        self.reset()
+        path = self.datafile('users', 'valid', self.rows)
+
+        def step(results):
+            def prepare():
+                self.restart('file', results)
+                self.empty('public', 'users')()
+
+            def check(doc):
+                stored = int(self.psql(
+                    'SELECT coalesce(sum(records), 0) FROM bulkio_job_results'
+                    ' r JOIN bulkio_jobs j ON j.id = r.job_id'
+                    " WHERE j.public_id = '%s'" % doc['job_id']))
+                if doc['successCount'] != self.rows or stored != (
+                        self.rows if results == 'on' else 0):
+                    sys.exit('bench: users import (results %s) gave %s,'
+                             ' %d entries' % (results, doc, stored))
+            return (results, prepare, self.ours('users', path), check)
+        r = self.rounds(step('off'), step('on'))
+        size = int(self.psql(
+            "SELECT pg_total_relation_size('bulkio_job_results')"))
+        row = self.add('import users valid (csv), per-record results'
+                       ' (baseline: without)', self.rows, r['on'], r['off'],
+                       RESULTS_TARGET)
+        self.modes.append('per-record results of the users import: %.2f×'
+                          ' the same import without them (%.2f–%.2f; target'
+                          ' ≤ 1.1×), %.1f MB in bulkio_job_results after %d'
+                          ' imports with them'
+                          % (row['ratio'] + (size / MB, self.runs)))
+        print('    ' + self.modes[-1], flush=True)
         self.restart('file')
 
     # ---- exports ------------------------------------------------------
@@ -817,14 +863,25 @@ def main():
     ap.add_argument('--port', type=int, default=8095)
     ap.add_argument('--out', default=os.path.join(TOP, 'bench',
                                                   'results.md'))
+    ap.add_argument('--only', default='',
+                    help='comma-separated sections to run alone (imports,'
+                    ' exports, spools, results, invalid, memory); the'
+                    ' report is printed, not written')
     a = ap.parse_args()
     b = Bench(a.rows, a.port, a.runs)
-    b.imports('valid')
-    b.exports()
-    b.spools()
-    b.imports('invalid5')
-    b.memory(a.big or 5 * a.rows)
-    b.report(*b.latency(), a.out)
+    only = set(filter(None, a.only.split(',')))
+    sections = (('imports', lambda: b.imports('valid')),
+                ('exports', b.exports), ('spools', b.spools),
+                ('results', b.results),
+                ('invalid', lambda: b.imports('invalid5')),
+                ('memory', lambda: b.memory(a.big or 5 * a.rows)))
+    for name, run in sections:
+        if not only or name in only:
+            run()
+    if not only:
+        b.report(*b.latency(), a.out)
+    else:
+        print('\n'.join(b.notes + b.modes + b.spool_notes))
 
 
 if __name__ == '__main__':
