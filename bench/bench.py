@@ -880,8 +880,6 @@ def main():
             run()
     if not only:
         b.report(*b.latency(), a.out)
-    else:
-        print('\n'.join(b.notes + b.modes + b.spool_notes))
 
 
 if __name__ == '__main__':
