@@ -35,6 +35,10 @@ struct bulkio_spool_t {
     int fd;
     char *wbuf;                /* writes gathered into bigger ones */
     apr_size_t wlen;
+    int piped;                 /* the writes go in libpq's pipeline mode */
+    int inflight;              /* writes sent, their answers not read */
+    apr_off_t sent;            /* bytes sent */
+    apr_off_t written;         /* bytes the server said it wrote */
 };
 
 struct bulkio_spool_reader_t {
