@@ -54,6 +54,11 @@ struct bulkio_spool_reader_t {
     /* large object */
     Oid oid;
     int fd;
+    int piped;                 /* on its own connection: reads ahead */
+    int pending;               /* a read ahead is sent */
+    PGresult *res;             /* the bytes last read */
+    apr_size_t rpos;           /* where the reading of res is */
+    apr_off_t at;              /* where the object's descriptor stands */
 };
 
 struct bulkio_spool_be_t {

@@ -27,9 +27,10 @@
 
 #define LO_PREFIX  "lo:"
 #define LO_WBUF    (256 * 1024)   /* writes are gathered up to this */
-#define LO_RCHUNK  (64 * 1024)    /* a bucket reads this much at a time */
+#define LO_RCHUNK  (256 * 1024)   /* a bucket reads this much at a time */
 #define LO_INFLIGHT 4             /* writes sent and not yet answered */
 #define LO_WRITE_SQL "SELECT pg_catalog.lowrite($1, $2)"
+#define LO_READ_SQL  "SELECT pg_catalog.loread($1, $2)"
 #define INT4OID    23
 #define BYTEAOID   17
 
@@ -217,15 +218,49 @@ static apr_status_t lo_flush(bulkio_spool_t *s)
     return APR_SUCCESS;
 }
 
-/* Leave pipeline mode: the answers due are read (after an error, the
- * rest of the pipeline's), the connection blocks again. */
-static apr_status_t lo_unpipe(bulkio_spool_t *s)
+/* End conn's pipeline: a sync ends what an error left of it (not the
+ * transaction, which BEGIN opened), the results still due are read and
+ * conn leaves pipeline mode. Each query's results end with a NULL; two in
+ * a row only when nothing more comes (a lost connection).
+ * @return APR_EGENERAL when any of them failed */
+static apr_status_t lo_pipe_end(PGconn *conn)
 {
-    PGconn *conn = bulkio_spool_conn(s);
     apr_status_t rv = APR_SUCCESS;
     ExecStatusType st;
     PGresult *res;
     int nulls;
+
+    nulls = PQpipelineSync(conn) ? 0 : 2;
+    if (nulls) {
+        rv = APR_EGENERAL;
+    }
+    while (PQstatus(conn) == CONNECTION_OK && nulls < 2) {
+        if (!(res = PQgetResult(conn))) {
+            ++nulls;
+            continue;
+        }
+        nulls = 0;
+        st = PQresultStatus(res);
+        PQclear(res);
+        if (st == PGRES_PIPELINE_SYNC) {
+            break;
+        }
+        if (st != PGRES_TUPLES_OK) {
+            rv = APR_EGENERAL;
+        }
+    }
+    if (!PQexitPipelineMode(conn)) {
+        rv = APR_EGENERAL;
+    }
+    return rv;
+}
+
+/* Leave the writes' pipeline: their answers are read, the connection
+ * blocks again. */
+static apr_status_t lo_unpipe(bulkio_spool_t *s)
+{
+    PGconn *conn = bulkio_spool_conn(s);
+    apr_status_t rv = APR_SUCCESS;
 
     if (!s->piped) {
         return APR_SUCCESS;
@@ -234,33 +269,12 @@ static apr_status_t lo_unpipe(bulkio_spool_t *s)
     while (s->inflight && rv == APR_SUCCESS) {
         rv = lo_answer(s, 1);
     }
-    /* the sync ends what an error left of the pipeline (not the
-     * transaction, which BEGIN opened); each query's results end with a
-     * NULL, two in a row only when nothing more comes */
-    if (PQpipelineSync(conn) && PQsetnonblocking(conn, 0) == 0) {
-        for (nulls = 0; PQstatus(conn) == CONNECTION_OK && nulls < 2;) {
-            if (!(res = PQgetResult(conn))) {
-                ++nulls;
-                continue;
-            }
-            nulls = 0;
-            st = PQresultStatus(res);
-            PQclear(res);
-            if (st == PGRES_PIPELINE_SYNC) {
-                break;
-            }
-            rv = APR_EGENERAL;
-        }
-    }
-    else {
-        rv = APR_EGENERAL;
-    }
-    if (!PQexitPipelineMode(conn)) {
-        rv = APR_EGENERAL;
-    }
     /* a lost connection drops its output at the first try */
     if (PQsetnonblocking(conn, 0)) {
         PQsetnonblocking(conn, 0);
+    }
+    if (lo_pipe_end(conn) != APR_SUCCESS) {
+        rv = APR_EGENERAL;
     }
     s->inflight = 0;
     return rv;
@@ -348,6 +362,12 @@ static apr_status_t reader_cleanup(void *data)
 {
     bulkio_spool_reader_t *rd = data;
 
+    PQclear(rd->res);
+    rd->res = NULL;
+    if (rd->piped) {
+        rd->piped = 0;
+        lo_pipe_end(rd->conn);
+    }
     if (PQstatus(rd->conn) == CONNECTION_OK) {
         bulkio_pq_rollback(rd->conn);
     }
@@ -387,7 +407,81 @@ static apr_status_t lo_open_read(bulkio_spool_reader_t *rd, int flags)
         return APR_EGENERAL;
     }
     rd->size = (apr_off_t)end;
+    rd->at = 0;
+    /* a connection of its own reads ahead in pipeline mode (one that
+     * others use, the request's, is read in turn) */
+    rd->piped = own && started && PQenterPipelineMode(rd->conn);
     return APR_SUCCESS;
+}
+
+/* Send the next read: the server reads it while the last is used. */
+static apr_status_t lo_ask(bulkio_spool_reader_t *rd)
+{
+    static const Oid types[2] = { INT4OID, INT4OID };
+    static const int formats[2] = { 1, 1 };
+    apr_uint32_t fd = htonl((apr_uint32_t)rd->fd);
+    apr_uint32_t len = htonl(LO_WBUF);
+    const char *values[2] = { (const char *)&fd, (const char *)&len };
+    static const int lengths[2] = { 4, 4 };
+
+    if (!PQsendQueryParams(rd->conn, LO_READ_SQL, 2, types, values, lengths,
+                           formats, 1)
+        || !PQsendFlushRequest(rd->conn) || PQflush(rd->conn)) {
+        return APR_EGENERAL;
+    }
+    rd->pending = 1;
+    return APR_SUCCESS;
+}
+
+/* Wait for the read sent; its bytes in rd->res. */
+static apr_status_t lo_take(bulkio_spool_reader_t *rd)
+{
+    PGresult *res = PQgetResult(rd->conn), *end;
+
+    rd->pending = 0;
+    /* the query's results end with a NULL, there at once */
+    while ((end = PQgetResult(rd->conn))) {
+        PQclear(end);
+        PQclear(res);
+        res = NULL;
+    }
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+        PQclear(res);
+        return APR_EGENERAL;
+    }
+    rd->res = res;
+    rd->rpos = 0;
+    return APR_SUCCESS;
+}
+
+/* Read ahead: the bytes of one read are handed out while the server
+ * reads the next. */
+static apr_status_t lo_read_ahead(bulkio_spool_reader_t *rd, void *buf,
+                                  apr_size_t *plen)
+{
+    apr_size_t have;
+
+    for (;;) {
+        if (rd->res) {
+            have = (apr_size_t)PQgetlength(rd->res, 0, 0) - rd->rpos;
+            if (have || !PQgetlength(rd->res, 0, 0)) {
+                /* nothing in a read: the end */
+                *plen = have < *plen ? have : *plen;
+                memcpy(buf, PQgetvalue(rd->res, 0, 0) + rd->rpos, *plen);
+                rd->rpos += *plen;
+                return APR_SUCCESS;
+            }
+            PQclear(rd->res);
+            rd->res = NULL;
+        }
+        if ((!rd->pending && lo_ask(rd) != APR_SUCCESS)
+            || lo_take(rd) != APR_SUCCESS
+            || (PQgetlength(rd->res, 0, 0) && lo_ask(rd) != APR_SUCCESS)) {
+            *plen = 0;
+            return APR_EGENERAL;
+        }
+        rd->at = -1;
+    }
 }
 
 static apr_status_t lo_read_data(bulkio_spool_reader_t *rd, void *buf,
@@ -395,15 +489,22 @@ static apr_status_t lo_read_data(bulkio_spool_reader_t *rd, void *buf,
 {
     int n;
 
+    if (rd->piped) {
+        return lo_read_ahead(rd, buf, plen);
+    }
     if (*plen > LO_WBUF) {
         *plen = LO_WBUF;
     }
     n = lo_read(rd->conn, rd->fd, buf, *plen);
     if (n < 0) {
         *plen = 0;
+        rd->at = -1;
         return APR_EGENERAL;
     }
     *plen = (apr_size_t)n;
+    if (rd->at >= 0) {
+        rd->at += n;
+    }
     return APR_SUCCESS;
 }
 
@@ -443,11 +544,14 @@ static apr_status_t lo_bucket_read(apr_bucket *e, const char **str,
 
     (void)block;
     buf = apr_bucket_alloc(want, e->list);
-    if (lo_lseek64(rd->conn, rd->fd, at, SEEK_SET) != at
+    /* buckets sent in order read on without a seek */
+    if ((rd->at != at && lo_lseek64(rd->conn, rd->fd, at, SEEK_SET) != at)
         || (n = lo_read(rd->conn, rd->fd, buf, want)) <= 0) {
+        rd->at = -1;
         apr_bucket_free(buf);
         return APR_EGENERAL;
     }
+    rd->at = at + n;
     *str = buf;
     *len = (apr_size_t)n;
     apr_bucket_heap_make(e, buf, *len, apr_bucket_free);
@@ -475,6 +579,16 @@ static apr_status_t lo_brigade(bulkio_spool_reader_t *rd,
     lo_bucket_t *a;
     apr_bucket *b;
 
+    if (rd->piped) {
+        /* the buckets read in turn, at their places */
+        rd->piped = 0;
+        PQclear(rd->res);
+        rd->res = NULL;
+        rd->at = -1;
+        if (lo_pipe_end(rd->conn) != APR_SUCCESS) {
+            return APR_EGENERAL;
+        }
+    }
     if (!rd->size) {
         return APR_SUCCESS;
     }
