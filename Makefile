@@ -58,7 +58,7 @@ MANDIR      ?= /usr/local/share/man
 
 .PHONY: all install install-client deps run start stop migrate token unit unit-plain \
         unit-asan test apache-test test-static test-system test-faults \
-        test-cluster test-replica test-browser bench bench-spool clean help soak soak-short deb test-deb
+        test-cluster test-replica test-browser bench clean help soak soak-short deb test-deb
 
 all: .libs/mod_bulkio.so client/bulkio
 
@@ -236,16 +236,6 @@ bench: all build/bench/export_sql
 	    trap '$(RUN) stop' EXIT; $(RUN) start >/dev/null && \
 	    bench/bench.py --rows $(BENCH_ROWS) --port $(BENCH_PORT)
 
-# make bench-spool [BENCH_ROWS=200000] [BENCH_ROUNDS=2]: only the users
-# import through each spool backend (file, then database), on the same
-# installation as make bench
-BENCH_ROUNDS ?= 1
-bench-spool: all
-	@export BULKIO_RUN_DIR=$(CURDIR)/.bench BULKIO_PORT=$(BENCH_PORT); \
-	    trap '$(RUN) stop' EXIT; $(RUN) start >/dev/null && \
-	    bench/spool_bench.py --rows $(BENCH_ROWS) --port $(BENCH_PORT) \
-	        --rounds $(BENCH_ROUNDS)
-
 # ---- fuzzing and sanitizers -------------------------------------------------
 # libFuzzer targets (t/fuzz), the Apache::Test suite against an ASan/UBSan
 # build of the module, the unit tests under valgrind.
@@ -353,5 +343,4 @@ help:
 	@echo "make install    install the module into the system httpd (and bulkio.load/.conf into $(MODS_AVAILABLE)) and the client into \$$DESTDIR\$$BINDIR (/usr/local/bin), its man page bulkio(1) into \$$DESTDIR\$$MANDIR/man1 (/usr/local/share/man)"
 	@echo "make install-client  only the client: client/bulkio into \$$DESTDIR\$$BINDIR, docs/bulkio.1 into \$$DESTDIR\$$MANDIR/man1"
 	@echo "make bench      benchmark against COPY (BENCH_ROWS=100000 for a quick run)"
-	@echo "make bench-spool  only the users import through each spool backend"
 	@echo "make soak       mixed load with restarts, exact checks (SOAK_MINUTES=30)"
