@@ -43,6 +43,9 @@ typedef struct {
  * record has none), and those of them an update changed: */
 #define CODE_EXISTING    30
 #define CODE_CHANGED     31
+#if CODE_REQUIRED + BULKIO_MAX_COLS > CODE_EXISTING
+#error "the codes of required columns run into CODE_EXISTING"
+#endif
 /* ... and rows of counts: idx ACTS_UPDATED etc., code the count */
 #define ACTS_UPDATED     "-1"
 #define ACTS_INSERTED    "-2"

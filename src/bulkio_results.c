@@ -8,6 +8,9 @@
 #include "bulkio_pq.h"
 #include "bulkio_results.h"
 
+/* The longest id an entry holds, plus one. */
+#define ID_MAX 256
+
 /* The letters of the actions, by bulkio_action_e. */
 static const char letters[] = "iundf";
 
@@ -47,6 +50,8 @@ static void add_num(bulkio_buf_t *buf, apr_int64_t v)
 
 void bulkio_results_add(bulkio_results_t *rs, const bulkio_result_t *e)
 {
+    apr_size_t len;
+
     if (!rs->count++) {
         rs->first = e->index;
         rs->prev_index = e->index - 1;
@@ -60,8 +65,11 @@ void bulkio_results_add(bulkio_results_t *rs, const bulkio_result_t *e)
     bulkio_buf_addc(&rs->buf, ',');
     add_num(&rs->buf, e->line - rs->prev_line);
     bulkio_buf_addc(&rs->buf, ',');
-    if (e->id) {
-        bulkio_buf_add(&rs->buf, e->id, strlen(e->id));
+    /* an id that is not one of ours (a row written by something else)
+     * is left out rather than break the entry's line */
+    if (e->id && (len = strlen(e->id)) < ID_MAX
+        && !memchr(e->id, '\n', len)) {
+        bulkio_buf_add(&rs->buf, e->id, len);
     }
     bulkio_buf_addc(&rs->buf, '\n');
     rs->prev_index = e->index;
@@ -122,7 +130,7 @@ apr_status_t bulkio_results_expand(apr_int64_t first, const char *entries,
                                    bulkio_result_fn *fn, void *baton)
 {
     const char *s = entries, *a, *nl;
-    char id[256];
+    char id[ID_MAX];
     bulkio_result_t e;
     apr_int64_t di, dl;
 

@@ -269,11 +269,14 @@ static apr_status_t lo_unpipe(bulkio_spool_t *s)
     while (s->inflight && rv == APR_SUCCESS) {
         rv = lo_answer(s, 1);
     }
-    /* a lost connection drops its output at the first try */
-    if (PQsetnonblocking(conn, 0)) {
-        PQsetnonblocking(conn, 0);
-    }
+    /* the pipeline first: reading its results flushes what an error left
+     * unsent, which would keep the connection from blocking again (and a
+     * connection mod_dbd hands out next must block); a lost connection
+     * drops its output at the first try */
     if (lo_pipe_end(conn) != APR_SUCCESS) {
+        rv = APR_EGENERAL;
+    }
+    if (PQsetnonblocking(conn, 0) && PQsetnonblocking(conn, 0)) {
         rv = APR_EGENERAL;
     }
     s->inflight = 0;

@@ -1,8 +1,8 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  *
  * Per-record results (bulkio_results.c): a batch's entries encoded and
- * decoded back, exactly; entries that do not decode; the id a failed
- * record carries. */
+ * decoded back, exactly; entries that do not decode; ids that are not
+ * ours; the id a failed record carries. */
 
 #include "test_common.h"
 
@@ -94,6 +94,37 @@ static void test_bad_entries(void **state)
     assert_int_equal(seen.n, 1);
 }
 
+/* An existing row's id that is not one of ours (too long for an entry,
+ * or with a line break) is left out; the entries around it stay whole. */
+static void test_foreign_ids(void **state)
+{
+    apr_pool_t *p = *state;
+    char *longid = apr_palloc(p, 301);
+    bulkio_result_t in[] = {
+        { 7, 8, BULKIO_ACT_UPDATED, NULL, BULKIO_ERR_NONE },
+        { 8, 9, BULKIO_ACT_UNCHANGED, "legacy\nkey", BULKIO_ERR_NONE },
+        { 9, 10, BULKIO_ACT_INSERTED, UUID_LOWER, BULKIO_ERR_NONE },
+    };
+    bulkio_results_t rs;
+    seen_t seen = { p, "", 0 };
+    size_t i;
+
+    memset(longid, 'k', 300);
+    longid[300] = '\0';
+    in[0].id = longid;
+    bulkio_results_init(&rs, p, 16);
+    for (i = 0; i < sizeof(in) / sizeof(in[0]); ++i) {
+        bulkio_results_add(&rs, &in[i]);
+    }
+    assert_int_equal(bulkio_results_expand(rs.first,
+                     apr_pstrmemdup(p, rs.buf.data, rs.buf.len), collect,
+                     &seen), APR_SUCCESS);
+    assert_string_equal(seen.text,
+        "7:8:updated:-:-\n"
+        "8:9:unchanged:-:-\n"
+        "9:10:inserted:" UUID_LOWER ":-\n");
+}
+
 static void test_record_id(void **state)
 {
     apr_pool_t *p = *state;
@@ -122,6 +153,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         BULKIO_TEST(test_round_trip),
         BULKIO_TEST(test_bad_entries),
+        BULKIO_TEST(test_foreign_ids),
         BULKIO_TEST(test_record_id),
     };
     return BULKIO_RUN_TESTS(tests);
