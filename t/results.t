@@ -169,17 +169,10 @@ for my $i (0 .. $n - 1) {
 close $fh;
 my $id = upload("$dir/results-big.ndjson", 'resource=users',
                 'application/x-ndjson');
-my ($owner, $done) = ('', 0);
-for (1 .. 600) {
-    ($owner, $done) = split /\|/, sql_value("SELECT coalesce(lease_owner, ''),"
-        . " checkpoint_records FROM bulkio_jobs WHERE public_id = '$id'");
-    last if $owner && $done > 0;
-    sleep 0.05;
-}
+my ($pid, $done) = running_job($id);
 ($code, $body) = results($id);
 ok t_cmp($code, 409, 'while the job runs: 409');
 ok t_cmp($body, qr/running/, '... saying it runs');
-my ($pid) = $owner =~ m{/(\d+)/\d+$};
 ok t_cmp(defined $pid && $done < $n ? 1 : 0, 1,
          "job running in pid " . ($pid // '?') . ", $done records in");
 ok t_cmp(kill('KILL', $pid), 1, 'SIGKILL sent');

@@ -13,7 +13,7 @@ use Apache::TestRequest ();
 our @EXPORT = qw(token token_raw b64url raw_request sql sql_value
                  json_decode hostport auth upload wait_job wait_idle
                  reset_data gendata http_delete import_lines
-                 hold_lock release_lock);
+                 hold_lock release_lock running_job);
 
 sub b64url {
     my $s = encode_base64(shift, '');
@@ -109,6 +109,22 @@ sub sql {
 sub sql_value {
     my @rows = sql(shift);
     return $rows[0];
+}
+
+# Wait until job $id has committed its first batch; returns the pid of
+# the process running it (its lease owner ends in /pid/thread) and the
+# records committed so far.
+sub running_job {
+    my $id = shift;
+    my ($owner, $done) = ('', 0);
+    for (1 .. 600) {
+        ($owner, $done) = split /\|/, sql_value("SELECT coalesce(lease_owner, ''),"
+            . " checkpoint_records FROM bulkio_jobs WHERE public_id = '$id'");
+        last if $owner && $done > 0;
+        select undef, undef, undef, 0.05;
+    }
+    my ($pid) = $owner =~ m{/(\d+)/\d+$};
+    return ($pid, $done);
 }
 
 # Hold a table ACCESS EXCLUSIVE in a session of its own, until
