@@ -63,7 +63,9 @@ export function jobPage(view, kind, id) {
       actionsBox,
       imp && (j.successCount || j.errorCount)
         ? [el('h2', null, 'Outcome'), outcome(j, true, { id: 'outcome' })] : null,
+      imp ? truncated(j) : null,
       imp ? firstErrors(j) : null,
+      webhook(j),
       el('p', null, el('a', { href: '#/jobs' }, '← all jobs')));
     return active(j);
   }
@@ -119,8 +121,12 @@ function about(j) {
     rows.push(['Filters', f || 'none (every row)']);
   }
   if (Array.isArray(j.fields)) rows.push(['Fields', j.fields.length ? j.fields.join(', ') : 'all']);
-  if (!rows.length) return null;
-  return el('dl', { class: 'about', id: 'job-about' },
+  return rows.length ? facts('job-about', rows) : null;
+}
+
+/* Pairs of [name, value] as a list of facts. */
+function facts(id, rows) {
+  return el('dl', { class: 'about', id: id },
             rows.map(([k, v]) => [el('dt', null, k), el('dd', null, String(v))]));
 }
 
@@ -202,6 +208,34 @@ function exportActions(j) {
        expired ? 'The file expired at ' + when(j.expiresAt) + '.'
                : 'Downloadable until ' + when(j.expiresAt) + '.'),
   ];
+}
+
+/* Where the stored error entries stop: the failed records past the
+ * server's caps are counted, not kept. */
+function truncated(j) {
+  if (!j.errorsTruncated) return null;
+  const at = j.errorsTruncatedAt || {};
+  return el('p', { class: 'note', id: 'errors-truncated' },
+    'Error entries stop at line ' + num(at.line) + ' (record ' + num(at.recordIndex) + '): '
+    + num(j.errorsStored) + ' entries kept of ' + num(j.errorCount) + ' failed records. '
+    + 'Every failed record is counted; from that one on they have no entry of their own '
+    + '(the server\'s error cap).');
+}
+
+/* The completion webhook of a job created with callback_url: where it
+ * goes and how its delivery stands. */
+function webhook(j) {
+  const w = j.webhook;
+  if (!w || typeof w !== 'object') return null;
+  const last = [w.lastStatus ? 'HTTP ' + w.lastStatus : null, w.lastError]
+    .filter(Boolean).join(', ');
+  const rows = [['URL', w.url], ['State', w.state], ['Tries', num(w.attempts)]];
+  if (w.lastAttemptAt) rows.push(['Last try', when(w.lastAttemptAt)]);
+  if (last) rows.push(['Last answer', last]);
+  if (w.nextAttemptAt && w.state === 'pending') rows.push(['Next try', when(w.nextAttemptAt)]);
+  if (w.deliveredAt) rows.push(['Delivered', when(w.deliveredAt)]);
+  return [el('h2', null, 'Completion webhook'),
+          facts('job-webhook', rows)];
 }
 
 /* The first errors the job document carries, in record order. */

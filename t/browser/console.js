@@ -327,6 +327,26 @@ const scenarios = {
     check(await page.evaluate(() => window.__xss === undefined), 'the list runs no script either');
   },
 
+  /* an import past the server's error cap, its webhook refused */
+  async caps(page) {
+    await signIn(page);
+    await page.goto(cfg.url + '/v1/console/#/imports/' + cfg.job, { waitUntil: 'networkidle0' });
+    await page.waitForSelector('#job-webhook');
+    const doc = await jobDoc(page, 'import', cfg.job);
+    data.webhook = doc.webhook;
+    const note = await textOf(page, '#errors-truncated') || '';
+    check(note.includes('stop at line 22 (record 21): 10 entries kept of 20 failed records'),
+          'the page says where the error entries stop: ' + note);
+    const facts = await page.$$eval('#job-webhook dt, #job-webhook dd', e => e.map(x => x.textContent));
+    const fact = k => facts[facts.indexOf(k) + 1];
+    check(fact('URL') === cfg.hook, 'the webhook\'s URL: ' + fact('URL'));
+    check(fact('State') === doc.webhook.state && fact('Tries') === String(doc.webhook.attempts),
+          'its state and tries as the job document has them: ' + facts.join(' | '));
+    check(!!doc.webhook.lastError && (fact('Last answer') || '').includes(doc.webhook.lastError),
+          'and why the last try failed: ' + fact('Last answer'));
+    await shot(page, 'console-caps.png', true);
+  },
+
   /* an export job with a filter and fields, then its download */
   async export(page) {
     await page.evaluateOnNewDocument(() => {

@@ -8,6 +8,8 @@ use warnings FATAL => 'all';
 use Apache::Test qw(-withtestmore);
 use Apache::TestUtil qw(t_cmp);
 use JSON::PP;
+use IO::Socket::INET;
+use URI::Escape qw(uri_escape);
 use Time::HiRes qw(sleep);
 use lib 't/lib';
 use BulkIO::Test qw(:DEFAULT vhost_hostport spool_listing);
@@ -192,6 +194,32 @@ ok t_cmp($doc->{errorCount}, 4, 'the hostile file: 4 failed records');
 ok t_cmp(sql_value("SELECT name FROM users WHERE email = 'img\@example.com'"), $img,
          'a hostile name is stored as sent');
 browser(scenario => 'xss', job => $xid);
+
+# ---- past the error cap, with a webhook nobody answers ----------------------
+# bulkio_errcap keeps 10 error entries; the callback's port was bound and
+# let go here, so every try is refused.
+my $closed = IO::Socket::INET->new(LocalAddr => '127.0.0.1', Listen => 1)->sockport;
+my $hook = "http://127.0.0.1:$closed/hook";
+my $capped = HTTP::Request->new(POST => 'http://' . vhost_hostport('bulkio_errcap')
+        . '/v1/imports?resource=users&callback_url=' . uri_escape($hook),
+    [ auth(), 'Content-Type' => 'application/x-ndjson' ],
+    join '', map { $_ % 2 ? qq({"email": "capped$_\@example.com"}\n) : "x\n" } 1 .. 40);
+my $capid = (json_decode(Apache::TestRequest::user_agent()->request($capped)->content)
+           // {})->{job_id} // '';
+$doc = wait_job($capid);
+ok t_cmp("$doc->{errorCount} $doc->{errorsStored} $doc->{errorsTruncatedAt}{line}",
+         '20 10 22', 'the capped import: 20 failed, 10 stored, from line 22 on counted only');
+# after its first refused try, the next one is put off for an hour: the
+# page and the document the scenario compares it with see the same state
+my $hold = "UPDATE bulkio_webhooks SET next_attempt_at = now() + interval '1 hour'"
+         . " WHERE job_id = (SELECT id FROM bulkio_jobs WHERE public_id = '$capid')"
+         . " AND state = 'pending' AND attempts >= 1 RETURNING attempts";
+for (1 .. 100) {
+    last if sql_value($hold);
+    sleep 0.1;
+}
+$d = browser(scenario => 'caps', job => $capid, hook => $hook);
+ok t_cmp($d->{webhook}{state} // '', 'pending', 'its webhook waits for another try');
 
 # ---- a URL import that fails: its reason on the import page -----------------
 $d = browser(scenario => 'urlfail');
