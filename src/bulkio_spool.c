@@ -1,11 +1,28 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE). */
 
 /* The spool's interface: the digest and the head of what is written, and
- * the dispatch to the backend that writes or holds an object. */
+ * the dispatch to the backend that writes or holds an object.
+ *
+ * Packing (BULKIO_SPOOL_PACK, a backend that packs: the database's): the
+ * bytes go to the backend deflated (zlib, level 1) behind an 8-byte head
+ * of ours, unless the first two are gzip's (the file is compressed
+ * already and goes as it is). A read that finds the head inflates; no
+ * file that comes as it is can start with it, since those start with
+ * gzip's. Size, digest and head are those of the bytes written. */
 
 #include <apr_strings.h>
 
 #include "bulkio_spool_be.h"
+
+#define PACK_NO        0
+#define PACK_UNDECIDED 1
+#define PACK_YES       2
+#define PACK_HEAD      "\x89" "BULKIOZ"   /* a packed object's first bytes */
+#define PACK_HEAD_LEN  8
+#define PACK_SNIFF     2               /* the bytes that tell gzip */
+#define PACK_LEVEL     1
+#define PACK_BUF       (64 * 1024)
+#define PACK_MAX_IN    (1U << 30)      /* zlib counts in uInt */
 
 static const bulkio_spool_be_t *const backends[] = {
     &bulkio_spool_file_be, &bulkio_spool_lo_be
@@ -45,7 +62,82 @@ static apr_status_t spool_cleanup(void *data)
         s->be->discard(s);
     }
     EVP_MD_CTX_free(s->md);
+    if (s->zs) {
+        deflateEnd(s->zs);
+        s->zs = NULL;
+    }
     return APR_SUCCESS;
+}
+
+/* Hand len bytes to the backend. */
+static apr_status_t store(bulkio_spool_t *s, const void *data, apr_size_t len)
+{
+    s->stored += (apr_off_t)len;
+    return s->be->write(s, data, len);
+}
+
+/* Deflate what the deflater holds (all of it: flush Z_FINISH ends the
+ * stream) and store its output. */
+static apr_status_t pack_out(bulkio_spool_t *s, int flush)
+{
+    apr_status_t rv;
+    int zrv;
+
+    do {
+        s->zs->next_out = s->zbuf;
+        s->zs->avail_out = PACK_BUF;
+        zrv = deflate(s->zs, flush);
+        if (zrv == Z_STREAM_ERROR) {
+            return APR_EGENERAL;
+        }
+        if (s->zs->avail_out < PACK_BUF
+            && (rv = store(s, s->zbuf, PACK_BUF - s->zs->avail_out))
+               != APR_SUCCESS) {
+            return rv;
+        }
+    } while (s->zs->avail_out == 0);
+    return APR_SUCCESS;
+}
+
+/* The object's bytes to the backend, packed or not. */
+static apr_status_t emit(bulkio_spool_t *s, const unsigned char *data,
+                         apr_size_t len)
+{
+    apr_size_t n;
+    apr_status_t rv;
+
+    if (s->pack != PACK_YES) {
+        return store(s, data, len);
+    }
+    while (len) {
+        n = len < PACK_MAX_IN ? len : PACK_MAX_IN;
+        s->zs->next_in = (unsigned char *)data;
+        s->zs->avail_in = (uInt)n;
+        if ((rv = pack_out(s, Z_NO_FLUSH)) != APR_SUCCESS) {
+            return rv;
+        }
+        data += n;
+        len -= n;
+    }
+    return APR_SUCCESS;
+}
+
+/* Pack, now that the first bytes are known, unless they are gzip's. */
+static apr_status_t pack_decide(bulkio_spool_t *s)
+{
+    s->pack = PACK_NO;
+    if (s->head_len < PACK_SNIFF
+        || (s->head[0] == 0x1f && s->head[1] == 0x8b)) {
+        return APR_SUCCESS;
+    }
+    s->zs = apr_pcalloc(s->pool, sizeof(*s->zs));
+    if (deflateInit(s->zs, PACK_LEVEL) != Z_OK) {
+        s->zs = NULL;
+        return APR_ENOMEM;
+    }
+    s->zbuf = apr_palloc(s->pool, PACK_BUF);
+    s->pack = PACK_YES;
+    return store(s, PACK_HEAD, PACK_HEAD_LEN);
 }
 
 apr_status_t bulkio_spool_begin(bulkio_spool_t **ps, apr_pool_t *p,
@@ -60,6 +152,8 @@ apr_status_t bulkio_spool_begin(bulkio_spool_t **ps, apr_pool_t *p,
     s->dir = conf->dir;
     s->conn = conn;
     s->fd = -1;
+    s->pack = (flags & BULKIO_SPOOL_PACK) && s->be->packs ? PACK_UNDECIDED
+                                                          : PACK_NO;
     if ((rv = s->be->begin(s, flags)) != APR_SUCCESS) {
         return rv;
     }
@@ -83,14 +177,12 @@ apr_status_t bulkio_spool_create(bulkio_spool_t **ps, apr_pool_t *p,
 apr_status_t bulkio_spool_write(bulkio_spool_t *s, const void *data,
                                 apr_size_t len)
 {
-    apr_size_t n;
+    /* undecided, the bytes so far are held back in the head */
+    apr_size_t n, held = s->pack == PACK_UNDECIDED ? s->head_len : 0;
     apr_status_t rv;
 
     if (!len) {
         return APR_SUCCESS;
-    }
-    if ((rv = s->be->write(s, data, len)) != APR_SUCCESS) {
-        return rv;
     }
     if (s->head_len < BULKIO_SPOOL_HEAD) {
         n = BULKIO_SPOOL_HEAD - s->head_len;
@@ -100,7 +192,16 @@ apr_status_t bulkio_spool_write(bulkio_spool_t *s, const void *data,
     }
     EVP_DigestUpdate(s->md, data, len);
     s->size += (apr_off_t)len;
-    return APR_SUCCESS;
+    if (s->pack == PACK_UNDECIDED) {
+        if (s->head_len < PACK_SNIFF) {
+            return APR_SUCCESS;
+        }
+        if ((rv = pack_decide(s)) != APR_SUCCESS
+            || (rv = emit(s, s->head, held)) != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    return emit(s, data, len);
 }
 
 apr_off_t bulkio_spool_size(const bulkio_spool_t *s)
@@ -124,7 +225,20 @@ apr_status_t bulkio_spool_close(bulkio_spool_t *s,
                                 unsigned char digest[BULKIO_SHA256_LEN])
 {
     unsigned int len = BULKIO_SHA256_LEN;
-    apr_status_t rv = s->be->close(s);
+    apr_status_t rv = APR_SUCCESS;
+
+    if (s->pack == PACK_UNDECIDED) {
+        /* too short to tell: as it is */
+        s->pack = PACK_NO;
+        rv = emit(s, s->head, s->head_len);
+    }
+    else if (s->pack == PACK_YES) {
+        s->zs->avail_in = 0;
+        rv = pack_out(s, Z_FINISH);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = s->be->close(s);
+    }
 
     if (EVP_DigestFinal_ex(s->md, digest, &len) != 1 && rv == APR_SUCCESS) {
         rv = APR_EGENERAL;
@@ -171,6 +285,100 @@ void bulkio_spool_discard(bulkio_spool_t *s)
     }
 }
 
+static apr_status_t reader_cleanup(void *data)
+{
+    bulkio_spool_reader_t *rd = data;
+
+    inflateEnd(rd->zs);
+    return APR_SUCCESS;
+}
+
+/* Read from the backend until len bytes or the end. */
+static apr_status_t read_full(bulkio_spool_reader_t *rd, unsigned char *buf,
+                              apr_size_t len, apr_size_t *pn)
+{
+    apr_size_t n;
+    apr_status_t rv;
+
+    for (*pn = 0; *pn < len; *pn += n) {
+        n = len - *pn;
+        if ((rv = rd->be->read(rd, buf + *pn, &n)) != APR_SUCCESS) {
+            return rv;
+        }
+        if (!n) {
+            break;
+        }
+    }
+    return APR_SUCCESS;
+}
+
+/* The first read of an object of a backend that packs: whether it is
+ * packed (its first bytes, if not, are handed out first). */
+static apr_status_t unpack_decide(bulkio_spool_reader_t *rd)
+{
+    apr_status_t rv;
+
+    rd->zbuf = apr_palloc(rd->pool, PACK_BUF);
+    if ((rv = read_full(rd, rd->zbuf, PACK_HEAD_LEN, &rd->zlen))
+        != APR_SUCCESS) {
+        return rv;
+    }
+    rd->unpack = PACK_NO;
+    if (rd->zlen < PACK_HEAD_LEN
+        || memcmp(rd->zbuf, PACK_HEAD, PACK_HEAD_LEN)) {
+        return APR_SUCCESS;
+    }
+    rd->zs = apr_pcalloc(rd->pool, sizeof(*rd->zs));
+    if (inflateInit(rd->zs) != Z_OK) {
+        return APR_ENOMEM;
+    }
+    apr_pool_cleanup_register(rd->pool, rd, reader_cleanup,
+                              apr_pool_cleanup_null);
+    rd->zlen = 0;
+    rd->unpack = PACK_YES;
+    return APR_SUCCESS;
+}
+
+/* Inflate up to *plen bytes into buf; none at the end. */
+static apr_status_t unpack_read(bulkio_spool_reader_t *rd, void *buf,
+                                apr_size_t *plen)
+{
+    z_stream *zs = rd->zs;
+    apr_size_t want = *plen < PACK_MAX_IN ? *plen : PACK_MAX_IN, n;
+    apr_status_t rv;
+    int zrv;
+
+    *plen = 0;
+    if (!want) {
+        return APR_SUCCESS;
+    }
+    zs->next_out = buf;
+    zs->avail_out = (uInt)want;
+    while (zs->avail_out == want && !rd->zend) {
+        if (!zs->avail_in) {
+            n = PACK_BUF;
+            if ((rv = rd->be->read(rd, rd->zbuf, &n)) != APR_SUCCESS) {
+                return rv;
+            }
+            if (!n) {
+                /* the stored stream is cut short */
+                return APR_EINCOMPLETE;
+            }
+            zs->next_in = rd->zbuf;
+            zs->avail_in = (uInt)n;
+        }
+        zrv = inflate(zs, Z_NO_FLUSH);
+        if (zrv == Z_STREAM_END) {
+            rd->zend = 1;
+        }
+        else if (zrv != Z_OK && zrv != Z_BUF_ERROR) {
+            return APR_EGENERAL;
+        }
+    }
+    *plen = want - zs->avail_out;
+    return APR_SUCCESS;
+}
+
 apr_status_t bulkio_spool_open(bulkio_spool_reader_t **prd, apr_pool_t *p,
                                const char *ref, PGconn *conn, int flags)
 {
@@ -182,6 +390,7 @@ apr_status_t bulkio_spool_open(bulkio_spool_reader_t **prd, apr_pool_t *p,
     rd->ref = ref;
     rd->conn = conn;
     rd->fd = -1;
+    rd->unpack = rd->be->packs ? PACK_UNDECIDED : PACK_NO;
     if ((rv = rd->be->open(rd, flags)) == APR_SUCCESS) {
         *prd = rd;
     }
@@ -191,8 +400,26 @@ apr_status_t bulkio_spool_open(bulkio_spool_reader_t **prd, apr_pool_t *p,
 apr_status_t bulkio_spool_read(bulkio_spool_reader_t *rd, void *buf,
                                apr_size_t *plen)
 {
-    apr_status_t rv = rd->be->read(rd, buf, plen);
+    apr_status_t rv;
 
+    if (rd->unpack == PACK_UNDECIDED
+        && (rv = unpack_decide(rd)) != APR_SUCCESS) {
+        *plen = 0;
+        return rv;
+    }
+    if (rd->unpack == PACK_YES) {
+        rv = unpack_read(rd, buf, plen);
+    }
+    else if (rd->zpos < rd->zlen) {
+        /* the first bytes, read to tell */
+        *plen = *plen < rd->zlen - rd->zpos ? *plen : rd->zlen - rd->zpos;
+        memcpy(buf, rd->zbuf + rd->zpos, *plen);
+        rd->zpos += *plen;
+        rv = APR_SUCCESS;
+    }
+    else {
+        rv = rd->be->read(rd, buf, plen);
+    }
     if (rv == APR_SUCCESS && *plen == 0) {
         return APR_EOF;
     }

@@ -45,6 +45,13 @@ typedef struct {
  * caller's statements meanwhile). */
 #define BULKIO_SPOOL_OWN_CONN 1
 
+/** bulkio_spool_begin(): store the object deflated where the backend
+ * keeps packed objects (the database's), unless its first bytes are
+ * gzip's already. Size, digest and head stay those of the bytes written,
+ * and bulkio_spool_read() gives them back; bulkio_spool_brigade() serves
+ * the stored bytes, so export files are not packed. */
+#define BULKIO_SPOOL_PACK 2
+
 /** The backend kind of a BulkIOSpool name ("file", "database"), or -1. */
 int bulkio_spool_kind(const char *name);
 
@@ -105,11 +112,12 @@ void bulkio_spool_discard(bulkio_spool_t *s);
 apr_status_t bulkio_spool_open(bulkio_spool_reader_t **prd, apr_pool_t *p,
                                const char *ref, PGconn *conn, int flags);
 
-/** Read up to *plen bytes on; APR_EOF at the end. */
+/** Read up to *plen bytes on (a packed object inflated); APR_EOF at the
+ * end. */
 apr_status_t bulkio_spool_read(bulkio_spool_reader_t *rd, void *buf,
                                apr_size_t *plen);
 
-/** The object's size. */
+/** The object's size as stored. */
 apr_off_t bulkio_spool_reader_size(const bulkio_spool_reader_t *rd);
 
 /** The object's strong entity tag (quoted) and its time (0: unknown). */
@@ -117,7 +125,8 @@ const char *bulkio_spool_etag(const bulkio_spool_reader_t *rd,
                               apr_time_t *pmtime);
 
 /** Append the whole object to bb as buckets that read it when sent (a
- * file: sendfile; they split, so byte ranges are served from them). */
+ * file: sendfile; they split, so byte ranges are served from them); the
+ * bytes as stored (an object written with BULKIO_SPOOL_PACK: packed). */
 apr_status_t bulkio_spool_brigade(bulkio_spool_reader_t *rd,
                                   apr_bucket_brigade *bb);
 

@@ -8,6 +8,7 @@
 
 #include <apr_file_io.h>
 #include <openssl/evp.h>
+#include <zlib.h>
 
 #include "bulkio_spool.h"
 
@@ -28,6 +29,10 @@ struct bulkio_spool_t {
     apr_size_t head_len;
     int kept;
     int committed;
+    int pack;                  /* PACK_NO, PACK_UNDECIDED or PACK_YES */
+    z_stream *zs;              /* packing: the deflater */
+    unsigned char *zbuf;       /* its output */
+    apr_off_t stored;          /* bytes handed to the backend */
     /* file */
     apr_file_t *file;
     /* large object */
@@ -49,6 +54,11 @@ struct bulkio_spool_reader_t {
     apr_off_t size;
     apr_off_t pos;
     apr_time_t mtime;
+    int unpack;                /* PACK_NO, PACK_UNDECIDED or PACK_YES */
+    z_stream *zs;              /* unpacking: the inflater */
+    unsigned char *zbuf;       /* its input (or the first bytes, unpacked) */
+    apr_size_t zpos, zlen;     /* the part of zbuf not yet used */
+    int zend;                  /* the packed stream ended */
     /* file */
     apr_file_t *file;
     /* large object */
@@ -85,6 +95,9 @@ struct bulkio_spool_be_t {
     const char *(*etag)(const bulkio_spool_reader_t *rd);
     apr_status_t (*remove)(apr_pool_t *p, const char *ref, const char *dir,
                            PGconn *conn);
+    /** whether it stores objects packed when asked (BULKIO_SPOOL_PACK):
+     * those its reads find with the packed head are inflated */
+    int packs;
 };
 
 /** The backends. */

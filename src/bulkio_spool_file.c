@@ -139,5 +139,5 @@ static apr_status_t file_remove(apr_pool_t *p, const char *ref,
 const bulkio_spool_be_t bulkio_spool_file_be = {
     "file", file_owns, file_begin, file_write, file_close, file_keep,
     file_commit, file_discard, file_open, file_read, file_brigade, file_etag,
-    file_remove
+    file_remove, 0
 };

@@ -633,5 +633,5 @@ static apr_status_t lo_remove(apr_pool_t *p, const char *ref,
 const bulkio_spool_be_t bulkio_spool_lo_be = {
     "database", lo_owns, lo_begin, lo_write_data, lo_close_write, lo_keep,
     lo_commit, lo_discard, lo_open_read, lo_read_data, lo_brigade, lo_etag,
-    lo_remove
+    lo_remove, 1
 };

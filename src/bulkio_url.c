@@ -615,7 +615,7 @@ bulkio_run_e bulkio_fetch_import(apr_pool_t *p, bulkio_job_ctx_t *job,
                        "try %d", c->job_id, try);
         apr_pool_create(&tp, p);
         rv = bulkio_spool_begin(&spool, tp, job->spool, job->conn,
-                                BULKIO_SPOOL_OWN_CONN);
+                                BULKIO_SPOOL_OWN_CONN | BULKIO_SPOOL_PACK);
         if (rv != APR_SUCCESS) {
             apr_pool_destroy(tp);
             *preason = "cannot write into the spool";

@@ -633,7 +633,8 @@ static int receive_import(upload_t *up, bulkio_new_job_t *job,
         return up->status;
     }
     if ((rv = bulkio_spool_begin(&up->spool, r->pool, &up->req->cfg->spool,
-                                 up->conn, 0)) != APR_SUCCESS) {
+                                 up->conn, BULKIO_SPOOL_PACK))
+        != APR_SUCCESS) {
         return spool_failed(up, rv);
     }
     if (receive_body(up) != OK) {

@@ -7,10 +7,14 @@ use warnings FATAL => 'all';
 # whole upload bigger than many writes arrives intact; one cut off
 # mid-stream, or stopped at the size limit, while writes are in flight,
 # leaves no object and no job, and the request's connection serves the
-# uploads after it.
+# uploads after it. A plain upload is stored packed (deflated behind an
+# 8-byte head) and imports the same rows as through the file spool; a
+# gzip upload is stored as it came.
 use Apache::Test;
 use Apache::TestRequest qw(GET);
 use Apache::TestUtil qw(t_cmp);
+use Compress::Zlib qw(memGzip uncompress);
+use MIME::Base64 qw(decode_base64);
 use Digest::MD5 qw(md5_hex);
 use File::Temp qw(tempdir);
 use JSON::PP;
@@ -18,7 +22,7 @@ use Time::HiRes qw(sleep time);
 use lib 't/lib';
 use BulkIO::Test qw(:DEFAULT raw_request_at vhost_hostport);
 
-plan tests => 16;
+plan tests => 25;
 
 my $vhost = vhost_hostport('bulkio_lospool');
 my $token = token(sub => 'alice');
@@ -88,10 +92,11 @@ ok t_cmp(sql_value(q{SELECT md5(string_agg(email || '|' || name, E'\n'
 ok t_cmp(orphans(), 0, 'no object is left once the import ended');
 
 # --- cut off mid-stream while writes are in flight --------------------------
+# (bytes that do not deflate: stored packed, they still fill many writes)
 my $jobs = jobs();
 my $seen;
 ($status) = raw_request_at($vhost, head(3_500_000),
-    (map { substr(users(100000, 9000), 0, 256 * 1024) } 1 .. 6),
+    (map { pack 'N*', map { int rand 2**32 } 1 .. 64 * 1024 } 1 .. 6),
     sub {
         my $until = time + 10;
         sleep 0.1 until ($seen = writers()) || time > $until;
@@ -127,3 +132,75 @@ for my $i (1 .. 4) {
 ok t_cmp("@ok", 'completed completed completed completed',
       'uploads after an aborted one are stored and imported');
 ok t_cmp(orphans(), 0, 'and their objects go with their imports');
+
+# --- a plain upload is stored packed, and imports as through the file spool
+# What an upload stores, caught as its job row is inserted (the object
+# goes once the import ends).
+sql(q{CREATE TABLE IF NOT EXISTS spool_lo_stored (oid oid, data bytea)});
+sql(q{CREATE OR REPLACE FUNCTION spool_lo_stored() RETURNS trigger
+      LANGUAGE plpgsql AS $$
+      BEGIN
+          IF NEW.source_path ~ '^lo:[0-9]+$' THEN
+              INSERT INTO spool_lo_stored
+                  SELECT m.oid, lo_get(m.oid) FROM pg_largeobject_metadata m
+                   WHERE m.oid = substr(NEW.source_path, 4)::oid;
+          END IF;
+          RETURN NEW;
+      END $$});
+sql(q{DROP TRIGGER IF EXISTS spool_lo_stored ON bulkio_jobs});
+sql(q{CREATE TRIGGER spool_lo_stored AFTER INSERT ON bulkio_jobs
+      FOR EACH ROW EXECUTE FUNCTION spool_lo_stored()});
+END {
+    eval {
+        sql(q{DROP TRIGGER IF EXISTS spool_lo_stored ON bulkio_jobs});
+        sql(q{DROP TABLE IF EXISTS spool_lo_stored});
+        sql(q{DROP FUNCTION IF EXISTS spool_lo_stored()});
+    };
+}
+
+# the job's outcome and the users' rows
+sub import_at {
+    my ($at, $file) = @_;
+    my ($st, undef, $r) = raw_request_at($at, head(length $file), $file);
+    my $doc = $st == 202 ? wait_job(json_decode($r)->{job_id}) : {};
+    my $rows = sql_value(q{SELECT md5(string_agg((external_id, email, name,
+        role, active)::text, E'\n' ORDER BY external_id COLLATE "C"))
+        FROM users});
+    return ("$st $doc->{status} $doc->{totalRecords} $doc->{successCount} "
+            . "$doc->{errorCount} $doc->{progress}{bytesProcessed} "
+            . "$doc->{progress}{bytesTotal} $rows");
+}
+
+my $plain = users(400000, 20000) . qq({"email":"not an email"}\n{oops\n);
+reset_data();
+my $through_file = import_at(vhost_hostport('bulkio_filespool'), $plain);
+ok t_cmp($through_file, qr/^202 completed 20002 20000 2 (\d+) \1 /,
+         'a plain upload through the file spool');
+reset_data();
+sql('TRUNCATE spool_lo_stored');
+ok t_cmp(import_at($vhost, $plain), $through_file, 'through the database '
+         . 'spool: the same outcome, bytes counted and rows');
+my ($oid, $stored) = split /\|/, sql_value(q{SELECT oid,
+    translate(encode(data, 'base64'), E'\n', '') FROM spool_lo_stored});
+$stored = decode_base64($stored // '');
+ok t_cmp(substr($stored, 0, 8), "\x89BULKIOZ",
+         'the object starts with the packed head');
+ok t_cmp(uncompress(substr $stored, 8) // '', $plain,
+         '... and holds the upload deflated (zlib)');
+ok t_cmp(length($stored) * 2 < length($plain) ? 1 : 0, 1,
+         '... in less than half its size (' . length($stored) . ' of '
+         . length($plain) . ' bytes)');
+ok t_cmp(orphans(), 0, 'the object went with its import');
+
+# --- a gzip upload is stored as it came -------------------------------------
+my $gz = memGzip(users(500000, 3000));
+sql('TRUNCATE spool_lo_stored');
+($status, $h, $resp) = raw_request_at($vhost, head(length $gz), $gz);
+$doc = wait_job((json_decode($resp) // {})->{job_id} // 'none');
+ok t_cmp("$status $doc->{status} $doc->{successCount}", '202 completed 3000',
+         'a gzip upload into the database spool is imported');
+($oid, $stored) = split /\|/, sql_value(q{SELECT oid,
+    translate(encode(data, 'base64'), E'\n', '') FROM spool_lo_stored});
+ok t_cmp(decode_base64($stored // '') eq $gz ? 1 : 0, 1,
+         'its object holds the bytes sent, as they came');
+ok t_cmp(orphans(), 0, '... and went with its import');
