@@ -1157,9 +1157,8 @@ static apr_status_t insert_result(bulkio_batch_t *b, PGconn *conn,
 {
     bulkio_stage_t *stage = b->stage;
     PGresult *res;
-    int again;
-
     apr_status_t rv;
+    int again;
 
     b->insert = 0;
     /* the insert is the second command sent, the direct COPY's result the
