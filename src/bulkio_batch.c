@@ -68,7 +68,11 @@ typedef struct {
  *   which is rolled back to its savepoint and the batch applied instead.
  *   When the file brings new records, that spares each row the probes of
  *   its own keys (the unique indexes check them anyway) and the segment
- *   machinery. */
+ *   machinery.
+ * A resource that references nothing (users) has no insert statement: its
+ * batch is tried by COPY straight into the table (direct_send()), with the
+ * rows the insert statement would write, and when that fails it is staged
+ * and applied. */
 typedef struct {
     const char *stage;
     const char *prepared;     /* the apply statement's name (+ _mode) */
@@ -76,7 +80,10 @@ typedef struct {
     const char *seq;          /* of the table's ids */
     const char *ddl;
     int key_cols[2];          /* column indexes, -1 for none */
-    const char *insert;
+    const char *insert;       /* NULL: the direct COPY instead */
+    unsigned int now_cols;    /* direct COPY: bits of the columns that
+                               * take now() when absent, as the insert of
+                               * new rows (ins) gives them */
     outcome_t outcomes[3];    /* by code - 1 */
     /* what apply_sql() builds the apply statement of each mode from */
     const char *table;
@@ -211,8 +218,8 @@ typedef struct {
 
 #define FAST_RESULT ") SELECT idx, err, NULL FROM c WHERE err <> 0"
 
-/* The insert statements of articles and comments (users: USERS_INSERT
- * alone, a user references nothing). */
+/* The insert statements of articles and comments (users: the direct
+ * COPY, a user references nothing). */
 #define ARTICLES_FAST \
     FAST_ROWS("bulkio_stage_articles", ARTICLES_REFS, \
               "au.id AS author, CASE WHEN au.id IS NULL" \
@@ -225,8 +232,7 @@ typedef struct {
     COMMENTS_INSERT("c WHERE c.err = 0", "$2", "$3") FAST_RESULT
 
 static const resource_sql_t sql[] = {
-    {   "bulkio_stage_users", "bulkio_apply_users", "bulkio_insert_users",
-        "users_id_seq",
+    {   "bulkio_stage_users", "bulkio_apply_users", NULL, "users_id_seq",
         "CREATE TEMP TABLE IF NOT EXISTS bulkio_stage_users ("
         " idx bigint, bat int, gen int, pres int, new_id text,"
         " external_id text,"
@@ -234,7 +240,7 @@ static const resource_sql_t sql[] = {
         " created_at timestamptz, updated_at timestamptz)"
         " ON COMMIT DELETE ROWS",
         { 0, 1 },
-        USERS_INSERT("bulkio_stage_users c WHERE c.bat = $1", "$2", "$3"),
+        NULL, (1 << 5) | (1 << 6),    /* created_at, updated_at */
         { { BULKIO_ERR_DUPLICATE, "email",
             "email already belongs to another user" } },
         "users", "user", USERS_RESOLVE, 1, HOLDER_CHECK("1"), 1,
@@ -258,7 +264,7 @@ static const resource_sql_t sql[] = {
         " slug text, title text, body text, author_id text, tags text[],"
         " published_at timestamptz, status text) ON COMMIT DELETE ROWS",
         { 0, 1 },
-        ARTICLES_FAST,
+        ARTICLES_FAST, 0,
         { { BULKIO_ERR_FOREIGN_KEY, "author_id",
             "author_id does not name an existing user" },
           { BULKIO_ERR_DUPLICATE, "slug",
@@ -287,7 +293,7 @@ static const resource_sql_t sql[] = {
         " article_id text, user_id text, body text, created_at timestamptz)"
         " ON COMMIT DELETE ROWS",
         { 0, -1 },   /* a comment's only key is its id */
-        COMMENTS_FAST,
+        COMMENTS_FAST, 0,
         { { BULKIO_ERR_FOREIGN_KEY, "article_id",
             "article_id does not name an existing article" },
           { BULKIO_ERR_FOREIGN_KEY, "user_id",
@@ -517,7 +523,9 @@ struct bulkio_batch_t {
     const char *number;          /* the batch's number (column bat) */
     int segments;                /* index of the last segment */
     int sent;                    /* segment 0's statement is running */
-    int insert;                  /* ... and it is the insert statement */
+    int insert;                  /* ... and it is the insert statement
+                                  * (or the direct COPY, ...) */
+    int direct;                  /* ... which is the direct COPY */
     const char *ids;             /* ids taken for its rows, or NULL */
     apr_int64_t acts[3];         /* rows updated, inserted, deleted */
     int inserted_all;            /* the insert statement wrote its rows */
@@ -581,7 +589,7 @@ apr_status_t bulkio_batch_setup(apr_pool_t *p, PGconn *conn,
     rv = bulkio_pq_exec(p, conn, q->ddl, 0, NULL, NULL);
     /* the statements are planned once per connection (the batch
      * transaction's settings keep their plans right at any table size) */
-    for (i = 0; i < 2 && rv == APR_SUCCESS; ++i) {
+    for (i = 0; i < (q->insert ? 2 : 1) && rv == APR_SUCCESS; ++i) {
         params[0] = i ? q->inserter : apply;
         rv = bulkio_pq_exec(p, conn, "SELECT 1 FROM pg_prepared_statements"
                             " WHERE name = $1", 1, params, &r);
@@ -641,6 +649,7 @@ static void batch_init(bulkio_batch_t *b)
     b->segments = 0;
     b->sent = 0;
     b->insert = 0;
+    b->direct = 0;
     memset(b->acts, 0, sizeof(b->acts));
     b->inserted_all = 0;
 }
@@ -784,19 +793,13 @@ void bulkio_batch_add_error(bulkio_batch_t *b, const bulkio_record_t *rec,
     e->verdict.message = apr_pstrdup(b->pool, v->message);
 }
 
-/* COPY len bytes of text-format data with the statement copy_sql. */
-static apr_status_t copy_in(apr_pool_t *p, PGconn *conn, const char *copy_sql,
-                            const char *data, apr_size_t len)
+/* Send len bytes of text-format data to the COPY running on conn, and
+ * end it. */
+static apr_status_t copy_data(PGconn *conn, const char *data, apr_size_t len)
 {
-    PGresult *res;
     apr_status_t rv = APR_SUCCESS;
     apr_size_t off, n;
 
-    /* COPY FROM STDIN answers COPY_IN, never a statement's success */
-    bulkio_pq_exec(p, conn, copy_sql, 0, NULL, &res);
-    if (PQresultStatus(res) != PGRES_COPY_IN) {
-        return APR_EGENERAL;
-    }
     for (off = 0; off < len; off += n) {
         n = len - off > COPY_CHUNK ? COPY_CHUNK : len - off;
         if (PQputCopyData(conn, data + off, (int)n) != 1) {
@@ -807,6 +810,22 @@ static apr_status_t copy_in(apr_pool_t *p, PGconn *conn, const char *copy_sql,
     if (PQputCopyEnd(conn, rv == APR_SUCCESS ? NULL : "aborted") != 1) {
         rv = APR_EGENERAL;
     }
+    return rv;
+}
+
+/* COPY len bytes of text-format data with the statement copy_sql. */
+static apr_status_t copy_in(apr_pool_t *p, PGconn *conn, const char *copy_sql,
+                            const char *data, apr_size_t len)
+{
+    PGresult *res;
+    apr_status_t rv;
+
+    /* COPY FROM STDIN answers COPY_IN, never a statement's success */
+    bulkio_pq_exec(p, conn, copy_sql, 0, NULL, &res);
+    if (PQresultStatus(res) != PGRES_COPY_IN) {
+        return APR_EGENERAL;
+    }
+    rv = copy_data(conn, data, len);
     while ((res = PQgetResult(conn))) {
         if (PQresultStatus(res) != PGRES_COMMAND_OK) {
             rv = APR_EGENERAL;
@@ -816,17 +835,104 @@ static apr_status_t copy_in(apr_pool_t *p, PGconn *conn, const char *copy_sql,
     return rv;
 }
 
-static const char *copy_columns(apr_pool_t *p, const bulkio_batch_t *b)
+/* The COPY of b's columns into table, after the columns cols (or ""). */
+static const char *copy_columns(apr_pool_t *p, const bulkio_batch_t *b,
+                                const char *table, const char *cols)
 {
     const char *const *names = bulkio_validate_colnames(b->res);
-    const char *cols = "idx, bat, gen, pres, new_id";
     int i;
 
     for (i = 0; i < b->ncols; ++i) {
-        cols = apr_pstrcat(p, cols, ", ", names[i], NULL);
+        cols = apr_pstrcat(p, cols, *cols ? ", " : "", names[i], NULL);
     }
-    return apr_pstrcat(p, "COPY ", b->sql->stage, " (", cols,
-                       ") FROM STDIN", NULL);
+    return apr_pstrcat(p, "COPY ", table, " (", cols, ") FROM STDIN", NULL);
+}
+
+/* The staging COPY of b. */
+static const char *copy_stage(apr_pool_t *p, const bulkio_batch_t *b)
+{
+    return copy_columns(p, b, b->sql->stage, "idx, bat, gen, pres, new_id");
+}
+
+/* Is the COPY field f of len bytes NULL? */
+static int copy_null(const char *f, apr_size_t len)
+{
+    return len == 2 && f[0] == '\\' && f[1] == 'N';
+}
+
+/* The rows of b's staging text as the insert of new rows writes them into
+ * the table, as COPY text: the id taken for the row (from ids, by its
+ * record's index; none when NULL: the table's identity then takes the
+ * next of the sequence as the rows are written, in file order), the id
+ * the record carries or else the one it was given (new_id), its columns,
+ * and 'now' for an absent one of the resource's now_cols (the input 'now'
+ * is the transaction's start time: now(), to the microsecond). */
+static void direct_rows(bulkio_batch_t *b, const apr_int64_t *ids,
+                        bulkio_buf_t *out)
+{
+    const char *s = b->copy.data, *end = s + b->copy.len;
+    const char *f[5 + BULKIO_MAX_COLS];
+    apr_size_t len[5 + BULKIO_MAX_COLS];
+    apr_int64_t first = APR_ARRAY_IDX(b->entries, 0, entry_t).index;
+    char num[24];
+    int i, k;
+
+    while (s < end) {
+        /* idx, bat, gen, pres, new_id, the columns; each row ends in a
+         * newline, and no field holds a tab or a newline (escaped) */
+        for (i = 0; i < 5 + b->ncols; ++i) {
+            f[i] = s;
+            len[i] = strcspn(s, "\t\n");
+            s += len[i] + 1;
+        }
+        if (ids) {
+            bulkio_buf_add(out, num, (apr_size_t)apr_snprintf(num,
+                           sizeof(num), "%" APR_INT64_T_FMT "\t",
+                           ids[apr_atoi64(f[0]) - first]));
+        }
+        for (i = 0; i < b->ncols; ++i) {
+            k = 5 + i;
+            if (copy_null(f[k], len[k]) && !i) {
+                k = 4;
+            }
+            if (copy_null(f[k], len[k]) && (b->sql->now_cols & (1u << i))) {
+                bulkio_buf_add(out, "now", 3);
+            }
+            else {
+                bulkio_buf_add(out, f[k], len[k]);
+            }
+            bulkio_buf_addc(out, i + 1 < b->ncols ? '\t' : '\n');
+        }
+    }
+}
+
+/* Try batch b as new rows by COPY straight into its table (direct_rows()),
+ * inside the savepoint; its outcome is left for insert_result(). */
+static apr_status_t direct_send(bulkio_batch_t *b, PGconn *conn,
+                                const apr_int64_t *ids)
+{
+    apr_pool_t *p = b->pool;
+    bulkio_buf_t rows;
+    PGresult *res;
+    int ok;
+
+    bulkio_buf_init(&rows, p, b->copy.len);
+    direct_rows(b, ids, &rows);
+    b->insert = b->direct = b->sent = 1;
+    if (!PQsendQuery(conn, apr_pstrcat(p, "SAVEPOINT " SAVEPOINT "; ",
+                                       copy_columns(p, b, b->sql->table,
+                                                    ids ? "id" : ""),
+                                       "; RELEASE " SAVEPOINT, NULL))) {
+        return APR_EGENERAL;
+    }
+    /* the savepoint's result, then the COPY's start */
+    res = PQgetResult(conn);
+    ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    PQclear(res);
+    res = ok ? PQgetResult(conn) : NULL;
+    ok = PQresultStatus(res) == PGRES_COPY_IN;
+    PQclear(res);
+    return ok ? copy_data(conn, rows.data, rows.len) : APR_EGENERAL;
 }
 
 /* Binary search of the entry with record index idx. */
@@ -988,7 +1094,11 @@ apr_status_t bulkio_batch_send(bulkio_batch_t *b, PGconn *conn,
     b->ids = id_array(b, ids);
     b->first = apr_psprintf(p, "%" APR_INT64_T_FMT,
                             APR_ARRAY_IDX(b->entries, 0, entry_t).index);
-    rv = copy_in(p, conn, copy_columns(p, b), b->copy.data, b->copy.len);
+    if (tries_insert(b) && !b->sql->insert) {
+        /* no key repeats in the batch: try it as new rows, COPYed */
+        return direct_send(b, conn, ids);
+    }
+    rv = copy_in(p, conn, copy_stage(p, b), b->copy.data, b->copy.len);
     if (rv != APR_SUCCESS) {
         return rv;
     }
@@ -1047,10 +1157,13 @@ static apr_status_t insert_result(bulkio_batch_t *b, PGconn *conn,
 {
     bulkio_stage_t *stage = b->stage;
     PGresult *res;
+    apr_status_t rv;
     int again;
 
     b->insert = 0;
-    *done = sent_result(b, conn, 1, &res) == APR_SUCCESS;
+    /* the insert is the second command sent, the direct COPY's result the
+     * first left */
+    *done = sent_result(b, conn, !b->direct, &res) == APR_SUCCESS;
     if (*done) {
         stage->backoff = 0;
         b->inserted_all = 1;
@@ -1064,8 +1177,14 @@ static apr_status_t insert_result(bulkio_batch_t *b, PGconn *conn,
         stage->backoff = MAX_SKIP;
     }
     stage->skip = stage->backoff;
-    return bulkio_pq_exec(b->pool, conn, "ROLLBACK TO SAVEPOINT " SAVEPOINT,
-                          0, NULL, NULL);
+    rv = bulkio_pq_exec(b->pool, conn, "ROLLBACK TO SAVEPOINT " SAVEPOINT,
+                        0, NULL, NULL);
+    if (rv == APR_SUCCESS && b->direct) {
+        /* the batch goes the usual way: staged, then applied */
+        rv = copy_in(b->pool, conn, copy_stage(b->pool, b), b->copy.data,
+                     b->copy.len);
+    }
+    return rv;
 }
 
 /* What job stored of its error entries so far, from its row (once per

@@ -17,7 +17,9 @@
  * records, then writes them set-based inside a transaction the import
  * writer (bulkio_writer.h) opened: COPY into a temporary staging table;
  * when no key repeats in the batch, one insert of all its rows as new
- * ones, tried in a savepoint; else (or when a row meets an existing one)
+ * ones, tried in a savepoint (users, which reference nothing: COPY
+ * straight into the table instead of the staging COPY and the insert,
+ * then, if that fails, staged); else (or when a row meets an existing one)
  * one upsert statement per segment of rows (the rows of a segment touch
  * no row in common, and segments apply in file order, so a batch that
  * updates one record twice ends as the file says); then COPY of the

@@ -5,13 +5,15 @@ use warnings FATAL => 'all';
 # statement); when one of its rows meets an existing row, that attempt is
 # rolled back and the batch applied row by row as usual. Either way the
 # outcome is the one file order gives. Updates that change nothing are not
-# written again.
+# written again. A batch of new users goes by COPY straight into the table
+# and writes the rows the staged path writes.
 use Apache::Test;
+use Apache::TestRequest qw(GET);
 use Apache::TestUtil qw(t_cmp);
 use lib 't/lib';
 use BulkIO::Test;
 
-plan tests => 16;
+plan tests => 26;
 
 sub errors_of {
     my $doc = shift;
@@ -114,3 +116,124 @@ ok t_cmp("$doc->{successCount}/$doc->{errorCount}", '2/0',
          'a new comment and an update of an existing one');
 ok t_cmp(sql_value("SELECT string_agg(body, ',' ORDER BY id) FROM comments"),
          'edited,hello,new', 'comments as the file says, none twice');
+
+# users: a batch of new users is COPYed straight into the table. A trigger
+# logs each statement that inserts users (its text, rows, transaction
+# time); with fail, it fails the direct COPY, so that the batch takes the
+# staged path (staging COPY, then the apply statement). Both give the same
+# rows, results and counts; what must differ (an id the record does not
+# carry, generated; the import's time; the internal ids, when a failed try
+# took them from the sequence) is compared by what it must be.
+sql(<<'SQL');
+SET client_min_messages = warning;
+CREATE TABLE IF NOT EXISTS fastpath_log (query text, n bigint,
+                                         tx timestamptz);
+CREATE OR REPLACE FUNCTION fastpath_log() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_ARGV[0] = 'fail' AND current_query() LIKE '%COPY users%' THEN
+        RAISE EXCEPTION 'fastpath.t: no direct COPY';
+    END IF;
+    IF TG_ARGV[0] = 'log' THEN
+        INSERT INTO fastpath_log SELECT current_query(), count(*), now()
+          FROM new_rows;
+    END IF;
+    RETURN NULL;
+END $$;
+DROP TRIGGER IF EXISTS fastpath_fail ON users;
+CREATE OR REPLACE TRIGGER fastpath_log AFTER INSERT ON users
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION fastpath_log('log');
+SQL
+
+my @users = (
+    qq({"id":"$u1","email":"Mixed.Case\@Example.com","name":"Tab\\there",)
+    . qq("role":"admin","active":false,)
+    . qq("created_at":"2024-02-29T23:59:59.123456+05:30",)
+    . qq("updated_at":"2024-03-01T00:00:00Z"}),
+    qq({"email":"noid1\@example.com","name":"Back\\\\slash \\u00e9"}),
+    qq({"id":"\U$u2\E","email":"two\@example.com","role":"author",)
+    . qq("created_at":"2023-01-01T00:00:00-08:00"}),
+    qq({"id":"$u3","email":"not an email"}),
+    qq({"email":"noid2\@example.com","updated_at":"2025-05-05T05:05:05Z"}),
+    qq({"id":"$u4","email":"four\@example.com","name":"","active":true}));
+
+# every row as text, in id order: the id the record carries (a generated
+# one: whether it is a v4 UUID, and the one its result names), a column
+# the import filled with its transaction's time: 'now'
+my $rows_sql = <<'SQL';
+SELECT string_agg(r, E'\n' ORDER BY n) FROM (
+  SELECT row_number() OVER (ORDER BY id) AS n,
+         concat_ws('|', row_number() OVER (ORDER BY id),
+           CASE WHEN email LIKE 'noid%'
+                THEN (external_id ~ '^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$')::text
+                ELSE external_id END,
+           email, coalesce(name, '(null)'), role, active,
+           CASE WHEN created_at = l.tx THEN 'now' ELSE created_at::text END,
+           CASE WHEN updated_at = l.tx THEN 'now' ELSE updated_at::text END)
+           AS r
+    FROM users, (SELECT max(tx) AS tx FROM fastpath_log) l) t
+SQL
+
+# the import's rows, statements, counts, errors and results
+sub users_run {
+    reset_data();
+    sql('TRUNCATE fastpath_log');
+    my $d = import_lines('users', @users);
+    my $res = GET "/v1/imports/$d->{job_id}/results", auth();
+    my %xid = map { $_ => 1 } sql("SELECT external_id FROM users");
+    my $results = join ' ', map {
+        my $e = json_decode($_);
+        join ':', $e->{recordIndex}, $e->{action},
+                  ($e->{id} // '-') =~ /^$u1|^$u2|^$u4/ ? $e->{id}
+                  : defined $e->{id} && $xid{$e->{id}} ? 'row' : 'none'
+    } split /\n/, $res->content;
+    return { rows => join("\n", sql($rows_sql)),
+             md5 => join(',', sql("SELECT md5(t::text) FROM (SELECT"
+                             . " nullif(external_id, CASE WHEN email LIKE"
+                             . " 'noid%' THEN external_id END), email,"
+                             . " name, role, active, nullif(created_at,"
+                             . " l.tx), nullif(updated_at, l.tx),"
+                             . " id - min(id) OVER () AS n"
+                             . " FROM users, (SELECT max(tx) AS tx FROM"
+                             . " fastpath_log) l) t ORDER BY n")),
+             log => join(',', sql("SELECT CASE WHEN query LIKE"
+                             . " '%COPY users%' THEN 'copy' WHEN query"
+                             . " LIKE '%bulkio_stage_users%' THEN 'staged'"
+                             . " ELSE query END || ':' || n"
+                             . " FROM fastpath_log")),
+             counts => join('/', map { $d->{$_} // '-' } qw(totalRecords
+                             successCount errorCount insertedCount
+                             updatedCount unchangedCount)),
+             errors => errors_of($d), results => $results };
+}
+
+my $direct = users_run();
+ok t_cmp($direct->{log}, 'copy:5',
+         'the new users went by one COPY into users');
+ok t_cmp($direct->{counts}, '6/5/1/5/0/0', 'its counts');
+ok t_cmp($direct->{errors}, '3:VALIDATION_ERROR:email', 'its error entry');
+ok t_cmp($direct->{results}, "0:inserted:$u1 1:inserted:row"
+         . " 2:inserted:$u2 3:failed:none 4:inserted:row"
+         . " 5:inserted:$u4", 'its results name the rows');
+ok t_cmp(scalar(() = $direct->{rows} =~ /\|now/g), 6,
+         'absent timestamps are the transaction time');
+
+sql('CREATE TRIGGER fastpath_fail AFTER INSERT ON users'
+    . ' REFERENCING NEW TABLE AS new_rows'
+    . " FOR EACH STATEMENT EXECUTE FUNCTION fastpath_log('fail')");
+my $staged = users_run();
+ok t_cmp($staged->{log}, 'staged:5',
+         'with the COPY failing, the batch was staged and applied');
+ok t_cmp($staged->{rows}, $direct->{rows},
+         'the same rows by both paths');
+ok t_cmp($staged->{md5}, $direct->{md5},
+         'row by row byte-identical (but what must differ)');
+ok t_cmp(join(' ', @$staged{qw(counts errors results)}),
+         join(' ', @$direct{qw(counts errors results)}),
+         'the same counts, error entries and results');
+sql('DROP TRIGGER fastpath_fail ON users; DROP TRIGGER fastpath_log ON users;'
+    . ' DROP TABLE fastpath_log; DROP FUNCTION fastpath_log()');
+ok t_cmp(sql_value("SELECT count(*) FROM pg_trigger"
+                   . " WHERE tgrelid = 'users'::regclass"
+                   . " AND NOT tgisinternal"), 0, 'the triggers are gone');
