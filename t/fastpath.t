@@ -146,6 +146,12 @@ CREATE OR REPLACE TRIGGER fastpath_log AFTER INSERT ON users
     FOR EACH STATEMENT EXECUTE FUNCTION fastpath_log('log');
 SQL
 
+# the triggers go even when the test dies before it drops them
+END {
+    eval { sql('DROP TRIGGER IF EXISTS fastpath_fail ON users;'
+               . ' DROP TRIGGER IF EXISTS fastpath_log ON users') };
+}
+
 my @users = (
     qq({"id":"$u1","email":"Mixed.Case\@Example.com","name":"Tab\\there",)
     . qq("role":"admin","active":false,)
