@@ -4,6 +4,9 @@
 
 #include <apr_strings.h>
 #include <apr_tables.h>
+#include <apr_thread_cond.h>
+#include <apr_thread_mutex.h>
+#include <apr_thread_proc.h>
 
 #include "bulkio_pq.h"
 #include "bulkio_store_lease.h"
@@ -33,6 +36,23 @@
 #define MAX_CONNS 2
 #define ID_BLOCK 8
 
+/* The writer runs in a thread of its own: the job thread parses and
+ * validates into the next free batch and queues it, up to QUEUE batches
+ * ahead of those in flight, and waits only when no batch is free; the writer
+ * thread drives the connections, so that neither the parser waits for a
+ * round trip nor a backend for the parser. Its memory comes from a pool
+ * of its own, with an allocator both threads may use (the batches go
+ * from one to the other). */
+#define QUEUE 2
+#define BATCHES (MAX_CONNS + QUEUE + 1)
+
+/* A batch filled and handed to the writer thread. */
+typedef struct {
+    bulkio_batch_t *batch;
+    apr_int64_t records;
+    apr_off_t bytes;
+} queued_t;
+
 /* A batch being written. */
 typedef struct {
     bulkio_batch_t *batch;
@@ -55,9 +75,21 @@ struct bulkio_writer_t {
     apr_pool_t *idpool;
     flight_t flights[MAX_CONNS]; /* oldest first */
     int nflights;
-    bulkio_batch_t *free[MAX_CONNS + 1];
+    bulkio_batch_t *free[BATCHES];
     int nfree;
-    bulkio_batch_t *filling;   /* the batch to submit next */
+    bulkio_batch_t *filling;   /* the batch to submit next (the job
+                                * thread's) */
+    apr_thread_t *thread;      /* the writer thread, until joined */
+    apr_thread_mutex_t *mutex; /* over what the two threads share: */
+    apr_thread_cond_t *cond;   /* signaled at each change of it */
+    queued_t queue[BATCHES];   /* batches to write, oldest first */
+    int nqueued;
+    int ending;                /* finish: write the queue, then end... */
+    queued_t last;             /* ... with this batch as the file's end
+                                * (batch NULL: without) */
+    int quit;                  /* abort: stop after the batch at hand */
+    int done;                  /* the thread wrote its last */
+    bulkio_run_e rc;           /* why it stopped, when not completed */
     int tx_batches;            /* batches finished in the open
                                 * transaction (of the oldest in flight) */
     apr_time_t tx_started;
@@ -164,7 +196,10 @@ static apr_status_t take_ids(bulkio_writer_t *w, PGconn *conn, int n)
 static void release(bulkio_writer_t *w, bulkio_batch_t *batch)
 {
     bulkio_batch_reset(batch);
+    apr_thread_mutex_lock(w->mutex);
     w->free[w->nfree++] = batch;
+    apr_thread_cond_broadcast(w->cond);
+    apr_thread_mutex_unlock(w->mutex);
 }
 
 /* Give up the batches in flight (none of them is committed) and what the
@@ -445,7 +480,8 @@ static bulkio_run_e hold_lock(bulkio_writer_t *w)
  * when that one is alone in its transaction and the two cannot meet;
  * else after it, in its transaction (committed when full), as through one
  * connection. */
-static bulkio_run_e pick_conn(bulkio_writer_t *w, int *pi, int *psame)
+static bulkio_run_e pick_conn(bulkio_writer_t *w, bulkio_batch_t *batch,
+                              int *pi, int *psame)
 {
     bulkio_run_e rc = BULKIO_RUN_COMPLETED;
     int x;
@@ -464,7 +500,7 @@ static bulkio_run_e pick_conn(bulkio_writer_t *w, int *pi, int *psame)
     }
     x = w->flights[0].conn == w->conns[1];
     if (!w->tx_batches
-        && bulkio_batch_independent(w->filling, w->flights[0].batch)) {
+        && bulkio_batch_independent(batch, w->flights[0].batch)) {
         *pi = !x;
         return rc;
     }
@@ -504,13 +540,12 @@ static apr_status_t open_tx(bulkio_writer_t *w, int i, int same,
     return rv;
 }
 
-/* Start writing the batch being filled (the checkpoint records and bytes
- * once it is committed), in the open transaction or a new one; the
- * database works on it while the next batch is filled. */
-static bulkio_run_e start_batch(bulkio_writer_t *w, apr_int64_t records,
-                                apr_off_t bytes)
+/* Start writing batch (the checkpoint records and bytes once it is
+ * committed), in the open transaction or a new one; the database works on
+ * it while the next batch is taken from the queue. */
+static bulkio_run_e start_batch(bulkio_writer_t *w, bulkio_batch_t *batch,
+                                apr_int64_t records, apr_off_t bytes)
 {
-    bulkio_batch_t *batch = w->filling;
     flight_t *f;
     PGconn *conn;
     const apr_int64_t *ids = NULL;
@@ -520,15 +555,13 @@ static bulkio_run_e start_batch(bulkio_writer_t *w, apr_int64_t records,
 
     apr_pool_clear(w->tx);
     if (w->nconns > 1) {
-        rc = pick_conn(w, &i, &same);
+        rc = pick_conn(w, batch, &i, &same);
     }
     else if (w->nflights) {
         rc = w->stats.commit ? end_whole(w) : end_batch(w, 0);
     }
-    w->filling = NULL;
     if (rc != BULKIO_RUN_COMPLETED) {
         release(w, batch);
-        w->filling = w->free[--w->nfree];
         return rc;
     }
     w->batches++;
@@ -549,9 +582,143 @@ static bulkio_run_e start_batch(bulkio_writer_t *w, apr_int64_t records,
     if (rv == APR_SUCCESS) {
         rv = bulkio_batch_send(batch, conn, ids);
     }
-    rc = rv == APR_SUCCESS ? BULKIO_RUN_COMPLETED : drop_batch(w, conn, rv);
-    w->filling = w->free[--w->nfree];
+    return rv == APR_SUCCESS ? BULKIO_RUN_COMPLETED : drop_batch(w, conn, rv);
+}
+
+/* The end of the run, every queued batch started: commit them; with a
+ * last batch, write it as the end of the file. */
+static bulkio_run_e end_writing(bulkio_writer_t *w, const queued_t *last)
+{
+    bulkio_run_e rc = end_all(w);
+    apr_int64_t records = last->records;
+
+    if (rc == BULKIO_RUN_COMPLETED && last->batch) {
+        if (records < w->stats.prog.records) {
+            records = w->stats.prog.records;
+        }
+        rc = start_batch(w, last->batch, records, last->bytes);
+        if (rc == BULKIO_RUN_COMPLETED) {
+            rc = end_all(w);
+        }
+        if (rc == BULKIO_RUN_STOPPED && !w->stats.commit) {
+            rc = BULKIO_RUN_COMPLETED;   /* nothing is left to hand back */
+        }
+    }
+    if (rc == BULKIO_RUN_COMPLETED && w->stats.commit) {
+        rc = end_run(w, last->batch != NULL);
+    }
     return rc;
+}
+
+/* The writer thread: starts the queued batches in order, then ends the
+ * run when finish asks; stops at the first batch that does not complete,
+ * or when abort asks. */
+static void *APR_THREAD_FUNC write_thread(apr_thread_t *thread, void *data)
+{
+    bulkio_writer_t *w = data;
+    bulkio_run_e rc = BULKIO_RUN_COMPLETED;
+    queued_t q;
+
+    (void)thread;
+    apr_thread_mutex_lock(w->mutex);
+    while (rc == BULKIO_RUN_COMPLETED && !w->quit) {
+        if (w->nqueued) {
+            q = w->queue[0];
+            memmove(w->queue, w->queue + 1,
+                    sizeof(*w->queue) * (apr_size_t)--w->nqueued);
+            apr_thread_cond_broadcast(w->cond);
+            apr_thread_mutex_unlock(w->mutex);
+            rc = start_batch(w, q.batch, q.records, q.bytes);
+            apr_thread_mutex_lock(w->mutex);
+        }
+        else if (w->ending) {
+            q = w->last;
+            apr_thread_mutex_unlock(w->mutex);
+            rc = end_writing(w, &q);
+            apr_thread_mutex_lock(w->mutex);
+            break;
+        }
+        else {
+            apr_thread_cond_wait(w->cond, w->mutex);
+        }
+    }
+    w->rc = rc;
+    w->done = 1;
+    apr_thread_cond_broadcast(w->cond);
+    apr_thread_mutex_unlock(w->mutex);
+    /* a plain return, as the job threads do (mod_bulkio_threads.c) */
+    return NULL;
+}
+
+/* Stop the writer thread after the batch at hand (unless it ended) and
+ * wait for it. */
+static apr_status_t join_writer(void *data)
+{
+    bulkio_writer_t *w = data;
+    apr_status_t trv;
+
+    if (w->thread) {
+        apr_thread_mutex_lock(w->mutex);
+        w->quit = 1;
+        apr_thread_cond_broadcast(w->cond);
+        apr_thread_mutex_unlock(w->mutex);
+        apr_thread_join(&trv, w->thread);
+        w->thread = NULL;
+        while (w->nqueued) {
+            release(w, w->queue[--w->nqueued].batch);
+        }
+    }
+    return APR_SUCCESS;
+}
+
+/* The writer's pool: a child of p with an allocator of its own that
+ * both threads may use, and the mutex and condition they share. */
+static apr_status_t writer_pool(apr_pool_t *p, bulkio_writer_t *w)
+{
+    apr_allocator_t *alloc;
+    apr_thread_mutex_t *amutex;
+    apr_status_t rv;
+
+    rv = apr_allocator_create(&alloc);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    rv = apr_pool_create_ex(&w->pool, p, NULL, alloc);
+    if (rv != APR_SUCCESS) {
+        apr_allocator_destroy(alloc);
+        return rv;
+    }
+    apr_allocator_owner_set(alloc, w->pool);
+    rv = apr_thread_mutex_create(&amutex, APR_THREAD_MUTEX_DEFAULT, w->pool);
+    if (rv == APR_SUCCESS) {
+        apr_allocator_mutex_set(alloc, amutex);
+        rv = apr_thread_mutex_create(&w->mutex, APR_THREAD_MUTEX_DEFAULT,
+                                     w->pool);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = apr_thread_cond_create(&w->cond, w->pool);
+    }
+    return rv;
+}
+
+/* Start the writer thread; it is joined at the latest when its pool
+ * goes. */
+static apr_status_t start_writer(bulkio_writer_t *w)
+{
+    apr_threadattr_t *attr;
+    apr_status_t rv;
+
+    rv = apr_threadattr_create(&attr, w->pool);
+    if (rv == APR_SUCCESS) {
+        apr_threadattr_stacksize_set(attr, 1024 * 1024);
+        rv = apr_thread_create(&w->thread, attr, write_thread, w, w->pool);
+    }
+    if (rv != APR_SUCCESS) {
+        w->thread = NULL;
+        return rv;
+    }
+    apr_pool_pre_cleanup_register(w->pool, w, join_writer);
+    return APR_SUCCESS;
 }
 
 const char *bulkio_writer_over(apr_pool_t *p, const bulkio_progress_t *prog,
@@ -592,7 +759,11 @@ apr_status_t bulkio_writer_open(apr_pool_t *p, bulkio_job_ctx_t *job,
     int i;
 
     w->job = job;
-    w->pool = p;
+    rv = writer_pool(p, w);
+    if (rv != APR_SUCCESS) {
+        *preason = "no memory or thread for the writer";
+        return rv;
+    }
     w->stats.commit = bulkio_writer_commit(c);
     if (w->stats.commit) {
         if (!job->ctl || job->ctl == job->conn) {
@@ -619,8 +790,8 @@ apr_status_t bulkio_writer_open(apr_pool_t *p, bulkio_job_ctx_t *job,
            sizeof(w->stats.prog.by_type));
     memcpy(w->stats.prog.acts, c->acts, sizeof(w->stats.prog.acts));
     w->started = w->last_log = started;
-    apr_pool_create(&w->tx, p);
-    apr_pool_create(&w->idpool, p);
+    apr_pool_create(&w->tx, w->pool);
+    apr_pool_create(&w->idpool, w->pool);
     w->conns[w->nconns++] = job->conn;
     if (job->ctl && job->ctl != job->conn && !w->ctl) {
         w->conns[w->nconns++] = job->ctl;
@@ -628,7 +799,7 @@ apr_status_t bulkio_writer_open(apr_pool_t *p, bulkio_job_ctx_t *job,
     w->stats.connections = w->nconns;
     /* the batches of both connections number from one stage */
     for (i = w->nconns - 1; i >= 0 && rv == APR_SUCCESS; --i) {
-        rv = bulkio_batch_setup(p, w->conns[i], res,
+        rv = bulkio_batch_setup(w->pool, w->conns[i], res,
                                 bulkio_writer_mode(job->claim), &w->stage);
         if (rv != APR_SUCCESS) {
             *preason = apr_pstrcat(p, "database error: ",
@@ -651,11 +822,16 @@ apr_status_t bulkio_writer_open(apr_pool_t *p, bulkio_job_ctx_t *job,
             return rv;
         }
     }
-    /* one batch is filled while the database writes the others */
-    for (i = 0; i <= w->nconns; ++i) {
-        w->free[w->nfree++] = bulkio_batch_create(p, w->stage, res);
+    /* batches are filled while the database writes the others */
+    for (i = 0; i < w->nconns + QUEUE + 1; ++i) {
+        w->free[w->nfree++] = bulkio_batch_create(w->pool, w->stage, res);
     }
     w->filling = w->free[--w->nfree];
+    rv = start_writer(w);
+    if (rv != APR_SUCCESS) {
+        *preason = "the writer's thread cannot start";
+        return rv;
+    }
     *pw = w;
     return APR_SUCCESS;
 }
@@ -668,36 +844,57 @@ bulkio_batch_t *bulkio_writer_batch(bulkio_writer_t *w)
 bulkio_run_e bulkio_writer_submit(bulkio_writer_t *w, apr_int64_t records,
                                   apr_off_t bytes)
 {
-    return start_batch(w, records, bytes);
+    bulkio_run_e rc = BULKIO_RUN_COMPLETED;
+    queued_t *q;
+
+    apr_thread_mutex_lock(w->mutex);
+    if (!w->done) {
+        q = &w->queue[w->nqueued++];
+        q->batch = w->filling;
+        q->records = records;
+        q->bytes = bytes;
+        w->filling = NULL;
+        apr_thread_cond_broadcast(w->cond);
+        while (!w->done && !w->nfree) {
+            apr_thread_cond_wait(w->cond, w->mutex);
+        }
+    }
+    if (w->done) {
+        rc = w->rc;   /* it stopped: then bulkio_writer_abort() */
+    }
+    else {
+        w->filling = w->free[--w->nfree];
+    }
+    apr_thread_mutex_unlock(w->mutex);
+    return rc;
 }
 
 bulkio_run_e bulkio_writer_finish(bulkio_writer_t *w, int last,
                                   apr_int64_t records, apr_off_t bytes,
                                   const char **preason)
 {
-    bulkio_run_e rc = end_all(w);
+    bulkio_run_e rc;
 
-    if (rc == BULKIO_RUN_COMPLETED && last) {
-        if (records < w->stats.prog.records) {
-            records = w->stats.prog.records;
-        }
-        rc = start_batch(w, records, bytes);
-        if (rc == BULKIO_RUN_COMPLETED) {
-            rc = end_all(w);
-        }
-        if (rc == BULKIO_RUN_STOPPED && !w->stats.commit) {
-            rc = BULKIO_RUN_COMPLETED;   /* nothing is left to hand back */
+    apr_thread_mutex_lock(w->mutex);
+    if (!w->done) {
+        w->last.batch = last ? w->filling : NULL;
+        w->last.records = records;
+        w->last.bytes = bytes;
+        w->ending = 1;
+        apr_thread_cond_broadcast(w->cond);
+        while (!w->done) {
+            apr_thread_cond_wait(w->cond, w->mutex);
         }
     }
-    if (rc == BULKIO_RUN_COMPLETED && w->stats.commit) {
-        rc = end_run(w, last);
-    }
+    rc = w->rc;
+    apr_thread_mutex_unlock(w->mutex);
     bulkio_writer_abort(w, preason);
     return rc;
 }
 
 void bulkio_writer_abort(bulkio_writer_t *w, const char **preason)
 {
+    join_writer(w);
     drop_flights(w);   /* the transactions opened for batches to come */
     if (w->locked && PQstatus(w->conns[0]) == CONNECTION_OK) {
         lock(w, 0);
