@@ -37,12 +37,13 @@
 #define ID_BLOCK 8
 
 /* The writer runs in a thread of its own: the job thread parses and
- * validates into the next free batch and queues it, up to QUEUE batches
- * ahead of those in flight, and waits only when no batch is free; the writer
- * thread drives the connections, so that neither the parser waits for a
- * round trip nor a backend for the parser. Its memory comes from a pool
- * of its own, with an allocator both threads may use (the batches go
- * from one to the other). */
+ * validates into the next free batch and queues it, and waits only when
+ * no batch is free (QUEUE batches parsed ahead of those in flight); the
+ * writer thread drives the connections, so that parsing waits for no
+ * round trip and no connection waits for parsing (it still waits while
+ * the thread is busy with the other one). Its memory comes from a pool of
+ * its own, with an allocator both threads may use (the batches go from
+ * one to the other). */
 #define QUEUE 2
 #define BATCHES (MAX_CONNS + QUEUE + 1)
 
