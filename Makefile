@@ -214,9 +214,13 @@ soak: all
 soak-short: all
 	@SOAK_MINUTES=3 scripts/soak.sh
 
-# make bench [BENCH_ROWS=100000]: a dedicated installation in .bench on
-# BENCH_PORT; the table goes to bench/results.md.
+# make bench [BENCH_ROWS=100000] [BENCH_RUNS=3]: a dedicated installation
+# in .bench on BENCH_PORT; every row the median of BENCH_RUNS interleaved
+# rounds (ours, psql \copy, pgloader); the table goes to bench/results.md,
+# the chart to bench/results.png. BENCH_ONLY=results,spools: those sections
+# alone, the table printed only.
 BENCH_ROWS ?= 1000000
+BENCH_RUNS ?= 3
 BENCH_PORT ?= 8095
 
 build/bench/export_sql: bench/export_sql.c $(CORE_SRC) $(HDRS)
@@ -234,7 +238,8 @@ build/bench/parse_bench: bench/parse_bench.c $(CORE_SRC) $(HDRS)
 bench: all build/bench/export_sql
 	@export BULKIO_RUN_DIR=$(CURDIR)/.bench BULKIO_PORT=$(BENCH_PORT); \
 	    trap '$(RUN) stop' EXIT; $(RUN) start >/dev/null && \
-	    bench/bench.py --rows $(BENCH_ROWS) --port $(BENCH_PORT)
+	    bench/bench.py --rows $(BENCH_ROWS) --runs $(BENCH_RUNS) \
+	        --port $(BENCH_PORT) $(if $(BENCH_ONLY),--only $(BENCH_ONLY))
 
 # ---- fuzzing and sanitizers -------------------------------------------------
 # libFuzzer targets (t/fuzz), the Apache::Test suite against an ASan/UBSan
@@ -342,5 +347,5 @@ help:
 	@echo "make test-asan  the Apache::Test suite against an ASan/UBSan build of the module"
 	@echo "make install    install the module into the system httpd (and bulkio.load/.conf into $(MODS_AVAILABLE)) and the client into \$$DESTDIR\$$BINDIR (/usr/local/bin), its man page bulkio(1) into \$$DESTDIR\$$MANDIR/man1 (/usr/local/share/man)"
 	@echo "make install-client  only the client: client/bulkio into \$$DESTDIR\$$BINDIR, docs/bulkio.1 into \$$DESTDIR\$$MANDIR/man1"
-	@echo "make bench      benchmark against COPY (BENCH_ROWS=100000 for a quick run)"
+	@echo "make bench      benchmark against COPY and pgloader (BENCH_ROWS=100000 for a quick run, BENCH_RUNS=3)"
 	@echo "make soak       mixed load with restarts, exact checks (SOAK_MINUTES=30)"

@@ -36,6 +36,24 @@ def rss(pids):
     return total
 
 
+def cpu(parent):
+    """CPU seconds (user + system) of a process, its live children, and
+    the children it has already waited for: an httpd or a PostgreSQL
+    cluster, from its parent process."""
+    total = 0
+    for pid in [parent] + children(parent):
+        try:
+            with open('/proc/%d/stat' % pid) as f:
+                fields = f.read().rsplit(')', 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        # fields 14-17 of proc(5): utime, stime, cutime, cstime
+        total += int(fields[11]) + int(fields[12])
+        if pid == parent:
+            total += int(fields[13]) + int(fields[14])
+    return total / float(os.sysconf('SC_CLK_TCK'))
+
+
 def main():
     pidfile, cmd = sys.argv[1], sys.argv[3:]
     parent = int(open(pidfile).read())

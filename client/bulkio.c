@@ -33,6 +33,7 @@ static const struct {
     { CLI_CMD_STATUS,  cmd_status,  1 },
     { CLI_CMD_CANCEL,  cmd_cancel,  1 },
     { CLI_CMD_ERRORS,  cmd_errors,  1 },
+    { CLI_CMD_RESULTS, cmd_results, 1 },
     { CLI_CMD_JOBS,    cmd_jobs,    1 },
     { CLI_CMD_EXPORT,  cmd_export,  1 },
     { CLI_CMD_DOWNLOAD, cmd_download, 1 },

@@ -44,6 +44,7 @@ typedef enum {
     CLI_CMD_JOBS,
     CLI_CMD_EXPORT,
     CLI_CMD_DOWNLOAD,
+    CLI_CMD_RESULTS,
     CLI_CMD_HELP,
     CLI_CMD_VERSION
 } cli_cmd_e;

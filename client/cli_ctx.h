@@ -29,6 +29,8 @@ int cmd_status(cli_ctx_t *ctx);
 int cmd_cancel(cli_ctx_t *ctx);
 /** errors JOB (cmd_errors.c) */
 int cmd_errors(cli_ctx_t *ctx);
+/** results JOB (cmd_results.c) */
+int cmd_results(cli_ctx_t *ctx);
 /** jobs (cmd_jobs.c) */
 int cmd_jobs(cli_ctx_t *ctx);
 /** export RESOURCE, streamed or as a job (cmd_export.c) */

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli_job.h"
+#include "cli_output.h"
 
 /* A random UUIDv4 from /dev/urandom. */
 static void uuid4(char out[37])
@@ -230,6 +231,30 @@ int cli_job_resolve(cli_ctx_t *ctx, const char *what, cli_job_ref_t *ref)
     }
     json_object_put(doc);
     return CLI_EXIT_ERROR;
+}
+
+int cli_job_report(cli_ctx_t *ctx, const char *what)
+{
+    char path[256], suffix[32];
+    cli_job_ref_t ref;
+    int rc;
+
+    /* an -o FILE that would be refused is refused first */
+    if ((rc = cli_output_check(ctx)) || (rc = cli_job_resolve(ctx, what,
+                                                               &ref))) {
+        return rc;
+    }
+    if (!strcmp(ref.kind, "export")) {
+        cli_say(ctx, "%s: %s is an export job; only imports have %s", what,
+                ref.id, what);
+        return CLI_EXIT_ERROR;
+    }
+    snprintf(suffix, sizeof(suffix), "/%s", what);
+    cli_job_path(path, sizeof(path), &ref, "import", suffix);
+    if (ctx->opts.format) {
+        cli_add_param(path, sizeof(path), "format", ctx->opts.format);
+    }
+    return cli_output_stream(ctx, path, what);
 }
 
 void cli_job_path(char *buf, size_t len, const cli_job_ref_t *ref,

@@ -77,6 +77,14 @@ int cli_job_resolve(cli_ctx_t *ctx, const char *what, cli_job_ref_t *ref);
 void cli_job_path(char *buf, size_t len, const cli_job_ref_t *ref,
                   const char *dflt, const char *suffix);
 
+/**
+ * A report of the import job the command line names, GET
+ * /v1/imports/{id}/WHAT (errors, results) with --format, streamed to -o
+ * FILE or standard output (bulkio errors, bulkio results).
+ * @return an exit status
+ */
+int cli_job_report(cli_ctx_t *ctx, const char *what);
+
 /** The progress line of an export job (a cli_job_line_fn). */
 void cli_job_export_line(char *buf, size_t len, const char *id,
                          json_object *doc);

@@ -90,6 +90,7 @@ static const struct {
     { "status", CLI_CMD_STATUS, 1, NULL },
     { "cancel", CLI_CMD_CANCEL, 1, NULL },
     { "errors", CLI_CMD_ERRORS, 1, NULL },
+    { "results", CLI_CMD_RESULTS, 1, NULL },
     { "jobs", CLI_CMD_JOBS, 0, NULL },
     { "export", CLI_CMD_EXPORT, 1, NULL },
     { "download", CLI_CMD_DOWNLOAD, 1, NULL },
@@ -435,6 +436,7 @@ int cli_parse(int argc, char **argv, cli_opts_t *o, char *err, size_t errlen)
     case CLI_CMD_STATUS:
     case CLI_CMD_CANCEL:
     case CLI_CMD_ERRORS:
+    case CLI_CMD_RESULTS:
     case CLI_CMD_DOWNLOAD:
         o->job_id = pos[0];
         if (!*o->job_id || strlen(o->job_id) > 36
@@ -448,15 +450,16 @@ int cli_parse(int argc, char **argv, cli_opts_t *o, char *err, size_t errlen)
         break;
     }
     if (o->format) {
+        /* the reports of an import: NDJSON or CSV */
+        int report = o->cmd == CLI_CMD_ERRORS || o->cmd == CLI_CMD_RESULTS;
         int ok = !strcmp(o->format, "ndjson") || !strcmp(o->format, "csv")
-                 || (o->cmd != CLI_CMD_ERRORS && (!strcmp(o->format, "json")
-                                                  || !strcmp(o->format,
-                                                             "tsv")));
+                 || (!report && (!strcmp(o->format, "json")
+                                 || !strcmp(o->format, "tsv")));
 
         if (!ok) {
             return fail(err, errlen, "unknown format '%s'; allowed: %s",
-                        o->format, o->cmd == CLI_CMD_ERRORS
-                        ? "ndjson, csv" : "ndjson, json, csv, tsv");
+                        o->format, report ? "ndjson, csv"
+                                          : "ndjson, json, csv, tsv");
         }
     }
     if (o->cmd != CLI_CMD_JOBS && o->cmd != CLI_CMD_EXPORT
@@ -541,6 +544,7 @@ void cli_usage(FILE *out)
 "  status JOB\n"
 "  cancel JOB\n"
 "  errors JOB [--format ndjson|csv] [-o FILE [--force]]\n"
+"  results JOB [--format ndjson|csv] [-o FILE [--force]]\n"
 "  jobs [--status S[,S]] [--resource R] [--limit N] [--kind import|export]\n"
 "  export RESOURCE [--format F] [--fields a,b] [--filter k=v]... [--job]\n"
 "         [--gzip] [--callback-url URL] [--delimiter D] [--include-deleted]\n"
@@ -654,6 +658,15 @@ static const struct {
 "\n"
 "Every error of an import job in record order, streamed to standard\n"
 "output or -o FILE (NDJSON by default). Piped into head, it ends quietly.\n" },
+    { "results",
+"usage: bulkio [options] results JOB [--format ndjson|csv] "
+"[-o FILE [--force]]\n"
+"\n"
+"What became of each record of an ended import job, in file order: its\n"
+"row's id (also the UUID a record without one was given) and its action\n"
+"(inserted, updated, unchanged, deleted, failed with the error type),\n"
+"streamed to standard output or -o FILE (NDJSON by default). While the\n"
+"job runs the server answers 409 (exit 3): ask again once it has ended.\n" },
     { "jobs",
 "usage: bulkio [options] jobs [--status S[,S]] [--resource R] [--limit N]\n"
 "              [--kind import|export] [--json]\n"

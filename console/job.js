@@ -1,6 +1,6 @@
 /* A job's page: its state, counters and progress, its actions (cancel,
- * error reports, the export's file), an import's outcome and first
- * errors; refreshed until the job ends. */
+ * error reports, an import's per-record results, the export's file), an
+ * import's outcome and first errors; refreshed until the job ends. */
 import { API, api, download, ownPath } from './api.js';
 import { announce, el, replace, thead } from './dom.js';
 import { active, bytes, duration, fileTotal, num, percentOf, secs, state, when, writeMode } from './format.js';
@@ -171,13 +171,19 @@ function cancelAction(j, kind, path, ui, refresh) {
   return box;
 }
 
-/* An import's errors as NDJSON and CSV. */
+/* An import's errors, and once it has ended what became of each record
+ * (its row's id, its action), as NDJSON and CSV files. */
 function importActions(j, path) {
   const out = [];
   if (j.errorCount) {
     const eu = ownPath(j.errorsUrl) || API + path + '/errors';
     out.push(downloadButton('Errors (NDJSON)', eu, null, 'errors-ndjson'),
              downloadButton('Errors (CSV)', eu + '?format=csv', null, 'errors-csv'));
+  }
+  if (!active(j) && (j.successCount || j.errorCount)) {
+    const ru = API + path + '/results';
+    out.push(downloadButton('Results per record (NDJSON)', ru, null, 'results-ndjson'),
+             downloadButton('Results per record (CSV)', ru + '?format=csv', null, 'results-csv'));
   }
   return out;
 }

@@ -30,13 +30,14 @@ pg_bin=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail 
 httpd_bin=${HTTPD:-$(command -v apache2 || command -v httpd || echo /usr/sbin/apache2)}
 modules_dir=$(apxs -q LIBEXECDIR 2>/dev/null || echo /usr/lib/apache2/modules)
 
-# Debian packages the project needs (build, run, test; the last line for
-# make deb and make test-deb: dh_apache2 comes with apache2-dev).
+# Debian packages the project needs (build, run, test, make bench's
+# pgloader; the last line for make deb and make test-deb: dh_apache2
+# comes with apache2-dev).
 packages="build-essential apache2 apache2-dev libaprutil1-dbd-pgsql libpq-dev
 libjson-c-dev libcurl4-openssl-dev libcmocka-dev libapache2-mod-perl2
 zlib1g-dev libssl-dev openssl postgresql postgresql-client
 curl perl libwww-perl gzip python3 apache2-utils libyaml-libyaml-perl
-clang libclang-rt-14-dev valgrind gnuplot-nox fonts-dejavu-core
+clang libclang-rt-14-dev valgrind gnuplot-nox fonts-dejavu-core pgloader
 dpkg-dev debhelper lintian"
 # the console's browser tests (make test-browser); BULKIO_BROWSER_DEPS=0
 # leaves them out (the Docker image)

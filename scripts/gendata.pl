@@ -1,10 +1,11 @@
 #!/usr/bin/perl
-# Deterministic data for mod_bulkio's tests and benchmarks; nothing random,
-# nothing committed.
+# Deterministic data for mod_bulkio's tests and benchmarks: the same
+# options give the same bytes; nothing committed.
 #
 #   gendata.pl --resource users|articles|comments [--format ndjson|json|csv]
 #              [--count N] [--users N] [--articles N]
-#              [--profile rules|valid|invalid5] [--expect FILE] > FILE
+#              [--profile rules|valid|invalid5] [--ids sequential|random]
+#              [--seed N] [--expect FILE] > FILE
 #   gendata.pl --help
 #
 # The records go to standard output (--format ndjson by default, --count
@@ -14,10 +15,20 @@
 #   fixed cycle; --expect writes the counts an import must give (JSON).
 # profile valid: only valid records; invalid5: 5% invalid ones.
 # Articles refer to users of a users file generated with the same --users
-# count, comments to those users and articles (--articles).
+# count (and --ids, --seed), comments to those users and articles
+# (--articles).
+#
+# ids sequential (default): ids numbered in order
+#   (00005e11-0000-4000-8000-000000000001, ...), emails user<i>@example.com
+#   and slugs article-<i>: every index insert lands on the right-most page.
+# ids random: ids are v4 UUIDs, and emails and slugs start with hex digits,
+#   all taken from an MD5 of --seed (default 1) and the record's number, so
+#   keys arrive in no index order, as real clients send them, and the same
+#   seed gives the same file.
 use strict;
 use warnings;
 use Getopt::Long;
+use Digest::MD5 qw(md5_hex);
 
 # The usage: the comment at the top of this file.
 sub usage {
@@ -33,9 +44,10 @@ sub usage {
         . "      --profile invalid5 > users_1m.csv\n";
 }
 
-my %o = (count => 1000, profile => 'rules', format => 'ndjson');
+my %o = (count => 1000, profile => 'rules', format => 'ndjson',
+         ids => 'sequential', seed => 1);
 GetOptions(\%o, 'resource=s', 'format=s', 'count=i', 'users=i',
-           'articles=i', 'profile=s', 'expect=s', 'help|h')
+           'articles=i', 'profile=s', 'ids=s', 'seed=i', 'expect=s', 'help|h')
     or do { usage(\*STDERR); exit 2 };
 if ($o{help}) {
     usage(\*STDOUT);
@@ -47,7 +59,8 @@ my $res = $o{resource} // do {
 };
 my %known = (resource => [qw(users articles comments)],
              format => [qw(ndjson json csv)],
-             profile => [qw(rules valid invalid5)]);
+             profile => [qw(rules valid invalid5)],
+             ids => [qw(sequential random)]);
 for my $k (sort keys %known) {
     next if grep { $_ eq $o{$k} } @{ $known{$k} };
     print STDERR "gendata.pl: unknown --$k '$o{$k}'; allowed: @{ $known{$k} }\n";
@@ -58,9 +71,27 @@ my $nu = $o{users} // $n;
 my $na = $o{articles} // $n;
 my $rules = $o{profile} eq 'rules';
 
-sub uid { sprintf '%08x-0000-4000-8000-%012x', 0x5e11, $_[0] }
-sub aid { sprintf '%08x-0000-4000-8000-%012x', 0xa271, $_[0] }
-sub cid { sprintf '%08x-0000-4000-8000-%012x', 0xc033, $_[0] }
+my $random = $o{ids} eq 'random';
+
+# 32 hex digits that depend only on the seed, a kind and a number.
+sub hash { md5_hex("$o{seed}/$_[0]/$_[1]") }
+# A v4 UUID: version 4, variant 10xx, the rest from the hash.
+sub v4 {
+    my $h = hash(@_);
+    substr($h, 12, 1) = '4';
+    substr($h, 16, 1) = (qw(8 9 a b))[hex(substr($h, 16, 1)) & 3];
+    return join '-', unpack 'A8 A4 A4 A4 A12', $h;
+}
+sub uid { $random ? v4('u', $_[0]) : sprintf '%08x-0000-4000-8000-%012x', 0x5e11, $_[0] }
+sub aid { $random ? v4('a', $_[0]) : sprintf '%08x-0000-4000-8000-%012x', 0xa271, $_[0] }
+sub cid { $random ? v4('c', $_[0]) : sprintf '%08x-0000-4000-8000-%012x', 0xc033, $_[0] }
+# User i's email (a case variant of it with $upper), article i's slug.
+sub email {
+    my ($i, $upper) = @_;
+    my $local = $random ? substr(hash('e', $i), 0, 6) . ".user$i" : "user$i";
+    return $upper ? uc($local) . '@Example.com' : "$local\@example.com";
+}
+sub slug { $random ? substr(hash('s', $_[0]), 0, 6) . "-article-$_[0]" : "article-$_[0]" }
 sub ts  { my $i = shift; sprintf '2024-%02d-%02dT%02d:%02d:%02dZ',
               1 + $i % 12, 1 + $i % 28, $i % 24, $i % 60, ($i * 7) % 60 }
 
@@ -99,7 +130,7 @@ sub invalid5 { $o{profile} eq 'invalid5' && $_[0] % 20 == 7 }
 
 sub user {
     my $i = shift;
-    my %r = (id => uid($i), email => "user$i\@example.com", name => "User $i",
+    my %r = (id => uid($i), email => email($i), name => "User $i",
              role => (qw(admin author reader))[$i % 3],
              active => ($i % 4 ? 'true' : 'false'),
              created_at => ts($i), updated_at => ts($i + 5));
@@ -109,19 +140,19 @@ sub user {
     if ($k == 1) { $r{email} = "user$i\@invalid"; return (\%r, 'VALIDATION_ERROR') }
     if ($k == 2) { $r{role} = 'manager'; return (\%r, 'VALIDATION_ERROR') }
     if ($k == 3 && $i >= 3) {
-        $r{email} = 'user' . ($i - 3) . '@example.com';
+        $r{email} = email($i - 3);
         return (\%r, user_ok($i - 3) ? 'DUPLICATE_ERROR' : undef,
                 !user_ok($i - 3));
     }
     if ($k == 4 && $i >= 4) {
         delete $r{id};
-        $r{email} = 'USER' . ($i - 4) . '@Example.com';
+        $r{email} = email($i - 4, 1);
         return (\%r, undef, !user_ok($i - 4));   # updates by email
     }
     if ($k == 5) { $r{created_at} = '2024-01-01T00:00:00'; return (\%r, 'VALIDATION_ERROR') }
     if ($k == 6 && $i >= 6) {
         $r{id} = uc uid($i - 6);                 # same key, other case
-        $r{email} = "user$i\@example.com";
+        $r{email} = email($i);
         return (\%r, undef, !user_ok($i - 6));
     }
     return (\%r, undef, 1);
@@ -130,7 +161,7 @@ sub user {
 sub article {
     my $i = shift;
     my $pub = $i % 2;
-    my %r = (id => aid($i), slug => "article-$i", title => "Article $i",
+    my %r = (id => aid($i), slug => slug($i), title => "Article $i",
              body => "Body of article $i, with \"quotes\", commas\nand a newline.",
              author_id => user_ref($i * 7), tags => [ "t$i", 'bulk io' ],
              status => $pub ? 'published' : 'draft');
@@ -140,7 +171,7 @@ sub article {
     my $k = $i % 25;
     if ($k == 1) { $r{slug} = "Hello World $i"; return (\%r, 'VALIDATION_ERROR') }
     if ($k == 2 && $i >= 2) {
-        $r{slug} = 'article-' . ($i - 2);
+        $r{slug} = slug($i - 2);
         return (\%r, article_ok($i - 2) ? 'DUPLICATE_ERROR' : undef,
                 !article_ok($i - 2));
     }

@@ -9,6 +9,7 @@
 
 #include "bulkio_batch.h"
 #include "bulkio_pq.h"
+#include "bulkio_results.h"
 #include "bulkio_util.h"
 #include "bulkio_validate.h"
 
@@ -38,11 +39,19 @@ typedef struct {
 #define CODE_NO_NATURAL  6    /* ... nor the natural key */
 #define CODE_REFERENCED  7    /* delete: rows reference it (7, 8) */
 #define CODE_REQUIRED    20   /* + column: a new row lacks it */
+/* ... rows it applied to an existing row (with its external id when the
+ * record has none), and those of them an update changed: */
+#define CODE_EXISTING    30
+#define CODE_CHANGED     31
+#if CODE_REQUIRED + BULKIO_MAX_COLS > CODE_EXISTING
+#error "the codes of required columns run into CODE_EXISTING"
+#endif
 /* ... and rows of counts: idx ACTS_UPDATED etc., code the count */
 #define ACTS_UPDATED     "-1"
 #define ACTS_INSERTED    "-2"
 #define ACTS_DELETED     "-3"
-#define ACTS_SQL(IDX, CTE) " UNION ALL SELECT " IDX ", count(*) FROM " CTE
+#define ACTS_SQL(IDX, CTE) \
+    " UNION ALL SELECT " IDX ", count(*), NULL FROM " CTE
 
 /* Per resource: the staging table, the key columns that split a batch into
  * segments, and two statements, each returning (idx, code) of the rows it
@@ -105,14 +114,21 @@ typedef struct {
 #define CUT_TAIL " AS err FROM s WHERE (SELECT cut FROM k) IS NULL"
 
 #define CUT_RESULT \
-    " SELECT idx, err FROM c WHERE err <> 0" \
-    " UNION ALL SELECT cut, 0 FROM k WHERE cut IS NOT NULL"
+    " SELECT idx, err, NULL FROM c WHERE err <> 0" \
+    " UNION ALL SELECT cut, 0, NULL FROM k WHERE cut IS NOT NULL"
+
+/* The rows of c applied to an existing row (its external id when the
+ * record has none: the holder of its email or slug), for the results;
+ * 30 is CODE_EXISTING (and 31 in apply_sql() CODE_CHANGED). */
+#define EXISTING_RESULT \
+    " UNION ALL SELECT idx, 30, CASE WHEN external_id IS NULL" \
+    " THEN holder_xid END FROM c WHERE err = 0 AND target IS NOT NULL"
 
 /* A row without an id is matched by its email (slug): its holder. */
 #define USERS_RESOLVE \
     "SELECT st.*, coalesce(u1.id, CASE WHEN st.external_id IS NULL" \
     "                                  THEN h.id END) AS target," \
-    "       h.id AS holder" \
+    "       h.id AS holder, h.external_id AS holder_xid" \
     "  FROM bulkio_stage_users st" \
     "  LEFT JOIN users u1 ON u1.external_id = st.external_id" \
     "  LEFT JOIN users h ON lower(h.email) = lower(st.email)" \
@@ -128,7 +144,7 @@ typedef struct {
     "  INSERT INTO users (id, external_id, email, name, role, active," \
     "                     created_at, updated_at) OVERRIDING SYSTEM VALUE" \
     "  SELECT " NEW_ID("users_id_seq", IDS, FIRST) "," \
-    "         coalesce(c.external_id, gen_random_uuid()::text), c.email," \
+    "         coalesce(c.external_id, c.new_id), c.email," \
     "         c.name, c.role, c.active, coalesce(c.created_at, now())," \
     "         coalesce(c.updated_at, now())" \
     "    FROM " FROM " ORDER BY c.idx"
@@ -139,7 +155,7 @@ typedef struct {
 #define ARTICLES_RESOLVE \
     "SELECT st.*, coalesce(a1.id, CASE WHEN st.external_id IS NULL" \
     "                                  THEN h.id END) AS target," \
-    "       h.id AS holder, au.id AS author" \
+    "       h.id AS holder, h.external_id AS holder_xid, au.id AS author" \
     "  FROM bulkio_stage_articles st" \
     "  LEFT JOIN articles a1 ON a1.external_id = st.external_id" \
     "  LEFT JOIN articles h ON h.slug = st.slug" ARTICLES_REFS \
@@ -150,7 +166,7 @@ typedef struct {
     "                        tags, published_at, status)" \
     "  OVERRIDING SYSTEM VALUE" \
     "  SELECT " NEW_ID("articles_id_seq", IDS, FIRST) "," \
-    "         coalesce(c.external_id, gen_random_uuid()::text), c.slug," \
+    "         coalesce(c.external_id, c.new_id), c.slug," \
     "         c.title, c.body, c.author, c.tags, c.published_at, c.status" \
     "    FROM " FROM " ORDER BY c.idx"
 
@@ -164,6 +180,7 @@ typedef struct {
 
 #define COMMENTS_RESOLVE \
     "SELECT st.*, c1.id AS target, NULL::bigint AS holder," \
+    "       NULL::text AS holder_xid," \
     "       a.id AS article, u.id AS author" \
     "  FROM bulkio_stage_comments st" \
     "  LEFT JOIN comments c1 ON c1.external_id = st.external_id" \
@@ -182,7 +199,7 @@ typedef struct {
     "  INSERT INTO comments (id, external_id, article_id, user_id, body," \
     "                        created_at) OVERRIDING SYSTEM VALUE" \
     "  SELECT " NEW_ID("comments_id_seq", IDS, FIRST) "," \
-    "         coalesce(c.external_id, gen_random_uuid()::text), c.article," \
+    "         coalesce(c.external_id, c.new_id), c.article," \
     "         c.author, c.body, coalesce(c.created_at, now())" \
     "    FROM " FROM " ORDER BY c.idx"
 
@@ -192,7 +209,7 @@ typedef struct {
     "  SELECT st.*, " COLS " FROM " STAGE " st" REFS " WHERE st.bat = $1" \
     "), ins AS ("
 
-#define FAST_RESULT ") SELECT idx, err FROM c WHERE err <> 0"
+#define FAST_RESULT ") SELECT idx, err, NULL FROM c WHERE err <> 0"
 
 /* The insert statements of articles and comments (users: USERS_INSERT
  * alone, a user references nothing). */
@@ -211,7 +228,8 @@ static const resource_sql_t sql[] = {
     {   "bulkio_stage_users", "bulkio_apply_users", "bulkio_insert_users",
         "users_id_seq",
         "CREATE TEMP TABLE IF NOT EXISTS bulkio_stage_users ("
-        " idx bigint, bat int, gen int, pres int, external_id text,"
+        " idx bigint, bat int, gen int, pres int, new_id text,"
+        " external_id text,"
         " email text, name text, role text, active boolean,"
         " created_at timestamptz, updated_at timestamptz)"
         " ON COMMIT DELETE ROWS",
@@ -235,7 +253,8 @@ static const resource_sql_t sql[] = {
         "bulkio_insert_articles",
         "articles_id_seq",
         "CREATE TEMP TABLE IF NOT EXISTS bulkio_stage_articles ("
-        " idx bigint, bat int, gen int, pres int, external_id text,"
+        " idx bigint, bat int, gen int, pres int, new_id text,"
+        " external_id text,"
         " slug text, title text, body text, author_id text, tags text[],"
         " published_at timestamptz, status text) ON COMMIT DELETE ROWS",
         { 0, 1 },
@@ -263,7 +282,8 @@ static const resource_sql_t sql[] = {
         "bulkio_insert_comments",
         "comments_id_seq",
         "CREATE TEMP TABLE IF NOT EXISTS bulkio_stage_comments ("
-        " idx bigint, bat int, gen int, pres int, external_id text,"
+        " idx bigint, bat int, gen int, pres int, new_id text,"
+        " external_id text,"
         " article_id text, user_id text, body text, created_at timestamptz)"
         " ON COMMIT DELETE ROWS",
         { 0, -1 },   /* a comment's only key is its id */
@@ -319,7 +339,7 @@ static const char *update_sql(apr_pool_t *p, const resource_sql_t *q,
     return apr_pstrcat(p, ", upd AS (UPDATE ", q->table, " t SET ", set,
                        " FROM c WHERE c.err = 0 AND t.id = c.target"
                        " AND (", old, ") IS DISTINCT FROM (", new, ")"
-                       " RETURNING 1)", NULL);
+                       " RETURNING c.idx)", NULL);
 }
 
 /* The checks of the apply statement of mode, before the resource's own
@@ -385,8 +405,11 @@ static const char *ref_checks(apr_pool_t *p, const resource_sql_t *q)
 
 /* The apply statement of q's resource in mode: it writes segment $2 of
  * batch $1 (new rows take their ids from $3, the batch's from record
- * index $4 on, else from the sequence) and returns (idx, code) of the
- * rows it refused, then the counts of what it did (idx ACTS_*). With cut,
+ * index $4 on, else from the sequence) and returns (idx, code, NULL) of
+ * the rows it refused, (idx, CODE_EXISTING, the external id when the
+ * record has none) of those it applied to an existing row, (idx,
+ * CODE_CHANGED, NULL) of those an update changed, then the counts of what
+ * it did (idx ACTS_*). With cut,
  * where rows of the segment touch one existing row (as its target, or as
  * the holder of its email or slug), it writes nothing and returns the
  * first such row with code 0: the segment is split there and applied
@@ -408,7 +431,7 @@ static const char *apply_sql(apr_pool_t *p, const resource_sql_t *q,
     else {
         rows = apr_pstrcat(p, "WITH c AS (SELECT s.*, ", err, " AS err FROM (",
                            q->resolve, ") s", NULL);
-        result = " SELECT idx, err FROM c WHERE err <> 0";
+        result = " SELECT idx, err, NULL FROM c WHERE err <> 0";
     }
     if (mode == BULKIO_MODE_DELETE) {
         /* each deleted row leaves a tombstone, in the same statement */
@@ -426,7 +449,9 @@ static const char *apply_sql(apr_pool_t *p, const resource_sql_t *q,
                                 p, ", ins AS (", q->ins, " RETURNING 1)",
                                 NULL), NULL);
     }
-    return apr_pstrcat(p, rows, write, result,
+    return apr_pstrcat(p, rows, write, result, EXISTING_RESULT,
+                       mode != BULKIO_MODE_DELETE && mode != BULKIO_MODE_INSERT
+                       ? " UNION ALL SELECT idx, 31, NULL FROM upd" : "",
                        mode == BULKIO_MODE_DELETE ? ACTS_SQL(ACTS_DELETED,
                                                              "del") : "",
                        mode != BULKIO_MODE_DELETE && mode != BULKIO_MODE_INSERT
@@ -435,12 +460,18 @@ static const char *apply_sql(apr_pool_t *p, const resource_sql_t *q,
                        ? ACTS_SQL(ACTS_INSERTED, "ins") : "", NULL);
 }
 
-/* A record the batch keeps: enough to report an error on it. */
+/* A record the batch keeps: enough to report an error on it, and its
+ * result. */
 typedef struct {
     apr_int64_t index;
     apr_int64_t line;
     const char *raw;
     bulkio_verdict_t verdict;   /* type NONE while it is a valid row */
+    const char *xid;            /* its external id: the record's, the one
+                                 * a new row takes, or the existing row's */
+    int given;                  /* xid is the record's own */
+    int existing;               /* it was applied to an existing row */
+    int changed;                /* ... which an update changed */
 } entry_t;
 
 /* A job run's staging on its connection: several batches share one
@@ -460,6 +491,9 @@ struct bulkio_stage_t {
     apr_int64_t kept_bytes;      /* ... and their bytes of record_data */
     int truncated;               /* a failed record was left out */
     PGconn *errconn;             /* the error entries' connection, or NULL:
+                                  * the batch's */
+    int results;                 /* store the records' results */
+    PGconn *resconn;             /* ... through this connection, or NULL:
                                   * the batch's */
 };
 
@@ -591,6 +625,12 @@ void bulkio_batch_errors_to(bulkio_stage_t *stage, PGconn *conn)
     stage->errconn = conn;
 }
 
+void bulkio_batch_results(bulkio_stage_t *stage, int on, PGconn *conn)
+{
+    stage->results = on;
+    stage->resconn = conn;
+}
+
 static void batch_init(bulkio_batch_t *b)
 {
     b->number = apr_itoa(b->pool, ++b->stage->batches);
@@ -667,6 +707,8 @@ static entry_t *add_entry(bulkio_batch_t *b, const bulkio_record_t *rec)
     e->line = rec->line;
     e->raw = rec->raw ? apr_pstrdup(b->pool, rec->raw) : NULL;
     memset(&e->verdict, 0, sizeof(e->verdict));
+    e->xid = NULL;
+    e->given = e->existing = e->changed = 0;
     return e;
 }
 
@@ -708,15 +750,23 @@ static int segment(bulkio_batch_t *b, const char *const *cols)
 void bulkio_batch_add_row(bulkio_batch_t *b, const bulkio_record_t *rec,
                           const char *const *cols, unsigned int pres)
 {
-    const char *fields[4 + BULKIO_MAX_COLS];
+    const char *fields[5 + BULKIO_MAX_COLS];
+    entry_t *e = add_entry(b, rec);
 
-    add_entry(b, rec);
     fields[0] = apr_psprintf(b->pool, "%" APR_INT64_T_FMT, rec->index);
     fields[1] = b->number;
     fields[2] = apr_itoa(b->pool, segment(b, cols));
     fields[3] = apr_itoa(b->pool, (int)pres);
-    memcpy(fields + 4, cols, sizeof(*cols) * (apr_size_t)b->ncols);
-    copy_row(&b->copy, 4 + b->ncols, fields);
+    /* column 0 is the id: a record without one that inserts takes this
+     * one, so that its result can name it */
+    e->given = cols[0] != NULL;
+    e->xid = cols[0] ? apr_pstrdup(b->pool, cols[0])
+             : b->stage->mode == BULKIO_MODE_UPDATE
+               || b->stage->mode == BULKIO_MODE_DELETE
+             ? NULL : bulkio_uuid_new(b->pool);
+    fields[4] = e->given ? NULL : e->xid;
+    memcpy(fields + 5, cols, sizeof(*cols) * (apr_size_t)b->ncols);
+    copy_row(&b->copy, 5 + b->ncols, fields);
 }
 
 void bulkio_batch_add_error(bulkio_batch_t *b, const bulkio_record_t *rec,
@@ -724,6 +774,11 @@ void bulkio_batch_add_error(bulkio_batch_t *b, const bulkio_record_t *rec,
 {
     entry_t *e = add_entry(b, rec);
 
+    if (b->stage->results) {
+        /* its result names the id it carries, when a valid one */
+        e->xid = bulkio_results_record_id(b->pool, rec->obj);
+        e->given = 1;
+    }
     e->verdict.type = v->type;
     e->verdict.field = v->field ? apr_pstrdup(b->pool, v->field) : NULL;
     e->verdict.message = apr_pstrdup(b->pool, v->message);
@@ -764,7 +819,7 @@ static apr_status_t copy_in(apr_pool_t *p, PGconn *conn, const char *copy_sql,
 static const char *copy_columns(apr_pool_t *p, const bulkio_batch_t *b)
 {
     const char *const *names = bulkio_validate_colnames(b->res);
-    const char *cols = "idx, bat, gen, pres";
+    const char *cols = "idx, bat, gen, pres, new_id";
     int i;
 
     for (i = 0; i < b->ncols; ++i) {
@@ -882,6 +937,17 @@ static apr_status_t apply_result(bulkio_batch_t *b, PGconn *conn,
             return split_segment(b, conn, seg, PQgetvalue(res, i, 0));
         }
         e = find_entry(b, idx);
+        if (e && code == CODE_EXISTING) {
+            e->existing = 1;
+            if (!PQgetisnull(res, i, 2)) {
+                e->xid = apr_pstrdup(b->pool, PQgetvalue(res, i, 2));
+            }
+            continue;
+        }
+        if (e && code == CODE_CHANGED) {
+            e->changed = 1;
+            continue;
+        }
         if (!e || outcome(b, code, &e->verdict) != APR_SUCCESS) {
             return APR_EGENERAL;
         }
@@ -1106,6 +1172,44 @@ static apr_status_t store_errors(bulkio_batch_t *b, PGconn *conn,
     return rv;
 }
 
+/* Store the results of b's records for job (one row for the batch). */
+static apr_status_t store_results(bulkio_batch_t *b, PGconn *conn,
+                                  apr_int64_t job)
+{
+    bulkio_results_t rs;
+    bulkio_result_t r;
+    const entry_t *e;
+    int i;
+
+    bulkio_results_init(&rs, b->pool, (apr_size_t)b->entries->nelts * 48);
+    for (i = 0; i < b->entries->nelts; ++i) {
+        e = &APR_ARRAY_IDX(b->entries, i, entry_t);
+        r.index = e->index;
+        r.line = e->line;
+        r.error = e->verdict.type;
+        r.id = e->xid;
+        if (e->verdict.type != BULKIO_ERR_NONE) {
+            /* no row: the id the record carries, not one it would take */
+            r.action = BULKIO_ACT_FAILED;
+            r.id = e->given ? e->xid : NULL;
+        }
+        else if (b->stage->mode == BULKIO_MODE_DELETE) {
+            r.action = BULKIO_ACT_DELETED;
+        }
+        else if (b->inserted_all || !e->existing) {
+            r.action = BULKIO_ACT_INSERTED;
+        }
+        else {
+            r.action = e->changed ? BULKIO_ACT_UPDATED
+                                  : BULKIO_ACT_UNCHANGED;
+        }
+        bulkio_results_add(&rs, &r);
+    }
+    return bulkio_results_store(b->pool, b->stage->resconn
+                                         ? b->stage->resconn : conn,
+                                job, &rs);
+}
+
 apr_status_t bulkio_batch_finish(bulkio_batch_t *b, PGconn *conn,
                                  apr_int64_t job,
                                  bulkio_batch_result_t *result)
@@ -1158,6 +1262,10 @@ apr_status_t bulkio_batch_finish(bulkio_batch_t *b, PGconn *conn,
     }
     result->unchanged = result->applied - result->inserted - result->updated
                         - result->deleted;
+    if (b->stage->results && (rv = store_results(b, conn, job))
+                             != APR_SUCCESS) {
+        return rv;
+    }
     return result->failed ? store_errors(b, b->stage->errconn ? b->stage->errconn
                                                        : conn, job)
                           : APR_SUCCESS;

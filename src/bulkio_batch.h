@@ -71,6 +71,12 @@ const char *bulkio_batch_sequence(const bulkio_stage_t *stage);
  * fails). NULL: in the batch's transaction (the default). */
 void bulkio_batch_errors_to(bulkio_stage_t *stage, PGconn *conn);
 
+/** Store the result of each record of stage's batches (on: 1; the
+ * default is 0), one row of bulkio_job_results per batch
+ * (bulkio_results.h), through conn (committed at once: a dry run's, whose
+ * transaction is rolled back) or, when NULL, in the batch's transaction. */
+void bulkio_batch_results(bulkio_stage_t *stage, int on, PGconn *conn);
+
 /** A new, empty batch of stage; its memory comes from a subpool of p,
  * cleared on each bulkio_batch_reset(). */
 bulkio_batch_t *bulkio_batch_create(apr_pool_t *p, bulkio_stage_t *stage,

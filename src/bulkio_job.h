@@ -31,6 +31,8 @@ typedef struct {
     apr_interval_time_t lease;
     int batch_size;
     apr_size_t max_record;
+    int results;                   /**< imports: store each record's result
+                                        (BulkIOImportResults) */
     apr_off_t max_inflated;        /**< imports: bytes a gzip file may
                                         inflate to (0: no bound) */
     const char *spool_dir;         /**< the spool's directory */

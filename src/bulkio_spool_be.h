@@ -35,6 +35,10 @@ struct bulkio_spool_t {
     int fd;
     char *wbuf;                /* writes gathered into bigger ones */
     apr_size_t wlen;
+    int piped;                 /* the writes go in libpq's pipeline mode */
+    int inflight;              /* writes sent, their answers not read */
+    apr_off_t sent;            /* bytes sent */
+    apr_off_t written;         /* bytes the server said it wrote */
 };
 
 struct bulkio_spool_reader_t {
@@ -50,6 +54,11 @@ struct bulkio_spool_reader_t {
     /* large object */
     Oid oid;
     int fd;
+    int piped;                 /* on its own connection: reads ahead */
+    int pending;               /* a read ahead is sent */
+    PGresult *res;             /* the bytes last read */
+    apr_size_t rpos;           /* where the reading of res is */
+    apr_off_t at;              /* where the object's descriptor stands */
 };
 
 struct bulkio_spool_be_t {

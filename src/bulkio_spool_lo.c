@@ -1,14 +1,23 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE). */
 
 /* The spool's database backend: an object is a PostgreSQL large object,
- * written through libpq's lo_* calls in one transaction with the row
- * that names it ("lo:<oid>"); read in a read-only transaction. The rows'
- * trigger (sql/010_spool_replica.sql) unlinks an object once no row
- * wants it. */
+ * written in one transaction with the row that names it ("lo:<oid>");
+ * read in a read-only transaction. The rows' trigger
+ * (sql/010_spool_replica.sql) unlinks an object once no row wants it.
+ *
+ * Writes go in libpq's pipeline mode: each 256 KiB is sent as
+ * lowrite(fd, data) with binary parameters and the caller goes on (the
+ * upload is received) while the server writes it; at most LO_INFLIGHT
+ * writes are unanswered, so memory stays bounded. Closing reads the last
+ * answers and leaves pipeline mode; discarding does too, then rolls the
+ * transaction back with the object. */
 
 /* before APR: its ring macros then use offsetof (no NULL arithmetic) */
 #include <stddef.h>
 #include <stdlib.h>
+#include <poll.h>
+#include <errno.h>
+#include <arpa/inet.h>
 
 #include <apr_strings.h>
 #include <libpq/libpq-fs.h>
@@ -18,7 +27,12 @@
 
 #define LO_PREFIX  "lo:"
 #define LO_WBUF    (256 * 1024)   /* writes are gathered up to this */
-#define LO_RCHUNK  (64 * 1024)    /* a bucket reads this much at a time */
+#define LO_RCHUNK  (256 * 1024)   /* a bucket reads this much at a time */
+#define LO_INFLIGHT 4             /* writes sent and not yet answered */
+#define LO_WRITE_SQL "SELECT pg_catalog.lowrite($1, $2)"
+#define LO_READ_SQL  "SELECT pg_catalog.loread($1, $2)"
+#define INT4OID    23
+#define BYTEAOID   17
 
 /* Whether ref names a large object; its oid into *poid. */
 static int lo_ref(const char *ref, Oid *poid)
@@ -93,19 +107,180 @@ static apr_status_t lo_begin(bulkio_spool_t *s, int flags)
     }
     s->path = apr_psprintf(s->pool, LO_PREFIX "%u", (unsigned int)s->oid);
     s->wbuf = apr_palloc(s->pool, LO_WBUF);
+    if (PQsetnonblocking(conn, 1) || !PQenterPipelineMode(conn)) {
+        PQsetnonblocking(conn, 0);
+        bulkio_pq_rollback(conn);
+        return APR_EGENERAL;
+    }
+    s->piped = 1;
     return APR_SUCCESS;
 }
 
-static apr_status_t lo_flush(bulkio_spool_t *s)
+/* Wait until conn can be read, or written while output is queued. */
+static apr_status_t lo_poll(PGconn *conn, int queued)
 {
-    PGconn *conn = bulkio_spool_conn(s);
+    struct pollfd pfd;
+    int n;
 
-    if (s->wlen && lo_write(conn, s->fd, s->wbuf, s->wlen)
-                   != (int)s->wlen) {
+    pfd.fd = PQsocket(conn);
+    pfd.events = POLLIN | (queued ? POLLOUT : 0);
+    pfd.revents = 0;
+    if (pfd.fd < 0) {
         return APR_EGENERAL;
     }
+    do {
+        n = poll(&pfd, 1, -1);
+    } while (n < 0 && errno == EINTR);
+    return n < 0 ? APR_FROM_OS_ERROR(errno) : APR_SUCCESS;
+}
+
+/* Read the answer to the oldest write sent: wait for it when block, else
+ * take it only when it is there (APR_EAGAIN when not). */
+static apr_status_t lo_answer(bulkio_spool_t *s, int block)
+{
+    PGconn *conn = bulkio_spool_conn(s);
+    PGresult *res;
+    apr_status_t rv = APR_EGENERAL;
+    apr_uint32_t n;
+    int queued;
+
+    for (;;) {
+        if ((queued = PQflush(conn)) < 0 || !PQconsumeInput(conn)) {
+            return APR_EGENERAL;
+        }
+        if (!PQisBusy(conn)) {
+            break;
+        }
+        if (!block) {
+            return APR_EAGAIN;
+        }
+        if ((rv = lo_poll(conn, queued)) != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    res = PQgetResult(conn);
+    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1
+        && PQgetlength(res, 0, 0) == 4) {
+        memcpy(&n, PQgetvalue(res, 0, 0), 4);
+        s->written += (apr_off_t)ntohl(n);
+        rv = APR_SUCCESS;
+    }
+    PQclear(res);
+    /* a query's results end with a NULL, there at once */
+    while ((res = PQgetResult(conn))) {
+        PQclear(res);
+        rv = APR_EGENERAL;
+    }
+    --s->inflight;
+    return rv;
+}
+
+/* Send what is gathered as one write; the caller goes on while the
+ * server writes it. */
+static apr_status_t lo_flush(bulkio_spool_t *s)
+{
+    static const Oid types[2] = { INT4OID, BYTEAOID };
+    static const int formats[2] = { 1, 1 };
+    PGconn *conn = bulkio_spool_conn(s);
+    apr_uint32_t fd = htonl((apr_uint32_t)s->fd);
+    const char *values[2];
+    int lengths[2];
+    apr_status_t rv;
+
+    if (!s->wlen) {
+        return APR_SUCCESS;
+    }
+    while (s->inflight >= LO_INFLIGHT) {
+        if ((rv = lo_answer(s, 1)) != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    values[0] = (const char *)&fd;
+    lengths[0] = 4;
+    values[1] = s->wbuf;
+    lengths[1] = (int)s->wlen;
+    /* libpq copies the data: wbuf is free again at once */
+    if (!PQsendQueryParams(conn, LO_WRITE_SQL, 2, types, values, lengths,
+                           formats, 1)
+        || !PQsendFlushRequest(conn) || PQflush(conn) < 0) {
+        return APR_EGENERAL;
+    }
+    ++s->inflight;
+    s->sent += (apr_off_t)s->wlen;
     s->wlen = 0;
+    /* answers already there are read without waiting */
+    while (s->inflight
+           && (rv = lo_answer(s, 0)) != APR_EAGAIN) {
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+    }
     return APR_SUCCESS;
+}
+
+/* End conn's pipeline: a sync ends what an error left of it (not the
+ * transaction, which BEGIN opened), the results still due are read and
+ * conn leaves pipeline mode. Each query's results end with a NULL; two in
+ * a row only when nothing more comes (a lost connection).
+ * @return APR_EGENERAL when any of them failed */
+static apr_status_t lo_pipe_end(PGconn *conn)
+{
+    apr_status_t rv = APR_SUCCESS;
+    ExecStatusType st;
+    PGresult *res;
+    int nulls;
+
+    nulls = PQpipelineSync(conn) ? 0 : 2;
+    if (nulls) {
+        rv = APR_EGENERAL;
+    }
+    while (PQstatus(conn) == CONNECTION_OK && nulls < 2) {
+        if (!(res = PQgetResult(conn))) {
+            ++nulls;
+            continue;
+        }
+        nulls = 0;
+        st = PQresultStatus(res);
+        PQclear(res);
+        if (st == PGRES_PIPELINE_SYNC) {
+            break;
+        }
+        if (st != PGRES_TUPLES_OK) {
+            rv = APR_EGENERAL;
+        }
+    }
+    if (!PQexitPipelineMode(conn)) {
+        rv = APR_EGENERAL;
+    }
+    return rv;
+}
+
+/* Leave the writes' pipeline: their answers are read, the connection
+ * blocks again. */
+static apr_status_t lo_unpipe(bulkio_spool_t *s)
+{
+    PGconn *conn = bulkio_spool_conn(s);
+    apr_status_t rv = APR_SUCCESS;
+
+    if (!s->piped) {
+        return APR_SUCCESS;
+    }
+    s->piped = 0;
+    while (s->inflight && rv == APR_SUCCESS) {
+        rv = lo_answer(s, 1);
+    }
+    /* the pipeline first: reading its results flushes what an error left
+     * unsent, which would keep the connection from blocking again (and a
+     * connection mod_dbd hands out next must block); a lost connection
+     * drops its output at the first try */
+    if (lo_pipe_end(conn) != APR_SUCCESS) {
+        rv = APR_EGENERAL;
+    }
+    if (PQsetnonblocking(conn, 0) && PQsetnonblocking(conn, 0)) {
+        rv = APR_EGENERAL;
+    }
+    s->inflight = 0;
+    return rv;
 }
 
 static apr_status_t lo_write_data(bulkio_spool_t *s, const void *data,
@@ -131,10 +306,17 @@ static apr_status_t lo_write_data(bulkio_spool_t *s, const void *data,
 
 static apr_status_t lo_close_write(bulkio_spool_t *s)
 {
-    apr_status_t rv = lo_flush(s);
+    apr_status_t rv = lo_flush(s), rv2 = lo_unpipe(s);
 
-    if (s->fd >= 0 && lo_close(bulkio_spool_conn(s), s->fd) < 0
-        && rv == APR_SUCCESS) {
+    if (rv == APR_SUCCESS) {
+        rv = rv2;
+    }
+    /* every byte written, as the server counts them */
+    if (rv == APR_SUCCESS && s->written != s->sent) {
+        rv = APR_EGENERAL;
+    }
+    if (s->fd >= 0 && rv == APR_SUCCESS
+        && lo_close(bulkio_spool_conn(s), s->fd) < 0) {
         rv = APR_EGENERAL;
     }
     s->fd = -1;
@@ -169,6 +351,9 @@ static void lo_discard(bulkio_spool_t *s)
 
     /* uncommitted, the object goes with its transaction; one committed
      * meanwhile belongs to the row that committed it */
+    if (conn) {
+        lo_unpipe(s);
+    }
     if (conn && PQstatus(conn) == CONNECTION_OK) {
         bulkio_pq_rollback(conn);
     }
@@ -180,6 +365,12 @@ static apr_status_t reader_cleanup(void *data)
 {
     bulkio_spool_reader_t *rd = data;
 
+    PQclear(rd->res);
+    rd->res = NULL;
+    if (rd->piped) {
+        rd->piped = 0;
+        lo_pipe_end(rd->conn);
+    }
     if (PQstatus(rd->conn) == CONNECTION_OK) {
         bulkio_pq_rollback(rd->conn);
     }
@@ -219,7 +410,81 @@ static apr_status_t lo_open_read(bulkio_spool_reader_t *rd, int flags)
         return APR_EGENERAL;
     }
     rd->size = (apr_off_t)end;
+    rd->at = 0;
+    /* a connection of its own reads ahead in pipeline mode (one that
+     * others use, the request's, is read in turn) */
+    rd->piped = own && started && PQenterPipelineMode(rd->conn);
     return APR_SUCCESS;
+}
+
+/* Send the next read: the server reads it while the last is used. */
+static apr_status_t lo_ask(bulkio_spool_reader_t *rd)
+{
+    static const Oid types[2] = { INT4OID, INT4OID };
+    static const int formats[2] = { 1, 1 };
+    apr_uint32_t fd = htonl((apr_uint32_t)rd->fd);
+    apr_uint32_t len = htonl(LO_WBUF);
+    const char *values[2] = { (const char *)&fd, (const char *)&len };
+    static const int lengths[2] = { 4, 4 };
+
+    if (!PQsendQueryParams(rd->conn, LO_READ_SQL, 2, types, values, lengths,
+                           formats, 1)
+        || !PQsendFlushRequest(rd->conn) || PQflush(rd->conn)) {
+        return APR_EGENERAL;
+    }
+    rd->pending = 1;
+    return APR_SUCCESS;
+}
+
+/* Wait for the read sent; its bytes in rd->res. */
+static apr_status_t lo_take(bulkio_spool_reader_t *rd)
+{
+    PGresult *res = PQgetResult(rd->conn), *end;
+
+    rd->pending = 0;
+    /* the query's results end with a NULL, there at once */
+    while ((end = PQgetResult(rd->conn))) {
+        PQclear(end);
+        PQclear(res);
+        res = NULL;
+    }
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+        PQclear(res);
+        return APR_EGENERAL;
+    }
+    rd->res = res;
+    rd->rpos = 0;
+    return APR_SUCCESS;
+}
+
+/* Read ahead: the bytes of one read are handed out while the server
+ * reads the next. */
+static apr_status_t lo_read_ahead(bulkio_spool_reader_t *rd, void *buf,
+                                  apr_size_t *plen)
+{
+    apr_size_t have;
+
+    for (;;) {
+        if (rd->res) {
+            have = (apr_size_t)PQgetlength(rd->res, 0, 0) - rd->rpos;
+            if (have || !PQgetlength(rd->res, 0, 0)) {
+                /* nothing in a read: the end */
+                *plen = have < *plen ? have : *plen;
+                memcpy(buf, PQgetvalue(rd->res, 0, 0) + rd->rpos, *plen);
+                rd->rpos += *plen;
+                return APR_SUCCESS;
+            }
+            PQclear(rd->res);
+            rd->res = NULL;
+        }
+        if ((!rd->pending && lo_ask(rd) != APR_SUCCESS)
+            || lo_take(rd) != APR_SUCCESS
+            || (PQgetlength(rd->res, 0, 0) && lo_ask(rd) != APR_SUCCESS)) {
+            *plen = 0;
+            return APR_EGENERAL;
+        }
+        rd->at = -1;
+    }
 }
 
 static apr_status_t lo_read_data(bulkio_spool_reader_t *rd, void *buf,
@@ -227,15 +492,22 @@ static apr_status_t lo_read_data(bulkio_spool_reader_t *rd, void *buf,
 {
     int n;
 
+    if (rd->piped) {
+        return lo_read_ahead(rd, buf, plen);
+    }
     if (*plen > LO_WBUF) {
         *plen = LO_WBUF;
     }
     n = lo_read(rd->conn, rd->fd, buf, *plen);
     if (n < 0) {
         *plen = 0;
+        rd->at = -1;
         return APR_EGENERAL;
     }
     *plen = (apr_size_t)n;
+    if (rd->at >= 0) {
+        rd->at += n;
+    }
     return APR_SUCCESS;
 }
 
@@ -275,11 +547,14 @@ static apr_status_t lo_bucket_read(apr_bucket *e, const char **str,
 
     (void)block;
     buf = apr_bucket_alloc(want, e->list);
-    if (lo_lseek64(rd->conn, rd->fd, at, SEEK_SET) != at
+    /* buckets sent in order read on without a seek */
+    if ((rd->at != at && lo_lseek64(rd->conn, rd->fd, at, SEEK_SET) != at)
         || (n = lo_read(rd->conn, rd->fd, buf, want)) <= 0) {
+        rd->at = -1;
         apr_bucket_free(buf);
         return APR_EGENERAL;
     }
+    rd->at = at + n;
     *str = buf;
     *len = (apr_size_t)n;
     apr_bucket_heap_make(e, buf, *len, apr_bucket_free);
@@ -307,6 +582,16 @@ static apr_status_t lo_brigade(bulkio_spool_reader_t *rd,
     lo_bucket_t *a;
     apr_bucket *b;
 
+    if (rd->piped) {
+        /* the buckets read in turn, at their places */
+        rd->piped = 0;
+        PQclear(rd->res);
+        rd->res = NULL;
+        rd->at = -1;
+        if (lo_pipe_end(rd->conn) != APR_SUCCESS) {
+            return APR_EGENERAL;
+        }
+    }
     if (!rd->size) {
         return APR_SUCCESS;
     }

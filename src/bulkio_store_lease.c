@@ -279,6 +279,11 @@ static apr_status_t restart(apr_pool_t *p, PGconn *conn, void *baton)
         rv = bulkio_pq_exec(p, conn, "DELETE FROM bulkio_job_errors"
                             " WHERE job_id = $1", 1, params, NULL);
     }
+    if (rv == APR_SUCCESS) {
+        /* a dry run's results, kept like its errors (013_results.sql) */
+        rv = bulkio_pq_exec(p, conn, "DELETE FROM bulkio_job_results"
+                            " WHERE job_id = $1", 1, params, NULL);
+    }
     return rv;
 }
 

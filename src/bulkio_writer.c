@@ -809,6 +809,8 @@ apr_status_t bulkio_writer_open(apr_pool_t *p, bulkio_job_ctx_t *job,
         }
     }
     bulkio_batch_error_caps(w->stage, c->max_error_rows, c->max_error_bytes);
+    /* a dry run's results are what would happen: kept like its errors */
+    bulkio_batch_results(w->stage, job->results, c->dry_run ? w->ctl : NULL);
     if (w->ctl) {
         /* error entries outlive the rollback; one transaction from here,
          * without the resource's lock: held for the whole run, it would

@@ -20,6 +20,7 @@
 #define DEF_MAX_INFLATED    ((apr_off_t)100 << 30)
 #define DEF_MAX_ERROR_ROWS  100000
 #define DEF_MAX_ERROR_BYTES ((apr_off_t)64 << 20)
+#define DEF_IMPORT_RESULTS  1
 #define DEF_POLL_INTERVAL   apr_time_from_sec(1)
 #define DEF_LEASE_TIME      apr_time_from_sec(30)
 #define DEF_IDEMPOTENCY_TTL apr_time_from_sec(24 * 3600)
@@ -57,6 +58,7 @@ void *mod_bulkio_cfg_create(apr_pool_t *p, server_rec *s)
     c->max_inflated = BULKIO_UNSET;
     c->max_error_rows = BULKIO_UNSET;
     c->max_error_bytes = BULKIO_UNSET;
+    c->import_results = BULKIO_UNSET;
     c->poll_interval = BULKIO_UNSET;
     c->lease_time = BULKIO_UNSET;
     c->idempotency_ttl = BULKIO_UNSET;
@@ -94,6 +96,7 @@ void *mod_bulkio_cfg_merge(apr_pool_t *p, void *basev, void *addv)
     c->max_inflated = MERGE(max_inflated);
     c->max_error_rows = MERGE(max_error_rows);
     c->max_error_bytes = MERGE(max_error_bytes);
+    c->import_results = MERGE(import_results);
     c->poll_interval = MERGE(poll_interval);
     c->lease_time = MERGE(lease_time);
     c->idempotency_ttl = MERGE(idempotency_ttl);
@@ -139,6 +142,7 @@ void mod_bulkio_cfg_finalize(apr_pool_t *p, server_rec *s)
         DEF_VAL(max_inflated, DEF_MAX_INFLATED);
         DEF_VAL(max_error_rows, DEF_MAX_ERROR_ROWS);
         DEF_VAL(max_error_bytes, DEF_MAX_ERROR_BYTES);
+        DEF_VAL(import_results, DEF_IMPORT_RESULTS);
         DEF_VAL(poll_interval, DEF_POLL_INTERVAL);
         DEF_VAL(lease_time, DEF_LEASE_TIME);
         DEF_VAL(idempotency_ttl, DEF_IDEMPOTENCY_TTL);
@@ -426,6 +430,9 @@ const command_rec mod_bulkio_cmds[] = {
                   RSRC_CONF, "bytes of record data an import job's error "
                   "entries keep at most; past them failed records are "
                   "counted, not stored (default 64M)"),
+    AP_INIT_FLAG("BulkIOImportResults", set_flag, OFF(import_results),
+                 RSRC_CONF, "imports store each record's result for "
+                 "GET .../results (default On)"),
     AP_INIT_TAKE1("BulkIOPollInterval", set_interval, OFF(poll_interval),
                   RSRC_CONF, "how often the worker polls for jobs when "
                   "nothing wakes it (default 1s)"),

@@ -28,6 +28,8 @@ typedef struct {
     apr_off_t max_inflated;
     apr_int64_t max_error_rows;         /* error entries an import stores */
     apr_off_t max_error_bytes;          /* ... and their record data */
+    int import_results;                 /* BulkIOImportResults: imports
+                                         * store each record's result */
     apr_interval_time_t poll_interval;
     apr_interval_time_t lease_time;
     apr_interval_time_t idempotency_ttl;

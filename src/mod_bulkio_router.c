@@ -30,6 +30,7 @@
 #include "mod_bulkio_exports.h"
 #include "mod_bulkio_http.h"
 #include "mod_bulkio_imports.h"
+#include "mod_bulkio_results.h"
 #include "mod_bulkio_jobs.h"
 #include "mod_bulkio_metrics.h"
 #include "mod_bulkio_openapi.h"
@@ -49,8 +50,8 @@ typedef struct {
                                   after their Idempotency-Key) */
 } route_t;
 
-/* The query parameters a route takes (none, the errors' format, a signed
- * link's expiry and signature), or
+/* The query parameters a route takes (none, the errors' and results'
+ * format, a signed link's expiry and signature), or
  * OWN: its handler checks them itself. */
 static const char *const none[] = { NULL };
 static const char *const fmt[] = { "format", NULL };
@@ -71,6 +72,7 @@ static const route_t routes[] = {
     { M_GET,    "/imports/{id}",          mod_bulkio_imports_get,      1, NULL, none },
     { M_DELETE, "/imports/{id}",          mod_bulkio_imports_delete,   1, NULL, none },
     { M_GET,    "/imports/{id}/errors",   mod_bulkio_imports_errors,   1, NULL, fmt },
+    { M_GET,    "/imports/{id}/results",  mod_bulkio_results,          1, NULL, fmt },
     { M_GET,    "/exports",               mod_bulkio_exports_stream,   1, NULL, OWN },
     { M_POST,   "/exports",               mod_bulkio_post_job,         1,
       &mod_bulkio_exports, OWN },

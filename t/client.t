@@ -17,7 +17,7 @@ use BulkIO::Test qw(:DEFAULT vhost_hostport job_total);
 
 my $top = Apache::Test::vars('top_dir');
 my $bin = "$top/client/bulkio";
-plan tests => 118, need { 'client/bulkio is built' => -x $bin };
+plan tests => 122, need { 'client/bulkio is built' => -x $bin };
 
 my $dir = Apache::Test::vars('t_dir') . '/logs';
 unlink glob("$dir/cli-* $dir/.cli-*");  # -o refuses what a last run left
@@ -104,6 +104,14 @@ ok t_cmp(lines_of("$dir/cli-errors.csv"), $failed + 1,
          'every error and the header');
 ($rc, $out) = cli('errors', $id);
 ok t_cmp(scalar(() = $out =~ /"errorType"/g), $failed, 'errors as NDJSON on stdout');
+($rc, $out) = cli('results', $id, '--format', 'csv', '-o', "$dir/cli-results.csv");
+ok t_cmp($rc, 0, 'results -o FILE: exit 0');
+ok t_cmp(lines_of("$dir/cli-results.csv"), $exp->{total} + 1,
+         'results: one row per record and the header');
+($rc, $out) = cli('results', $id);
+ok t_cmp(join(' ', scalar(() = $out =~ /^\{"recordIndex"/mg),
+              scalar(() = $out =~ /"action":"failed"/g)),
+         "$exp->{total} $failed", 'results as NDJSON on stdout: each record, the failed ones');
 ($rc, $out, $err) = cli('status', '00000000-0000-4000-8000-000000000000');
 ok t_cmp($rc, 3, 'unknown job: exit 3');
 ok t_cmp($err, qr/^bulkio: status: no job of yours has an id that starts with 00000000-0000-4000-8000-000000000000$/m,
@@ -133,6 +141,9 @@ ok t_cmp("$rc $err", qr/^3 bulkio: cancel: HTTP 409: the job has already complet
 ($rc, $out, $err) = cli('errors', 'abcdef01-3');
 ok t_cmp("$rc $err", qr/^3 bulkio: errors: abcdef01-3333-4000-8000-000000000002 is an export job; only imports have errors$/,
          'errors of an export job: exit 3, saying why');
+($rc, $out, $err) = cli('results', 'abcdef01-3');
+ok t_cmp("$rc $err", qr/^3 bulkio: results: abcdef01-3333-4000-8000-000000000002 is an export job; only imports have results$/,
+         'results of an export job: exit 3, saying why');
 sql("DELETE FROM bulkio_jobs WHERE public_id::text LIKE 'abcdef01-%'");
 
 # ---- per-command help ----------------------------------------------------

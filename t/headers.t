@@ -3,7 +3,7 @@ use warnings FATAL => 'all';
 
 # Every API answer carries X-Content-Type-Options: nosniff (errors too,
 # httpd's own included), and a principal's job documents, error reports,
-# lists and exported data carry Cache-Control: no-store.
+# per-record results, lists and exported data carry Cache-Control: no-store.
 use Apache::Test qw(-withtestmore);
 use Apache::TestRequest qw(GET POST);
 use lib 't/lib';
@@ -33,6 +33,7 @@ my @private = (
     [ 'a job document', GET("/v1/imports/$id", auth()) ],
     [ 'its error report (NDJSON)', GET("/v1/imports/$id/errors", auth()) ],
     [ 'its error report (CSV)', GET("/v1/imports/$id/errors?format=csv", auth()) ],
+    [ 'its per-record results', GET("/v1/imports/$id/results", auth()) ],
     [ 'the list of imports', GET('/v1/imports', auth()) ],
     [ 'the list of export jobs', GET('/v1/exports/jobs', auth()) ],
     [ 'a streamed export', GET('/v1/exports?resource=users', auth()) ],

@@ -21,14 +21,7 @@ my $id = upload("$dir/takeover.ndjson", 'resource=users',
                 'application/x-ndjson');
 
 # wait for the first committed batch, then kill the process holding the job
-my ($owner, $done) = ('', 0);
-for (1 .. 600) {
-    ($owner, $done) = split /\|/, sql_value("SELECT coalesce(lease_owner, ''),"
-        . " checkpoint_records FROM bulkio_jobs WHERE public_id = '$id'");
-    last if $owner && $done > 0;
-    sleep 0.05;
-}
-my ($pid) = $owner =~ m{/(\d+)/\d+$};
+my ($pid, $done) = running_job($id);
 ok t_cmp(defined $pid && $done < $n, 1, "job running in pid $pid, $done records in");
 ok t_cmp(kill('KILL', $pid), 1, 'SIGKILL sent');
 

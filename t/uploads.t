@@ -30,19 +30,20 @@ sub head {
         . "Content-Length: $len\r\nConnection: close\r\n\r\n";
 }
 
-# the spool file of job $id; a finished import's file is removed at once,
-# so for a job already completed only its recorded size can be compared
+# the spool file of job $id; an ended import lets go of its file at once
+# (it may go between the query and the open), so once it is gone only the
+# size recorded by the completed job can be compared
 sub stored {
     my ($id, $want) = @_;
     my $path = sql_value("SELECT source_path FROM bulkio_jobs"
-                         . " WHERE public_id = '$id'") // return '';
-    if (open my $fh, '<', $path) {
+                         . " WHERE public_id = '$id'");
+    if (defined $path && open my $fh, '<', $path) {
         local $/;
         return <$fh>;
     }
-    my ($status, $size) = split /\|/, sql_value("SELECT status, bytes_total"
-        . " FROM bulkio_jobs WHERE public_id = '$id'");
-    return $status eq 'completed' && $size == length $want ? $want : '';
+    my $doc = wait_job($id);
+    my $size = sql_value("SELECT bytes_total FROM bulkio_jobs WHERE public_id = '$id'");
+    return $doc->{status} eq 'completed' && $size == length $want ? $want : '';
 }
 
 # the body sent in pieces that cut the boundary, the headers and CRLFs

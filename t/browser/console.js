@@ -318,6 +318,8 @@ const scenarios = {
           + errReqs.join(' ') + ')');
     check(/completed with errors/.test(await textOf(page, '#job-status') || ''),
           'a completed job with failures reads "completed with errors"');
+    check(!!(await page.$('#results-ndjson')) && !!(await page.$('#results-csv')),
+          'an ended import offers its per-record results (NDJSON, CSV)');
     await shot(page, 'console-errors.png', true);
     /* the list renders the job too, without running anything */
     await page.goto(cfg.url + '/v1/console/#/jobs', { waitUntil: 'networkidle0' });

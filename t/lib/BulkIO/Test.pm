@@ -12,7 +12,8 @@ use Apache::TestRequest ();
 
 our @EXPORT = qw(token token_raw b64url raw_request sql sql_value
                  json_decode hostport auth upload wait_job wait_idle
-                 reset_data gendata http_delete import_lines);
+                 reset_data gendata http_delete import_lines
+                 hold_lock release_lock running_job);
 
 sub b64url {
     my $s = encode_base64(shift, '');
@@ -108,6 +109,47 @@ sub sql {
 sub sql_value {
     my @rows = sql(shift);
     return $rows[0];
+}
+
+# Wait until job $id has committed its first batch; returns the pid of
+# the process running it (its lease owner ends in /pid/thread) and the
+# records committed so far.
+sub running_job {
+    my $id = shift;
+    my ($owner, $done) = ('', 0);
+    for (1 .. 600) {
+        ($owner, $done) = split /\|/, sql_value("SELECT coalesce(lease_owner, ''),"
+            . " checkpoint_records FROM bulkio_jobs WHERE public_id = '$id'");
+        last if $owner && $done > 0;
+        select undef, undef, undef, 0.05;
+    }
+    my ($pid) = $owner =~ m{/(\d+)/\d+$};
+    return ($pid, $done);
+}
+
+# Hold a table ACCESS EXCLUSIVE in a session of its own, until
+# release_lock() of the handle returned: meanwhile whatever touches the
+# table waits (a job that reads it stays running, a request hangs).
+sub hold_lock {
+    my $table = shift;
+    open my $fh, '|-', 'psql', $ENV{BULKIO_TEST_DBD_PARAMS}, '-XAtq',
+        '-v', 'ON_ERROR_STOP=1' or die "psql: $!";
+    $fh->autoflush(1);
+    print $fh "BEGIN;\nLOCK TABLE $table IN ACCESS EXCLUSIVE MODE;\n";
+    my $until = time + 30;
+    while (sql_value("SELECT count(*) FROM pg_locks WHERE granted"
+                     . " AND locktype = 'relation' AND mode = 'AccessExclusiveLock'"
+                     . " AND relation = '$table'::regclass") != 1) {
+        die "no lock on $table\n" if time > $until;
+        select undef, undef, undef, 0.1;
+    }
+    return $fh;
+}
+
+sub release_lock {
+    my $fh = shift;
+    print $fh "ROLLBACK;\n";
+    close $fh or die "psql holding a lock failed\n";
 }
 
 # DELETE, which Apache::TestRequest does not export.
