@@ -396,19 +396,31 @@ static apr_status_t open_tx(wconn_t *c, int join, const apr_int64_t **pids)
     return rv;
 }
 
-/* S: start writing c's batch, in a new transaction or (join) the open
- * one; the database works on it while c's thread waits for its turn. */
-static apr_status_t send_batch(wconn_t *c, int join)
+/* M, S: c takes the batch at the head of the queue into a new
+ * transaction or (join) its open one and starts writing it (the database
+ * works on it while c's thread waits for its turn); gives S back. */
+static void send_head(wconn_t *c, int join)
 {
+    bulkio_writer_t *w = c->w;
     const apr_int64_t *ids;
     apr_status_t rv;
 
+    c->cur = w->queue[0];
+    memmove(w->queue, w->queue + 1,
+            sizeof(*w->queue) * (apr_size_t)--w->nqueued);
+    c->nbatches = join ? c->nbatches + 1 : 1;
+    w->batches++;
+    apr_thread_mutex_unlock(w->mutex);
     apr_pool_clear(c->tx);
     rv = open_tx(c, join, &ids);
     if (rv == APR_SUCCESS) {
         rv = bulkio_batch_send(c->cur.batch, c->conn, ids);
     }
-    return rv;
+    if (rv != APR_SUCCESS) {
+        fail(c, c->conn, rv);
+    }
+    apr_thread_mutex_lock(w->mutex);
+    stage_give(w);
 }
 
 /* M: may c take the batch at the head of the queue into a transaction of
@@ -446,7 +458,6 @@ static int take(wconn_t *c)
 {
     bulkio_writer_t *w = c->w;
     wconn_t *prev = NULL;
-    apr_status_t rv;
     int how;
 
     if (!may_take(w, c, &prev)) {
@@ -463,19 +474,8 @@ static int take(wconn_t *c)
         stage_give(w);
         return 0;
     }
-    c->cur = w->queue[0];
-    memmove(w->queue, w->queue + 1,
-            sizeof(*w->queue) * (apr_size_t)--w->nqueued);
-    c->nbatches = 1;
-    w->batches++;
     w->beside += how == 2;
-    apr_thread_mutex_unlock(w->mutex);
-    rv = send_batch(c, 0);
-    if (rv != APR_SUCCESS) {
-        fail(c, c->conn, rv);
-    }
-    apr_thread_mutex_lock(w->mutex);
-    stage_give(w);
+    send_head(c, 0);
     return 1;
 }
 
@@ -596,18 +596,7 @@ static void end_batch(wconn_t *c, bulkio_progress_t *next, int over)
     if (join) {
         release(w, f.batch);
         finished(c, next);
-        c->cur = *q;
-        memmove(w->queue, w->queue + 1,
-                sizeof(*w->queue) * (apr_size_t)--w->nqueued);
-        c->nbatches++;
-        w->batches++;
-        apr_thread_mutex_unlock(w->mutex);
-        rv = send_batch(c, 1);
-        if (rv != APR_SUCCESS) {
-            fail(c, c->conn, rv);
-        }
-        apr_thread_mutex_lock(w->mutex);
-        stage_give(w);
+        send_head(c, 1);
         return;
     }
     stage_give(w);

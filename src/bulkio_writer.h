@@ -17,11 +17,15 @@
  * checkpoint and lease renewal), the resource's lock, the ids new rows
  * take (in file order, a block from the sequence at a time), and the
  * commits (in file order). What a batch does in the database is
- * bulkio_batch.h's. A thread of the writer's own drives the connections:
- * the caller fills the next batch while earlier ones wait in a short
- * queue or are written, and waits only when no batch is free. The
- * caller's thread calls every function below; *job->stop is read from
- * the writer's thread, and job->log is called from it.
+ * bulkio_batch.h's. Each connection has a thread of the writer's own
+ * that takes the next batch from a short queue and runs that
+ * connection's calls itself, so that no backend waits for the other
+ * connection or for parsing; commits keep file order. The caller fills
+ * the next batch meanwhile, and waits only when no batch is free. The
+ * caller's thread calls every function below and uses neither connection
+ * between bulkio_writer_open() and the end of bulkio_writer_finish() or
+ * bulkio_writer_abort(); *job->stop is read from the writer's threads,
+ * and job->log is called from them (bulkio_writer.c says who owns what).
  */
 typedef struct bulkio_writer_t bulkio_writer_t;
 
