@@ -971,7 +971,7 @@ apr_status_t bulkio_writer_open(apr_pool_t *p, bulkio_job_ctx_t *job,
     w->filling = w->free[--w->nfree];
     rv = start_writer(w);
     if (rv != APR_SUCCESS) {
-        *preason = "the writer's thread cannot start";
+        *preason = "the writer's threads cannot start";
         return rv;
     }
     *pw = w;

@@ -82,7 +82,7 @@ apr_status_t bulkio_writer_open(apr_pool_t *p, bulkio_job_ctx_t *job,
  * each bulkio_writer_submit() hands out an empty one. */
 bulkio_batch_t *bulkio_writer_batch(bulkio_writer_t *w);
 
-/** Queue the batch filled since the last submit for the writer's thread;
+/** Queue the batch filled since the last submit for the writer's threads;
  * the database works on it while the next is filled. Once it commits, the
  * job's checkpoint is records (consumed) and bytes (of input read).
  * Waits while no batch is free to fill.
@@ -103,7 +103,7 @@ bulkio_run_e bulkio_writer_finish(bulkio_writer_t *w, int last,
                                   apr_int64_t records, apr_off_t bytes,
                                   const char **preason);
 
-/** Stop the writer's thread after the batch at hand, roll back what is
+/** Stop the writer's threads after the batch at hand, roll back what is
  * not committed, give back the resource's lock.
  * @param preason why the run ended as far as the writer knows, or NULL */
 void bulkio_writer_abort(bulkio_writer_t *w, const char **preason);
