@@ -13,6 +13,7 @@ use Apache::TestUtil qw(t_cmp);
 use Time::HiRes qw(sleep time);
 use Sys::Hostname qw(hostname);
 use HTTP::Request;
+use IO::Socket::INET;
 use lib 't/lib';
 use BulkIO::Test;
 
@@ -21,7 +22,10 @@ plan tests => 12, need_module 'status';
 my $vars = Apache::Test::vars();
 my $top = $vars->{top_dir};
 my $run = "$vars->{t_dir}/logs/wake";
-my $port = $vars->{port} + 9;
+# a free port of loopback's (the test server's virtual hosts take those
+# after its own)
+my $port = IO::Socket::INET->new(LocalAddr => '127.0.0.1', Listen => 1)
+    ->sockport;
 my $poll = 10;      # the second server's BulkIOPollInterval, seconds
 # the test server's id and BulkIOMaxJobs (t/conf sets none: the default)
 my $main = hostname() . '/' . $vars->{servername} . ':' . $vars->{port};
