@@ -17,15 +17,7 @@
  * checkpoint and lease renewal), the resource's lock, the ids new rows
  * take (in file order, a block from the sequence at a time), and the
  * commits (in file order). What a batch does in the database is
- * bulkio_batch.h's. Each connection has a thread of the writer's own
- * that takes the next batch from a short queue and runs that
- * connection's calls itself, so that no backend waits for the other
- * connection or for parsing; commits keep file order. The caller fills
- * the next batch meanwhile, and waits only when no batch is free. The
- * caller's thread calls every function below and uses neither connection
- * between bulkio_writer_open() and the end of bulkio_writer_finish() or
- * bulkio_writer_abort(); *job->stop is read from the writer's threads,
- * and job->log is called from them (bulkio_writer.c says who owns what).
+ * bulkio_batch.h's.
  */
 typedef struct bulkio_writer_t bulkio_writer_t;
 
@@ -82,13 +74,11 @@ apr_status_t bulkio_writer_open(apr_pool_t *p, bulkio_job_ctx_t *job,
  * each bulkio_writer_submit() hands out an empty one. */
 bulkio_batch_t *bulkio_writer_batch(bulkio_writer_t *w);
 
-/** Queue the batch filled since the last submit for the writer's threads;
- * the database works on it while the next is filled. Once it commits, the
- * job's checkpoint is records (consumed) and bytes (of input read).
- * Waits while no batch is free to fill.
+/** Start writing the batch filled since the last submit; the database
+ * works on it while the next is filled. Once it commits, the job's
+ * checkpoint is records (consumed) and bytes (of input read).
  * @return BULKIO_RUN_COMPLETED, or why the run ends (canceled, stopped,
- *         lost, a database error, found in this batch or an earlier one):
- *         then bulkio_writer_abort() */
+ *         lost, a database error): then bulkio_writer_abort() */
 bulkio_run_e bulkio_writer_submit(bulkio_writer_t *w, apr_int64_t records,
                                   apr_off_t bytes);
 
@@ -103,8 +93,7 @@ bulkio_run_e bulkio_writer_finish(bulkio_writer_t *w, int last,
                                   apr_int64_t records, apr_off_t bytes,
                                   const char **preason);
 
-/** Stop the writer's threads after the batch at hand, roll back what is
- * not committed, give back the resource's lock.
+/** Roll back what is not committed, give back the resource's lock.
  * @param preason why the run ended as far as the writer knows, or NULL */
 void bulkio_writer_abort(bulkio_writer_t *w, const char **preason);
 
