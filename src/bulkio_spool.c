@@ -69,13 +69,6 @@ static apr_status_t spool_cleanup(void *data)
     return APR_SUCCESS;
 }
 
-/* Hand len bytes to the backend. */
-static apr_status_t store(bulkio_spool_t *s, const void *data, apr_size_t len)
-{
-    s->stored += (apr_off_t)len;
-    return s->be->write(s, data, len);
-}
-
 /* Deflate what the deflater holds (all of it: flush Z_FINISH ends the
  * stream) and store its output. */
 static apr_status_t pack_out(bulkio_spool_t *s, int flush)
@@ -91,7 +84,7 @@ static apr_status_t pack_out(bulkio_spool_t *s, int flush)
             return APR_EGENERAL;
         }
         if (s->zs->avail_out < PACK_BUF
-            && (rv = store(s, s->zbuf, PACK_BUF - s->zs->avail_out))
+            && (rv = s->be->write(s, s->zbuf, PACK_BUF - s->zs->avail_out))
                != APR_SUCCESS) {
             return rv;
         }
@@ -107,7 +100,7 @@ static apr_status_t emit(bulkio_spool_t *s, const unsigned char *data,
     apr_status_t rv;
 
     if (s->pack != PACK_YES) {
-        return store(s, data, len);
+        return s->be->write(s, data, len);
     }
     while (len) {
         n = len < PACK_MAX_IN ? len : PACK_MAX_IN;
@@ -137,7 +130,7 @@ static apr_status_t pack_decide(bulkio_spool_t *s)
     }
     s->zbuf = apr_palloc(s->pool, PACK_BUF);
     s->pack = PACK_YES;
-    return store(s, PACK_HEAD, PACK_HEAD_LEN);
+    return s->be->write(s, PACK_HEAD, PACK_HEAD_LEN);
 }
 
 apr_status_t bulkio_spool_begin(bulkio_spool_t **ps, apr_pool_t *p,

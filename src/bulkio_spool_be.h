@@ -32,7 +32,6 @@ struct bulkio_spool_t {
     int pack;                  /* PACK_NO, PACK_UNDECIDED or PACK_YES */
     z_stream *zs;              /* packing: the deflater */
     unsigned char *zbuf;       /* its output */
-    apr_off_t stored;          /* bytes handed to the backend */
     /* file */
     apr_file_t *file;
     /* large object */
