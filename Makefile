@@ -17,7 +17,7 @@ SRC       := mod_bulkio.c $(filter-out $(GEN_SRC),$(wildcard src/*.c)) \
 CONSOLE   := $(sort $(wildcard console/*))
 CORE_SRC  := $(wildcard src/bulkio_*.c)
 HDRS      := $(wildcard src/*.h)
-LIBS      := -ljson-c -lpq -lcrypto -lz -lcurl
+LIBS      := -ljson-c -lpq -lcrypto -lz -lzstd -lcurl
 WARN      := -Wall -Wextra -Werror
 PG_INC    := $(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)
 

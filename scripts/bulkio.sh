@@ -35,7 +35,7 @@ modules_dir=$(apxs -q LIBEXECDIR 2>/dev/null || echo /usr/lib/apache2/modules)
 # comes with apache2-dev).
 packages="build-essential apache2 apache2-dev libaprutil1-dbd-pgsql libpq-dev
 libjson-c-dev libcurl4-openssl-dev libcmocka-dev libapache2-mod-perl2
-zlib1g-dev libssl-dev openssl postgresql postgresql-client
+zlib1g-dev libzstd-dev zstd libssl-dev openssl postgresql postgresql-client
 curl perl libwww-perl gzip python3 apache2-utils libyaml-libyaml-perl
 clang libclang-rt-14-dev valgrind gnuplot-nox fonts-dejavu-core pgloader
 dpkg-dev debhelper lintian"

@@ -4,11 +4,12 @@
  * the dispatch to the backend that writes or holds an object.
  *
  * Packing (BULKIO_SPOOL_PACK, a backend that packs: the database's): the
- * bytes go to the backend deflated (zlib, level 1) behind an 8-byte head
- * of ours, unless the first two are gzip's (the file is compressed
- * already and goes as it is). A read that finds the head inflates; no
- * file that comes as it is can start with it, since those start with
- * gzip's. Size, digest and head are those of the bytes written. */
+ * bytes go to the backend as one zstd frame (level 1: a quarter of
+ * zlib's time for a smaller result) behind an 8-byte head of ours,
+ * unless the first two are gzip's (the file is compressed already and
+ * goes as it is). A read that finds the head unpacks; no file that comes
+ * as it is can start with it, since those start with gzip's. Size,
+ * digest and head are those of the bytes written. */
 
 #include <apr_strings.h>
 
@@ -17,12 +18,11 @@
 #define PACK_NO        0
 #define PACK_UNDECIDED 1
 #define PACK_YES       2
-#define PACK_HEAD      "\x89" "BULKIOZ"   /* a packed object's first bytes */
+#define PACK_HEAD      "\x89" "BULKIOS"   /* a packed object's first bytes */
 #define PACK_HEAD_LEN  8
 #define PACK_SNIFF     2               /* the bytes that tell gzip */
 #define PACK_LEVEL     1
 #define PACK_BUF       (64 * 1024)
-#define PACK_MAX_IN    (1U << 30)      /* zlib counts in uInt */
 
 static const bulkio_spool_be_t *const backends[] = {
     &bulkio_spool_file_be, &bulkio_spool_lo_be
@@ -62,33 +62,34 @@ static apr_status_t spool_cleanup(void *data)
         s->be->discard(s);
     }
     EVP_MD_CTX_free(s->md);
-    if (s->zs) {
-        deflateEnd(s->zs);
-        s->zs = NULL;
-    }
+    ZSTD_freeCCtx(s->zc);
+    s->zc = NULL;
     return APR_SUCCESS;
 }
 
-/* Deflate what the deflater holds (all of it: flush Z_FINISH ends the
- * stream) and store its output. */
-static apr_status_t pack_out(bulkio_spool_t *s, int flush)
+/* Pack len bytes of data (with ZSTD_e_end, the rest of the frame too)
+ * and store the output. */
+static apr_status_t pack(bulkio_spool_t *s, const void *data, apr_size_t len,
+                         ZSTD_EndDirective end)
 {
+    ZSTD_inBuffer in = { data, len, 0 };
+    ZSTD_outBuffer out;
     apr_status_t rv;
-    int zrv;
+    size_t left;
 
     do {
-        s->zs->next_out = s->zbuf;
-        s->zs->avail_out = PACK_BUF;
-        zrv = deflate(s->zs, flush);
-        if (zrv == Z_STREAM_ERROR) {
+        out.dst = s->zbuf;
+        out.size = PACK_BUF;
+        out.pos = 0;
+        left = ZSTD_compressStream2(s->zc, &out, &in, end);
+        if (ZSTD_isError(left)) {
             return APR_EGENERAL;
         }
-        if (s->zs->avail_out < PACK_BUF
-            && (rv = s->be->write(s, s->zbuf, PACK_BUF - s->zs->avail_out))
-               != APR_SUCCESS) {
+        if (out.pos
+            && (rv = s->be->write(s, s->zbuf, out.pos)) != APR_SUCCESS) {
             return rv;
         }
-    } while (s->zs->avail_out == 0);
+    } while (end == ZSTD_e_end ? left != 0 : in.pos < in.size);
     return APR_SUCCESS;
 }
 
@@ -96,23 +97,10 @@ static apr_status_t pack_out(bulkio_spool_t *s, int flush)
 static apr_status_t emit(bulkio_spool_t *s, const unsigned char *data,
                          apr_size_t len)
 {
-    apr_size_t n;
-    apr_status_t rv;
-
     if (s->pack != PACK_YES) {
         return s->be->write(s, data, len);
     }
-    while (len) {
-        n = len < PACK_MAX_IN ? len : PACK_MAX_IN;
-        s->zs->next_in = (unsigned char *)data;
-        s->zs->avail_in = (uInt)n;
-        if ((rv = pack_out(s, Z_NO_FLUSH)) != APR_SUCCESS) {
-            return rv;
-        }
-        data += n;
-        len -= n;
-    }
-    return APR_SUCCESS;
+    return pack(s, data, len, ZSTD_e_continue);
 }
 
 /* Pack, now that the first bytes are known, unless they are gzip's. */
@@ -123,9 +111,11 @@ static apr_status_t pack_decide(bulkio_spool_t *s)
         || (s->head[0] == 0x1f && s->head[1] == 0x8b)) {
         return APR_SUCCESS;
     }
-    s->zs = apr_pcalloc(s->pool, sizeof(*s->zs));
-    if (deflateInit(s->zs, PACK_LEVEL) != Z_OK) {
-        s->zs = NULL;
+    s->zc = ZSTD_createCCtx();
+    if (!s->zc
+        || ZSTD_isError(ZSTD_CCtx_setParameter(s->zc,
+                                               ZSTD_c_compressionLevel,
+                                               PACK_LEVEL))) {
         return APR_ENOMEM;
     }
     s->zbuf = apr_palloc(s->pool, PACK_BUF);
@@ -226,8 +216,7 @@ apr_status_t bulkio_spool_close(bulkio_spool_t *s,
         rv = emit(s, s->head, s->head_len);
     }
     else if (s->pack == PACK_YES) {
-        s->zs->avail_in = 0;
-        rv = pack_out(s, Z_FINISH);
+        rv = pack(s, NULL, 0, ZSTD_e_end);
     }
     if (rv == APR_SUCCESS) {
         rv = s->be->close(s);
@@ -282,7 +271,7 @@ static apr_status_t reader_cleanup(void *data)
 {
     bulkio_spool_reader_t *rd = data;
 
-    inflateEnd(rd->zs);
+    ZSTD_freeDCtx(rd->zd);
     return APR_SUCCESS;
 }
 
@@ -321,8 +310,7 @@ static apr_status_t unpack_decide(bulkio_spool_reader_t *rd)
         || memcmp(rd->zbuf, PACK_HEAD, PACK_HEAD_LEN)) {
         return APR_SUCCESS;
     }
-    rd->zs = apr_pcalloc(rd->pool, sizeof(*rd->zs));
-    if (inflateInit(rd->zs) != Z_OK) {
+    if (!(rd->zd = ZSTD_createDCtx())) {
         return APR_ENOMEM;
     }
     apr_pool_cleanup_register(rd->pool, rd, reader_cleanup,
@@ -332,43 +320,44 @@ static apr_status_t unpack_decide(bulkio_spool_reader_t *rd)
     return APR_SUCCESS;
 }
 
-/* Inflate up to *plen bytes into buf; none at the end. */
+/* Unpack up to *plen bytes into buf; none at the end. */
 static apr_status_t unpack_read(bulkio_spool_reader_t *rd, void *buf,
                                 apr_size_t *plen)
 {
-    z_stream *zs = rd->zs;
-    apr_size_t want = *plen < PACK_MAX_IN ? *plen : PACK_MAX_IN, n;
+    ZSTD_outBuffer out = { buf, *plen, 0 };
+    ZSTD_inBuffer in;
+    apr_size_t n;
     apr_status_t rv;
-    int zrv;
+    size_t left;
 
-    *plen = 0;
-    if (!want) {
-        return APR_SUCCESS;
-    }
-    zs->next_out = buf;
-    zs->avail_out = (uInt)want;
-    while (zs->avail_out == want && !rd->zend) {
-        if (!zs->avail_in) {
+    while (out.size && !out.pos && !rd->zend) {
+        if (rd->zpos == rd->zlen) {
             n = PACK_BUF;
             if ((rv = rd->be->read(rd, rd->zbuf, &n)) != APR_SUCCESS) {
+                *plen = 0;
                 return rv;
             }
             if (!n) {
-                /* the stored stream is cut short */
+                /* the stored frame is cut short */
+                *plen = 0;
                 return APR_EINCOMPLETE;
             }
-            zs->next_in = rd->zbuf;
-            zs->avail_in = (uInt)n;
+            rd->zpos = 0;
+            rd->zlen = n;
         }
-        zrv = inflate(zs, Z_NO_FLUSH);
-        if (zrv == Z_STREAM_END) {
-            rd->zend = 1;
-        }
-        else if (zrv != Z_OK && zrv != Z_BUF_ERROR) {
+        in.src = rd->zbuf;
+        in.size = rd->zlen;
+        in.pos = rd->zpos;
+        left = ZSTD_decompressStream(rd->zd, &out, &in);
+        rd->zpos = in.pos;
+        if (ZSTD_isError(left)) {
+            *plen = 0;
             return APR_EGENERAL;
         }
+        /* 0: the frame is whole and flushed */
+        rd->zend = left == 0;
     }
-    *plen = want - zs->avail_out;
+    *plen = out.pos;
     return APR_SUCCESS;
 }
 

@@ -8,7 +8,7 @@
 
 #include <apr_file_io.h>
 #include <openssl/evp.h>
-#include <zlib.h>
+#include <zstd.h>
 
 #include "bulkio_spool.h"
 
@@ -30,7 +30,7 @@ struct bulkio_spool_t {
     int kept;
     int committed;
     int pack;                  /* PACK_NO, PACK_UNDECIDED or PACK_YES */
-    z_stream *zs;              /* packing: the deflater */
+    ZSTD_CCtx *zc;             /* packing: the compressor */
     unsigned char *zbuf;       /* its output */
     /* file */
     apr_file_t *file;
@@ -54,10 +54,10 @@ struct bulkio_spool_reader_t {
     apr_off_t pos;
     apr_time_t mtime;
     int unpack;                /* PACK_NO, PACK_UNDECIDED or PACK_YES */
-    z_stream *zs;              /* unpacking: the inflater */
+    ZSTD_DCtx *zd;             /* unpacking: the decompressor */
     unsigned char *zbuf;       /* its input (or the first bytes, unpacked) */
     apr_size_t zpos, zlen;     /* the part of zbuf not yet used */
-    int zend;                  /* the packed stream ended */
+    int zend;                  /* the packed frame ended */
     /* file */
     apr_file_t *file;
     /* large object */
@@ -95,7 +95,7 @@ struct bulkio_spool_be_t {
     apr_status_t (*remove)(apr_pool_t *p, const char *ref, const char *dir,
                            PGconn *conn);
     /** whether it stores objects packed when asked (BULKIO_SPOOL_PACK):
-     * those its reads find with the packed head are inflated */
+     * those its reads find with the packed head are unpacked */
     int packs;
 };
 
