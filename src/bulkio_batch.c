@@ -501,6 +501,7 @@ struct bulkio_stage_t {
     int results;                 /* store the records' results */
     PGconn *resconn;             /* ... through this connection, or NULL:
                                   * the batch's */
+    int res_sent;                /* results sent through it, not read */
 };
 
 /* After the insert statement failed, batches go straight to the apply
@@ -1291,9 +1292,10 @@ static apr_status_t store_errors(bulkio_batch_t *b, PGconn *conn,
     return rv;
 }
 
-/* Store the results of b's records for job (one row for the batch). */
+/* Store the results of b's records for job (one row for the batch);
+ * with sent, only send them (bulkio_results_store()). */
 static apr_status_t store_results(bulkio_batch_t *b, PGconn *conn,
-                                  apr_int64_t job)
+                                  apr_int64_t job, int *sent)
 {
     bulkio_results_t rs;
     bulkio_result_t r;
@@ -1324,9 +1326,68 @@ static apr_status_t store_results(bulkio_batch_t *b, PGconn *conn,
         }
         bulkio_results_add(&rs, &r);
     }
-    return bulkio_results_store(b->pool, b->stage->resconn
-                                         ? b->stage->resconn : conn,
-                                job, &rs);
+    return bulkio_results_store(b->pool, conn, job, &rs, sent);
+}
+
+apr_status_t bulkio_batch_side_wait(bulkio_stage_t *stage)
+{
+    apr_status_t rv = APR_SUCCESS;
+    PGresult *res;
+
+    if (!stage || !stage->res_sent) {
+        return APR_SUCCESS;
+    }
+    stage->res_sent = 0;
+    while ((res = PQgetResult(stage->resconn))) {
+        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+            rv = APR_EGENERAL;
+        }
+        PQclear(res);
+    }
+    return rv;
+}
+
+/* The results and error entries of b, each through its connection. Those
+ * that go through the stage's side connection (a run that commits
+ * nothing before its end keeps them there) go in one transaction that
+ * does not wait for its WAL to reach the disk: a crash restarts such a
+ * run from its first record with its entries deleted
+ * (bulkio_store_restart), and the commit that ends the job flushes them
+ * with it. Results alone are only sent: the side's backend stores them
+ * while the batch's works on the next batch. */
+static apr_status_t store_entries(bulkio_batch_t *b, PGconn *conn,
+                                  apr_int64_t job, int failed)
+{
+    bulkio_stage_t *st = b->stage;
+    PGconn *resconn = st->resconn ? st->resconn : conn;
+    PGconn *errconn = st->errconn ? st->errconn : conn;
+    PGconn *side = st->results && resconn != conn ? resconn
+                   : failed && errconn != conn ? errconn : NULL;
+    apr_status_t rv = APR_SUCCESS;
+
+    if (side && (rv = bulkio_batch_side_wait(st)) != APR_SUCCESS) {
+        return rv;
+    }
+    if (side && side == resconn && st->results && !failed) {
+        return store_results(b, resconn, job, &st->res_sent);
+    }
+    if (side) {
+        rv = bulkio_pq_result(b->pool, PQexec(side, "BEGIN; SET LOCAL "
+                                              "synchronous_commit TO off"));
+    }
+    if (rv == APR_SUCCESS && st->results) {
+        rv = store_results(b, resconn, job, NULL);
+    }
+    if (rv == APR_SUCCESS && failed) {
+        rv = store_errors(b, errconn, job);
+    }
+    if (side && rv == APR_SUCCESS) {
+        rv = bulkio_pq_exec(b->pool, side, "COMMIT", 0, NULL, NULL);
+    }
+    if (side && rv != APR_SUCCESS) {
+        bulkio_pq_rollback(side);
+    }
+    return rv;
 }
 
 apr_status_t bulkio_batch_finish(bulkio_batch_t *b, PGconn *conn,
@@ -1381,11 +1442,5 @@ apr_status_t bulkio_batch_finish(bulkio_batch_t *b, PGconn *conn,
     }
     result->unchanged = result->applied - result->inserted - result->updated
                         - result->deleted;
-    if (b->stage->results && (rv = store_results(b, conn, job))
-                             != APR_SUCCESS) {
-        return rv;
-    }
-    return result->failed ? store_errors(b, b->stage->errconn ? b->stage->errconn
-                                                       : conn, job)
-                          : APR_SUCCESS;
+    return store_entries(b, conn, job, result->failed > 0);
 }

@@ -67,17 +67,23 @@ const char *bulkio_batch_table(const bulkio_stage_t *stage);
 /** The sequence of the ids of stage's resource. */
 const char *bulkio_batch_sequence(const bulkio_stage_t *stage);
 
-/** Write the error entries of stage's batches through conn, each COPY
- * committed at once, not in the batch's transaction: so they outlive a
- * run whose transaction is rolled back (a dry run, an atomic import that
- * fails). NULL: in the batch's transaction (the default). */
+/** Write the error entries of stage's batches through conn, committed at
+ * once, not in the batch's transaction: so they outlive a run whose
+ * transaction is rolled back (a dry run, an atomic import that fails).
+ * NULL: in the batch's transaction (the default). */
 void bulkio_batch_errors_to(bulkio_stage_t *stage, PGconn *conn);
 
 /** Store the result of each record of stage's batches (on: 1; the
  * default is 0), one row of bulkio_job_results per batch
  * (bulkio_results.h), through conn (committed at once: a dry run's, whose
- * transaction is rolled back) or, when NULL, in the batch's transaction. */
+ * transaction is rolled back) or, when NULL, in the batch's transaction.
+ * Through conn, a batch's results are sent, not waited for: read them
+ * with bulkio_batch_side_wait() before anything else goes through conn. */
 void bulkio_batch_results(bulkio_stage_t *stage, int on, PGconn *conn);
+
+/** Read what the batches sent through the connection of their results
+ * (bulkio_batch_results()) and not waited for; an error if it failed. */
+apr_status_t bulkio_batch_side_wait(bulkio_stage_t *stage);
 
 /** A new, empty batch of stage; its memory comes from a subpool of p,
  * cleared on each bulkio_batch_reset(). */

@@ -76,9 +76,12 @@ void bulkio_results_add(bulkio_results_t *rs, const bulkio_result_t *e)
     rs->prev_line = e->line;
 }
 
+#define STORE_SQL "INSERT INTO bulkio_job_results" \
+                  " (job_id, first_record, records, entries)"
+
 apr_status_t bulkio_results_store(apr_pool_t *p, PGconn *conn,
                                   apr_int64_t job,
-                                  const bulkio_results_t *rs)
+                                  const bulkio_results_t *rs, int *sent)
 {
     const char *params[4];
 
@@ -89,9 +92,18 @@ apr_status_t bulkio_results_store(apr_pool_t *p, PGconn *conn,
     params[1] = bulkio_pq_int64(p, rs->first);
     params[2] = apr_itoa(p, rs->count);
     params[3] = apr_pstrmemdup(p, rs->buf.data, rs->buf.len);
-    return bulkio_pq_exec(p, conn, "INSERT INTO bulkio_job_results"
-                          " (job_id, first_record, records, entries)"
-                          " VALUES ($1, $2, $3, $4)", 4, params, NULL);
+    if (!sent) {
+        return bulkio_pq_exec(p, conn, STORE_SQL " VALUES ($1, $2, $3, $4)",
+                              4, params, NULL);
+    }
+    /* set_config(…, true): SET LOCAL for the statement's transaction */
+    *sent = PQsendQueryParams(conn, STORE_SQL
+                              " SELECT $1::bigint, $2::bigint, $3::int,"
+                              "        $4::text"
+                              "  WHERE set_config('synchronous_commit',"
+                              "                   'off', true) = 'off'",
+                              4, NULL, params, NULL, NULL, 0);
+    return *sent ? APR_SUCCESS : APR_EGENERAL;
 }
 
 apr_status_t bulkio_results_send(apr_pool_t *p, PGconn *conn,

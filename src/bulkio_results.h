@@ -62,10 +62,13 @@ void bulkio_results_init(bulkio_results_t *rs, apr_pool_t *p,
 void bulkio_results_add(bulkio_results_t *rs, const bulkio_result_t *e);
 
 /** Store the entries of rs as the row of their batch for import job job,
- * in the transaction open on conn (nothing for no entries). */
+ * in the transaction open on conn (nothing for no entries). With sent,
+ * the statement (one transaction of its own, whose commit does not wait
+ * for its WAL to reach the disk) is only sent: *sent says whether its
+ * answer is left for the caller to read. */
 apr_status_t bulkio_results_store(apr_pool_t *p, PGconn *conn,
                                   apr_int64_t job,
-                                  const bulkio_results_t *rs);
+                                  const bulkio_results_t *rs, int *sent);
 
 /** Send the query of job's batches in file order on conn in single-row
  * mode (bulkio_pq_send()), for bulkio_results_expand(). */

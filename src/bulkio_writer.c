@@ -176,6 +176,7 @@ static void drop_flights(bulkio_writer_t *w)
     while (w->nflights) {
         release(w, w->flights[--w->nflights].batch);
     }
+    bulkio_batch_side_wait(w->stage);
     for (i = 0; i < w->nconns; ++i) {
         bulkio_pq_rollback(w->conns[i]);
         w->begun[i] = 0;
@@ -304,9 +305,12 @@ static bulkio_run_e end_unapplied(bulkio_writer_t *w, bulkio_run_e rc)
     apr_status_t rv;
     int cancel = 0;
 
+    rv = bulkio_batch_side_wait(w->stage);
     drop_flights(w);
-    rv = bulkio_store_counts(w->tx, w->ctl, job->claim->id, job->owner,
-                             job->lease, &w->stats.prog, &cancel);
+    if (rv == APR_SUCCESS) {
+        rv = bulkio_store_counts(w->tx, w->ctl, job->claim->id, job->owner,
+                                 job->lease, &w->stats.prog, &cancel);
+    }
     if (rv != APR_SUCCESS) {
         return drop_batch(w, w->ctl, rv);
     }
@@ -354,9 +358,12 @@ static bulkio_run_e end_whole(bulkio_writer_t *w)
     if (rv == APR_SUCCESS
         && (over || *job->stop || apr_time_now() - w->tx_started >= TX_TIME)) {
         failed = w->ctl;
-        rv = bulkio_store_position(w->tx, w->ctl, job->claim->id, job->owner,
-                                   job->lease, next.records, next.bytes,
-                                   &cancel);
+        rv = bulkio_batch_side_wait(w->stage);
+        if (rv == APR_SUCCESS) {
+            rv = bulkio_store_position(w->tx, w->ctl, job->claim->id,
+                                       job->owner, job->lease, next.records,
+                                       next.bytes, &cancel);
+        }
         w->tx_started = apr_time_now();
     }
     if (rv != APR_SUCCESS) {

@@ -13,7 +13,7 @@ use Time::HiRes qw(sleep);
 use lib 't/lib';
 use BulkIO::Test qw(:DEFAULT import_file wait_accepted);
 
-plan tests => 43;
+plan tests => 47;
 
 my $dir = Apache::Test::vars('t_dir') . '/logs';
 
@@ -147,6 +147,27 @@ ok t_cmp(join(' ', map { brief($_) } @r), '0:1:inserted:- 1:2:updated:-',
          'dry run: the actions a real run would take');
 ok t_cmp(sql_value("SELECT count(*) FROM users WHERE email = 'dry\@x.io'"
                    . " OR name = 'Dry'"), 0, 'dry run: no row changed');
+
+# over several batches, some with failed records: every batch's entries
+# are kept (those of a batch without failures are sent while the next
+# batch is written), the same as the real run's that follows
+my $many = join '', map { $_ % 7 == 3
+    ? qq({"id":"${\ uid(9000 + $_)}","email":"bad$_"}\n)
+    : qq({"id":"${\ uid(9000 + $_)}","email":"u$_\@dry.io"}\n) } 0 .. 4999;
+$doc = run('resource=users&dry_run=true', 'ndjson', $many);
+my @dry = map { brief($_) } entries($doc->{job_id});
+ok t_cmp(scalar(@dry) . ' ' . sql_value("SELECT count(*) FROM bulkio_job_errors"
+         . " e JOIN bulkio_jobs j ON j.id = e.job_id"
+         . " WHERE j.public_id = '$doc->{job_id}'"), '5000 714',
+         'a dry run of 5,000 records: an entry each, 714 error entries');
+ok t_cmp(join(' ', @dry[0 .. 3]), '0:1:inserted:- 1:2:inserted:- '
+         . '2:3:inserted:- 3:4:failed:VALIDATION_ERROR',
+         '... in file order with their actions');
+ok t_cmp(sql_value("SELECT count(*) FROM users WHERE email LIKE '%\@dry.io'"),
+         0, '... and no row changed');
+$doc = run('resource=users', 'ndjson', $many);
+ok t_cmp(join(' ', map { brief($_) } entries($doc->{job_id})), join(' ', @dry),
+         'the real run gives the same entries');
 
 # --- SIGKILL mid-job: exact after the takeover ---------------------------------
 # every 10th record without id (a new UUID each), every 20th invalid
