@@ -330,21 +330,8 @@ static apr_status_t unpack_read(bulkio_spool_reader_t *rd, void *buf,
     apr_status_t rv;
     size_t left;
 
+    /* the decoder first: it may hold output for input it took before */
     while (out.size && !out.pos && !rd->zend) {
-        if (rd->zpos == rd->zlen) {
-            n = PACK_BUF;
-            if ((rv = rd->be->read(rd, rd->zbuf, &n)) != APR_SUCCESS) {
-                *plen = 0;
-                return rv;
-            }
-            if (!n) {
-                /* the stored frame is cut short */
-                *plen = 0;
-                return APR_EINCOMPLETE;
-            }
-            rd->zpos = 0;
-            rd->zlen = n;
-        }
         in.src = rd->zbuf;
         in.size = rd->zlen;
         in.pos = rd->zpos;
@@ -356,6 +343,21 @@ static apr_status_t unpack_read(bulkio_spool_reader_t *rd, void *buf,
         }
         /* 0: the frame is whole and flushed */
         rd->zend = left == 0;
+        if (out.pos || rd->zend || rd->zpos < rd->zlen) {
+            continue;
+        }
+        n = PACK_BUF;
+        if ((rv = rd->be->read(rd, rd->zbuf, &n)) != APR_SUCCESS) {
+            *plen = 0;
+            return rv;
+        }
+        if (!n) {
+            /* the stored frame is cut short */
+            *plen = 0;
+            return APR_EINCOMPLETE;
+        }
+        rd->zpos = 0;
+        rd->zlen = n;
     }
     *plen = out.pos;
     return APR_SUCCESS;
