@@ -45,7 +45,7 @@ typedef struct {
  * caller's statements meanwhile). */
 #define BULKIO_SPOOL_OWN_CONN 1
 
-/** bulkio_spool_begin(): store the object deflated where the backend
+/** bulkio_spool_begin(): store the object packed (zstd) where the backend
  * keeps packed objects (the database's), unless its first bytes are
  * gzip's already. Size, digest and head stay those of the bytes written,
  * and bulkio_spool_read() gives them back; bulkio_spool_brigade() serves
@@ -112,7 +112,7 @@ void bulkio_spool_discard(bulkio_spool_t *s);
 apr_status_t bulkio_spool_open(bulkio_spool_reader_t **prd, apr_pool_t *p,
                                const char *ref, PGconn *conn, int flags);
 
-/** Read up to *plen bytes on (a packed object inflated); APR_EOF at the
+/** Read up to *plen bytes on (a packed object unpacked); APR_EOF at the
  * end. */
 apr_status_t bulkio_spool_read(bulkio_spool_reader_t *rd, void *buf,
                                apr_size_t *plen);
