@@ -1368,7 +1368,7 @@ static apr_status_t store_entries(bulkio_batch_t *b, PGconn *conn,
     if (side && (rv = bulkio_batch_side_wait(st)) != APR_SUCCESS) {
         return rv;
     }
-    if (side && side == resconn && st->results && !failed) {
+    if (side == resconn && st->results && !failed) {
         return store_results(b, resconn, job, &st->res_sent);
     }
     if (side) {

@@ -330,6 +330,7 @@ static apr_status_t unpack_read(bulkio_spool_reader_t *rd, void *buf,
     apr_status_t rv;
     size_t left;
 
+    *plen = 0;    /* nothing on an error */
     /* the decoder first: it may hold output for input it took before */
     while (out.size && !out.pos && !rd->zend) {
         in.src = rd->zbuf;
@@ -338,7 +339,6 @@ static apr_status_t unpack_read(bulkio_spool_reader_t *rd, void *buf,
         left = ZSTD_decompressStream(rd->zd, &out, &in);
         rd->zpos = in.pos;
         if (ZSTD_isError(left)) {
-            *plen = 0;
             return APR_EGENERAL;
         }
         /* 0: the frame is whole and flushed */
@@ -348,12 +348,10 @@ static apr_status_t unpack_read(bulkio_spool_reader_t *rd, void *buf,
         }
         n = PACK_BUF;
         if ((rv = rd->be->read(rd, rd->zbuf, &n)) != APR_SUCCESS) {
-            *plen = 0;
             return rv;
         }
         if (!n) {
             /* the stored frame is cut short */
-            *plen = 0;
             return APR_EINCOMPLETE;
         }
         rd->zpos = 0;
