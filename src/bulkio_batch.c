@@ -502,6 +502,7 @@ struct bulkio_stage_t {
     PGconn *resconn;             /* ... through this connection, or NULL:
                                   * the batch's */
     int res_sent;                /* results sent through it, not read */
+    int own_ids;                 /* new rows' ids: -1 - record index */
 };
 
 /* After the insert statement failed, batches go straight to the apply
@@ -638,6 +639,11 @@ void bulkio_batch_results(bulkio_stage_t *stage, int on, PGconn *conn)
 {
     stage->results = on;
     stage->resconn = conn;
+}
+
+void bulkio_batch_own_ids(bulkio_stage_t *stage)
+{
+    stage->own_ids = 1;
 }
 
 static void batch_init(bulkio_batch_t *b)
@@ -1092,6 +1098,17 @@ apr_status_t bulkio_batch_send(bulkio_batch_t *b, PGconn *conn,
     if (!b->copy.len) {
         return APR_SUCCESS;
     }
+    if (!ids && b->stage->own_ids) {
+        apr_int64_t *own = apr_palloc(p, sizeof(*own)
+                                         * (apr_size_t)b->entries->nelts);
+        apr_int64_t first = APR_ARRAY_IDX(b->entries, 0, entry_t).index;
+        int i;
+
+        for (i = 0; i < b->entries->nelts; ++i) {
+            own[i] = -1 - (first + i);
+        }
+        ids = own;
+    }
     b->ids = id_array(b, ids);
     b->first = apr_psprintf(p, "%" APR_INT64_T_FMT,
                             APR_ARRAY_IDX(b->entries, 0, entry_t).index);
@@ -1427,6 +1444,7 @@ apr_status_t bulkio_batch_finish(bulkio_batch_t *b, PGconn *conn,
             }
         }
     }
+    result->staged = b->copy.len && !(done && b->direct);
     result->updated = b->acts[0];
     result->inserted = b->acts[1];
     result->deleted = b->acts[2];

@@ -40,6 +40,7 @@ typedef struct {
     apr_int64_t failed;    /**< records with an error entry */
     apr_int64_t by_type[BULKIO_ERR_LAST + 1]; /**< failed, indexed by
                                                    bulkio_errtype_e */
+    int staged;            /**< its rows went through the staging table */
 } bulkio_batch_result_t;
 
 /** Create the staging table for res on conn and prepare its apply
@@ -80,6 +81,12 @@ void bulkio_batch_errors_to(bulkio_stage_t *stage, PGconn *conn);
  * Through conn, a batch's results are sent, not waited for: read them
  * with bulkio_batch_side_wait() before anything else goes through conn. */
 void bulkio_batch_results(bulkio_stage_t *stage, int on, PGconn *conn);
+
+/** New rows of stage's batches take ids of their own below zero, one per
+ * record (-1 - its index), not the table's sequence: for a run that never
+ * commits (a dry run), whose ids nobody sees, so that it does not spend
+ * the sequence's. */
+void bulkio_batch_own_ids(bulkio_stage_t *stage);
 
 /** Read what the batches sent through the connection of their results
  * (bulkio_batch_results()) and not waited for; an error if it failed. */

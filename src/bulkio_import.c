@@ -204,7 +204,7 @@ bulkio_run_e bulkio_import_run(apr_pool_t *p, bulkio_job_ctx_t *job,
             continue;
         }
         add_record(bulkio_writer_batch(w), vpool, res, mode, &rec);
-        if (bulkio_batch_size(bulkio_writer_batch(w)) >= job->batch_size) {
+        if (bulkio_writer_full(w)) {
             rc = bulkio_writer_submit(w, consumed,
                                       bulkio_parser_offset(parser));
         }

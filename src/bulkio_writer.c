@@ -33,6 +33,13 @@
 #define MAX_CONNS 2
 #define ID_BLOCK 8
 
+/* A dry run without max_errors fills batches this many times
+ * job->batch_size: it writes through one connection, which waits while
+ * each batch's result is read and the next is sent, and nothing it
+ * reports depends on where its batches end (max_errors stops at the end
+ * of a batch, so with it a dry run keeps the import's batches). */
+#define DRY_BATCHES 4
+
 /* A batch being written. */
 typedef struct {
     bulkio_batch_t *batch;
@@ -60,6 +67,9 @@ struct bulkio_writer_t {
     bulkio_batch_t *filling;   /* the batch to submit next */
     int tx_batches;            /* batches finished in the open
                                 * transaction (of the oldest in flight) */
+    int staged;                /* ... one of them through the staging
+                                * table (a run never committed) */
+    int fill;                  /* records a batch holds */
     apr_time_t tx_started;
     int locked;                /* holds the resource's lock (two) */
     apr_time_t locked_at;
@@ -209,6 +219,7 @@ static apr_status_t finish_batch(bulkio_writer_t *w, const flight_t *f,
     if (rv != APR_SUCCESS) {
         return rv;
     }
+    w->staged |= done.staged;
     next->records = f->records;
     next->bytes = f->bytes;
     next->success += done.applied;
@@ -350,10 +361,12 @@ static bulkio_run_e end_whole(bulkio_writer_t *w)
     if (rv == APR_SUCCESS && ++w->tx_batches >= TX_BATCHES) {
         /* the transaction lasts: the staging table keeps up to
          * TX_BATCHES batches, as one of batch by batch does */
-        rv = exec_all(f.conn, apr_pstrcat(w->tx, "TRUNCATE ",
-                                          bulkio_batch_table(w->stage),
-                                          NULL));
-        w->tx_batches = 0;
+        if (w->staged) {
+            rv = exec_all(f.conn, apr_pstrcat(w->tx, "TRUNCATE ",
+                                              bulkio_batch_table(w->stage),
+                                              NULL));
+        }
+        w->tx_batches = w->staged = 0;
     }
     if (rv == APR_SUCCESS
         && (over || *job->stop || apr_time_now() - w->tx_started >= TX_TIME)) {
@@ -646,6 +659,11 @@ apr_status_t bulkio_writer_open(apr_pool_t *p, bulkio_job_ctx_t *job,
     bulkio_batch_error_caps(w->stage, c->max_error_rows, c->max_error_bytes);
     /* a dry run's results are what would happen: kept like its errors */
     bulkio_batch_results(w->stage, job->results, c->dry_run ? w->ctl : NULL);
+    w->fill = job->batch_size;
+    if (c->dry_run) {
+        bulkio_batch_own_ids(w->stage);
+        w->fill *= c->max_errors < 0 ? DRY_BATCHES : 1;
+    }
     if (w->ctl) {
         /* error entries outlive the rollback; one transaction from here,
          * without the resource's lock: held for the whole run, it would
@@ -672,6 +690,11 @@ apr_status_t bulkio_writer_open(apr_pool_t *p, bulkio_job_ctx_t *job,
 bulkio_batch_t *bulkio_writer_batch(bulkio_writer_t *w)
 {
     return w->filling;
+}
+
+int bulkio_writer_full(const bulkio_writer_t *w)
+{
+    return bulkio_batch_size(w->filling) >= w->fill;
 }
 
 bulkio_run_e bulkio_writer_submit(bulkio_writer_t *w, apr_int64_t records,

@@ -74,6 +74,10 @@ apr_status_t bulkio_writer_open(apr_pool_t *p, bulkio_job_ctx_t *job,
  * each bulkio_writer_submit() hands out an empty one. */
 bulkio_batch_t *bulkio_writer_batch(bulkio_writer_t *w);
 
+/** Does the batch being filled hold as many records as the run's batches
+ * do (job->batch_size, more for some runs), so that it is submitted? */
+int bulkio_writer_full(const bulkio_writer_t *w);
+
 /** Start writing the batch filled since the last submit; the database
  * works on it while the next is filled. Once it commits, the job's
  * checkpoint is records (consumed) and bytes (of input read).

@@ -14,7 +14,7 @@ use Apache::TestUtil qw(t_cmp);
 use lib 't/lib';
 use BulkIO::Test qw(:DEFAULT import_file wait_accepted);
 
-plan tests => 60;
+plan tests => 63;
 
 # Import (import_file) and wait: the job's status document.
 sub run { return wait_accepted(import_file(@_)) }
@@ -154,6 +154,34 @@ my $many = "id,email\n" . join '', map {
         "$_:VALIDATION_ERROR:email:email is not a valid address" } 1000 .. 1004);
 ok t_cmp($dry->{reason}, qr/^dry run, stopped: 5 failed records passed max_errors=3 .*nothing was written/,
          'the dry run says it stopped');
+
+# ---- a long file: keys repeat across the dry run's larger batches, and
+# the sequence of ids is left as it was ----
+# 9,000 records (a dry run without max_errors writes batches of 4,000, the
+# import of 1,000): record 4000 updates 3999, 4001 takes 10's email, 8000
+# and 8001 repeat 7999, and every 997th email is bad
+my $long = "id,email,name\n" . join '', map {
+    my ($id, $email) = ($_, "u$_\@example.com");
+    ($id, $email) = (3999, "u3999\@example.com") if $_ == 4000;
+    $email = 'u10@example.com' if $_ == 4001;
+    $id = 7999 if $_ == 8000 || $_ == 8001;
+    $email = "u7999\@example.com" if $_ == 8000 || $_ == 8001;
+    $email = 'bad' if $_ % 997 == 0;
+    sprintf("00000000-0000-4000-8000-%012d,%s,N%d\n", $id, $email, $_)
+} 0 .. 8999;
+my $seq = "SELECT last_value || '/' || is_called FROM users_id_seq";
+seed();
+my $seq_before = sql_value($seq);
+$before = tables_md5();
+$dry = run('resource=users&dry_run=true', 'csv', $long);
+ok t_cmp(sql_value($seq) . ' ' . tables_md5(), "$seq_before $before",
+         'a long dry run: no row changed, the id sequence untouched');
+$real = run('resource=users', 'csv', $long);
+ok t_cmp(outcome($dry), outcome($real),
+         'a long dry run: the same counts and errors as the real run');
+ok t_cmp(join('/', map { $real->{$_} } qw(insertedCount updatedCount
+                                          unchangedCount errorCount)),
+         '8986/3/0/11', 'which are: 3 updates in the file, 11 failed');
 
 # ---- the request ----
 seed();
