@@ -502,12 +502,19 @@ struct bulkio_stage_t {
     PGconn *resconn;             /* ... through this connection, or NULL:
                                   * the batch's */
     int res_sent;                /* results sent through it, not read */
-    int own_ids;                 /* new rows' ids: -1 - record index */
+    int own_ids;                 /* new rows' ids: OWN_ID + record
+                                  * index */
 };
 
 /* After the insert statement failed, batches go straight to the apply
  * statement: 1, 2, 4 ... up to this many, until an insert succeeds. */
 #define MAX_SKIP 64
+
+/* bulkio_batch_own_ids(): the id of record 0; below zero, where the
+ * sequence never goes, and rising with the file as the sequence's do (an
+ * index takes rising keys at its right end, where a full page is split
+ * to leave it full). */
+#define OWN_ID (APR_INT64_MIN / 2)
 
 /* The insert statement runs inside this savepoint. */
 #define SAVEPOINT "bulkio_insert"
@@ -531,6 +538,7 @@ struct bulkio_batch_t {
     const char *ids;             /* ids taken for its rows, or NULL */
     apr_int64_t acts[3];         /* rows updated, inserted, deleted */
     int inserted_all;            /* the insert statement wrote its rows */
+    int only_new;                /* ... or nothing else is to be written */
     const char *first;           /* its first record's index */
 };
 
@@ -659,6 +667,7 @@ static void batch_init(bulkio_batch_t *b)
     b->direct = 0;
     memset(b->acts, 0, sizeof(b->acts));
     b->inserted_all = 0;
+    b->only_new = 0;
 }
 
 bulkio_batch_t *bulkio_batch_create(apr_pool_t *p, bulkio_stage_t *stage,
@@ -1105,7 +1114,7 @@ apr_status_t bulkio_batch_send(bulkio_batch_t *b, PGconn *conn,
         int i;
 
         for (i = 0; i < b->entries->nelts; ++i) {
-            own[i] = -1 - (first + i);
+            own[i] = OWN_ID + first + i;
         }
         ids = own;
     }
@@ -1143,6 +1152,16 @@ apr_status_t bulkio_batch_send(bulkio_batch_t *b, PGconn *conn,
     params[3] = b->first;
     return PQsendQueryPrepared(conn, b->stage->apply, 4, params, NULL, NULL,
                                0) ? APR_SUCCESS : APR_EGENERAL;
+}
+
+apr_status_t bulkio_batch_send_new(bulkio_batch_t *b, PGconn *conn,
+                                   const apr_int64_t *ids)
+{
+    if (!tries_insert(b)) {
+        return APR_EINVAL;
+    }
+    b->only_new = 1;
+    return bulkio_batch_send(b, conn, ids);
 }
 
 /* The result of what bulkio_batch_send() left running: of the statement,
@@ -1197,6 +1216,9 @@ static apr_status_t insert_result(bulkio_batch_t *b, PGconn *conn,
     stage->skip = stage->backoff;
     rv = bulkio_pq_exec(b->pool, conn, "ROLLBACK TO SAVEPOINT " SAVEPOINT,
                         0, NULL, NULL);
+    if (rv == APR_SUCCESS && b->only_new) {
+        return APR_EAGAIN;
+    }
     if (rv == APR_SUCCESS && b->direct) {
         /* the batch goes the usual way: staged, then applied */
         rv = copy_in(b->pool, conn, copy_stage(b->pool, b), b->copy.data,

@@ -82,11 +82,19 @@ void bulkio_batch_errors_to(bulkio_stage_t *stage, PGconn *conn);
  * with bulkio_batch_side_wait() before anything else goes through conn. */
 void bulkio_batch_results(bulkio_stage_t *stage, int on, PGconn *conn);
 
-/** New rows of stage's batches take ids of their own below zero, one per
- * record (-1 - its index), not the table's sequence: for a run that never
+/** New rows of stage's batches take ids of their own below zero, rising
+ * with the record's index, not the table's sequence: for a run that never
  * commits (a dry run), whose ids nobody sees, so that it does not spend
  * the sequence's. */
 void bulkio_batch_own_ids(bulkio_stage_t *stage);
+
+/** Send b as new rows only (it must be bulkio_batch_independent() of
+ * some batch), on conn: for a transaction beside another one that cannot
+ * see its rows. bulkio_batch_finish() then returns APR_EAGAIN when they
+ * could not all be inserted as they are: nothing of b is written, and b
+ * was not stored. */
+apr_status_t bulkio_batch_send_new(bulkio_batch_t *b, PGconn *conn,
+                                   const apr_int64_t *ids);
 
 /** Read what the batches sent through the connection of their results
  * (bulkio_batch_results()) and not waited for; an error if it failed. */

@@ -47,12 +47,13 @@ static int keep_lease(void *baton)
 static void set_job_id(apr_pool_t *p, bulkio_job_ctx_t *job)
 {
     const char *id = apr_psprintf(p, "%" APR_INT64_T_FMT, job->claim->id);
-    PGconn *conns[2];
+    PGconn *conns[3];
     int i;
 
     conns[0] = job->conn;
     conns[1] = job->ctl;
-    for (i = 0; i < 2; ++i) {
+    conns[2] = job->aux;
+    for (i = 0; i < 3; ++i) {
         if (conns[i]) {
             bulkio_pq_exec(p, conns[i], "SELECT set_config('bulkio.job_id',"
                            " $1, false)", 1, &id, NULL);
@@ -104,8 +105,12 @@ static void log_end(bulkio_job_ctx_t *job, apr_pool_t *p, bulkio_run_e rc,
                    bulkio_rows_per_sec(st->records, started));
 }
 
-bulkio_run_e bulkio_import_run(apr_pool_t *p, bulkio_job_ctx_t *job,
-                               const char **preason)
+/* Read the file at path (of format) into the job's resource, from the
+ * job's checkpoint on; *again: run it once more (bulkio_writer_stats()). */
+static bulkio_run_e read_file(apr_pool_t *p, bulkio_job_ctx_t *job,
+                              const char *path, const char *format,
+                              lease_t *lease, apr_time_t started, int *again,
+                              const char **preason)
 {
     const bulkio_claim_t *c = job->claim;
     bulkio_resource_e res = (bulkio_resource_e)bulkio_resource_from_name(
@@ -119,21 +124,10 @@ bulkio_run_e bulkio_import_run(apr_pool_t *p, bulkio_job_ctx_t *job,
     apr_pool_t *vpool;
     bulkio_run_e rc = BULKIO_RUN_COMPLETED;
     apr_int64_t consumed = 0;
-    const char *path, *format, *unreadable = NULL;
-    apr_time_t started = apr_time_now();
+    const char *unreadable = NULL;
     apr_status_t rv;
-    lease_t lease;
 
-    lease.job = job;
-    lease.last_renew = started;
-    apr_pool_create(&lease.pool, p);
-    path = c->source_path;
-    format = c->format;
-    if (!path && (rc = bulkio_fetch_import(p, job, keep_lease, &lease, &path,
-                                           &format, preason))
-                 != BULKIO_RUN_COMPLETED) {
-        return rc;
-    }
+    *again = 0;
     rv = bulkio_spool_open(&source, p, path, job->conn, BULKIO_SPOOL_OWN_CONN);
     if (rv == APR_SUCCESS) {
         rv = bulkio_parser_open_spool(&parser, p, source,
@@ -198,13 +192,13 @@ bulkio_run_e bulkio_import_run(apr_pool_t *p, bulkio_job_ctx_t *job,
         consumed = rec.index + 1;
         if (rec.index < c->checkpoint_records) {
             /* committed by an earlier run */
-            if (!(rec.index & 1023) && keep_lease(&lease)) {
+            if (!(rec.index & 1023) && keep_lease(lease)) {
                 rc = *job->stop ? BULKIO_RUN_STOPPED : BULKIO_RUN_LOST;
             }
             continue;
         }
         add_record(bulkio_writer_batch(w), vpool, res, mode, &rec);
-        if (bulkio_writer_full(w)) {
+        if (bulkio_batch_size(bulkio_writer_batch(w)) >= job->batch_size) {
             rc = bulkio_writer_submit(w, consumed,
                                       bulkio_parser_offset(parser));
         }
@@ -221,6 +215,44 @@ bulkio_run_e bulkio_import_run(apr_pool_t *p, bulkio_job_ctx_t *job,
             return BULKIO_RUN_FAILED;
         }
     }
-    log_end(job, p, rc, bulkio_writer_stats(w), started);
+    *again = bulkio_writer_stats(w)->again;
+    if (!*again) {
+        log_end(job, p, rc, bulkio_writer_stats(w), started);
+    }
+    return rc;
+}
+
+bulkio_run_e bulkio_import_run(apr_pool_t *p, bulkio_job_ctx_t *job,
+                               const char **preason)
+{
+    const char *path = job->claim->source_path, *format = job->claim->format;
+    apr_time_t started = apr_time_now();
+    apr_pool_t *run;
+    bulkio_run_e rc;
+    lease_t lease;
+    int again;
+
+    lease.job = job;
+    lease.last_renew = started;
+    apr_pool_create(&lease.pool, p);
+    if (!path && (rc = bulkio_fetch_import(p, job, keep_lease, &lease, &path,
+                                           &format, preason))
+                 != BULKIO_RUN_COMPLETED) {
+        return rc;
+    }
+    apr_pool_create(&run, p);
+    rc = read_file(run, job, path, format, &lease, started, &again, preason);
+    if (again) {
+        bulkio_job_log(job, p, BULKIO_LOG_INFO, "Job %s: the dry run starts "
+                       "again through one connection (%s)",
+                       job->claim->job_id, *preason);
+        /* what the first run leaves in run and the job keeps, kept */
+        job->claim = apr_pmemdup(p, job->claim, sizeof(*job->claim));
+        *preason = NULL;
+        apr_pool_clear(run);
+        job->aux = NULL;
+        rc = read_file(run, job, path, format, &lease, started, &again,
+                       preason);
+    }
     return rc;
 }

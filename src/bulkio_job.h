@@ -26,6 +26,8 @@ typedef struct {
                                         job's row while conn reads;
                                         imports: a second one to write
                                         through (conn: write through one) */
+    PGconn *aux;                   /**< dry runs: a third connection, to
+                                        write beside conn (NULL: none) */
     const bulkio_claim_t *claim;
     const char *owner;             /**< lease owner */
     apr_interval_time_t lease;

@@ -33,12 +33,10 @@
 #define MAX_CONNS 2
 #define ID_BLOCK 8
 
-/* A dry run without max_errors fills batches this many times
- * job->batch_size: it writes through one connection, which waits while
- * each batch's result is read and the next is sent, and nothing it
- * reports depends on where its batches end (max_errors stops at the end
- * of a batch, so with it a dry run keeps the import's batches). */
-#define DRY_BATCHES 4
+/* A dry run through two connections: how long a statement of one waits
+ * for a row lock (the other's, which it would hold to the end, or another
+ * job's) before the run starts again through one. */
+#define PAIR_LOCK_TIMEOUT "500ms"
 
 /* A batch being written. */
 typedef struct {
@@ -69,7 +67,9 @@ struct bulkio_writer_t {
                                 * transaction (of the oldest in flight) */
     int staged;                /* ... one of them through the staging
                                 * table (a run never committed) */
-    int fill;                  /* records a batch holds */
+    int pair;                  /* a dry run through conns[0] and [1], in
+                                * transactions that do not see each other:
+                                * [1] only writes new rows */
     apr_time_t tx_started;
     int locked;                /* holds the resource's lock (two) */
     apr_time_t locked_at;
@@ -198,8 +198,13 @@ static void drop_flights(bulkio_writer_t *w)
 static bulkio_run_e drop_batch(bulkio_writer_t *w, PGconn *conn,
                                apr_status_t rv)
 {
-    w->reason = apr_pstrcat(w->pool, "database error: ",
-                            bulkio_pq_error(w->pool, conn), NULL);
+    w->reason = APR_STATUS_IS_EAGAIN(rv)
+                ? "a batch beside another did not insert as new rows"
+                : apr_pstrcat(w->pool, "database error: ",
+                              bulkio_pq_error(w->pool, conn), NULL);
+    /* a pair's error may be what one transaction cannot see of the
+     * other's (a lock_timeout): through one connection, there is none */
+    w->stats.again = w->pair && conn != w->ctl;
     drop_flights(w);
     return APR_STATUS_IS_NOTFOUND(rv) ? BULKIO_RUN_LOST : BULKIO_RUN_RETRY;
 }
@@ -219,7 +224,7 @@ static apr_status_t finish_batch(bulkio_writer_t *w, const flight_t *f,
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    w->staged |= done.staged;
+    w->staged |= done.staged << (f->conn == w->conns[1]);
     next->records = f->records;
     next->bytes = f->bytes;
     next->success += done.applied;
@@ -361,12 +366,15 @@ static bulkio_run_e end_whole(bulkio_writer_t *w)
     if (rv == APR_SUCCESS && ++w->tx_batches >= TX_BATCHES) {
         /* the transaction lasts: the staging table keeps up to
          * TX_BATCHES batches, as one of batch by batch does */
-        if (w->staged) {
+        int bit = 1 << (f.conn == w->conns[1]);
+
+        if (w->staged & bit) {
             rv = exec_all(f.conn, apr_pstrcat(w->tx, "TRUNCATE ",
                                               bulkio_batch_table(w->stage),
                                               NULL));
         }
-        w->tx_batches = w->staged = 0;
+        w->staged &= ~bit;
+        w->tx_batches = 0;
     }
     if (rv == APR_SUCCESS
         && (over || *job->stop || apr_time_now() - w->tx_started >= TX_TIME)) {
@@ -494,6 +502,30 @@ static bulkio_run_e pick_conn(bulkio_writer_t *w, int *pi, int *psame)
     return rc;
 }
 
+/* A dry run through two connections (pair): the connection for the next
+ * batch (*pi), and whether it goes as new rows only (*pnew). It goes
+ * beside the batch in flight when the two cannot meet: through the second
+ * connection as new rows, or through the first; else after every batch in
+ * flight, through the first. */
+static bulkio_run_e pair_conn(bulkio_writer_t *w, int *pi, int *pnew)
+{
+    bulkio_run_e rc = BULKIO_RUN_COMPLETED;
+
+    if (w->nflights == 2) {
+        rc = end_whole(w);
+    }
+    *pi = *pnew = 0;
+    if (rc == BULKIO_RUN_COMPLETED && w->nflights
+        && bulkio_batch_independent(w->filling, w->flights[0].batch)) {
+        *pi = *pnew = w->flights[0].conn == w->conns[0];
+        return rc;
+    }
+    while (rc == BULKIO_RUN_COMPLETED && w->nflights) {
+        rc = end_whole(w);
+    }
+    return rc;
+}
+
 /* Through two connections: the transaction of the next batch on
  * connection i, and the ids its rows take (NULL: the sequence's, as they
  * are written). */
@@ -536,10 +568,13 @@ static bulkio_run_e start_batch(bulkio_writer_t *w, apr_int64_t records,
     const apr_int64_t *ids = NULL;
     apr_status_t rv = APR_SUCCESS;
     bulkio_run_e rc = BULKIO_RUN_COMPLETED;
-    int i = 0, same = 0;
+    int i = 0, same = 0, only_new = 0;
 
     apr_pool_clear(w->tx);
-    if (w->nconns > 1) {
+    if (w->pair) {
+        rc = pair_conn(w, &i, &only_new);
+    }
+    else if (w->nconns > 1) {
         rc = pick_conn(w, &i, &same);
     }
     else if (w->nflights) {
@@ -554,7 +589,7 @@ static bulkio_run_e start_batch(bulkio_writer_t *w, apr_int64_t records,
     w->batches++;
     w->beside += w->nflights;
     conn = w->conns[i];
-    if (w->nconns > 1) {
+    if (w->nconns > 1 && !w->pair) {
         rv = open_tx(w, i, same, &ids);
     }
     else if (!w->tx_batches && !w->stats.commit) {
@@ -567,7 +602,8 @@ static bulkio_run_e start_batch(bulkio_writer_t *w, apr_int64_t records,
     f->records = records;
     f->bytes = bytes;
     if (rv == APR_SUCCESS) {
-        rv = bulkio_batch_send(batch, conn, ids);
+        rv = only_new ? bulkio_batch_send_new(batch, conn, ids)
+                      : bulkio_batch_send(batch, conn, ids);
     }
     rc = rv == APR_SUCCESS ? BULKIO_RUN_COMPLETED : drop_batch(w, conn, rv);
     w->filling = w->free[--w->nfree];
@@ -645,6 +681,10 @@ apr_status_t bulkio_writer_open(apr_pool_t *p, bulkio_job_ctx_t *job,
     if (job->ctl && job->ctl != job->conn && !w->ctl) {
         w->conns[w->nconns++] = job->ctl;
     }
+    else if (c->dry_run && job->aux) {
+        w->conns[w->nconns++] = job->aux;
+        w->pair = 1;
+    }
     w->stats.connections = w->nconns;
     /* the batches of both connections number from one stage */
     for (i = w->nconns - 1; i >= 0 && rv == APR_SUCCESS; --i) {
@@ -659,10 +699,8 @@ apr_status_t bulkio_writer_open(apr_pool_t *p, bulkio_job_ctx_t *job,
     bulkio_batch_error_caps(w->stage, c->max_error_rows, c->max_error_bytes);
     /* a dry run's results are what would happen: kept like its errors */
     bulkio_batch_results(w->stage, job->results, c->dry_run ? w->ctl : NULL);
-    w->fill = job->batch_size;
     if (c->dry_run) {
         bulkio_batch_own_ids(w->stage);
-        w->fill *= c->max_errors < 0 ? DRY_BATCHES : 1;
     }
     if (w->ctl) {
         /* error entries outlive the rollback; one transaction from here,
@@ -670,11 +708,18 @@ apr_status_t bulkio_writer_open(apr_pool_t *p, bulkio_job_ctx_t *job,
          * keep every other import of the resource waiting (and their
          * leases expiring); only writers of the same rows wait */
         bulkio_batch_errors_to(w->stage, w->ctl);
-        rv = exec_all(w->conns[0], begin_sql(w, 0));
+        for (i = 0; i < w->nconns && rv == APR_SUCCESS; ++i) {
+            /* a pair: a row lock of the other's is never released */
+            rv = exec_all(w->conns[i], apr_pstrcat(p, begin_sql(w, 0),
+                          w->pair ? "; SET LOCAL lock_timeout TO '"
+                                    PAIR_LOCK_TIMEOUT "'" : "", NULL));
+        }
         w->tx_started = apr_time_now();
         if (rv != APR_SUCCESS) {
             *preason = apr_pstrcat(p, "database error: ",
-                                   bulkio_pq_error(p, w->conns[0]), NULL);
+                                   bulkio_pq_error(p, w->conns[i - 1]),
+                                   NULL);
+            drop_flights(w);
             return rv;
         }
     }
@@ -690,11 +735,6 @@ apr_status_t bulkio_writer_open(apr_pool_t *p, bulkio_job_ctx_t *job,
 bulkio_batch_t *bulkio_writer_batch(bulkio_writer_t *w)
 {
     return w->filling;
-}
-
-int bulkio_writer_full(const bulkio_writer_t *w)
-{
-    return bulkio_batch_size(w->filling) >= w->fill;
 }
 
 bulkio_run_e bulkio_writer_submit(bulkio_writer_t *w, apr_int64_t records,

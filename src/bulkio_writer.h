@@ -38,6 +38,10 @@ typedef struct {
     apr_int64_t records;      /**< records this run committed */
     int connections;          /**< written through */
     bulkio_commit_e commit;   /**< how */
+    int again;                /**< a dry run through two connections met
+                                   what one connection could not see of
+                                   the other's: run it again through
+                                   job->conn alone (job->aux NULL) */
 } bulkio_writer_stats_t;
 
 /** Why an import stopped whose failed records (prog) passed max_errors. */
@@ -62,7 +66,13 @@ bulkio_mode_e bulkio_writer_mode(const bulkio_claim_t *c);
  * Such a run starts again from the first record: the job's error entries
  * and counters are reset, and job->claim then points to a copy with its
  * checkpoint at 0. Neither takes the resource's lock: they hold the row
- * locks of what they write until they end.
+ * locks of what they write until they end. A dry run writes through
+ * job->aux too when there is one: a batch that cannot meet the one in
+ * flight goes beside it, as new rows, in a transaction of its own that
+ * the first cannot see. Whatever one would have to see of the other (a
+ * key the other wrote: the row lock it waits for ends at lock_timeout)
+ * ends the run with stats' again set, to run it once more through
+ * job->conn alone.
  * @param started when the run started (for its rate in progress lines)
  * @param preason why, when it fails (a database error: try again later)
  */
@@ -73,10 +83,6 @@ apr_status_t bulkio_writer_open(apr_pool_t *p, bulkio_job_ctx_t *job,
 /** The batch to fill (bulkio_batch_add_row(), bulkio_batch_add_error());
  * each bulkio_writer_submit() hands out an empty one. */
 bulkio_batch_t *bulkio_writer_batch(bulkio_writer_t *w);
-
-/** Does the batch being filled hold as many records as the run's batches
- * do (job->batch_size, more for some runs), so that it is submitted? */
-int bulkio_writer_full(const bulkio_writer_t *w);
 
 /** Start writing the batch filled since the last submit; the database
  * works on it while the next is filled. Once it commits, the job's

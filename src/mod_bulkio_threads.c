@@ -135,7 +135,8 @@ static void read_replica(apr_pool_t *p, bulkio_job_ctx_t *job)
 
 /* Run one claimed job once, on connections of its own. */
 static bulkio_run_e run_once(slot_t *slot, apr_pool_t *p, ap_dbd_t **pdbd,
-                             ap_dbd_t **pctl, const char **preason)
+                             ap_dbd_t **pctl, ap_dbd_t **paux,
+                             const char **preason)
 {
     mod_bulkio_cfg_t *cfg = host->cfg;
     bulkio_claim_t *c = slot->claim;
@@ -163,6 +164,11 @@ static bulkio_run_e run_once(slot_t *slot, apr_pool_t *p, ap_dbd_t **pdbd,
     job.fetch = &host->fetch;
     job.ttl = cfg->export_ttl;
     job.ctl = *pctl ? native(*pctl) : job.conn;
+    if (c->dry_run && !is_export && cfg->import_conns > 1) {
+        /* without it, the dry run writes through one */
+        *paux = mod_bulkio_threads_conn_open(p);
+        job.aux = *paux ? native(*paux) : NULL;
+    }
     job.stop = (volatile int *)&host->stop;
     job.log = log_core;
     job.log_baton = host->s;
@@ -273,7 +279,7 @@ static void record_end(slot_t *slot, bulkio_run_e rc, const char *reason)
 static void *APR_THREAD_FUNC job_thread(apr_thread_t *t, void *data)
 {
     slot_t *slot = data;
-    ap_dbd_t *dbd = NULL, *ctl = NULL;
+    ap_dbd_t *dbd = NULL, *ctl = NULL, *aux = NULL;
     const char *reason = NULL;
     apr_pool_t *run;
     bulkio_run_e rc;
@@ -281,16 +287,18 @@ static void *APR_THREAD_FUNC job_thread(apr_thread_t *t, void *data)
 
     for (;;) {
         apr_pool_create(&run, slot->pool);
-        rc = run_once(slot, run, &dbd, &ctl, &reason);
+        rc = run_once(slot, run, &dbd, &ctl, &aux, &reason);
         outage = rc == BULKIO_RUN_RETRY
                  && (!dbd || bulkio_pq_broken(native(dbd))
-                     || (ctl && bulkio_pq_broken(native(ctl))));
+                     || (ctl && bulkio_pq_broken(native(ctl)))
+                     || (aux && bulkio_pq_broken(native(aux))));
         if (reason) {
             reason = apr_pstrdup(slot->pool, reason);
         }
+        mod_bulkio_threads_conn_close(aux);
         mod_bulkio_threads_conn_close(ctl);
         mod_bulkio_threads_conn_close(dbd);
-        ctl = dbd = NULL;
+        aux = ctl = dbd = NULL;
         apr_pool_destroy(run);
         if (!outage || (rc = await_database(slot, &reason))
                        != BULKIO_RUN_COMPLETED) {

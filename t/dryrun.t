@@ -14,7 +14,7 @@ use Apache::TestUtil qw(t_cmp);
 use lib 't/lib';
 use BulkIO::Test qw(:DEFAULT import_file wait_accepted);
 
-plan tests => 63;
+plan tests => 78;
 
 # Import (import_file) and wait: the job's status document.
 sub run { return wait_accepted(import_file(@_)) }
@@ -155,11 +155,10 @@ my $many = "id,email\n" . join '', map {
 ok t_cmp($dry->{reason}, qr/^dry run, stopped: 5 failed records passed max_errors=3 .*nothing was written/,
          'the dry run says it stopped');
 
-# ---- a long file: keys repeat across the dry run's larger batches, and
-# the sequence of ids is left as it was ----
-# 9,000 records (a dry run without max_errors writes batches of 4,000, the
-# import of 1,000): record 4000 updates 3999, 4001 takes 10's email, 8000
-# and 8001 repeat 7999, and every 997th email is bad
+# ---- a long file: keys repeat across batches, and the sequence of ids is
+# left as it was ----
+# 9,000 records (batches of 1,000): record 4000 updates 3999, 4001 takes
+# 10's email, 8000 and 8001 repeat 7999, and every 997th email is bad
 my $long = "id,email,name\n" . join '', map {
     my ($id, $email) = ($_, "u$_\@example.com");
     ($id, $email) = (3999, "u3999\@example.com") if $_ == 4000;
@@ -182,6 +181,53 @@ ok t_cmp(outcome($dry), outcome($real),
 ok t_cmp(join('/', map { $real->{$_} } qw(insertedCount updatedCount
                                           unchangedCount errorCount)),
          '8986/3/0/11', 'which are: 3 updates in the file, 11 failed');
+
+# ---- through two connections: batches beside each other, and the run
+# again through one when a batch meets what the other connection wrote ----
+my $conns = $ENV{BULKIO_TEST_IMPORT_CONNECTIONS} // 2;
+sub job_log {
+    my $id = shift;
+    open my $fh, '<', 't/logs/error_log' or die $!;
+    return join '', grep { /Job \Q$id\E/ } <$fh>;
+}
+# n users; record i of %same repeats the user of record $same{i}, renamed
+sub users_csv {
+    my ($n, %same) = @_;
+    return "id,email,name\n" . join '', map {
+        my $k = $same{$_} // $_;
+        sprintf("00000000-0000-4000-8000-%012d,u%d\@example.com,N%d\n",
+                $k, $k, $_) } 0 .. $n - 1;
+}
+# (batches of 1,000 take turns: even ones through the first connection,
+# odd ones beside them through the second, as long as none meets the one
+# before)
+for my $case (['new users', users_csv(6000), '6000/0', 'beside'],
+              # batch 3 (second connection) repeats a user of batch 1's
+              ['a batch meets one of the second connection before it',
+               users_csv(4000, 3500 => 1500), '3999/1',
+               'did not insert as new rows'],
+              # batch 4 (first connection) waits for batch 1's row lock
+              ['a batch waits for a row of the second connection',
+               users_csv(5000, 4500 => 1500), '4999/1', 'lock timeout']) {
+    my ($what, $file, $counts, $log) = @$case;
+    ($dry, $real) = dry_then_real('resource=users', 'csv', $file, $what);
+    ok t_cmp("$real->{insertedCount}/$real->{updatedCount}", $counts,
+             "$what: the counts");
+    my $lines = job_log($dry->{job_id});
+    my $again = $lines =~ /starts again through one connection \((.*)\)/
+                ? $1 : 'no';
+    if ($conns < 2) {
+        ok t_cmp($again, 'no', "$what: through one connection");
+    }
+    elsif ($log eq 'beside') {
+        ok t_cmp($again . ($lines =~ /(\d+) of \d+ batches written beside/
+                           && $1 >= 2 ? ' beside' : ''), 'no beside',
+                 "$what: its batches beside the one before");
+    }
+    else {
+        ok t_cmp($again, qr/\Q$log\E/, "$what: then through one connection");
+    }
+}
 
 # ---- the request ----
 seed();
