@@ -65,8 +65,9 @@ struct bulkio_writer_t {
     bulkio_batch_t *filling;   /* the batch to submit next */
     int tx_batches;            /* batches finished in the open
                                 * transaction (of the oldest in flight) */
-    int staged;                /* ... one of them through the staging
-                                * table (a run never committed) */
+    int staged;                /* a run never committed: bit i, a batch
+                                * through conns[i] used the staging table
+                                * since its last truncation */
     int pair;                  /* a dry run through conns[0] and [1], in
                                 * transactions that do not see each other:
                                 * [1] only writes new rows */
