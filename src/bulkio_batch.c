@@ -1102,15 +1102,16 @@ apr_status_t bulkio_batch_send(bulkio_batch_t *b, PGconn *conn,
 {
     apr_pool_t *p = b->pool;
     const char *params[4];
+    apr_int64_t first;
     apr_status_t rv;
 
     if (!b->copy.len) {
         return APR_SUCCESS;
     }
+    first = APR_ARRAY_IDX(b->entries, 0, entry_t).index;
     if (!ids && b->stage->own_ids) {
         apr_int64_t *own = apr_palloc(p, sizeof(*own)
                                          * (apr_size_t)b->entries->nelts);
-        apr_int64_t first = APR_ARRAY_IDX(b->entries, 0, entry_t).index;
         int i;
 
         for (i = 0; i < b->entries->nelts; ++i) {
@@ -1119,8 +1120,7 @@ apr_status_t bulkio_batch_send(bulkio_batch_t *b, PGconn *conn,
         ids = own;
     }
     b->ids = id_array(b, ids);
-    b->first = apr_psprintf(p, "%" APR_INT64_T_FMT,
-                            APR_ARRAY_IDX(b->entries, 0, entry_t).index);
+    b->first = apr_psprintf(p, "%" APR_INT64_T_FMT, first);
     if (tries_insert(b) && !b->sql->insert) {
         /* no key repeats in the batch: try it as new rows, COPYed */
         return direct_send(b, conn, ids);
