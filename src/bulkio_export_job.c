@@ -111,7 +111,6 @@ bulkio_run_e bulkio_export_run(apr_pool_t *p, bulkio_job_ctx_t *job,
 {
     const bulkio_claim_t *c = job->claim;
     const char *name, *error, *sql;
-    unsigned char digest[BULKIO_SHA256_LEN];
     const char *const *params;
     bulkio_export_t *exp;
     bulkio_frame_t frame;
@@ -147,7 +146,7 @@ bulkio_run_e bulkio_export_run(apr_pool_t *p, bulkio_job_ctx_t *job,
     /* written beside the job's row: the database spool commits the file
      * with the row that names it */
     rv = bulkio_spool_begin(&run.file, p, job->spool, job->ctl,
-                            BULKIO_SPOOL_OWN_CONN);
+                            BULKIO_SPOOL_OWN_CONN | BULKIO_SPOOL_NO_DIGEST);
     if (rv != APR_SUCCESS) {
         *preason = "cannot write the export file into the spool";
         return BULKIO_RUN_RETRY;
@@ -168,7 +167,7 @@ bulkio_run_e bulkio_export_run(apr_pool_t *p, bulkio_job_ctx_t *job,
         goto leave;
     }
     if (file_write(&run, "", 0, 1) != APR_SUCCESS
-        || bulkio_spool_close(run.file, digest) != APR_SUCCESS) {
+        || bulkio_spool_close(run.file, NULL) != APR_SUCCESS) {
         run.reason = "cannot write the export file (is the spool full?)";
         run.rc = BULKIO_RUN_FAILED;
         goto leave;

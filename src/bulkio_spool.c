@@ -140,9 +140,10 @@ apr_status_t bulkio_spool_begin(bulkio_spool_t **ps, apr_pool_t *p,
     if ((rv = s->be->begin(s, flags)) != APR_SUCCESS) {
         return rv;
     }
-    s->md = EVP_MD_CTX_new();
     apr_pool_cleanup_register(p, s, spool_cleanup, apr_pool_cleanup_null);
-    if (!s->md || EVP_DigestInit_ex(s->md, EVP_sha256(), NULL) != 1) {
+    if (!(flags & BULKIO_SPOOL_NO_DIGEST)
+        && (!(s->md = EVP_MD_CTX_new())
+            || EVP_DigestInit_ex(s->md, EVP_sha256(), NULL) != 1)) {
         return APR_ENOMEM;
     }
     *ps = s;
@@ -173,7 +174,9 @@ apr_status_t bulkio_spool_write(bulkio_spool_t *s, const void *data,
         memcpy(s->head + s->head_len, data, n);
         s->head_len += n;
     }
-    EVP_DigestUpdate(s->md, data, len);
+    if (s->md) {
+        EVP_DigestUpdate(s->md, data, len);
+    }
     s->size += (apr_off_t)len;
     if (s->pack == PACK_UNDECIDED) {
         if (s->head_len < PACK_SNIFF) {
@@ -222,7 +225,8 @@ apr_status_t bulkio_spool_close(bulkio_spool_t *s,
         rv = s->be->close(s);
     }
 
-    if (EVP_DigestFinal_ex(s->md, digest, &len) != 1 && rv == APR_SUCCESS) {
+    if (s->md && EVP_DigestFinal_ex(s->md, digest, &len) != 1
+        && rv == APR_SUCCESS) {
         rv = APR_EGENERAL;
     }
     return rv;

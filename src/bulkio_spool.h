@@ -52,6 +52,10 @@ typedef struct {
  * the stored bytes, so export files are not packed. */
 #define BULKIO_SPOOL_PACK 2
 
+/** bulkio_spool_begin(): no digest of the content (the writer has no use
+ * for it); bulkio_spool_close() then takes NULL for it. */
+#define BULKIO_SPOOL_NO_DIGEST 4
+
 /** The backend kind of a BulkIOSpool name ("file", "database"), or -1. */
 int bulkio_spool_kind(const char *name);
 
@@ -84,7 +88,8 @@ const char *bulkio_spool_path(const bulkio_spool_t *s);
 const unsigned char *bulkio_spool_head(const bulkio_spool_t *s,
                                        apr_size_t *plen);
 
-/** Finish writing (flushed, durable) and give the digest of the content. */
+/** Finish writing (flushed, durable) and give the digest of the content
+ * (none when begun with BULKIO_SPOOL_NO_DIGEST). */
 apr_status_t bulkio_spool_close(bulkio_spool_t *s,
                                 unsigned char digest[BULKIO_SHA256_LEN]);
 

@@ -34,6 +34,8 @@ struct bulkio_spool_t {
     unsigned char *zbuf;       /* its output */
     /* file */
     apr_file_t *file;
+    apr_off_t fwritten;        /* bytes written */
+    apr_off_t fflushed;        /* of them, those handed to the disk */
     /* large object */
     Oid oid;
     int fd;

@@ -5,7 +5,9 @@ use warnings FATAL => 'all';
 # byte answers 403, an expired link 410; ranges and ETag as on the token
 # download), gzip-compressed export jobs (application/gzip, ranges) and
 # streamed exports sent with Content-Encoding: gzip, which decompress to
-# exactly the uncompressed export.
+# exactly the uncompressed export. An export file is the streamed export
+# byte for byte, also past the 8 MiB after which the file spool hands its
+# writes to the disk as the file grows.
 use Apache::Test;
 use Apache::TestRequest qw(GET POST);
 use Apache::TestUtil qw(t_cmp);
@@ -16,7 +18,7 @@ use lib 't/lib';
 use BulkIO::Test;
 
 my $bin = Apache::Test::vars('top_dir') . '/client/bulkio';
-plan tests => 32;
+plan tests => 33;
 
 my $dir = Apache::Test::vars('t_dir') . '/logs';
 my $dl_secret = 'dlsec-test-0123456789abcdef0123456789abcdef';
@@ -45,7 +47,7 @@ sub inflate {
 
 reset_data();
 gendata("$dir/downloads.ndjson", resource => 'users', format => 'ndjson',
-        count => 20_000, profile => 'valid');
+        count => 60_000, profile => 'valid');
 wait_job(upload("$dir/downloads.ndjson", 'resource=users',
                 'application/x-ndjson'));
 
@@ -63,6 +65,11 @@ ok t_cmp($expires <= $expires_at && $expires > time, 1,
          'it expires in the future, at most when the export does');
 
 my $plain = GET("/v1/exports/$doc->{job_id}/download", auth());
+my $stream = GET('/v1/exports?resource=users', auth())->content;
+ok t_cmp(length($plain->content) > 8 * 1024 * 1024
+         && $plain->content eq $stream ? 1 : 0, 1,
+         sprintf('the file (%d bytes) is the streamed export (%d bytes)',
+                 length($plain->content), length($stream)));
 my $res = GET $link;
 ok t_cmp($res->code, 200, 'the link works without a token');
 ok t_cmp($res->content eq $plain->content ? 1 : 0, 1,
