@@ -82,7 +82,7 @@ struct bulkio_spool_be_t {
                           apr_size_t len);
     /** flush, make durable */
     apr_status_t (*close)(bulkio_spool_t *s);
-    /** set s->path to the kept object's reference */
+    /** set s->path to the kept object's reference, durable on return */
     apr_status_t (*keep)(bulkio_spool_t *s, const char *name);
     apr_status_t (*commit)(bulkio_spool_t *s);
     /** the object (kept or not, uncommitted) goes */

@@ -84,16 +84,35 @@ static apr_status_t file_close(bulkio_spool_t *s)
     return rv;
 }
 
+/* A rename is durable once the directory that holds the new name is
+ * synced, as in PostgreSQL's durable_rename(). */
+static apr_status_t dir_sync(const char *path, apr_pool_t *p)
+{
+    const char *slash = strrchr(path, '/');
+    apr_file_t *dir;
+    apr_status_t rv;
+
+    rv = apr_file_open(&dir, slash == path ? "/"
+                       : apr_pstrmemdup(p, path, slash - path),
+                       APR_FOPEN_READ, APR_OS_DEFAULT, p);
+    if (rv == APR_SUCCESS) {
+        rv = apr_file_sync(dir);
+        apr_file_close(dir);
+    }
+    return rv;
+}
+
 static apr_status_t file_keep(bulkio_spool_t *s, const char *name)
 {
     const char *path = strchr(name, '/') ? name
                        : apr_pstrcat(s->pool, s->dir, "/", name, NULL);
     apr_status_t rv = apr_file_rename(s->path, path, s->pool);
 
-    if (rv == APR_SUCCESS) {
-        s->path = apr_pstrdup(s->pool, path);
+    if (rv != APR_SUCCESS) {
+        return rv;
     }
-    return rv;
+    s->path = apr_pstrdup(s->pool, path);
+    return dir_sync(s->path, s->pool);
 }
 
 static apr_status_t file_commit(bulkio_spool_t *s)

@@ -437,7 +437,10 @@ for my $c (@accepted) {
     ok t_cmp(join('|', @$doc{qw(status format totalRecords successCount)}),
              "completed|$format|1|1", "$id $name: one record imported");
     my $path = sql_value("SELECT source_path FROM bulkio_jobs WHERE public_id = '$job'");
-    ok t_cmp($path, Apache::Test::vars('serverroot') . "/spool/import-$job",
+    # a large object (BULKIO_TEST_SPOOL=database) is named by its oid and
+    # unlinked, its name cleared, as the import ends
+    ok t_cmp($path, ($ENV{BULKIO_TEST_SPOOL} // '') eq 'database' ? ''
+             : Apache::Test::vars('serverroot') . "/spool/import-$job",
              "$id $name: stored in the spool under the job's name");
     ok t_cmp(-e "/tmp/$tmpname.csv" || -e "/tmp/$tmpname.ndjson" ? 'exists' : 'none',
              'none', "$id $name: nothing written outside the spool");
