@@ -92,6 +92,8 @@ typedef struct {
                                * with target, holder and references */
     int cut;                  /* split segments where rows meet in the
                                * database (k.cut), else no two rows can */
+    const char *natural;      /* the column of the natural key (email,
+                               * slug), or NULL */
     const char *checks;       /* WHEN ... THEN code, of s: references and
                                * the holder */
     int natural_dup;          /* the code of a natural key taken, or 0 */
@@ -131,10 +133,13 @@ typedef struct {
     " UNION ALL SELECT idx, 30, CASE WHEN external_id IS NULL" \
     " THEN holder_xid END FROM c WHERE err = 0 AND target IS NOT NULL"
 
-/* A row without an id is matched by its email (slug): its holder. */
+/* A row without an id is matched by its email (slug): its holder. The
+ * target's email (slug) as it is before the write: an update that changes
+ * it gives it up (bulkio_batch_meets()). */
 #define USERS_RESOLVE \
     "SELECT st.*, coalesce(u1.id, CASE WHEN st.external_id IS NULL" \
     "                                  THEN h.id END) AS target," \
+    "       coalesce(u1.email, h.email) AS target_key," \
     "       h.id AS holder, h.external_id AS holder_xid" \
     "  FROM bulkio_stage_users st" \
     "  LEFT JOIN users u1 ON u1.external_id = st.external_id" \
@@ -162,6 +167,7 @@ typedef struct {
 #define ARTICLES_RESOLVE \
     "SELECT st.*, coalesce(a1.id, CASE WHEN st.external_id IS NULL" \
     "                                  THEN h.id END) AS target," \
+    "       coalesce(a1.slug, h.slug) AS target_key," \
     "       h.id AS holder, h.external_id AS holder_xid, au.id AS author" \
     "  FROM bulkio_stage_articles st" \
     "  LEFT JOIN articles a1 ON a1.external_id = st.external_id" \
@@ -186,8 +192,8 @@ typedef struct {
     "     WHEN u.id IS NULL AND st.user_id IS NOT NULL THEN 2 ELSE 0 END"
 
 #define COMMENTS_RESOLVE \
-    "SELECT st.*, c1.id AS target, NULL::bigint AS holder," \
-    "       NULL::text AS holder_xid," \
+    "SELECT st.*, c1.id AS target, NULL::text AS target_key," \
+    "       NULL::bigint AS holder, NULL::text AS holder_xid," \
     "       a.id AS article, u.id AS author" \
     "  FROM bulkio_stage_comments st" \
     "  LEFT JOIN comments c1 ON c1.external_id = st.external_id" \
@@ -243,7 +249,7 @@ static const resource_sql_t sql[] = {
         NULL, (1 << 5) | (1 << 6),    /* created_at, updated_at */
         { { BULKIO_ERR_DUPLICATE, "email",
             "email already belongs to another user" } },
-        "users", "user", USERS_RESOLVE, 1, HOLDER_CHECK("1"), 1,
+        "users", "user", USERS_RESOLVE, 1, "email", HOLDER_CHECK("1"), 1,
         USERS_INSERT(NEW_ROWS, "$3", "$4"),
         { { "email", "c.email", 1, 0 }, { "name", "c.name", 2, 0 },
           { "role", "c.role", 3, 0 }, { "active", "c.active", 4, 0 },
@@ -269,7 +275,7 @@ static const resource_sql_t sql[] = {
             "author_id does not name an existing user" },
           { BULKIO_ERR_DUPLICATE, "slug",
             "slug already belongs to another article" } },
-        "articles", "article", ARTICLES_RESOLVE, 1,
+        "articles", "article", ARTICLES_RESOLVE, 1, "slug",
         " WHEN s.author IS NULL AND s.author_id IS NOT NULL THEN 1"
         HOLDER_CHECK("2"), 2,
         ARTICLES_INSERT(NEW_ROWS, "$3", "$4"),
@@ -298,7 +304,7 @@ static const resource_sql_t sql[] = {
             "article_id does not name an existing article" },
           { BULKIO_ERR_FOREIGN_KEY, "user_id",
             "user_id does not name an existing user" } },
-        "comments", "comment", COMMENTS_RESOLVE, 0,
+        "comments", "comment", COMMENTS_RESOLVE, 0, NULL,
         " WHEN s.article IS NULL AND s.article_id IS NOT NULL THEN 1"
         " WHEN s.author IS NULL AND s.user_id IS NOT NULL THEN 2", 0,
         COMMENTS_INSERT(NEW_ROWS, "$3", "$4"),
@@ -324,7 +330,8 @@ static const char *set_value(apr_pool_t *p, const set_t *x, int partial)
 
 /* The update of the apply statement of mode (partial or not): the rows
  * whose values change (a row that would stay as it is is not written
- * again, as suppress_redundant_updates_trigger would skip it). */
+ * again, as suppress_redundant_updates_trigger would skip it), with the
+ * natural key each gave up (freed), if it changed that. */
 static const char *update_sql(apr_pool_t *p, const resource_sql_t *q,
                               int partial)
 {
@@ -345,7 +352,11 @@ static const char *update_sql(apr_pool_t *p, const resource_sql_t *q,
     return apr_pstrcat(p, ", upd AS (UPDATE ", q->table, " t SET ", set,
                        " FROM c WHERE c.err = 0 AND t.id = c.target"
                        " AND (", old, ") IS DISTINCT FROM (", new, ")"
-                       " RETURNING c.idx)", NULL);
+                       " RETURNING c.idx, ", q->natural
+                       ? apr_pstrcat(p, "CASE WHEN t.", q->natural,
+                                     " IS DISTINCT FROM c.target_key THEN"
+                                     " c.target_key END", NULL)
+                       : "NULL", " AS freed)", NULL);
 }
 
 /* The checks of the apply statement of mode, before the resource's own
@@ -414,7 +425,8 @@ static const char *ref_checks(apr_pool_t *p, const resource_sql_t *q)
  * index $4 on, else from the sequence) and returns (idx, code, NULL) of
  * the rows it refused, (idx, CODE_EXISTING, the external id when the
  * record has none) of those it applied to an existing row, (idx,
- * CODE_CHANGED, NULL) of those an update changed, then the counts of what
+ * CODE_CHANGED, the email or slug it gave up, or NULL) of those an update
+ * changed, then the counts of what
  * it did (idx ACTS_*). With cut,
  * where rows of the segment touch one existing row (as its target, or as
  * the holder of its email or slug), it writes nothing and returns the
@@ -457,7 +469,7 @@ static const char *apply_sql(apr_pool_t *p, const resource_sql_t *q,
     }
     return apr_pstrcat(p, rows, write, result, EXISTING_RESULT,
                        mode != BULKIO_MODE_DELETE && mode != BULKIO_MODE_INSERT
-                       ? " UNION ALL SELECT idx, 31, NULL FROM upd" : "",
+                       ? " UNION ALL SELECT idx, 31, freed FROM upd" : "",
                        mode == BULKIO_MODE_DELETE ? ACTS_SQL(ACTS_DELETED,
                                                              "del") : "",
                        mode != BULKIO_MODE_DELETE && mode != BULKIO_MODE_INSERT
@@ -529,6 +541,8 @@ struct bulkio_batch_t {
     bulkio_buf_t copy;           /* COPY text of the valid rows */
     apr_hash_t *keys;            /* key values of the current segment */
     apr_hash_t *all_keys;        /* ... and of the whole batch */
+    apr_hash_t *freed;           /* natural keys its updates gave up, as
+                                  * all_keys has them */
     const char *number;          /* the batch's number (column bat) */
     int segments;                /* index of the last segment */
     int sent;                    /* segment 0's statement is running */
@@ -661,6 +675,7 @@ static void batch_init(bulkio_batch_t *b)
     bulkio_buf_init(&b->copy, b->pool, 256 * 1024);
     b->keys = apr_hash_make(b->pool);
     b->all_keys = apr_hash_make(b->pool);
+    b->freed = apr_hash_make(b->pool);
     b->segments = 0;
     b->sent = 0;
     b->insert = 0;
@@ -704,24 +719,40 @@ static int tries_insert(const bulkio_batch_t *b)
            && b->stage->mode != BULKIO_MODE_DELETE;
 }
 
-int bulkio_batch_independent(const bulkio_batch_t *b,
-                             const bulkio_batch_t *prev)
+/* Is a key of b in keys? */
+static int shares_key(const bulkio_batch_t *b, apr_hash_t *keys)
 {
     apr_hash_index_t *hi;
     const void *key;
     apr_ssize_t klen;
 
-    if (!tries_insert(b)) {
+    if (!apr_hash_count(keys)) {
         return 0;
     }
     for (hi = apr_hash_first(b->pool, b->all_keys); hi;
          hi = apr_hash_next(hi)) {
         apr_hash_this(hi, &key, &klen, NULL);
-        if (apr_hash_get(prev->all_keys, key, klen)) {
-            return 0;
+        if (apr_hash_get(keys, key, klen)) {
+            return 1;
         }
     }
-    return 1;
+    return 0;
+}
+
+int bulkio_batch_independent(const bulkio_batch_t *b,
+                             const bulkio_batch_t *prev, int as_new)
+{
+    if (as_new ? !tries_insert(b) : b->stage->mode == BULKIO_MODE_DELETE) {
+        return 0;
+    }
+    return !shares_key(b, prev->all_keys);
+}
+
+int bulkio_batch_meets(const bulkio_batch_t *b, const bulkio_batch_t *prev)
+{
+    /* tried as new rows, b waits in a unique index for what prev gives
+     * up; applied, it read the rows as they were */
+    return b->sent && !b->insert && shares_key(b, prev->freed);
 }
 
 static entry_t *add_entry(bulkio_batch_t *b, const bulkio_record_t *rec)
@@ -737,6 +768,18 @@ static entry_t *add_entry(bulkio_batch_t *b, const bulkio_record_t *rec)
     return e;
 }
 
+/* Key value v of key column i (0: the id, 1: the natural key) as the
+ * batch's hashes hold it: compared case-insensitively. */
+static char *key_of(apr_pool_t *p, int i, const char *v)
+{
+    char *k = apr_pstrcat(p, i ? "k:" : "i:", v, NULL), *c;
+
+    for (c = k; *c; ++c) {
+        *c = (char)apr_tolower(*c);
+    }
+    return k;
+}
+
 /* The segment of a row: rows are applied a segment at a time, in file
  * order; a row that shares a key value (id, email, slug; compared
  * case-insensitively) with a row of the current segment starts the next.
@@ -749,14 +792,9 @@ static int segment(bulkio_batch_t *b, const char *const *cols)
     for (i = 0; i < 2; ++i) {
         keys[i] = NULL;
         if (b->sql->key_cols[i] >= 0 && cols[b->sql->key_cols[i]]) {
-            char *k = apr_pstrcat(b->pool, i ? "k:" : "i:",
-                                  cols[b->sql->key_cols[i]], NULL), *c;
-
-            for (c = k; *c; ++c) {
-                *c = (char)apr_tolower(*c);
-            }
-            keys[i] = k;
-            cut |= apr_hash_get(b->keys, k, APR_HASH_KEY_STRING) != NULL;
+            keys[i] = key_of(b->pool, i, cols[b->sql->key_cols[i]]);
+            cut |= apr_hash_get(b->keys, keys[i], APR_HASH_KEY_STRING)
+                   != NULL;
         }
     }
     if (cut) {
@@ -1068,6 +1106,11 @@ static apr_status_t apply_result(bulkio_batch_t *b, PGconn *conn,
         }
         if (e && code == CODE_CHANGED) {
             e->changed = 1;
+            if (!PQgetisnull(res, i, 2)) {
+                apr_hash_set(b->freed, key_of(b->pool, 1,
+                                              PQgetvalue(res, i, 2)),
+                             APR_HASH_KEY_STRING, "");
+            }
             continue;
         }
         if (!e || outcome(b, code, &e->verdict) != APR_SUCCESS) {
@@ -1097,11 +1140,23 @@ static const char *id_array(bulkio_batch_t *b, const apr_int64_t *ids)
     return buf.data;
 }
 
+/* Send the apply statement of b's staged rows (segment 0). */
+static apr_status_t send_apply(bulkio_batch_t *b, PGconn *conn)
+{
+    const char *params[4];
+
+    params[0] = b->number;
+    params[1] = "0";
+    params[2] = b->ids;
+    params[3] = b->first;
+    return PQsendQueryPrepared(conn, b->stage->apply, 4, params, NULL, NULL,
+                               0) ? APR_SUCCESS : APR_EGENERAL;
+}
+
 apr_status_t bulkio_batch_send(bulkio_batch_t *b, PGconn *conn,
                                const apr_int64_t *ids)
 {
     apr_pool_t *p = b->pool;
-    const char *params[4];
     apr_int64_t first;
     apr_status_t rv;
 
@@ -1146,12 +1201,16 @@ apr_status_t bulkio_batch_send(bulkio_batch_t *b, PGconn *conn,
     if (b->stage->skip) {
         b->stage->skip--;
     }
-    params[0] = b->number;
-    params[1] = "0";
-    params[2] = b->ids;
-    params[3] = b->first;
-    return PQsendQueryPrepared(conn, b->stage->apply, 4, params, NULL, NULL,
-                               0) ? APR_SUCCESS : APR_EGENERAL;
+    return send_apply(b, conn);
+}
+
+apr_status_t bulkio_batch_resend(bulkio_batch_t *b, PGconn *conn)
+{
+    apr_status_t rv;
+
+    rv = copy_in(b->pool, conn, copy_stage(b->pool, b), b->copy.data,
+                 b->copy.len);
+    return rv == APR_SUCCESS ? send_apply(b, conn) : rv;
 }
 
 apr_status_t bulkio_batch_send_new(bulkio_batch_t *b, PGconn *conn,

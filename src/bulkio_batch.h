@@ -118,11 +118,20 @@ void bulkio_batch_add_error(bulkio_batch_t *b, const bulkio_record_t *rec,
 int bulkio_batch_size(const bulkio_batch_t *b);
 
 /** Can b be written on another connection while prev is not committed?
- * Only when no key repeats in b, it will be tried as new rows, and no key
- * of b is one of prev's: then neither meets rows the other writes, and
- * where b meets a row that prev changes, the database has b wait for prev. */
+ * Only when no key of b is one of prev's (and b deletes nothing; with
+ * as_new, when b is to be tried as new rows): then neither writes a row
+ * the other does. Where b meets a row that prev changes, b tried as new
+ * rows waits for prev in a unique index; b applied may have read the row
+ * as it was: bulkio_batch_meets() tells, once prev is finished. */
 int bulkio_batch_independent(const bulkio_batch_t *b,
-                             const bulkio_batch_t *prev);
+                             const bulkio_batch_t *prev, int as_new);
+
+/** Did b, sent beside prev (bulkio_batch_independent()) and not yet
+ * finished, read a row as it was before prev (finished) changed it? Only
+ * when b was applied and one of its keys is an email or slug that prev's
+ * updates gave up: b is then sent again (bulkio_batch_resend()) once prev
+ * is committed. */
+int bulkio_batch_meets(const bulkio_batch_t *b, const bulkio_batch_t *prev);
 
 /** Start writing the batch inside a transaction the caller opened (others
  * of its batches may come before it in it): stage its rows and leave the
@@ -134,6 +143,10 @@ int bulkio_batch_independent(const bulkio_batch_t *b,
  * written. */
 apr_status_t bulkio_batch_send(bulkio_batch_t *b, PGconn *conn,
                                const apr_int64_t *ids);
+
+/** Send b again as bulkio_batch_send() applied it, in a new transaction
+ * (the caller rolled back the one it was sent in, unfinished). */
+apr_status_t bulkio_batch_resend(bulkio_batch_t *b, PGconn *conn);
 
 /** Finish writing the batch for import job job (and its error entries, as
  * many as the stage's caps leave room for, bulkio_batch_error_caps()).

@@ -20,9 +20,11 @@
 
 /* Through two, the connections take turns and commit in file order. A
  * batch is written beside the one in flight (which commits first) when
- * that one is alone in its transaction and the two cannot meet
+ * that one is alone in its transaction and the two share no key
  * (bulkio_batch_independent()); else it joins that one's transaction, as
- * through one connection. A batch in a transaction of its own gets its
+ * through one connection. A batch beside that read a row as it was before
+ * the one in flight gave up its email or slug (bulkio_batch_meets()) is
+ * rolled back and written again once that one is committed. A batch in a transaction of its own gets its
  * new rows' ids from ids the run takes from the sequence ID_BLOCK batches'
  * worth at a time, in file order; a batch that joins a transaction takes
  * them from the sequence as it is written, after those, which are then
@@ -44,6 +46,7 @@ typedef struct {
     PGconn *conn;
     apr_int64_t records;       /* the checkpoint once it is committed */
     apr_off_t bytes;
+    int stale;                 /* it read what the batch before changed */
 } flight_t;
 
 struct bulkio_writer_t {
@@ -76,6 +79,7 @@ struct bulkio_writer_t {
     apr_time_t locked_at;
     apr_int64_t batches;       /* started by this run... */
     apr_int64_t beside;        /* ... of them beside the one before */
+    apr_int64_t resent;        /* ... of those, written again */
     bulkio_writer_stats_t stats; /* as of the last batch committed */
     PGconn *ctl;               /* commit not BATCHES: errors, progress and
                                 * the lease go through it */
@@ -264,6 +268,22 @@ static void log_progress(bulkio_writer_t *w)
     }
 }
 
+/* Batch f, alone in its transaction, read rows as they were before the
+ * batch before it (committed now) changed them: roll it back and send it
+ * again in a new transaction. */
+static apr_status_t resend(bulkio_writer_t *w, const flight_t *f)
+{
+    apr_status_t rv;
+
+    bulkio_pq_rollback(f->conn);
+    rv = exec_all(f->conn, begin_sql(w, 0));
+    if (rv == APR_SUCCESS) {
+        rv = bulkio_batch_resend(f->batch, f->conn);
+    }
+    w->resent++;
+    return rv;
+}
+
 /* Finish the oldest batch in flight; commit it with the checkpoint
  * (records consumed and bytes of input read once it is written) when its
  * transaction holds enough, or when flush says so. */
@@ -272,10 +292,19 @@ static bulkio_run_e end_batch(bulkio_writer_t *w, int flush)
     bulkio_job_ctx_t *job = w->job;
     flight_t f = w->flights[0];
     bulkio_progress_t next = w->stats.prog;
-    apr_status_t rv;
+    apr_status_t rv = APR_SUCCESS;
     int cancel = 0, over = 0;
 
-    rv = finish_batch(w, &f, &next, &over);
+    if (f.stale) {
+        rv = resend(w, &f);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = finish_batch(w, &f, &next, &over);
+    }
+    if (rv == APR_SUCCESS && w->nflights > 1
+        && bulkio_batch_meets(w->flights[1].batch, f.batch)) {
+        w->flights[1].stale = 1;
+    }
     if (rv == APR_SUCCESS) {
         w->tx_batches++;
         /* max_errors: the batch in which the failed records pass it is
@@ -493,7 +522,7 @@ static bulkio_run_e pick_conn(bulkio_writer_t *w, int *pi, int *psame)
     }
     x = w->flights[0].conn == w->conns[1];
     if (!w->tx_batches
-        && bulkio_batch_independent(w->filling, w->flights[0].batch)) {
+        && bulkio_batch_independent(w->filling, w->flights[0].batch, 0)) {
         *pi = !x;
         return rc;
     }
@@ -517,7 +546,7 @@ static bulkio_run_e pair_conn(bulkio_writer_t *w, int *pi, int *pnew)
     }
     *pi = *pnew = 0;
     if (rc == BULKIO_RUN_COMPLETED && w->nflights
-        && bulkio_batch_independent(w->filling, w->flights[0].batch)) {
+        && bulkio_batch_independent(w->filling, w->flights[0].batch, 1)) {
         *pi = *pnew = w->flights[0].conn == w->conns[0];
         return rc;
     }
@@ -602,6 +631,7 @@ static bulkio_run_e start_batch(bulkio_writer_t *w, apr_int64_t records,
     f->conn = conn;
     f->records = records;
     f->bytes = bytes;
+    f->stale = 0;
     if (rv == APR_SUCCESS) {
         rv = only_new ? bulkio_batch_send_new(batch, conn, ids)
                       : bulkio_batch_send(batch, conn, ids);
@@ -778,8 +808,9 @@ void bulkio_writer_abort(bulkio_writer_t *w, const char **preason)
     if (w->nconns > 1) {
         bulkio_job_log(w->job, w->tx, BULKIO_LOG_INFO, "Job %s: %"
                        APR_INT64_T_FMT " of %" APR_INT64_T_FMT " batches "
-                       "written beside the one before", w->job->claim->job_id,
-                       w->beside, w->batches);
+                       "written beside the one before, %" APR_INT64_T_FMT
+                       " of them again", w->job->claim->job_id, w->beside,
+                       w->batches, w->resent);
     }
     if (preason) {
         *preason = w->reason;

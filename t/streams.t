@@ -12,7 +12,7 @@ use Time::HiRes qw(sleep);
 use lib 't/lib';
 use BulkIO::Test;
 
-plan tests => 17;
+plan tests => 21;
 
 sub uid { sprintf '00000000-0000-4000-8000-%012d', shift }
 
@@ -71,8 +71,7 @@ ok t_cmp(sql_value("SELECT count(*) FROM users WHERE name LIKE 'V%'"), 1000,
 ok t_cmp(sql_value('SELECT count(*) FROM users'), $n + 1000,
          'no user twice, none lost');
 
-# updates (written one after another, as through one connection) and then
-# new users again (beside each other): the new ones in file order still
+# updates, and then new users again: the new ones in file order still
 my $top = sql_value('SELECT max(id) FROM users');
 $doc = import_lines('users',
     (map { qq({"id":"@{[uid($_)]}","email":"user$_\@example.com",)
@@ -119,3 +118,35 @@ for (1 .. 20) {
     sleep 0.1;
 }
 ok t_cmp($held, 0, 'no advisory lock left behind');
+
+# update batches beside each other (they share no key): batch 1 gives users
+# 1000-1999 the emails batch 0 takes from users 0-999. Written beside batch
+# 0, it found them taken: it is written again once batch 0 is committed,
+# and the outcome is file order's
+my $moves = upload(do {
+    require File::Temp;
+    my ($fh, $path) = File::Temp::tempfile(UNLINK => 1);
+    print $fh map { "$_\n" }
+        (map { qq({"id":"@{[uid($_)]}","email":"gone$_\@example.com"}) }
+         0 .. 999),
+        (map { qq({"id":"@{[uid(1000 + $_)]}","email":"moved$_\@example.com"}) }
+         0 .. 999);
+    close $fh;
+    $path
+}, 'resource=users&mode=update', 'application/x-ndjson');
+$doc = wait_job($moves);
+ok t_cmp("$doc->{successCount}/$doc->{errorCount}", '2000/0',
+         'updates taking the emails the batch before gave up');
+ok t_cmp(sql_value("SELECT count(*) FROM users WHERE email = 'gone' ||"
+                   . " (id - 1) || '\@example.com' AND id <= 1000"), 1000,
+         'batch 0: users 0-999 moved on');
+ok t_cmp(sql_value("SELECT count(*) FROM users WHERE email = 'moved' ||"
+                   . " (id - 1001) || '\@example.com' AND id BETWEEN 1001"
+                   . " AND 2000"), 1000,
+         'batch 1: users 1000-1999 took their emails');
+my ($line) = grep { /Job $moves: \d+ of \d+ batches/ }
+             do { open my $fh, '<', 't/logs/error_log' or die; <$fh> };
+my @n = ($line // '')
+    =~ /(\d+) of \d+ batches written beside the one before, (\d+) of them/;
+ok t_cmp(@n ? "$n[0]/$n[1]" : 'no line', $conns > 1 ? '1/1' : '0/0',
+         'batch 1 went beside batch 0, and again after it');
