@@ -43,8 +43,8 @@ against the same import without them (Off), the server restarted before
 each run (at most 1.1 times).
 
     bench/bench.py --only results,spools   those sections alone (imports,
-    exports, spools, results, invalid, memory); the table is printed and
-    bench/results.md left alone
+    exports, spools, results, invalid, memory, latency); the table is
+    printed and bench/results.md left alone
 """
 import argparse
 import calendar
@@ -886,8 +886,8 @@ def main():
                                                   'results.md'))
     ap.add_argument('--only', default='',
                     help='comma-separated sections to run alone (imports,'
-                    ' exports, spools, results, invalid, memory); the'
-                    ' report is printed, not written')
+                    ' exports, spools, results, invalid, memory, latency);'
+                    ' the report is printed, not written')
     a = ap.parse_args()
     b = Bench(a.rows, a.port, a.runs)
     only = set(filter(None, a.only.split(',')))
@@ -901,6 +901,11 @@ def main():
             run()
     if not only:
         b.report(*b.latency(), a.out)
+    elif 'latency' in only:
+        p50, p99, running, failed, served = b.latency()
+        print('status while three imports run: ab p50 %d ms, p99 %d ms;'
+              ' %d non-2xx; the third import %s; the server\'s own p50'
+              ' %.1f ms, p99 %.1f ms' % (p50, p99, failed, running, *served))
 
 
 if __name__ == '__main__':
