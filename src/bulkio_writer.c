@@ -500,8 +500,9 @@ static bulkio_run_e hold_lock(bulkio_writer_t *w)
 /* Through two connections: the connection for the next batch (*pi),
  * with the resource's lock held, and whether the batch goes into the
  * transaction open there (*psame). It goes beside the batch in flight
- * when that one is alone in its transaction and the two cannot meet;
- * else after it, in its transaction (committed when full), as through one
+ * when that one is alone in its transaction and the two share no key (one
+ * that read what that one changed is written again: resend()); else after
+ * it, in its transaction (committed when full), as through one
  * connection. */
 static bulkio_run_e pick_conn(bulkio_writer_t *w, int *pi, int *psame)
 {
