@@ -24,11 +24,12 @@
  * (bulkio_batch_independent()); else it joins that one's transaction, as
  * through one connection. A batch beside that read a row as it was before
  * the one in flight gave up its email or slug (bulkio_batch_meets()) is
- * rolled back and written again once that one is committed. A batch in a transaction of its own gets its
- * new rows' ids from ids the run takes from the sequence ID_BLOCK batches'
- * worth at a time, in file order; a batch that joins a transaction takes
- * them from the sequence as it is written, after those, which are then
- * dropped: so ids follow the file as through one connection. A connection
+ * rolled back and written again once that one is committed. A batch in a
+ * transaction of its own gets its new rows' ids from ids the run takes
+ * from the sequence ID_BLOCK batches' worth at a time, in file order; a
+ * batch that joins a transaction takes them from the sequence as it is
+ * written, after those, which are then dropped: so ids follow the file as
+ * through one connection. A connection
  * opens the transaction of its next batch as it commits (one round trip).
  * The run holds the resource's lock (no other job writes it meanwhile)
  * for up to TX_TIME at a time, then lets waiting jobs have their turn. */

@@ -123,18 +123,11 @@ ok t_cmp($held, 0, 'no advisory lock left behind');
 # 1000-1999 the emails batch 0 takes from users 0-999. Written beside batch
 # 0, it found them taken: it is written again once batch 0 is committed,
 # and the outcome is file order's
-my $moves = upload(do {
-    require File::Temp;
-    my ($fh, $path) = File::Temp::tempfile(UNLINK => 1);
-    print $fh map { "$_\n" }
-        (map { qq({"id":"@{[uid($_)]}","email":"gone$_\@example.com"}) }
-         0 .. 999),
-        (map { qq({"id":"@{[uid(1000 + $_)]}","email":"moved$_\@example.com"}) }
-         0 .. 999);
-    close $fh;
-    $path
-}, 'resource=users&mode=update', 'application/x-ndjson');
-$doc = wait_job($moves);
+$doc = import_lines('users&mode=update',
+    (map { qq({"id":"@{[uid($_)]}","email":"gone$_\@example.com"}) } 0 .. 999),
+    (map { qq({"id":"@{[uid(1000 + $_)]}","email":"moved$_\@example.com"}) }
+     0 .. 999));
+my $moves = $doc->{job_id};
 ok t_cmp("$doc->{successCount}/$doc->{errorCount}", '2000/0',
          'updates taking the emails the batch before gave up');
 ok t_cmp(sql_value("SELECT count(*) FROM users WHERE email = 'gone' ||"
