@@ -22,7 +22,7 @@ static const bulkio_pq_col_t job_cols[] = {
     J(unchanged_count, INT64), J(deleted_count, INT64), J(mode, TEXT),
     J(max_errors, INT64), J(errors_stored, INT64), J(truncated_at, INT64),
     J(truncated_line, INT64),
-    J(dry_run, BOOL), J(atomic, BOOL),
+    J(dry_run, BOOL), J(atomic, BOOL), J(results, INT),
     J(processed_records, INT64), J(bytes_processed, INT64),
     J(bytes_total, INT64), J(elapsed_seconds, DOUBLE),
     J(params, TEXT), J(source_path, TEXT), J(file_size, INT64),
@@ -54,7 +54,7 @@ static const bulkio_pq_col_t job_cols[] = {
     "       j.error_rows_stored AS errors_stored," \
     "       coalesce(j.errors_truncated_at, -1) AS truncated_at," \
     "       coalesce(j.errors_truncated_line, -1) AS truncated_line," \
-    "       j.dry_run, j.atomic," \
+    "       j.dry_run, j.atomic, coalesce(j.results::int, -1) AS results," \
     "       j.checkpoint_records AS processed_records," \
     "       j.checkpoint_bytes AS bytes_processed, j.bytes_total," \
     "       extract(epoch FROM coalesce(j.completed_at, now())" \
@@ -130,7 +130,9 @@ static apr_status_t create(apr_pool_t *p, PGconn *conn, void *baton)
         job->kind, job->params ? job->params : "{}", job->mode,
         job->max_errors, job->max_error_rows, job->max_error_bytes,
         job->dry_run ? "true" : "false", job->atomic ? "true" : "false",
-        job->source_name
+        job->source_name,
+        strcmp(job->kind, "import") ? NULL
+                                    : job->results ? "true" : "false"
     };
     apr_status_t rv;
     int full = 0;
@@ -153,9 +155,9 @@ static apr_status_t create(apr_pool_t *p, PGconn *conn, void *baton)
         "                         source_path, source_url, bytes_total, params,"
         "                         mode, max_errors, max_error_rows,"
         "                         max_error_bytes, dry_run, atomic,"
-        "                         source_name)"
+        "                         source_name, results)"
         " VALUES ($1, $8, $2, $3, $4, $5, $6, $7, $9, $10, $11, $12, $13,"
-        "         $14, $15, $16)", 16, params, NULL);
+        "         $14, $15, $16, $17)", 17, params, NULL);
     if (rv == APR_SUCCESS && job->callback_url) {
         /* its delivery waits for the job's end (sql/011_webhooks.sql) */
         const char *hook[] = {

@@ -39,6 +39,7 @@ typedef struct {
     const char *callback_base; /**< the API's mount, for its document */
     int dry_run;             /**< an import that applies nothing */
     int atomic;              /**< an import that applies all or nothing */
+    int results;             /**< an import that keeps per-record results */
     apr_off_t bytes_total;
     int max_active;          /**< >0: refuse the job when its principal
                                   has this many pending or running jobs */
@@ -93,6 +94,10 @@ typedef struct {
     apr_int64_t truncated_line;  /**< ... and its line */
     int dry_run;                 /**< an import that applies nothing */
     int atomic;                  /**< ... that applies all or nothing */
+    int results;                 /**< ... that keeps per-record results
+                                      (1, 0), or -1: not recorded (an
+                                      export, or an import older than
+                                      the record) */
     apr_int64_t processed_records;
     apr_int64_t bytes_processed;
     apr_int64_t bytes_total;

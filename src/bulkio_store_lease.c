@@ -17,7 +17,8 @@
     " deleted_count, mode, coalesce(max_errors, -1) AS max_errors," \
     " coalesce(max_error_rows, -1) AS max_error_rows," \
     " coalesce(max_error_bytes, -1) AS max_error_bytes," \
-    " dry_run, atomic, atomic_applied"
+    " dry_run, atomic, atomic_applied," \
+    " coalesce(results::int, -1) AS results"
 
 /* A claimed job, from the columns the claim returns (RESUMED last). */
 #define C(member, type) BULKIO_PQ_COL(bulkio_claim_t, member, type)
@@ -38,7 +39,7 @@ static const bulkio_pq_col_t claim_cols[] = {
     ACT("deleted_count", 3), C(mode, TEXT), C(max_errors, INT64),
     C(max_error_rows, INT64), C(max_error_bytes, INT64),
     C(dry_run, BOOL), C(atomic, BOOL), C(atomic_applied, BOOL),
-    BULKIO_PQ_END
+    C(results, INT), BULKIO_PQ_END
 };
 #undef ACT
 #undef BY_TYPE

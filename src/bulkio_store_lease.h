@@ -52,6 +52,10 @@ typedef struct {
     int atomic;                   /**< ... that applies all or nothing */
     int atomic_applied;           /**< ... whose records were committed
                                        (bulkio_store_applied()) */
+    int results;                  /**< ... that keeps per-record results
+                                       (1, 0), or -1: not recorded (the
+                                       server's BulkIOImportResults
+                                       decides) */
 } bulkio_claim_t;
 
 /** Claim the oldest pending job (or a running one whose lease expired)

@@ -745,11 +745,13 @@ static int prepare(mod_bulkio_req_t *req, void *baton, const char *job_id,
         /* the worker downloads the file: nothing to keep */
         bulkio_spool_discard(up->spool);
     }
-    /* the caps on its error entries: this server's, as it is created */
+    /* the caps on its error entries and whether it keeps results: this
+     * server's, as it is created */
     up->job.max_error_rows = apr_psprintf(req->r->pool, "%" APR_INT64_T_FMT,
                                           req->cfg->max_error_rows);
     up->job.max_error_bytes = apr_off_t_toa(req->r->pool,
                                             req->cfg->max_error_bytes);
+    up->job.results = req->cfg->import_results;
     *pjob = &up->job;
     return OK;
 }

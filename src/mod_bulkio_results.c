@@ -135,8 +135,8 @@ int mod_bulkio_results(mod_bulkio_req_t *req)
     if (mod_bulkio_job_get(req, conn, "import", req->id, &j) != OK) {
         return OK;
     }
-    if (!req->cfg->import_results) {
-        return mod_bulkio_problem(r, HTTP_NOT_FOUND, "this server keeps no "
+    if (j->results == 0 || (j->results < 0 && !req->cfg->import_results)) {
+        return mod_bulkio_problem(r, HTTP_NOT_FOUND, "this import keeps no "
                                   "per-record results (BulkIOImportResults "
                                   "Off)");
     }

@@ -11,23 +11,15 @@ use warnings FATAL => 'all';
 use Apache::Test;
 use Apache::TestRequest qw(GET POST);
 use Apache::TestUtil qw(t_cmp);
-use HTTP::Request;
 use Time::HiRes qw(sleep time);
 use lib 't/lib';
-use BulkIO::Test qw(:DEFAULT vhost_hostport);
+use BulkIO::Test qw(:DEFAULT vhost_hostport import_at);
 
 plan tests => 38;
 
 # the virtual host bulkio_errcap: BulkIOMaxErrorRows 10, BulkIOMaxErrorBytes 1K
 my $hp = vhost_hostport('bulkio_errcap');
-sub post_capped {
-    my ($body) = @_;
-    my $req = HTTP::Request->new(POST => "http://$hp/v1/imports?resource=users",
-        [ auth(), 'Content-Type' => 'application/x-ndjson' ], $body);
-    my $res = Apache::TestRequest::user_agent()->request($req);
-    die 'import: ' . $res->code . ' ' . $res->content unless $res->code == 202;
-    return json_decode($res->content)->{job_id};
-}
+sub post_capped { return import_at($hp, 'resource=users', shift) }
 sub stored {
     my ($id, $what) = @_;
     return sql_value("SELECT $what FROM bulkio_job_errors e JOIN bulkio_jobs j"

@@ -5,15 +5,18 @@ use warnings FATAL => 'all';
 # file order, equal to the rows in PostgreSQL, for a mixed upsert file, a
 # mode=delete file and a dry run; CSV; another principal, unknown
 # parameters; 409 while the job runs; exact after a SIGKILL of the process
-# running a big import (no entry missing or doubled, ids as in the table).
+# running a big import (no entry missing or doubled, ids as in the table);
+# whether an import keeps results is recorded on the job as it is created,
+# and followed by the server that runs it and the one asked.
 use Apache::Test;
 use Apache::TestRequest qw(GET);
 use Apache::TestUtil qw(t_cmp);
 use Time::HiRes qw(sleep);
 use lib 't/lib';
-use BulkIO::Test qw(:DEFAULT import_file wait_accepted);
+use BulkIO::Test qw(:DEFAULT import_file wait_accepted vhost_hostport
+                     import_at);
 
-plan tests => 47;
+plan tests => 54;
 
 my $dir = Apache::Test::vars('t_dir') . '/logs';
 
@@ -236,3 +239,40 @@ ok t_cmp("$rows>0 " . sql_value("SELECT count(*) FROM bulkio_job_results"
                                 . " WHERE job_id = $jid"),
          ($rows > 0 ? $rows : 'none') . '>0 0',
          'one row per batch, gone with the job');
+
+# --- the choice of BulkIOImportResults goes with the job ------------------
+# the virtual host bulkio_noresults has BulkIOImportResults Off; the job
+# worker runs with the main server's On
+my $off = vhost_hostport('bulkio_noresults');
+sub results_at {
+    my ($hp, $id) = @_;
+    return GET "http://$hp/v1/imports/$id/results", auth();
+}
+my $three_users = join '', map { qq({"email":"choice$_\@x.io"}\n) } 1 .. 3;
+reset_data();
+$id = import_at($off, 'resource=users', $three_users);
+$doc = wait_job($id);
+ok t_cmp("$doc->{status} $doc->{successCount}", 'completed 3',
+         'an import created where results are Off ran');
+ok t_cmp(sql_value("SELECT coalesce(results::text, 'NULL') || ' '"
+                   . " || (SELECT count(*) FROM bulkio_job_results r"
+                   . " WHERE r.job_id = j.id) FROM bulkio_jobs j"
+                   . " WHERE public_id = '$id'"), 'false 0',
+         'the job records Off, and the worker (On) stored no results');
+($code, $body) = results($id);
+ok t_cmp($code, 404, 'its results: 404 where the server keeps them');
+ok t_cmp(json_decode($body)->{detail} // '',
+         qr/this import keeps no per-record results/, '... saying why');
+
+$id = import_at(hostport(), 'resource=users', $three_users =~ s/choice/chosen/gr);
+$doc = wait_job($id);
+$res = results_at($off, $id);
+ok t_cmp($res->code . ' ' . scalar(split /\n/, $res->content), '200 3',
+         'an import created where results are On: its three entries where'
+         . ' the server keeps none');
+# an import older than the record (migration 015): the server asked decides
+sql("UPDATE bulkio_jobs SET results = NULL WHERE public_id = '$id'");
+ok t_cmp(results_at($off, $id)->code, 404,
+         'an import that records no choice: 404 where results are Off');
+($code) = results($id);
+ok t_cmp($code, 200, '... and 200 where they are On');

@@ -233,7 +233,7 @@ sub gendata {
 
 # opt-in: use BulkIO::Test qw(:DEFAULT raw_request_at ...)
 push our @EXPORT_OK, qw(raw_request_at vhost_hostport spool_listing job_total
-                        import_file wait_accepted);
+                        import_file wait_accepted import_at);
 
 # host:port of an Apache::Test virtual host of t/conf/extra.conf.in.
 sub vhost_hostport {
@@ -241,6 +241,17 @@ sub vhost_hostport {
     my $cfg = Apache::Test::config();
     my $port = $cfg->{vhosts}{$name}{port} or die "no virtual host $name";
     return "127.0.0.1:$port";
+}
+
+# POST NDJSON lines (a string) to /v1/imports?query of host:port (a
+# virtual host's); returns the job id (dies unless 202).
+sub import_at {
+    my ($hp, $query, $body) = @_;
+    my $res = Apache::TestRequest::POST("http://$hp/v1/imports?$query",
+        auth(), 'Content-Type' => 'application/x-ndjson', content => $body);
+    die "import at $hp: " . $res->code . ' ' . $res->content
+        unless $res->code == 202;
+    return json_decode($res->content)->{job_id};
 }
 
 # raw_request() to host:port; a code ref may return 'stop' to end sending
