@@ -30,6 +30,9 @@ export BULKIO_TEST_SPOOL=${BULKIO_TEST_SPOOL:-file}
 export BULKIO_TEST_MODULE=${BULKIO_TEST_MODULE:-$top/.libs/mod_bulkio.so}
 
 rm -rf t/logs t/spool
+# Apache::Test keeps the configuration it generated from t/conf/*.in, and
+# a virtual host added there would be missing until t/TEST -clean
+rm -f t/conf/extra.conf t/conf/httpd.conf t/conf/apache_test_config.pm
 mkdir -p t/htdocs t/logs
 # sanitizer reports (make test-asan: log_path=t/logs/asan/report), written
 # by httpd children that run as nobody
