@@ -186,8 +186,8 @@ function importActions(j, path) {
     out.push(downloadButton('Errors (NDJSON)', eu, null, 'errors-ndjson'),
              downloadButton('Errors (CSV)', eu + '?format=csv', null, 'errors-csv'));
   }
-  if (!active(j) && (j.successCount || j.errorCount)) {
-    const ru = API + path + '/results';
+  if (!active(j) && j.resultsUrl !== null && (j.successCount || j.errorCount)) {
+    const ru = ownPath(j.resultsUrl) || API + path + '/results';
     out.push(downloadButton('Results per record (NDJSON)', ru, null, 'results-ndjson'),
              downloadButton('Results per record (CSV)', ru + '?format=csv', null, 'results-csv'));
   }

@@ -237,6 +237,11 @@ static void add_import(apr_pool_t *p, json_object *doc, const bulkio_job_t *j,
     json_object_object_add(doc, "errorsUrl", json_object_new_string(
                                apr_pstrcat(p, base, "/imports/", j->job_id,
                                            "/errors", NULL)));
+    /* null for an import that keeps no per-record results */
+    json_object_object_add(doc, "resultsUrl", !j->results ? NULL
+                           : json_object_new_string(apr_pstrcat(
+                                 p, base, "/imports/", j->job_id, "/results",
+                                 NULL)));
 }
 
 static void add_export(apr_pool_t *p, json_object *doc, const bulkio_job_t *j,

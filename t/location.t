@@ -10,7 +10,7 @@ use Apache::TestUtil qw(t_cmp);
 use lib 't/lib';
 use BulkIO::Test;
 
-plan tests => 26;
+plan tests => 27;
 
 my $m = '/api/bulk/v1';
 reset_data();
@@ -91,6 +91,7 @@ for (1 .. 300) {
 }
 ok t_cmp($doc->{status}, 'completed', 'the job completes');
 ok t_cmp($doc->{errorsUrl}, "$m/imports/$id/errors", 'errorsUrl under the mount');
+ok t_cmp($doc->{resultsUrl}, "$m/imports/$id/results", 'resultsUrl too');
 ok t_cmp(sql_value("SELECT count(*) FROM users WHERE email LIKE 'loc%'"), 20,
          'its 20 rows are in PostgreSQL');
 ok t_cmp(GET("$m/imports/$id/errors", auth())->code, 200, 'errors under the mount');

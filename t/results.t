@@ -16,7 +16,7 @@ use lib 't/lib';
 use BulkIO::Test qw(:DEFAULT import_file wait_accepted vhost_hostport
                      import_at);
 
-plan tests => 54;
+plan tests => 56;
 
 my $dir = Apache::Test::vars('t_dir') . '/logs';
 
@@ -254,6 +254,8 @@ $id = import_at($off, 'resource=users', $three_users);
 $doc = wait_job($id);
 ok t_cmp("$doc->{status} $doc->{successCount}", 'completed 3',
          'an import created where results are Off ran');
+ok t_cmp(exists $doc->{resultsUrl} && !defined $doc->{resultsUrl}, 1,
+         'its document: resultsUrl null');
 ok t_cmp(sql_value("SELECT coalesce(results::text, 'NULL') || ' '"
                    . " || (SELECT count(*) FROM bulkio_job_results r"
                    . " WHERE r.job_id = j.id) FROM bulkio_jobs j"
@@ -266,6 +268,8 @@ ok t_cmp(json_decode($body)->{detail} // '',
 
 $id = import_at(hostport(), 'resource=users', $three_users =~ s/choice/chosen/gr);
 $doc = wait_job($id);
+ok t_cmp($doc->{resultsUrl}, "/v1/imports/$id/results",
+         'an import created where results are On: its resultsUrl');
 $res = results_at($off, $id);
 ok t_cmp($res->code . ' ' . scalar(split /\n/, $res->content), '200 3',
          'an import created where results are On: its three entries where'

@@ -344,6 +344,9 @@ const scenarios = {
           'its state and tries as the job document has them: ' + facts.join(' | '));
     check(!!doc.webhook.lastError && (fact('Last answer') || '').includes(doc.webhook.lastError),
           'and why the last try failed: ' + fact('Last answer'));
+    check(doc.resultsUrl === null && !(await page.$('#results-ndjson'))
+          && !(await page.$('#results-csv')) && !!(await page.$('#errors-ndjson')),
+          'an import that keeps no per-record results offers none, its errors still');
     await shot(page, 'console-caps.png', true);
   },
 
