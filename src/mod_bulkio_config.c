@@ -170,6 +170,11 @@ mod_bulkio_cfg_t *mod_bulkio_cfg_get(server_rec *s)
     return ap_get_module_config(s->module_config, &bulkio_module);
 }
 
+int mod_bulkio_cfg_results(const mod_bulkio_cfg_t *cfg, int recorded)
+{
+    return recorded >= 0 ? recorded : cfg->import_results;
+}
+
 static mod_bulkio_cfg_t *cmd_cfg(cmd_parms *cmd)
 {
     return mod_bulkio_cfg_get(cmd->server);

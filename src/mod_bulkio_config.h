@@ -76,4 +76,9 @@ void mod_bulkio_cfg_finalize(apr_pool_t *p, server_rec *s);
 /** The configuration of server s. */
 mod_bulkio_cfg_t *mod_bulkio_cfg_get(server_rec *s);
 
+/** Whether an import keeps per-record results: as recorded on its job (1,
+ * 0), or, for a job that records nothing (-1: older than migration 015),
+ * as cfg's BulkIOImportResults says. */
+int mod_bulkio_cfg_results(const mod_bulkio_cfg_t *cfg, int recorded);
+
 #endif /* MOD_BULKIO_CONFIG_H */

@@ -12,6 +12,7 @@
 #include "bulkio_pq.h"
 #include "bulkio_results.h"
 #include "bulkio_util.h"
+#include "mod_bulkio_config.h"
 #include "mod_bulkio_private.h"
 #include "mod_bulkio_results.h"
 #include "mod_bulkio_stream.h"
@@ -135,7 +136,7 @@ int mod_bulkio_results(mod_bulkio_req_t *req)
     if (mod_bulkio_job_get(req, conn, "import", req->id, &j) != OK) {
         return OK;
     }
-    if (j->results == 0 || (j->results < 0 && !req->cfg->import_results)) {
+    if (!mod_bulkio_cfg_results(req->cfg, j->results)) {
         return mod_bulkio_problem(r, HTTP_NOT_FOUND, "this import keeps no "
                                   "per-record results (BulkIOImportResults "
                                   "Off)");

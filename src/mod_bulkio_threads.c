@@ -158,7 +158,7 @@ static bulkio_run_e run_once(slot_t *slot, apr_pool_t *p, ap_dbd_t **pdbd,
     job.batch_size = cfg->batch_size;
     job.max_record = (apr_size_t)cfg->max_record;
     job.max_inflated = cfg->max_inflated;
-    job.results = c->results >= 0 ? c->results : cfg->import_results;
+    job.results = mod_bulkio_cfg_results(cfg, c->results);
     job.spool_dir = cfg->spool_dir;
     job.spool = &cfg->spool;
     job.fetch = &host->fetch;
