@@ -178,7 +178,8 @@ function cancelAction(j, kind, path, ui, refresh) {
 }
 
 /* An import's errors, and once it has ended what became of each record
- * (its row's id, its action), as NDJSON and CSV files. */
+ * (its row's id, its action), as NDJSON and CSV files; or why there is no
+ * such file (its server keeps none). */
 function importActions(j, path) {
   const out = [];
   if (j.errorCount) {
@@ -186,7 +187,12 @@ function importActions(j, path) {
     out.push(downloadButton('Errors (NDJSON)', eu, null, 'errors-ndjson'),
              downloadButton('Errors (CSV)', eu + '?format=csv', null, 'errors-csv'));
   }
-  if (!active(j) && j.resultsUrl !== null && (j.successCount || j.errorCount)) {
+  if (active(j) || !(j.successCount || j.errorCount)) return out;
+  if (j.resultsUrl === null) {
+    out.push(el('span', { class: 'muted', id: 'no-results' },
+                'No results per record: the server that took this import keeps none '
+                + '(BulkIOImportResults Off).'));
+  } else {
     const ru = ownPath(j.resultsUrl) || API + path + '/results';
     out.push(downloadButton('Results per record (NDJSON)', ru, null, 'results-ndjson'),
              downloadButton('Results per record (CSV)', ru + '?format=csv', null, 'results-csv'));

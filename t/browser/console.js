@@ -318,7 +318,8 @@ const scenarios = {
           + errReqs.join(' ') + ')');
     check(/completed with errors/.test(await textOf(page, '#job-status') || ''),
           'a completed job with failures reads "completed with errors"');
-    check(!!(await page.$('#results-ndjson')) && !!(await page.$('#results-csv')),
+    check(!!(await page.$('#results-ndjson')) && !!(await page.$('#results-csv'))
+          && !(await page.$('#no-results')),
           'an ended import offers its per-record results (NDJSON, CSV)');
     await shot(page, 'console-errors.png', true);
     /* the list renders the job too, without running anything */
@@ -347,6 +348,9 @@ const scenarios = {
     check(doc.resultsUrl === null && !(await page.$('#results-ndjson'))
           && !(await page.$('#results-csv')) && !!(await page.$('#errors-ndjson')),
           'an import that keeps no per-record results offers none, its errors still');
+    const none = await textOf(page, '#no-results') || '';
+    check(none.includes('keeps none (BulkIOImportResults Off)'),
+          'and says why there are none: ' + none);
     await shot(page, 'console-caps.png', true);
   },
 
