@@ -49,7 +49,7 @@ else
 fi
 export BULKIO_EXTRA_CONF=$tmp/extra.conf
 unset BULKIO_DATABASE_URL
-failures=0
+. scripts/test-lib.sh
 sampler=
 
 cleanup() {
@@ -60,25 +60,6 @@ cleanup() {
     rm -rf "$tmp"
 }
 trap cleanup EXIT
-
-check() {   # check <description> <actual> <expected>
-    if [ "$2" = "$3" ]; then
-        echo "ok - $1 ($2)"
-    else
-        echo "not ok - $1: got '$2', want '$3'"
-        failures=$((failures + 1))
-    fi
-}
-
-field() {   # json_field <name>  (reads a JSON document on stdin)
-    perl -MJSON::PP -0777 -ne 'my $d = eval { decode_json($_) } // {};
-        print $d->{$ARGV[0]} // "" ' -- "$1" 2>/dev/null \
-    || perl -MJSON::PP -0777 -e 'my $d = eval { decode_json(<STDIN>) } // {};
-        print $d->{$ARGV[0]} // ""' "$1"
-}
-
-field() { perl -MJSON::PP -0777 -e \
-    'my $d = eval { decode_json(<STDIN>) } // {}; print $d->{$ARGV[0]} // ""' "$1"; }
 
 # server A brings up the database; B uses A's database, secret and spool
 BULKIO_RUN_DIR=$a BULKIO_PORT=$port_a BULKIO_SPOOL_DIR=$spool_a \

@@ -26,7 +26,7 @@ a=$tmp/a
 r=$tmp/replica
 mkdir -p "$a"
 unset BULKIO_DATABASE_URL
-failures=0
+. scripts/test-lib.sh
 
 as_pg() {
     if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
@@ -38,19 +38,6 @@ cleanup() {
     rm -rf "$tmp"
 }
 trap cleanup EXIT
-
-check() {   # check <description> <actual> <expected>
-    if [ "$2" = "$3" ]; then
-        echo "ok - $1 ($2)"
-    else
-        echo "not ok - $1: got '$2', want '$3'"
-        failures=$((failures + 1))
-    fi
-}
-
-field() { perl -MJSON::PP -0777 -e \
-    'my $d = eval { decode_json(<STDIN>) } // {}; my $v = $d;
-     $v = ref $v ? $v->{$_} : undef for split /\./, $ARGV[0]; print $v // ""' "$1"; }
 
 replica_conninfo="host=127.0.0.1 port=$rport dbname=bulkio user=bulkio"
 cat > "$tmp/extra.conf" <<CONF
