@@ -8,7 +8,8 @@ use Apache::Test;
 use Apache::TestUtil qw(t_cmp);
 use Time::HiRes qw(time sleep);
 use lib 't/lib';
-use BulkIO::Test qw(:DEFAULT raw_request_at vhost_hostport spool_listing job_total);
+use BulkIO::Test qw(:DEFAULT raw_request_at vhost_hostport spool_listing
+                    job_total database_spool);
 
 my $main = Apache::TestRequest::hostport();
 my $vhost = vhost_hostport('bulkio_hostile');   # Timeout 3, 160M uploads
@@ -439,7 +440,7 @@ for my $c (@accepted) {
     my $path = sql_value("SELECT source_path FROM bulkio_jobs WHERE public_id = '$job'");
     # a large object (BULKIO_TEST_SPOOL=database) is named by its oid and
     # unlinked, its name cleared, as the import ends
-    ok t_cmp($path, ($ENV{BULKIO_TEST_SPOOL} // '') eq 'database' ? ''
+    ok t_cmp($path, database_spool() ? ''
              : Apache::Test::vars('serverroot') . "/spool/import-$job",
              "$id $name: stored in the spool under the job's name");
     ok t_cmp(-e "/tmp/$tmpname.csv" || -e "/tmp/$tmpname.ndjson" ? 'exists' : 'none',

@@ -8,7 +8,7 @@ use Apache::TestUtil qw(t_cmp);
 use HTTP::Request::Common ();
 use Time::HiRes qw(sleep);
 use lib 't/lib';
-use BulkIO::Test;
+use BulkIO::Test qw(:DEFAULT database_spool);
 
 plan tests => 65;
 
@@ -48,7 +48,7 @@ my $done = sub {
     sql_value("SELECT status FROM bulkio_jobs WHERE public_id = '$id'")
         eq 'completed';
 };
-if (($ENV{BULKIO_TEST_SPOOL} // '') eq 'database') {
+if (database_spool()) {
     # stored packed (zstd): the object is there until the job ends, which
     # unlinks it and clears its name
     my $n = ($row[5] // '') =~ /^lo:(\d+)$/

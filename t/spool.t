@@ -11,7 +11,7 @@ use Apache::TestRequest qw(GET POST);
 use Apache::TestUtil qw(t_cmp);
 use Time::HiRes qw(sleep time);
 use lib 't/lib';
-use BulkIO::Test;
+use BulkIO::Test qw(:DEFAULT database_spool);
 
 my $vars = Apache::Test::vars();
 my $spool = "$vars->{t_dir}/spool";
@@ -23,7 +23,7 @@ my $spool_uid = (stat $spool)[4];
 plan tests => 22, need { 'httpd children that do not run as root'
                          => defined $spool_uid && $spool_uid != 0,
                          'the file spool (BULKIO_TEST_SPOOL=file)'
-                         => ($ENV{BULKIO_TEST_SPOOL} // 'file') eq 'file' };
+                         => !database_spool() };
 
 sub jobs { sql_value('SELECT count(*) FROM bulkio_jobs') }
 

@@ -233,7 +233,7 @@ sub gendata {
 
 # opt-in: use BulkIO::Test qw(:DEFAULT raw_request_at ...)
 push our @EXPORT_OK, qw(raw_request_at vhost_hostport spool_listing job_total
-                        import_file wait_accepted import_at);
+                        import_file wait_accepted import_at database_spool);
 
 # host:port of an Apache::Test virtual host of t/conf/extra.conf.in.
 sub vhost_hostport {
@@ -274,6 +274,12 @@ sub raw_request_at {
         print $sock $c or last;
     }
     return read_response($sock);
+}
+
+# Whether the suite runs on the database spool (BULKIO_TEST_SPOOL=database,
+# t/conf/extra.conf.in), not the file spool.
+sub database_spool {
+    return ($ENV{BULKIO_TEST_SPOOL} // 'file') eq 'database';
 }
 
 # Files in the spool directory (uploads in progress and kept job files).
