@@ -856,10 +856,12 @@ class Bench:
                 rows.append(('psql \\\\copy, the same rows (the baseline)',
                              1.0, 1.0, 1.0, 0, 0xaaaaaa))
         data = png + '.dat'
-        with open(data, 'w') as f:
+        with open(data, 'w', encoding='utf-8') as f:
             for i, r in enumerate(reversed(rows)):
-                f.write('%d "%s" %.3f %.3f %.3f %.3f %d\n'
-                        % ((i,) + tuple(r)))
+                # the label as the table writes the ratio (gnuplot would
+                # round the three decimals here a second time)
+                f.write('%d "%s" %.3f %.3f %.3f %.3f %d "%.2f×"\n'
+                        % ((i,) + tuple(r) + (r[1],)))
         top = max(max(r[3], r[4]) for r in rows)
         script = """
 set terminal pngcairo noenhanced size 1300,%d font 'DejaVu Sans,11'
@@ -880,7 +882,7 @@ plot '%s' using (($3)/2):1:(($3)/2):(0.35):7:ytic(2) \\
      '' using 3:1:4:5 with xerrorbars ps 0 lc rgb '#333333' notitle, \\
      '' using ($6 > 0 ? $6 : 1/0):1:(0.012):(0.45) with boxxyerror \\
        lc rgb 'black' notitle, \\
-     '' using (($5 > $6 ? $5 : $6)+0.03):1:(sprintf('%%.2f×', $3)) \\
+     '' using (($5 > $6 ? $5 : $6)+0.03):1:8 \\
        with labels left font ',9' notitle, \\
      NaN with boxes lc rgb '#2e8b57' title 'mod_bulkio, target met', \\
      NaN with boxes lc rgb '#cd3333' title 'missed', \\
