@@ -190,7 +190,7 @@ function importActions(j, path) {
   if (active(j) || !(j.successCount || j.errorCount)) return out;
   if (j.resultsUrl === null) {
     out.push(el('span', { class: 'muted', id: 'no-results' },
-                'No results per record: the server that took this import keeps none '
+                'No results per record: the server this import was sent to keeps none '
                 + '(BulkIOImportResults Off).'));
   } else {
     const ru = ownPath(j.resultsUrl) || API + path + '/results';
